@@ -1,0 +1,53 @@
+// Bundles the extension into dist/extension.js (CommonJS, Node, `vscode` external).
+// Usage: node esbuild.mjs [--production] [--watch] [--metafile]
+import * as esbuild from 'esbuild';
+import { writeFileSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** Prints errors in the format of the `$esbuild-watch` problem matcher. */
+const problemMatcher = {
+  name: 'problem-matcher',
+  setup(build) {
+    build.onStart(() => console.log('[watch] build started'));
+    build.onEnd((result) => {
+      for (const { text, location } of result.errors) {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
+      }
+      console.log('[watch] build finished');
+    });
+  },
+};
+
+const options = {
+  entryPoints: ['src/extension.ts'],
+  outfile: 'dist/extension.js',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // `vscode` is provided by the extension host. dockerode -> ssh2 has two optional native parts,
+  // both loaded inside try/catch by ssh2: the `cpu-features` addon and its own `sshcrypto.node`.
+  // Leaving them external keeps the bundle pure JavaScript; ssh2 falls back to Node's crypto.
+  external: ['vscode', 'cpu-features', '*.node'],
+  // pg's optional native binding (`pg-native`) is only required when `pg.native` is used; we never do.
+  alias: {},
+  mainFields: ['module', 'main'],
+  minify: production,
+  sourcemap: !production,
+  sourcesContent: false,
+  metafile: process.argv.includes('--metafile'),
+  logLevel: 'warning',
+  logOverride: { 'empty-import-meta': 'silent' },
+  plugins: [problemMatcher],
+};
+
+if (watch) {
+  const ctx = await esbuild.context(options);
+  await ctx.watch();
+} else {
+  const result = await esbuild.build(options);
+  if (result.metafile) writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
+}

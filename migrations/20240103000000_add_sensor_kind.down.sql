@@ -1,0 +1,1 @@
+ALTER TABLE sensors DROP COLUMN IF EXISTS kind;

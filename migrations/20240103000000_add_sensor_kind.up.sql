@@ -1,0 +1,1 @@
+ALTER TABLE sensors ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL DEFAULT 'temperature';

@@ -1,0 +1,5 @@
+export * from './problems';
+export * from './env-file';
+export * from './interpolate';
+export * from './compose';
+export * from './discovery';

@@ -1,0 +1,77 @@
+/**
+ * activate(): reads settings, discovers one stack per workspace folder, hands it to the views,
+ * status bar and diagnostics, registers the commands and returns the public API.
+ * Nothing here talks to Docker or PostgreSQL; those modules load on first use.
+ */
+import * as vscode from 'vscode';
+import type { TsdbOpsApi } from './api';
+import { createLog } from './ui/output/log';
+import { StackRegistry } from './ui/stacks';
+import { ContainersProvider } from './ui/views/containers';
+import { MigrationsProvider } from './ui/views/migrations';
+import { BackupsProvider } from './ui/views/backups';
+import { StackStatus } from './ui/status/stack-status';
+import { InfraDiagnostics } from './ui/diagnostics';
+import { registerCommands } from './ui/commands';
+import { join } from 'node:path';
+
+export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
+  const started = performance.now();
+  const log = createLog();
+  const registry = new StackRegistry(log);
+  const containers = new ContainersProvider(registry);
+  const migrations = new MigrationsProvider(registry);
+  const backups = new BackupsProvider(registry);
+
+  context.subscriptions.push(
+    log,
+    registry,
+    containers,
+    migrations,
+    backups,
+    vscode.window.createTreeView('tsdbOps.containers', { treeDataProvider: containers, showCollapseAll: false }),
+    vscode.window.createTreeView('tsdbOps.migrations', { treeDataProvider: migrations }),
+    vscode.window.createTreeView('tsdbOps.backups', { treeDataProvider: backups }),
+    new StackStatus(registry),
+    new InfraDiagnostics(registry),
+    ...registerCommands({ registry, log }),
+    watchStackFolders(registry, migrations, backups),
+  );
+
+  const activationTimeMs = performance.now() - started;
+  log.info(`Activated in ${activationTimeMs.toFixed(1)} ms (TimescaleDB Ops ${context.extension.packageJSON.version as string}).`);
+  return {
+    activationTimeMs,
+    ready: registry.ready,
+    stacks: () => registry.summaries(),
+    refresh: () => registry.refresh(),
+  };
+}
+
+/** File watchers on each stack's migrations and manual backups folders, renewed when the stacks change. */
+function watchStackFolders(registry: StackRegistry, migrations: MigrationsProvider, backups: BackupsProvider): vscode.Disposable {
+  let watchers: vscode.Disposable[] = [];
+  const renew = () => {
+    for (const w of watchers) w.dispose();
+    watchers = registry.stacks.flatMap((s) => {
+      const list: Array<[string, () => void]> = [[join(s.backupsDir, 'manual_backup'), () => backups.refresh()]];
+      if (s.migrationsDir) list.push([s.migrationsDir, () => migrations.refresh()]);
+      return list.map(([dir, onChange]) => {
+        const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '*'));
+        w.onDidCreate(onChange);
+        w.onDidDelete(onChange);
+        w.onDidChange(onChange);
+        return w;
+      });
+    });
+  };
+  const sub = registry.onDidChange(renew);
+  return new vscode.Disposable(() => {
+    sub.dispose();
+    for (const w of watchers) w.dispose();
+  });
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

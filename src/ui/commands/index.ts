@@ -1,0 +1,92 @@
+/**
+ * Every command in one place. A command takes an optional args object; with args it asks nothing
+ * and returns a result; from the palette or a view it prompts for what is missing.
+ */
+import * as vscode from 'vscode';
+import { relative, isAbsolute } from 'node:path';
+import { COMPOSE_FILE_NAMES } from '../../core/infra';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StackRegistry } from '../stacks';
+
+export interface CommandContext {
+  readonly registry: StackRegistry;
+  readonly log: vscode.LogOutputChannel;
+}
+
+type Handler = (args?: Record<string, unknown>) => unknown;
+
+function register(ctx: CommandContext, id: string, handler: Handler): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async (args?: unknown) => {
+    // Tree items pass themselves; only plain objects are args.
+    const plain = args && typeof args === 'object' && !(args instanceof vscode.TreeItem) && !('item' in args) ? (args as Record<string, unknown>) : undefined;
+    try {
+      return await handler(plain);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      ctx.log.error(`${id}: ${msg}`);
+      if (plain) throw e; // automation gets the error
+      void vscode.window.showErrorMessage(msg);
+      return undefined;
+    }
+  });
+}
+
+function folderFor(path: string | undefined, folderArg: unknown): vscode.WorkspaceFolder | undefined {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (typeof folderArg === 'string') return folders.find((f) => f.uri.fsPath === folderArg || f.name === folderArg);
+  if (path) return vscode.workspace.getWorkspaceFolder(vscode.Uri.file(path)) ?? folders[0];
+  return folders[0];
+}
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  return [
+    register(ctx, 'tsdbOps.refresh', async () => {
+      await ctx.registry.refresh();
+      return { stacks: ctx.registry.summaries() };
+    }),
+
+    register(ctx, 'tsdbOps.pickInfraFolder', async (args) => {
+      let path = typeof args?.path === 'string' ? args.path : undefined;
+      if (!path) {
+        const picked = await vscode.window.showOpenDialog({
+          canSelectFolders: true,
+          canSelectFiles: false,
+          canSelectMany: false,
+          openLabel: 'Use as Infra Folder',
+          title: 'Folder with docker-compose.yaml and .env',
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        });
+        path = picked?.[0]?.fsPath;
+        if (!path) return undefined;
+      }
+      const folder = folderFor(path, args?.folder);
+      if (!folder) throw new Error('Open a workspace folder first: tsdbOps.infraPath is a workspace folder setting.');
+      const abs = isAbsolute(path) ? path : join(folder.uri.fsPath, path);
+      if (!COMPOSE_FILE_NAMES.some((n) => existsSync(join(abs, n)))) {
+        throw new Error(`${abs} has no ${COMPOSE_FILE_NAMES.join(', ')}: pick the folder that holds the stack's compose file (e.g. connect/infra).`);
+      }
+      const rel = relative(folder.uri.fsPath, abs);
+      const value = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+      await vscode.workspace.getConfiguration('tsdbOps', folder.uri).update('infraPath', value, vscode.ConfigurationTarget.WorkspaceFolder);
+      await ctx.registry.refresh();
+      return { infraPath: value, folder: folder.uri.fsPath };
+    }),
+
+    register(ctx, 'tsdbOps.openSettings', async () => {
+      await vscode.commands.executeCommand('workbench.action.openSettings', '@ext:tsdb-ops-team.tsdb-ops');
+    }),
+
+    register(ctx, 'tsdbOps.showOutput', () => {
+      ctx.log.show(true);
+    }),
+
+    register(ctx, 'tsdbOps.openComposeFile', async (args) => {
+      const stacks = ctx.registry.stacks;
+      const stack = typeof args?.folder === 'string' ? stacks.find((s) => s.workspaceFolder === args.folder) : stacks[0];
+      if (!stack) throw new Error('No stack found: pick the infra folder first (TimescaleDB Ops: Pick Infra Folder…).');
+      await vscode.window.showTextDocument(vscode.Uri.file(stack.composeFile));
+      return { file: stack.composeFile };
+    }),
+  ];
+}
