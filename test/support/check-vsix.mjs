@@ -1,0 +1,27 @@
+// Checks the packaged extension: at most 1.5 MB, and nothing but what runs (no src/, test/, node_modules/, maps).
+// Usage: node test/support/check-vsix.mjs out/tsdb-ops.vsix
+import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const file = process.argv[2] ?? 'out/tsdb-ops.vsix';
+const size = statSync(file).size;
+const listing = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/extension\.js|media\/[^/]+))$/;
+const unexpected = listing.filter((name) => !allowed.test(name));
+console.log(`${file}: ${(size / 1024).toFixed(1)} KB, ${listing.length} files`);
+let failed = false;
+if (size > 1.5 * 1024 * 1024) {
+  console.error(`too large: ${size} bytes > 1.5 MB`);
+  failed = true;
+}
+if (unexpected.length) {
+  console.error(`unexpected files in the package (fix .vscodeignore): ${unexpected.join(', ')}`);
+  failed = true;
+}
+for (const needed of ['extension/dist/extension.js', 'extension/package.json', 'extension/readme.md', 'extension/LICENSE.txt']) {
+  if (!listing.includes(needed)) {
+    console.error(`missing from the package: ${needed}`);
+    failed = true;
+  }
+}
+process.exit(failed ? 1 : 0);
