@@ -110,11 +110,13 @@ describe('infra discovery: nothing to find', () => {
     try {
       const d = await discoverInfra({ workspaceFolder: tree.root, infraPath: 'infra' });
       assert.equal(d.kind, 'invalid');
-      const p = (d as { problems: { message: string; fix?: string }[] }).problems[0]!;
+      assert.ok(d.kind === 'invalid');
+      const p = d.problems[0]!;
       assert.match(p.message, /^tsdbOps\.infraPath is "infra", but .*\/infra holds no docker-compose\.yaml/);
       assert.match(p.fix!, /Point tsdbOps\.infraPath at the folder with docker-compose\.yaml/);
       const missing = await discoverInfra({ workspaceFolder: tree.root, infraPath: 'nope' });
-      assert.match((missing as { problems: { message: string }[] }).problems[0]!.message, /nope does not exist\.$/);
+      assert.ok(missing.kind === 'invalid');
+      assert.match(missing.problems[0]!.message, /nope does not exist\.$/);
     } finally {
       tree.dispose();
     }

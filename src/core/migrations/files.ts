@@ -62,10 +62,11 @@ export interface ResolvedMigrations {
 
 /** Reads a migrations folder (not recursive; regular files only, following symlinks, as sqlx does). */
 export async function resolveMigrationFiles(dir: string): Promise<ResolvedMigrations> {
-  const names = (await readdir(dir)).sort();
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files: MigrationFile[] = [];
   const errors: MigrationFilenameError[] = [];
-  for (const name of names) {
+  for (const entry of entries) {
+    const name = entry.name;
     let parsed: Omit<MigrationFile, 'path'> | undefined;
     try {
       parsed = parseMigrationFileName(name);
@@ -76,7 +77,8 @@ export async function resolveMigrationFiles(dir: string): Promise<ResolvedMigrat
     }
     if (!parsed) continue;
     const path = join(dir, name);
-    const isFile = await stat(path).then((s) => s.isFile(), () => false);
+    // Regular files only; a symlink counts when its target is one (sqlx uses fs::metadata, which follows links).
+    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)));
     if (isFile) files.push({ ...parsed, path });
   }
   files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));

@@ -1,0 +1,95 @@
+/** Local migrations with their contents: checksum, `-- no-transaction`, and sqlx's UTF-8 rule. */
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveMigrationFiles, type MigrationFile, type MigrationFilenameError } from './files';
+import { sha384 } from './checksum';
+import { MigrateError } from './sqlx';
+
+export interface LocalMigration extends MigrationFile {
+  /** The text as sent to the server: the file without a leading BOM (see `loadMigration`). */
+  readonly sql: string;
+  /** True when the file starts with a UTF-8 BOM. */
+  readonly hasBom: boolean;
+  readonly bytes: Buffer;
+  /** SHA-384 of the raw bytes (what sqlx stores). */
+  readonly checksum: Buffer;
+  /** The file starts with `-- no-transaction` (exactly, at byte 0). */
+  readonly noTx: boolean;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export async function loadMigration(file: MigrationFile): Promise<LocalMigration> {
+  const bytes = await readFile(file.path);
+  let sql: string;
+  try {
+    sql = utf8.decode(bytes);
+  } catch {
+    throw new MigrateError('InvalidFile', `error reading contents of migration "${file.path}": stream did not contain valid UTF-8`, file.version);
+  }
+  // The checksum covers the raw bytes, BOM included, exactly as sqlx. sqlx also *sends* the BOM, which
+  // PostgreSQL rejects as a syntax error (sqlx#3452); we strip it before sending: same checksum, a file that works.
+  const hasBom = sql.startsWith('\uFEFF');
+  return { ...file, sql: hasBom ? sql.slice(1) : sql, hasBom, bytes, checksum: sha384(bytes), noTx: sql.startsWith('-- no-transaction') };
+}
+
+export interface LoadedMigrations {
+  readonly migrations: LocalMigration[];
+  readonly errors: Array<MigrationFilenameError | MigrateError>;
+}
+
+/** Every migration of a folder with contents, in sqlx's order; unreadable files are errors, not exceptions. */
+export async function loadMigrations(dir: string): Promise<LoadedMigrations> {
+  const { files, errors } = await resolveMigrationFiles(dir);
+  const loaded = await Promise.all(files.map((f) => loadMigration(f).catch((e: unknown) => e)));
+  const migrations: LocalMigration[] = [];
+  const all: Array<MigrationFilenameError | MigrateError> = [...errors];
+  for (const m of loaded) {
+    if (m instanceof MigrateError) all.push(m);
+    else if (m instanceof Error) throw m;
+    else migrations.push(m as LocalMigration);
+  }
+  return { migrations, errors: all };
+}
+
+export type Versioning = 'timestamp' | 'sequential';
+
+/** `sqlx migrate add` (0.8.6): the file name(s), the template, and sqlx's inference of versioning and type. */
+export async function createMigration(
+  dir: string,
+  description: string,
+  opts: { now?: Date; reversible?: boolean; versioning?: Versioning } = {},
+): Promise<{ files: string[]; version: string; versioning: Versioning; reversible: boolean }> {
+  const desc = description.trim();
+  if (!desc) throw new Error('A migration needs a description, e.g. "create sensors".');
+  if (/[/\\]/.test(desc)) throw new Error(`"${desc}" cannot be part of a file name: remove / and \\.`);
+  await mkdir(dir, { recursive: true });
+  const { files } = await resolveMigrationFiles(dir);
+  const ups = files.filter((f) => f.type !== 'down');
+  const last = ups.at(-1);
+  const prev = ups.at(-2);
+  const inferred: Versioning =
+    last && prev ? (last.version - prev.version === 1n ? 'sequential' : 'timestamp') : last && (last.version === 0n || last.version === 1n) ? 'sequential' : 'timestamp';
+  const versioning = opts.versioning ?? inferred;
+  const reversible = opts.reversible ?? (files.length > 0 ? files.at(-1)!.type !== 'simple' : false);
+  const now = opts.now ?? new Date();
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  const version =
+    versioning === 'timestamp'
+      ? `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}`
+      : String((last?.version ?? 0n) + 1n).padStart(4, '0');
+  const stem = `${version}_${desc.replaceAll(' ', '_')}`;
+  const out: Array<[string, string]> = reversible
+    ? [
+        [`${stem}.up.sql`, '-- Add up migration script here\n'],
+        [`${stem}.down.sql`, '-- Add down migration script here\n'],
+      ]
+    : [[`${stem}.sql`, '-- Add migration script here\n']];
+  const paths: string[] = [];
+  for (const [name, content] of out) {
+    const p = join(dir, name);
+    await writeFile(p, content, { flag: 'wx' }); // never overwrite
+    paths.push(p);
+  }
+  return { files: paths, version, versioning, reversible };
+}
