@@ -12,7 +12,11 @@ import { MigrationsProvider } from './ui/views/migrations';
 import { BackupsProvider } from './ui/views/backups';
 import { StackStatus } from './ui/status/stack-status';
 import { InfraDiagnostics } from './ui/diagnostics';
-import { registerCommands } from './ui/commands';
+import { register, registerCommands } from './ui/commands';
+import { registerMigrationCommands } from './ui/commands/migrations';
+import { MigrationsController } from './ui/migrations/controller';
+import { MigrationGuard } from './ui/migrations/guard';
+import { MigrationsStatus } from './ui/status/migrations-status';
 import { join } from 'node:path';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
@@ -20,7 +24,14 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const log = createLog();
   const registry = new StackRegistry(log);
   const containers = new ContainersProvider(registry);
-  const migrations = new MigrationsProvider(registry);
+  const migrationsController = new MigrationsController(registry, context.secrets, log);
+  const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
+  const migrations = new MigrationsProvider(registry, migrationsController);
+  const migrationsView = vscode.window.createTreeView('tsdbOps.migrations', { treeDataProvider: migrations });
+  const updateBadge = () => {
+    const pending = migrationsController.all().reduce((n, s) => n + (s.report?.summary.pending ?? 0), 0);
+    migrationsView.badge = pending ? { value: pending, tooltip: `${pending} pending migration${pending > 1 ? 's' : ''}` } : undefined;
+  };
   const backups = new BackupsProvider(registry);
 
   context.subscriptions.push(
@@ -30,12 +41,18 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     migrations,
     backups,
     vscode.window.createTreeView('tsdbOps.containers', { treeDataProvider: containers, showCollapseAll: false }),
-    vscode.window.createTreeView('tsdbOps.migrations', { treeDataProvider: migrations }),
+    migrationsController,
+    migrationsOutput,
+    migrationsView,
+    migrationsController.onDidChange(updateBadge),
+    new MigrationGuard(migrationsController, log),
+    new MigrationsStatus(migrationsController),
     vscode.window.createTreeView('tsdbOps.backups', { treeDataProvider: backups }),
     new StackStatus(registry),
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log }),
-    watchStackFolders(registry, migrations, backups),
+    ...registerMigrationCommands({ registry, controller: migrationsController, log, output: migrationsOutput, register: (id, h) => register({ log }, id, h) }),
+    watchStackFolders(registry, backups),
   );
 
   const activationTimeMs = performance.now() - started;
@@ -48,14 +65,13 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   };
 }
 
-/** File watchers on each stack's migrations and manual backups folders, renewed when the stacks change. */
-function watchStackFolders(registry: StackRegistry, migrations: MigrationsProvider, backups: BackupsProvider): vscode.Disposable {
+/** File watchers on each stack's manual backups folder, renewed when the stacks change (the migration controller watches migrations). */
+function watchStackFolders(registry: StackRegistry, backups: BackupsProvider): vscode.Disposable {
   let watchers: vscode.Disposable[] = [];
   const renew = () => {
     for (const w of watchers) w.dispose();
     watchers = registry.stacks.flatMap((s) => {
       const list: Array<[string, () => void]> = [[join(s.backupsDir, 'manual_backup'), () => backups.refresh()]];
-      if (s.migrationsDir) list.push([s.migrationsDir, () => migrations.refresh()]);
       return list.map(([dir, onChange]) => {
         const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '*'));
         w.onDidCreate(onChange);

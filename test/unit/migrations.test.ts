@@ -122,3 +122,22 @@ describe('loading and creating migrations', () => {
     }
   });
 });
+
+describe('command runner mode', () => {
+  it('splits a command line into argv without a shell', async () => {
+    const { splitCommandLine } = await import('../../src/core/migrations/command-runner');
+    assert.deepEqual(splitCommandLine('cargo run --bin tables_migration'), ['cargo', 'run', '--bin', 'tables_migration']);
+    assert.deepEqual(splitCommandLine(`node "my script.js" 'a b' c\\ d $HOME;rm`), ['node', 'my script.js', 'a b', 'c d', '$HOME;rm']);
+    assert.throws(() => splitCommandLine('node "x'), /Unclosed " in the command/);
+  });
+
+  it('runs a stand-in for cargo with DATABASE_URL in its environment, streaming lines and the exit code', async () => {
+    const { runMigrationCommand } = await import('../../src/core/migrations/command-runner');
+    const lines: string[] = [];
+    const script = "console.log('url=' + process.env.DATABASE_URL); console.error('to stderr'); process.exit(3)";
+    const r = await runMigrationCommand({ argv: [process.execPath, '-e', script], cwd: process.cwd(), databaseUrl: 'postgres://u@h:1/d', onLine: (l) => lines.push(l) });
+    assert.equal(r.exitCode, 3);
+    assert.deepEqual(lines.sort(), ['to stderr', 'url=postgres://u@h:1/d']);
+    await assert.rejects(runMigrationCommand({ argv: ['no-such-binary-xyz'], cwd: process.cwd(), databaseUrl: 'x' }), /Cannot run "no-such-binary-xyz"/);
+  });
+});

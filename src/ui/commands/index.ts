@@ -14,9 +14,13 @@ export interface CommandContext {
   readonly log: vscode.LogOutputChannel;
 }
 
-type Handler = (args?: Record<string, unknown>) => unknown;
+export type Handler = (args?: Record<string, unknown>) => unknown;
 
-function register(ctx: CommandContext, id: string, handler: Handler): vscode.Disposable {
+/**
+ * Registers a command: an args object (not a tree item) means automation, so errors are thrown to the
+ * caller; from the palette or a view, errors are shown.
+ */
+export function register(ctx: { log: vscode.LogOutputChannel }, id: string, handler: Handler): vscode.Disposable {
   return vscode.commands.registerCommand(id, async (args?: unknown) => {
     // Tree items pass themselves; only plain objects are args.
     const plain = args && typeof args === 'object' && !(args instanceof vscode.TreeItem) && !('item' in args) ? (args as Record<string, unknown>) : undefined;
@@ -26,7 +30,8 @@ function register(ctx: CommandContext, id: string, handler: Handler): vscode.Dis
       const msg = e instanceof Error ? e.message : String(e);
       ctx.log.error(`${id}: ${msg}`);
       if (plain) throw e; // automation gets the error
-      void vscode.window.showErrorMessage(msg);
+      if (e instanceof Error && e.name === 'CancelledError') return undefined;
+      if (!(e as { shown?: boolean }).shown) void vscode.window.showErrorMessage(msg);
       return undefined;
     }
   });

@@ -1,53 +1,138 @@
-/** Migrations view: the sqlx migration files of the stack (issue 7 adds applied/pending status). */
+/** Migrations view: Problems / Pending / Applied, from the migration controller's status. */
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
-import { resolveMigrationFiles } from '../../core/migrations/files';
+import { formatRustDuration } from '../../core/migrations/sqlx';
+import type { MigrationStatus } from '../../core/migrations/status';
+import type { LocalMigration } from '../../core/migrations/source';
+import type { MigrationsController } from '../migrations/controller';
+import { isPasswordProblem } from '../migrations/controller';
+import type { StackRegistry } from '../stacks';
 import { leaf, openFileCommand, StackTreeProvider, type Node } from './node';
 
+const ICON: Record<MigrationStatus['state'], [string, string | undefined]> = {
+  applied: ['pass', 'testing.iconPassed'],
+  pending: ['circle-large-outline', undefined],
+  outOfOrder: ['history', 'problemsWarningIcon.foreground'],
+  modified: ['diff-modified', 'problemsErrorIcon.foreground'],
+  failed: ['error', 'problemsErrorIcon.foreground'],
+  missing: ['question', 'problemsWarningIcon.foreground'],
+};
+
+const STATE_TEXT: Record<MigrationStatus['state'], string> = {
+  applied: 'applied',
+  pending: 'pending',
+  outOfOrder: 'pending, older than the newest applied',
+  modified: 'modified after it was applied',
+  failed: 'failed (success = false)',
+  missing: 'applied, file missing',
+};
+
+function group(label: string, children: Node[], icon: string, expanded = true): Node {
+  const item = new vscode.TreeItem(label, expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+  item.iconPath = new vscode.ThemeIcon(icon);
+  item.description = String(children.length);
+  item.contextValue = `migrationGroup.${label.toLowerCase()}`;
+  return { item, children: () => children };
+}
+
+function migrationNode(m: MigrationStatus): Node {
+  const item = new vscode.TreeItem(`${m.version} ${m.description}`);
+  const [icon, color] = ICON[m.state];
+  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+  item.id = `${m.state}:${m.version}`;
+  const parts: string[] = [];
+  if (m.applied && m.state !== 'failed') {
+    parts.push(m.applied.installedOn.toLocaleString());
+    if (m.applied.executionTimeNs >= 0n) parts.push(formatRustDuration(m.applied.executionTimeNs));
+  }
+  if (m.state !== 'applied' && m.state !== 'pending') parts.push(STATE_TEXT[m.state]);
+  if (m.file?.noTx) parts.push('no transaction');
+  item.description = parts.join(' · ');
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${m.version}** ${m.description}\n\n- state: ${STATE_TEXT[m.state]}\n`);
+  if (m.applied) md.appendMarkdown(`- applied: ${m.applied.installedOn.toISOString()}${m.applied.executionTimeNs >= 0n ? ` in ${formatRustDuration(m.applied.executionTimeNs)}` : ''}\n`);
+  if (m.file) md.appendMarkdown(`- file: \`${m.file.fileName}\`${m.down ? ` (down: \`${m.down.fileName}\`)` : ''}\n`);
+  if (m.hint) md.appendMarkdown(`\n$(lightbulb) ${m.hint}\n`);
+  if (m.detail) md.appendCodeblock(m.detail, 'text');
+  item.tooltip = md;
+  item.contextValue = `migration.${m.state}${m.down ? '.reversible' : ''}`;
+  if (m.file) {
+    item.resourceUri = vscode.Uri.file(m.file.path);
+    item.command = openFileCommand(m.file.path);
+  }
+  return leaf(item);
+}
+
+function localNode(m: LocalMigration): Node {
+  const item = new vscode.TreeItem(`${m.version} ${m.description}`);
+  item.iconPath = new vscode.ThemeIcon('file-code');
+  item.description = 'status unknown';
+  item.resourceUri = vscode.Uri.file(m.path);
+  item.command = openFileCommand(m.path);
+  item.contextValue = 'migration.unknown';
+  return leaf(item);
+}
+
 export class MigrationsProvider extends StackTreeProvider {
+  private readonly controllerSub: vscode.Disposable;
+
+  constructor(registry: StackRegistry, private readonly controller: MigrationsController) {
+    super(registry);
+    this.controllerSub = controller.onDidChange(() => this.refresh());
+  }
+
   protected override invalidChildren(): Node[] {
     return [];
   }
 
-  protected async stackChildren(stack: StackConfig): Promise<Node[]> {
-    const dir = stack.migrationsDir;
-    if (!dir) {
+  protected stackChildren(stack: StackConfig): Node[] {
+    if (!stack.migrationsDir) {
       const item = new vscode.TreeItem('No migrations folder');
       item.description = 'database/migrations or migrations, or set tsdbOps.migrations.path';
       item.iconPath = new vscode.ThemeIcon('info');
       item.command = { title: 'Open Settings', command: 'tsdbOps.openSettings' };
       return [leaf(item)];
     }
-    let resolved;
-    try {
-      resolved = await resolveMigrationFiles(dir);
-    } catch (e) {
-      const item = new vscode.TreeItem(`Cannot read ${dir}`);
-      item.description = e instanceof Error ? e.message : String(e);
-      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+    const state = this.controller.get(stack);
+    if (!state) {
+      const item = new vscode.TreeItem('Reading migrations…');
+      item.iconPath = new vscode.ThemeIcon('loading~spin');
       return [leaf(item)];
     }
-    const errors = resolved.errors.map((e) => {
-      const item = new vscode.TreeItem(e.fileName);
-      item.description = 'invalid version prefix';
-      item.tooltip = e.message;
+    const problems: Node[] = [];
+    for (const e of state.report?.fileErrors ?? state.local?.errors ?? []) {
+      const item = new vscode.TreeItem(e.message);
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-      item.command = openFileCommand(`${dir}/${e.fileName}`);
-      return leaf(item);
-    });
-    const files = resolved.files
-      .filter((f) => f.type !== 'down')
-      .map((f) => {
-        const item = new vscode.TreeItem(`${f.version} ${f.description}`);
-        item.id = f.path;
-        item.description = f.type === 'up' ? 'reversible' : '';
-        item.tooltip = new vscode.MarkdownString(`**${f.description}**\n\n- version: \`${f.version}\`\n- file: \`${f.fileName}\``);
-        item.iconPath = new vscode.ThemeIcon('file-code');
-        item.contextValue = `migration.${f.type}`;
-        item.resourceUri = vscode.Uri.file(f.path);
-        item.command = openFileCommand(f.path);
-        return leaf(item);
-      });
-    return [...errors, ...files];
+      problems.push(leaf(item));
+    }
+    if (state.error) {
+      const item = new vscode.TreeItem(isPasswordProblem(state.error) ? 'Database password needed' : 'Database not reachable');
+      item.description = state.error.message;
+      item.tooltip = state.error.message;
+      item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.contextValue = 'migrationsConnectionError';
+      item.command = isPasswordProblem(state.error)
+        ? { title: 'Enter Password', command: 'tsdbOps.migrations.setPassword' }
+        : { title: 'Retry', command: 'tsdbOps.migrations.refresh' };
+      problems.push(leaf(item));
+    }
+    if (!state.report) {
+      const files = (state.local?.migrations ?? []).filter((m) => m.type !== 'down').map(localNode);
+      return [...problems, ...files];
+    }
+    const list = state.report.migrations;
+    problems.push(...list.filter((m) => m.state === 'modified' || m.state === 'failed' || m.state === 'missing').map(migrationNode));
+    const pending = list.filter((m) => m.state === 'pending' || m.state === 'outOfOrder').map(migrationNode);
+    const applied = list.filter((m) => m.state === 'applied').map(migrationNode).reverse();
+    return [
+      ...(problems.length ? [group('Problems', problems, 'warning')] : []),
+      group('Pending', pending, 'clock'),
+      group('Applied', applied, 'check-all', pending.length === 0 || applied.length < 50),
+    ];
+  }
+
+  override dispose(): void {
+    this.controllerSub.dispose();
+    super.dispose();
   }
 }
