@@ -210,36 +210,34 @@ export class Migrator {
     await other.end().catch(() => undefined);
   }
 
+  /** Applies an up/simple migration: script and bookkeeping INSERT in one transaction, the execution time after. */
   private async apply(client: Client, m: LocalMigration, signal?: AbortSignal): Promise<bigint> {
+    const elapsed = await this.execute(client, m, signal, () => client.query(SQL.insert, [m.version.toString(), m.description, m.checksum]));
+    await client.query(SQL.updateTime, [elapsed.toString(), m.version.toString()]);
+    return elapsed;
+  }
+
+  /** Reverts with a down file: script and DELETE of the row in one transaction (sqlx stores no time). */
+  private revertOne(client: Client, down: LocalMigration, signal?: AbortSignal): Promise<bigint> {
+    return this.execute(client, down, signal, () => client.query(SQL.delete, [down.version.toString()]));
+  }
+
+  /**
+   * BEGIN (unless `-- no-transaction`); the file as one simple-protocol Query (so multi-statement files work);
+   * the bookkeeping statement; COMMIT. On error: ROLLBACK, and sqlx's message with the position in the file.
+   */
+  private async execute(client: Client, m: LocalMigration, signal: AbortSignal | undefined, bookkeeping: () => Promise<unknown>): Promise<bigint> {
     const start = process.hrtime.bigint();
     try {
       if (!m.noTx) await client.query('BEGIN');
-      await client.query(m.sql); // no values: one simple-protocol Query, so multi-statement files work
-      await client.query(SQL.insert, [m.version.toString(), m.description, m.checksum]);
+      await client.query(m.sql);
+      await bookkeeping();
       if (!m.noTx) await client.query('COMMIT');
     } catch (e) {
       if (!m.noTx) await client.query('ROLLBACK').catch(() => undefined);
       if (signal?.aborted) throw new CancelledError();
       const pos = Number((e as { position?: string }).position);
-      throw MigrateError.execute(m.version, e, Number.isFinite(pos) && pos > 0 ? { file: m.path, ...positionIn(m.sql, pos) } : { file: m.path, line: 1, column: 1 });
-    }
-    const elapsed = process.hrtime.bigint() - start;
-    await client.query(SQL.updateTime, [elapsed.toString(), m.version.toString()]);
-    return elapsed;
-  }
-
-  private async revertOne(client: Client, down: LocalMigration, signal?: AbortSignal): Promise<bigint> {
-    const start = process.hrtime.bigint();
-    try {
-      if (!down.noTx) await client.query('BEGIN');
-      await client.query(down.sql);
-      await client.query(SQL.delete, [down.version.toString()]);
-      if (!down.noTx) await client.query('COMMIT');
-    } catch (e) {
-      if (!down.noTx) await client.query('ROLLBACK').catch(() => undefined);
-      if (signal?.aborted) throw new CancelledError();
-      const pos = Number((e as { position?: string }).position);
-      throw MigrateError.execute(down.version, e, Number.isFinite(pos) && pos > 0 ? { file: down.path, ...positionIn(down.sql, pos) } : { file: down.path, line: 1, column: 1 });
+      throw MigrateError.execute(m.version, e, { file: m.path, ...(Number.isFinite(pos) && pos > 0 ? positionIn(m.sql, pos) : { line: 1, column: 1 }) });
     }
     return process.hrtime.bigint() - start;
   }
