@@ -1,0 +1,366 @@
+/**
+ * npm run test:e2e — UI tests of the built extension in code-server (VS Code 1.100.3 in the
+ * browser), driven by Playwright through headless Debian Chromium.
+ *
+ * The extension is installed the way users get it: its files (package.json, dist/, media/, README,
+ * LICENSE) copied into code-server's extensions dir as tsdb-ops-team.tsdb-ops-<version>.
+ * Screenshots go to test-results/screenshots/. Prints `N passed, N failed`; exit 1 on any failure.
+ *
+ * Options: --grep <text> (only tests whose name matches), --keep (keep temp folders), --verbose.
+ */
+import { startCluster } from '../support/cluster';
+import { Migrator } from '../../src/core/migrations/engine';
+import { connect } from '../../src/core/postgres/connection';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Locator, Page } from 'playwright-core';
+import { REPO_ROOT } from '../support/vscode/bundle.js';
+import { checkParts, ensureCodeServer } from '../support/vscode/code-server.js';
+import { cleanupAll, onCleanup, runProcess } from '../support/vscode/processes.js';
+import { launchChromium, makeDirs, startCodeServer, workbenchUrl, type Server } from '../support/vscode/workbench.js';
+
+const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
+const FIXTURE_WORKSPACE = join(REPO_ROOT, 'test', 'fixtures', 'workspace');
+const CONTAINER_TITLE = 'TimescaleDB Ops';
+const VIEW_TITLES = ['Containers', 'Migrations', 'Backups'] as const;
+
+interface Manifest {
+  publisher: string;
+  name: string;
+  version: string;
+}
+
+/** Copies the built extension into the extensions dir the way an installed .vsix would lay it out. */
+function installExtension(extensionsDir: string): string {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
+  const dest = join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
+  mkdirSync(dest, { recursive: true });
+  for (const entry of ['package.json', 'dist', 'media', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', 'package.nls.json']) {
+    const src = join(REPO_ROOT, entry);
+    if (existsSync(src)) cpSync(src, join(dest, entry), { recursive: true, dereference: true });
+  }
+  return dest;
+}
+
+// ---- workbench helpers ---------------------------------------------------------------------
+
+async function openWorkbench(page: Page, server: Server, folder: string): Promise<void> {
+  await page.goto(workbenchUrl(server.origin, folder), { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('.activitybar').waitFor({ timeout: 60_000 });
+  // The workbench restores editors and starts the extension host; let it settle.
+  await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+}
+
+async function openContainer(page: Page): Promise<void> {
+  const icon = page.locator(`.activitybar a[aria-label^="${CONTAINER_TITLE}"]`).first();
+  await icon.waitFor({ timeout: 30_000 });
+  const sidebar = page.locator('.part.sidebar');
+  // Clicking an active container's icon closes the side bar: click only when it is not shown.
+  const title = sidebar.locator('.composite.title');
+  const shown = (await sidebar.isVisible()) && ((await title.textContent()) ?? '').toUpperCase().includes(CONTAINER_TITLE.toUpperCase());
+  if (!shown) await icon.click();
+  await page.mouse.move(900, 300); // no hover over the activity bar in the screenshots
+  await sidebar.locator('.pane-header', { hasText: VIEW_TITLES[0] }).first().waitFor({ timeout: 30_000 });
+}
+
+/** The pane (header + body) of a view in the side bar, by its title. */
+function pane(page: Page, title: string): Locator {
+  return page
+    .locator('.part.sidebar .pane')
+    .filter({ has: page.locator('.pane-header .title', { hasText: new RegExp(`^${title}$`, 'i') }) })
+    .first();
+}
+
+async function expandPane(page: Page, title: string): Promise<Locator> {
+  const p = pane(page, title);
+  await p.waitFor({ timeout: 30_000 });
+  const header = p.locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  return p;
+}
+
+async function rowLabels(p: Locator): Promise<string[]> {
+  // "label — description" per row (this tsconfig has no DOM types, hence the structural casts).
+  type El = { querySelectorAll(sel: string): ArrayLike<{ textContent: string | null }> };
+  return p.locator('.monaco-list-row').evaluateAll((rows: unknown[]) =>
+    rows.map((r) =>
+      Array.from((r as El).querySelectorAll('.label-name, .label-description'))
+        .map((e) => (e.textContent ?? '').trim())
+        .filter(Boolean)
+        .join(' — '),
+    ),
+  );
+}
+
+async function waitForRows(p: Locator, what: string, test: (labels: string[]) => boolean, timeoutMs = 30_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let labels: string[] = [];
+  while (Date.now() < deadline) {
+    labels = await rowLabels(p);
+    if (test(labels)) return labels;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what}: rows were [${labels.join(' | ')}]`);
+}
+
+async function runFromPalette(page: Page, title: string): Promise<void> {
+  await page.locator('.monaco-workbench').click({ position: { x: 700, y: 450 } }).catch(() => undefined);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
+async function shot(page: Page, name: string): Promise<string> {
+  const file = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+// ---- the tests -------------------------------------------------------------------------------
+
+interface Ctx {
+  server: Server;
+  emptyPage: Page;
+  fixturePage: Page;
+  emptyFolder: string;
+  log: (line: string) => void;
+}
+
+const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
+  {
+    name: 'empty folder: the three views show their welcome content',
+    fn: async ({ server, emptyPage: page, emptyFolder, log }) => {
+      await openWorkbench(page, server, emptyFolder);
+      await openContainer(page);
+      for (const title of VIEW_TITLES) {
+        const p = await expandPane(page, title);
+        const welcome = p.locator('.welcome-view-content');
+        await welcome.waitFor({ timeout: 30_000 });
+        const text = (await welcome.innerText()).trim();
+        if (!text.startsWith('No infra folder found')) throw new Error(`${title} welcome text: ${JSON.stringify(text)}`);
+        const buttons = (await welcome.locator('.monaco-button').allInnerTexts()).map((b) => b.trim());
+        for (const b of ['Pick Infra Folder', 'Open Settings'])
+          if (!buttons.some((x) => x.startsWith(b))) throw new Error(`${title}: no "${b}" button (buttons: ${buttons.join(', ')})`);
+        log(`${title}: "${text.split('\n')[0]?.slice(0, 60)}…" buttons [${buttons.join(', ')}]`);
+      }
+      log(`screenshot ${await shot(page, 'empty-workspace-welcome')}`);
+    },
+  },
+  {
+    name: 'fixture workspace: the views list services, migrations and backups',
+    fn: async ({ server, fixturePage: page, log }) => {
+      await openWorkbench(page, server, FIXTURE_WORKSPACE);
+      await openContainer(page);
+      const containers = await waitForRows(await expandPane(page, 'Containers'), 'Containers lists timescaledb', (l) =>
+        l.some((x) => x.startsWith('timescaledb')),
+      );
+      log(`Containers: ${containers.join(' | ')}`);
+      const migrations = await waitForRows(await expandPane(page, 'Migrations'), 'Migrations lists "create sensors"', (l) =>
+        l.some((x) => x.includes('create sensors')),
+      );
+      log(`Migrations: ${migrations.join(' | ')}`);
+      const backups = await waitForRows(await expandPane(page, 'Backups'), 'Backups lists its groups', (l) =>
+        l.some((x) => x.includes('pgBackRest')) && l.some((x) => x.includes('Manual backups')),
+      );
+      log(`Backups: ${backups.join(' | ')}`);
+      log(`screenshot ${await shot(page, 'fixture-workspace-views')}`);
+    },
+  },
+  {
+    name: 'fixture workspace: the Migrations view shows applied and pending migrations of a real database, with the badge',
+    fn: async ({ server, fixturePage: page, log }) => {
+      await openWorkbench(page, server, FIXTURE_WORKSPACE);
+      await openContainer(page);
+      const p = await expandPane(page, 'Migrations');
+      const rows = await waitForRows(p, 'Migrations shows Pending and Applied groups', (l) => l.some((x) => x.startsWith('Pending')) && l.some((x) => x.startsWith('Applied')) && l.some((x) => x.includes('daily rollup')));
+      log(`Migrations: ${rows.join(' | ')}`);
+      const pending = rows.find((x) => x.startsWith('Pending'));
+      if (!pending?.includes('2')) throw new Error(`expected 2 pending, got "${pending}"`);
+      if (!rows.some((x) => x.includes('create sensors'))) throw new Error('the applied "create sensors" is not listed');
+      const badge = (await page.locator('.activitybar .badge-content').allInnerTexts()).map((b) => b.trim());
+      if (!badge.includes('2')) throw new Error(`activity bar badge: ${JSON.stringify(badge)} (expected 2 pending)`);
+      const status = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).find((t) => /pending migration/.test(t));
+      if (!status?.includes('2 pending migrations')) throw new Error(`status bar: ${JSON.stringify(status)}`);
+      log(`badge ${badge.join(',')}; status bar "${status}"`);
+      log(`screenshot ${await shot(page, 'fixture-migrations-view')}`);
+    },
+  },
+  {
+    name: 'fixture workspace: the status bar shows the stack',
+    fn: async ({ fixturePage: page, log }) => {
+      const item = page.locator('.statusbar-item').filter({ hasText: 'TimescaleDB' }).first();
+      await item.waitFor({ timeout: 30_000 });
+      const text = (await item.innerText()).trim();
+      const label = (await item.locator('[aria-label]').first().getAttribute('aria-label').catch(() => null)) ?? (await item.getAttribute('aria-label'));
+      log(`status bar item: text "${text}", accessible name "${label ?? ''}"`);
+      if (!label?.startsWith('TimescaleDB Ops')) throw new Error(`status bar accessible name is "${label}"`);
+      // Away from the activity bar first (its own hover also says "TimescaleDB Ops").
+      await page.mouse.move(900, 300);
+      await page.locator('.workbench-hover, .monaco-hover').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+      await item.hover();
+      const hover = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: /TimescaleDB Ops[\s\S]*infra/ }).first();
+      await hover.waitFor({ timeout: 10_000 });
+      log(`status bar tooltip: ${(await hover.innerText()).trim().replace(/\s*\n\s*/g, ' / ').slice(0, 160)}`);
+      log(`screenshot ${await shot(page, 'fixture-status-bar-hover')}`);
+      await page.mouse.move(700, 300);
+    },
+  },
+  {
+    name: 'fixture workspace: "TimescaleDB Ops: Show Output" from the palette opens the output channel',
+    fn: async ({ fixturePage: page, log }) => {
+      await runFromPalette(page, 'TimescaleDB Ops: Show Output');
+      const panel = page.locator('.part.panel');
+      await panel.waitFor({ state: 'visible', timeout: 15_000 });
+      // The Output view's channel picker shows the extension's channel.
+      const picker = panel.locator('select.monaco-select-box, .monaco-select-box');
+      const deadline = Date.now() + 15_000;
+      let selected = '';
+      while (Date.now() < deadline) {
+        selected = await picker
+          .first()
+          .evaluate((el) => {
+            const sel = el as unknown as { options?: ArrayLike<{ text: string }>; selectedIndex?: number; textContent: string | null };
+            return sel.options && sel.selectedIndex !== undefined ? (sel.options[sel.selectedIndex]?.text ?? '') : (sel.textContent ?? '');
+          })
+          .catch(() => '');
+        if (selected.includes('TimescaleDB Ops')) break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      if (!selected.includes('TimescaleDB Ops')) throw new Error(`the output panel shows "${selected}"`);
+      const text = (await panel.locator('.view-lines').first().innerText().catch(() => '')).trim();
+      log(`output channel "${selected}": ${text.split('\n').length} line(s), first: ${text.split('\n')[0]?.slice(0, 100) ?? ''}`);
+      log(`screenshot ${await shot(page, 'fixture-output-channel')}`);
+    },
+  },
+  {
+    name: 'fixture workspace: "TimescaleDB Ops: Refresh" from the palette keeps the views filled',
+    fn: async ({ fixturePage: page, log }) => {
+      await runFromPalette(page, 'TimescaleDB Ops: Refresh');
+      const containers = await waitForRows(pane(page, 'Containers'), 'Containers after Refresh', (l) => l.some((x) => x.startsWith('timescaledb')));
+      const errors = await page.locator('.notifications-toasts .notification-toast').filter({ hasText: /error|failed/i }).count();
+      if (errors) throw new Error(`${errors} error notification(s) after Refresh`);
+      log(`after Refresh: Containers ${containers.join(' | ')}`);
+      log(`screenshot ${await shot(page, 'fixture-after-refresh')}`);
+    },
+  },
+];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { grep: { type: 'string' }, keep: { type: 'boolean' }, verbose: { type: 'boolean' } },
+  });
+  const t0 = Date.now();
+  if (!checkParts('test:e2e')) return 0;
+
+  console.log('building the extension (npm run build)…');
+  const b = await runProcess(['npm', 'run', '--silent', 'build'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
+  if (b.code !== 0) throw new Error(`npm run build failed (exit ${b.code}):\n${b.output}`);
+  const cs = await ensureCodeServer();
+
+  const dirs = makeDirs('tsdb-ops-e2e-', !!values.keep);
+  if (values.keep) console.log(`temp folder (kept): ${dirs.root}`);
+  // A quiet window: no walkthrough editor, no git prompt about the repository around the fixtures.
+  mkdirSync(join(dirs.userData, 'User'), { recursive: true });
+  writeFileSync(
+    join(dirs.userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'workbench.welcomePage.walkthroughs.openOnInstall': false,
+        'workbench.tips.enabled': false,
+        'git.enabled': false,
+        'git.openRepositoryInParentFolders': 'never',
+        'telemetry.telemetryLevel': 'off',
+      },
+      null,
+      2,
+    ),
+  );
+  const installed = installExtension(dirs.extensions);
+  console.log(`extension installed as ${installed}`);
+  const emptyFolder = mkdtempSync(join(tmpdir(), 'tsdb-ops-e2e-empty-'));
+  if (!values.keep) onCleanup(() => rmSync(emptyFolder, { recursive: true, force: true }));
+  rmSync(SCREENSHOTS, { recursive: true, force: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+
+  // A real PostgreSQL for the Migrations view: 3 of the 5 sample migrations applied, 2 pending.
+  const cluster = await startCluster();
+  onCleanup(() => cluster.stop());
+  const databaseUrl = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/postgres`;
+  await new Migrator(join(REPO_ROOT, 'migrations'), () => connect({ host: '127.0.0.1', port: cluster.port, user: cluster.user, database: 'postgres', params: {}, source: 'test' })).run({ target: 20240103000000n });
+  const server = await startCodeServer(cs, { dirs, env: { DATABASE_URL: databaseUrl } });
+  console.log(`code-server ${server.origin} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`);
+  const browser = await launchChromium();
+  const browserLog: string[] = [];
+  const newPage = async (): Promise<Page> => {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      const line = `[browser ${m.type()}] ${m.text()}`;
+      browserLog.push(line);
+      if (values.verbose) console.log(line);
+    });
+    return page;
+  };
+  const ctx: Ctx = {
+    server,
+    emptyPage: await newPage(),
+    fixturePage: await newPage(),
+    emptyFolder,
+    log: (line) => console.log(`     ${line}`),
+  };
+
+  let passed = 0;
+  let failed = 0;
+  const selected = tests.filter((t) => !values.grep || t.name.includes(values.grep));
+  for (const t of selected) {
+    const started = Date.now();
+    try {
+      await t.fn(ctx);
+      passed++;
+      console.log(`  ✓ ${t.name} (${Date.now() - started} ms)`);
+    } catch (err) {
+      failed++;
+      console.log(`  ✗ ${t.name} (${Date.now() - started} ms)`);
+      console.log(`       ${((err as Error).stack ?? String(err)).split('\n').slice(0, 6).join('\n       ')}`);
+      const safe = t.name.replace(/[^\w]+/g, '-').slice(0, 60);
+      for (const [which, page] of [['empty', ctx.emptyPage], ['fixture', ctx.fixturePage]] as const) {
+        const file = join(SCREENSHOTS, `FAILED-${safe}-${which}.png`);
+        await page.screenshot({ path: file }).catch(() => undefined);
+      }
+      console.log(`       screenshots: ${SCREENSHOTS}/FAILED-${safe}-*.png`);
+    }
+  }
+  if (failed) {
+    console.log('--- browser console (last lines) ---');
+    console.log(browserLog.slice(-20).join('\n'));
+    console.log('--- code-server output (last lines) ---');
+    console.log(server.proc.output().split('\n').slice(-20).join('\n'));
+  }
+  await browser.close();
+  await server.proc.stop();
+  console.log(`\ntest:e2e took ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${SCREENSHOTS}`);
+  const summaryFile = process.env.TSDB_OPS_TEST_SUMMARY;
+  if (summaryFile) writeFileSync(summaryFile, JSON.stringify({ passed, failed, skipped: 0 }));
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed > 0 || passed === 0 ? 1 : 0;
+}
+
+main()
+  .then(async (code) => {
+    await cleanupAll();
+    process.exit(code);
+  })
+  .catch(async (err: unknown) => {
+    console.error(`test:e2e: ${(err as Error).stack ?? String(err)}`);
+    await cleanupAll();
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  });

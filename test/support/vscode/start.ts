@@ -1,0 +1,90 @@
+/**
+ * npm start — builds the extension and opens it on the demo workspace (test/fixtures/workspace).
+ *
+ *  - with the desktop `code` on PATH: `code --extensionDevelopmentPath=<repo> <workspace>`;
+ *  - otherwise: the browser-hosted VS Code server (code-server@4.100.3's, cached) with the extension
+ *    loaded from this repository through the `payload` URL parameter; prints the URL to open and
+ *    stays up until Ctrl+C.
+ *
+ * Options: --workspace <dir>, --port <n> (default: a free one), --host <addr> (default 127.0.0.1),
+ *          --browser (use the browser-hosted server even when `code` is on PATH),
+ *          --check (open the URL in headless Chromium, check the TimescaleDB Ops container is there,
+ *          save test-results/screenshots/start.png, and exit).
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { which } from '../requirements.js';
+import { REPO_ROOT } from './bundle.js';
+import { checkParts, ensureCodeServer } from './code-server.js';
+import { cleanupAll, runProcess } from './processes.js';
+import { launchChromium, makeDirs, remoteUri, startVSCodeServer, workbenchUrl } from './workbench.js';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      workspace: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      browser: { type: 'boolean' },
+      check: { type: 'boolean' },
+    },
+  });
+  const workspace = resolve(values.workspace ?? join(REPO_ROOT, 'test', 'fixtures', 'workspace'));
+
+  console.log('building the extension (npm run build)…');
+  const b = await runProcess(['npm', 'run', '--silent', 'build'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
+  if (b.code !== 0) throw new Error(`npm run build failed (exit ${b.code}):\n${b.output}`);
+
+  const code = which('code');
+  if (code && !values.browser && !values.check) {
+    console.log(`opening ${workspace} in VS Code (${code}) with the extension from ${REPO_ROOT}`);
+    const r = await runProcess([code, `--extensionDevelopmentPath=${REPO_ROOT}`, workspace], { echo: true });
+    return typeof r.code === 'number' ? r.code : 1;
+  }
+
+  if (!checkParts('npm start')) return 1;
+  const cs = await ensureCodeServer();
+  const dirs = makeDirs('tsdb-ops-start-');
+  const host = values.host ?? '127.0.0.1';
+  const server = await startVSCodeServer(cs, {
+    dirs,
+    host,
+    port: values.port ? Number(values.port) : undefined,
+  });
+  const url = workbenchUrl(server.origin, workspace, [['extensionDevelopmentPath', remoteUri(server, REPO_ROOT)]]);
+
+  if (values.check) {
+    const browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.locator('.activitybar a[aria-label^="TimescaleDB Ops"]').first().click({ timeout: 60_000 });
+    await page.locator('.part.sidebar .pane-header', { hasText: 'Containers' }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 'timescaledb' }).first().waitFor({ timeout: 30_000 });
+    const shots = join(REPO_ROOT, 'test-results', 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, 'start.png') });
+    console.log(`check: the extension loaded from ${REPO_ROOT} shows its views (screenshot test-results/screenshots/start.png)`);
+    await browser.close();
+    await server.proc.stop();
+    return 0;
+  }
+
+  console.log(`\nVS Code ${server.origin} is up with TimescaleDB Ops loaded from ${REPO_ROOT}.`);
+  console.log(`Open this URL in a browser (the extension is loaded through the payload parameter):\n\n  ${url}\n`);
+  console.log('Rebuild with `npm run build` (or `npm run watch`) and reload the window to see changes. Ctrl+C stops the server.');
+  const exit = await server.proc.exited;
+  console.log(`the VS Code server exited (${exit})`);
+  return 1;
+}
+
+main()
+  .then(async (code) => {
+    await cleanupAll();
+    process.exit(code);
+  })
+  .catch(async (err: unknown) => {
+    console.error(`npm start: ${(err as Error).stack ?? String(err)}`);
+    await cleanupAll();
+    process.exit(1);
+  });
