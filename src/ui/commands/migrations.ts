@@ -113,8 +113,11 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       const mode = cfg.get<'builtin' | 'command'>('migrations.runner', 'builtin');
       const conn = await targetFor(stack, interactive);
       await controller.refresh();
-      const pending = (controller.get(stack)?.report?.migrations ?? []).filter((m) => (m.state === 'pending' || m.state === 'outOfOrder') && (target === undefined || m.version <= target));
-      if (mode === 'builtin' && pending.length === 0) {
+      const report = controller.get(stack)?.report;
+      const pending = (report?.migrations ?? []).filter((m) => (m.state === 'pending' || m.state === 'outOfOrder') && (target === undefined || m.version <= target));
+      const problems = (report?.summary.modified ?? 0) + (report?.summary.failed ?? 0) + (report?.summary.missing ?? 0);
+      // With a modified, failed or missing migration, run anyway: sqlx's checks report it, as `sqlx migrate run` would.
+      if (mode === 'builtin' && pending.length === 0 && problems === 0) {
         if (interactive) void vscode.window.showInformationMessage('No pending migrations.');
         return { applied: [], mode };
       }
