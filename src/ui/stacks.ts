@@ -3,6 +3,7 @@
  * Changes come from events (settings, workspace folders, file watchers), never from polling.
  */
 import * as vscode from 'vscode';
+import { Debouncer } from './debounce';
 import { discoverInfra, formatProblem, type Discovery, type StackConfig, type InfraProblem } from '../core/infra';
 import type { StackSummary } from '../api';
 
@@ -13,7 +14,7 @@ export class StackRegistry implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly debouncer = new Debouncer(() => this.refresh());
   private running: Promise<void> | undefined;
   private again = false;
   readonly ready: Promise<void>;
@@ -56,13 +57,9 @@ export class StackRegistry implements vscode.Disposable {
     return this.discoveries.flatMap((d) => (d.kind === 'found' ? [...d.stack.problems] : d.kind === 'invalid' ? [...d.problems] : []));
   }
 
-  /** Debounced refresh for bursts of events (a save writes several files). */
+  /** Debounced refresh for bursts of events. */
   scheduleRefresh(delayMs = 300): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.refresh();
-    }, delayMs);
+    this.debouncer.schedule(delayMs);
   }
 
   /** Discovers every workspace folder again; concurrent calls share one run and one follow-up run. */
@@ -132,7 +129,7 @@ export class StackRegistry implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.debouncer.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -3,6 +3,7 @@
  * after a run). Holds the connection details; a password no file holds is asked once and kept in SecretStorage.
  */
 import * as vscode from 'vscode';
+import { Debouncer } from '../debounce';
 import type { StackConfig } from '../../core/infra';
 import { Migrator, type StatusReport } from '../../core/migrations/engine';
 import { loadMigrations, type LoadedMigrations } from '../../core/migrations/source';
@@ -26,7 +27,7 @@ export class MigrationsController implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private watchers: vscode.Disposable[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly debouncer = new Debouncer(() => this.refresh());
   private running: Promise<void> | undefined;
 
   constructor(
@@ -68,13 +69,9 @@ export class MigrationsController implements vscode.Disposable {
     });
   }
 
-  /** Debounced refresh (a save or a checkout changes many files at once). */
+  /** Debounced refresh for bursts of events. */
   schedule(delayMs = 300): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.refresh();
-    }, delayMs);
+    this.debouncer.schedule(delayMs);
   }
 
   async refresh(): Promise<void> {
@@ -144,7 +141,7 @@ export class MigrationsController implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.debouncer.dispose();
     for (const w of this.watchers) w.dispose();
     for (const d of this.disposables) d.dispose();
   }
