@@ -121,6 +121,27 @@ describe('Migrations: commands, view data and guard on a real PostgreSQL', funct
     assert.equal(await vscode.env.clipboard.readText(), r.command);
   });
 
+  it('command runner mode: runs the configured command (a stand-in for cargo) with DATABASE_URL, and reports its exit code', async () => {
+    const cfg = () => vscode.workspace.getConfiguration('tsdbOps');
+    const marker = join(dir, '..', `${dir.split('/').pop()}-url.txt`);
+    // The stand-in writes the DATABASE_URL it was given, as `cargo run --bin tables_migration` would use it.
+    const script = `require('fs').writeFileSync(${JSON.stringify(marker)}, process.env.DATABASE_URL || '')`;
+    await cfg().update('migrations.runner', 'command', vscode.ConfigurationTarget.Global);
+    await cfg().update('migrations.command', `"${process.execPath}" -e "${script.replace(/"/g, '\\"')}"`, vscode.ConfigurationTarget.Global);
+    try {
+      const r = await vscode.commands.executeCommand<{ mode: string; exitCode: number }>('tsdbOps.migrations.runPending', { confirm: true });
+      assert.deepEqual([r.mode, r.exitCode], ['command', 0]);
+      const { readFileSync } = await import('node:fs');
+      assert.equal(readFileSync(marker, 'utf8'), `postgres://${cluster.user}@127.0.0.1:${cluster.port}/postgres`);
+      await cfg().update('migrations.command', `"${process.execPath}" -e "process.exit(3)"`, vscode.ConfigurationTarget.Global);
+      await assert.rejects(Promise.resolve(vscode.commands.executeCommand('tsdbOps.migrations.runPending', { confirm: true })), /exited with code 3/);
+    } finally {
+      await cfg().update('migrations.runner', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('migrations.command', undefined, vscode.ConfigurationTarget.Global);
+      rmSync(marker, { force: true });
+    }
+  });
+
   it('a database that refuses connections is reported, not thrown at the view', async () => {
     process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:1/postgres';
     try {
