@@ -70,15 +70,13 @@ function watchStackFolders(registry: StackRegistry, backups: BackupsProvider): v
   let watchers: vscode.Disposable[] = [];
   const renew = () => {
     for (const w of watchers) w.dispose();
-    watchers = registry.stacks.flatMap((s) => {
-      const list: Array<[string, () => void]> = [[join(s.backupsDir, 'manual_backup'), () => backups.refresh()]];
-      return list.map(([dir, onChange]) => {
-        const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '*'));
-        w.onDidCreate(onChange);
-        w.onDidDelete(onChange);
-        w.onDidChange(onChange);
-        return w;
-      });
+    watchers = registry.stacks.map((s) => {
+      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(join(s.backupsDir, 'manual_backup')), '*'));
+      const onChange = () => backups.refresh();
+      w.onDidCreate(onChange);
+      w.onDidDelete(onChange);
+      w.onDidChange(onChange);
+      return w;
     });
   };
   const sub = registry.onDidChange(renew);

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
 import { REPO_ROOT } from '../support/vscode/bundle.js';
 import { checkParts, ensureCodeServer } from '../support/vscode/code-server.js';
-import { cleanupAll, onCleanup, runProcess } from '../support/vscode/processes.js';
+import { onCleanup, runMain, runProcess } from '../support/vscode/processes.js';
 import { launchChromium, makeDirs, startCodeServer, workbenchUrl, type Server } from '../support/vscode/workbench.js';
 
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
@@ -353,14 +353,4 @@ async function main(): Promise<number> {
   return failed > 0 || passed === 0 ? 1 : 0;
 }
 
-main()
-  .then(async (code) => {
-    await cleanupAll();
-    process.exit(code);
-  })
-  .catch(async (err: unknown) => {
-    console.error(`test:e2e: ${(err as Error).stack ?? String(err)}`);
-    await cleanupAll();
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  });
+runMain('test:e2e', main);

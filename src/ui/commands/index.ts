@@ -3,10 +3,9 @@
  * and returns a result; from the palette or a view it prompts for what is missing.
  */
 import * as vscode from 'vscode';
-import { relative, isAbsolute } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { COMPOSE_FILE_NAMES } from '../../core/infra';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { StackRegistry } from '../stacks';
 
 export interface CommandContext {

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { relative } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { CancelledError } from '../../core/migrations/engine';
+import { CancelledError, type StatusReport } from '../../core/migrations/engine';
 import { MigrateError } from '../../core/migrations/sqlx';
 import { createMigration } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
@@ -44,33 +44,35 @@ function parseVersion(v: unknown, name: string): bigint | undefined {
 export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.Disposable[] {
   const { controller, output } = ctx;
 
-  /** The connection target, asking (interactive) for a missing password or database. */
-  async function targetFor(stack: StackConfig, interactive: boolean): Promise<ConnectionTarget> {
-    let t = await controller.target(stack);
-    try {
-      const { connect } = await import('../../core/postgres/connection');
-      const c = await connect(t);
-      await c.end();
-      return t;
-    } catch (e) {
+  /**
+   * Reads the status (one connection) and returns it with its connection target. Interactive use gets a
+   * way past a missing password (asked once, kept in SecretStorage) or a missing database (created on request).
+   */
+  async function readyState(stack: StackConfig, interactive: boolean): Promise<{ target: ConnectionTarget; report?: StatusReport }> {
+    await controller.refresh();
+    let state = controller.get(stack);
+    const e = state?.error;
+    if (e) {
       if (!interactive) throw e;
       if (isPasswordProblem(e)) {
-        const withPw = await controller.askPassword(stack);
-        if (!withPw) throw new CancelledError();
-        return withPw;
-      }
-      if (e instanceof ConnectionError && e.kind === 'noDatabase') {
+        if (!(await controller.askPassword(stack))) throw new CancelledError();
+      } else if (e instanceof ConnectionError && e.kind === 'noDatabase') {
         const choice = await vscode.window.showWarningMessage(e.message, { modal: true }, 'Create Database');
         if (choice !== 'Create Database') throw new CancelledError();
-        await createDatabase(t);
-        ctx.log.info(`Created database "${t.database}" at ${describeTarget(t)}.`);
-        t = await controller.target(stack);
-        return t;
+        await createDatabase(e.target);
+        ctx.log.info(`Created database "${e.target.database}" at ${describeTarget(e.target)}.`);
+      } else {
+        throw e;
       }
-      throw e;
+      await controller.refresh();
+      state = controller.get(stack);
+      if (state?.error) throw state.error;
     }
+    // Without a local migrations folder there is no status, but the `command` runner can still run.
+    return { target: state?.target ?? (await controller.target(stack)), report: state?.report };
   }
 
+  /** Shows a migration failure with a way to its position in the file, and rethrows it (flagged as shown). */
   function showFailure(e: unknown): never {
     if (e instanceof MigrateError && e.position) {
       const pos = e.position;
@@ -80,9 +82,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
           void vscode.window.showTextDocument(vscode.Uri.file(pos.file), { selection: new vscode.Range(p, p) });
         }
       });
-      const wrapped = new Error(e.message);
-      (wrapped as Error & { shown?: boolean }).shown = true;
-      throw Object.assign(wrapped, { kind: e.kind, version: e.version?.toString(), position: e.position });
+      Object.assign(e, { shown: true });
     }
     throw e;
   }
@@ -111,9 +111,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       const target = parseVersion(args?.target, 'target');
       const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(stack.workspaceFolder));
       const mode = cfg.get<'builtin' | 'command'>('migrations.runner', 'builtin');
-      const conn = await targetFor(stack, interactive);
-      await controller.refresh();
-      const report = controller.get(stack)?.report;
+      const { target: conn, report } = await readyState(stack, interactive);
       const pending = (report?.migrations ?? []).filter((m) => (m.state === 'pending' || m.state === 'outOfOrder') && (target === undefined || m.version <= target));
       const problems = (report?.summary.modified ?? 0) + (report?.summary.failed ?? 0) + (report?.summary.missing ?? 0);
       // With a modified, failed or missing migration, run anyway: sqlx's checks report it, as `sqlx migrate run` would.
@@ -191,9 +189,8 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       const interactive = args === undefined;
-      const conn = await targetFor(stack, interactive);
-      await controller.refresh();
-      const candidate = (controller.get(stack)?.report?.migrations ?? []).filter((m) => m.applied && m.down && m.state !== 'failed').at(-1);
+      const { target: conn, report } = await readyState(stack, interactive);
+      const candidate = (report?.migrations ?? []).filter((m) => m.applied && m.down && m.state !== 'failed').at(-1);
       if (!candidate) {
         if (interactive) void vscode.window.showInformationMessage('No migrations available to revert (none applied has a .down.sql file).');
         return { reverted: [] };

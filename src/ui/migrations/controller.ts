@@ -74,17 +74,20 @@ export class MigrationsController implements vscode.Disposable {
     this.debouncer.schedule(delayMs);
   }
 
-  async refresh(): Promise<void> {
-    await this.registry.ready;
-    if (this.running) await this.running;
-    this.running = (async () => {
-      const stacks = this.registry.stacks;
-      const results = await Promise.all(stacks.map((s) => this.read(s)));
+  /** Reads every stack's status; calls queue behind the one running, so each caller sees a read that started after it asked. */
+  refresh(): Promise<void> {
+    const next = (this.running ?? Promise.resolve()).then(async () => {
+      await this.registry.ready;
+      const results = await Promise.all(this.registry.stacks.map((s) => this.read(s)));
       this.state.clear();
       for (const r of results) this.state.set(this.key(r.stack), r);
       this.changed.fire();
-    })().finally(() => (this.running = undefined));
-    return this.running;
+    });
+    const tracked: Promise<void> = next.finally(() => {
+      if (this.running === tracked) this.running = undefined;
+    });
+    this.running = tracked;
+    return tracked;
   }
 
   private async read(stack: StackConfig): Promise<StackMigrations> {

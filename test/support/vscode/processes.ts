@@ -212,3 +212,21 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
     if (timer) clearTimeout(timer);
   }
 }
+
+/**
+ * Runs a launcher's main(): exits with its code after every registered cleanup; a crash prints
+ * the error and the closing line `0 passed, 1 failed`, so CI never reads a crash as a pass.
+ */
+export function runMain(name: string, main: () => Promise<number>): void {
+  main()
+    .then(async (code) => {
+      await cleanupAll();
+      process.exit(code);
+    })
+    .catch(async (err: unknown) => {
+      console.error(`${name}: ${(err as Error).stack ?? String(err)}`);
+      await cleanupAll();
+      console.log('0 passed, 1 failed');
+      process.exit(1);
+    });
+}

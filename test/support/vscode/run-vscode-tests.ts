@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { CONFIG_ENV, type RunConfig, type RunResults } from '../../vscode/harness.js';
 import { bundleRunner, bundleSuites, expandTests, REPO_ROOT, repoSuites } from './bundle.js';
 import { checkParts, ensureCodeServer } from './code-server.js';
-import { cleanupAll, onCleanup, runProcess, sleep } from './processes.js';
+import { onCleanup, runMain, runProcess, sleep } from './processes.js';
 import { launchChromium, makeDirs, remoteUri, startVSCodeServer, workbenchUrl, type BrowserHandle } from './workbench.js';
 import { runWithTestElectron } from './electron.js';
 import { indent, printResults } from './print.js';
@@ -201,15 +201,4 @@ async function waitForResults(file: string, serverOutput: () => string, timeoutM
   throw new Error(`no results after ${timeoutMs / 1000} s (timeout)`);
 }
 
-main()
-  .then(async (code) => {
-    await cleanupAll();
-    process.exit(code);
-  })
-  .catch(async (err: unknown) => {
-    console.error(`test:vscode: ${(err as Error).stack ?? String(err)}`);
-    await cleanupAll();
-    console.log(`0 passed, 1 failed`);
-    process.exit(1);
-  });
-
+runMain('test:vscode', main);
