@@ -18,11 +18,13 @@ import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
 import { join } from 'node:path';
+import { EngineService } from './ui/engine';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
   const log = createLog();
   const registry = new StackRegistry(log);
+  const engine = new EngineService();
   const containers = new ContainersProvider(registry);
   const migrationsController = new MigrationsController(registry, context.secrets, log);
   const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
@@ -37,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   context.subscriptions.push(
     log,
     registry,
+    engine,
     containers,
     migrations,
     backups,

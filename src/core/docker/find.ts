@@ -1,0 +1,47 @@
+/**
+ * The stack's containers, found by Compose's labels (`com.docker.compose.project` and
+ * `com.docker.compose.service`), never by image name or container name: both Compose v1
+ * (`proj_svc_1`) and v2 (`proj-svc-1`) set the same labels.
+ */
+import type Dockerode from 'dockerode';
+
+export const PROJECT_LABEL = 'com.docker.compose.project';
+export const SERVICE_LABEL = 'com.docker.compose.service';
+export const ONEOFF_LABEL = 'com.docker.compose.oneoff';
+
+/** Every container of the project (running or not), one-off `run` containers left out. */
+export async function projectContainers(docker: Dockerode, project: string, service?: string): Promise<Dockerode.ContainerInfo[]> {
+  const label = [`${PROJECT_LABEL}=${project}`];
+  if (service) label.push(`${SERVICE_LABEL}=${service}`);
+  const list = await docker.listContainers({ all: true, filters: { label } });
+  return list.filter((c) => c.Labels[ONEOFF_LABEL] !== 'True');
+}
+
+export class ServiceNotCreatedError extends Error {
+  constructor(
+    readonly project: string,
+    readonly service: string,
+  ) {
+    super(`The ${service} container of compose project "${project}" does not exist: start the stack first (TimescaleDB Ops: Start Stack).`);
+    this.name = 'ServiceNotCreatedError';
+  }
+}
+
+export class ServiceNotRunningError extends Error {
+  constructor(
+    readonly service: string,
+    readonly state: string,
+  ) {
+    super(`The ${service} container is ${state}, not running: start it first (TimescaleDB Ops: Start Container).`);
+    this.name = 'ServiceNotRunningError';
+  }
+}
+
+/** The running container of a service (the first replica); throws a clear error when there is none. */
+export async function runningServiceContainer(docker: Dockerode, project: string, service: string): Promise<Dockerode.ContainerInfo> {
+  const list = await projectContainers(docker, project, service);
+  if (!list.length) throw new ServiceNotCreatedError(project, service);
+  const running = list.find((c) => c.State === 'running');
+  if (!running) throw new ServiceNotRunningError(service, list[0]!.State);
+  return running;
+}
