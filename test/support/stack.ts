@@ -140,6 +140,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const projectName = `tsdbops${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const env = rewriteEnv(join(infraDir, '.env'), {
       POSTGRES_PORT: String(port),
+      // In .env too, so the extension (which reads the infra's .env as Compose does) finds the same project.
+      COMPOSE_PROJECT_NAME: projectName,
       ONLY_DATABASE: opts.full ? 'FALSE' : 'TRUE',
       ...opts.env,
     });

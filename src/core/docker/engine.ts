@@ -34,6 +34,7 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
   if (host.startsWith('/')) return { socketPath: host };
   let url: URL;
   try {
+    if (!host.includes('://')) throw new Error('no scheme');
     url = new URL(host);
   } catch {
     throw new EngineConfigError(`${source} "${host}" is not a Docker host: write unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host.`);

@@ -144,7 +144,7 @@ export async function execInContainer(docker: Dockerode, containerId: string, ar
 async function killInContainer(docker: Dockerode, containerId: string, pid: string | undefined): Promise<void> {
   if (!pid) return;
   try {
-    const kill = await docker.getContainer(containerId).exec({ Cmd: ['kill', '-TERM', pid], User: 'root', AttachStdout: true, AttachStderr: true });
+    const kill = await docker.getContainer(containerId).exec({ Cmd: ['sh', '-c', 'kill -TERM "$0"', pid] /* the shell's kill: images may lack procps */, User: 'root', AttachStdout: true, AttachStderr: true });
     const s = (await kill.start({})) as NodeJS.ReadableStream;
     s.resume();
     await new Promise((r) => s.on('end', r));
