@@ -10,6 +10,26 @@ export interface StackSummary {
   readonly problems: Array<{ file: string; line?: number; message: string; fix?: string }>;
 }
 
+/** What the Containers view and the database status bar item show (for automation and the in-host tests). */
+export interface ContainersApi {
+  /** The view's rows now, as a person sees them (label = service, description = state). */
+  items(): Promise<Array<{ label: string; description?: string; contextValue?: string; tooltip?: string }>>;
+  /** The status bar item now. */
+  statusBar(): { text: string; tooltip: string; background?: string; visible: boolean };
+  /** Docker reachability over every stack. */
+  reachability(): 'unknown' | 'reachable' | 'unreachable';
+}
+
+/** What the Backups view, the backup freshness status item and the pgBackRest/Ofelia channels show (automation, in-host tests). */
+export interface BackupsApi {
+  /** Every row of the Backups view, depth first (depth 0 = group). */
+  rows(): Promise<Array<{ depth: number; label: string; description?: string; contextValue?: string; tooltip?: string }>>;
+  /** The freshness status item rendered at `at` (ISO time; default now), or undefined when hidden. */
+  statusBar(at?: string): { text: string; level: 'ok' | 'warning' | 'none'; tooltip: string } | undefined;
+  /** The lines the channel printed so far (secrets masked). */
+  channel(name: 'pgBackRest' | 'Ofelia'): string[];
+}
+
 export interface TsdbOpsApi {
   /** Time activate() took, in milliseconds. */
   readonly activationTimeMs: number;
@@ -19,4 +39,8 @@ export interface TsdbOpsApi {
   stacks(): StackSummary[];
   /** Discovers again and redraws every view. */
   refresh(): Promise<void>;
+  /** The Containers view and the database status bar item. */
+  readonly containers?: ContainersApi;
+  /** The Backups view, the freshness status item and the log channels. */
+  readonly backups?: BackupsApi;
 }

@@ -7,13 +7,19 @@ import * as vscode from 'vscode';
 import type { TsdbOpsApi } from './api';
 import { createLog } from './ui/output/log';
 import { StackRegistry } from './ui/stacks';
-import { ContainersProvider } from './ui/views/containers';
+import { createContainersView } from './ui/views/containers';
+import { registerContainerCommands } from './ui/commands/containers';
 import { MigrationsProvider } from './ui/views/migrations';
 import { BackupsProvider } from './ui/views/backups';
+import { BackupsController } from './ui/backups/controller';
+import { OfeliaChannel, PgBackRestChannel } from './ui/output/backup-channels';
+import { BackupStatus } from './ui/status/backup-status';
+import { registerBackupCommands } from './ui/commands/backups';
 import { StackStatus } from './ui/status/stack-status';
 import { InfraDiagnostics } from './ui/diagnostics';
 import { register, registerCommands } from './ui/commands';
 import { registerMigrationCommands } from './ui/commands/migrations';
+import { registerRestoreCommands, RESTORE_CHANNEL } from './ui/commands/restores';
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
@@ -24,8 +30,10 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
   const log = createLog();
   const registry = new StackRegistry(log);
-  const engine = new EngineService();
-  const containers = new ContainersProvider(registry);
+  const engine = new EngineService(registry, log);
+  const restoreOutput = vscode.window.createOutputChannel(RESTORE_CHANNEL);
+  const containers = createContainersView(registry, engine);
+  const stackStatus = new StackStatus(registry, engine);
   const migrationsController = new MigrationsController(registry, context.secrets, log);
   const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
   const migrations = new MigrationsProvider(registry, migrationsController);
@@ -34,16 +42,19 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     const pending = migrationsController.all().reduce((n, s) => n + (s.report?.summary.pending ?? 0), 0);
     migrationsView.badge = pending ? { value: pending, tooltip: `${pending} pending migration${pending > 1 ? 's' : ''}` } : undefined;
   };
-  const backups = new BackupsProvider(registry);
+  const backupsController = new BackupsController(registry, engine);
+  const backups = new BackupsProvider(registry, backupsController);
+  const pgbackrestChannel = new PgBackRestChannel(registry, backupsController);
+  const ofeliaChannel = new OfeliaChannel(registry, backupsController, engine);
+  const backupStatus = new BackupStatus(backupsController);
 
   context.subscriptions.push(
     log,
     registry,
     engine,
-    containers,
+    containers.disposable,
     migrations,
     backups,
-    vscode.window.createTreeView('tsdbOps.containers', { treeDataProvider: containers, showCollapseAll: false }),
     migrationsController,
     migrationsOutput,
     migrationsView,
@@ -51,11 +62,19 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     new MigrationGuard(migrationsController, log),
     new MigrationsStatus(migrationsController),
     vscode.window.createTreeView('tsdbOps.backups', { treeDataProvider: backups }),
-    new StackStatus(registry),
+    stackStatus,
     new InfraDiagnostics(registry),
-    ...registerCommands({ registry, log }),
+    ...registerCommands({ registry, log, engine }),
+    ...registerContainerCommands({ registry, engine, log }),
     ...registerMigrationCommands({ registry, controller: migrationsController, log, output: migrationsOutput, register: (id, h) => register({ log }, id, h) }),
+    ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
+    restoreOutput,
     watchStackFolders(registry, backups),
+    backupsController,
+    pgbackrestChannel,
+    ofeliaChannel,
+    backupStatus,
+    ...registerBackupCommands({ registry, engine, controller: backupsController, log, pgbackrestChannel, ofeliaChannel }),
   );
 
   const activationTimeMs = performance.now() - started;
@@ -65,6 +84,25 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     ready: registry.ready,
     stacks: () => registry.summaries(),
     refresh: () => registry.refresh(),
+    containers: {
+      items: async () => {
+        const roots = await containers.provider.getChildren();
+        const nodes = (await Promise.all(roots.map(async (n) => (n.children ? n.children() : [n])))).flat();
+        return nodes.map((n) => ({
+          label: typeof n.item.label === 'string' ? n.item.label : (n.item.label?.label ?? ''),
+          description: typeof n.item.description === 'string' ? n.item.description : undefined,
+          contextValue: n.item.contextValue,
+          tooltip: typeof n.item.tooltip === 'string' ? n.item.tooltip : n.item.tooltip?.value,
+        }));
+      },
+      statusBar: () => stackStatus.snapshot(),
+      reachability: () => engine.reachability,
+    },
+    backups: {
+      rows: () => backups.rows(),
+      statusBar: (at) => backupStatus.update(at ? new Date(at) : undefined),
+      channel: (name) => [...(name === 'Ofelia' ? ofeliaChannel : pgbackrestChannel).printed],
+    },
   };
 }
 

@@ -1,15 +1,28 @@
 /**
  * The Docker Engine client shared by every view and command, and the per-stack pieces that sit on
- * it: the tool runtime of a stack (its database container, through docker exec) and the stack's
- * operation queue. The client is rebuilt when `tsdbOps.docker.host` changes.
+ * it: the live model of each stack's containers (one events stream per compose project, see
+ * core/docker/events), the tool runtime of a stack (its database container, through docker exec)
+ * and the stack's operation queue. The client and the monitors are rebuilt when
+ * `tsdbOps.docker.host` changes.
  */
 import * as vscode from 'vscode';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine, type EngineTarget } from '../core/docker/engine';
 import { runningServiceContainer } from '../core/docker/find';
+import { StackMonitor, type MonitorState } from '../core/docker/events';
 import { ContainerRuntime, type ToolRuntime } from '../core/runtime';
 import { OperationQueue } from '../core/operations/queue';
 import type { StackConfig } from '../core/infra';
+import type { StackRegistry } from './stacks';
+
+/** Reachability of the engine over every stack: the `tsdbOps.dockerState` context key. */
+export type DockerState = 'unknown' | 'reachable' | 'unreachable';
+
+interface Watched {
+  stack: StackConfig;
+  readonly monitor: StackMonitor;
+  readonly unsubscribe: () => void;
+}
 
 export class EngineService implements vscode.Disposable {
   private client: Promise<Dockerode> | undefined;
@@ -18,24 +31,63 @@ export class EngineService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when the engine address changes (setting or reload). */
   readonly onDidChangeEngine = this.changed.event;
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly stateChanged = new vscode.EventEmitter<StackConfig | undefined>();
+  /** Fires when a stack's container model or the engine's reachability changes. */
+  readonly onDidChangeState = this.stateChanged.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.stateChanged];
+  private readonly watched = new Map<string, Watched>();
+  private polling = false;
+  private dockerState: DockerState | undefined;
+  private hostSource: string | undefined;
 
-  constructor() {
+  constructor(
+    private readonly registry?: StackRegistry,
+    private readonly log?: vscode.LogOutputChannel,
+  ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('tsdbOps.docker.host')) {
           this.client = undefined;
           this.targetCache = undefined;
+          this.stopWatching();
+          this.updateContext();
           this.changed.fire();
+          this.sync();
         }
       }),
     );
+    if (registry) {
+      this.disposables.push(registry.onDidChange(() => this.sync()));
+      // After the first discovery, off the activation path.
+      void registry.ready.then(() => this.sync());
+    }
+    this.updateContext();
   }
 
   /** Where the engine is (setting, else DOCKER_HOST, else the local socket). Throws EngineConfigError on a bad value. */
   get target(): EngineTarget {
     this.targetCache ??= resolveEngine(vscode.workspace.getConfiguration('tsdbOps').get<string>('docker.host'));
     return this.targetCache;
+  }
+
+  /** The engine address for messages ("unix:///var/run/docker.sock (DOCKER_HOST)"), never throws. */
+  describeHost(): string {
+    try {
+      const t = this.target;
+      return `${t.host}${t.source === 'default' ? '' : ` (${t.source})`}`;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** DOCKER_HOST for CLI children (compose, docker exec in a terminal); undefined for the local default. */
+  dockerHostEnv(): string | undefined {
+    try {
+      const t = this.target;
+      return t.source === 'default' ? undefined : t.host;
+    } catch {
+      return undefined;
+    }
   }
 
   docker(): Promise<Dockerode> {
@@ -59,7 +111,121 @@ export class EngineService implements vscode.Disposable {
     return q;
   }
 
+  // ---- the live model ----
+
+  /** The monitor of a stack's compose project (created and started on first use). */
+  monitorFor(stack: StackConfig): StackMonitor {
+    let w = this.watched.get(stack.infraDir);
+    if (w && w.monitor.project !== stack.projectName) {
+      this.unwatch(stack.infraDir);
+      w = undefined;
+    }
+    if (!w) w = this.watch(stack);
+    else if (w.stack !== stack) {
+      // Discovery read the infra again (compose file or .env changed): the services may differ.
+      const servicesChanged = JSON.stringify(w.stack.compose?.services) !== JSON.stringify(stack.compose?.services) || w.stack.dbService?.name !== stack.dbService?.name;
+      w.stack = stack;
+      if (servicesChanged && w.monitor.state.kind === 'ready') void w.monitor.refresh();
+    }
+    return w.monitor;
+  }
+
+  /** The current state of a stack's containers (undefined before its monitor exists). */
+  state(stack: StackConfig): MonitorState | undefined {
+    const w = this.watched.get(stack.infraDir);
+    return w && w.monitor.project === stack.projectName ? w.monitor.state : undefined;
+  }
+
+  /** Resolves once the stack's monitor has had its first answer (ready or unreachable). */
+  async firstState(stack: StackConfig): Promise<MonitorState> {
+    const m = this.monitorFor(stack);
+    if (m.state.kind !== 'connecting') return m.state;
+    return m.refresh();
+  }
+
+  /** Reads every stack's containers again now (and retries an unreachable engine at once). */
+  async refreshDocker(stack?: StackConfig): Promise<void> {
+    const stacks = stack ? [stack] : (this.registry?.stacks ?? [...this.watched.values()].map((w) => w.stack));
+    await Promise.all(stacks.map((s) => this.monitorFor(s).refresh()));
+  }
+
+  get reachability(): DockerState {
+    return this.dockerState ?? 'unknown';
+  }
+
+  /** The slow fallback poll runs only while a view showing the model is visible. */
+  setPolling(on: boolean): void {
+    this.polling = on;
+    for (const w of this.watched.values()) w.monitor.setPolling(on);
+  }
+
+  private watch(stack: StackConfig): Watched {
+    const key = stack.infraDir;
+    const monitor = new StackMonitor({
+      connect: () => this.docker(),
+      project: stack.projectName,
+      services: () => this.watched.get(key)?.stack.compose?.services ?? stack.compose?.services ?? [],
+      dbService: () => (this.watched.get(key)?.stack ?? stack).dbService?.name,
+      log: (level, message) => this.log?.[level](message),
+    });
+    const w: Watched = {
+      stack,
+      monitor,
+      unsubscribe: monitor.onChange(() => {
+        this.updateContext();
+        this.stateChanged.fire(this.watched.get(key)?.stack ?? stack);
+      }),
+    };
+    this.watched.set(key, w);
+    monitor.setPolling(this.polling);
+    monitor.start();
+    return w;
+  }
+
+  private unwatch(key: string): void {
+    const w = this.watched.get(key);
+    if (!w) return;
+    w.unsubscribe();
+    w.monitor.dispose();
+    this.watched.delete(key);
+  }
+
+  private stopWatching(): void {
+    for (const key of [...this.watched.keys()]) this.unwatch(key);
+    this.updateContext();
+  }
+
+  /** One monitor per discovered stack; monitors of stacks that are gone stop. */
+  private sync(): void {
+    if (!this.registry) return;
+    const stacks = this.registry.stacks;
+    const keys = new Set(stacks.map((s) => s.infraDir));
+    for (const key of [...this.watched.keys()]) if (!keys.has(key)) this.unwatch(key);
+    for (const s of stacks) this.monitorFor(s);
+    this.updateContext();
+    this.stateChanged.fire(undefined);
+  }
+
+  private updateContext(): void {
+    const states = [...this.watched.values()].map((w) => w.monitor.state.kind);
+    const next: DockerState = states.includes('unreachable') ? 'unreachable' : states.length && states.every((s) => s === 'ready') ? 'reachable' : 'unknown';
+    let source: string;
+    try {
+      source = this.target.source;
+    } catch {
+      source = 'invalid';
+    }
+    if (source !== this.hostSource) {
+      this.hostSource = source;
+      void vscode.commands.executeCommand('setContext', 'tsdbOps.dockerHostSource', source);
+    }
+    if (next === this.dockerState) return;
+    this.dockerState = next;
+    void vscode.commands.executeCommand('setContext', 'tsdbOps.dockerState', next);
+  }
+
   dispose(): void {
+    this.stopWatching();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -9,6 +9,7 @@
  * Options: --grep <text> (only tests whose name matches), --keep (keep temp folders), --verbose.
  */
 import { startCluster } from '../support/cluster';
+import { startStack, type Stack } from '../support/stack';
 import { Migrator } from '../../src/core/migrations/engine';
 import { connect } from '../../src/core/postgres/connection';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,6 +132,9 @@ interface Ctx {
   emptyPage: Page;
   fixturePage: Page;
   emptyFolder: string;
+  /** The fixture workspace copied to a temp dir, its compose stack running on the test engine (two pgBackRest sets made the guide's way). */
+  stack: Stack;
+  stackPage: Page;
   log: (line: string) => void;
 }
 
@@ -251,6 +255,63 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       log(`screenshot ${await shot(page, 'fixture-after-refresh')}`);
     },
   },
+  {
+    name: 'stack workspace: the Containers view shows the running database live from Docker, and the status bar its state',
+    fn: async ({ server, stack, stackPage: page, log }) => {
+      await openWorkbench(page, server, stack.dir);
+      await openContainer(page);
+      const rows = await waitForRows(await expandPane(page, 'Containers'), 'Containers shows timescaledb running and ofelia not created', (l) =>
+        l.some((x) => /^timescaledb — running/.test(x)) && l.some((x) => /^ofelia — not created/.test(x)),
+      60_000);
+      log(`Containers: ${rows.join(' | ')}`);
+      const status = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).find((t) => /^TimescaleDB/.test(t) && !/pending/.test(t));
+      if (!status || !/healthy|running/.test(status)) throw new Error(`status bar: ${JSON.stringify(status)}`);
+      log(`status bar "${status}"`);
+      log(`screenshot ${await shot(page, 'stack-containers-view')}`);
+    },
+  },
+  {
+    name: 'stack workspace: the Backups view lists the pgBackRest full and differential sets made the guide\'s way',
+    fn: async ({ stackPage: page, log }) => {
+      const p = await expandPane(page, 'Backups');
+      // The Containers pane is collapsed so the Backups pane has room in the screenshot.
+      const c = pane(page, 'Containers').locator('.pane-header').first();
+      if ((await c.getAttribute('aria-expanded')) === 'true') await c.click();
+      let rows = await waitForRows(p, 'Backups lists a full set', (l) => l.some((x) => /^\d{8}-\d{6}F\b/.test(x)), 60_000);
+      if (!rows.some((x) => /_\d{8}-\d{6}D\b/.test(x))) {
+        await p.locator('.monaco-list-row', { hasText: /\d{8}-\d{6}F/ }).first().click();
+        await page.keyboard.press('ArrowRight');
+        rows = await waitForRows(p, 'the full set has its differential child', (l) => l.some((x) => /_\d{8}-\d{6}D\b/.test(x)));
+      }
+      log(`Backups: ${rows.join(' | ')}`);
+      log(`screenshot ${await shot(page, 'stack-backups-view')}`);
+    },
+  },
+  {
+    name: 'stack workspace: a restore from a backup set asks first, naming what is replaced and what is kept; Cancel touches nothing',
+    fn: async ({ stack, stackPage: page, log }) => {
+      const p = pane(page, 'Backups');
+      const row = p.locator('.monaco-list-row', { hasText: /\d{8}-\d{6}F/ }).first();
+      await row.click({ button: 'right' });
+      const item = page.locator('.context-view .monaco-menu .action-label', { hasText: /^Restore from pgBackRest/ }).first();
+      await item.waitFor({ timeout: 10_000 });
+      await item.click();
+      const dialog = page.locator('.monaco-dialog-box').first();
+      await dialog.waitFor({ timeout: 30_000 });
+      const text = (await dialog.innerText()).trim();
+      log(`dialog: ${text.replace(/\s*\n\s*/g, ' / ').slice(0, 400)}`);
+      for (const must of [/replace/i, /pre-restore/i, /keep|kept/i]) if (!must.test(text)) throw new Error(`the confirmation does not say ${must}: ${text}`);
+      log(`screenshot ${await shot(page, 'stack-restore-confirmation')}`);
+      await dialog.locator('.monaco-button', { hasText: /^Cancel$/ }).first().click();
+      await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 1500));
+      const ls = await stack.exec('timescaledb', ['ls', '/home/postgres/pgdata']);
+      if (/pre-restore/.test(ls.stdout)) throw new Error(`Cancel still moved the data folder: ${ls.stdout}`);
+      const ready = await stack.exec('timescaledb', ['pg_isready', '-h', '/var/run/postgresql'], { reject: false });
+      if (ready.exitCode !== 0) throw new Error(`PostgreSQL is not ready after Cancel: ${ready.stdout}`);
+      log(`after Cancel: ${ls.stdout.trim().split('\n').join(', ')}; ${ready.stdout.trim()}`);
+    },
+  },
 ];
 
 async function main(): Promise<number> {
@@ -296,7 +357,13 @@ async function main(): Promise<number> {
   onCleanup(() => cluster.stop());
   const databaseUrl = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/postgres`;
   await new Migrator(join(REPO_ROOT, 'migrations'), () => connect({ host: '127.0.0.1', port: cluster.port, user: cluster.user, database: 'postgres', params: {}, source: 'test' })).run({ target: 20240103000000n });
-  const server = await startCodeServer(cs, { dirs, env: { DATABASE_URL: databaseUrl } });
+  // The compose stack for the Containers, Backups and restore tests, with the guide's own backups.
+  const stack = await startStack({ workspace: true });
+  onCleanup(() => stack.stop());
+  for (const type of ['full', 'diff']) {
+    await stack.exec('timescaledb', ['pgbackrest', '--stanza=db', `--type=${type}`, 'backup'], { timeoutMs: 180_000 });
+  }
+  const server = await startCodeServer(cs, { dirs, env: { DATABASE_URL: databaseUrl, DOCKER_HOST: stack.docker.host } });
   console.log(`code-server ${server.origin} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`);
   const browser = await launchChromium();
   const browserLog: string[] = [];
@@ -314,6 +381,8 @@ async function main(): Promise<number> {
     emptyPage: await newPage(),
     fixturePage: await newPage(),
     emptyFolder,
+    stack,
+    stackPage: await newPage(),
     log: (line) => console.log(`     ${line}`),
   };
 

@@ -15,12 +15,13 @@ import { join, relative } from 'node:path';
 import { cacheDir, ensureDocker } from './docker';
 import { isRoot, run } from './proc';
 import { which } from './requirements';
+import { supportDir } from './paths';
 
 export const TIMESCALEDB_TEST_IMAGE = 'tsdb-ops-test/timescaledb-ha:pg15';
 export const OFELIA_STANDIN_IMAGE = 'tsdb-ops-test/ofelia-standin:latest';
 export const RECIPE_LABEL = 'tsdb-ops.recipe';
 
-const RECIPE_DIR = join(__dirname, 'image');
+const RECIPE_DIR = join(supportDir(), 'image');
 const SUITE = 'bookworm';
 const INCLUDE = ['postgresql-15', 'pgbackrest'];
 const IMPORT_PATH = 'PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -17,9 +17,10 @@ import { ensureDocker, type DockerHandle } from './docker';
 import { ensureTestImages, TIMESCALEDB_TEST_IMAGE } from './image';
 import { freePort, run, waitFor, type RunOptions, type RunResult } from './proc';
 import { which } from './requirements';
+import { supportDir } from './paths';
 
-export const FIXTURE_INFRA = join(__dirname, '..', 'fixtures', 'infra');
-export const FIXTURE_WORKSPACE = join(__dirname, '..', 'fixtures', 'workspace');
+export const FIXTURE_INFRA = join(supportDir(), '..', 'fixtures', 'infra');
+export const FIXTURE_WORKSPACE = join(supportDir(), '..', 'fixtures', 'workspace');
 
 let composeCmd: [string, string[]] | undefined;
 

@@ -106,7 +106,23 @@ export async function execInContainer(docker: Dockerode, containerId: string, ar
     out.on('data', (c: Buffer) => outLines.write(c));
     outDone = new Promise((resolve) => out.on('end', () => (outLines.flush(), resolve())));
   }
-  docker.modem.demuxStream(stream, out, err);
+  // demuxStream ignores write()'s return value: pause the exec stream while stdout's consumer (a
+  // dump's file) is behind, so memory stays flat and backpressure reaches the tool in the container.
+  let paused = false;
+  const paced = {
+    write: (chunk: Buffer) => {
+      if (!out.write(chunk) && !paused) {
+        paused = true;
+        (stream as unknown as { pause(): void }).pause();
+        out.once('drain', () => {
+          paused = false;
+          (stream as unknown as { resume(): void }).resume();
+        });
+      }
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
+  docker.modem.demuxStream(stream, paced, err);
   if (opts.stdin) {
     opts.stdin.pipe(stream as unknown as Writable);
   }

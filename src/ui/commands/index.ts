@@ -7,10 +7,14 @@ import { isAbsolute, join, relative } from 'node:path';
 import { COMPOSE_FILE_NAMES } from '../../core/infra';
 import { existsSync } from 'node:fs';
 import type { StackRegistry } from '../stacks';
+import type { EngineService } from '../engine';
+import { serviceResult } from '../../core/docker/model';
 
 export interface CommandContext {
   readonly registry: StackRegistry;
   readonly log: vscode.LogOutputChannel;
+  /** When given, Refresh also reads every stack's containers again (and retries an unreachable Docker). */
+  readonly engine?: EngineService;
 }
 
 export type Handler = (args?: Record<string, unknown>) => unknown;
@@ -47,7 +51,21 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
     register(ctx, 'tsdbOps.refresh', async () => {
       await ctx.registry.refresh();
-      return { stacks: ctx.registry.summaries() };
+      const engine = ctx.engine;
+      if (!engine) return { stacks: ctx.registry.summaries() };
+      await engine.refreshDocker();
+      const docker = ctx.registry.stacks.map((s) => {
+        const st = engine.state(s);
+        return {
+          folder: s.workspaceFolder,
+          project: s.projectName,
+          host: engine.describeHost(),
+          state: st?.kind ?? 'connecting',
+          error: st?.kind === 'unreachable' ? st.error : undefined,
+          services: st?.kind === 'ready' ? st.model.services.map(serviceResult) : undefined,
+        };
+      });
+      return { stacks: ctx.registry.summaries(), docker };
     }),
 
     register(ctx, 'tsdbOps.pickInfraFolder', async (args) => {

@@ -1,51 +1,309 @@
-/** Backups view: the pgBackRest repository folder and the manual backups on disk (issue 8 adds pgBackRest info). */
+/**
+ * Backups view: the pgBackRest stanza (status, full backups with their diff/incr children, archived
+ * WAL and the point-in-time window), manual backups (pg_dump, pg_dumpall, pg_basebackup with their
+ * sidecars), the pre-restore copies a physical restore left, and the Ofelia schedules with their last
+ * and next runs. The model comes from core (BackupsController → loadBackupsOverview).
+ *
+ * Context values (stable, for menus and the restore commands): `stanza`, `stanzaError.<action>`,
+ * `backupSet.full|diff|incr`, `pitrWindow`, `manualBackup.dump|dumpAll|baseBackup|other`,
+ * `preRestoreCopy`, `schedule.ok|stale|unknown`. Each node keeps its model object (`stack`, and
+ * `stanza`, `set`, `backup`, `copy`, `pitr` or `job`).
+ */
 import * as vscode from 'vscode';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { formatBytes, listManualBackups } from '../../core/backups/manual';
+import { formatBytes } from '../../core/backups/manual';
+import { groupBackupSets, PgBackRestError, type BackupSet, type StanzaInfo } from '../../core/backups/pgbackrest';
+import type { BackupsOverview, ManualBackupEntry } from '../../core/backups/overview';
+import type { PreRestoreCopy } from '../../core/backups/pre-restore';
+import type { JobFreshness } from '../../core/schedule/freshness';
+import { formatAge } from '../../core/schedule/freshness';
+import type { BackupsController } from '../backups/controller';
+import type { StackRegistry } from '../stacks';
 import { leaf, StackTreeProvider, type Node } from './node';
 
-const KIND_LABEL = { pg_dump: 'pg_dump', pg_dumpall: 'pg_dumpall', pg_basebackup: 'pg_basebackup', other: 'file' } as const;
+export interface BackupRow {
+  depth: number;
+  label: string;
+  description?: string;
+  contextValue?: string;
+  tooltip?: string;
+}
+
+export interface BackupNode extends Node {
+  readonly stack?: StackConfig;
+  readonly stanza?: StanzaInfo;
+  readonly set?: BackupSet;
+  readonly backup?: ManualBackupEntry;
+  readonly copy?: PreRestoreCopy;
+  readonly pitr?: { from: Date; to: Date; stanza: string };
+  readonly job?: JobFreshness;
+}
+
+const MANUAL_CONTEXT = { pg_dump: 'dump', pg_dumpall: 'dumpAll', pg_basebackup: 'baseBackup', other: 'other' } as const;
+const MANUAL_LABEL = { pg_dump: 'pg_dump', pg_dumpall: 'pg_dumpall', pg_basebackup: 'pg_basebackup', other: 'file' } as const;
+
+function when(d: Date): string {
+  return d.toLocaleString();
+}
+
+function md(lines: string[]): vscode.MarkdownString {
+  const m = new vscode.MarkdownString(lines.join('\n\n'));
+  m.supportThemeIcons = true;
+  return m;
+}
 
 export class BackupsProvider extends StackTreeProvider {
+  private readonly modelSub: vscode.Disposable;
+
+  constructor(
+    registry: StackRegistry,
+    private readonly controller: BackupsController,
+  ) {
+    super(registry);
+    this.modelSub = controller.onDidChange(() => this.changed.fire(undefined));
+  }
+
   protected override invalidChildren(): Node[] {
     return [];
   }
 
-  protected stackChildren(stack: StackConfig): Node[] {
-    const repoDir = join(stack.backupsDir, 'backup');
-    const repo = new vscode.TreeItem('pgBackRest repository');
-    repo.description = existsSync(repoDir) ? repoDir : `${repoDir} (not created yet)`;
-    repo.iconPath = new vscode.ThemeIcon('archive');
-    repo.tooltip = `Repository folder mounted at /var/lib/pgbackrest/backup in the ${stack.dbService?.name ?? 'database'} container.`;
-    repo.resourceUri = vscode.Uri.file(repoDir);
+  /** Also reloads the model (the manual_backup watcher and the refresh command call this). */
+  override refresh(): void {
+    this.controller.scheduleRefresh();
+  }
 
-    const manualDir = join(stack.backupsDir, 'manual_backup');
-    const manual = new vscode.TreeItem('Manual backups', vscode.TreeItemCollapsibleState.Expanded);
-    manual.iconPath = new vscode.ThemeIcon('folder');
-    manual.tooltip = manualDir;
-    return [
-      leaf(repo),
-      {
-        item: manual,
-        children: async () => {
-          const list = await listManualBackups(manualDir);
-          if (list.length === 0) {
-            const none = new vscode.TreeItem('No manual backups yet');
-            none.description = manualDir;
-            return [leaf(none)];
-          }
-          return list.map((b) => {
-            const item = new vscode.TreeItem(b.name);
-            item.description = `${KIND_LABEL[b.kind]} · ${formatBytes(b.size)} · ${b.modified.toLocaleString()}`;
-            item.iconPath = new vscode.ThemeIcon(b.isDirectory ? 'file-directory' : 'file-binary');
-            item.contextValue = `manualBackup.${b.kind}`;
-            item.resourceUri = vscode.Uri.file(b.path);
-            return leaf(item);
-          });
-        },
+  protected async stackChildren(stack: StackConfig): Promise<Node[]> {
+    const o = await this.controller.load(stack);
+    const nodes: BackupNode[] = [this.stanzaNode(o), this.manualNode(o)];
+    if (o.preRestore.length) nodes.push(this.preRestoreNode(o));
+    nodes.push(this.schedulesNode(o));
+    return nodes;
+  }
+
+  private stanzaNode(o: BackupsOverview): BackupNode {
+    const s = o.stanza;
+    const item = new vscode.TreeItem(`pgBackRest (stanza ${o.stanzaName})`, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `${o.stack.infraDir}#stanza`;
+    item.contextValue = 'stanza';
+    if (s) {
+      const ok = s.status.code === 0;
+      item.description = `${s.status.message}${s.lockHeld ? ' · backup running' : ''} · ${s.backups.length} backup${s.backups.length === 1 ? '' : 's'}`;
+      item.iconPath = new vscode.ThemeIcon(s.lockHeld ? 'sync~spin' : ok ? 'archive' : 'warning', ok ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.tooltip = md([
+        `**Stanza ${s.name}**: ${s.status.message} (code ${s.status.code})`,
+        s.pgVersion ? `PostgreSQL ${s.pgVersion}, system-id ${s.systemId?.toString() ?? '?'}` : '',
+        ...s.repos.filter((r) => r.code !== 0).map((r) => `repo${r.key}: ${r.message}`),
+        `Tools run in ${o.targets?.pgbackrest.runtime.description ?? '?'}`,
+      ].filter(Boolean));
+    } else {
+      item.description = o.stanzaError ? 'unavailable' : 'loading';
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.tooltip = o.stanzaError?.message;
+    }
+    return { item, stack: o.stack, stanza: s, children: () => this.stanzaChildren(o) };
+  }
+
+  private stanzaChildren(o: BackupsOverview): BackupNode[] {
+    const out: BackupNode[] = [];
+    const e = o.stanzaError;
+    if (e) {
+      const item = new vscode.TreeItem(e instanceof PgBackRestError ? `[${String(e.code).padStart(3, '0')}] ${e.pgbMessage.split('\n')[0]}` : e.message.split('\n')[0]!);
+      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+      item.tooltip = md([e.message.replace(/\n/g, '\n\n')]);
+      item.contextValue = e instanceof PgBackRestError && e.action ? `stanzaError.${e.action}` : 'stanzaError';
+      out.push({ ...leaf(item), stack: o.stack });
+      return out;
+    }
+    const s = o.stanza;
+    if (!s) return out;
+    if (s.status.code !== 0 && s.status.code !== 2) {
+      const item = new vscode.TreeItem(`Stanza status: ${s.status.message}`);
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.contextValue = s.status.code === 1 ? 'stanzaError.stanzaCreate' : 'stanzaError';
+      item.tooltip = md([...s.repos.map((r) => `repo${r.key}: ${r.message}`), s.status.code === 1 ? 'Run **Create Stanza** (pgbackrest stanza-create) before the first backup.' : '']);
+      out.push({ ...leaf(item), stack: o.stack, stanza: s });
+    }
+    const groups = groupBackupSets(s.backups).reverse();
+    if (!groups.length && s.status.code !== 1) {
+      const none = new vscode.TreeItem('No backups yet');
+      none.description = 'New Backup… takes one';
+      out.push({ ...leaf(none), stack: o.stack });
+    }
+    for (const g of groups) {
+      const node = this.setNode(o, s, g.full, g.children.length > 0);
+      out.push({ ...node, children: () => [...g.children].reverse().map((c) => this.setNode(o, s, c, false)) });
+    }
+    if (s.walMin || s.walMax) {
+      const wal = new vscode.TreeItem('Archived WAL');
+      wal.description = `${s.walMin ?? '?'} … ${s.walMax ?? '?'}`;
+      wal.iconPath = new vscode.ThemeIcon('list-ordered');
+      wal.tooltip = 'The oldest and newest WAL segments in the repository (there may be gaps between them).';
+      wal.contextValue = 'walRange';
+      out.push({ ...leaf(wal), stack: o.stack, stanza: s });
+    }
+    if (s.pitr) {
+      const p = new vscode.TreeItem('Point-in-time window');
+      p.description = `${when(s.pitr.from)} → ${when(s.pitr.to)}`;
+      p.iconPath = new vscode.ThemeIcon('history');
+      p.contextValue = 'pitrWindow';
+      p.tooltip = md([
+        `A restore can target any time from **${s.pitr.from.toISOString()}** (the oldest backup's end) to **${s.pitr.to.toISOString()}**.`,
+        'pgBackRest does not report the time of the newest archived WAL: the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup\'s end.',
+      ]);
+      out.push({ ...leaf(p), stack: o.stack, stanza: s, pitr: { ...s.pitr, stanza: s.name } });
+    }
+    return out;
+  }
+
+  private setNode(o: BackupsOverview, s: StanzaInfo, b: BackupSet, hasChildren: boolean): BackupNode {
+    const item = new vscode.TreeItem(b.label, hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `${o.stack.infraDir}#set#${b.label}`;
+    item.description = `${b.type} · ${when(b.stop)} · ${formatBytes(b.sizeBytes)} · repo ${formatBytes(b.repoSizeBytes)}${b.error ? ' · checksum errors' : ''}`;
+    item.iconPath = new vscode.ThemeIcon(b.error ? 'warning' : b.type === 'full' ? 'package' : 'diff', b.error ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+    item.contextValue = `backupSet.${b.type}`;
+    const ann = Object.entries(b.annotations);
+    item.tooltip = md([
+      `**${b.label}** (${b.type})`,
+      `Started ${b.start.toISOString()}, finished ${b.stop.toISOString()} (${formatAge(b.stop.getTime() - b.start.getTime())})`,
+      `Size ${formatBytes(b.sizeBytes)} (backed up ${formatBytes(b.deltaBytes)}); in the repository ${formatBytes(b.repoSizeBytes)} (this backup ${formatBytes(b.repoDeltaBytes)})`,
+      `WAL ${b.walStart ?? '?'} … ${b.walStop ?? '?'}${b.lsnStart ? `, LSN ${b.lsnStart} … ${b.lsnStop ?? '?'}` : ''}`,
+      b.prior ? `Prior: ${b.prior}` : '',
+      b.error ? '$(warning) pgBackRest found page checksum errors in this backup.' : '',
+      ann.length ? `Annotations: ${ann.map(([k, v]) => `${k}=${v}`).join(', ')}` : '',
+    ].filter(Boolean));
+    return { item, stack: o.stack, stanza: s, set: b };
+  }
+
+  private manualNode(o: BackupsOverview): BackupNode {
+    const dir = `${o.stack.backupsDir}/manual_backup`;
+    const item = new vscode.TreeItem('Manual backups', vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `${o.stack.infraDir}#manual`;
+    item.iconPath = new vscode.ThemeIcon('folder');
+    item.tooltip = dir;
+    item.description = o.manual.length ? `${o.manual.length}` : undefined;
+    item.contextValue = 'manualBackups';
+    return {
+      item,
+      stack: o.stack,
+      children: () => {
+        if (!o.manual.length) {
+          const none = new vscode.TreeItem('No manual backups yet');
+          none.description = dir;
+          return [leaf(none)];
+        }
+        return o.manual.map((b): BackupNode => {
+          const i = new vscode.TreeItem(b.name);
+          i.id = `${o.stack.infraDir}#manual#${b.name}`;
+          i.description = `${MANUAL_LABEL[b.kind]} · ${formatBytes(b.size)} · ${when(b.sidecar ? new Date(b.sidecar.created) : b.modified)}`;
+          i.iconPath = new vscode.ThemeIcon(b.isDirectory ? 'file-directory' : 'file-binary');
+          i.contextValue = `manualBackup.${MANUAL_CONTEXT[b.kind]}`;
+          i.resourceUri = vscode.Uri.file(b.path);
+          const m = b.sidecar;
+          i.tooltip = md([
+            `**${b.name}**`,
+            b.path,
+            m ? `PostgreSQL ${m.pgVersion}${m.timescaledbVersion ? `, TimescaleDB ${m.timescaledbVersion}` : ', no TimescaleDB'}${m.database ? `, database ${m.database}` : ''}` : 'No metadata sidecar (made outside the extension).',
+            m ? `Made with \`${m.command.join(' ')}\` in ${m.ranIn ?? '?'}` : '',
+            b.sidecarError ?? '',
+          ].filter(Boolean));
+          return { ...leaf(i), stack: o.stack, backup: b };
+        });
       },
-    ];
+    };
+  }
+
+  private preRestoreNode(o: BackupsOverview): BackupNode {
+    const item = new vscode.TreeItem('Pre-restore copies', vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `${o.stack.infraDir}#prerestore`;
+    item.iconPath = new vscode.ThemeIcon('history');
+    item.tooltip = 'Data folders a physical restore moved aside: the way back. Delete them when the restore is confirmed good.';
+    item.contextValue = 'preRestoreCopies';
+    return {
+      item,
+      stack: o.stack,
+      children: () =>
+        o.preRestore.map((c): BackupNode => {
+          const i = new vscode.TreeItem(c.name);
+          i.id = `${o.stack.infraDir}#prerestore#${c.name}`;
+          i.description = [c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '', c.created ? when(c.created) : ''].filter(Boolean).join(' · ');
+          i.iconPath = new vscode.ThemeIcon('file-directory');
+          i.contextValue = 'preRestoreCopy';
+          i.tooltip = `${c.path} (in ${o.targets?.manual.runtime.description ?? 'the database container'})`;
+          return { ...leaf(i), stack: o.stack, copy: c };
+        }),
+    };
+  }
+
+  private schedulesNode(o: BackupsOverview): BackupNode {
+    const f = o.freshness;
+    const item = new vscode.TreeItem('Schedules', vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `${o.stack.infraDir}#schedules`;
+    item.iconPath = new vscode.ThemeIcon(f.level === 'warning' ? 'warning' : 'watch', f.level === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+    item.description = f.newest ? `newest backup ${formatAge(f.ageMs ?? 0)} ago` : 'no backups yet';
+    item.tooltip = f.reasons.length ? md(f.reasons) : 'Ofelia job-exec labels in the compose file.';
+    item.contextValue = 'schedules';
+    const errors = o.jobs.filter((j) => j.scheduleError);
+    return {
+      item,
+      stack: o.stack,
+      children: () => {
+        const nodes: BackupNode[] = f.jobs.map((j) => {
+          const i = new vscode.TreeItem(j.job.name);
+          i.id = `${o.stack.infraDir}#schedule#${j.job.name}`;
+          const last = j.lastRun ? `last ${when(j.lastRun.date)}${j.lastRun.failed ? ' (failed)' : ''}` : j.lastScheduled ? `last ${when(j.lastScheduled)}` : '';
+          i.description = [j.job.schedule?.describe ?? j.job.scheduleSpec, last, j.nextRun ? `next ${when(j.nextRun)}` : ''].filter(Boolean).join(' · ');
+          i.iconPath = new vscode.ThemeIcon(j.state === 'stale' || j.lastRun?.failed ? 'warning' : j.state === 'ok' ? 'pass' : 'clock', j.state === 'stale' || j.lastRun?.failed ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+          i.contextValue = `schedule.${j.state}`;
+          i.tooltip = md([
+            `**${j.job.name}** (${j.job.type} on ${j.job.service}): \`${j.job.scheduleSpec ?? ''}\` = ${j.job.schedule?.describe ?? '?'} (${j.job.schedule?.timezone ?? 'UTC'})`,
+            `\`${j.job.command ?? ''}\`${j.job.user ? ` as ${j.job.user}` : ''}`,
+            j.lastRun ? `Last run (Ofelia): ${j.lastRun.date.toISOString()}, ${j.lastRun.failed ? `**failed**${j.lastRun.errorLine ? `: ${j.lastRun.errorLine}` : ''}` : j.lastRun.skipped ? 'skipped' : 'ok'}` : '',
+            j.lastScheduled ? `Last scheduled: ${j.lastScheduled.toISOString()}` : '',
+            j.nextRun ? `Next: ${j.nextRun.toISOString()}` : '',
+            j.newest ? `Newest matching backup: ${j.newest.name} (${j.newest.at.toISOString()})` : 'No matching backup yet.',
+          ].filter(Boolean));
+          return { ...leaf(i), stack: o.stack, job: j };
+        });
+        for (const j of errors) {
+          const i = new vscode.TreeItem(j.name);
+          i.description = 'invalid schedule';
+          i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+          i.tooltip = j.scheduleError;
+          i.contextValue = 'schedule.invalid';
+          nodes.push({ ...leaf(i), stack: o.stack });
+        }
+        if (!nodes.length) {
+          const none = new vscode.TreeItem('No Ofelia backup jobs');
+          none.description = 'ofelia.job-exec.* labels in the compose file';
+          nodes.push(leaf(none));
+        }
+        return nodes;
+      },
+    };
+  }
+
+  /** Every row of the tree, depth first, as a person sees it (automation and the in-host tests). */
+  async rows(): Promise<BackupRow[]> {
+    const out: BackupRow[] = [];
+    const walk = async (nodes: Node[], depth: number): Promise<void> => {
+      for (const n of nodes) {
+        const i = n.item;
+        out.push({
+          depth,
+          label: typeof i.label === 'string' ? i.label : (i.label?.label ?? ''),
+          description: typeof i.description === 'string' ? i.description : undefined,
+          contextValue: i.contextValue,
+          tooltip: typeof i.tooltip === 'string' ? i.tooltip : i.tooltip?.value,
+        });
+        if (n.children) await walk(await n.children(), depth + 1);
+      }
+    };
+    await walk(await this.getChildren(), 0);
+    return out;
+  }
+
+  override dispose(): void {
+    this.modelSub.dispose();
+    super.dispose();
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * Everything the Backups view and the freshness status show for one stack, loaded together:
+ * pgBackRest info, manual backups (with sidecars), pre-restore copies, Ofelia schedules and saved
+ * runs, and the freshness computed from them. Parts that fail keep their error; the rest still shows.
+ */
+import type { StackConfig } from '../infra';
+import type { ToolRuntime } from '../runtime';
+import { listManualBackups, type ManualBackup } from './manual';
+import { listPreRestoreCopies, type PreRestoreCopy } from './pre-restore';
+import { pgbackrestInfo, resolveStanza, type StanzaInfo } from './pgbackrest';
+import { readSidecar, type BackupSidecar } from './sidecar';
+import { readPgbackrestConf, stackBackupTargets, type BackupSettings, type StackBackupTargets } from './targets';
+import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
+import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
+import { backupMoments, computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
+
+export interface ManualBackupEntry extends ManualBackup {
+  readonly sidecar?: BackupSidecar;
+  readonly sidecarError?: string;
+}
+
+export interface BackupsOverview {
+  readonly stack: StackConfig;
+  readonly stanzaName: string;
+  readonly targets?: StackBackupTargets;
+  readonly stanza?: StanzaInfo;
+  /** Why pgBackRest info is missing (container not running, pgBackRest error …). */
+  readonly stanzaError?: Error;
+  readonly manual: ManualBackupEntry[];
+  readonly preRestore: PreRestoreCopy[];
+  readonly preRestoreError?: Error;
+  readonly jobs: OfeliaJob[];
+  readonly runs: OfeliaRun[];
+  readonly freshness: Freshness;
+  readonly loadedAt: Date;
+}
+
+const MANUAL_KIND: Readonly<Record<ManualBackup['kind'], JobBackupKind>> = { pg_dump: 'dump', pg_dumpall: 'dumpAll', pg_basebackup: 'baseBackup', other: 'other' };
+
+export function manualMoments(manual: readonly ManualBackupEntry[]): BackupMoment[] {
+  return manual
+    .filter((m) => m.kind !== 'other')
+    .map((m) => ({ name: m.name, kind: MANUAL_KIND[m.kind], at: m.sidecar ? new Date(m.sidecar.created) : m.modified }));
+}
+
+export async function loadBackupsOverview(input: {
+  stack: StackConfig;
+  /** Where the tools run; a function so a stopped container is an error of the pgBackRest part only. */
+  runtime: () => Promise<ToolRuntime>;
+  settings?: BackupSettings;
+  now?: Date;
+  graceMs?: number;
+  signal?: AbortSignal;
+}): Promise<BackupsOverview> {
+  const { stack } = input;
+  const now = input.now ?? new Date();
+  const manualPromise = listManualBackups(`${stack.backupsDir}/manual_backup`).then((list) =>
+    Promise.all(
+      list.map(async (m): Promise<ManualBackupEntry> => {
+        try {
+          return { ...m, sidecar: await readSidecar(m.path) };
+        } catch (e) {
+          return { ...m, sidecarError: (e as Error).message };
+        }
+      }),
+    ),
+  );
+  const runsPromise = listSavedRuns(stack.ofeliaLogDir).then((r) => r.runs);
+  let targets: StackBackupTargets | undefined;
+  let stanza: StanzaInfo | undefined;
+  let stanzaError: Error | undefined;
+  let preRestore: PreRestoreCopy[] = [];
+  let preRestoreError: Error | undefined;
+  try {
+    const rt = await input.runtime();
+    targets = await stackBackupTargets(stack, rt, input.settings);
+    const [info, copies] = await Promise.allSettled([pgbackrestInfo(targets.pgbackrest, input.signal, now), listPreRestoreCopies(rt, targets.dataDir, input.signal)]);
+    if (info.status === 'fulfilled') stanza = info.value;
+    else stanzaError = info.reason as Error;
+    if (copies.status === 'fulfilled') preRestore = copies.value;
+    else preRestoreError = copies.reason as Error;
+  } catch (e) {
+    stanzaError = e as Error;
+  }
+  const [manual, runs] = await Promise.all([manualPromise, runsPromise]);
+  const jobs = ofeliaJobs(stack.compose, ofeliaSettings(stack.compose));
+  const freshness = computeFreshness({
+    jobs,
+    backups: backupMoments(stanza?.backups ?? [], manualMoments(manual)),
+    lastRuns: lastRunByJob(runs),
+    now,
+    graceMs: input.graceMs ?? 15 * 60_000,
+  });
+  const stanzaName = targets?.pgbackrest.stanza ?? resolveStanza(input.settings?.stanza, await readPgbackrestConf(stack));
+  return { stack, stanzaName, targets, stanza, stanzaError, manual, preRestore, preRestoreError, jobs, runs, freshness, loadedAt: now };
+}
+
+/** The freshness of a loaded overview at another time (the status item ticks without reloading). */
+export function freshnessAt(o: BackupsOverview, now: Date, graceMs: number): Freshness {
+  return computeFreshness({
+    jobs: o.jobs,
+    backups: backupMoments(o.stanza?.backups ?? [], manualMoments(o.manual)),
+    lastRuns: lastRunByJob(o.runs),
+    now,
+    graceMs,
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * The infra guide's first start (`scripts/clean_start.sh`): when the infra has the script, it runs
+ * (bash, argv, in the infra folder, with the engine and project name in its environment); otherwise
+ * the same steps run here: create the folders mounted into the containers and hand them to the
+ * container's postgres user, `up -d`, wait for PostgreSQL, pgBackRest stanza-create and check.
+ * Every step is idempotent, so running it twice is safe.
+ */
+import type Dockerode from 'dockerode';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { StackConfig } from '../infra';
+import { composeEnv, runCompose, runStreamed, ComposeCancelledError, ComposeFailedError, type ComposeCli } from './compose-cli';
+import { execInContainer, ExecCancelledError } from './exec';
+import { runningServiceContainer } from './find';
+
+export type StackProfile = 'database' | 'full';
+
+/** The guide's default: ONLY_DATABASE=TRUE starts only the database, anything else every service. */
+export function defaultProfile(stack: Pick<StackConfig, 'env'>): StackProfile {
+  return stack.env.onlyDatabase === true ? 'database' : 'full';
+}
+
+/** Compose's arguments for a profile: `--profile full` or nothing. */
+export function profileArgs(profile: StackProfile): string[] {
+  return profile === 'full' ? ['--profile', 'full'] : [];
+}
+
+export function cleanStartScript(stack: Pick<StackConfig, 'infraDir'>): string | undefined {
+  const p = join(stack.infraDir, 'scripts', 'clean_start.sh');
+  return existsSync(p) ? p : undefined;
+}
+
+export interface CleanStartOptions {
+  readonly docker: Dockerode;
+  readonly dockerHost?: string;
+  readonly profile?: StackProfile;
+  readonly signal?: AbortSignal;
+  readonly step?: (title: string) => void;
+  readonly onLine?: (line: string) => void;
+  readonly cli?: ComposeCli;
+  /** Ignore scripts/clean_start.sh and run the built-in steps (default false). */
+  readonly builtin?: boolean;
+  /** Max wait for PostgreSQL to accept connections (default 120 s). */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface CleanStartResult {
+  readonly mode: 'script' | 'builtin';
+  readonly script?: string;
+  readonly profile: StackProfile;
+  readonly createdFolders: string[];
+  readonly stanza?: string;
+}
+
+/** Host folders the stack mounts that do not exist yet (bind sources inside or outside the infra folder), plus the backup folders. */
+export function foldersToCreate(stack: StackConfig): string[] {
+  const dirs = new Set<string>();
+  for (const s of stack.compose?.services ?? []) {
+    for (const v of s.volumes) {
+      if (v.type === 'bind' && v.source && !existsSync(v.source)) dirs.add(v.source);
+    }
+  }
+  for (const d of [join(stack.backupsDir, 'backup'), join(stack.backupsDir, 'manual_backup'), stack.pgbackrestLogDir]) dirs.add(d);
+  return [...dirs];
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): Promise<CleanStartResult> {
+  const profile = opts.profile ?? defaultProfile(stack);
+  const script = opts.builtin ? undefined : cleanStartScript(stack);
+  const line = (l: string) => opts.onLine?.(l);
+  if (script) {
+    opts.step?.(`Running ${relative(stack.infraDir, script)}`);
+    const env = composeEnv({ dockerHost: opts.dockerHost });
+    env['COMPOSE_PROJECT_NAME'] = stack.projectName;
+    env['ONLY_DATABASE'] = profile === 'database' ? 'TRUE' : 'FALSE';
+    const argv = ['bash', script];
+    line(`$ ${argv.join(' ')}   (in ${stack.infraDir}, COMPOSE_PROJECT_NAME=${stack.projectName}, ONLY_DATABASE=${env['ONLY_DATABASE']})`);
+    const r = await runStreamed(argv, { env, cwd: stack.infraDir, signal: opts.signal, onLine: line });
+    if (r.cancelled) throw new ComposeCancelledError(argv);
+    if (r.exitCode !== 0) throw new ComposeFailedError(argv, r.exitCode, r.tail);
+    return { mode: 'script', script, profile, createdFolders: [] };
+  }
+
+  const db = stack.dbService;
+  if (!db) throw new Error(`${stack.composeFile} has no database service (a service running a timescaledb or postgres image): clean start has nothing to set up.`);
+  const compose = (args: string[]) => {
+    return runCompose(stack, args, { dockerHost: opts.dockerHost, signal: opts.signal, cli: opts.cli, onLine: line });
+  };
+
+  opts.step?.('Creating the mounted folders');
+  const created: string[] = [];
+  for (const d of foldersToCreate(stack)) {
+    if (!isDir(d)) {
+      mkdirSync(d, { recursive: true });
+      created.push(d);
+      line(`created ${d}`);
+    }
+  }
+
+  opts.step?.("Handing them to the container's postgres user");
+  // The database service's writable folder mounts (PG_DATA, backups, logs), as the guide's script does.
+  const targets = db.volumes.filter((v) => v.type === 'bind' && !v.readOnly && v.source && isDir(v.source)).map((v) => v.target);
+  const backupsMount = db.volumes.find((v) => v.type === 'bind' && v.target.replace(/\/$/, '') === '/var/lib/pgbackrest');
+  if (backupsMount) targets.push('/var/lib/pgbackrest/backup', '/var/lib/pgbackrest/manual_backup');
+  if (targets.length) {
+    await compose(['run', '--rm', '--no-deps', '--user', 'root', '--entrypoint', 'chown', db.name, 'postgres:postgres', ...targets]);
+  }
+
+  opts.step?.(`Starting the stack (${profile === 'full' ? 'every service' : 'database only'})`);
+  await compose([...profileArgs(profile), 'up', '-d']);
+
+  opts.step?.('Waiting for PostgreSQL');
+  const c = await runningServiceContainer(opts.docker, stack.projectName, db.name);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
+  for (;;) {
+    const r = await execInContainer(opts.docker, c.Id, ['pg_isready', '-q', '-h', '/var/run/postgresql'], { signal: opts.signal });
+    if (r.exitCode === 0) break;
+    if (Date.now() > deadline) throw new Error(`PostgreSQL in ${c.Names[0]?.replace(/^\//, '') ?? c.Id} did not accept connections within ${(opts.readyTimeoutMs ?? 120_000) / 1000} s: see its logs (TimescaleDB Ops: Show Logs).`);
+    if (opts.signal?.aborted) throw new ExecCancelledError(['pg_isready']);
+    await new Promise((r2) => setTimeout(r2, 500));
+  }
+  line('PostgreSQL accepts connections');
+
+  const stanza = db.environment['PGBACKREST_STANZA'] || 'db';
+  opts.step?.(`Setting up pgBackRest (stanza ${stanza})`);
+  for (const cmd of ['stanza-create', 'check']) {
+    const argv = ['pgbackrest', `--stanza=${stanza}`, '--log-level-console=info', cmd];
+    line(`$ ${argv.join(' ')}`);
+    const r = await execInContainer(opts.docker, c.Id, argv, { signal: opts.signal, onStdoutLine: line, onStderrLine: line });
+    if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} exited with code ${r.exitCode}: ${r.stderrTail.slice(-3).join(' | ')}`);
+  }
+  return { mode: 'builtin', profile, createdFolders: created, stanza };
+}

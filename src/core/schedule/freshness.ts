@@ -1,0 +1,108 @@
+/**
+ * Backup freshness: is the newest full (or differential) backup as recent as its Ofelia schedule
+ * says it should be? A job's last scheduled run, `grace` ago, must have produced a backup of at
+ * least that kind (a newer full also satisfies a differential schedule).
+ */
+import type { BackupSet } from '../backups/pgbackrest';
+import type { OfeliaRun } from '../logs/ofelia-runs';
+import type { JobBackupKind, OfeliaJob } from './ofelia';
+
+export interface BackupMoment {
+  /** pgBackRest label or manual backup file name. */
+  readonly name: string;
+  readonly kind: JobBackupKind;
+  /** When it was finished. */
+  readonly at: Date;
+}
+
+export interface JobFreshness {
+  readonly job: OfeliaJob;
+  /** The last scheduled time before now. */
+  readonly lastScheduled?: Date;
+  readonly nextRun?: Date;
+  /** The last run Ofelia saved (or logged), if known. */
+  readonly lastRun?: OfeliaRun;
+  /** The newest backup that satisfies this job. */
+  readonly newest?: BackupMoment;
+  /** The scheduled run whose backup must exist by now (last scheduled run before now − grace). */
+  readonly expectedSince?: Date;
+  /** 'stale' when the newest satisfying backup is older than expectedSince; 'unknown' without a schedule. */
+  readonly state: 'ok' | 'stale' | 'unknown';
+}
+
+export interface Freshness {
+  readonly now: Date;
+  readonly newest?: BackupMoment;
+  readonly ageMs?: number;
+  readonly jobs: JobFreshness[];
+  /** 'warning' when a full or differential schedule is not met. */
+  readonly level: 'ok' | 'warning' | 'none';
+  /** Why it warns, one sentence per job. */
+  readonly reasons: string[];
+}
+
+const SATISFIES: Readonly<Record<JobBackupKind, readonly JobBackupKind[]>> = {
+  full: ['full'],
+  diff: ['full', 'diff'],
+  incr: ['full', 'diff', 'incr'],
+  dump: ['dump'],
+  dumpAll: ['dumpAll'],
+  baseBackup: ['baseBackup'],
+  other: [],
+};
+
+/** The kinds whose staleness turns the status to warning. */
+const WATCHED: readonly JobBackupKind[] = ['full', 'diff'];
+
+export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
+  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort((a, b) => b.at.getTime() - a.at.getTime());
+}
+
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+export function computeFreshness(input: {
+  jobs: readonly OfeliaJob[];
+  backups: readonly BackupMoment[];
+  lastRuns?: ReadonlyMap<string, OfeliaRun>;
+  now: Date;
+  graceMs: number;
+}): Freshness {
+  const { now, graceMs } = input;
+  const sorted = [...input.backups].sort((a, b) => b.at.getTime() - a.at.getTime());
+  const newest = sorted[0];
+  const reasons: string[] = [];
+  const jobs: JobFreshness[] = input.jobs
+    .filter((j) => j.backupKind !== 'other')
+    .map((job) => {
+      const lastRun = input.lastRuns?.get(job.name);
+      const s = job.schedule;
+      const lastScheduled = s?.previous(now, lastRun?.date);
+      const nextRun = s?.next(now, lastRun?.date);
+      const expectedSince = s?.previous(new Date(now.getTime() - graceMs), lastRun?.date);
+      const kinds = SATISFIES[job.backupKind];
+      const match = sorted.find((b) => kinds.includes(b.kind));
+      let state: JobFreshness['state'] = 'unknown';
+      if (expectedSince) {
+        state = match && match.at.getTime() >= expectedSince.getTime() ? 'ok' : 'stale';
+        if (state === 'stale' && WATCHED.includes(job.backupKind)) {
+          reasons.push(
+            match
+              ? `${job.name}: newest ${job.backupKind === 'diff' ? 'full or differential' : job.backupKind} backup ${match.name} finished ${match.at.toISOString()}, but the run scheduled at ${expectedSince.toISOString()} (${s!.describe}) made none.`
+              : `${job.name}: no ${job.backupKind} backup yet, though one was scheduled at ${expectedSince.toISOString()} (${s!.describe}).`,
+          );
+        }
+      }
+      return { job, lastScheduled, nextRun, lastRun, newest: match, expectedSince, state };
+    });
+  const watched = jobs.filter((j) => WATCHED.includes(j.job.backupKind));
+  const level: Freshness['level'] = watched.some((j) => j.state === 'stale') ? 'warning' : watched.length || newest ? 'ok' : 'none';
+  return { now, newest, ageMs: newest ? now.getTime() - newest.at.getTime() : undefined, jobs, level, reasons };
+}

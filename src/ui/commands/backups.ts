@@ -1,0 +1,305 @@
+/**
+ * Backup commands. With an args object they ask nothing, throw on error and return a result; from
+ * the palette or the Backups view they prompt for what is missing. Long work runs in the stack's
+ * operation queue under a progress notification with Cancel; tool output goes to the extension log
+ * (secrets masked), pgBackRest's own log files to the "pgBackRest" channel.
+ */
+import * as vscode from 'vscode';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StackConfig } from '../../core/infra';
+import { BACKUP_TYPES, PgBackRestError, pgbackrestBackup, pgbackrestCheck, pgbackrestStanzaCreate, type BackupType } from '../../core/backups/pgbackrest';
+import { createBaseBackup, createDump, createDumpAll, listDatabases, type ManualBackupResult } from '../../core/backups/dump';
+import type { BackupsOverview } from '../../core/backups/overview';
+import { ToolCancelledError } from '../../core/runtime';
+import { maskSecrets, type OperationContext } from '../../core/operations/queue';
+import type { StackRegistry } from '../stacks';
+import type { EngineService } from '../engine';
+import type { BackupsController } from '../backups/controller';
+import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels';
+import type { BackupNode } from '../views/backups';
+import { pickStack, requireTrust } from './stack-pick';
+
+export interface BackupCommandContext {
+  readonly registry: StackRegistry;
+  readonly engine: EngineService;
+  readonly controller: BackupsController;
+  readonly log: vscode.LogOutputChannel;
+  readonly pgbackrestChannel: PgBackRestChannel;
+  readonly ofeliaChannel: OfeliaChannel;
+}
+
+type Args = Record<string, unknown> | undefined;
+type Handler = (args: Args, node: BackupNode | undefined) => unknown;
+
+class CancelledByUser extends Error {
+  constructor() {
+    super('Cancelled.');
+    this.name = 'CancelledError';
+  }
+}
+
+const KINDS = ['full', 'diff', 'incr', 'dump', 'dumpAll', 'baseBackup'] as const;
+type Kind = (typeof KINDS)[number];
+const KIND_PICKS: { label: string; description: string; backupKind: Kind }[] = [
+  { label: 'pgBackRest full', description: 'the whole cluster, into the pgBackRest repository', backupKind: 'full' },
+  { label: 'pgBackRest differential', description: 'changes since the last full backup', backupKind: 'diff' },
+  { label: 'pgBackRest incremental', description: 'changes since the last backup of any type', backupKind: 'incr' },
+  { label: 'pg_dump', description: 'one database, tar file in manual_backup', backupKind: 'dump' },
+  { label: 'pg_dumpall', description: 'all databases and roles, SQL file in manual_backup', backupKind: 'dumpAll' },
+  { label: 'pg_basebackup', description: 'the whole cluster, folder in manual_backup', backupKind: 'baseBackup' },
+];
+
+function isNode(a: unknown): a is BackupNode {
+  return typeof a === 'object' && a !== null && 'item' in a && (a as { item: unknown }).item instanceof vscode.TreeItem;
+}
+
+function str(args: Args, key: string): string | undefined {
+  const v = args?.[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new Error(`${key} must be a string, not ${JSON.stringify(v)}.`);
+  return v;
+}
+
+function toResult(r: ManualBackupResult) {
+  return { kind: r.kind, path: r.path, name: r.name, sizeBytes: r.sizeBytes, sidecarPath: r.sidecarPath, meta: r.meta };
+}
+
+/** The overview as JSON for automation (tests, tasks). */
+export function overviewResult(o: BackupsOverview) {
+  return {
+    stack: o.stack.infraDir,
+    stanza: o.stanzaName,
+    status: o.stanza?.status,
+    error: o.stanzaError ? { message: o.stanzaError.message, code: o.stanzaError instanceof PgBackRestError ? o.stanzaError.code : undefined } : undefined,
+    lockHeld: o.stanza?.lockHeld,
+    systemId: o.stanza?.systemId?.toString(),
+    walMin: o.stanza?.walMin,
+    walMax: o.stanza?.walMax,
+    pitr: o.stanza?.pitr ? { from: o.stanza.pitr.from.toISOString(), to: o.stanza.pitr.to.toISOString() } : undefined,
+    backups: (o.stanza?.backups ?? []).map((b) => ({ label: b.label, type: b.type, prior: b.prior, stop: b.stop.toISOString(), sizeBytes: b.sizeBytes, annotations: b.annotations })),
+    manual: o.manual.map((m) => ({ name: m.name, kind: m.kind, size: m.size, sidecar: m.sidecar })),
+    preRestore: o.preRestore.map((c) => ({ name: c.name, path: c.path, sizeBytes: c.sizeBytes })),
+    schedules: o.freshness.jobs.map((j) => ({ job: j.job.name, kind: j.job.backupKind, schedule: j.job.scheduleSpec, describe: j.job.schedule?.describe, lastScheduled: j.lastScheduled?.toISOString(), nextRun: j.nextRun?.toISOString(), lastRun: j.lastRun ? { date: j.lastRun.date.toISOString(), failed: j.lastRun.failed } : undefined, state: j.state })),
+    freshness: { level: o.freshness.level, newest: o.freshness.newest?.name, reasons: o.freshness.reasons },
+  };
+}
+
+export function registerBackupCommands(ctx: BackupCommandContext): vscode.Disposable[] {
+  const { controller, log } = ctx;
+
+  /** Like commands/index.ts register(), and the tree node (with its model) when invoked from the view. */
+  const reg = (id: string, handler: Handler): vscode.Disposable =>
+    vscode.commands.registerCommand(id, async (arg?: unknown) => {
+      const node = isNode(arg) ? arg : undefined;
+      const args = arg && typeof arg === 'object' && !node && !(arg instanceof vscode.TreeItem) ? (arg as Record<string, unknown>) : undefined;
+      try {
+        return await handler(args, node);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        if (args) {
+          log.error(`${id}: ${msg}`);
+          throw e;
+        }
+        if (e instanceof CancelledByUser || e instanceof ToolCancelledError) {
+          log.info(`${id}: cancelled`);
+          return undefined;
+        }
+        log.error(`${id}: ${msg}`);
+        if (e instanceof PgBackRestError) return showPgBackRestError(e, node?.stack);
+        void vscode.window.showErrorMessage(msg);
+        return undefined;
+      }
+    });
+
+  async function stackFor(args: Args, node: BackupNode | undefined): Promise<StackConfig> {
+    const s = node?.stack ?? (await pickStack(ctx.registry, args));
+    if (!s) throw new CancelledByUser();
+    return s;
+  }
+
+  /** Runs `work` in the stack's queue under a cancellable progress notification. */
+  async function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>, args: Args): Promise<T> {
+    const queue = ctx.engine.queueFor(stack);
+    const secrets = [stack.env.password];
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      const signal = (args?.['signal'] as AbortSignal | undefined) ?? undefined;
+      signal?.addEventListener('abort', () => abort.abort(), { once: true });
+      return queue
+        .run(title, work, {
+          signal: abort.signal,
+          listener: {
+            onStep: (_op, t) => {
+              progress.report({ message: t });
+              log.info(`${title}: ${t}`);
+            },
+            onLine: (_op, t) => log.info(maskSecrets(t, secrets)),
+          },
+        })
+        .finally(() => controller.scheduleRefresh());
+    });
+  }
+
+  async function showPgBackRestError(e: PgBackRestError, stack: StackConfig | undefined): Promise<unknown> {
+    const actions: string[] = [];
+    if (e.action === 'stanzaCreate') actions.push('Create Stanza');
+    actions.push('Show pgBackRest Log');
+    const hint =
+      e.action === 'anotherBackupRunning'
+        ? ' Another backup (or expire) is running: wait for it, see the pgBackRest channel.'
+        : e.action === 'postgresRunning'
+          ? ' PostgreSQL is still running: a restore needs it stopped.'
+          : '';
+    const choice = await vscode.window.showErrorMessage(`${e.message}${hint}`, ...actions);
+    if (choice === 'Create Stanza') return vscode.commands.executeCommand('tsdbOps.backup.stanzaCreate', stack ? { folder: stack.workspaceFolder, interactive: true } : undefined);
+    if (choice === 'Show pgBackRest Log') ctx.pgbackrestChannel.channel.show(true);
+    return undefined;
+  }
+
+  async function pgbackrest(args: Args, node: BackupNode | undefined, presetType?: BackupType) {
+    const stack = await stackFor(args, node);
+    requireTrust('A pgBackRest backup');
+    let type = (str(args, 'type') as BackupType | undefined) ?? presetType;
+    if (type !== undefined && !BACKUP_TYPES.includes(type)) throw new Error(`type must be full, diff or incr, not "${type}".`);
+    if (!type) {
+      if (args) type = 'incr';
+      else {
+        const pick = await vscode.window.showQuickPick(
+          KIND_PICKS.filter((k) => BACKUP_TYPES.includes(k.backupKind as BackupType)),
+          { title: 'pgBackRest backup type' },
+        );
+        if (!pick) throw new CancelledByUser();
+        type = pick.backupKind as BackupType;
+      }
+    }
+    const targets = await controller.targets(stack);
+    const label = await operation(
+      stack,
+      `pgBackRest ${type} backup (stanza ${targets.pgbackrest.stanza})`,
+      async (op) => {
+        op.step(`Running pgbackrest backup --type=${type} in ${targets.pgbackrest.runtime.description}`);
+        return pgbackrestBackup(targets.pgbackrest, type!, { signal: op.signal, onLine: op.line });
+      },
+      args,
+    );
+    log.info(`pgBackRest ${type} backup ${label.label} done.`);
+    if (!args) void vscode.window.showInformationMessage(`pgBackRest ${type} backup ${label.label} done.`);
+    return { label: label.label, type, stanza: targets.pgbackrest.stanza };
+  }
+
+  async function manual(kind: 'dump' | 'dumpAll' | 'baseBackup', args: Args, node: BackupNode | undefined) {
+    const stack = await stackFor(args, node);
+    requireTrust('A manual backup');
+    const targets = await controller.targets(stack);
+    const t = targets.manual;
+    let database = str(args, 'database');
+    const format = str(args, 'format') ?? 'tar';
+    if (format !== 'tar' && format !== 'custom') throw new Error(`format must be "tar" or "custom", not "${format}".`);
+    if (kind === 'dump' && !database) {
+      if (args) database = t.maintenanceDb;
+      else {
+        const dbs = await listDatabases(t);
+        const pick = await vscode.window.showQuickPick(dbs.map((d) => ({ label: d, description: d === t.maintenanceDb ? 'POSTGRES_DB' : undefined })), { title: 'pg_dump: which database?' });
+        if (!pick) throw new CancelledByUser();
+        database = pick.label;
+      }
+    }
+    const title = kind === 'dump' ? `pg_dump of ${database}` : kind === 'dumpAll' ? 'pg_dumpall' : 'pg_basebackup';
+    const result = await operation(
+      stack,
+      title,
+      async (op) => {
+        op.step(`Running ${title} in ${t.runtime.description}`);
+        const c = { signal: op.signal, onLine: op.line };
+        if (kind === 'dump') return createDump(t, { database: database!, format }, c);
+        if (kind === 'dumpAll') return createDumpAll(t, c);
+        return createBaseBackup(t, c);
+      },
+      args,
+    );
+    log.info(`${title}: ${result.path} (${result.sizeBytes} bytes).`);
+    if (!args) void vscode.window.showInformationMessage(`${title} written to ${result.name}.`);
+    return toResult(result);
+  }
+
+  return [
+    reg('tsdbOps.backup.new', async (args, node) => {
+      let kind = str(args, 'kind') as Kind | undefined;
+      if (kind !== undefined && !KINDS.includes(kind)) throw new Error(`kind must be one of ${KINDS.join(', ')}, not "${kind}".`);
+      if (!kind) {
+        if (args) throw new Error(`Pass { kind } (one of ${KINDS.join(', ')}).`);
+        const pick = await vscode.window.showQuickPick(KIND_PICKS, { title: 'New backup' });
+        if (!pick) return undefined;
+        kind = pick.backupKind;
+      }
+      if (kind === 'full' || kind === 'diff' || kind === 'incr') return pgbackrest({ ...args, type: kind }, node);
+      return manual(kind, args, node);
+    }),
+    reg('tsdbOps.backup.pgbackrest', (args, node) => pgbackrest(args, node, node?.set?.type === 'full' ? 'diff' : undefined)),
+    reg('tsdbOps.backup.dump', (args, node) => manual('dump', args, node)),
+    reg('tsdbOps.backup.dumpAll', (args, node) => manual('dumpAll', args, node)),
+    reg('tsdbOps.backup.baseBackup', (args, node) => manual('baseBackup', args, node)),
+
+    reg('tsdbOps.backup.check', async (args, node) => {
+      const stack = await stackFor(args, node);
+      requireTrust('pgBackRest check');
+      const targets = await controller.targets(stack);
+      await operation(stack, `pgBackRest check (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestCheck(targets.pgbackrest, { signal: op.signal, onLine: op.line }), args);
+      if (!args) void vscode.window.showInformationMessage(`pgBackRest check of stanza ${targets.pgbackrest.stanza} passed: WAL archiving works.`);
+      return { ok: true, stanza: targets.pgbackrest.stanza };
+    }),
+
+    reg('tsdbOps.backup.stanzaCreate', async (args, node) => {
+      const stack = await stackFor(args, node);
+      requireTrust('pgBackRest stanza-create');
+      const targets = await controller.targets(stack);
+      const interactive = !args || args['interactive'] === true;
+      await operation(stack, `pgBackRest stanza-create (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestStanzaCreate(targets.pgbackrest, { signal: op.signal, onLine: op.line }), interactive ? undefined : args);
+      if (interactive) void vscode.window.showInformationMessage(`pgBackRest stanza ${targets.pgbackrest.stanza} created.`);
+      return { stanza: targets.pgbackrest.stanza };
+    }),
+
+    reg('tsdbOps.backup.refresh', async () => {
+      await controller.refresh();
+      return { stacks: controller.all().map(overviewResult) };
+    }),
+
+    reg('tsdbOps.backup.info', async (args, node) => {
+      const stack = await stackFor(args, node);
+      if (args?.['refresh'] !== false) await controller.refresh();
+      const o = await controller.load(stack);
+      return overviewResult(o);
+    }),
+
+    reg('tsdbOps.backup.openLog', async (args, node) => {
+      const stack = await stackFor(args, node);
+      const dir = stack.pgbackrestLogDir;
+      let file = str(args, 'file');
+      if (!file) {
+        const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.log')).sort();
+        if (!names.length) throw new Error(`No pgBackRest log files in ${dir} yet (they appear after the first pgBackRest command).`);
+        if (args) throw new Error(`Pass { file } (one of ${names.join(', ')}).`);
+        const pick = await vscode.window.showQuickPick(names, { title: `pgBackRest logs in ${dir}` });
+        if (!pick) return undefined;
+        file = pick;
+      }
+      const path = file.startsWith('/') ? file : join(dir, file);
+      await vscode.window.showTextDocument(vscode.Uri.file(path), { preview: true });
+      return { file: path };
+    }),
+
+    reg('tsdbOps.backup.showLog', async (args, node) => {
+      const which = str(args, 'channel') ?? 'pgBackRest';
+      if (which !== 'pgBackRest' && which !== 'Ofelia') throw new Error(`channel must be "pgBackRest" or "Ofelia", not "${which}".`);
+      if (which === 'pgBackRest') {
+        ctx.pgbackrestChannel.channel.show(true);
+        return { channel: which, lines: ctx.pgbackrestChannel.printed.slice(-1000) };
+      }
+      const stack = node?.stack ?? (ctx.registry.stacks.length ? await stackFor(args, node) : undefined);
+      const r = await ctx.ofeliaChannel.show(stack);
+      return { channel: which, ...r, lines: ctx.ofeliaChannel.printed.slice(-1000) };
+    }),
+  ];
+}

@@ -1,0 +1,232 @@
+/**
+ * Physical restores against the fixture stack (custom entrypoint: the container stays up while
+ * PostgreSQL is stopped): pgBackRest latest / point in time, pg_basebackup, a corrupt base backup
+ * refused before anything is touched, a cancel and a killed restore tool rolled back, and a crash of
+ * the extension itself (the process running the restore is killed) recovered from the journal.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { ContainerRuntime } from '../../src/core/runtime';
+import { listPreRestoreCopies } from '../../src/core/backups/pre-restore';
+import {
+  deletePreRestoreCopy,
+  journalPath,
+  recoverInterruptedRestore,
+  restorePhysical,
+  serverState,
+  type PhysicalTarget,
+} from '../../src/core/backups/restore-physical';
+import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore-run';
+import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
+import { dockerAvailable, dockerInstallHint } from '../support/docker';
+import { requirePart } from '../support/requirements';
+import { composeAvailable, composeInstallHint, startStack, type Stack } from '../support/stack';
+import { sleep } from '../support/proc';
+
+const DATA = '/home/postgres/pgdata/data';
+
+describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', function () {
+  this.timeout(600_000);
+  let stack: Stack | undefined;
+  let client: Dockerode;
+  let target: PhysicalTarget;
+  const lines: string[] = [];
+  const steps: string[] = [];
+  const ctx = (signal?: AbortSignal, onLine?: (l: string) => void): RestoreContext => ({
+    signal,
+    step: (s) => steps.push(s),
+    line: (l) => {
+      lines.push(l);
+      onLine?.(l);
+    },
+  });
+
+  async function sql<T = Record<string, unknown>>(q: string, params: unknown[] = []): Promise<T[]> {
+    const { Client } = await import('pg');
+    const c = new Client({ ...stack!.connection, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      return (await c.query(q, params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  }
+  const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
+  const pgbackrest = (args: string[]) => stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--log-level-console=warn', ...args]);
+  const noJournal = async () => {
+    const r = await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)], { reject: false });
+    assert.notEqual(r.exitCode, 0, 'the journal is gone');
+  };
+
+  before(async function () {
+    requirePart(this, dockerAvailable(), 'docker', dockerInstallHint);
+    requirePart(this, composeAvailable(), 'docker compose', composeInstallHint);
+    requirePart(this, debootstrapAvailable(), 'debootstrap', debootstrapInstallHint);
+    stack = await startStack();
+    client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: stack.docker.host }));
+    const id = await stack.containerId('timescaledb');
+    target = {
+      rt: new ContainerRuntime(client, id, 'container timescaledb'),
+      dataDir: DATA,
+      conn: { user: stack.env.POSTGRES_USER!, password: stack.env.POSTGRES_PASSWORD, database: stack.env.POSTGRES_DB },
+    };
+    await sql('CREATE TABLE t (v int)');
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('restore latest brings back exactly the rows of the backup, and keeps the old data aside', async () => {
+    await sql('INSERT INTO t VALUES (1), (2)');
+    await pgbackrest(['--type=full', 'backup']);
+    await sql('INSERT INTO t VALUES (3)');
+    const r = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db' }, ctx());
+    assert.deepEqual(await values(), [1, 2]);
+    assert.ok(r.preRestoreCopy?.startsWith(`${DATA}.pre-restore-`), r.preRestoreCopy);
+    assert.ok(r.databases.includes('connect_db'));
+    assert.ok(lines.some((l) => l.startsWith('$ pgbackrest --stanza=db') && l.includes('--type=immediate') && l.endsWith(' restore')), 'the exact command is logged');
+    assert.ok(steps.includes('Stopping PostgreSQL') && steps.includes('Checking PostgreSQL stopped'));
+    const copies = await listPreRestoreCopies(target.rt, DATA);
+    assert.ok(copies.some((c) => c.path === r.preRestoreCopy && (c.sizeBytes ?? 0) > 1_000_000), JSON.stringify(copies));
+    await noJournal();
+    // The copy is the way back; deleting it is a separate, explicit step.
+    await deletePreRestoreCopy(target, r.preRestoreCopy!, ctx());
+    assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, 0);
+    await assert.rejects(deletePreRestoreCopy(target, DATA, ctx()), /not a pre-restore copy/);
+  });
+
+  it('a point-in-time restore between two committed writes keeps the first and not the second', async () => {
+    await sql('DELETE FROM t');
+    await pgbackrest(['--type=full', 'backup']);
+    await sleep(1500);
+    await sql('INSERT INTO t VALUES (10)');
+    await sleep(1200);
+    const between = new Date();
+    await sleep(1200);
+    await sql('INSERT INTO t VALUES (20)');
+    const r = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', time: between }, ctx());
+    assert.deepEqual(await values(), [10]);
+    assert.match(r.target!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{3})?\+00$/);
+    assert.equal((await sql<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]!.r, false, 'promoted, not paused read-only');
+    await sql('INSERT INTO t VALUES (11)'); // writable
+  });
+
+  it('a time before the window is refused before anything is touched', async () => {
+    const before = await values();
+    await assert.rejects(restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', time: new Date('2001-01-01T00:00:00Z') }, ctx()), BackupVerifyError);
+    await assert.rejects(restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', set: 'nope' }, ctx()), /not in stanza/);
+    assert.deepEqual(await values(), before);
+    await noJournal();
+  });
+
+  it('a cancel midway puts the original data back and PostgreSQL runs on it', async () => {
+    await pgbackrest(['--type=full', 'backup']);
+    await sql('INSERT INTO t VALUES (30)');
+    const expected = await values();
+    const copiesBefore = (await listPreRestoreCopies(target.rt, DATA)).length;
+    const ac = new AbortController();
+    const e = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db' }, ctx(ac.signal, (l) => {
+      if (/restore command begin/.test(l)) ac.abort();
+    })).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof RestoreError, String(e));
+    assert.equal(e.rolledBack, true);
+    assert.match(e.message, /cancelled/);
+    assert.deepEqual(await values(), expected);
+    assert.equal(await serverState(target, ctx()), 'running');
+    assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, copiesBefore, 'the copy was moved back, not left aside');
+    await noJournal();
+  });
+
+  it('killing the restore tool midway (kill -9 pgbackrest) ends with the original data running again', async () => {
+    await sql('INSERT INTO t VALUES (40)');
+    const expected = await values();
+    const pidFile = journalPath(DATA).replace(/\.json$/, '.pid');
+    let killed: Promise<unknown> | undefined;
+    const e = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db' }, ctx(undefined, (l) => {
+      if (!killed && /restore command begin/.test(l)) {
+        killed = stack!.exec('timescaledb', ['sh', '-c', 'kill -9 "$(cat "$0")"', pidFile]);
+      }
+    })).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    assert.ok(killed, 'the tool was killed');
+    await killed;
+    assert.ok(e instanceof RestoreError, String(e));
+    assert.equal(e.rolledBack, true);
+    assert.deepEqual(await values(), expected);
+    await noJournal();
+  });
+
+  it('a crash of the process running the restore is rolled back from the journal', async () => {
+    await sql('INSERT INTO t VALUES (50)');
+    const expected = await values();
+    const copiesBefore = (await listPreRestoreCopies(target.rt, DATA)).length;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'restore-crash-child.ts')], {
+      env: { ...process.env, DOCKER_HOST: stack!.docker.host, CONTAINER: await stack!.containerId('timescaledb'), PGUSER_: stack!.env.POSTGRES_USER },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the child never reached the restore:\n${out}`)), 120_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/restore command begin/.test(out)) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the child ended before the restore began:\n${out}`)));
+    });
+    // VS Code died midway: PostgreSQL is down, the data folder half-restored, the journal still there.
+    await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)]);
+    const j = await recoverInterruptedRestore(target, ctx());
+    assert.ok(j, 'a journal was found');
+    assert.deepEqual(await values(), expected);
+    await noJournal();
+    assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, copiesBefore);
+    assert.equal(await recoverInterruptedRestore(target, ctx()), undefined, 'nothing left to recover');
+  });
+
+  describe('pg_basebackup', () => {
+    const MB = '/var/lib/pgbackrest/manual_backup';
+    before(async () => {
+      await sql('DELETE FROM t');
+      await sql('INSERT INTO t VALUES (100)');
+      await stack!.exec('timescaledb', ['pg_basebackup', '-h', '/var/run/postgresql', '-U', stack!.env.POSTGRES_USER!, '-D', `${MB}/pg_basebackup_good`, '-F', 't', '-Z', '9', '-X', 'stream']);
+      await stack!.exec('timescaledb', ['cp', '-r', `${MB}/pg_basebackup_good`, `${MB}/pg_basebackup_bad`]);
+      // Cut the compressed base archive in half: the damage a copy or a full disk leaves.
+      await stack!.exec('timescaledb', ['sh', '-c', 'f="$0/base.tar.gz"; s=$(stat -c %s "$f"); head -c $((s / 2)) "$f" > "$f.cut" && mv "$f.cut" "$f"', `${MB}/pg_basebackup_bad`]);
+      await sql('INSERT INTO t VALUES (101)');
+    });
+
+    it('a corrupt base backup archive is refused before anything is touched', async () => {
+      const copiesBefore = (await listPreRestoreCopies(target.rt, DATA)).length;
+      const e = await restorePhysical(target, { kind: 'baseBackup', dir: `${MB}/pg_basebackup_bad` }, ctx()).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof BackupVerifyError, String(e));
+      assert.match(e.message, /base\.tar\.gz does not list cleanly/);
+      assert.equal(await serverState(target, ctx()), 'running');
+      assert.deepEqual(await values(), [100, 101]);
+      assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, copiesBefore);
+      await noJournal();
+    });
+
+    it('restores a pg_basebackup folder (base.tar.gz + pg_wal.tar.gz)', async () => {
+      const r = await restorePhysical(target, { kind: 'baseBackup', dir: `${MB}/pg_basebackup_good` }, ctx());
+      assert.deepEqual(await values(), [100]);
+      assert.ok(r.preRestoreCopy);
+      assert.ok(lines.some((l) => l.startsWith('$ tar -xf /var/lib/pgbackrest/manual_backup/pg_basebackup_good/base.tar.gz -C /home/postgres/pgdata/data')));
+    });
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * In-host suite: every restore command with args against the fixture stack (started by the suite on
+ * the test engine; the extension is pointed at it with user-level settings, reset afterwards):
+ * pgBackRest latest, pg_dump into a new database, pg_dumpall, pg_basebackup, deleting the moved-aside
+ * copy, recovery with nothing to recover; args without confirm and a declined confirmation change
+ * nothing; a second restore on the same stack is refused while one runs.
+ */
+import * as assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { startStack, type Stack } from '../../support/stack';
+import { readFileSync } from 'node:fs';
+import { activate, extensionLogFiles, waitFor } from '../extension.js';
+
+interface PhysicalResult {
+  kind: string;
+  from: string;
+  preRestoreCopy?: string;
+  databases: string[];
+  dataDir: string;
+  oneOffContainer: boolean;
+}
+
+describe('Restores: commands on a real compose stack', function () {
+  this.timeout(300_000);
+  let stack: Stack;
+  const cfg = () => vscode.workspace.getConfiguration('tsdbOps');
+  const MB = '/var/lib/pgbackrest/manual_backup';
+  const hostMB = () => join(stack.infraDir, 'backups', 'manual_backup');
+
+  async function sql<T = Record<string, unknown>>(q: string, database?: string): Promise<T[]> {
+    const { Client } = await import('pg');
+    const c = new Client({ ...stack.connection, ...(database ? { database } : {}), connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      return (await c.query(q)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  }
+  const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
+  const run = <T>(id: string, args?: unknown) => Promise.resolve(vscode.commands.executeCommand<T>(id, args));
+
+  before(async function () {
+    this.timeout(300_000);
+    await activate();
+    stack = await startStack();
+    await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
+    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('tsdbOps.refresh');
+    await sql('CREATE TABLE t (v int)');
+  });
+
+  after(async () => {
+    await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
+    await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
+    await stack?.stop();
+  });
+
+  it('tsdbOps.restore.pgbackrest with args but without confirm refuses and changes nothing', async () => {
+    await sql('INSERT INTO t VALUES (1), (2)');
+    await stack.exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=full', 'backup']);
+    await sql('INSERT INTO t VALUES (3)');
+    await assert.rejects(run('tsdbOps.restore.pgbackrest', {}), /pass \{ confirm: true \}/);
+    assert.deepEqual(await values(), [1, 2, 3]);
+  });
+
+  it('a declined confirmation (from a Backups view item) changes nothing', async () => {
+    // The modal is refused in this host (no dialogs), like a user pressing Cancel.
+    const node = { item: new vscode.TreeItem('pg_basebackup_x'), backup: { path: join(hostMB(), 'pg_basebackup_x') } };
+    await stack.exec('timescaledb', ['pg_basebackup', '-h', '/var/run/postgresql', '-U', stack.env.POSTGRES_USER!, '-D', `${MB}/pg_basebackup_x`, '-F', 't', '-Z', '9', '-X', 'stream']);
+    const r = await Promise.race([run('tsdbOps.restore.baseBackup', node), new Promise((res) => setTimeout(() => res('timeout'), 60_000))]);
+    assert.equal(r, undefined);
+    assert.deepEqual(await values(), [1, 2, 3]);
+  });
+
+  it('tsdbOps.restore.pgbackrest { confirm: true } brings back the latest backup and keeps the old data aside; a second one is refused meanwhile', async () => {
+    const first = run<PhysicalResult>('tsdbOps.restore.pgbackrest', { confirm: true });
+    await new Promise((r) => setTimeout(r, 2000));
+    await assert.rejects(run('tsdbOps.restore.dump', { file: `${MB}/none.tar`, database: 'x', confirm: true }), /is running on .*was not started/);
+    const r = await first;
+    assert.deepEqual(await values(), [1, 2]);
+    assert.equal(r.kind, 'pgbackrest');
+    assert.equal(r.dataDir, '/home/postgres/pgdata/data');
+    assert.equal(r.oneOffContainer, false);
+    assert.match(r.preRestoreCopy ?? '', /^\/home\/postgres\/pgdata\/data\.pre-restore-\d{8}_\d{6}$/);
+    const del = await run<{ deleted: string }>('tsdbOps.restore.deletePreRestoreCopy', { path: r.preRestoreCopy, confirm: true });
+    assert.equal(del.deleted, r.preRestoreCopy);
+    await assert.rejects(run('tsdbOps.restore.deletePreRestoreCopy', { path: '/home/postgres/pgdata/data', confirm: true }), /not a pre-restore copy/);
+  });
+
+  it('tsdbOps.restore.dump round-trips a pg_dump into a new database (host path of the backups folder)', async () => {
+    await stack.exec('timescaledb', ['pg_dump', '-U', stack.env.POSTGRES_USER!, '-F', 't', '-d', 'connect_db', '-f', `${MB}/connect_db_pg_dump_20260101_000000.tar`]);
+    const r = await run<{ database: string; created: boolean; timescaledb: { used: boolean } }>('tsdbOps.restore.dump', {
+      file: join(hostMB(), 'connect_db_pg_dump_20260101_000000.tar'),
+      database: 'copy_db',
+      confirm: true,
+    });
+    assert.equal(r.created, true);
+    assert.equal(r.timescaledb.used, false);
+    assert.deepEqual((await sql<{ v: number }>('SELECT v FROM t ORDER BY v', 'copy_db')).map((x) => x.v), [1, 2]);
+  });
+
+  it('tsdbOps.restore.dumpAll runs a pg_dumpall through psql and keeps the replaced databases', async () => {
+    await stack.exec('timescaledb', ['pg_dumpall', '-U', stack.env.POSTGRES_USER!, '-f', `${MB}/all_dbs_pg_dumpall_20260101_000000.sql`]);
+    await sql('INSERT INTO t VALUES (9)', 'copy_db');
+    const r = await run<{ databases: string[]; keptAside: Record<string, string> }>('tsdbOps.restore.dumpAll', { file: `${MB}/all_dbs_pg_dumpall_20260101_000000.sql`, confirm: true });
+    assert.ok(r.databases.includes('copy_db'));
+    assert.deepEqual((await sql<{ v: number }>('SELECT v FROM t ORDER BY v', 'copy_db')).map((x) => x.v), [1, 2]);
+    assert.deepEqual((await sql<{ v: number }>('SELECT v FROM t ORDER BY v', r.keptAside.copy_db)).map((x) => x.v), [1, 2, 9]);
+  });
+
+  it('tsdbOps.restore.baseBackup restores a pg_basebackup folder', async () => {
+    await sql('INSERT INTO t VALUES (4)');
+    const r = await run<PhysicalResult>('tsdbOps.restore.baseBackup', { dir: join(hostMB(), 'pg_basebackup_x'), confirm: true });
+    assert.equal(r.kind, 'baseBackup');
+    assert.deepEqual(await values(), [1, 2, 3]);
+  });
+
+  it('tsdbOps.restore.recover finds nothing to roll back after clean restores', async () => {
+    const r = await run<{ recovered: boolean }>('tsdbOps.restore.recover', {});
+    assert.equal(r.recovered, false);
+  });
+
+  it('a restore interrupted midway (journal left, data moved aside) is announced and tsdbOps.restore.recover rolls it back', async () => {
+    await sql('INSERT INTO t VALUES (7)');
+    const expected = await values();
+    const D = '/home/postgres/pgdata';
+    const aside = `${D}/data.pre-restore-20260101_000000`;
+    const journal = { version: 1, dataDir: `${D}/data`, aside, wasRunning: true, leaveRunning: true, started: '2026-01-01T00:00:00.000Z', source: 'in-host test', pidFile: `${D}/.tsdbops-restore-data.pid` };
+    // What VS Code dying after the move leaves: the journal, PostgreSQL stopped, an empty data folder.
+    await stack.exec('timescaledb', ['sh', '-c', 'printf "%s\\n" "$1" > "$0"', `${D}/.tsdbops-restore-data.json`, JSON.stringify(journal)]);
+    await stack.exec('timescaledb', ['pg_ctl', '-D', `${D}/data`, '-m', 'fast', '-w', 'stop']);
+    await stack.exec('timescaledb', ['mv', `${D}/data`, aside]);
+    await stack.exec('timescaledb', ['mkdir', '-m', '0700', `${D}/data`]);
+    await vscode.commands.executeCommand('tsdbOps.refresh');
+    await waitFor(
+      () => extensionLogFiles().some((f) => readFileSync(f, 'utf8').includes(`An interrupted restore of ${stack.projectName} left`)),
+      20_000,
+      'the interrupted-restore warning in the log',
+    );
+    const r = await run<{ recovered: boolean; journal: { aside: string } }>('tsdbOps.restore.recover', {});
+    assert.equal(r.recovered, true);
+    assert.equal(r.journal.aside, aside);
+    assert.deepEqual(await values(), expected);
+  });
+});
