@@ -6,12 +6,12 @@
 import { strict as assert } from 'node:assert';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { startCluster, postgresAvailable, postgresInstallHint, pgbackrestAvailable, pgbackrestInstallHint, PG_BIN, type Cluster } from '../support/cluster';
 import { requirePart } from '../support/requirements';
 import { isRoot } from '../support/proc';
 import { HostRuntime, ToolCancelledError, type ToolRunOptions, type ToolRunResult, type ToolRuntime } from '../../src/core/runtime';
-import { groupBackupSets, pgbackrestBackup, pgbackrestCheck, pgbackrestInfo, pgbackrestStanzaCreate, PgBackRestError, runPgBackRest, type PgBackRestTarget } from '../../src/core/backups/pgbackrest';
+import { groupBackupSets, pgbackrestBackup, pgbackrestCheck, pgbackrestInfo, pgbackrestStanzaCreate, PgBackRestError, type PgBackRestTarget } from '../../src/core/backups/pgbackrest';
 import { createBaseBackup, createDump, createDumpAll, type ManualBackupTarget } from '../../src/core/backups/dump';
 import { readSidecar, sidecarPath } from '../../src/core/backups/sidecar';
 import { listManualBackups } from '../../src/core/backups/manual';
@@ -139,21 +139,25 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     }
   });
 
-  it('reports [050] when another backup holds the lock', async function () {
-    const a = new AbortController();
-    const first = runPgBackRest(pgb, 'backup', ['--type=full'], { signal: a.signal });
-    // Wait until the lock is held, then try a second one.
-    for (let i = 0; i < 200 && !(await pgbackrestInfo(pgb)).lockHeld; i++) await new Promise((r) => setTimeout(r, 25));
-    const err = await pgbackrestBackup(pgb, 'diff').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    await first.catch(() => undefined);
-    a.abort();
-    if (err === undefined) this.skip(); // the first backup finished before the second started
-    assert.ok(err instanceof PgBackRestError);
-    assert.equal(err.code, 50);
-    assert.equal(err.action, 'anotherBackupRunning');
+  it('reports [050] when another process holds the backup lock', async () => {
+    // Hold pgBackRest's backup lock (flock on <lock-path>/<stanza>-backup.lock, as in 2.45) like a running backup does.
+    const lockFile = join(cluster.baseDir, 'lock', `${cluster.stanza}-backup.lock`);
+    const argv = ['flock', '-x', lockFile, 'sleep', '120'];
+    const holder = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      const err = await pgbackrestBackup(pgb, 'diff').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof PgBackRestError, String(err));
+      assert.equal(err.code, 50);
+      assert.equal(err.action, 'anotherBackupRunning');
+      assert.ok(err.hints.some((h) => /another pgBackRest process/.test(h)), err.hints.join('|'));
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('pg_dump (tar and custom), pg_dumpall and pg_basebackup produce files the tools accept, with sidecars', async () => {

@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
@@ -199,6 +199,39 @@ describe('backups on the fixture stack (container runtime)', function () {
     }, { signal: a.signal });
     await done;
     assert.match(lines[0] ?? '', /ofelia stand-in started/);
+  });
+
+  it('a stalled consumer of a big stdout stalls the tool in the container (backpressure; memory stays flat)', async () => {
+    const { Writable } = await import('node:stream');
+    const total = 256 * 1024 * 1024;
+    let received = 0;
+    let release: (() => void) | undefined;
+    let stalled = false;
+    const sink = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        received += chunk.length;
+        // After the first 1 MiB, stop taking data until released.
+        if (!stalled && received > 1024 * 1024) {
+          stalled = true;
+          release = cb;
+          return;
+        }
+        cb();
+      },
+    });
+    const stderr: string[] = [];
+    // A test program: writes 256 MiB to stdout, then says so on stderr.
+    const p = rt.run(['sh', '-c', `head -c ${total} /dev/zero; echo written >&2`], { stdout: sink, onStderrLine: (l) => stderr.push(l) });
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(stalled, 'the consumer stalled');
+    assert.deepEqual(stderr, [], 'the tool is blocked writing: nothing piles up in memory');
+    assert.ok(received < 32 * 1024 * 1024, `received ${received}`);
+    release!();
+    const r = await p;
+    assert.equal(r.exitCode, 0);
+    assert.equal(received, total);
+    assert.deepEqual(stderr, ['written']);
   });
 
   it('no password in any argv given to the container', () => {

@@ -186,10 +186,16 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       });
       child.on('exit', () => reject(new Error(`the child ended before the restore began:\n${out}`)));
     });
-    // VS Code died midway: PostgreSQL is down, the data folder half-restored, the journal still there.
+    // VS Code died midway: PostgreSQL is down, the data folder half-restored, the journal still there,
+    // and pgbackrest still runs in the container: freeze it (a hung tool) so it is surely alive.
     await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)]);
+    const pid = (await stack!.exec('timescaledb', ['cat', journalPath(DATA).replace(/\.json$/, '.pid')])).stdout.trim();
+    await stack!.exec('timescaledb', ['sh', '-c', 'kill -STOP "$0"', pid]);
+    const alive = async () => (await stack!.exec('timescaledb', ['cat', `/proc/${pid}/cmdline`], { reject: false })).stdout.includes('pgbackrest');
+    assert.equal(await alive(), true, 'pgbackrest outlived the process that started it');
     const j = await recoverInterruptedRestore(target, ctx());
     assert.ok(j, 'a journal was found');
+    assert.equal(await alive(), false, 'recovery ended the restore tool before putting the data back');
     assert.deepEqual(await values(), expected);
     await noJournal();
     assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, copiesBefore);
@@ -219,6 +225,19 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       assert.equal(await serverState(target, ctx()), 'running');
       assert.deepEqual(await values(), [100, 101]);
       assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, copiesBefore);
+      await noJournal();
+    });
+
+    it('a restore that would not fit on the disk is refused before anything is touched', async () => {
+      const e = await restorePhysical({ ...target, reserveBytes: 2 ** 60 }, { kind: 'baseBackup', dir: `${MB}/pg_basebackup_good` }, ctx()).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof BackupVerifyError, String(e));
+      assert.match(e.message, /Not enough free space in \/home\/postgres\/pgdata/);
+      assert.ok(lines.some((l) => /^base\.tar\.gz: \d{3,} entries, \d+ MB, lists cleanly\.$/.test(l)), 'every entry was read');
+      assert.equal(await serverState(target, ctx()), 'running');
+      assert.deepEqual(await values(), [100, 101]);
       await noJournal();
     });
 

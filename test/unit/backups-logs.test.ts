@@ -68,6 +68,24 @@ describe('log follower', () => {
     assert.equal(t.lines.at(-1), 'line 999');
   });
 
+  it('decodes a character split between two reads', async () => {
+    writeFileSync(join(dir, 'u.log'), '');
+    const lines: string[] = [];
+    const f = new LogFollower(dir, (l) => lines.push(l.line), { chunkBytes: 3 });
+    await f.start();
+    try {
+      const e = Buffer.from('é');
+      appendFileSync(join(dir, 'u.log'), Buffer.concat([Buffer.from('h'), e.subarray(0, 1)]));
+      await f.readNew('u.log');
+      appendFileSync(join(dir, 'u.log'), Buffer.concat([e.subarray(1), Buffer.from('llo wörld\n')]));
+      await f.readNew('u.log');
+      await waitFor(() => lines.length > 0);
+      assert.deepEqual(lines, ['héllo wörld']);
+    } finally {
+      f.dispose();
+    }
+  });
+
   it('starts over when a file is truncated (new content)', async () => {
     writeFileSync(join(dir, 'a.log'), 'one\ntwo\n');
     const lines: string[] = [];

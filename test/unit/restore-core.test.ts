@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { checkNotFuture, formatTimeTarget, parseTimeTarget, setForTime, TimeTargetError, type RestorableSet } from '../../src/core/backups/restore-pitr';
 import { checkDatabaseName, dumpAllObjects, skipExistingRoles, unquoteIdent } from '../../src/core/backups/restore-logical';
-import { containerPath } from '../../src/core/backups/restore-stack';
+import { containerPath, hostPath } from '../../src/core/backups/restore-stack';
 import { displayArgv, psqlArgv, sqlIdent, sqlLiteral } from '../../src/core/backups/restore-run';
-import { journalPath, physicalRestorePlan } from '../../src/core/backups/restore-physical';
+import { journalPath, parseDfAvailable, parseTarVerboseLine, physicalRestorePlan } from '../../src/core/backups/restore-physical';
 import type { VolumeMount } from '../../src/core/infra';
 
 describe('restore: point-in-time targets', () => {
@@ -92,6 +92,9 @@ describe('restore: paths, commands, plan', () => {
   it('maps host paths of the backups folder into the container, keeps container paths, refuses others', () => {
     assert.equal(containerPath(volumes, '/work/infra/backups/manual_backup/a.tar'), '/var/lib/pgbackrest/manual_backup/a.tar');
     assert.equal(containerPath(volumes, '/var/lib/pgbackrest/manual_backup/a.tar'), '/var/lib/pgbackrest/manual_backup/a.tar');
+    assert.equal(hostPath(volumes, '/var/lib/pgbackrest/manual_backup/a.tar'), '/work/infra/backups/manual_backup/a.tar');
+    assert.equal(hostPath(volumes, '/var/lib/pgbackrest'), '/work/infra/backups');
+    assert.equal(hostPath(volumes, '/etc/hostname'), undefined);
     assert.throws(() => containerPath(volumes, '/home/me/a.tar'), /not inside a folder the database container mounts.*\/work\/infra\/backups → \/var\/lib\/pgbackrest/);
   });
 
@@ -103,9 +106,19 @@ describe('restore: paths, commands, plan', () => {
     assert.equal(sqlIdent('a"b'), '"a""b"');
   });
 
+  it('reads GNU tar -tv lines (sizes, names with spaces, symlinks) and df -P output', () => {
+    assert.deepEqual(parseTarVerboseLine('-rw------- postgres/postgres  8192 2026-11-24 21:00 global/pg_control'), { name: 'global/pg_control', size: 8192 });
+    assert.deepEqual(parseTarVerboseLine('-rw------- 1000/1000 3 2026-11-24 21:00:05 ./PG_VERSION'), { name: 'PG_VERSION', size: 3 });
+    assert.deepEqual(parseTarVerboseLine('lrwxrwxrwx postgres/postgres 0 2026-11-24 21:00 pg_tblspc/16384 -> /mnt/ts'), { name: 'pg_tblspc/16384', size: 0 });
+    assert.deepEqual(parseTarVerboseLine('-rw------- a/b 1 2026-11-24 21:00 a file'), { name: 'a file', size: 1 });
+    assert.equal(parseTarVerboseLine('tar: Removing leading `/'), undefined);
+    assert.equal(parseDfAvailable(['Filesystem     1024-blocks      Used Available Capacity Mounted on', 'overlay          102687672  48215604  49212144      50% /']), 49212144 * 1024);
+    assert.equal(parseDfAvailable(['df: /nope: No such file or directory']), undefined);
+  });
+
   it('keeps its journal beside PGDATA and describes the plan', () => {
     assert.equal(journalPath('/home/postgres/pgdata/data/'), '/home/postgres/pgdata/.tsdbops-restore-data.json');
     const plan = physicalRestorePlan({ kind: 'baseBackup', dir: '/x' }, '/home/postgres/pgdata/data');
-    assert.match(plan.join('\n'), /tar -tf[\s\S]*pg_ctl status[\s\S]*data\.pre-restore-<time> \(kept\)/);
+    assert.match(plan.join('\n'), /tar -tvf[\s\S]*pg_ctl status[\s\S]*data\.pre-restore-<time> \(kept\)/);
   });
 });

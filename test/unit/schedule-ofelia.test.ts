@@ -125,3 +125,14 @@ describe('backup freshness (fixed clock)', () => {
     assert.equal(computeFreshness({ jobs: [], now: at('2026-11-25T00:20:00Z'), graceMs: grace, backups: [] }).level, 'none');
   });
 });
+
+describe('backup freshness when pgBackRest cannot be read', () => {
+  it('its jobs are unknown, not stale (no false warning while the container is down)', () => {
+    const { model } = parseCompose(readFileSync(FIXTURE, 'utf8'), FIXTURE, { TIMESCALEDB_IMAGE: 'x' });
+    const f = computeFreshness({ jobs: ofeliaJobs(model), now: at('2026-11-25T00:20:00Z'), graceMs: 600_000, backups: [], pgbackrestUnknown: 'container timescaledb is not running' });
+    assert.equal(f.level, 'ok');
+    assert.deepEqual(f.reasons, []);
+    assert.deepEqual(f.jobs.map((j) => j.state), ['unknown', 'unknown']);
+    assert.equal(f.unknown, 'container timescaledb is not running');
+  });
+});

@@ -90,6 +90,7 @@ export async function loadBackupsOverview(input: {
     lastRuns: lastRunByJob(runs),
     now,
     graceMs: input.graceMs ?? 15 * 60_000,
+    pgbackrestUnknown: stanzaError?.message,
   });
   const stanzaName = targets?.pgbackrest.stanza ?? resolveStanza(input.settings?.stanza, await readPgbackrestConf(stack));
   return { stack, stanzaName, targets, stanza, stanzaError, manual, preRestore, preRestoreError, jobs, runs, freshness, loadedAt: now };
@@ -103,5 +104,6 @@ export function freshnessAt(o: BackupsOverview, now: Date, graceMs: number): Fre
     lastRuns: lastRunByJob(o.runs),
     now,
     graceMs,
+    pgbackrestUnknown: o.stanzaError?.message,
   });
 }

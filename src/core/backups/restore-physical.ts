@@ -43,6 +43,8 @@ export interface PhysicalTarget {
   readonly leaveRunning?: boolean;
   /** How long to wait for PostgreSQL to start and finish recovery (default 600 s). */
   readonly startTimeoutSec?: number;
+  /** Free space to keep on PGDATA's file system beyond the restored data (default 64 MiB). */
+  readonly reserveBytes?: number;
 }
 
 export type PhysicalSource =
@@ -190,7 +192,7 @@ export async function restorableSets(rt: ToolRuntime, ctx: RestoreContext, stanz
     if (e instanceof ToolCancelledError) throw e;
     throw new BackupVerifyError(`pgBackRest info failed: ${errorText(e)}`);
   }
-  return { status: info.status, lockHeld: info.lockHeld, sets: info.backups.map((b) => ({ label: b.label, type: b.type, start: b.start, stop: b.stop })) };
+  return { status: info.status, lockHeld: info.lockHeld, sets: info.backups.map((b) => ({ label: b.label, type: b.type, start: b.start, stop: b.stop, sizeBytes: b.sizeBytes })) };
 }
 
 export interface VerifiedSource {
@@ -200,6 +202,8 @@ export interface VerifiedSource {
   /** Base backup: the archives to extract. */
   base?: string;
   wal?: string;
+  /** About how many bytes the restored data folder takes (for the free-space check). */
+  sizeBytes?: number;
 }
 
 async function verifyPgBackRest(rt: ToolRuntime, src: Extract<PhysicalSource, { kind: 'pgbackrest' }>, ctx: RestoreContext): Promise<VerifiedSource> {
@@ -220,17 +224,17 @@ async function verifyPgBackRest(rt: ToolRuntime, src: Extract<PhysicalSource, { 
     }
     const target = formatTimeTarget(src.time);
     ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is before ${target}.`);
-    return { from: set.label, target, restoreArgv: [...common, `--set=${set.label}`, '--type=time', `--target=${target}`, '--target-action=promote', 'restore'] };
+    return { from: set.label, target, sizeBytes: set.sizeBytes, restoreArgv: [...common, `--set=${set.label}`, '--type=time', `--target=${target}`, '--target-action=promote', 'restore'] };
   }
   const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
   if (!set) throw new BackupVerifyError(`Backup set ${src.set} is not in stanza "${src.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ')}).`);
   ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository.`);
   const type = src.replayWal ? [] : ['--type=immediate', '--target-action=promote'];
-  return { from: set.label, restoreArgv: [...common, `--set=${set.label}`, ...type, 'restore'] };
+  return { from: set.label, sizeBytes: set.sizeBytes, restoreArgv: [...common, `--set=${set.label}`, ...type, 'restore'] };
 }
 
 /** Every archive of a `pg_basebackup -F t` folder must list cleanly; base.tar must hold a cluster. */
-export async function verifyBaseBackup(rt: ToolRuntime, dir: string, ctx: RestoreContext): Promise<{ base: string; wal?: string; archives: string[] }> {
+export async function verifyBaseBackup(rt: ToolRuntime, dir: string, ctx: RestoreContext): Promise<{ base: string; wal?: string; archives: string[]; sizeBytes: number }> {
   const r = await runLogged(rt, ctx, ['find', dir, '-mindepth', '1', '-maxdepth', '1', '-type', 'f', '-name', '*.tar*'], { quietStdout: true });
   if (r.exitCode !== 0) throw new BackupVerifyError(`Cannot read the base backup folder ${dir}: ${r.stderrTail.join(' ') || `find exited ${r.exitCode}`}.`);
   const archives = r.stdoutLines.filter(Boolean).sort();
@@ -241,28 +245,77 @@ export async function verifyBaseBackup(rt: ToolRuntime, dir: string, ctx: Restor
   if (tablespaces.length) {
     throw new BackupVerifyError(`${dir} holds tablespace archives (${tablespaces.map((a) => posix.basename(a)).join(', ')}); restoring tablespaces is not supported: restore it by hand.`);
   }
+  let total = 0;
   for (const a of archives) {
     ctx.step(`Checking ${posix.basename(a)}`);
-    const l = await runLogged(rt, ctx, ['tar', '-tf', a], { quietStdout: true });
+    // Every line is read as it comes (a big cluster lists far more than the 10,000 lines kept, and
+    // pg_basebackup writes global/pg_control last).
+    let entries = 0;
+    let bytes = 0;
+    let hasVersion = false;
+    let hasControl = false;
+    const l = await runLogged(rt, ctx, ['tar', '-tvf', a], {
+      quietStdout: true,
+      onStdout: (line) => {
+        const e = parseTarVerboseLine(line);
+        if (!e) return;
+        entries++;
+        bytes += e.size;
+        if (e.name === 'PG_VERSION') hasVersion = true;
+        if (e.name === 'global/pg_control') hasControl = true;
+      },
+    });
     if (l.exitCode !== 0) {
       throw new BackupVerifyError(`The archive ${a} does not list cleanly (tar exited ${l.exitCode}: ${l.stderrTail.slice(-3).join(' ')}): the backup is damaged; nothing was changed.`);
     }
-    ctx.line(`${posix.basename(a)}: ${l.stdoutLines.length} entries, lists cleanly.`);
+    ctx.line(`${posix.basename(a)}: ${entries} entries, ${Math.round(bytes / 1024 / 1024)} MB, lists cleanly.`);
+    total += bytes;
     if (a === base) {
-      const names = new Set(l.stdoutLines.map((n) => n.replace(/^\.\//, '')));
-      for (const need of ['PG_VERSION', 'global/pg_control']) {
-        if (!names.has(need)) throw new BackupVerifyError(`${a} has no ${need}: it is not a PostgreSQL base backup; nothing was changed.`);
-      }
+      if (!hasVersion) throw new BackupVerifyError(`${a} has no PG_VERSION: it is not a PostgreSQL base backup; nothing was changed.`);
+      if (!hasControl) throw new BackupVerifyError(`${a} has no global/pg_control: it is not a complete PostgreSQL base backup; nothing was changed.`);
     }
   }
-  return { base, wal: byName(/^pg_wal\.tar(\.(gz|bz2|lz4|zst|xz))?$/), archives };
+  return { base, wal: byName(/^pg_wal\.tar(\.(gz|bz2|lz4|zst|xz))?$/), archives, sizeBytes: total };
 }
 
 /** Checks the backup (set in pgBackRest info / every archive lists cleanly); throws BackupVerifyError. */
 export async function verifySource(rt: ToolRuntime, src: PhysicalSource, ctx: RestoreContext): Promise<VerifiedSource> {
   if (src.kind === 'pgbackrest') return verifyPgBackRest(rt, src, ctx);
   const b = await verifyBaseBackup(rt, src.dir, ctx);
-  return { from: src.dir, base: b.base, wal: b.wal };
+  return { from: src.dir, base: b.base, wal: b.wal, sizeBytes: b.sizeBytes };
+}
+
+/** One line of GNU `tar -tv`: `-rw------- postgres/postgres 8192 2026-11-24 21:00 ./global/pg_control`. */
+export function parseTarVerboseLine(line: string): { name: string; size: number } | undefined {
+  const m = /^\S+\s+\S+\s+(\d+)\s+\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}(?::\d{2})?\s+(.+)$/.exec(line);
+  if (!m) return undefined;
+  const name = m[2]!.replace(/ -> .*$/, '').replace(/^\.\//, '');
+  return { name, size: Number(m[1]) };
+}
+
+/** `df -P -k DIR`: the available bytes on DIR's file system. */
+export function parseDfAvailable(lines: readonly string[]): number | undefined {
+  const row = lines.slice(1).find((l) => l.trim());
+  const cols = row?.trim().split(/\s+/);
+  const kb = cols && cols.length >= 4 ? Number(cols[3]) : NaN;
+  return Number.isFinite(kb) ? kb * 1024 : undefined;
+}
+
+/** Refuses a restore that would fill the disk: the old folder stays (moved aside), the new one needs room too. */
+async function checkFreeSpace(t: PhysicalTarget, ctx: RestoreContext, need: number | undefined): Promise<void> {
+  if (!need) return;
+  const parent = posix.dirname(t.dataDir);
+  const r = await runLogged(t.rt, ctx, ['df', '-P', '-k', parent], { quietStdout: true });
+  const free = r.exitCode === 0 ? parseDfAvailable(r.stdoutLines) : undefined;
+  if (free === undefined) return;
+  const mb = (n: number) => `${Math.ceil(n / 1024 / 1024)} MB`;
+  const wanted = Math.ceil(need * 1.1) + (t.reserveBytes ?? 64 * 1024 * 1024);
+  ctx.line(`Free space in ${parent}: ${mb(free)}; the restored data needs about ${mb(need)}.`);
+  if (free < wanted) {
+    throw new BackupVerifyError(
+      `Not enough free space in ${parent}: the restore needs about ${mb(wanted)} (the data of the backup, while the current data folder is kept aside), ${mb(free)} are free. Free some space (e.g. delete an old pre-restore copy); nothing was changed.`,
+    );
+  }
 }
 
 // ---------- Journal, rollback, recovery ----------
@@ -286,21 +339,28 @@ export async function readJournal(t: PhysicalTarget, ctx: RestoreContext): Promi
   }
 }
 
-/** Ends the restore tool of an interrupted restore (by the pid it recorded), if it still runs. */
+/** Sends a signal with the shell's own kill (minimal images have no procps, so no /bin/kill). */
+function killArgv(signal: 'TERM' | 'KILL', pid: string): string[] {
+  return ['sh', '-c', `kill -${signal} "$0"`, pid];
+}
+
+/** The process still runs the restore tool (its cmdline; a zombie or a reused pid does not count). */
+async function toolRunning(t: PhysicalTarget, ctx: RestoreContext, pid: string): Promise<boolean> {
+  const cmd = await runLogged(t.rt, { ...ctx, line: () => undefined }, ['cat', `/proc/${pid}/cmdline`], { quietStdout: true });
+  return cmd.exitCode === 0 && /pgbackrest|tar/.test(cmd.stdoutLines.join(' '));
+}
+
+/** Ends the restore tool of an interrupted restore (by the pid it recorded), if it still runs: TERM, then KILL after 10 s. */
 async function endRestoreTool(t: PhysicalTarget, ctx: RestoreContext, pidFile: string): Promise<void> {
   const r = await runLogged(t.rt, ctx, ['cat', pidFile], { quietStdout: true });
   const pid = r.exitCode === 0 ? r.stdoutLines[0]?.trim() : undefined;
-  if (pid && /^\d+$/.test(pid)) {
-    const cmd = await runLogged(t.rt, ctx, ['cat', `/proc/${pid}/cmdline`], { quietStdout: true });
-    const running = cmd.exitCode === 0 && /pgbackrest|tar/.test(cmd.stdoutLines.join(' '));
-    if (running) {
-      ctx.line(`The restore tool (pid ${pid}) is still running: ending it.`);
-      await runLogged(t.rt, ctx, ['kill', '-TERM', pid]);
-      for (let i = 0; i < 100; i++) {
-        if ((await runLogged(t.rt, { ...ctx, line: () => undefined }, ['kill', '-0', pid])).exitCode !== 0) break;
-        if (i === 60) await runLogged(t.rt, ctx, ['kill', '-KILL', pid]);
-        await new Promise((res) => setTimeout(res, 250));
-      }
+  if (pid && /^\d+$/.test(pid) && (await toolRunning(t, ctx, pid))) {
+    ctx.line(`The restore tool (pid ${pid}) is still running: ending it.`);
+    await runLogged(t.rt, ctx, killArgv('TERM', pid));
+    for (let i = 1; await toolRunning(t, ctx, pid); i++) {
+      if (i === 40) await runLogged(t.rt, ctx, killArgv('KILL', pid));
+      if (i > 200) throw new Error(`The restore tool (pid ${pid}) does not end: stop it, then run Recover Interrupted Restore again.`);
+      await new Promise((res) => setTimeout(res, 250));
     }
   }
   await runLogged(t.rt, ctx, ['rm', '-f', pidFile]);
@@ -368,7 +428,7 @@ function describeSource(src: PhysicalSource): string {
 /** The steps a physical restore takes, for confirmations and docs. */
 export function physicalRestorePlan(src: PhysicalSource, dataDir: string): string[] {
   return [
-    src.kind === 'pgbackrest' ? 'Check the backup set in pgBackRest info' : 'List every archive of the base backup (tar -tf)',
+    src.kind === 'pgbackrest' ? 'Check the backup set in pgBackRest info' : 'List every archive of the base backup (tar -tvf) and check the free space',
     'Stop PostgreSQL (pg_ctl stop -m fast) and check it stopped (pg_ctl status)',
     `Move ${dataDir} aside to ${posix.basename(dataDir)}${'.pre-restore-<time>'} (kept)`,
     src.kind === 'pgbackrest' ? 'pgbackrest restore into an empty data folder' : 'Extract base.tar and pg_wal.tar into an empty data folder',
@@ -398,6 +458,7 @@ export async function restorePhysical(t: PhysicalTarget, src: PhysicalSource, ct
 
   ctx.step('Verifying the backup');
   const v = await verifySource(target.rt, src, ctx);
+  await checkFreeSpace(target, ctx, v.sizeBytes);
   ctx.signal?.throwIfAborted();
 
   const state = await serverState(target, ctx);

@@ -11,6 +11,8 @@ export interface RestorableSet {
   readonly type: 'full' | 'diff' | 'incr';
   readonly start: Date;
   readonly stop: Date;
+  /** Size of the database at that backup (pgBackRest `info.size`). */
+  readonly sizeBytes?: number;
 }
 
 export class TimeTargetError extends Error {

@@ -33,6 +33,8 @@ export function displayArgv(argv: readonly string[]): string {
 export interface LoggedRunOptions extends Omit<ToolRunOptions, 'onStdoutLine' | 'onStderrLine'> {
   /** Do not forward stdout lines to the log (listings); they are still returned. */
   quietStdout?: boolean;
+  /** Every stdout line (the returned ones stop at 10,000). */
+  onStdout?: (line: string) => void;
   /** Secrets to mask in logged lines (the connection password is always masked). */
   secrets?: readonly (string | undefined)[];
 }
@@ -42,11 +44,14 @@ export async function runLogged(rt: ToolRuntime, ctx: RestoreContext, argv: read
   const secrets = opts.secrets ?? [];
   const mask = (t: string) => maskSecrets(t, secrets);
   ctx.line(`$ ${mask(displayArgv(argv))}`);
-  const { quietStdout, secrets: _s, ...rest } = opts;
+  const { quietStdout, onStdout, secrets: _s, ...rest } = opts;
   return rt.run(argv, {
     signal: ctx.signal,
     ...rest,
-    onStdoutLine: quietStdout ? undefined : (l) => ctx.line(mask(l)),
+    onStdoutLine: (l) => {
+      onStdout?.(l);
+      if (!quietStdout) ctx.line(mask(l));
+    },
     onStderrLine: (l) => ctx.line(mask(l)),
   });
 }

@@ -89,6 +89,19 @@ export function containerPath(volumes: readonly VolumeMount[], path: string): st
   );
 }
 
+/** The reverse of containerPath: where a container path of a bind mount is on this machine (undefined if not bind-mounted). */
+export function hostPath(volumes: readonly VolumeMount[], path: string): string | undefined {
+  let best: VolumeMount | undefined;
+  for (const v of volumes) {
+    if (v.type !== 'bind' || !v.source) continue;
+    const t = v.target.replace(/\/+$/, '');
+    if ((path === t || path.startsWith(`${t}/`)) && (!best || t.length > best.target.length)) best = v;
+  }
+  if (!best) return undefined;
+  const rest = path.slice(best.target.replace(/\/+$/, '').length).replace(/^\//, '');
+  return rest ? join(best.source!, ...rest.split('/')) : best.source;
+}
+
 /**
  * Journals of unfinished physical restores, read on this machine from the service's bind-mounted
  * folders (PGDATA's parent is one: `${PG_DATA}` → /home/postgres/pgdata). No Docker needed, so it can

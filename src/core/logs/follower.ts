@@ -7,6 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TextDecoder } from 'node:util';
 
 export interface FollowedLine {
   readonly file: string;
@@ -25,6 +26,8 @@ export interface FollowerOptions {
 interface FileState {
   offset: number;
   rest: string;
+  /** Kept across reads, so a character split between two reads decodes whole. */
+  decoder?: TextDecoder;
   /** The current read, so reads of one file never overlap. */
   busy?: Promise<void>;
   again?: boolean;
@@ -97,9 +100,10 @@ export class LogFollower {
       if (size < state.offset) {
         state.offset = 0;
         state.rest = '';
+        state.decoder = undefined;
       }
       const buf = Buffer.alloc(this.opts.chunkBytes ?? 65536);
-      const decoder = new TextDecoder();
+      const decoder = (state.decoder ??= new TextDecoder());
       while (state.offset < size && !this.disposed) {
         const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - state.offset), state.offset);
         if (bytesRead <= 0) break;

@@ -39,6 +39,8 @@ export interface Freshness {
   readonly level: 'ok' | 'warning' | 'none';
   /** Why it warns, one sentence per job. */
   readonly reasons: string[];
+  /** Set when pgBackRest's backups could not be read: its jobs are 'unknown', not stale. */
+  readonly unknown?: string;
 }
 
 const SATISFIES: Readonly<Record<JobBackupKind, readonly JobBackupKind[]>> = {
@@ -74,6 +76,8 @@ export function computeFreshness(input: {
   lastRuns?: ReadonlyMap<string, OfeliaRun>;
   now: Date;
   graceMs: number;
+  /** Why pgBackRest's backups are unknown (container down, pgBackRest error); undefined when they were read. */
+  pgbackrestUnknown?: string;
 }): Freshness {
   const { now, graceMs } = input;
   const sorted = [...input.backups].sort((a, b) => b.at.getTime() - a.at.getTime());
@@ -90,7 +94,8 @@ export function computeFreshness(input: {
       const kinds = SATISFIES[job.backupKind];
       const match = sorted.find((b) => kinds.includes(b.kind));
       let state: JobFreshness['state'] = 'unknown';
-      if (expectedSince) {
+      const pgbackrestJob = job.backupKind === 'full' || job.backupKind === 'diff' || job.backupKind === 'incr';
+      if (expectedSince && !(pgbackrestJob && input.pgbackrestUnknown)) {
         state = match && match.at.getTime() >= expectedSince.getTime() ? 'ok' : 'stale';
         if (state === 'stale' && WATCHED.includes(job.backupKind)) {
           reasons.push(
@@ -104,5 +109,5 @@ export function computeFreshness(input: {
     });
   const watched = jobs.filter((j) => WATCHED.includes(j.job.backupKind));
   const level: Freshness['level'] = watched.some((j) => j.state === 'stale') ? 'warning' : watched.length || newest ? 'ok' : 'none';
-  return { now, newest, ageMs: newest ? now.getTime() - newest.at.getTime() : undefined, jobs, level, reasons };
+  return { now, newest, ageMs: newest ? now.getTime() - newest.at.getTime() : undefined, jobs, level, reasons, unknown: input.pgbackrestUnknown };
 }

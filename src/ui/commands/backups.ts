@@ -119,14 +119,12 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
   }
 
   /** Runs `work` in the stack's queue under a cancellable progress notification. */
-  async function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>, args: Args): Promise<T> {
+  async function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>): Promise<T> {
     const queue = ctx.engine.queueFor(stack);
     const secrets = [stack.env.password];
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
-      const signal = (args?.['signal'] as AbortSignal | undefined) ?? undefined;
-      signal?.addEventListener('abort', () => abort.abort(), { once: true });
       return queue
         .run(title, work, {
           signal: abort.signal,
@@ -182,7 +180,6 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
         op.step(`Running pgbackrest backup --type=${type} in ${targets.pgbackrest.runtime.description}`);
         return pgbackrestBackup(targets.pgbackrest, type!, { signal: op.signal, onLine: op.line });
       },
-      args,
     );
     log.info(`pgBackRest ${type} backup ${label.label} done.`);
     if (!args) void vscode.window.showInformationMessage(`pgBackRest ${type} backup ${label.label} done.`);
@@ -217,7 +214,6 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
         if (kind === 'dumpAll') return createDumpAll(t, c);
         return createBaseBackup(t, c);
       },
-      args,
     );
     log.info(`${title}: ${result.path} (${result.sizeBytes} bytes).`);
     if (!args) void vscode.window.showInformationMessage(`${title} written to ${result.name}.`);
@@ -246,7 +242,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       const stack = await stackFor(args, node);
       requireTrust('pgBackRest check');
       const targets = await controller.targets(stack);
-      await operation(stack, `pgBackRest check (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestCheck(targets.pgbackrest, { signal: op.signal, onLine: op.line }), args);
+      await operation(stack, `pgBackRest check (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestCheck(targets.pgbackrest, { signal: op.signal, onLine: op.line }));
       if (!args) void vscode.window.showInformationMessage(`pgBackRest check of stanza ${targets.pgbackrest.stanza} passed: WAL archiving works.`);
       return { ok: true, stanza: targets.pgbackrest.stanza };
     }),
@@ -256,7 +252,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       requireTrust('pgBackRest stanza-create');
       const targets = await controller.targets(stack);
       const interactive = !args || args['interactive'] === true;
-      await operation(stack, `pgBackRest stanza-create (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestStanzaCreate(targets.pgbackrest, { signal: op.signal, onLine: op.line }), interactive ? undefined : args);
+      await operation(stack, `pgBackRest stanza-create (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestStanzaCreate(targets.pgbackrest, { signal: op.signal, onLine: op.line }));
       if (interactive) void vscode.window.showInformationMessage(`pgBackRest stanza ${targets.pgbackrest.stanza} created.`);
       return { stanza: targets.pgbackrest.stanza };
     }),
@@ -269,8 +265,12 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     reg('tsdbOps.backup.info', async (args, node) => {
       const stack = await stackFor(args, node);
       if (args?.['refresh'] !== false) await controller.refresh();
-      const o = await controller.load(stack);
-      return overviewResult(o);
+      const result = overviewResult(await controller.load(stack));
+      if (!args) {
+        const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(result, null, 2) });
+        await vscode.window.showTextDocument(doc, { preview: true });
+      }
+      return result;
     }),
 
     reg('tsdbOps.backup.openLog', async (args, node) => {

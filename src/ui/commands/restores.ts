@@ -21,9 +21,9 @@ import { readSidecar } from '../../core/backups/sidecar';
 import { listPreRestoreCopies } from '../../core/backups/pre-restore';
 import { deletePreRestoreCopy, recoverInterruptedRestore, restorePhysical, type PhysicalRestoreResult, type PhysicalSource } from '../../core/backups/restore-physical';
 import { recoverInOneOff, restoreInOneOff } from '../../core/backups/restore-oneoff';
-import { checkDatabaseName, restoreDump, restoreDumpAll } from '../../core/backups/restore-logical';
+import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore-logical';
 import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore-pitr';
-import { containerPath, findRestoreJournals, readRestoreSetup, type StackRestoreSetup } from '../../core/backups/restore-stack';
+import { containerPath, findRestoreJournals, hostPath, readRestoreSetup, type StackRestoreSetup } from '../../core/backups/restore-stack';
 import type { RestoreContext, ServerConnection } from '../../core/backups/restore-run';
 import type { EngineService } from '../engine';
 import type { StackRegistry } from '../stacks';
@@ -153,7 +153,9 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     const stanzaSetting = node?.stanza?.name ?? bc.stanza;
     const cred = credentials(stack);
     if (bc.runtime === 'host') {
-      const rt = new HostRuntime(bc.hostBinDirs);
+      // PostgreSQL refuses to run as root: a root VS Code runs the tools as the `postgres` OS user.
+      const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+      const rt = new HostRuntime(bc.hostBinDirs, asRoot ? 'postgres' : undefined);
       const t = await stackBackupTargets(stack, rt, { ...bc, stanza: stanzaSetting });
       const conn: ServerConnection = { ...cred, host: bc.host ?? 'localhost', port: bc.port ?? stack.env.port ?? 5432 };
       return { mode: 'host', rt, dataDir: t.dataDir, stanza: t.pgbackrest.stanza, configPath: t.pgbackrest.configPath, conn, postgresIsPid1: false, where: 'this machine', toolPath: (p) => p };
@@ -205,7 +207,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         throw e;
       } finally {
         sub.dispose();
-        void vscode.commands.executeCommand('tsdbOps.backups.refresh').then(undefined, () => undefined);
+        void vscode.commands.executeCommand('tsdbOps.backup.refresh').then(undefined, () => undefined);
       }
     });
   }
@@ -356,7 +358,9 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         if (!file) throw new CancelledError();
       }
       if (!file) throw new Error('tsdbOps.restore.dump needs { file }: a pg_dump file (host path under the backups folder, or its container path).');
-      const meta = existsSync(file) ? await readSidecar(file).catch(() => undefined) : undefined;
+      // The sidecar (<file>.meta.json) is read on this machine; a container path is mapped back first.
+      const onHost = existsSync(file) ? file : hostPath(stack.dbService!.volumes, file);
+      const meta = onHost && existsSync(onHost) ? await readSidecar(onHost).catch(() => undefined) : undefined;
       const fromName = /^(.+)_pg_dump_/.exec(basename(file))?.[1];
       let database = str(args, 'database');
       const fallback = node?.backup?.database ?? meta?.database ?? fromName ?? stack.env.database;
@@ -422,8 +426,11 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       if (!file) throw new Error('tsdbOps.restore.dumpAll needs { file }: a pg_dumpall .sql file (host path under the backups folder, or its container path).');
       const setup = await setupFor(stack, node);
       const inContainer = setup.toolPath(file);
+      // Read what it holds first (and refuse a file that is not a complete pg_dumpall script).
+      const objects = await verifyDumpAll(setup.rt, inContainer, { step: () => undefined, line: () => undefined });
+      const dbs = objects.databases.length ? objects.databases.join(', ') : 'none besides postgres and template1';
       const detail = [
-        `Replaced: every database the dump holds is recreated from it (run through psql with ON_ERROR_STOP); roles are created or altered as the dump says.`,
+        `Replaced: every database the dump holds (${dbs}) is recreated from it (run through psql with ON_ERROR_STOP); roles are created or altered as the dump says.`,
         `Kept: each of those databases that exists now is first renamed to <name>_pre_restore_<time> and kept (drop it when satisfied); other databases are untouched. If the restore fails or you cancel it, the renamed databases get their names back.`,
       ].join('\n\n');
       await confirm(args, 'tsdbOps.restore.dumpAll', `Restore every database of ${basename(file)}?`, detail, 'Restore');

@@ -48,11 +48,18 @@ export class PgBackRestChannel implements vscode.Disposable {
     this.channel.appendLine(text);
   }
 
+  /** One follower per log folder: kept while its stack stays (no replay), made for new ones or ones that could not watch yet. */
   private async renew(): Promise<void> {
     await this.registry.ready;
-    for (const f of this.followers) f.dispose();
-    this.followers = [];
-    for (const stack of this.registry.stacks) {
+    const stacks = this.registry.stacks;
+    const keep: LogFollower[] = [];
+    for (const f of this.followers) {
+      if (f.watching && stacks.some((s) => s.pgbackrestLogDir === f.dir)) keep.push(f);
+      else f.dispose();
+    }
+    this.followers = keep;
+    for (const stack of stacks) {
+      if (this.followers.some((f) => f.dir === stack.pgbackrestLogDir)) continue;
       const f = new LogFollower(
         stack.pgbackrestLogDir,
         ({ file, line }) => {
@@ -61,7 +68,7 @@ export class PgBackRestChannel implements vscode.Disposable {
             this.append(`==> ${join(stack.pgbackrestLogDir, file)} <==`, stack);
           }
           this.append(line, stack);
-          if (/ command end: /.test(line)) this.controller.scheduleRefresh();
+          if (/ (backup|expire|stanza-create|stanza-upgrade|restore) command end: /.test(line)) this.controller.scheduleRefresh();
         },
         { initialTailBytes: 8 * 1024 },
       );
@@ -101,15 +108,17 @@ export class OfeliaChannel implements vscode.Disposable {
     this.channel.appendLine(text);
   }
 
-  private async printRun(stack: StackConfig, jsonPath: string): Promise<void> {
+  private async printRun(stack: StackConfig, jsonPath: string, retry = true): Promise<void> {
     if (this.seen.has(jsonPath)) return;
     this.seen.add(jsonPath);
     try {
       const run = await readSavedRun(jsonPath);
       for (const l of await formatSavedRun(run)) this.append(l, stack);
     } catch (e) {
-      this.seen.delete(jsonPath); // maybe half written: try again on the next event
-      this.append(`(could not read ${jsonPath}: ${(e as Error).message})`, stack);
+      // Ofelia may still be writing it: the write's own event or one retry reads it.
+      this.seen.delete(jsonPath);
+      if (retry) setTimeout(() => void this.printRun(stack, jsonPath, false), 1000);
+      else this.append(`(could not read ${jsonPath}: ${(e as Error).message})`, stack);
     }
   }
 

@@ -39,11 +39,13 @@ export class BackupStatus implements vscode.Disposable {
     }
     const warn = shown.some((p) => p.f.level === 'warning');
     const newest = shown.map((p) => p.f).filter((f) => f.newest).sort((a, b) => (a.ageMs ?? 0) - (b.ageMs ?? 0))[0];
-    const text = `$(${warn ? 'warning' : 'archive'}) ${newest?.ageMs !== undefined ? formatAge(newest.ageMs) : 'no backup'}`;
+    const unknown = shown.some((p) => p.f.unknown);
+    const text = `$(${warn ? 'warning' : 'archive'}) ${newest?.ageMs !== undefined ? formatAge(newest.ageMs) : unknown ? '?' : 'no backup'}`;
     const lines: string[] = [];
     for (const { o, f } of shown) {
       lines.push(`**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatAge(f.ageMs ?? 0)} ago` : ': none yet'}`);
       for (const r of f.reasons) lines.push(`$(warning) ${r}`);
+      if (f.unknown) lines.push(`$(question) pgBackRest backups unknown: ${f.unknown.split('\n')[0]}`);
       for (const j of f.jobs) {
         const last = j.lastRun ? `last run ${j.lastRun.date.toISOString()}${j.lastRun.failed ? ' (failed)' : ''}` : j.lastScheduled ? `last scheduled ${j.lastScheduled.toISOString()}` : 'no run known';
         lines.push(`- ${j.job.name}: ${j.job.schedule?.describe ?? j.job.scheduleSpec ?? '?'}; ${last}; next ${j.nextRun?.toISOString() ?? '?'} — ${j.state}`);

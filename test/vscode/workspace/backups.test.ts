@@ -139,6 +139,24 @@ describe('Backups: commands on a real stack, the view, the freshness status item
     assert.match(byName(dump.name).tooltip!, /PostgreSQL 15/);
   });
 
+  it('a data folder a restore moved aside shows under Pre-restore copies with its size', async () => {
+    const copy = '/home/postgres/pgdata/data.pre-restore-20261124_203000';
+    await stack.exec('timescaledb', ['sh', '-c', `mkdir -p ${copy} && head -c 100000 /dev/zero > ${copy}/f`]);
+    try {
+      await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+      const rows = await rowsWhere((r) => r.some((x) => x.contextValue === 'preRestoreCopy'), 'pre-restore copy row');
+      const group = rows.find((x) => x.label === 'Pre-restore copies');
+      assert.equal(group?.depth, 0);
+      const row = rows.find((x) => x.contextValue === 'preRestoreCopy')!;
+      assert.equal(row.label, 'data.pre-restore-20261124_203000');
+      assert.match(row.description!, /^(9\d|1\d\d) KB · /);
+    } finally {
+      await stack.exec('timescaledb', ['rm', '-rf', copy]);
+      await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+    }
+    assert.ok(!(await backups.rows()).some((x) => x.label === 'Pre-restore copies'));
+  });
+
   it('the freshness status item shows the newest backup\'s age, and warns at a time past the schedules', async () => {
     const now = backups.statusBar();
     assert.ok(now, 'shown');

@@ -9,7 +9,9 @@ import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startStack, type Stack } from '../../support/stack';
-import { readFileSync } from 'node:fs';
+import { PG_BIN, startCluster, type Cluster } from '../../support/cluster';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { activate, extensionLogFiles, waitFor } from '../extension.js';
 
 interface PhysicalResult {
@@ -143,5 +145,50 @@ describe('Restores: commands on a real compose stack', function () {
     assert.equal(r.recovered, true);
     assert.equal(r.journal.aside, aside);
     assert.deepEqual(await values(), expected);
+  });
+});
+
+describe('Restores: without Docker (tsdbOps.backups.runtime = host) on a host cluster', function () {
+  this.timeout(180_000);
+  let cluster: Cluster;
+  let infra: string;
+  const cfg = () => vscode.workspace.getConfiguration('tsdbOps');
+  const run = <T>(id: string, args?: unknown) => Promise.resolve(vscode.commands.executeCommand<T>(id, args));
+
+  before(async () => {
+    await activate();
+    cluster = await startCluster({ stanza: true, fresh: true });
+    // An infra folder like the guide's, whose database is the host cluster (nothing runs in Docker).
+    infra = mkdtempSync(join(tmpdir(), 'tsdbops-host-infra-'));
+    chmodSync(infra, 0o755);
+    writeFileSync(join(infra, 'docker-compose.yaml'), 'services:\n  timescaledb:\n    image: timescale/timescaledb-ha:pg15-ts2.10\n    volumes:\n      - ./pgbackrest.conf:/home/postgres/pgdata/backup/pgbackrest.conf:ro\n');
+    writeFileSync(join(infra, '.env'), `POSTGRES_USER=${cluster.user}\nPOSTGRES_PASSWORD=unused\nPOSTGRES_DB=postgres\nPOSTGRES_PORT=${cluster.port}\n`);
+    writeFileSync(join(infra, 'pgbackrest.conf'), readFileSync(cluster.pgbackrestConf, 'utf8'));
+    await cfg().update('infraPath', infra, vscode.ConfigurationTarget.Global);
+    await cfg().update('backups.runtime', 'host', vscode.ConfigurationTarget.Global);
+    await cfg().update('backups.hostBinDirs', [PG_BIN], vscode.ConfigurationTarget.Global);
+    await cfg().update('backups.pgbackrestConfig', cluster.pgbackrestConf, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('tsdbOps.refresh');
+  });
+
+  after(async () => {
+    for (const k of ['infraPath', 'backups.runtime', 'backups.hostBinDirs', 'backups.pgbackrestConfig']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
+    await cluster?.stop();
+    if (infra) rmSync(infra, { recursive: true, force: true });
+  });
+
+  it('tsdbOps.restore.pgbackrest restores the host cluster in place; tsdbOps.restore.dump round-trips a host file', async () => {
+    await cluster.psql('CREATE TABLE t (v int); INSERT INTO t VALUES (1)');
+    await cluster.pgbackrest(['--type=full', 'backup']);
+    await cluster.psql('INSERT INTO t VALUES (2)');
+    const r = await run<PhysicalResult>('tsdbOps.restore.pgbackrest', { confirm: true });
+    assert.equal(r.dataDir, cluster.dataDir);
+    assert.equal(await cluster.psql("SELECT string_agg(v::text, ',' ORDER BY v) FROM t"), '1');
+    assert.ok(r.preRestoreCopy?.startsWith(`${cluster.dataDir}.pre-restore-`));
+    const file = join(cluster.baseDir, 'db_pg_dump_20260101_000000.dump');
+    await cluster.pgBin('pg_dump', ['-F', 'c', '-f', file, cluster.database]);
+    const d = await run<{ created: boolean }>('tsdbOps.restore.dump', { file, database: 'copy', confirm: true });
+    assert.equal(d.created, true);
+    assert.equal(await cluster.psql('SELECT count(*) FROM t', 'copy'), '1');
   });
 });
