@@ -38,6 +38,8 @@ export class BackupsController implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private readonly debounce: Debouncer;
   private generation = 0;
+  /** Per stack: the database container's id and whether it runs, to reload only when that changes. */
+  private readonly dbKeys = new Map<string, string>();
 
   constructor(
     private readonly registry: StackRegistry,
@@ -47,6 +49,15 @@ export class BackupsController implements vscode.Disposable {
     this.disposables.push(
       registry.onDidChange(() => this.scheduleRefresh()),
       engine.onDidChangeEngine(() => this.scheduleRefresh()),
+      // The database container came up, went down or was replaced: what pgBackRest can tell changes.
+      // Health checks and other services' changes don't trigger a reload.
+      engine.onDidChangeState((stack) => {
+        if (!stack) return;
+        const key = databaseKey(engine, stack);
+        if (this.dbKeys.get(stack.infraDir) === key) return;
+        this.dbKeys.set(stack.infraDir, key);
+        this.scheduleRefresh();
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('tsdbOps.backups')) this.scheduleRefresh();
       }),
@@ -114,4 +125,11 @@ export class BackupsController implements vscode.Disposable {
     this.debounce.dispose();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+function databaseKey(engine: EngineService, stack: StackConfig): string {
+  const state = engine.state(stack);
+  if (!state || state.kind !== 'ready') return state?.kind ?? 'unknown';
+  const db = state.model.database;
+  return `${db?.containerId ?? 'none'}:${db?.state ?? 'notCreated'}`;
 }
