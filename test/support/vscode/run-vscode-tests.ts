@@ -13,7 +13,7 @@
  *   --tests <file|glob|dir>   run these suite files (anywhere on disk) instead of the repo's; repeatable
  *   --workspace <dir>         the folder to open (default: test/fixtures/workspace; for the repo's
  *                             empty-workspace suites a fresh empty temp folder)
- *   --timeout <seconds>       per-run limit (default 240)
+ *   --timeout <seconds>       per-run limit (default 900: the in-host suites start compose stacks)
  *   --grep <text>             only tests whose full title matches
  *   --no-electron             do not try @vscode/test-electron
  *   --keep                    keep the temp folders (server logs) for inspection
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
     },
     allowPositionals: false,
   });
-  const timeoutMs = Number(values.timeout ?? 240) * 1000;
+  const timeoutMs = Number(values.timeout ?? 900) * 1000;
   const t0 = Date.now();
 
   if (!checkParts('test:vscode')) return 0;
