@@ -28,16 +28,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
   const steps: string[] = [];
   const ctx = (signal?: AbortSignal): RestoreContext => ({ signal, step: (s) => steps.push(s), line: (l) => lines.push(l) });
 
-  async function sql<T = Record<string, unknown>>(q: string, database?: string): Promise<T[]> {
-    const { Client } = await import('pg');
-    const c = new Client({ ...stack!.connection, ...(database ? { database } : {}), connectionTimeoutMillis: 5000 });
-    await c.connect();
-    try {
-      return (await c.query(q)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
+  const sql = <T = Record<string, unknown>>(q: string, database?: string) => stack!.sql<T>(q, { database });
   const user = () => stack!.env.POSTGRES_USER!;
 
   before(async function () {

@@ -37,16 +37,7 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     },
   });
 
-  async function sql<T = Record<string, unknown>>(q: string): Promise<T[]> {
-    const { Client } = await import('pg');
-    const c = new Client({ ...stack!.connection, connectionTimeoutMillis: 5000 });
-    await c.connect();
-    try {
-      return (await c.query(q)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
+  const sql = <T = Record<string, unknown>>(q: string) => stack!.sql<T>(q);
   const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
 
   before(async function () {

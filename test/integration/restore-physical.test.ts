@@ -44,16 +44,7 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     },
   });
 
-  async function sql<T = Record<string, unknown>>(q: string, params: unknown[] = []): Promise<T[]> {
-    const { Client } = await import('pg');
-    const c = new Client({ ...stack!.connection, connectionTimeoutMillis: 5000 });
-    await c.connect();
-    try {
-      return (await c.query(q, params)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
+  const sql = <T = Record<string, unknown>>(q: string, params: unknown[] = []) => stack!.sql<T>(q, { params });
   const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
   const pgbackrest = (args: string[]) => stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--log-level-console=warn', ...args]);
   const noJournal = async () => {

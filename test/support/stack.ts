@@ -80,6 +80,8 @@ export interface Stack {
   compose(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Waits until PostgreSQL answers through the published port. */
   waitForPostgres(timeoutMs?: number): Promise<void>;
+  /** One query through the published port with the .env credentials (a fresh connection each time). */
+  sql<T = Record<string, unknown>>(q: string, opts?: { params?: unknown[]; database?: string }): Promise<T[]>;
   /** down -v --remove-orphans, removes the temp dir, releases the engine. Idempotent. */
   stop(): Promise<void>;
 }
@@ -191,6 +193,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       );
     };
 
+    const sql = async <T = Record<string, unknown>>(q: string, o: { params?: unknown[]; database?: string } = {}): Promise<T[]> => {
+      const { Client } = await import('pg');
+      const c = new Client({ ...connection, ...(o.database ? { database: o.database } : {}), connectionTimeoutMillis: 5000 });
+      await c.connect();
+      try {
+        return (await c.query(q, o.params)).rows as T[];
+      } finally {
+        await c.end();
+      }
+    };
+
     const stackDir = dir;
     let stopped = false;
     const downArgs = ['--profile', 'full', 'down', '-v', '--remove-orphans', '--timeout', '10'];
@@ -231,6 +244,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       exec,
       compose,
       waitForPostgres,
+      sql,
       stop,
     };
     try {

@@ -11,7 +11,6 @@ import type { StackConfig } from '../../core/infra';
 import { BACKUP_TYPES, PgBackRestError, pgbackrestBackup, pgbackrestCheck, pgbackrestStanzaCreate, type BackupType } from '../../core/backups/pgbackrest';
 import { createBaseBackup, createDump, createDumpAll, listDatabases, type ManualBackupResult } from '../../core/backups/dump';
 import type { BackupsOverview } from '../../core/backups/overview';
-import { ToolCancelledError } from '../../core/runtime';
 import { maskSecrets, type OperationContext } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
 import type { EngineService } from '../engine';
@@ -19,6 +18,7 @@ import type { BackupsController } from '../backups/controller';
 import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels';
 import type { BackupNode } from '../views/backups';
 import { pickStack, requireTrust } from './stack-pick';
+import { CancelledByUser, register } from './index';
 
 export interface BackupCommandContext {
   readonly registry: StackRegistry;
@@ -31,13 +31,6 @@ export interface BackupCommandContext {
 
 type Args = Record<string, unknown> | undefined;
 type Handler = (args: Args, node: BackupNode | undefined) => unknown;
-
-class CancelledByUser extends Error {
-  constructor() {
-    super('Cancelled.');
-    this.name = 'CancelledError';
-  }
-}
 
 const KINDS = ['full', 'diff', 'incr', 'dump', 'dumpAll', 'baseBackup'] as const;
 type Kind = (typeof KINDS)[number];
@@ -88,28 +81,13 @@ export function overviewResult(o: BackupsOverview) {
 export function registerBackupCommands(ctx: BackupCommandContext): vscode.Disposable[] {
   const { controller, log } = ctx;
 
-  /** Like commands/index.ts register(), and the tree node (with its model) when invoked from the view. */
   const reg = (id: string, handler: Handler): vscode.Disposable =>
-    vscode.commands.registerCommand(id, async (arg?: unknown) => {
-      const node = isNode(arg) ? arg : undefined;
-      const args = arg && typeof arg === 'object' && !node && !(arg instanceof vscode.TreeItem) ? (arg as Record<string, unknown>) : undefined;
-      try {
-        return await handler(args, node);
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        if (args) {
-          log.error(`${id}: ${msg}`);
-          throw e;
-        }
-        if (e instanceof CancelledByUser || e instanceof ToolCancelledError) {
-          log.info(`${id}: cancelled`);
-          return undefined;
-        }
-        log.error(`${id}: ${msg}`);
-        if (e instanceof PgBackRestError) return showPgBackRestError(e, node?.stack);
-        void vscode.window.showErrorMessage(msg);
-        return undefined;
-      }
+    register({ log }, id, (args, node) => handler(args, isNode(node) ? node : undefined), {
+      showError: (e, node) => {
+        if (!(e instanceof PgBackRestError)) return false;
+        void showPgBackRestError(e, isNode(node) ? node.stack : undefined);
+        return true;
+      },
     });
 
   async function stackFor(args: Args, node: BackupNode | undefined): Promise<StackConfig> {

@@ -19,6 +19,7 @@ import type { EngineService } from '../engine';
 import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { pickStack, requireTrust } from './stack-pick';
+import { CancelledByUser, register } from './index';
 
 export interface ContainerCommandContext {
   readonly registry: StackRegistry;
@@ -29,13 +30,6 @@ export interface ContainerCommandContext {
 type Args = Record<string, unknown> | undefined;
 /** `interactive`: from the palette, the tree or the status bar (prompt, confirm, show errors). */
 type Handler = (args: Args, interactive: boolean) => unknown;
-
-class CancelledError extends Error {
-  constructor() {
-    super('Cancelled');
-    this.name = 'CancelledError';
-  }
-}
 
 function parseProfile(v: unknown, name = 'profile'): StackProfile | undefined {
   if (v === undefined || v === null) return undefined;
@@ -55,31 +49,16 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   const logChannels = new Map<string, vscode.OutputChannel>();
   const following = new Map<string, AbortController>();
 
-  /** Like register() in ./index, and a service row of the Containers view becomes `{ service, folder }` (interactive). */
+  /** A service row of the Containers view becomes `{ service, folder }` (interactive). */
   const reg = (id: string, handler: Handler): vscode.Disposable =>
-    vscode.commands.registerCommand(id, async (arg?: unknown) => {
-      const node = isServiceNode(arg) ? arg : undefined;
-      const plain = !node && arg && typeof arg === 'object' && !(arg instanceof vscode.TreeItem) && !('item' in arg) ? (arg as Record<string, unknown>) : undefined;
-      const args = node ? { service: node.status.service, folder: node.stack.infraDir } : plain;
-      const interactive = plain === undefined;
-      try {
-        return await handler(args, interactive);
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        if (!interactive) {
-          log.error(`${id}: ${msg}`);
-          throw e;
-        }
-        if (e instanceof Error && e.name === 'CancelledError') return undefined;
-        log.error(`${id}: ${msg}`);
-        void vscode.window.showErrorMessage(msg);
-        return undefined;
-      }
+    register({ log }, id, (plain, node) => {
+      const row = isServiceNode(node) ? node : undefined;
+      return handler(row ? { service: row.status.service, folder: row.stack.infraDir } : plain, plain === undefined);
     });
 
   async function stackFor(args: Args): Promise<StackConfig> {
     const stack = await pickStack(registry, args);
-    if (!stack) throw new CancelledError();
+    if (!stack) throw new CancelledByUser();
     return stack;
   }
 
@@ -106,10 +85,10 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     const items = all.filter(fits).map((s) => ({ label: s.service, description: describeState(s), detail: s.isDatabase ? 'database' : undefined, service: s.service }));
     if (!items.length) {
       void vscode.window.showInformationMessage(`No service of ${stack.projectName} to ${what.toLowerCase()}.`);
-      throw new CancelledError();
+      throw new CancelledByUser();
     }
     const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: what, placeHolder: 'Service' });
-    if (!picked) throw new CancelledError();
+    if (!picked) throw new CancelledByUser();
     return picked.service;
   }
 
@@ -152,7 +131,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     items.sort((a) => (a.profile === def ? -1 : 1));
     items[0]!.detail = `Default: ONLY_DATABASE=${stack.env.onlyDatabase === true ? 'TRUE' : stack.env.onlyDatabase === false ? 'FALSE' : '(not set)'} in .env`;
     const picked = await vscode.window.showQuickPick(items, { title });
-    if (!picked) throw new CancelledError();
+    if (!picked) throw new CancelledByUser();
     return picked.profile;
   }
 

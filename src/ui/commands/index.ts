@@ -17,24 +17,51 @@ export interface CommandContext {
   readonly engine?: EngineService;
 }
 
-export type Handler = (args?: Record<string, unknown>) => unknown;
+/** `args` for automation (a plain object), `node` when invoked on a tree item (the view's node, with its model). */
+export type Handler = (args: Record<string, unknown> | undefined, node: unknown) => unknown;
+
+/** The user dismissed a prompt or a confirmation: not an error, nothing is shown. */
+export class CancelledByUser extends Error {
+  constructor() {
+    super('Cancelled.');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface RegisterOptions {
+  /** Shows an error its own way (with an action that fixes it); returns false to get the plain message. */
+  showError?: (e: Error, node: unknown) => boolean;
+}
+
+function isCancel(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'CancelledError' || e.name === 'ToolCancelledError');
+}
 
 /**
- * Registers a command: an args object (not a tree item) means automation, so errors are thrown to the
- * caller; from the palette or a view, errors are shown.
+ * Registers a command: an args object (not a tree node) means automation, so errors are thrown to the
+ * caller; from the palette or a view, errors are shown, and a cancel is quiet. A tree node (a TreeItem,
+ * or an object with `item`) reaches the handler as `node`.
  */
-export function register(ctx: { log: vscode.LogOutputChannel }, id: string, handler: Handler): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (args?: unknown) => {
-    // Tree items pass themselves; only plain objects are args.
-    const plain = args && typeof args === 'object' && !(args instanceof vscode.TreeItem) && !('item' in args) ? (args as Record<string, unknown>) : undefined;
+export function register(ctx: { log: vscode.LogOutputChannel }, id: string, handler: Handler, opts: RegisterOptions = {}): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async (arg?: unknown) => {
+    const isNode = !!arg && typeof arg === 'object' && (arg instanceof vscode.TreeItem || 'item' in arg);
+    const plain = arg && typeof arg === 'object' && !isNode ? (arg as Record<string, unknown>) : undefined;
     try {
-      return await handler(plain);
+      return await handler(plain, isNode ? arg : undefined);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
+      if (plain) {
+        ctx.log.error(`${id}: ${msg}`);
+        throw e; // automation gets the error
+      }
+      if (isCancel(e)) {
+        ctx.log.info(`${id}: cancelled`);
+        return undefined;
+      }
       ctx.log.error(`${id}: ${msg}`);
-      if (plain) throw e; // automation gets the error
-      if (e instanceof Error && e.name === 'CancelledError') return undefined;
-      if (!(e as { shown?: boolean }).shown) void vscode.window.showErrorMessage(msg);
+      if ((e as { shown?: boolean }).shown) return undefined;
+      if (e instanceof Error && opts.showError?.(e, isNode ? arg : undefined)) return undefined;
+      void vscode.window.showErrorMessage(msg);
       return undefined;
     }
   });

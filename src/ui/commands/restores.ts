@@ -28,6 +28,7 @@ import type { RestoreContext, ServerConnection } from '../../core/backups/restor
 import type { EngineService } from '../engine';
 import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust } from './stack-pick';
+import { CancelledByUser, register } from './index';
 
 export const RESTORE_CHANNEL = 'TimescaleDB Ops: Restore';
 
@@ -65,32 +66,13 @@ interface ViewNode {
   readonly copy?: { path: string; sizeBytes?: number; created?: Date };
 }
 
-class CancelledError extends Error {
-  constructor() {
-    super('Cancelled.');
-    this.name = 'CancelledError';
-  }
-}
-
-/**
- * Like register() in ./index, but a view item reaches the handler as `node` (restores need the set,
- * file or copy the item stands for). Automation (plain args) gets errors thrown; the UI gets them shown.
- */
+/** register() from ./index with the restore's node type, and errors offering the restore channel. */
 function registerRestore(ctx: RestoreCommandContext, id: string, handler: (args: Args | undefined, node: ViewNode | undefined) => unknown): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (arg?: unknown) => {
-    const isNode = !!arg && typeof arg === 'object' && (arg instanceof vscode.TreeItem || 'item' in arg);
-    const node = isNode && !(arg instanceof vscode.TreeItem) ? (arg as ViewNode) : undefined;
-    const plain = arg && typeof arg === 'object' && !isNode ? (arg as Args) : undefined;
-    try {
-      return await handler(plain, node);
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      ctx.log.error(`${id}: ${msg}`);
-      if (plain) throw e;
-      if (e instanceof CancelledError) return undefined;
-      void vscode.window.showErrorMessage(msg, 'Show Output').then((a) => a && ctx.output.show(true));
-      return undefined;
-    }
+  return register(ctx, id, (args, node) => handler(args, node as ViewNode | undefined), {
+    showError: (e) => {
+      void vscode.window.showErrorMessage(e.message, 'Show Output').then((a) => a && ctx.output.show(true));
+      return true;
+    },
   });
 }
 
@@ -113,7 +95,7 @@ async function confirm(args: Args | undefined, id: string, message: string, deta
     return;
   }
   const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
-  if (choice !== button) throw new CancelledError();
+  if (choice !== button) throw new CancelledByUser();
 }
 
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
@@ -121,7 +103,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
 
   async function stackFor(args: Args | undefined, node: ViewNode | undefined): Promise<StackConfig> {
     const stack = node?.stack ?? (await pickStack(ctx.registry, args));
-    if (!stack) throw new CancelledError();
+    if (!stack) throw new CancelledByUser();
     if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to restore into.`);
     return stack;
   }
@@ -255,7 +237,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         }
       },
     });
-    if (!value) throw new CancelledError();
+    if (!value) throw new CancelledByUser();
     return parseTimeTarget(/[zZ]|[+-]\d{2}(:?\d{2})?$/.test(value.trim()) ? value : `${value.trim()}Z`);
   }
 
@@ -318,7 +300,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
             ...[...info.backups].reverse().map((b) => ({ label: b.label, description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`, set: b.label })),
           ];
           const picked = await vscode.window.showQuickPick(items, { title: `Restore ${stack.projectName} from pgBackRest`, placeHolder: 'What to restore' });
-          if (!picked) throw new CancelledError();
+          if (!picked) throw new CancelledByUser();
           if (picked.pitr) time = await askTime(info);
           else set = picked.set;
         }
@@ -337,7 +319,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       if (!dir && !args) {
         const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'A pg_basebackup folder (base.tar.gz, pg_wal.tar.gz)', defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`) });
         dir = picked?.[0]?.fsPath;
-        if (!dir) throw new CancelledError();
+        if (!dir) throw new CancelledByUser();
       }
       if (!dir) throw new Error('tsdbOps.restore.baseBackup needs { dir }: a pg_basebackup -F t folder (host path under the backups folder, or its container path).');
       const setup = await setupFor(stack, node);
@@ -355,7 +337,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       if (!file && !args) {
         const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: false, title: 'A pg_dump file (.tar, .dump)', defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`) });
         file = picked?.[0]?.fsPath;
-        if (!file) throw new CancelledError();
+        if (!file) throw new CancelledByUser();
       }
       if (!file) throw new Error('tsdbOps.restore.dump needs { file }: a pg_dump file (host path under the backups folder, or its container path).');
       // The sidecar (<file>.meta.json) is read on this machine; a container path is mapped back first.
@@ -378,7 +360,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
             }
           },
         });
-        if (!database) throw new CancelledError();
+        if (!database) throw new CancelledByUser();
       }
       database = checkDatabaseName(database ?? fallback, 'database');
       let clean = bool(args, 'clean');
@@ -394,7 +376,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           ],
           { canPickMany: true, title: `pg_restore options for ${database}` },
         );
-        if (!picked) throw new CancelledError();
+        if (!picked) throw new CancelledByUser();
         clean = picked.some((p) => p.key === 'clean');
         singleTransaction = picked.some((p) => p.key === 'single');
         exitOnError = picked.some((p) => p.key === 'exit');
@@ -421,7 +403,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       if (!file && !args) {
         const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: false, title: 'A pg_dumpall .sql file', filters: { SQL: ['sql'] }, defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`) });
         file = picked?.[0]?.fsPath;
-        if (!file) throw new CancelledError();
+        if (!file) throw new CancelledByUser();
       }
       if (!file) throw new Error('tsdbOps.restore.dumpAll needs { file }: a pg_dumpall .sql file (host path under the backups folder, or its container path).');
       const setup = await setupFor(stack, node);
@@ -456,7 +438,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           copies.map((c) => ({ label: c.name, description: `${c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '?'} · ${c.created?.toLocaleString() ?? ''}`, copy: c })),
           { title: 'Delete which pre-restore copy?' },
         );
-        if (!picked) throw new CancelledError();
+        if (!picked) throw new CancelledByUser();
         path = picked.copy.path;
         size = picked.copy.sizeBytes;
       }

@@ -30,16 +30,7 @@ describe('Restores: commands on a real compose stack', function () {
   const MB = '/var/lib/pgbackrest/manual_backup';
   const hostMB = () => join(stack.infraDir, 'backups', 'manual_backup');
 
-  async function sql<T = Record<string, unknown>>(q: string, database?: string): Promise<T[]> {
-    const { Client } = await import('pg');
-    const c = new Client({ ...stack.connection, ...(database ? { database } : {}), connectionTimeoutMillis: 5000 });
-    await c.connect();
-    try {
-      return (await c.query(q)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
+  const sql = <T = Record<string, unknown>>(q: string, database?: string) => stack.sql<T>(q, { database });
   const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
   const run = <T>(id: string, args?: unknown) => Promise.resolve(vscode.commands.executeCommand<T>(id, args));
 
