@@ -51,8 +51,9 @@ export function register(ctx: { log: vscode.LogOutputChannel }, id: string, hand
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       if (plain) {
-        ctx.log.error(`${id}: ${msg}`);
-        throw e; // automation gets the error
+        // Automation gets the error and decides; the log keeps a trace without calling it our failure.
+        ctx.log.warn(`${id} (called with args) failed: ${msg}`);
+        throw e;
       }
       if (isCancel(e)) {
         ctx.log.info(`${id}: cancelled`);
