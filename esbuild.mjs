@@ -21,6 +21,24 @@ const problemMatcher = {
   },
 };
 
+/**
+ * dockerode requires its BuildKit session module at load time, which pulls in @grpc/grpc-js and
+ * protobufjs (about 380 KB minified). It is only used by `buildImage({ version: '2' })`, which this
+ * extension never calls: bundle a stand-in that says so instead.
+ */
+const noBuildKitSession = {
+  name: 'no-buildkit-session',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/session$/ }, (args) =>
+      /[\\/]dockerode[\\/]lib$/.test(args.resolveDir) ? { path: 'dockerode-session', namespace: 'stub' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents: "module.exports = function withSession() { throw new Error('BuildKit sessions (buildImage version 2) are not bundled in TimescaleDB Ops.'); };",
+      loader: 'js',
+    }));
+  },
+};
+
 const options = {
   entryPoints: ['src/extension.ts'],
   outfile: 'dist/extension.js',
@@ -41,7 +59,7 @@ const options = {
   metafile: process.argv.includes('--metafile'),
   logLevel: 'warning',
   logOverride: { 'empty-import-meta': 'silent' },
-  plugins: [problemMatcher],
+  plugins: [problemMatcher, noBuildKitSession],
 };
 
 if (watch) {
