@@ -107,6 +107,20 @@ async function waitForRows(p: Locator, what: string, test: (labels: string[]) =>
   throw new Error(`${what}: rows were [${labels.join(' | ')}]`);
 }
 
+/** Drags the side bar's sash to make it `width` pixels wide. */
+async function widenSidebar(page: Page, width: number): Promise<void> {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (!box || box.width >= width) return;
+  const x = box.x + box.width;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x - 1, y);
+  await new Promise((r) => setTimeout(r, 300));
+  await page.mouse.down();
+  await page.mouse.move(box.x + width, y, { steps: 8 });
+  await page.mouse.up();
+  await page.mouse.move(box.x + width + 200, y);
+}
+
 /** Waits until the rows stay the same for `quietMs` (a tree that just reloaded re-creates its rows; a menu on a replaced row acts on nothing). */
 async function waitForSettledRows(p: Locator, quietMs = 1500, timeoutMs = 20_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
@@ -293,13 +307,46 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
     },
   },
   {
+    name: 'stack workspace: "Backup One Database (pg_dump)…" from the palette asks for the database, then the file appears under Manual backups',
+    fn: async ({ server, stack, stackPage: page, log }) => {
+      await openStackWorkbench(page, server, stack);
+      await page.locator('.monaco-workbench').click({ position: { x: 1000, y: 450 } }).catch(() => undefined);
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('>TimescaleDB Ops: Backup One Database (pg_dump)');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Backup One Database (pg_dump)' }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      // The second quick pick: the server's databases.
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'pg_dump: which database?' }).waitFor({ timeout: 30_000 });
+      const db = stack.env.POSTGRES_DB!;
+      const choices = (await page.locator('.quick-input-widget .monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
+      if (!choices.includes(db)) throw new Error(`the database pick lists ${JSON.stringify(choices)}, not ${db}`);
+      await input.fill(db);
+      await page.keyboard.press('Enter');
+      const p = await expandPane(page, 'Backups');
+      const rows = await waitForRows(p, 'Manual backups lists the new pg_dump file', (l) => l.some((x) => new RegExp(`^${db}_pg_dump_\\d{8}_\\d{6}\\.tar — pg_dump`).test(x)), 60_000);
+      const row = rows.find((x) => x.includes('_pg_dump_'))!;
+      const name = row.split(' — ')[0]!;
+      const file = join(stack.infraDir, 'backups', 'manual_backup', name);
+      if (!existsSync(file) || !existsSync(`${file}.meta.json`)) throw new Error(`${file} or its sidecar is missing`);
+      const meta = JSON.parse(readFileSync(`${file}.meta.json`, 'utf8')) as { database?: string; command?: string[] };
+      if (meta.database !== db) throw new Error(`sidecar database ${meta.database}`);
+      if (JSON.stringify(meta.command).includes(stack.env.POSTGRES_PASSWORD!)) throw new Error('the password is in the sidecar command');
+      log(`manual backup row: ${row}; sidecar command: ${meta.command?.join(' ')}`);
+    },
+  },
+  {
     name: 'stack workspace: the Backups view lists the pgBackRest full and differential sets made the guide\'s way',
     fn: async ({ server, stack, stackPage: page, log }) => {
       await openStackWorkbench(page, server, stack);
       const p = await expandPane(page, 'Backups');
-      // The Containers pane is collapsed so the Backups pane has room in the screenshot.
-      const c = pane(page, 'Containers').locator('.pane-header').first();
-      if ((await c.getAttribute('aria-expanded')) === 'true') await c.click();
+      // Containers and Migrations collapsed and a wider side bar, so the Backups pane shows whole rows.
+      for (const other of ['Containers', 'Migrations']) {
+        const h = pane(page, other).locator('.pane-header').first();
+        if ((await h.getAttribute('aria-expanded')) === 'true') await h.click();
+      }
+      await widenSidebar(page, 720);
       let rows = await waitForRows(p, 'Backups lists a full set', (l) => l.some((x) => /^\d{8}-\d{6}F\b/.test(x)), 60_000);
       if (!rows.some((x) => /_\d{8}-\d{6}D\b/.test(x))) {
         await p.locator('.monaco-list-row', { hasText: /\d{8}-\d{6}F/ }).first().click();
@@ -307,6 +354,9 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
         rows = await waitForRows(p, 'the full set has its differential child', (l) => l.some((x) => /_\d{8}-\d{6}D\b/.test(x)));
       }
       log(`Backups: ${rows.join(' | ')}`);
+      const age = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).find((t) => /^backup \d+\w* ago$/.test(t));
+      if (!age) throw new Error(`no "backup … ago" item in the status bar: ${JSON.stringify(await page.locator('.statusbar-item').allInnerTexts())}`);
+      log(`status bar "${age}"`);
       log(`screenshot ${await shot(page, 'stack-backups-view')}`);
     },
   },

@@ -40,7 +40,7 @@ export class BackupStatus implements vscode.Disposable {
     const warn = shown.some((p) => p.f.level === 'warning');
     const newest = shown.map((p) => p.f).filter((f) => f.newest).sort((a, b) => (a.ageMs ?? 0) - (b.ageMs ?? 0))[0];
     const unknown = shown.some((p) => p.f.unknown);
-    const text = `$(${warn ? 'warning' : 'archive'}) ${newest?.ageMs !== undefined ? formatAge(newest.ageMs) : unknown ? '?' : 'no backup'}`;
+    const text = `$(${warn ? 'warning' : 'archive'}) ${newest?.ageMs !== undefined ? `backup ${formatAge(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}`;
     const lines: string[] = [];
     for (const { o, f } of shown) {
       lines.push(`**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatAge(f.ageMs ?? 0)} ago` : ': none yet'}`);
