@@ -92,3 +92,25 @@ describe('pre-restore copy names', () => {
     assert.equal(preRestoreTimestamp('data.old'), undefined);
   });
 });
+
+describe('findOnPath', () => {
+  it('finds an executable in PATH order and nothing when PATH lacks it', async () => {
+    const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { findOnPath } = await import('../../src/core/docker/cli-path');
+    const a = mkdtempSync(join(tmpdir(), 'tsdbops-path-a-'));
+    const b = mkdtempSync(join(tmpdir(), 'tsdbops-path-b-'));
+    try {
+      writeFileSync(join(a, 'docker'), 'not executable');
+      writeFileSync(join(b, 'docker'), '#!/bin/sh\n');
+      chmodSync(join(b, 'docker'), 0o755);
+      assert.equal(findOnPath('docker', { PATH: `${a}:${b}` }), join(b, 'docker'));
+      assert.equal(findOnPath('docker', { PATH: a }), undefined);
+      assert.equal(findOnPath('docker', {}), undefined);
+    } finally {
+      rmSync(a, { recursive: true, force: true });
+      rmSync(b, { recursive: true, force: true });
+    }
+  });
+});

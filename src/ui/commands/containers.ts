@@ -20,6 +20,7 @@ import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
+import { findOnPath } from '../../core/docker/cli-path';
 
 export interface ContainerCommandContext {
   readonly registry: StackRegistry;
@@ -280,6 +281,8 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
 
   const shell: Handler = async (args, interactive) => {
     const stack = await stackFor(args);
+    const cli = findOnPath('docker');
+    if (!cli) throw new Error('Open Shell runs "docker exec -it" in a terminal, and no docker CLI is on PATH. Install the Docker CLI (the engine can stay remote: tsdbOps.docker.host is passed as DOCKER_HOST).');
     const service = await pickService(stack, args, interactive, 'Open Shell', (s) => s.state === 'running');
     const docker = await engine.docker();
     const c = await runningServiceContainer(docker, stack.projectName, service);
@@ -288,7 +291,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     const name = `${service} (${sh})`;
     const terminal = vscode.window.createTerminal({
       name,
-      shellPath: 'docker',
+      shellPath: cli,
       shellArgs: ['exec', '-it', c.Id, sh],
       env: host ? { DOCKER_HOST: host } : undefined,
       iconPath: new vscode.ThemeIcon('terminal'),
