@@ -11,7 +11,7 @@ import type { StackConfig } from '../../core/infra';
 import { BACKUP_TYPES, PgBackRestError, pgbackrestBackup, pgbackrestCheck, pgbackrestStanzaCreate, type BackupType } from '../../core/backups/pgbackrest';
 import { createBaseBackup, createDump, createDumpAll, listDatabases, type ManualBackupResult } from '../../core/backups/dump';
 import type { BackupsOverview } from '../../core/backups/overview';
-import { maskSecrets, type OperationContext } from '../../core/operations/queue';
+import type { OperationContext } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
 import type { EngineService } from '../engine';
 import type { BackupsController } from '../backups/controller';
@@ -19,6 +19,7 @@ import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels
 import type { BackupNode } from '../views/backups';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
+import { logOutput, runStackOperation } from '../operation';
 
 export interface BackupCommandContext {
   readonly registry: StackRegistry;
@@ -97,25 +98,8 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
   }
 
   /** Runs `work` in the stack's queue under a cancellable progress notification. */
-  async function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>): Promise<T> {
-    const queue = ctx.engine.queueFor(stack);
-    const secrets = [stack.env.password];
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      return queue
-        .run(title, work, {
-          signal: abort.signal,
-          listener: {
-            onStep: (_op, t) => {
-              progress.report({ message: t });
-              log.info(`${title}: ${t}`);
-            },
-            onLine: (_op, t) => log.info(maskSecrets(t, secrets)),
-          },
-        })
-        .finally(() => controller.scheduleRefresh());
-    });
+  function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>): Promise<T> {
+    return runStackOperation(ctx.engine.queueFor(stack), title, work, { output: logOutput(log), secrets: [stack.env.password] }).finally(() => controller.scheduleRefresh());
   }
 
   async function showPgBackRestError(e: PgBackRestError, stack: StackConfig | undefined): Promise<unknown> {

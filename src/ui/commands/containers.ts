@@ -20,6 +20,7 @@ import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
+import { logOutput, runStackOperation } from '../operation';
 import { findOnPath } from '../../core/docker/cli-path';
 
 export interface ContainerCommandContext {
@@ -94,28 +95,10 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   }
 
   /** A compose operation: queued on the stack, under a progress notification with Cancel, lines in the log. */
-  async function operation<T>(stack: StackConfig, title: string, interactive: boolean, work: (op: OperationContext) => Promise<T>): Promise<T> {
+  function operation<T>(stack: StackConfig, title: string, interactive: boolean, work: (op: OperationContext) => Promise<T>): Promise<T> {
     if (interactive) log.show(true);
     log.info(`${title} (${stack.projectName}, ${engine.describeHost()})`);
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-      const ac = new AbortController();
-      const sub = token.onCancellationRequested(() => ac.abort());
-      try {
-        return await engine.queueFor(stack).run(title, work, {
-          signal: ac.signal,
-          mode: 'wait',
-          listener: {
-            onStep: (_, t) => {
-              progress.report({ message: t });
-              log.info(`${title}: ${t}`);
-            },
-            onLine: (_, l) => log.info(`  ${l}`),
-          },
-        });
-      } finally {
-        sub.dispose();
-      }
-    });
+    return runStackOperation(engine.queueFor(stack), title, work, { output: logOutput(log), secrets: [stack.env.password] });
   }
 
   async function afterChange(stack: StackConfig) {

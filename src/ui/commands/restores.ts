@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import type { OperationContext } from '../../core/operations/queue';
+import { OperationBusyError } from '../../core/operations/queue';
 import { projectContainers } from '../../core/docker/find';
 import { ContainerRuntime, HostRuntime, type ToolRuntime } from '../../core/runtime';
 import { stackBackupTargets } from '../../core/backups/targets';
@@ -29,6 +29,7 @@ import type { EngineService } from '../engine';
 import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
+import { runStackOperation } from '../operation';
 
 export const RESTORE_CHANNEL = 'TimescaleDB Ops: Restore';
 
@@ -158,40 +159,23 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
   /** Runs a restore in the stack's queue (refusing a second one) with progress, output and cancel. */
   async function runOperation<T>(stack: StackConfig, title: string, work: (rctx: RestoreContext) => Promise<T>): Promise<T> {
     const queue = engine.queueFor(stack);
-    if (queue.busy) throw new Error(`"${queue.running ?? 'another operation'}" is running on ${stack.projectName}; "${title}" was not started. Wait for it to finish (or cancel it) and try again.`);
+    if (queue.busy) throw new OperationBusyError(queue.running ?? 'another operation', title);
     output.appendLine('');
     output.appendLine(`[${new Date().toISOString()}] ${title} (${stack.projectName})`);
     output.show(true);
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-      const ac = new AbortController();
-      const sub = token.onCancellationRequested(() => {
-        output.appendLine('Cancel requested: stopping the running step and rolling back.');
-        ac.abort();
+    try {
+      return await runStackOperation(queue, title, (op) => work({ signal: op.signal, step: op.step, line: op.line }), {
+        mode: 'refuse',
+        secrets: [stack.env.password],
+        onCancel: () => output.appendLine('Cancel requested: stopping the running step and rolling back.'),
+        output: { step: (_t, s) => output.appendLine(`▶ ${s}`), line: (_t, l) => output.appendLine(l) },
       });
-      try {
-        return await queue.run(
-          title,
-          (op: OperationContext) => work({ signal: op.signal, step: op.step, line: op.line }),
-          {
-            signal: ac.signal,
-            mode: 'refuse',
-            listener: {
-              onStep: (_op, t) => {
-                output.appendLine(`▶ ${t}`);
-                progress.report({ message: t });
-              },
-              onLine: (_op, l) => output.appendLine(l),
-            },
-          },
-        );
-      } catch (e) {
-        output.appendLine(`✖ ${e instanceof Error ? e.message : String(e)}`);
-        throw e;
-      } finally {
-        sub.dispose();
-        void vscode.commands.executeCommand('tsdbOps.backup.refresh').then(undefined, () => undefined);
-      }
-    });
+    } catch (e) {
+      output.appendLine(`✖ ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    } finally {
+      void vscode.commands.executeCommand('tsdbOps.backup.refresh').then(undefined, () => undefined);
+    }
   }
 
   function physicalDetail(setup: Site, what: string): string {

@@ -1,0 +1,56 @@
+/**
+ * A long operation on a stack, as every area runs it: in the stack's queue (one at a time), under a
+ * progress notification whose Cancel aborts it, with each step shown in the notification and every
+ * step and line written (secrets masked) where the area keeps its output.
+ */
+import * as vscode from 'vscode';
+import { maskSecrets, OperationBusyError, type OperationContext, type OperationQueue } from '../core/operations/queue';
+
+export interface OperationOutput {
+  step(title: string, step: string): void;
+  line(title: string, text: string): void;
+}
+
+export interface StackOperationOptions {
+  /** 'wait' (default) queues behind a running operation; 'refuse' fails at once, before any progress shows. */
+  mode?: 'wait' | 'refuse';
+  output: OperationOutput;
+  /** Called when the user presses Cancel (before the operation sees the abort). */
+  onCancel?: () => void;
+  /** Masked in every line and step (a password a tool might echo). */
+  secrets?: readonly (string | undefined)[];
+}
+
+export function runStackOperation<T>(queue: OperationQueue, title: string, work: (op: OperationContext) => Promise<T>, opts: StackOperationOptions): Promise<T> {
+  if (opts.mode === 'refuse' && queue.busy) return Promise.reject(new OperationBusyError(queue.running ?? 'another operation', title));
+  const mask = (t: string) => (opts.secrets?.length ? maskSecrets(t, opts.secrets) : t);
+  return Promise.resolve(
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => {
+        opts.onCancel?.();
+        ac.abort();
+      });
+      try {
+        return await queue.run(title, work, {
+          signal: ac.signal,
+          mode: opts.mode,
+          listener: {
+            onStep: (_op, t) => {
+              progress.report({ message: mask(t) });
+              opts.output.step(title, mask(t));
+            },
+            onLine: (_op, l) => opts.output.line(title, mask(l)),
+          },
+        });
+      } finally {
+        sub.dispose();
+      }
+    }),
+  );
+}
+
+/** Output into the extension's log: `title: step` and indented lines. */
+export function logOutput(log: vscode.LogOutputChannel): OperationOutput {
+  return { step: (title, s) => log.info(`${title}: ${s}`), line: (_title, l) => log.info(`  ${l}`) };
+}
