@@ -4,7 +4,7 @@
  * the tools accept, cancel leaves nothing, no password in any argv.
  */
 import { strict as assert } from 'node:assert';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { startCluster, postgresAvailable, postgresInstallHint, pgbackrestAvailable, pgbackrestInstallHint, PG_BIN, type Cluster } from '../support/cluster';
@@ -143,7 +143,9 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     // Hold pgBackRest's backup lock (flock on <lock-path>/<stanza>-backup.lock, as in 2.45) like a running backup does.
     const lockFile = join(cluster.baseDir, 'lock', `${cluster.stanza}-backup.lock`);
     const argv = ['flock', '-x', lockFile, 'sleep', '120'];
-    const holder = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), { stdio: 'ignore' });
+    // Its own process group, so the kill below also ends flock and sleep (not only runuser).
+    const holder = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), { stdio: 'ignore', detached: true });
+    const released = new Promise((r) => holder.on('exit', r));
     try {
       for (let i = 0; i < 100 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 200));
@@ -156,8 +158,33 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
       assert.equal(err.action, 'anotherBackupRunning');
       assert.ok(err.hints.some((h) => /another pgBackRest process/.test(h)), err.hints.join('|'));
     } finally {
-      holder.kill('SIGKILL');
+      process.kill(-holder.pid!, 'SIGKILL');
+      await released;
     }
+  });
+
+  it('while a backup runs, info reports the backup lock held; afterwards it is free again', async () => {
+    // A real backup, frozen (SIGSTOP) once it holds its lock, then let go.
+    const argv = ['pgbackrest', `--config=${cluster.pgbackrestConf}`, `--stanza=${cluster.stanza}`, '--type=full', 'backup'];
+    const lockFile = join(cluster.baseDir, 'lock', `${cluster.stanza}-backup.lock`);
+    const running = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), { stdio: 'ignore' });
+    const exited = new Promise((r) => running.on('exit', r));
+    try {
+      // The lock file outlives earlier runs: wait until it is really locked (flock -n fails) and the
+      // backup wrote its pid into it (info reads the file, not only the lock).
+      const locked = () => existsSync(lockFile) && statSync(lockFile).size > 0 && spawnSync('flock', ['-n', lockFile, 'true']).status !== 0;
+      for (let i = 0; i < 500 && !locked(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(locked(), 'the backup took its lock');
+      // runuser's child is pgbackrest: stop the whole process group of the spawned command.
+      spawnSync('pkill', ['-STOP', '-f', `--stanza=${cluster.stanza} --type=full backup`]);
+      const held = await pgbackrestInfo(pgb);
+      assert.equal(held.lockHeld, true, 'lock held while the backup runs');
+    } finally {
+      spawnSync('pkill', ['-CONT', '-f', `--stanza=${cluster.stanza} --type=full backup`]);
+      await exited;
+    }
+    const after = await pgbackrestInfo(pgb);
+    assert.equal(after.lockHeld, false);
   });
 
   it('pg_dump (tar and custom), pg_dumpall and pg_basebackup produce files the tools accept, with sidecars', async () => {
