@@ -17,6 +17,7 @@ interface RunLike {
   workspace: string;
   workspaceKind: string;
   bundles: string[];
+  trust?: boolean;
 }
 
 let executable: string | undefined | null = null; // null: not looked up yet
@@ -88,7 +89,7 @@ export async function runWithTestElectron(
         extensionTestsEnv: { [CONFIG_ENV]: configFile },
         launchArgs: [
           run.workspace,
-          '--disable-workspace-trust',
+          ...(run.trust === false ? [] : ['--disable-workspace-trust']),
           '--disable-extensions',
           '--skip-welcome',
           '--skip-release-notes',

@@ -40,6 +40,8 @@ interface Run {
   workspaceKind: string;
   sources: string[];
   bundles: string[];
+  /** False: the server runs with workspace trust on, so the folder opens untrusted (restricted mode). */
+  trust?: boolean;
 }
 
 interface Totals {
@@ -88,6 +90,7 @@ async function main(): Promise<number> {
     } else {
       runs.push({ name: 'fixture', workspace: FIXTURE_WORKSPACE, workspaceKind: 'fixture', sources: suites.fixture, bundles: [] });
       runs.push({ name: 'empty', workspace: emptyWs, workspaceKind: 'empty', sources: suites.empty, bundles: [] });
+      runs.push({ name: 'untrusted', workspace: FIXTURE_WORKSPACE, workspaceKind: 'fixture', sources: suites.untrusted, bundles: [], trust: false });
     }
   }
   for (const run of runs) run.bundles = await bundleSuites(run.sources, run.name);
@@ -157,7 +160,7 @@ async function runInBrowser(
   if (opts.keep) console.log(`   temp folder (kept): ${dirs.root}`);
 
   const cs = await ensureCodeServer();
-  const server = await startVSCodeServer(cs, { dirs, env: { [CONFIG_ENV]: configFile } });
+  const server = await startVSCodeServer(cs, { dirs, env: { [CONFIG_ENV]: configFile }, trust: run.trust });
   const page = await browser.newPage();
   const consoleLines: string[] = [];
   page.on('console', (m) => {
