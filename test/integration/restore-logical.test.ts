@@ -26,7 +26,14 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
   let target: LogicalTarget;
   const lines: string[] = [];
   const steps: string[] = [];
-  const ctx = (signal?: AbortSignal): RestoreContext => ({ signal, step: (s) => steps.push(s), line: (l) => lines.push(l) });
+  const ctx = (signal?: AbortSignal, onLine?: (l: string) => void): RestoreContext => ({
+    signal,
+    step: (s) => steps.push(s),
+    line: (l) => {
+      lines.push(l);
+      onLine?.(l);
+    },
+  });
 
   const sql = <T = Record<string, unknown>>(q: string, database?: string) => stack!.sql<T>(q, { database });
   const user = () => stack!.env.POSTGRES_USER!;
@@ -93,6 +100,32 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
     await sql('CREATE VIEW items AS SELECT 1 AS id', 'copy_db'); // pg_restore's CREATE TABLE items fails
     await assert.rejects(restoreDump(target, { file: `${MB}/connect_db_pg_dump_1.tar`, database: 'copy_db', singleTransaction: true }, ctx()), (x: unknown) => x instanceof RestoreError && x.rolledBack);
     assert.equal((await sql('SELECT 1 FROM pg_tables WHERE tablename = $$blocker$$', 'copy_db')).length, 1, 'unchanged');
+  });
+
+  it('a cancel midway: into a new database it is dropped again; into an existing one (single transaction) nothing changes', async () => {
+    await sql('CREATE TABLE huge AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1000000) g');
+    await stack!.exec('timescaledb', ['pg_dump', '-U', user(), '-F', 'c', '-Z', '0', '-t', 'huge', '-d', 'connect_db', '-f', `${MB}/huge.dump`]);
+    await sql('DROP TABLE huge');
+    // Cancel as soon as pg_restore says it is loading the table's data.
+    const cancelWhenLoading = () => {
+      const ac = new AbortController();
+      return { ac, c: ctx(ac.signal, (l) => /processing data for table "public\.huge"/.test(l) && ac.abort()) };
+    };
+    const fresh = cancelWhenLoading();
+    const e1 = await restoreDump(target, { file: `${MB}/huge.dump`, database: 'cancel_db' }, fresh.c).then(() => undefined, (x: unknown) => x);
+    assert.ok(fresh.ac.signal.aborted, 'the cancel happened during the data load');
+    assert.ok(e1 instanceof RestoreError && e1.rolledBack, String(e1));
+    assert.match(e1.message, /was cancelled; the new database cancel_db was dropped again/);
+    assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'cancel_db'`)).length, 0);
+    await sql('CREATE TABLE keep_me (id int)', 'copy_db');
+    const existing = cancelWhenLoading();
+    const e2 = await restoreDump(target, { file: `${MB}/huge.dump`, database: 'copy_db', singleTransaction: true }, existing.c).then(() => undefined, (x: unknown) => x);
+    assert.ok(existing.ac.signal.aborted);
+    assert.ok(e2 instanceof RestoreError && e2.rolledBack, String(e2));
+    assert.equal((await sql(`SELECT 1 FROM pg_tables WHERE tablename = 'huge'`, 'copy_db')).length, 0, 'no half-loaded table');
+    assert.equal((await sql(`SELECT 1 FROM pg_tables WHERE tablename = 'keep_me'`, 'copy_db')).length, 1);
+    await sql('DROP TABLE keep_me', 'copy_db');
+    await stack!.exec('timescaledb', ['rm', '-f', `${MB}/huge.dump`]);
   });
 
   it('refuses a file that is not a dump before touching anything', async () => {
