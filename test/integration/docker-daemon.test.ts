@@ -12,7 +12,7 @@ import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
 import { StackMonitor, type MonitorState } from '../../src/core/docker/events';
 import { parseCompose } from '../../src/core/infra/compose';
 import { registerCleanup } from '../support/cleanup';
-import { canStartPrivateDocker, dockerInstallHint } from '../support/docker';
+import { canStartPrivateDocker, dockerInstallHint, pidAlive } from '../support/docker';
 import { run, sleep, waitFor } from '../support/proc';
 import { requirePart, which } from '../support/requirements';
 
@@ -21,14 +21,6 @@ interface Daemon {
   stop(): Promise<void>;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function startDaemon(dir: string, host: string): Promise<Daemon> {
   const log = join(dir, 'dockerd.log');

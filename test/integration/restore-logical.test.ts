@@ -15,6 +15,7 @@ import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
 import { composeAvailable, composeInstallHint, startStack, type Stack } from '../support/stack';
+import { recordingContext } from '../support/restore-context';
 import { PG_BIN, pgbackrestAvailable, pgbackrestInstallHint, postgresAvailable, postgresInstallHint, startCluster, type Cluster } from '../support/cluster';
 
 const MB = '/var/lib/pgbackrest/manual_backup';
@@ -24,16 +25,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
   let stack: Stack | undefined;
   let client: Dockerode;
   let target: LogicalTarget;
-  const lines: string[] = [];
-  const steps: string[] = [];
-  const ctx = (signal?: AbortSignal, onLine?: (l: string) => void): RestoreContext => ({
-    signal,
-    step: (s) => steps.push(s),
-    line: (l) => {
-      lines.push(l);
-      onLine?.(l);
-    },
-  });
+  const { lines, steps, ctx } = recordingContext();
 
   const sql = <T = Record<string, unknown>>(q: string, database?: string) => stack!.sql<T>(q, { database });
   const user = () => stack!.env.POSTGRES_USER!;

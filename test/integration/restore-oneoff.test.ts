@@ -11,13 +11,14 @@ import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
 import { ContainerRuntime } from '../../src/core/runtime';
 import { ONEOFF_LABEL, postgresIsPid1, recoverInOneOff, restoreInOneOff, type OneOffTarget } from '../../src/core/backups/restore-oneoff';
-import { RestoreError, type RestoreContext } from '../../src/core/backups/restore-run';
+import { RestoreError } from '../../src/core/backups/restore-run';
 import { journalPath } from '../../src/core/backups/restore-physical';
 import { listPreRestoreCopies } from '../../src/core/backups/pre-restore';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
 import { composeAvailable, composeInstallHint, startStack, type Stack } from '../support/stack';
+import { recordingContext } from '../support/restore-context';
 
 const DATA = '/home/postgres/pgdata/data';
 
@@ -26,16 +27,7 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
   let stack: Stack | undefined;
   let client: Dockerode;
   let target: OneOffTarget;
-  const lines: string[] = [];
-  const steps: string[] = [];
-  const ctx = (signal?: AbortSignal, onLine?: (l: string) => void): RestoreContext => ({
-    signal,
-    step: (s) => steps.push(s),
-    line: (l) => {
-      lines.push(l);
-      onLine?.(l);
-    },
-  });
+  const { steps, ctx } = recordingContext();
 
   const sql = <T = Record<string, unknown>>(q: string) => stack!.sql<T>(q);
   const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);

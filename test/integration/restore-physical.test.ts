@@ -19,11 +19,12 @@ import {
   serverState,
   type PhysicalTarget,
 } from '../../src/core/backups/restore-physical';
-import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore-run';
+import { BackupVerifyError, RestoreError } from '../../src/core/backups/restore-run';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
 import { composeAvailable, composeInstallHint, startStack, type Stack } from '../support/stack';
+import { recordingContext } from '../support/restore-context';
 import { sleep } from '../support/proc';
 
 const DATA = '/home/postgres/pgdata/data';
@@ -33,16 +34,7 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
   let stack: Stack | undefined;
   let client: Dockerode;
   let target: PhysicalTarget;
-  const lines: string[] = [];
-  const steps: string[] = [];
-  const ctx = (signal?: AbortSignal, onLine?: (l: string) => void): RestoreContext => ({
-    signal,
-    step: (s) => steps.push(s),
-    line: (l) => {
-      lines.push(l);
-      onLine?.(l);
-    },
-  });
+  const { lines, steps, ctx } = recordingContext();
 
   const sql = <T = Record<string, unknown>>(q: string, params: unknown[] = []) => stack!.sql<T>(q, { params });
   const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);

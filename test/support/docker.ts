@@ -79,7 +79,8 @@ let engine: Engine | undefined;
 let starting: Promise<Engine> | undefined;
 let held = false;
 
-function pidAlive(pid: number): boolean {
+/** True while a process with this pid exists. */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

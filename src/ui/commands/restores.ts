@@ -90,6 +90,33 @@ function bool(args: Args | undefined, key: string): boolean | undefined {
   return v;
 }
 
+/**
+ * The backup a restore starts from: `args[key]`, else the clicked Backups view item, else (from the
+ * palette) an open dialog in the stack's manual_backup folder. With args and no path: an error naming it.
+ */
+async function backupPath(
+  args: Args | undefined,
+  node: ViewNode | undefined,
+  stack: StackConfig,
+  key: 'file' | 'dir',
+  id: string,
+  what: string,
+  dialog: Pick<vscode.OpenDialogOptions, 'title' | 'filters'>,
+): Promise<string> {
+  const given = str(args, key) ?? node?.backup?.path;
+  if (given) return given;
+  if (args) throw new Error(`${id} needs { ${key} }: ${what} (host path under the backups folder, or its container path).`);
+  const picked = await vscode.window.showOpenDialog({
+    ...dialog,
+    canSelectFolders: key === 'dir',
+    canSelectFiles: key === 'file',
+    defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`),
+  });
+  const path = picked?.[0]?.fsPath;
+  if (!path) throw new CancelledByUser();
+  return path;
+}
+
 async function confirm(args: Args | undefined, id: string, message: string, detail: string, button: string): Promise<void> {
   if (args) {
     if (args.confirm !== true) throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
@@ -299,13 +326,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     registerRestore(ctx, 'tsdbOps.restore.baseBackup', async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      let dir = str(args, 'dir') ?? node?.backup?.path;
-      if (!dir && !args) {
-        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'A pg_basebackup folder (base.tar.gz, pg_wal.tar.gz)', defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`) });
-        dir = picked?.[0]?.fsPath;
-        if (!dir) throw new CancelledByUser();
-      }
-      if (!dir) throw new Error('tsdbOps.restore.baseBackup needs { dir }: a pg_basebackup -F t folder (host path under the backups folder, or its container path).');
+      const dir = await backupPath(args, node, stack, 'dir', 'tsdbOps.restore.baseBackup', 'a pg_basebackup -F t folder', { title: 'A pg_basebackup folder (base.tar.gz, pg_wal.tar.gz)' });
       const setup = await setupFor(stack, node);
       const inContainer = setup.toolPath(dir);
       const what = `the pg_basebackup ${basename(dir)}`;
@@ -317,13 +338,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     registerRestore(ctx, 'tsdbOps.restore.dump', async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      let file = str(args, 'file') ?? node?.backup?.path;
-      if (!file && !args) {
-        const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: false, title: 'A pg_dump file (.tar, .dump)', defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`) });
-        file = picked?.[0]?.fsPath;
-        if (!file) throw new CancelledByUser();
-      }
-      if (!file) throw new Error('tsdbOps.restore.dump needs { file }: a pg_dump file (host path under the backups folder, or its container path).');
+      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dump', 'a pg_dump file', { title: 'A pg_dump file (.tar, .dump)' });
       // The sidecar (<file>.meta.json) is read on this machine; a container path is mapped back first.
       const onHost = existsSync(file) ? file : hostPath(stack.dbService!.volumes, file);
       const meta = onHost && existsSync(onHost) ? await readSidecar(onHost).catch(() => undefined) : undefined;
@@ -383,13 +398,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     registerRestore(ctx, 'tsdbOps.restore.dumpAll', async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      let file = str(args, 'file') ?? node?.backup?.path;
-      if (!file && !args) {
-        const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: false, title: 'A pg_dumpall .sql file', filters: { SQL: ['sql'] }, defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`) });
-        file = picked?.[0]?.fsPath;
-        if (!file) throw new CancelledByUser();
-      }
-      if (!file) throw new Error('tsdbOps.restore.dumpAll needs { file }: a pg_dumpall .sql file (host path under the backups folder, or its container path).');
+      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dumpAll', 'a pg_dumpall .sql file', { title: 'A pg_dumpall .sql file', filters: { SQL: ['sql'] } });
       const setup = await setupFor(stack, node);
       const inContainer = setup.toolPath(file);
       // Read what it holds first (and refuse a file that is not a complete pg_dumpall script).

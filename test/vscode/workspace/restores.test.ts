@@ -58,6 +58,13 @@ describe('Restores: commands on a real compose stack', function () {
     assert.deepEqual(await values(), [1, 2, 3]);
   });
 
+  it('with args but no backup path, each restore names the missing argument and asks nothing', async () => {
+    for (const [id, key] of [['tsdbOps.restore.dump', 'file'], ['tsdbOps.restore.dumpAll', 'file'], ['tsdbOps.restore.baseBackup', 'dir']] as const) {
+      await assert.rejects(run(id, { confirm: true }), new RegExp(`${id.replace(/\./g, '\\.')} needs \\{ ${key} \\}`));
+    }
+    assert.deepEqual(await values(), [1, 2, 3]);
+  });
+
   it('a declined confirmation (from a Backups view item) changes nothing', async () => {
     // The modal is refused in this host (no dialogs), like a user pressing Cancel.
     const node = { item: new vscode.TreeItem('pg_basebackup_x'), backup: { path: join(hostMB(), 'pg_basebackup_x') } };
