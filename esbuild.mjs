@@ -33,7 +33,8 @@ const noBuildKitSession = {
       /[\\/]dockerode[\\/]lib$/.test(args.resolveDir) ? { path: 'dockerode-session', namespace: 'stub' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
-      contents: "module.exports = function withSession() { throw new Error('BuildKit sessions (buildImage version 2) are not bundled in TimescaleDB Ops.'); };",
+      contents:
+        "module.exports = function withSession() { throw new Error('BuildKit sessions (buildImage version 2) are not bundled in TimescaleDB Ops.'); };",
       loader: 'js',
     }));
   },

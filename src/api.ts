@@ -23,7 +23,9 @@ export interface ContainersApi {
 /** What the Backups view, the backup freshness status item and the pgBackRest/Ofelia channels show (automation, in-host tests). */
 export interface BackupsApi {
   /** Every row of the Backups view, depth first (depth 0 = group). */
-  rows(): Promise<Array<{ depth: number; label: string; description?: string; contextValue?: string; tooltip?: string }>>;
+  rows(): Promise<
+    Array<{ depth: number; label: string; description?: string; contextValue?: string; tooltip?: string }>
+  >;
   /** The freshness status item rendered at `at` (ISO time; default now), or undefined when hidden. */
   statusBar(at?: string): { text: string; level: 'ok' | 'warning' | 'none'; tooltip: string } | undefined;
   /** The lines the channel printed so far (secrets masked). */

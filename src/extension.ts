@@ -40,7 +40,9 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const migrationsView = vscode.window.createTreeView('tsdbOps.migrations', { treeDataProvider: migrations });
   const updateBadge = () => {
     const pending = migrationsController.all().reduce((n, s) => n + (s.report?.summary.pending ?? 0), 0);
-    migrationsView.badge = pending ? { value: pending, tooltip: `${pending} pending migration${pending > 1 ? 's' : ''}` } : undefined;
+    migrationsView.badge = pending
+      ? { value: pending, tooltip: `${pending} pending migration${pending > 1 ? 's' : ''}` }
+      : undefined;
   };
   const backupsController = new BackupsController(registry, engine);
   const backups = new BackupsProvider(registry, backupsController);
@@ -66,7 +68,13 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log, engine }),
     ...registerContainerCommands({ registry, engine, log }),
-    ...registerMigrationCommands({ registry, controller: migrationsController, log, output: migrationsOutput, register: (id, h) => register({ log }, id, h) }),
+    ...registerMigrationCommands({
+      registry,
+      controller: migrationsController,
+      log,
+      output: migrationsOutput,
+      register: (id, h) => register({ log }, id, h),
+    }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
     restoreOutput,
     watchStackFolders(registry, backups),
@@ -74,11 +82,20 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     pgbackrestChannel,
     ofeliaChannel,
     backupStatus,
-    ...registerBackupCommands({ registry, engine, controller: backupsController, log, pgbackrestChannel, ofeliaChannel }),
+    ...registerBackupCommands({
+      registry,
+      engine,
+      controller: backupsController,
+      log,
+      pgbackrestChannel,
+      ofeliaChannel,
+    }),
   );
 
   const activationTimeMs = performance.now() - started;
-  log.info(`Activated in ${activationTimeMs.toFixed(1)} ms (TimescaleDB Ops ${context.extension.packageJSON.version as string}).`);
+  log.info(
+    `Activated in ${activationTimeMs.toFixed(1)} ms (TimescaleDB Ops ${context.extension.packageJSON.version as string}).`,
+  );
   return {
     activationTimeMs,
     ready: registry.ready,
@@ -112,7 +129,9 @@ function watchStackFolders(registry: StackRegistry, backups: BackupsProvider): v
   const renew = () => {
     for (const w of watchers) w.dispose();
     watchers = registry.stacks.map((s) => {
-      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(join(s.backupsDir, 'manual_backup')), '*'));
+      const w = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(join(s.backupsDir, 'manual_backup')), '*'),
+      );
       const onChange = () => backups.refresh();
       w.onDidCreate(onChange);
       w.onDidDelete(onChange);

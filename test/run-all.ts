@@ -24,7 +24,10 @@ interface LayerResult {
 function runLayer(layer: string, summaryFile: string): Promise<LayerResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', layer], { stdio: 'inherit', env: { ...process.env, TSDB_OPS_TEST_SUMMARY: summaryFile } });
+    const child = spawn('npm', ['run', '--silent', layer], {
+      stdio: 'inherit',
+      env: { ...process.env, TSDB_OPS_TEST_SUMMARY: summaryFile },
+    });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.once('SIGINT', forward);
     process.once('SIGTERM', forward);
@@ -60,9 +63,14 @@ async function main(): Promise<void> {
   let bad = false;
   for (const r of results) {
     const empty = r.passed + r.failed === 0;
-    const status = r.exitCode !== 0 || r.failed > 0 ? 'FAILED' : empty ? (isCI ? 'FAILED (ran no test)' : 'no test ran') : 'ok';
+    const status =
+      r.exitCode !== 0 || r.failed > 0 ? 'FAILED' : empty ? (isCI ? 'FAILED (ran no test)' : 'no test ran') : 'ok';
     if (status.startsWith('FAILED')) bad = true;
-    console.log(`${r.layer.padEnd(18)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped  ${r.seconds.toFixed(0).padStart(4)} s  ${status}${r.exitCode !== 0 ? ` (exit ${r.exitCode})` : ''}`);
+    console.log(
+      `${r.layer.padEnd(18)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ` +
+        `${String(r.skipped).padStart(3)} skipped  ${r.seconds.toFixed(0).padStart(4)} s  ` +
+        `${status}${r.exitCode !== 0 ? ` (exit ${r.exitCode})` : ''}`,
+    );
     passed += r.passed;
     failed += r.failed;
     skipped += r.skipped;

@@ -97,7 +97,10 @@ export class EngineService implements vscode.Disposable {
 
   /** The tools of a stack run in its running database container. */
   async runtimeFor(stack: StackConfig): Promise<ToolRuntime> {
-    if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service (a service running a timescaledb or postgres image).`);
+    if (!stack.dbService)
+      throw new Error(
+        `${stack.composeFile} has no database service (a service running a timescaledb or postgres image).`,
+      );
     const docker = await this.docker();
     const c = await runningServiceContainer(docker, stack.projectName, stack.dbService.name);
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
@@ -123,7 +126,9 @@ export class EngineService implements vscode.Disposable {
     if (!w) w = this.watch(stack);
     else if (w.stack !== stack) {
       // Discovery read the infra again (compose file or .env changed): the services may differ.
-      const servicesChanged = JSON.stringify(w.stack.compose?.services) !== JSON.stringify(stack.compose?.services) || w.stack.dbService?.name !== stack.dbService?.name;
+      const servicesChanged =
+        JSON.stringify(w.stack.compose?.services) !== JSON.stringify(stack.compose?.services) ||
+        w.stack.dbService?.name !== stack.dbService?.name;
       w.stack = stack;
       if (servicesChanged && w.monitor.state.kind === 'ready') void w.monitor.refresh();
     }
@@ -208,7 +213,11 @@ export class EngineService implements vscode.Disposable {
 
   private updateContext(): void {
     const states = [...this.watched.values()].map((w) => w.monitor.state.kind);
-    const next: DockerState = states.includes('unreachable') ? 'unreachable' : states.length && states.every((s) => s === 'ready') ? 'reachable' : 'unknown';
+    const next: DockerState = states.includes('unreachable')
+      ? 'unreachable'
+      : states.length && states.every((s) => s === 'ready')
+        ? 'reachable'
+        : 'unknown';
     let source: string;
     try {
       source = this.target.source;

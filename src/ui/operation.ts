@@ -21,32 +21,41 @@ export interface StackOperationOptions {
   secrets?: readonly (string | undefined)[];
 }
 
-export function runStackOperation<T>(queue: OperationQueue, title: string, work: (op: OperationContext) => Promise<T>, opts: StackOperationOptions): Promise<T> {
-  if (opts.mode === 'refuse' && queue.busy) return Promise.reject(new OperationBusyError(queue.running ?? 'another operation', title));
+export function runStackOperation<T>(
+  queue: OperationQueue,
+  title: string,
+  work: (op: OperationContext) => Promise<T>,
+  opts: StackOperationOptions,
+): Promise<T> {
+  if (opts.mode === 'refuse' && queue.busy)
+    return Promise.reject(new OperationBusyError(queue.running ?? 'another operation', title));
   const mask = (t: string) => (opts.secrets?.length ? maskSecrets(t, opts.secrets) : t);
   return Promise.resolve(
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-      const ac = new AbortController();
-      const sub = token.onCancellationRequested(() => {
-        opts.onCancel?.();
-        ac.abort();
-      });
-      try {
-        return await queue.run(title, work, {
-          signal: ac.signal,
-          mode: opts.mode,
-          listener: {
-            onStep: (_op, t) => {
-              progress.report({ message: mask(t) });
-              opts.output.step(title, mask(t));
-            },
-            onLine: (_op, l) => opts.output.line(title, mask(l)),
-          },
+    vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token) => {
+        const ac = new AbortController();
+        const sub = token.onCancellationRequested(() => {
+          opts.onCancel?.();
+          ac.abort();
         });
-      } finally {
-        sub.dispose();
-      }
-    }),
+        try {
+          return await queue.run(title, work, {
+            signal: ac.signal,
+            mode: opts.mode,
+            listener: {
+              onStep: (_op, t) => {
+                progress.report({ message: mask(t) });
+                opts.output.step(title, mask(t));
+              },
+              onLine: (_op, l) => opts.output.line(title, mask(l)),
+            },
+          });
+        } finally {
+          sub.dispose();
+        }
+      },
+    ),
   );
 }
 

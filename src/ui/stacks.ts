@@ -54,7 +54,9 @@ export class StackRegistry implements vscode.Disposable {
 
   /** Every problem of every folder. */
   get problems(): InfraProblem[] {
-    return this.discoveries.flatMap((d) => (d.kind === 'found' ? [...d.stack.problems] : d.kind === 'invalid' ? [...d.problems] : []));
+    return this.discoveries.flatMap((d) =>
+      d.kind === 'found' ? [...d.stack.problems] : d.kind === 'invalid' ? [...d.problems] : [],
+    );
   }
 
   /** Debounced refresh for bursts of events. */
@@ -92,7 +94,9 @@ export class StackRegistry implements vscode.Disposable {
             environment: process.env,
           });
         } catch (e) {
-          this.log.error(`Reading the infra of ${folder.uri.fsPath} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+          this.log.error(
+            `Reading the infra of ${folder.uri.fsPath} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+          );
           return { kind: 'none', workspaceFolder: folder.uri.fsPath, searched: 0 } satisfies Discovery;
         }
       }),
@@ -101,7 +105,8 @@ export class StackRegistry implements vscode.Disposable {
       if (d.kind === 'found') {
         const s = d.stack;
         this.log.info(
-          `Stack "${s.projectName}" in ${s.infraDir}: ${s.compose?.services.length ?? 0} services, database service ${s.dbService?.name ?? '(none)'}, migrations ${s.migrationsDir ?? '(none)'}`,
+          `Stack "${s.projectName}" in ${s.infraDir}: ${s.compose?.services.length ?? 0} services, ` +
+            `database service ${s.dbService?.name ?? '(none)'}, migrations ${s.migrationsDir ?? '(none)'}`,
         );
       } else if (d.kind === 'none') {
         this.log.info(`No infra folder found in ${d.workspaceFolder} (${d.searched} folders searched).`);

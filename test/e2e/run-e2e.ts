@@ -38,7 +38,16 @@ function installExtension(extensionsDir: string): string {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
   const dest = join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
   mkdirSync(dest, { recursive: true });
-  for (const entry of ['package.json', 'dist', 'media', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', 'package.nls.json']) {
+  for (const entry of [
+    'package.json',
+    'dist',
+    'media',
+    'README.md',
+    'LICENSE',
+    'LICENSE.md',
+    'CHANGELOG.md',
+    'package.nls.json',
+  ]) {
     const src = join(REPO_ROOT, entry);
     if (existsSync(src)) cpSync(src, join(dest, entry), { recursive: true, dereference: true });
   }
@@ -61,7 +70,9 @@ async function openContainer(page: Page): Promise<void> {
   const sidebar = page.locator('.part.sidebar');
   // Clicking an active container's icon closes the side bar: click only when it is not shown.
   const title = sidebar.locator('.composite.title');
-  const shown = (await sidebar.isVisible()) && ((await title.textContent()) ?? '').toUpperCase().includes(CONTAINER_TITLE.toUpperCase());
+  const shown =
+    (await sidebar.isVisible()) &&
+    ((await title.textContent()) ?? '').toUpperCase().includes(CONTAINER_TITLE.toUpperCase());
   if (!shown) await icon.click();
   await page.mouse.move(900, 300); // no hover over the activity bar in the screenshots
   await sidebar.locator('.pane-header', { hasText: VIEW_TITLES[0] }).first().waitFor({ timeout: 30_000 });
@@ -96,7 +107,12 @@ async function rowLabels(p: Locator): Promise<string[]> {
   );
 }
 
-async function waitForRows(p: Locator, what: string, test: (labels: string[]) => boolean, timeoutMs = 30_000): Promise<string[]> {
+async function waitForRows(
+  p: Locator,
+  what: string,
+  test: (labels: string[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let labels: string[] = [];
   while (Date.now() < deadline) {
@@ -138,7 +154,10 @@ async function waitForSettledRows(p: Locator, quietMs = 1500, timeoutMs = 20_000
 }
 
 async function runFromPalette(page: Page, title: string): Promise<void> {
-  await page.locator('.monaco-workbench').click({ position: { x: 700, y: 450 } }).catch(() => undefined);
+  await page
+    .locator('.monaco-workbench')
+    .click({ position: { x: 700, y: 450 } })
+    .catch(() => undefined);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor({ state: 'visible', timeout: 10_000 });
@@ -151,7 +170,8 @@ async function runFromPalette(page: Page, title: string): Promise<void> {
 
 /** Opens the stack workspace in its page unless an earlier test already did (tests can run alone with --grep). */
 async function openStackWorkbench(page: Page, server: Server, stack: Stack): Promise<void> {
-  if (!page.url().includes(encodeURIComponent(stack.dir)) && !page.url().includes(stack.dir)) await openWorkbench(page, server, stack.dir);
+  if (!page.url().includes(encodeURIComponent(stack.dir)) && !page.url().includes(stack.dir))
+    await openWorkbench(page, server, stack.dir);
   await openContainer(page);
 }
 
@@ -185,10 +205,12 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
         const welcome = p.locator('.welcome-view-content');
         await welcome.waitFor({ timeout: 30_000 });
         const text = (await welcome.innerText()).trim();
-        if (!text.startsWith('No infra folder found')) throw new Error(`${title} welcome text: ${JSON.stringify(text)}`);
+        if (!text.startsWith('No infra folder found'))
+          throw new Error(`${title} welcome text: ${JSON.stringify(text)}`);
         const buttons = (await welcome.locator('.monaco-button').allInnerTexts()).map((b) => b.trim());
         for (const b of ['Pick Infra Folder', 'Open Settings'])
-          if (!buttons.some((x) => x.startsWith(b))) throw new Error(`${title}: no "${b}" button (buttons: ${buttons.join(', ')})`);
+          if (!buttons.some((x) => x.startsWith(b)))
+            throw new Error(`${title}: no "${b}" button (buttons: ${buttons.join(', ')})`);
         log(`${title}: "${text.split('\n')[0]?.slice(0, 60)}…" buttons [${buttons.join(', ')}]`);
       }
       log(`screenshot ${await shot(page, 'empty-workspace-welcome')}`);
@@ -203,12 +225,16 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
         l.some((x) => x.startsWith('timescaledb')),
       );
       log(`Containers: ${containers.join(' | ')}`);
-      const migrations = await waitForRows(await expandPane(page, 'Migrations'), 'Migrations lists "create sensors"', (l) =>
-        l.some((x) => x.includes('create sensors')),
+      const migrations = await waitForRows(
+        await expandPane(page, 'Migrations'),
+        'Migrations lists "create sensors"',
+        (l) => l.some((x) => x.includes('create sensors')),
       );
       log(`Migrations: ${migrations.join(' | ')}`);
-      const backups = await waitForRows(await expandPane(page, 'Backups'), 'Backups lists its groups', (l) =>
-        l.some((x) => x.includes('pgBackRest')) && l.some((x) => x.includes('Manual backups')),
+      const backups = await waitForRows(
+        await expandPane(page, 'Backups'),
+        'Backups lists its groups',
+        (l) => l.some((x) => x.includes('pgBackRest')) && l.some((x) => x.includes('Manual backups')),
       );
       log(`Backups: ${backups.join(' | ')}`);
       log(`screenshot ${await shot(page, 'fixture-workspace-views')}`);
@@ -220,14 +246,24 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       await openWorkbench(page, server, FIXTURE_WORKSPACE);
       await openContainer(page);
       const p = await expandPane(page, 'Migrations');
-      const rows = await waitForRows(p, 'Migrations shows Pending and Applied groups', (l) => l.some((x) => x.startsWith('Pending')) && l.some((x) => x.startsWith('Applied')) && l.some((x) => x.includes('daily rollup')));
+      const rows = await waitForRows(
+        p,
+        'Migrations shows Pending and Applied groups',
+        (l) =>
+          l.some((x) => x.startsWith('Pending')) &&
+          l.some((x) => x.startsWith('Applied')) &&
+          l.some((x) => x.includes('daily rollup')),
+      );
       log(`Migrations: ${rows.join(' | ')}`);
       const pending = rows.find((x) => x.startsWith('Pending'));
       if (!pending?.includes('2')) throw new Error(`expected 2 pending, got "${pending}"`);
-      if (!rows.some((x) => x.includes('create sensors'))) throw new Error('the applied "create sensors" is not listed');
+      if (!rows.some((x) => x.includes('create sensors')))
+        throw new Error('the applied "create sensors" is not listed');
       const badge = (await page.locator('.activitybar .badge-content').allInnerTexts()).map((b) => b.trim());
       if (!badge.includes('2')) throw new Error(`activity bar badge: ${JSON.stringify(badge)} (expected 2 pending)`);
-      const status = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).find((t) => /pending migration/.test(t));
+      const status = (await page.locator('.statusbar-item').allInnerTexts())
+        .map((t) => t.trim())
+        .find((t) => /pending migration/.test(t));
       if (!status?.includes('2 pending migrations')) throw new Error(`status bar: ${JSON.stringify(status)}`);
       log(`badge ${badge.join(',')}; status bar "${status}"`);
       log(`screenshot ${await shot(page, 'fixture-migrations-view')}`);
@@ -239,17 +275,35 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       const item = page.locator('.statusbar-item').filter({ hasText: 'TimescaleDB' }).first();
       await item.waitFor({ timeout: 30_000 });
       const text = (await item.innerText()).trim();
-      const label = (await item.locator('[aria-label]').first().getAttribute('aria-label').catch(() => null)) ?? (await item.getAttribute('aria-label'));
+      const label =
+        (await item
+          .locator('[aria-label]')
+          .first()
+          .getAttribute('aria-label')
+          .catch(() => null)) ?? (await item.getAttribute('aria-label'));
       log(`status bar item: text "${text}", accessible name "${label ?? ''}"`);
       // The fixture workspace's compose project has no container on the test engine.
-      if (!label?.startsWith('TimescaleDB') || !/not created/.test(text)) throw new Error(`status bar: text "${text}", accessible name "${label}" (expected the database "not created")`);
+      if (!label?.startsWith('TimescaleDB') || !/not created/.test(text))
+        throw new Error(`status bar: text "${text}", accessible name "${label}" (expected the database "not created")`);
       // Away from the activity bar first (its own hover also says "TimescaleDB Ops").
       await page.mouse.move(900, 300);
-      await page.locator('.workbench-hover, .monaco-hover').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+      await page
+        .locator('.workbench-hover, .monaco-hover')
+        .first()
+        .waitFor({ state: 'hidden', timeout: 5_000 })
+        .catch(() => undefined);
       await item.hover();
-      const hover = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: /TimescaleDB Ops[\s\S]*infra/ }).first();
+      const hover = page
+        .locator('.workbench-hover, .monaco-hover')
+        .filter({ hasText: /TimescaleDB Ops[\s\S]*infra/ })
+        .first();
       await hover.waitFor({ timeout: 10_000 });
-      log(`status bar tooltip: ${(await hover.innerText()).trim().replace(/\s*\n\s*/g, ' / ').slice(0, 160)}`);
+      log(
+        `status bar tooltip: ${(await hover.innerText())
+          .trim()
+          .replace(/\s*\n\s*/g, ' / ')
+          .slice(0, 160)}`,
+      );
       log(`screenshot ${await shot(page, 'fixture-status-bar-hover')}`);
       await page.mouse.move(700, 300);
     },
@@ -268,16 +322,30 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
         selected = await picker
           .first()
           .evaluate((el) => {
-            const sel = el as unknown as { options?: ArrayLike<{ text: string }>; selectedIndex?: number; textContent: string | null };
-            return sel.options && sel.selectedIndex !== undefined ? (sel.options[sel.selectedIndex]?.text ?? '') : (sel.textContent ?? '');
+            const sel = el as unknown as {
+              options?: ArrayLike<{ text: string }>;
+              selectedIndex?: number;
+              textContent: string | null;
+            };
+            return sel.options && sel.selectedIndex !== undefined
+              ? (sel.options[sel.selectedIndex]?.text ?? '')
+              : (sel.textContent ?? '');
           })
           .catch(() => '');
         if (selected.includes('TimescaleDB Ops')) break;
         await new Promise((r) => setTimeout(r, 300));
       }
       if (!selected.includes('TimescaleDB Ops')) throw new Error(`the output panel shows "${selected}"`);
-      const text = (await panel.locator('.view-lines').first().innerText().catch(() => '')).trim();
-      log(`output channel "${selected}": ${text.split('\n').length} line(s), first: ${text.split('\n')[0]?.slice(0, 100) ?? ''}`);
+      const text = (
+        await panel
+          .locator('.view-lines')
+          .first()
+          .innerText()
+          .catch(() => '')
+      ).trim();
+      log(
+        `output channel "${selected}": ${text.split('\n').length} line(s), first: ${text.split('\n')[0]?.slice(0, 100) ?? ''}`,
+      );
       log(`screenshot ${await shot(page, 'fixture-output-channel')}`);
     },
   },
@@ -285,8 +353,13 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
     name: 'fixture workspace: "TimescaleDB Ops: Refresh" from the palette keeps the views filled',
     fn: async ({ fixturePage: page, log }) => {
       await runFromPalette(page, 'TimescaleDB Ops: Refresh');
-      const containers = await waitForRows(pane(page, 'Containers'), 'Containers after Refresh', (l) => l.some((x) => x.startsWith('timescaledb')));
-      const errors = await page.locator('.notifications-toasts .notification-toast').filter({ hasText: /error|failed/i }).count();
+      const containers = await waitForRows(pane(page, 'Containers'), 'Containers after Refresh', (l) =>
+        l.some((x) => x.startsWith('timescaledb')),
+      );
+      const errors = await page
+        .locator('.notifications-toasts .notification-toast')
+        .filter({ hasText: /error|failed/i })
+        .count();
       if (errors) throw new Error(`${errors} error notification(s) after Refresh`);
       log(`after Refresh: Containers ${containers.join(' | ')}`);
       log(`screenshot ${await shot(page, 'fixture-after-refresh')}`);
@@ -296,11 +369,16 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
     name: 'stack workspace: the Containers view shows the running database live from Docker, and the status bar its state',
     fn: async ({ server, stack, stackPage: page, log }) => {
       await openStackWorkbench(page, server, stack);
-      const rows = await waitForRows(await expandPane(page, 'Containers'), 'Containers shows timescaledb running and ofelia not created', (l) =>
-        l.some((x) => /^timescaledb — running/.test(x)) && l.some((x) => /^ofelia — not created/.test(x)),
-      60_000);
+      const rows = await waitForRows(
+        await expandPane(page, 'Containers'),
+        'Containers shows timescaledb running and ofelia not created',
+        (l) => l.some((x) => /^timescaledb — running/.test(x)) && l.some((x) => /^ofelia — not created/.test(x)),
+        60_000,
+      );
       log(`Containers: ${rows.join(' | ')}`);
-      const status = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).find((t) => /^TimescaleDB/.test(t) && !/pending/.test(t));
+      const status = (await page.locator('.statusbar-item').allInnerTexts())
+        .map((t) => t.trim())
+        .find((t) => /^TimescaleDB/.test(t) && !/pending/.test(t));
       if (!status || !/healthy|running/.test(status)) throw new Error(`status bar: ${JSON.stringify(status)}`);
       log(`status bar "${status}"`);
       log(`screenshot ${await shot(page, 'stack-containers-view')}`);
@@ -310,34 +388,50 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
     name: 'stack workspace: "Backup One Database (pg_dump)…" from the palette asks for the database, then the file appears under Manual backups',
     fn: async ({ server, stack, stackPage: page, log }) => {
       await openStackWorkbench(page, server, stack);
-      await page.locator('.monaco-workbench').click({ position: { x: 1000, y: 450 } }).catch(() => undefined);
+      await page
+        .locator('.monaco-workbench')
+        .click({ position: { x: 1000, y: 450 } })
+        .catch(() => undefined);
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget input.input');
       await input.waitFor({ state: 'visible', timeout: 10_000 });
       await input.fill('>TimescaleDB Ops: Backup One Database (pg_dump)');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Backup One Database (pg_dump)' }).first().waitFor({ timeout: 10_000 });
+      await page
+        .locator('.quick-input-widget .monaco-list-row', { hasText: 'Backup One Database (pg_dump)' })
+        .first()
+        .waitFor({ timeout: 10_000 });
       await page.keyboard.press('Enter');
       // The second quick pick: the server's databases.
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'pg_dump: which database?' }).waitFor({ timeout: 30_000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'pg_dump: which database?' })
+        .waitFor({ timeout: 30_000 });
       const db = stack.env.POSTGRES_DB!;
-      const choices = (await page.locator('.quick-input-widget .monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
+      const choices = (await page.locator('.quick-input-widget .monaco-list-row .label-name').allInnerTexts()).map(
+        (t) => t.trim(),
+      );
       if (!choices.includes(db)) throw new Error(`the database pick lists ${JSON.stringify(choices)}, not ${db}`);
       await input.fill(db);
       await page.keyboard.press('Enter');
       const p = await expandPane(page, 'Backups');
-      const rows = await waitForRows(p, 'Manual backups lists the new pg_dump file', (l) => l.some((x) => new RegExp(`^${db}_pg_dump_\\d{8}_\\d{6}\\.tar — pg_dump`).test(x)), 60_000);
+      const rows = await waitForRows(
+        p,
+        'Manual backups lists the new pg_dump file',
+        (l) => l.some((x) => new RegExp(`^${db}_pg_dump_\\d{8}_\\d{6}\\.tar — pg_dump`).test(x)),
+        60_000,
+      );
       const row = rows.find((x) => x.includes('_pg_dump_'))!;
       const name = row.split(' — ')[0]!;
       const file = join(stack.infraDir, 'backups', 'manual_backup', name);
       if (!existsSync(file) || !existsSync(`${file}.meta.json`)) throw new Error(`${file} or its sidecar is missing`);
       const meta = JSON.parse(readFileSync(`${file}.meta.json`, 'utf8')) as { database?: string; command?: string[] };
       if (meta.database !== db) throw new Error(`sidecar database ${meta.database}`);
-      if (JSON.stringify(meta.command).includes(stack.env.POSTGRES_PASSWORD!)) throw new Error('the password is in the sidecar command');
+      if (JSON.stringify(meta.command).includes(stack.env.POSTGRES_PASSWORD!))
+        throw new Error('the password is in the sidecar command');
       log(`manual backup row: ${row}; sidecar command: ${meta.command?.join(' ')}`);
     },
   },
   {
-    name: 'stack workspace: the Backups view lists the pgBackRest full and differential sets made the guide\'s way',
+    name: "stack workspace: the Backups view lists the pgBackRest full and differential sets made the guide's way",
     fn: async ({ server, stack, stackPage: page, log }) => {
       await openStackWorkbench(page, server, stack);
       const p = await expandPane(page, 'Backups');
@@ -347,15 +441,30 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
         if ((await h.getAttribute('aria-expanded')) === 'true') await h.click();
       }
       await widenSidebar(page, 720);
-      let rows = await waitForRows(p, 'Backups lists a full set', (l) => l.some((x) => /^\d{8}-\d{6}F\b/.test(x)), 60_000);
+      let rows = await waitForRows(
+        p,
+        'Backups lists a full set',
+        (l) => l.some((x) => /^\d{8}-\d{6}F\b/.test(x)),
+        60_000,
+      );
       if (!rows.some((x) => /_\d{8}-\d{6}D\b/.test(x))) {
-        await p.locator('.monaco-list-row', { hasText: /\d{8}-\d{6}F/ }).first().click();
+        await p
+          .locator('.monaco-list-row', { hasText: /\d{8}-\d{6}F/ })
+          .first()
+          .click();
         await page.keyboard.press('ArrowRight');
-        rows = await waitForRows(p, 'the full set has its differential child', (l) => l.some((x) => /_\d{8}-\d{6}D\b/.test(x)));
+        rows = await waitForRows(p, 'the full set has its differential child', (l) =>
+          l.some((x) => /_\d{8}-\d{6}D\b/.test(x)),
+        );
       }
       log(`Backups: ${rows.join(' | ')}`);
-      const age = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).find((t) => /^backup \d+\w* ago$/.test(t));
-      if (!age) throw new Error(`no "backup … ago" item in the status bar: ${JSON.stringify(await page.locator('.statusbar-item').allInnerTexts())}`);
+      const age = (await page.locator('.statusbar-item').allInnerTexts())
+        .map((t) => t.trim())
+        .find((t) => /^backup \d+\w* ago$/.test(t));
+      if (!age)
+        throw new Error(
+          `no "backup … ago" item in the status bar: ${JSON.stringify(await page.locator('.statusbar-item').allInnerTexts())}`,
+        );
       log(`status bar "${age}"`);
       log(`screenshot ${await shot(page, 'stack-backups-view')}`);
     },
@@ -369,7 +478,9 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       await waitForSettledRows(p);
       const row = p.locator('.monaco-list-row', { hasText: /\d{8}-\d{6}F/ }).first();
       await row.click({ button: 'right' });
-      const item = page.locator('.context-view .monaco-menu .action-label', { hasText: /^Restore from pgBackRest/ }).first();
+      const item = page
+        .locator('.context-view .monaco-menu .action-label', { hasText: /^Restore from pgBackRest/ })
+        .first();
       await item.waitFor({ timeout: 10_000 });
       // VS Code's menus act on mouse up after a hover, or on Enter: hover to focus the entry, then Enter.
       await item.hover();
@@ -378,9 +489,13 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       await dialog.waitFor({ timeout: 30_000 });
       const text = (await dialog.innerText()).trim();
       log(`dialog: ${text.replace(/\s*\n\s*/g, ' / ').slice(0, 400)}`);
-      for (const must of [/replace/i, /pre-restore/i, /keep|kept/i]) if (!must.test(text)) throw new Error(`the confirmation does not say ${must}: ${text}`);
+      for (const must of [/replace/i, /pre-restore/i, /keep|kept/i])
+        if (!must.test(text)) throw new Error(`the confirmation does not say ${must}: ${text}`);
       log(`screenshot ${await shot(page, 'stack-restore-confirmation')}`);
-      await dialog.locator('.monaco-button', { hasText: /^Cancel$/ }).first().click();
+      await dialog
+        .locator('.monaco-button', { hasText: /^Cancel$/ })
+        .first()
+        .click();
       await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
       await new Promise((r) => setTimeout(r, 1500));
       const ls = await stack.exec('timescaledb', ['ls', '/home/postgres/pgdata']);
@@ -434,14 +549,26 @@ async function main(): Promise<number> {
   const cluster = await startCluster();
   onCleanup(() => cluster.stop());
   const databaseUrl = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/postgres`;
-  await new Migrator(join(REPO_ROOT, 'migrations'), () => connect({ host: '127.0.0.1', port: cluster.port, user: cluster.user, database: 'postgres', params: {}, source: 'test' })).run({ target: 20240103000000n });
+  await new Migrator(join(REPO_ROOT, 'migrations'), () =>
+    connect({
+      host: '127.0.0.1',
+      port: cluster.port,
+      user: cluster.user,
+      database: 'postgres',
+      params: {},
+      source: 'test',
+    }),
+  ).run({ target: 20240103000000n });
   // The compose stack for the Containers, Backups and restore tests, with the guide's own backups.
   const stack = await startStack({ workspace: true });
   onCleanup(() => stack.stop());
   for (const type of ['full', 'diff']) {
     await stack.exec('timescaledb', ['pgbackrest', '--stanza=db', `--type=${type}`, 'backup'], { timeoutMs: 180_000 });
   }
-  const server = await startCodeServer(cs, { dirs, env: { DATABASE_URL: databaseUrl, DOCKER_HOST: stack.docker.host } });
+  const server = await startCodeServer(cs, {
+    dirs,
+    env: { DATABASE_URL: databaseUrl, DOCKER_HOST: stack.docker.host },
+  });
   console.log(`code-server ${server.origin} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`);
   const browser = await launchChromium();
   const browserLog: string[] = [];
@@ -478,7 +605,11 @@ async function main(): Promise<number> {
       console.log(`  ✗ ${t.name} (${Date.now() - started} ms)`);
       console.log(`       ${((err as Error).stack ?? String(err)).split('\n').slice(0, 6).join('\n       ')}`);
       const safe = t.name.replace(/[^\w]+/g, '-').slice(0, 60);
-      for (const [which, page] of [['empty', ctx.emptyPage], ['fixture', ctx.fixturePage], ['stack', ctx.stackPage]] as const) {
+      for (const [which, page] of [
+        ['empty', ctx.emptyPage],
+        ['fixture', ctx.fixturePage],
+        ['stack', ctx.stackPage],
+      ] as const) {
         const file = join(SCREENSHOTS, `FAILED-${safe}-${which}.png`);
         await page.screenshot({ path: file }).catch(() => undefined);
       }

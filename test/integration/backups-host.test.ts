@@ -4,14 +4,45 @@
  * the tools accept, cancel leaves nothing, no password in any argv.
  */
 import { strict as assert } from 'node:assert';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { startCluster, postgresAvailable, postgresInstallHint, pgbackrestAvailable, pgbackrestInstallHint, PG_BIN, type Cluster } from '../support/cluster';
+import {
+  startCluster,
+  postgresAvailable,
+  postgresInstallHint,
+  pgbackrestAvailable,
+  pgbackrestInstallHint,
+  PG_BIN,
+  type Cluster,
+} from '../support/cluster';
 import { requirePart } from '../support/requirements';
 import { isRoot } from '../support/proc';
-import { HostRuntime, ToolCancelledError, type ToolRunOptions, type ToolRunResult, type ToolRuntime } from '../../src/core/runtime';
-import { groupBackupSets, pgbackrestBackup, pgbackrestCheck, pgbackrestInfo, pgbackrestStanzaCreate, PgBackRestError, type PgBackRestTarget } from '../../src/core/backups/pgbackrest';
+import {
+  HostRuntime,
+  ToolCancelledError,
+  type ToolRunOptions,
+  type ToolRunResult,
+  type ToolRuntime,
+} from '../../src/core/runtime';
+import {
+  groupBackupSets,
+  pgbackrestBackup,
+  pgbackrestCheck,
+  pgbackrestInfo,
+  pgbackrestStanzaCreate,
+  PgBackRestError,
+  type PgBackRestTarget,
+} from '../../src/core/backups/pgbackrest';
 import { createBaseBackup, createDump, createDumpAll, type ManualBackupTarget } from '../../src/core/backups/dump';
 import { readSidecar, sidecarPath } from '../../src/core/backups/sidecar';
 import { listManualBackups } from '../../src/core/backups/manual';
@@ -92,8 +123,14 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     assert.equal(err.code, 55);
     assert.equal(err.action, 'stanzaCreate');
     assert.equal(err.command, 'backup');
-    assert.ok(err.hints.some((h) => /stanza-create/.test(h)), err.hints.join('\n'));
-    assert.ok(lines.some((l) => /ERROR: \[055\]/.test(l)), 'the output streamed line by line');
+    assert.ok(
+      err.hints.some((h) => /stanza-create/.test(h)),
+      err.hints.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /ERROR: \[055\]/.test(l)),
+      'the output streamed line by line',
+    );
     const info = await pgbackrestInfo(pgb);
     assert.equal(info.status.code, 1);
     assert.equal(info.status.message, 'missing stanza path');
@@ -102,7 +139,9 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     const after = await pgbackrestInfo(pgb);
     assert.equal(after.status.code, 2, 'no valid backups yet');
     assert.equal(typeof after.systemId, 'bigint');
-    const sysId = (await cluster.pgBin('pg_controldata', ['-D', cluster.dataDir])).stdout.match(/Database system identifier:\s+(\d+)/)![1]!;
+    const sysId = (await cluster.pgBin('pg_controldata', ['-D', cluster.dataDir])).stdout.match(
+      /Database system identifier:\s+(\d+)/,
+    )![1]!;
     assert.equal(after.systemId!.toString(), sysId, 'the 64-bit system-id keeps every digit');
     assert.equal(after.pgVersion, '15');
   });
@@ -132,7 +171,10 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     const groups = groupBackupSets(info.backups);
     assert.equal(groups.length, 1);
     assert.equal(groups[0]!.full.label, full.label);
-    assert.deepEqual(groups[0]!.children.map((c) => c.label), [diff.label]);
+    assert.deepEqual(
+      groups[0]!.children.map((c) => c.label),
+      [diff.label],
+    );
     assert.ok(info.pitr && info.pitr.from.getTime() === f.stop.getTime());
     for (const argv of rt.argvs.filter((a) => a[0] === 'pgbackrest')) {
       assert.ok(argv.includes(`--stanza=${cluster.stanza}`), argv.join(' '));
@@ -144,7 +186,10 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     const lockFile = join(cluster.baseDir, 'lock', `${cluster.stanza}-backup.lock`);
     const argv = ['flock', '-x', lockFile, 'sleep', '120'];
     // Its own process group, so the kill below also ends flock and sleep (not only runuser).
-    const holder = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), { stdio: 'ignore', detached: true });
+    const holder = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), {
+      stdio: 'ignore',
+      detached: true,
+    });
     const released = new Promise((r) => holder.on('exit', r));
     try {
       for (let i = 0; i < 100 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 20));
@@ -156,7 +201,10 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
       assert.ok(err instanceof PgBackRestError, String(err));
       assert.equal(err.code, 50);
       assert.equal(err.action, 'anotherBackupRunning');
-      assert.ok(err.hints.some((h) => /another pgBackRest process/.test(h)), err.hints.join('|'));
+      assert.ok(
+        err.hints.some((h) => /another pgBackRest process/.test(h)),
+        err.hints.join('|'),
+      );
     } finally {
       process.kill(-holder.pid!, 'SIGKILL');
       await released;
@@ -165,14 +213,25 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
 
   it('while a backup runs, info reports the backup lock held; afterwards it is free again', async () => {
     // A real backup, frozen (SIGSTOP) once it holds its lock, then let go.
-    const argv = ['pgbackrest', `--config=${cluster.pgbackrestConf}`, `--stanza=${cluster.stanza}`, '--type=full', 'backup'];
+    const argv = [
+      'pgbackrest',
+      `--config=${cluster.pgbackrestConf}`,
+      `--stanza=${cluster.stanza}`,
+      '--type=full',
+      'backup',
+    ];
     const lockFile = join(cluster.baseDir, 'lock', `${cluster.stanza}-backup.lock`);
-    const running = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), { stdio: 'ignore' });
+    const running = spawn(isRoot ? 'runuser' : argv[0]!, isRoot ? ['-u', 'postgres', '--', ...argv] : argv.slice(1), {
+      stdio: 'ignore',
+    });
     const exited = new Promise((r) => running.on('exit', r));
     try {
       // The lock file outlives earlier runs: wait until it is really locked (flock -n fails) and the
       // backup wrote its pid into it (info reads the file, not only the lock).
-      const locked = () => existsSync(lockFile) && statSync(lockFile).size > 0 && spawnSync('flock', ['-n', lockFile, 'true']).status !== 0;
+      const locked = () =>
+        existsSync(lockFile) &&
+        statSync(lockFile).size > 0 &&
+        spawnSync('flock', ['-n', lockFile, 'true']).status !== 0;
       for (let i = 0; i < 500 && !locked(); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(locked(), 'the backup took its lock');
       // runuser's child is pgbackrest: stop the whole process group of the spawned command.
@@ -206,7 +265,11 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     assert.equal(meta.sizeBytes, tar.sizeBytes);
     assert.equal(meta.command[0], 'pg_dump');
 
-    const custom = await createDump(manual, { database: 'shop', format: 'custom' }, { now: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) });
+    const custom = await createDump(
+      manual,
+      { database: 'shop', format: 'custom' },
+      { now: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) },
+    );
     assert.equal(custom.name, 'shop_pg_dump_20260102_030405.dump');
     assert.equal(spawnSync(join(PG_BIN, 'pg_restore'), ['--list', custom.path]).status, 0);
 
@@ -220,7 +283,10 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     assert.match(base.name, /^pg_basebackup_\d{8}_\d{6}$/);
     const files = readdirSync(base.path).sort();
     assert.ok(files.includes('base.tar.gz') && files.includes('pg_wal.tar.gz'), files.join(','));
-    const baseList = spawnSync('tar', ['-tzf', join(base.path, 'base.tar.gz')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const baseList = spawnSync('tar', ['-tzf', join(base.path, 'base.tar.gz')], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     assert.equal(baseList.status, 0);
     assert.match(baseList.stdout, /PG_VERSION/);
     assert.equal((await readSidecar(base.path))?.kind, 'baseBackup');
@@ -232,7 +298,10 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
   });
 
   it('a cancelled dump leaves no file', async () => {
-    await cluster.psql('CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 20) AS v FROM generate_series(1, 400000) g', 'shop');
+    await cluster.psql(
+      'CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 20) AS v FROM generate_series(1, 400000) g',
+      'shop',
+    );
     const before = readdirSync(outDir);
     const a = new AbortController();
     let seen = false;
@@ -250,7 +319,10 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
 
   it('a failed dump leaves no file and keeps the tool message', async () => {
     const before = readdirSync(outDir);
-    await assert.rejects(createDump({ ...manual, connArgs: ['-h', cluster.socketDir, '-p', String(cluster.port)] }, { database: 'nope' }), /nope/);
+    await assert.rejects(
+      createDump({ ...manual, connArgs: ['-h', cluster.socketDir, '-p', String(cluster.port)] }, { database: 'nope' }),
+      /nope/,
+    );
     writeFileSync(join(outDir, 'x'), '');
     rmSync(join(outDir, 'x'));
     assert.deepEqual(readdirSync(outDir).sort(), before.sort());

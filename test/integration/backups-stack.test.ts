@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
 import { runningServiceContainer } from '../../src/core/docker/find';
-import { ContainerRuntime, ToolCancelledError, type ToolRunOptions, type ToolRunResult, type ToolRuntime } from '../../src/core/runtime';
+import {
+  ContainerRuntime,
+  ToolCancelledError,
+  type ToolRunOptions,
+  type ToolRunResult,
+  type ToolRuntime,
+} from '../../src/core/runtime';
 import { discoverInfra, type StackConfig } from '../../src/core/infra';
 import { groupBackupSets, pgbackrestBackup, pgbackrestInfo } from '../../src/core/backups/pgbackrest';
 import { createBaseBackup, createDump, createDumpAll } from '../../src/core/backups/dump';
@@ -67,7 +73,16 @@ describe('backups on the fixture stack (container runtime)', function () {
     const c = await runningServiceContainer(client, config.projectName, config.dbService!.name);
     rt = new RecordingRuntime(new ContainerRuntime(client, c.Id, 'container timescaledb'));
     targets = await stackBackupTargets(config, rt);
-    await stack.exec('timescaledb', ['psql', '-X', '-U', stack.env.POSTGRES_USER!, '-d', stack.env.POSTGRES_DB!, '-c', 'CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 50000) g']);
+    await stack.exec('timescaledb', [
+      'psql',
+      '-X',
+      '-U',
+      stack.env.POSTGRES_USER!,
+      '-d',
+      stack.env.POSTGRES_DB!,
+      '-c',
+      'CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 50000) g',
+    ]);
   });
   after(async () => {
     await stack?.stop();
@@ -91,20 +106,34 @@ describe('backups on the fixture stack (container runtime)', function () {
       const lines: string[] = [];
       fullLabel = (await pgbackrestBackup(targets.pgbackrest, 'full', { onLine: (l) => lines.push(l) })).label;
       assert.match(fullLabel, /^\d{8}-\d{6}F$/);
-      assert.ok(lines.some((l) => /INFO: backup command begin/.test(l)), 'console output streamed');
+      assert.ok(
+        lines.some((l) => /INFO: backup command begin/.test(l)),
+        'console output streamed',
+      );
       diffLabel = (await pgbackrestBackup(targets.pgbackrest, 'diff')).label;
       assert.match(diffLabel, new RegExp(`^${fullLabel}_\\d{8}-\\d{6}D$`));
       const info = await pgbackrestInfo(targets.pgbackrest);
       assert.equal(info.status.code, 0);
       const [g] = groupBackupSets(info.backups);
       assert.equal(g?.full.label, fullLabel);
-      assert.deepEqual(g?.children.map((c) => [c.label, c.prior]), [[diffLabel, fullLabel]]);
+      assert.deepEqual(
+        g?.children.map((c) => [c.label, c.prior]),
+        [[diffLabel, fullLabel]],
+      );
       assert.ok(info.systemId && info.systemId > 2n ** 53n, 'a real 64-bit system-id');
       // The backup log file on the host mount grew: the follower saw both runs, and nothing older.
       assert.ok(follower.watching, 'clean_start created logs/pgbackrest (stanza-create logs there)');
-      for (let i = 0; i < 100 && !followed.some((l) => l.includes(diffLabel)); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(followed.some((l) => l.startsWith('db-backup.log: ') && l.includes(`new backup label = ${diffLabel}`)), followed.slice(-5).join('\n'));
-      assert.equal(followed.filter((l) => /PROCESS START/.test(l) && l.startsWith('db-backup.log')).length, 2, 'each run once, never re-read');
+      for (let i = 0; i < 100 && !followed.some((l) => l.includes(diffLabel)); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.ok(
+        followed.some((l) => l.startsWith('db-backup.log: ') && l.includes(`new backup label = ${diffLabel}`)),
+        followed.slice(-5).join('\n'),
+      );
+      assert.equal(
+        followed.filter((l) => /PROCESS START/.test(l) && l.startsWith('db-backup.log')).length,
+        2,
+        'each run once, never re-read',
+      );
     } finally {
       follower.dispose();
     }
@@ -120,7 +149,19 @@ describe('backups on the fixture stack (container runtime)', function () {
     assert.equal(list.status, 0, list.stderr);
     assert.match(list.stdout, /TABLE DATA public t /);
     const meta = await readSidecar(dump.path);
-    const ext = (await stack!.exec('timescaledb', ['psql', '-X', '-At', '-U', stack!.env.POSTGRES_USER!, '-d', db, '-c', "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname='timescaledb'), '')"])).stdout.trim();
+    const ext = (
+      await stack!.exec('timescaledb', [
+        'psql',
+        '-X',
+        '-At',
+        '-U',
+        stack!.env.POSTGRES_USER!,
+        '-d',
+        db,
+        '-c',
+        "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname='timescaledb'), '')",
+      ])
+    ).stdout.trim();
     assert.equal(meta?.timescaledbVersion, ext || undefined);
     assert.match(meta!.pgVersion, /^15/);
     assert.equal(meta?.ranIn, 'container timescaledb');
@@ -129,7 +170,12 @@ describe('backups on the fixture stack (container runtime)', function () {
     assert.equal(spawnSync('grep', ['-c', 'CREATE ROLE', all.path]).status, 0);
 
     const base = await createBaseBackup(targets.manual);
-    assert.deepEqual(readdirSync(base.path).filter((n) => n.endsWith('.tar.gz')).sort(), ['base.tar.gz', 'pg_wal.tar.gz']);
+    assert.deepEqual(
+      readdirSync(base.path)
+        .filter((n) => n.endsWith('.tar.gz'))
+        .sort(),
+      ['base.tar.gz', 'pg_wal.tar.gz'],
+    );
     const t = spawnSync('tar', ['-tzf', join(base.path, 'base.tar.gz')], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /PG_VERSION/);
@@ -138,20 +184,34 @@ describe('backups on the fixture stack (container runtime)', function () {
   });
 
   it('a cancelled pg_dump and a cancelled pg_basebackup leave nothing behind', async () => {
-    await stack!.exec('timescaledb', ['psql', '-X', '-U', stack!.env.POSTGRES_USER!, '-d', stack!.env.POSTGRES_DB!, '-c', 'CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 20) AS v FROM generate_series(1, 300000) g']);
+    await stack!.exec('timescaledb', [
+      'psql',
+      '-X',
+      '-U',
+      stack!.env.POSTGRES_USER!,
+      '-d',
+      stack!.env.POSTGRES_DB!,
+      '-c',
+      'CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 20) AS v FROM generate_series(1, 300000) g',
+    ]);
     const before = readdirSync(manualDir()).sort();
     const a = new AbortController();
     const p = createDump(targets.manual, { database: stack!.env.POSTGRES_DB! }, { signal: a.signal });
-    for (let i = 0; i < 500 && !readdirSync(manualDir()).some((n) => n.endsWith('.partial')); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && !readdirSync(manualDir()).some((n) => n.endsWith('.partial')); i++)
+      await new Promise((r) => setTimeout(r, 10));
     a.abort();
     await assert.rejects(p, ToolCancelledError);
     assert.deepEqual(readdirSync(manualDir()).sort(), before);
 
     const b = new AbortController();
-    const q = createBaseBackup(targets.manual, { signal: b.signal, onLine: (l) => (/write-ahead log start point|starting background WAL receiver/.test(l) ? b.abort() : undefined) });
+    const q = createBaseBackup(targets.manual, {
+      signal: b.signal,
+      onLine: (l) => (/write-ahead log start point|starting background WAL receiver/.test(l) ? b.abort() : undefined),
+    });
     await assert.rejects(q, ToolCancelledError);
     // The cleanup runs in the container; give the killed tool a moment to go.
-    for (let i = 0; i < 50 && readdirSync(manualDir()).sort().join() !== before.join(); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && readdirSync(manualDir()).sort().join() !== before.join(); i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(readdirSync(manualDir()).sort(), before);
   });
 
@@ -160,11 +220,29 @@ describe('backups on the fixture stack (container runtime)', function () {
     const ofelia = config.ofeliaLogDir;
     mkdirSync(ofelia, { recursive: true });
     const stamp = '20261124_201500';
-    writeFileSync(join(ofelia, `${stamp}_pgbackrest-diff-backup.stdout.log`), `INFO: new backup label = ${diffLabel}\n`);
+    writeFileSync(
+      join(ofelia, `${stamp}_pgbackrest-diff-backup.stdout.log`),
+      `INFO: new backup label = ${diffLabel}\n`,
+    );
     writeFileSync(join(ofelia, `${stamp}_pgbackrest-diff-backup.stderr.log`), '');
     writeFileSync(
       join(ofelia, `${stamp}_pgbackrest-diff-backup.json`),
-      JSON.stringify({ Job: { Name: 'pgbackrest-diff-backup', Command: 'pgbackrest --stanza=db --type=diff backup' }, Execution: { ID: 'x1', Date: '2026-11-24T20:15:00Z', Duration: 1e9, IsRunning: false, Failed: false, Skipped: false, Error: {} } }, null, '  '),
+      JSON.stringify(
+        {
+          Job: { Name: 'pgbackrest-diff-backup', Command: 'pgbackrest --stanza=db --type=diff backup' },
+          Execution: {
+            ID: 'x1',
+            Date: '2026-11-24T20:15:00Z',
+            Duration: 1e9,
+            IsRunning: false,
+            Failed: false,
+            Skipped: false,
+            Error: {},
+          },
+        },
+        null,
+        '  ',
+      ),
     );
     const info = await pgbackrestInfo(targets.pgbackrest);
     const diff = info.backups.find((b) => b.label === diffLabel)!;
@@ -173,10 +251,19 @@ describe('backups on the fixture stack (container runtime)', function () {
     const o = await loadBackupsOverview({ stack: config, runtime: async () => rt, now, graceMs: 10 * 60_000 });
     assert.equal(o.stanzaError, undefined);
     assert.equal(o.stanzaName, 'db');
-    assert.deepEqual(o.stanza?.backups.map((b) => b.label), [fullLabel, diffLabel]);
+    assert.deepEqual(
+      o.stanza?.backups.map((b) => b.label),
+      [fullLabel, diffLabel],
+    );
     assert.deepEqual(o.manual.map((m) => m.kind).sort(), ['pg_basebackup', 'pg_dump', 'pg_dumpall']);
     assert.ok(o.manual.every((m) => m.sidecar));
-    assert.deepEqual(o.jobs.map((j) => [j.name, j.backupKind]), [['pgbackrest-full-backup', 'full'], ['pgbackrest-diff-backup', 'diff']]);
+    assert.deepEqual(
+      o.jobs.map((j) => [j.name, j.backupKind]),
+      [
+        ['pgbackrest-full-backup', 'full'],
+        ['pgbackrest-diff-backup', 'diff'],
+      ],
+    );
     assert.equal(o.runs[0]?.job, 'pgbackrest-diff-backup');
     const diffJob = o.freshness.jobs.find((j) => j.job.name === 'pgbackrest-diff-backup')!;
     assert.equal(diffJob.lastRun?.id, 'x1');
@@ -193,10 +280,15 @@ describe('backups on the fixture stack (container runtime)', function () {
     const c = await runningServiceContainer(client, config.projectName, svc.name);
     const a = new AbortController();
     const lines: string[] = [];
-    const done = followContainerLog(client, c.Id, (l) => {
-      lines.push(l);
-      a.abort();
-    }, { signal: a.signal });
+    const done = followContainerLog(
+      client,
+      c.Id,
+      (l) => {
+        lines.push(l);
+        a.abort();
+      },
+      { signal: a.signal },
+    );
     await done;
     assert.match(lines[0] ?? '', /ofelia stand-in started/);
   });
@@ -222,7 +314,10 @@ describe('backups on the fixture stack (container runtime)', function () {
     });
     const stderr: string[] = [];
     // A test program: writes 256 MiB to stdout, then says so on stderr.
-    const p = rt.run(['sh', '-c', `head -c ${total} /dev/zero; echo written >&2`], { stdout: sink, onStderrLine: (l) => stderr.push(l) });
+    const p = rt.run(['sh', '-c', `head -c ${total} /dev/zero; echo written >&2`], {
+      stdout: sink,
+      onStderrLine: (l) => stderr.push(l),
+    });
     await new Promise((r) => setTimeout(r, 3000));
     assert.ok(stalled, 'the consumer stalled');
     assert.deepEqual(stderr, [], 'the tool is blocked writing: nothing piles up in memory');

@@ -21,13 +21,24 @@ interface Daemon {
   stop(): Promise<void>;
 }
 
-
 async function startDaemon(dir: string, host: string): Promise<Daemon> {
   const log = join(dir, 'dockerd.log');
   const fd = openSync(log, 'a');
   const child = spawn(
     which('dockerd', ['/usr/sbin', '/usr/bin']) ?? 'dockerd',
-    ['--iptables=false', '--ip6tables=false', '--bridge=none', '--data-root', join(dir, 'root'), '--exec-root', join(dir, 'exec'), '-H', host, '--pidfile', join(dir, 'docker.pid')],
+    [
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      '--data-root',
+      join(dir, 'root'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '-H',
+      host,
+      '--pidfile',
+      join(dir, 'docker.pid'),
+    ],
     { stdio: ['ignore', fd, fd] },
   );
   closeSync(fd);
@@ -36,7 +47,11 @@ async function startDaemon(dir: string, host: string): Promise<Daemon> {
     'the throwaway dockerd to answer',
     async () => {
       if (!pidAlive(pid)) throw new Error(`dockerd exited: ${readFileSync(log, 'utf8').slice(-2000)}`);
-      const r = await run('docker', ['version', '--format', '{{.Server.Version}}'], { env: { DOCKER_HOST: host }, reject: false, timeoutMs: 5000 });
+      const r = await run('docker', ['version', '--format', '{{.Server.Version}}'], {
+        env: { DOCKER_HOST: host },
+        reject: false,
+        timeoutMs: 5000,
+      });
       return r.exitCode === 0 ? true : undefined;
     },
     60_000,
@@ -50,7 +65,9 @@ async function startDaemon(dir: string, host: string): Promise<Daemon> {
       const deadline = Date.now() + 30_000;
       while (pidAlive(pid) && Date.now() < deadline) await sleep(100);
       if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-      await new Promise<void>((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('exit', () => res())));
+      await new Promise<void>((res) =>
+        child.exitCode !== null || child.signalCode !== null ? res() : child.once('exit', () => res()),
+      );
     },
   };
 }
@@ -91,7 +108,11 @@ describe('Docker daemon stopped, then started again: unreachable, then recovery 
   });
 
   it('reports the engine unreachable when the daemon stops, and the model again once it is back', async () => {
-    const services = parseCompose('services:\n  timescaledb:\n    image: timescale/timescaledb-ha:pg15\n', '/x/docker-compose.yaml', {}).model!.services;
+    const services = parseCompose(
+      'services:\n  timescaledb:\n    image: timescale/timescaledb-ha:pg15\n',
+      '/x/docker-compose.yaml',
+      {},
+    ).model!.services;
     const seen: MonitorState['kind'][] = [];
     monitor = new StackMonitor({
       connect: () => connectEngine(resolveEngine(host)),
@@ -105,7 +126,8 @@ describe('Docker daemon stopped, then started again: unreachable, then recovery 
     });
     monitor.start();
     const m = monitor;
-    const wait = (kind: MonitorState['kind'], ms: number) => waitFor(`state ${kind}`, async () => (m.state.kind === kind ? m.state : undefined), ms, 50);
+    const wait = (kind: MonitorState['kind'], ms: number) =>
+      waitFor(`state ${kind}`, async () => (m.state.kind === kind ? m.state : undefined), ms, 50);
 
     const ready = await wait('ready', 20_000);
     assert.equal(ready.kind === 'ready' && ready.model.database?.state, 'notCreated');
@@ -113,7 +135,9 @@ describe('Docker daemon stopped, then started again: unreachable, then recovery 
     let t0 = Date.now();
     await daemon!.stop();
     const down = await wait('unreachable', 15_000);
-    console.log(`      daemon stopped → unreachable after ${Date.now() - t0} ms: ${down.kind === 'unreachable' ? down.error : ''}`);
+    console.log(
+      `      daemon stopped → unreachable after ${Date.now() - t0} ms: ${down.kind === 'unreachable' ? down.error : ''}`,
+    );
     assert.ok(down.kind === 'unreachable' && down.error.length > 0);
     // A manual refresh while it is down answers with the failed attempt, at once.
     assert.equal((await m.refresh()).kind, 'unreachable');
@@ -130,8 +154,17 @@ describe('Docker daemon stopped, then started again: unreachable, then recovery 
     await run('docker', ['import', '-', 'tsdbops-empty:1'], { env: { DOCKER_HOST: host }, input: '\0'.repeat(10240) });
     const docker = await connectEngine(resolveEngine(host));
     t0 = Date.now();
-    await docker.createContainer({ Image: 'tsdbops-empty:1', Cmd: ['/none'], Labels: { 'com.docker.compose.project': 'tsdbopsdaemontest', 'com.docker.compose.service': 'timescaledb' } });
-    await waitFor('the created container in the model', async () => (m.state.kind === 'ready' && m.state.model.database?.state === 'created' ? true : undefined), 5000, 20);
+    await docker.createContainer({
+      Image: 'tsdbops-empty:1',
+      Cmd: ['/none'],
+      Labels: { 'com.docker.compose.project': 'tsdbopsdaemontest', 'com.docker.compose.service': 'timescaledb' },
+    });
+    await waitFor(
+      'the created container in the model',
+      async () => (m.state.kind === 'ready' && m.state.model.database?.state === 'created' ? true : undefined),
+      5000,
+      20,
+    );
     console.log(`      container create → model after ${Date.now() - t0} ms`);
   });
 });

@@ -12,10 +12,18 @@ import { restoreInOneOff } from '../../src/core/backups/restore-oneoff';
 async function main(): Promise<void> {
   const client = await connectEngine(resolveEngine(undefined, process.env));
   const rt = new ContainerRuntime(client, process.env.CONTAINER!, 'container timescaledb');
-  const ctx = { step: (s: string) => process.stdout.write(`step: ${s}\n`), line: (l: string) => process.stdout.write(`${l}\n`) };
+  const ctx = {
+    step: (s: string) => process.stdout.write(`step: ${s}\n`),
+    line: (l: string) => process.stdout.write(`${l}\n`),
+  };
   const conn = { user: process.env.PGUSER_! };
   const dataDir = '/home/postgres/pgdata/data';
-  if (process.env.MODE === 'oneoff') await restoreInOneOff({ docker: client, containerId: process.env.CONTAINER!, dataDir, conn }, { kind: 'pgbackrest', stanza: 'db' }, ctx);
+  if (process.env.MODE === 'oneoff')
+    await restoreInOneOff(
+      { docker: client, containerId: process.env.CONTAINER!, dataDir, conn },
+      { kind: 'pgbackrest', stanza: 'db' },
+      ctx,
+    );
   else await restorePhysical({ rt, dataDir, conn }, { kind: 'pgbackrest', stanza: 'db' }, ctx);
 }
 

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
 import { ContainerRuntime, HostRuntime } from '../../src/core/runtime';
-import { restoreDump, restoreDumpAll, timescaleVersions, type LogicalTarget } from '../../src/core/backups/restore-logical';
+import {
+  restoreDump,
+  restoreDumpAll,
+  timescaleVersions,
+  type LogicalTarget,
+} from '../../src/core/backups/restore-logical';
 import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore-run';
 import { restorePhysical } from '../../src/core/backups/restore-physical';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
@@ -16,7 +21,15 @@ import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
 import { composeAvailable, composeInstallHint, startStack, type Stack } from '../support/stack';
 import { recordingContext } from '../support/restore-context';
-import { PG_BIN, pgbackrestAvailable, pgbackrestInstallHint, postgresAvailable, postgresInstallHint, startCluster, type Cluster } from '../support/cluster';
+import {
+  PG_BIN,
+  pgbackrestAvailable,
+  pgbackrestInstallHint,
+  postgresAvailable,
+  postgresInstallHint,
+  startCluster,
+  type Cluster,
+} from '../support/cluster';
 
 const MB = '/var/lib/pgbackrest/manual_backup';
 
@@ -42,7 +55,17 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
     };
     await sql('CREATE TABLE items (id int PRIMARY KEY, name text)');
     await sql("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g");
-    await stack.exec('timescaledb', ['pg_dump', '-U', user(), '-F', 't', '-d', 'connect_db', '-f', `${MB}/connect_db_pg_dump_1.tar`]);
+    await stack.exec('timescaledb', [
+      'pg_dump',
+      '-U',
+      user(),
+      '-F',
+      't',
+      '-d',
+      'connect_db',
+      '-f',
+      `${MB}/connect_db_pg_dump_1.tar`,
+    ]);
   });
 
   after(async () => {
@@ -59,44 +82,102 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
     const r = await restoreDump(target, { file: `${MB}/connect_db_pg_dump_1.tar`, database: 'copy_db' }, ctx());
     assert.equal(r.created, true);
     assert.equal(r.timescaledb.used, false);
-    const rows = await sql<{ n: string; s: string }>("SELECT count(*) AS n, sum(id)::text AS s FROM items", 'copy_db');
+    const rows = await sql<{ n: string; s: string }>('SELECT count(*) AS n, sum(id)::text AS s FROM items', 'copy_db');
     assert.deepEqual(rows[0], { n: '500', s: String((500 * 501) / 2) });
-    assert.ok(lines.some((l) => l.startsWith('$ pg_restore --verbose -U admin1234 -d copy_db --exit-on-error /var/lib/pgbackrest/manual_backup/connect_db_pg_dump_1.tar')), 'exact command logged, no -j');
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith(
+          '$ pg_restore --verbose -U admin1234 -d copy_db --exit-on-error /var/lib/pgbackrest/manual_backup/connect_db_pg_dump_1.tar',
+        ),
+      ),
+      'exact command logged, no -j',
+    );
     assert.ok(!lines.some((l) => /\s-j\s/.test(l)));
     assert.ok(!steps.some((s) => /timescaledb_pre_restore/.test(s)));
   });
 
   it('clean + single transaction into an existing database replaces its rows', async () => {
     await sql('DELETE FROM items WHERE id > 10', 'copy_db');
-    const r = await restoreDump(target, { file: `${MB}/connect_db_pg_dump_1.tar`, database: 'copy_db', clean: true, singleTransaction: true }, ctx());
+    const r = await restoreDump(
+      target,
+      { file: `${MB}/connect_db_pg_dump_1.tar`, database: 'copy_db', clean: true, singleTransaction: true },
+      ctx(),
+    );
     assert.equal(r.created, false);
     assert.equal((await sql<{ n: string }>('SELECT count(*) AS n FROM items', 'copy_db'))[0]!.n, '500');
   });
 
   it('a failing restore into a new database drops it again; a failing single transaction changes nothing', async () => {
     await sql('CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 50000) g');
-    await stack!.exec('timescaledb', ['pg_dump', '-U', user(), '-F', 'c', '-Z', '0', '-d', 'connect_db', '-f', `${MB}/big.dump`]);
+    await stack!.exec('timescaledb', [
+      'pg_dump',
+      '-U',
+      user(),
+      '-F',
+      'c',
+      '-Z',
+      '0',
+      '-d',
+      'connect_db',
+      '-f',
+      `${MB}/big.dump`,
+    ]);
     await sql('DROP TABLE big');
     // Cut in half: pg_restore -l still reads the table of contents at its start, the data fails midway.
-    await stack!.exec('timescaledb', ['sh', '-c', 'head -c $(($(stat -c %s "$0") / 2)) "$0" > "$1"', `${MB}/big.dump`, `${MB}/cut_pg_dump.dump`]);
+    await stack!.exec('timescaledb', [
+      'sh',
+      '-c',
+      'head -c $(($(stat -c %s "$0") / 2)) "$0" > "$1"',
+      `${MB}/big.dump`,
+      `${MB}/cut_pg_dump.dump`,
+    ]);
     const e = await restoreDump(target, { file: `${MB}/cut_pg_dump.dump`, database: 'cut_db' }, ctx()).then(
       () => undefined,
       (x: unknown) => x,
     );
     assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
     assert.match(e.message, /the new database cut_db was dropped again/);
-    assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'cut_db'`)).length, 0, 'no half-restored database left');
+    assert.equal(
+      (await sql(`SELECT 1 FROM pg_database WHERE datname = 'cut_db'`)).length,
+      0,
+      'no half-restored database left',
+    );
     await sql('DELETE FROM items WHERE id > 400', 'copy_db');
     await sql('CREATE TABLE blocker (id int)', 'copy_db');
     await sql('DROP TABLE items', 'copy_db');
     await sql('CREATE VIEW items AS SELECT 1 AS id', 'copy_db'); // pg_restore's CREATE TABLE items fails
-    await assert.rejects(restoreDump(target, { file: `${MB}/connect_db_pg_dump_1.tar`, database: 'copy_db', singleTransaction: true }, ctx()), (x: unknown) => x instanceof RestoreError && x.rolledBack);
-    assert.equal((await sql('SELECT 1 FROM pg_tables WHERE tablename = $$blocker$$', 'copy_db')).length, 1, 'unchanged');
+    await assert.rejects(
+      restoreDump(
+        target,
+        { file: `${MB}/connect_db_pg_dump_1.tar`, database: 'copy_db', singleTransaction: true },
+        ctx(),
+      ),
+      (x: unknown) => x instanceof RestoreError && x.rolledBack,
+    );
+    assert.equal(
+      (await sql('SELECT 1 FROM pg_tables WHERE tablename = $$blocker$$', 'copy_db')).length,
+      1,
+      'unchanged',
+    );
   });
 
   it('a cancel midway: into a new database it is dropped again; into an existing one (single transaction) nothing changes', async () => {
     await sql('CREATE TABLE huge AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1000000) g');
-    await stack!.exec('timescaledb', ['pg_dump', '-U', user(), '-F', 'c', '-Z', '0', '-t', 'huge', '-d', 'connect_db', '-f', `${MB}/huge.dump`]);
+    await stack!.exec('timescaledb', [
+      'pg_dump',
+      '-U',
+      user(),
+      '-F',
+      'c',
+      '-Z',
+      '0',
+      '-t',
+      'huge',
+      '-d',
+      'connect_db',
+      '-f',
+      `${MB}/huge.dump`,
+    ]);
     await sql('DROP TABLE huge');
     // Cancel as soon as pg_restore says it is loading the table's data.
     const cancelWhenLoading = () => {
@@ -104,24 +185,41 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       return { ac, c: ctx(ac.signal, (l) => /processing data for table "public\.huge"/.test(l) && ac.abort()) };
     };
     const fresh = cancelWhenLoading();
-    const e1 = await restoreDump(target, { file: `${MB}/huge.dump`, database: 'cancel_db' }, fresh.c).then(() => undefined, (x: unknown) => x);
+    const e1 = await restoreDump(target, { file: `${MB}/huge.dump`, database: 'cancel_db' }, fresh.c).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     assert.ok(fresh.ac.signal.aborted, 'the cancel happened during the data load');
     assert.ok(e1 instanceof RestoreError && e1.rolledBack, String(e1));
     assert.match(e1.message, /was cancelled; the new database cancel_db was dropped again/);
     assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'cancel_db'`)).length, 0);
     await sql('CREATE TABLE keep_me (id int)', 'copy_db');
     const existing = cancelWhenLoading();
-    const e2 = await restoreDump(target, { file: `${MB}/huge.dump`, database: 'copy_db', singleTransaction: true }, existing.c).then(() => undefined, (x: unknown) => x);
+    const e2 = await restoreDump(
+      target,
+      { file: `${MB}/huge.dump`, database: 'copy_db', singleTransaction: true },
+      existing.c,
+    ).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     assert.ok(existing.ac.signal.aborted);
     assert.ok(e2 instanceof RestoreError && e2.rolledBack, String(e2));
-    assert.equal((await sql(`SELECT 1 FROM pg_tables WHERE tablename = 'huge'`, 'copy_db')).length, 0, 'no half-loaded table');
+    assert.equal(
+      (await sql(`SELECT 1 FROM pg_tables WHERE tablename = 'huge'`, 'copy_db')).length,
+      0,
+      'no half-loaded table',
+    );
     assert.equal((await sql(`SELECT 1 FROM pg_tables WHERE tablename = 'keep_me'`, 'copy_db')).length, 1);
     await sql('DROP TABLE keep_me', 'copy_db');
     await stack!.exec('timescaledb', ['rm', '-f', `${MB}/huge.dump`]);
   });
 
   it('refuses a file that is not a dump before touching anything', async () => {
-    await assert.rejects(restoreDump(target, { file: '/etc/hostname', database: 'never_db' }, ctx()), BackupVerifyError);
+    await assert.rejects(
+      restoreDump(target, { file: '/etc/hostname', database: 'never_db' }, ctx()),
+      BackupVerifyError,
+    );
     assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'never_db'`)).length, 0);
   });
 
@@ -129,12 +227,20 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
     const EXT = '/usr/share/postgresql/15/extension';
     // The stand-in only announces its calls; the real functions toggle timescaledb.restoring.
     const script = [
-      "CREATE FUNCTION timescaledb_pre_restore() RETURNS bool LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'stand-in: timescaledb_pre_restore'; RETURN true; END $$;",
-      "CREATE FUNCTION timescaledb_post_restore() RETURNS bool LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'stand-in: timescaledb_post_restore'; RETURN true; END $$;",
+      'CREATE FUNCTION timescaledb_pre_restore() RETURNS bool LANGUAGE plpgsql AS $$ ' +
+        "BEGIN RAISE NOTICE 'stand-in: timescaledb_pre_restore'; RETURN true; END $$;",
+      'CREATE FUNCTION timescaledb_post_restore() RETURNS bool LANGUAGE plpgsql AS $$ ' +
+        "BEGIN RAISE NOTICE 'stand-in: timescaledb_post_restore'; RETURN true; END $$;",
     ].join('\n');
     const install = async () => {
-      await stack!.exec('timescaledb', ['sh', '-c', 'cat > "$0"', `${EXT}/timescaledb.control`], { user: 'root', input: "default_version = '2.10.3'\ncomment = 'test stand-in'\nrelocatable = false\nsuperuser = true\n" });
-      await stack!.exec('timescaledb', ['sh', '-c', 'cat > "$0"', `${EXT}/timescaledb--2.10.3.sql`], { user: 'root', input: script });
+      await stack!.exec('timescaledb', ['sh', '-c', 'cat > "$0"', `${EXT}/timescaledb.control`], {
+        user: 'root',
+        input: "default_version = '2.10.3'\ncomment = 'test stand-in'\nrelocatable = false\nsuperuser = true\n",
+      });
+      await stack!.exec('timescaledb', ['sh', '-c', 'cat > "$0"', `${EXT}/timescaledb--2.10.3.sql`], {
+        user: 'root',
+        input: script,
+      });
     };
     const uninstall = () => stack!.exec('timescaledb', ['rm', '-f', `${EXT}/timescaledb.control`], { user: 'root' });
 
@@ -143,8 +249,21 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       await sql('CREATE DATABASE tsdb_src');
       await sql('CREATE EXTENSION timescaledb', 'tsdb_src');
       await sql('CREATE TABLE metrics (ts timestamptz, v float8)', 'tsdb_src');
-      await sql("INSERT INTO metrics SELECT now() - g * interval '1 minute', g FROM generate_series(1, 100) g", 'tsdb_src');
-      await stack!.exec('timescaledb', ['pg_dump', '-U', user(), '-F', 'c', '-d', 'tsdb_src', '-f', `${MB}/tsdb_src_pg_dump_1.dump`]);
+      await sql(
+        "INSERT INTO metrics SELECT now() - g * interval '1 minute', g FROM generate_series(1, 100) g",
+        'tsdb_src',
+      );
+      await stack!.exec('timescaledb', [
+        'pg_dump',
+        '-U',
+        user(),
+        '-F',
+        'c',
+        '-d',
+        'tsdb_src',
+        '-f',
+        `${MB}/tsdb_src_pg_dump_1.dump`,
+      ]);
     });
     after(async () => {
       await uninstall();
@@ -153,29 +272,43 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
     it('refuses a TimescaleDB dump when the server has no timescaledb, before touching anything', async () => {
       await uninstall();
       try {
-        await assert.rejects(restoreDump(target, { file: `${MB}/tsdb_src_pg_dump_1.dump`, database: 'tsdb_never' }, ctx()), /uses the timescaledb extension, but this server has none/);
+        await assert.rejects(
+          restoreDump(target, { file: `${MB}/tsdb_src_pg_dump_1.dump`, database: 'tsdb_never' }, ctx()),
+          /uses the timescaledb extension, but this server has none/,
+        );
         assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'tsdb_never'`)).length, 0);
       } finally {
         await install();
       }
     });
 
-    it('runs CREATE EXTENSION IF NOT EXISTS, timescaledb_pre_restore(), pg_restore without -j, timescaledb_post_restore() in that order, and warns on a version mismatch', async () => {
-      const from = lines.length;
-      const r = await restoreDump(target, { file: `${MB}/tsdb_src_pg_dump_1.dump`, database: 'tsdb_copy', dumpTimescaledbVersion: '2.9.1' }, ctx());
-      assert.equal(r.timescaledb.used, true);
-      assert.equal(r.timescaledb.serverVersion, '2.10.3');
-      assert.match(r.warnings.join('\n'), /made with TimescaleDB 2\.9\.1, the server has 2\.10\.3/);
-      const mine = lines.slice(from);
-      const at = (re: RegExp) => mine.findIndex((l) => re.test(l));
-      const create = at(/-c 'CREATE EXTENSION IF NOT EXISTS timescaledb'$/);
-      const pre = at(/stand-in: timescaledb_pre_restore/);
-      const restore = at(/^\$ pg_restore --verbose /);
-      const post = at(/stand-in: timescaledb_post_restore/);
-      assert.ok(create >= 0 && create < pre && pre < restore && restore < post, `order: ${[create, pre, restore, post]}`);
-      assert.ok(!/\s(-j|--jobs)/.test(mine[restore]!), mine[restore]);
-      assert.equal((await sql<{ n: string }>('SELECT count(*) AS n FROM metrics', 'tsdb_copy'))[0]!.n, '100');
-    });
+    it(
+      'runs CREATE EXTENSION IF NOT EXISTS, timescaledb_pre_restore(), pg_restore without -j, ' +
+        'timescaledb_post_restore() in that order, and warns on a version mismatch',
+      async () => {
+        const from = lines.length;
+        const r = await restoreDump(
+          target,
+          { file: `${MB}/tsdb_src_pg_dump_1.dump`, database: 'tsdb_copy', dumpTimescaledbVersion: '2.9.1' },
+          ctx(),
+        );
+        assert.equal(r.timescaledb.used, true);
+        assert.equal(r.timescaledb.serverVersion, '2.10.3');
+        assert.match(r.warnings.join('\n'), /made with TimescaleDB 2\.9\.1, the server has 2\.10\.3/);
+        const mine = lines.slice(from);
+        const at = (re: RegExp) => mine.findIndex((l) => re.test(l));
+        const create = at(/-c 'CREATE EXTENSION IF NOT EXISTS timescaledb'$/);
+        const pre = at(/stand-in: timescaledb_pre_restore/);
+        const restore = at(/^\$ pg_restore --verbose /);
+        const post = at(/stand-in: timescaledb_post_restore/);
+        assert.ok(
+          create >= 0 && create < pre && pre < restore && restore < post,
+          `order: ${[create, pre, restore, post]}`,
+        );
+        assert.ok(!/\s(-j|--jobs)/.test(mine[restore]!), mine[restore]);
+        assert.equal((await sql<{ n: string }>('SELECT count(*) AS n FROM metrics', 'tsdb_copy'))[0]!.n, '100');
+      },
+    );
   });
 
   it('pg_dumpall through psql (ON_ERROR_STOP): the dump wins, the replaced databases are kept aside', async () => {
@@ -187,22 +320,41 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
     const r = await restoreDumpAll(target, { file: `${MB}/all_dbs_pg_dumpall_1.sql` }, ctx());
     assert.ok(r.databases.includes('shop') && r.databases.includes('connect_db'), r.databases.join());
     assert.ok(r.existingRoles.includes(user()));
-    assert.deepEqual((await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', 'shop')).map((x) => x.id), [1, 2]);
+    assert.deepEqual(
+      (await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', 'shop')).map((x) => x.id),
+      [1, 2],
+    );
     const kept = r.keptAside.shop!;
     assert.match(kept, /^shop_pre_restore_\d{8}_\d{6}$/);
-    assert.deepEqual((await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', kept)).map((x) => x.id), [1, 2, 3]);
-    assert.equal((await sql<{ n: string }>('SELECT count(*) AS n FROM items'))[0]!.n, '500', 'connect_db came back from the dump');
+    assert.deepEqual(
+      (await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', kept)).map((x) => x.id),
+      [1, 2, 3],
+    );
+    assert.equal(
+      (await sql<{ n: string }>('SELECT count(*) AS n FROM items'))[0]!.n,
+      '500',
+      'connect_db came back from the dump',
+    );
   });
 
   it('a failing pg_dumpall restore puts the databases back', async () => {
-    await stack!.exec('timescaledb', ['sh', '-c', 'sed "s/^CREATE TABLE public.orders/CREATE TABLE public.orders_missing_paren (/" "$0" > "$1"', `${MB}/all_dbs_pg_dumpall_1.sql`, `${MB}/all_dbs_pg_dumpall_bad.sql`]);
+    await stack!.exec('timescaledb', [
+      'sh',
+      '-c',
+      'sed "s/^CREATE TABLE public.orders/CREATE TABLE public.orders_missing_paren (/" "$0" > "$1"',
+      `${MB}/all_dbs_pg_dumpall_1.sql`,
+      `${MB}/all_dbs_pg_dumpall_bad.sql`,
+    ]);
     await sql('INSERT INTO orders VALUES (9)', 'shop');
     const e = await restoreDumpAll(target, { file: `${MB}/all_dbs_pg_dumpall_bad.sql` }, ctx()).then(
       () => undefined,
       (x: unknown) => x,
     );
     assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
-    assert.deepEqual((await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', 'shop')).map((x) => x.id), [1, 2, 9]);
+    assert.deepEqual(
+      (await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', 'shop')).map((x) => x.id),
+      [1, 2, 9],
+    );
   });
 });
 
@@ -227,8 +379,12 @@ describe('restore: on a host cluster (no Docker)', function () {
     await c.psql('CREATE TABLE t (v int); INSERT INTO t VALUES (1)');
     await c.pgbackrest(['--type=full', 'backup']);
     await c.psql('INSERT INTO t VALUES (2)');
-    const r = await restorePhysical({ rt, dataDir: c.dataDir, conn }, { kind: 'pgbackrest', stanza: c.stanza, configPath: c.pgbackrestConf }, ctx);
-    assert.equal(await c.psql('SELECT string_agg(v::text, \',\' ORDER BY v) FROM t'), '1');
+    const r = await restorePhysical(
+      { rt, dataDir: c.dataDir, conn },
+      { kind: 'pgbackrest', stanza: c.stanza, configPath: c.pgbackrestConf },
+      ctx,
+    );
+    assert.equal(await c.psql("SELECT string_agg(v::text, ',' ORDER BY v) FROM t"), '1');
     assert.ok(r.preRestoreCopy);
     const file = `${c.baseDir}/dump.custom`;
     await c.pgBin('pg_dump', ['-F', 'c', '-f', file, c.database]);

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
 import { ContainerRuntime } from '../../src/core/runtime';
-import { ONEOFF_LABEL, postgresIsPid1, recoverInOneOff, restoreInOneOff, type OneOffTarget } from '../../src/core/backups/restore-oneoff';
+import {
+  ONEOFF_LABEL,
+  postgresIsPid1,
+  recoverInOneOff,
+  restoreInOneOff,
+  type OneOffTarget,
+} from '../../src/core/backups/restore-oneoff';
 import { RestoreError } from '../../src/core/backups/restore-run';
 import { journalPath } from '../../src/core/backups/restore-physical';
 import { listPreRestoreCopies } from '../../src/core/backups/pre-restore';
@@ -38,13 +44,25 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     requirePart(this, debootstrapAvailable(), 'debootstrap', debootstrapInstallHint);
     stack = await startStack();
     // The image's own entrypoint: `exec postgres`, PID 1. The data folder (already set up) stays.
-    writeFileSync(join(stack.infraDir, 'docker-compose.override.yml'), 'services:\n  timescaledb:\n    entrypoint: ["/docker-entrypoint.sh"]\n    command: ["postgres"]\n');
+    writeFileSync(
+      join(stack.infraDir, 'docker-compose.override.yml'),
+      'services:\n  timescaledb:\n    entrypoint: ["/docker-entrypoint.sh"]\n    command: ["postgres"]\n',
+    );
     await stack.compose(['up', '-d', 'timescaledb']);
     await stack.waitForPostgres();
     client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: stack.docker.host }));
     const id = await stack.containerId('timescaledb');
-    assert.equal(await postgresIsPid1(new ContainerRuntime(client, id, 'db')), true, 'the override made PostgreSQL PID 1');
-    target = { docker: client, containerId: id, dataDir: DATA, conn: { user: stack.env.POSTGRES_USER!, database: stack.env.POSTGRES_DB } };
+    assert.equal(
+      await postgresIsPid1(new ContainerRuntime(client, id, 'db')),
+      true,
+      'the override made PostgreSQL PID 1',
+    );
+    target = {
+      docker: client,
+      containerId: id,
+      dataDir: DATA,
+      conn: { user: stack.env.POSTGRES_USER!, database: stack.env.POSTGRES_DB },
+    };
     await sql('CREATE TABLE t (v int)');
   });
 
@@ -74,9 +92,13 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     await sql('INSERT INTO t VALUES (4)');
     const expected = await values();
     const ac = new AbortController();
-    const e = await restoreInOneOff(target, { kind: 'pgbackrest', stanza: 'db' }, ctx(ac.signal, (l) => {
-      if (/restore command begin/.test(l)) ac.abort();
-    })).then(
+    const e = await restoreInOneOff(
+      target,
+      { kind: 'pgbackrest', stanza: 'db' },
+      ctx(ac.signal, (l) => {
+        if (/restore command begin/.test(l)) ac.abort();
+      }),
+    ).then(
       () => undefined,
       (x: unknown) => x,
     );
@@ -90,7 +112,13 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     await sql('INSERT INTO t VALUES (5)');
     const expected = await values();
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'restore-crash-child.ts')], {
-      env: { ...process.env, DOCKER_HOST: stack!.docker.host, CONTAINER: target.containerId, PGUSER_: stack!.env.POSTGRES_USER, MODE: 'oneoff' },
+      env: {
+        ...process.env,
+        DOCKER_HOST: stack!.docker.host,
+        CONTAINER: target.containerId,
+        PGUSER_: stack!.env.POSTGRES_USER,
+        MODE: 'oneoff',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -38,7 +38,8 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
 
   const sql = <T = Record<string, unknown>>(q: string, params: unknown[] = []) => stack!.sql<T>(q, { params });
   const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
-  const pgbackrest = (args: string[]) => stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--log-level-console=warn', ...args]);
+  const pgbackrest = (args: string[]) =>
+    stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--log-level-console=warn', ...args]);
   const noJournal = async () => {
     const r = await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)], { reject: false });
     assert.notEqual(r.exitCode, 0, 'the journal is gone');
@@ -71,10 +72,18 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     assert.deepEqual(await values(), [1, 2]);
     assert.ok(r.preRestoreCopy?.startsWith(`${DATA}.pre-restore-`), r.preRestoreCopy);
     assert.ok(r.databases.includes('connect_db'));
-    assert.ok(lines.some((l) => l.startsWith('$ pgbackrest --stanza=db') && l.includes('--type=immediate') && l.endsWith(' restore')), 'the exact command is logged');
+    assert.ok(
+      lines.some(
+        (l) => l.startsWith('$ pgbackrest --stanza=db') && l.includes('--type=immediate') && l.endsWith(' restore'),
+      ),
+      'the exact command is logged',
+    );
     assert.ok(steps.includes('Stopping PostgreSQL') && steps.includes('Checking PostgreSQL stopped'));
     const copies = await listPreRestoreCopies(target.rt, DATA);
-    assert.ok(copies.some((c) => c.path === r.preRestoreCopy && (c.sizeBytes ?? 0) > 1_000_000), JSON.stringify(copies));
+    assert.ok(
+      copies.some((c) => c.path === r.preRestoreCopy && (c.sizeBytes ?? 0) > 1_000_000),
+      JSON.stringify(copies),
+    );
     await noJournal();
     // The copy is the way back; deleting it is a separate, explicit step.
     await deletePreRestoreCopy(target, r.preRestoreCopy!, ctx());
@@ -94,14 +103,24 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     const r = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', time: between }, ctx());
     assert.deepEqual(await values(), [10]);
     assert.match(r.target!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{3})?\+00$/);
-    assert.equal((await sql<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]!.r, false, 'promoted, not paused read-only');
+    assert.equal(
+      (await sql<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]!.r,
+      false,
+      'promoted, not paused read-only',
+    );
     await sql('INSERT INTO t VALUES (11)'); // writable
   });
 
   it('a time before the window is refused before anything is touched', async () => {
     const before = await values();
-    await assert.rejects(restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', time: new Date('2001-01-01T00:00:00Z') }, ctx()), BackupVerifyError);
-    await assert.rejects(restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', set: 'nope' }, ctx()), /not in stanza/);
+    await assert.rejects(
+      restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', time: new Date('2001-01-01T00:00:00Z') }, ctx()),
+      BackupVerifyError,
+    );
+    await assert.rejects(
+      restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', set: 'nope' }, ctx()),
+      /not in stanza/,
+    );
     assert.deepEqual(await values(), before);
     await noJournal();
   });
@@ -112,9 +131,13 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     const expected = await values();
     const copiesBefore = (await listPreRestoreCopies(target.rt, DATA)).length;
     const ac = new AbortController();
-    const e = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db' }, ctx(ac.signal, (l) => {
-      if (/restore command begin/.test(l)) ac.abort();
-    })).then(
+    const e = await restorePhysical(
+      target,
+      { kind: 'pgbackrest', stanza: 'db' },
+      ctx(ac.signal, (l) => {
+        if (/restore command begin/.test(l)) ac.abort();
+      }),
+    ).then(
       () => undefined,
       (x: unknown) => x,
     );
@@ -123,7 +146,11 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     assert.match(e.message, /cancelled/);
     assert.deepEqual(await values(), expected);
     assert.equal(await serverState(target, ctx()), 'running');
-    assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, copiesBefore, 'the copy was moved back, not left aside');
+    assert.equal(
+      (await listPreRestoreCopies(target.rt, DATA)).length,
+      copiesBefore,
+      'the copy was moved back, not left aside',
+    );
     await noJournal();
   });
 
@@ -132,11 +159,15 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     const expected = await values();
     const pidFile = journalPath(DATA).replace(/\.json$/, '.pid');
     let killed: Promise<unknown> | undefined;
-    const e = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db' }, ctx(undefined, (l) => {
-      if (!killed && /restore command begin/.test(l)) {
-        killed = stack!.exec('timescaledb', ['sh', '-c', 'kill -9 "$(cat "$0")"', pidFile]);
-      }
-    })).then(
+    const e = await restorePhysical(
+      target,
+      { kind: 'pgbackrest', stanza: 'db' },
+      ctx(undefined, (l) => {
+        if (!killed && /restore command begin/.test(l)) {
+          killed = stack!.exec('timescaledb', ['sh', '-c', 'kill -9 "$(cat "$0")"', pidFile]);
+        }
+      }),
+    ).then(
       () => undefined,
       (x: unknown) => x,
     );
@@ -153,7 +184,12 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     const expected = await values();
     const copiesBefore = (await listPreRestoreCopies(target.rt, DATA)).length;
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'restore-crash-child.ts')], {
-      env: { ...process.env, DOCKER_HOST: stack!.docker.host, CONTAINER: await stack!.containerId('timescaledb'), PGUSER_: stack!.env.POSTGRES_USER },
+      env: {
+        ...process.env,
+        DOCKER_HOST: stack!.docker.host,
+        CONTAINER: await stack!.containerId('timescaledb'),
+        PGUSER_: stack!.env.POSTGRES_USER,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -174,7 +210,10 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)]);
     const pid = (await stack!.exec('timescaledb', ['cat', journalPath(DATA).replace(/\.json$/, '.pid')])).stdout.trim();
     await stack!.exec('timescaledb', ['sh', '-c', 'kill -STOP "$0"', pid]);
-    const alive = async () => (await stack!.exec('timescaledb', ['cat', `/proc/${pid}/cmdline`], { reject: false })).stdout.includes('pgbackrest');
+    const alive = async () =>
+      (await stack!.exec('timescaledb', ['cat', `/proc/${pid}/cmdline`], { reject: false })).stdout.includes(
+        'pgbackrest',
+      );
     assert.equal(await alive(), true, 'pgbackrest outlived the process that started it');
     const j = await recoverInterruptedRestore(target, ctx());
     assert.ok(j, 'a journal was found');
@@ -190,10 +229,29 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     before(async () => {
       await sql('DELETE FROM t');
       await sql('INSERT INTO t VALUES (100)');
-      await stack!.exec('timescaledb', ['pg_basebackup', '-h', '/var/run/postgresql', '-U', stack!.env.POSTGRES_USER!, '-D', `${MB}/pg_basebackup_good`, '-F', 't', '-Z', '9', '-X', 'stream']);
+      await stack!.exec('timescaledb', [
+        'pg_basebackup',
+        '-h',
+        '/var/run/postgresql',
+        '-U',
+        stack!.env.POSTGRES_USER!,
+        '-D',
+        `${MB}/pg_basebackup_good`,
+        '-F',
+        't',
+        '-Z',
+        '9',
+        '-X',
+        'stream',
+      ]);
       await stack!.exec('timescaledb', ['cp', '-r', `${MB}/pg_basebackup_good`, `${MB}/pg_basebackup_bad`]);
       // Cut the compressed base archive in half: the damage a copy or a full disk leaves.
-      await stack!.exec('timescaledb', ['sh', '-c', 'f="$0/base.tar.gz"; s=$(stat -c %s "$f"); head -c $((s / 2)) "$f" > "$f.cut" && mv "$f.cut" "$f"', `${MB}/pg_basebackup_bad`]);
+      await stack!.exec('timescaledb', [
+        'sh',
+        '-c',
+        'f="$0/base.tar.gz"; s=$(stat -c %s "$f"); head -c $((s / 2)) "$f" > "$f.cut" && mv "$f.cut" "$f"',
+        `${MB}/pg_basebackup_bad`,
+      ]);
       await sql('INSERT INTO t VALUES (101)');
     });
 
@@ -212,13 +270,20 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     });
 
     it('a restore that would not fit on the disk is refused before anything is touched', async () => {
-      const e = await restorePhysical({ ...target, reserveBytes: 2 ** 60 }, { kind: 'baseBackup', dir: `${MB}/pg_basebackup_good` }, ctx()).then(
+      const e = await restorePhysical(
+        { ...target, reserveBytes: 2 ** 60 },
+        { kind: 'baseBackup', dir: `${MB}/pg_basebackup_good` },
+        ctx(),
+      ).then(
         () => undefined,
         (x: unknown) => x,
       );
       assert.ok(e instanceof BackupVerifyError, String(e));
       assert.match(e.message, /Not enough free space in \/home\/postgres\/pgdata/);
-      assert.ok(lines.some((l) => /^base\.tar\.gz: \d{3,} entries, \d+ MB, lists cleanly\.$/.test(l)), 'every entry was read');
+      assert.ok(
+        lines.some((l) => /^base\.tar\.gz: \d{3,} entries, \d+ MB, lists cleanly\.$/.test(l)),
+        'every entry was read',
+      );
       assert.equal(await serverState(target, ctx()), 'running');
       assert.deepEqual(await values(), [100, 101]);
       await noJournal();
@@ -228,7 +293,13 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       const r = await restorePhysical(target, { kind: 'baseBackup', dir: `${MB}/pg_basebackup_good` }, ctx());
       assert.deepEqual(await values(), [100]);
       assert.ok(r.preRestoreCopy);
-      assert.ok(lines.some((l) => l.startsWith('$ tar -xf /var/lib/pgbackrest/manual_backup/pg_basebackup_good/base.tar.gz -C /home/postgres/pgdata/data')));
+      assert.ok(
+        lines.some((l) =>
+          l.startsWith(
+            '$ tar -xf /var/lib/pgbackrest/manual_backup/pg_basebackup_good/base.tar.gz -C /home/postgres/pgdata/data',
+          ),
+        ),
+      );
     });
   });
 });

@@ -13,7 +13,12 @@ import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
 import { ContainerRuntime, HostRuntime, ToolCancelledError, type ToolRuntime } from '../../src/core/runtime';
 import { dockerAvailable, dockerInstallHint, ensureDocker, type DockerHandle } from '../support/docker';
-import { debootstrapAvailable, debootstrapInstallHint, ensureTestImages, TIMESCALEDB_TEST_IMAGE } from '../support/image';
+import {
+  debootstrapAvailable,
+  debootstrapInstallHint,
+  ensureTestImages,
+  TIMESCALEDB_TEST_IMAGE,
+} from '../support/image';
 import { requirePart } from '../support/requirements';
 
 const SECRET = 'never-in-argv-9f3a';
@@ -29,10 +34,13 @@ function behaves(name: string, make: () => ToolRuntime) {
     it('keeps each argv element whole (no shell) and separates stdout from stderr, line by line', async () => {
       const out: string[] = [];
       const err: string[] = [];
-      const r = await make().run(['sh', '-c', 'printf "%s\\n" "$1" "two"; echo oops >&2; exit 3', 'sh', 'a b; $(rm -rf /) "quoted"'], {
-        onStdoutLine: (l) => out.push(l),
-        onStderrLine: (l) => err.push(l),
-      });
+      const r = await make().run(
+        ['sh', '-c', 'printf "%s\\n" "$1" "two"; echo oops >&2; exit 3', 'sh', 'a b; $(rm -rf /) "quoted"'],
+        {
+          onStdoutLine: (l) => out.push(l),
+          onStderrLine: (l) => err.push(l),
+        },
+      );
       assert.equal(r.exitCode, 3);
       assert.deepEqual(out, ['a b; $(rm -rf /) "quoted"', 'two']);
       assert.deepEqual(err, ['oops']);
@@ -49,10 +57,13 @@ function behaves(name: string, make: () => ToolRuntime) {
     });
 
     it('feeds stdin and passes secrets through the environment only', async () => {
-      const r = await make().run(['sh', '-c', 'cat; test -n "$PGPASSWORD" && echo "len ${#PGPASSWORD}"; cat /proc/$$/cmdline | tr "\\0" " "'], {
-        stdin: Readable.from(['line from stdin\n']),
-        env: { PGPASSWORD: SECRET },
-      });
+      const r = await make().run(
+        ['sh', '-c', 'cat; test -n "$PGPASSWORD" && echo "len ${#PGPASSWORD}"; cat /proc/$$/cmdline | tr "\\0" " "'],
+        {
+          stdin: Readable.from(['line from stdin\n']),
+          env: { PGPASSWORD: SECRET },
+        },
+      );
       assert.equal(r.exitCode, 0);
       assert.equal(r.stdoutLines[0], 'line from stdin');
       assert.equal(r.stdoutLines[1], `len ${SECRET.length}`);
@@ -101,7 +112,12 @@ describe('tool runtimes on real processes', function () {
     docker = await ensureDocker();
     await ensureTestImages();
     client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: docker.host }));
-    container = await client.createContainer({ Image: TIMESCALEDB_TEST_IMAGE, Entrypoint: ['sleep', 'infinity'], Labels: { 'tsdb-ops.test': 'runtime-exec' }, HostConfig: { NetworkMode: 'none' } });
+    container = await client.createContainer({
+      Image: TIMESCALEDB_TEST_IMAGE,
+      Entrypoint: ['sleep', 'infinity'],
+      Labels: { 'tsdb-ops.test': 'runtime-exec' },
+      HostConfig: { NetworkMode: 'none' },
+    });
     await container.start();
   });
 
@@ -110,10 +126,13 @@ describe('tool runtimes on real processes', function () {
     await docker?.stop();
   });
 
-  behaves('ContainerRuntime (docker exec through the Engine API)', () => new ContainerRuntime(client, container!.id, 'test container'));
+  behaves(
+    'ContainerRuntime (docker exec through the Engine API)',
+    () => new ContainerRuntime(client, container!.id, 'test container'),
+  );
   behaves('HostRuntime (execa on this machine)', () => new HostRuntime());
 
-  it('ContainerRuntime runs as postgres by default, like the guide\'s docker exec -u postgres', async () => {
+  it("ContainerRuntime runs as postgres by default, like the guide's docker exec -u postgres", async () => {
     const r = await new ContainerRuntime(client, container!.id, 'test container').run(['id', '-un']);
     assert.equal(r.stdoutLines[0], 'postgres');
   });

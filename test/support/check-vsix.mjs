@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 const file = process.argv[2] ?? 'out/tsdb-ops.vsix';
 const size = statSync(file).size;
 const listing = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
-const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/extension\.js|media\/[^/]+))$/;
+const allowed =
+  /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/extension\.js|media\/[^/]+))$/;
 const unexpected = listing.filter((name) => !allowed.test(name));
 console.log(`${file}: ${(size / 1024).toFixed(1)} KB, ${listing.length} files`);
 let failed = false;
@@ -18,7 +19,12 @@ if (unexpected.length) {
   console.error(`unexpected files in the package (fix .vscodeignore): ${unexpected.join(', ')}`);
   failed = true;
 }
-for (const needed of ['extension/dist/extension.js', 'extension/package.json', 'extension/readme.md', 'extension/LICENSE.txt']) {
+for (const needed of [
+  'extension/dist/extension.js',
+  'extension/package.json',
+  'extension/readme.md',
+  'extension/LICENSE.txt',
+]) {
   if (!listing.includes(needed)) {
     console.error(`missing from the package: ${needed}`);
     failed = true;

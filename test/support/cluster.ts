@@ -8,7 +8,16 @@
  * with the cluster's own pgbackrest.conf. `stop()` stops the server and removes the dir.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { registerCleanup } from './cleanup';
@@ -80,7 +89,8 @@ function postgresIds(): { uid: number; gid: number } | undefined {
   if (!isRoot) return undefined;
   const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-  if (r.status !== 0 || g.status !== 0) throw new Error('the postgres OS user is missing (apt-get install -y postgresql-15)');
+  if (r.status !== 0 || g.status !== 0)
+    throw new Error('the postgres OS user is missing (apt-get install -y postgresql-15)');
   return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
@@ -165,7 +175,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     return run(file, argv, { ...o, env: { ...env, ...o.env }, cwd: o.cwd ?? baseDir });
   };
   const pgbackrest = (args: readonly string[], o: RunOptions = {}): Promise<RunResult> => {
-    const [file, argv] = asPostgres(which('pgbackrest') ?? 'pgbackrest', [`--config=${pgbackrestConf}`, `--stanza=${stanza}`, ...args]);
+    const [file, argv] = asPostgres(which('pgbackrest') ?? 'pgbackrest', [
+      `--config=${pgbackrestConf}`,
+      `--stanza=${stanza}`,
+      ...args,
+    ]);
     return run(file, argv, { ...o, cwd: o.cwd ?? baseDir, timeoutMs: o.timeoutMs ?? 300_000 });
   };
   const psql = async (sql: string, database = 'postgres'): Promise<string> =>

@@ -12,7 +12,17 @@
  * leave stops it (see `docker-engine.json`, `docker-users/` in the cache dir).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { registerCleanup } from './cleanup';
@@ -158,7 +168,14 @@ async function startOrJoinPrivate(): Promise<Engine> {
         if (pidAlive(st.pid) && (await answers(st.host))) {
           // Left running by a process that died without teardown: its projects are garbage.
           if (otherLiveUsers().length === 0) await collectLeftovers(st.host);
-          return joinEngine({ host: st.host, bench: true, pid: st.pid, runDir: st.runDir, refs: 0, previousDockerHost });
+          return joinEngine({
+            host: st.host,
+            bench: true,
+            pid: st.pid,
+            runDir: st.runDir,
+            refs: 0,
+            previousDockerHost,
+          });
         }
       } catch {
         // stale
@@ -181,10 +198,14 @@ async function startOrJoinPrivate(): Promise<Engine> {
         '--iptables=false',
         '--ip6tables=false',
         '--bridge=none',
-        '--data-root', dataRoot,
-        '--exec-root', join(runDir, 'exec'),
-        '-H', host,
-        '--pidfile', pidFile,
+        '--data-root',
+        dataRoot,
+        '--exec-root',
+        join(runDir, 'exec'),
+        '-H',
+        host,
+        '--pidfile',
+        pidFile,
       ],
       { detached: true, stdio: ['ignore', logFd, logFd] },
     );
@@ -223,7 +244,11 @@ async function startOrJoinPrivate(): Promise<Engine> {
 async function collectLeftovers(host: string): Promise<void> {
   const env = { DOCKER_HOST: host };
   const label = '{{.Label "com.docker.compose.project"}} {{.Label "com.docker.compose.project.working_dir"}}';
-  const ps = await run('docker', ['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', `{{.ID}} ${label}`], { env, reject: false });
+  const ps = await run(
+    'docker',
+    ['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', `{{.ID}} ${label}`],
+    { env, reject: false },
+  );
   const projects = new Map<string, string>();
   const ids: string[] = [];
   for (const line of ps.stdout.split('\n').filter(Boolean)) {
@@ -234,9 +259,16 @@ async function collectLeftovers(host: string): Promise<void> {
   }
   if (ids.length > 0) await run('docker', ['rm', '-f', '-v', ...ids], { env, reject: false });
   for (const kind of ['network', 'volume'] as const) {
-    const ls = await run('docker', [kind, 'ls', '-q', '--filter', 'label=com.docker.compose.project'], { env, reject: false });
+    const ls = await run('docker', [kind, 'ls', '-q', '--filter', 'label=com.docker.compose.project'], {
+      env,
+      reject: false,
+    });
     for (const id of ls.stdout.split('\n').filter(Boolean)) {
-      const p = await run('docker', [kind, 'inspect', '--format', '{{index .Labels "com.docker.compose.project"}}', id], { env, reject: false });
+      const p = await run(
+        'docker',
+        [kind, 'inspect', '--format', '{{index .Labels "com.docker.compose.project"}}', id],
+        { env, reject: false },
+      );
       if (p.stdout.trim().startsWith('tsdbops')) await run('docker', [kind, 'rm', id], { env, reject: false });
     }
   }

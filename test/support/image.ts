@@ -38,7 +38,8 @@ export function debianMirror(): string {
   for (const f of candidates) {
     if (!existsSync(f)) continue;
     const text = readFileSync(f, 'utf8');
-    const uris = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+/m.exec(text);
+    const uris =
+      /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+/m.exec(text);
     if (uris?.[1]) return uris[1];
   }
   return 'http://deb.debian.org/debian';
@@ -71,7 +72,7 @@ export function recipeHash(sub: 'timescaledb-ha' | 'ofelia-standin'): string {
   const parts = [baseHash()];
   for (const f of listFiles(dir)) {
     const st = statSync(f);
-    parts.push(relative(dir, f), (st.mode & 0o111 ? 'x' : '-'), readFileSync(f, 'utf8'));
+    parts.push(relative(dir, f), st.mode & 0o111 ? 'x' : '-', readFileSync(f, 'utf8'));
   }
   return hashOf(parts);
 }
@@ -106,7 +107,13 @@ async function rootfsTarball(): Promise<string> {
       { timeoutMs: 600_000 },
     );
     // Keep the tarball small: drop downloaded .debs, apt lists, docs and man pages.
-    for (const p of ['var/cache/apt/archives', 'var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/info']) {
+    for (const p of [
+      'var/cache/apt/archives',
+      'var/lib/apt/lists',
+      'usr/share/doc',
+      'usr/share/man',
+      'usr/share/info',
+    ]) {
       rmSync(join(root, p), { recursive: true, force: true });
       mkdirSync(join(root, p), { recursive: true });
     }
@@ -125,20 +132,39 @@ async function ensureBase(env: Record<string, string>): Promise<string> {
   if ((await imageLabel(tag, env)) !== undefined) return tag;
   const tarball = await rootfsTarball();
   const t0 = Date.now();
-  await run('docker', ['import', '-c', `ENV ${IMPORT_PATH}`, '-c', `LABEL ${RECIPE_LABEL}=${baseHash()}`, tarball, tag], {
-    env,
-    timeoutMs: 300_000,
-  });
+  await run(
+    'docker',
+    ['import', '-c', `ENV ${IMPORT_PATH}`, '-c', `LABEL ${RECIPE_LABEL}=${baseHash()}`, tarball, tag],
+    {
+      env,
+      timeoutMs: 300_000,
+    },
+  );
   log(`imported ${tag} in ${Math.round((Date.now() - t0) / 1000)} s`);
   return tag;
 }
 
-async function build(image: string, sub: 'timescaledb-ha' | 'ofelia-standin', base: string, env: Record<string, string>): Promise<void> {
+async function build(
+  image: string,
+  sub: 'timescaledb-ha' | 'ofelia-standin',
+  base: string,
+  env: Record<string, string>,
+): Promise<void> {
   const hash = recipeHash(sub);
   const t0 = Date.now();
   await run(
     'docker',
-    ['build', '-q', '--build-arg', `BASE=${base}`, '--label', `${RECIPE_LABEL}=${hash}`, '-t', image, join(RECIPE_DIR, sub)],
+    [
+      'build',
+      '-q',
+      '--build-arg',
+      `BASE=${base}`,
+      '--label',
+      `${RECIPE_LABEL}=${hash}`,
+      '-t',
+      image,
+      join(RECIPE_DIR, sub),
+    ],
     { env: { ...env, DOCKER_BUILDKIT: '0' }, timeoutMs: 300_000 },
   );
   log(`built ${image} (${hash}) in ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -24,7 +24,10 @@ export function which(name: string, extraDirs: string[] = []): string | undefine
 }
 
 export class MissingPartError extends Error {
-  constructor(readonly part: string, readonly installHint: string) {
+  constructor(
+    readonly part: string,
+    readonly installHint: string,
+  ) {
     super(`${part} is missing. Install it with: ${installHint}`);
     this.name = 'MissingPartError';
   }

@@ -99,7 +99,21 @@ async function removeStackDir(dir: string, env: Record<string, string>): Promise
   }
   await run(
     'docker',
-    ['run', '--rm', '--user', 'root', '--entrypoint', 'find', '-v', `${dir}:/stack`, TIMESCALEDB_TEST_IMAGE, '/stack', '-mindepth', '1', '-delete'],
+    [
+      'run',
+      '--rm',
+      '--user',
+      'root',
+      '--entrypoint',
+      'find',
+      '-v',
+      `${dir}:/stack`,
+      TIMESCALEDB_TEST_IMAGE,
+      '/stack',
+      '-mindepth',
+      '1',
+      '-delete',
+    ],
     { env, reject: false },
   );
   rmSync(dir, { recursive: true, force: true });
@@ -151,21 +165,41 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const dockerEnv = { ...docker.env, COMPOSE_PROJECT_NAME: projectName };
     const [composeFile, composePrefix] = composeCommand();
     const compose = (args: readonly string[], o: RunOptions = {}): Promise<RunResult> =>
-      run(composeFile, [...composePrefix, ...args], { timeoutMs: 300_000, ...o, cwd: infraDir, env: { ...dockerEnv, ...o.env } });
+      run(composeFile, [...composePrefix, ...args], {
+        timeoutMs: 300_000,
+        ...o,
+        cwd: infraDir,
+        env: { ...dockerEnv, ...o.env },
+      });
     const containerId = async (service: string): Promise<string> => {
       const r = await run(
         'docker',
-        ['ps', '-q', '--filter', `label=com.docker.compose.project=${projectName}`, '--filter', `label=com.docker.compose.service=${service}`],
+        [
+          'ps',
+          '-q',
+          '--filter',
+          `label=com.docker.compose.project=${projectName}`,
+          '--filter',
+          `label=com.docker.compose.service=${service}`,
+        ],
         { env: dockerEnv },
       );
       const id = r.stdout.split('\n').find(Boolean);
       if (!id) throw new Error(`no running container for service ${service} in project ${projectName}`);
       return id;
     };
-    const exec = async (service: string, argv: readonly string[], o: RunOptions & { user?: string } = {}): Promise<RunResult> => {
+    const exec = async (
+      service: string,
+      argv: readonly string[],
+      o: RunOptions & { user?: string } = {},
+    ): Promise<RunResult> => {
       const id = await containerId(service);
       const flags = [...(o.user ? ['-u', o.user] : []), ...(o.input !== undefined ? ['-i'] : [])];
-      return run('docker', ['exec', ...flags, id, ...argv], { timeoutMs: 300_000, ...o, env: { ...dockerEnv, ...o.env } });
+      return run('docker', ['exec', ...flags, id, ...argv], {
+        timeoutMs: 300_000,
+        ...o,
+        env: { ...dockerEnv, ...o.env },
+      });
     };
     const connection: StackConnection = {
       host: '127.0.0.1',
@@ -193,9 +227,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       );
     };
 
-    const sql = async <T = Record<string, unknown>>(q: string, o: { params?: unknown[]; database?: string } = {}): Promise<T[]> => {
+    const sql = async <T = Record<string, unknown>>(
+      q: string,
+      o: { params?: unknown[]; database?: string } = {},
+    ): Promise<T[]> => {
       const { Client } = await import('pg');
-      const c = new Client({ ...connection, ...(o.database ? { database: o.database } : {}), connectionTimeoutMillis: 5000 });
+      const c = new Client({
+        ...connection,
+        ...(o.database ? { database: o.database } : {}),
+        connectionTimeoutMillis: 5000,
+      });
       await c.connect();
       try {
         return (await c.query(q, o.params)).rows as T[];

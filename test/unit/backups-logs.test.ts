@@ -20,7 +20,8 @@ describe('log follower', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('sees lines appended after it started, never re-reads from the start', async () => {
-    const old = Array.from({ length: 2000 }, (_, i) => `2026-11-24 20:00:00.000 P00   INFO: old line ${i}`).join('\n') + '\n';
+    const old =
+      Array.from({ length: 2000 }, (_, i) => `2026-11-24 20:00:00.000 P00   INFO: old line ${i}`).join('\n') + '\n';
     writeFileSync(join(dir, 'db-backup.log'), old);
     const lines: FollowedLine[] = [];
     const f = new LogFollower(dir, (l) => lines.push(l));
@@ -28,9 +29,18 @@ describe('log follower', () => {
     try {
       assert.equal(lines.length, 0, 'existing content is not replayed');
       assert.equal(f.bytesRead, 0);
-      appendFileSync(join(dir, 'db-backup.log'), '-------------------PROCESS START-------------------\n2026-11-24 21:00:00.000 P00   INFO: backup command begin 2.45\n');
+      appendFileSync(
+        join(dir, 'db-backup.log'),
+        '-------------------PROCESS START-------------------\n2026-11-24 21:00:00.000 P00   INFO: backup command begin 2.45\n',
+      );
       await waitFor(() => lines.length >= 2);
-      assert.deepEqual(lines.map((l) => l.line), ['-------------------PROCESS START-------------------', '2026-11-24 21:00:00.000 P00   INFO: backup command begin 2.45']);
+      assert.deepEqual(
+        lines.map((l) => l.line),
+        [
+          '-------------------PROCESS START-------------------',
+          '2026-11-24 21:00:00.000 P00   INFO: backup command begin 2.45',
+        ],
+      );
       assert.equal(lines[0]!.file, 'db-backup.log');
       // A partial line waits for its end.
       appendFileSync(join(dir, 'db-backup.log'), 'half ');
@@ -46,7 +56,9 @@ describe('log follower', () => {
       writeFileSync(join(dir, 'notes.txt'), 'x\n');
       await new Promise((r) => setTimeout(r, 100));
       assert.ok(!lines.some((l) => l.file === 'notes.txt'));
-      const appended = Buffer.byteLength('-------------------PROCESS START-------------------\n2026-11-24 21:00:00.000 P00   INFO: backup command begin 2.45\nhalf done\npushed 1\n');
+      const appended = Buffer.byteLength(
+        '-------------------PROCESS START-------------------\n2026-11-24 21:00:00.000 P00   INFO: backup command begin 2.45\nhalf done\npushed 1\n',
+      );
       assert.equal(f.bytesRead, appended, 'only the new bytes were read');
       assert.ok(!lines.some((l) => /old line/.test(l.line)));
     } finally {
@@ -62,7 +74,10 @@ describe('log follower', () => {
     f.dispose();
     assert.ok(f.bytesRead <= 100);
     assert.equal(lines.at(-1), 'line 999');
-    assert.ok(lines.every((l) => /^line \d+$/.test(l)), lines.join('|'));
+    assert.ok(
+      lines.every((l) => /^line \d+$/.test(l)),
+      lines.join('|'),
+    );
     const t = await readTail(join(dir, 'db-backup.log'), 50);
     assert.equal(t.truncated, true);
     assert.equal(t.lines.at(-1), 'line 999');
@@ -112,28 +127,65 @@ describe('Ofelia saved runs', () => {
         join(dir, `${stamp}_${job}.json`),
         JSON.stringify(
           {
-            Job: { Name: job, Schedule: '0 */15 * * * *', Command: 'pgbackrest --stanza=db --type=diff --log-level-stderr=info backup', Container: 'infra-timescaledb-1', User: 'postgres', TTY: false, Environment: null, NoOverlap: true },
-            Execution: { ID: exec.ID, Date: exec.Date, Duration: exec.Duration, IsRunning: false, Failed: exec.Failed, Skipped: false, Error: {} },
+            Job: {
+              Name: job,
+              Schedule: '0 */15 * * * *',
+              Command: 'pgbackrest --stanza=db --type=diff --log-level-stderr=info backup',
+              Container: 'infra-timescaledb-1',
+              User: 'postgres',
+              TTY: false,
+              Environment: null,
+              NoOverlap: true,
+            },
+            Execution: {
+              ID: exec.ID,
+              Date: exec.Date,
+              Duration: exec.Duration,
+              IsRunning: false,
+              Failed: exec.Failed,
+              Skipped: false,
+              Error: {},
+            },
           },
           null,
           '  ',
         ),
       );
     };
-    save('20261124_201500', 'pgbackrest-diff-backup', { ID: 'a1', Date: '2026-11-24T20:15:00.001Z', Duration: 12_500_000_000, Failed: false }, 'INFO: backup command begin 2.45\nINFO: new backup label = 20261124-000001F_20261124-201500D\n');
-    save('20261124_203000', 'pgbackrest-diff-backup', { ID: 'a2', Date: '2026-11-24T20:30:00.002Z', Duration: 300_000_000, Failed: true }, '', "ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/db-backup.lock': Resource temporarily unavailable\nHINT: is another pgBackRest process running?\n");
-    save('20261124_000000', 'pgbackrest-full-backup', { ID: 'b1', Date: '2026-11-24T00:00:00Z', Duration: 61_000_000_000, Failed: false }, 'INFO: new backup label = 20261124-000001F\n');
+    save(
+      '20261124_201500',
+      'pgbackrest-diff-backup',
+      { ID: 'a1', Date: '2026-11-24T20:15:00.001Z', Duration: 12_500_000_000, Failed: false },
+      'INFO: backup command begin 2.45\nINFO: new backup label = 20261124-000001F_20261124-201500D\n',
+    );
+    save(
+      '20261124_203000',
+      'pgbackrest-diff-backup',
+      { ID: 'a2', Date: '2026-11-24T20:30:00.002Z', Duration: 300_000_000, Failed: true },
+      '',
+      "ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/db-backup.lock': Resource temporarily unavailable\n" +
+        'HINT: is another pgBackRest process running?\n',
+    );
+    save(
+      '20261124_000000',
+      'pgbackrest-full-backup',
+      { ID: 'b1', Date: '2026-11-24T00:00:00Z', Duration: 61_000_000_000, Failed: false },
+      'INFO: new backup label = 20261124-000001F\n',
+    );
     writeFileSync(join(dir, '20261124_204500_broken.json'), '{not json');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lists runs newest first with job, time, failed, duration and the pgBackRest error', async () => {
     const { runs, problems } = await listSavedRuns(dir);
-    assert.deepEqual(runs.map((r) => [r.job, r.date.toISOString(), r.failed]), [
-      ['pgbackrest-diff-backup', '2026-11-24T20:30:00.002Z', true],
-      ['pgbackrest-diff-backup', '2026-11-24T20:15:00.001Z', false],
-      ['pgbackrest-full-backup', '2026-11-24T00:00:00.000Z', false],
-    ]);
+    assert.deepEqual(
+      runs.map((r) => [r.job, r.date.toISOString(), r.failed]),
+      [
+        ['pgbackrest-diff-backup', '2026-11-24T20:30:00.002Z', true],
+        ['pgbackrest-diff-backup', '2026-11-24T20:15:00.001Z', false],
+        ['pgbackrest-full-backup', '2026-11-24T00:00:00.000Z', false],
+      ],
+    );
     assert.equal(runs[0]!.errorLine?.startsWith('ERROR: [050]'), true);
     assert.equal(runs[1]!.durationMs, 12_500);
     assert.equal(problems.length, 1);
@@ -150,13 +202,18 @@ describe('Ofelia saved runs', () => {
     const runs = parseOfeliaContainerLog([
       '2026-11-24T20:15:00.001Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (7c2f0a1b)] Started - pgbackrest --stanza=db --type=diff backup',
       '2026-11-24T20:15:00.500Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (7c2f0a1b)] StdOut: INFO: ok',
-      '2026-11-24T20:15:12.001Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (7c2f0a1b)] Finished in "12.0s", failed: false, skipped: false, error: none',
+      '2026-11-24T20:15:12.001Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (7c2f0a1b)] ' +
+        'Finished in "12.0s", failed: false, skipped: false, error: none',
       '2026-11-24T20:30:00.001Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (8d3e)] Started - pgbackrest --stanza=db --type=diff backup',
-      '2026-11-24T20:30:00.301Z  common.go:121 ▶ ERROR [Job "pgbackrest-diff-backup" (8d3e)] Finished in "300ms", failed: true, skipped: false, error: error non-zero exit code: 50',
+      '2026-11-24T20:30:00.301Z  common.go:121 ▶ ERROR [Job "pgbackrest-diff-backup" (8d3e)] ' +
+        'Finished in "300ms", failed: true, skipped: false, error: error non-zero exit code: 50',
     ]);
-    assert.deepEqual(runs.map((r) => [r.id, r.date.toISOString(), r.failed, r.errorLine]), [
-      ['8d3e', '2026-11-24T20:30:00.001Z', true, 'error non-zero exit code: 50'],
-      ['7c2f0a1b', '2026-11-24T20:15:00.001Z', false, undefined],
-    ]);
+    assert.deepEqual(
+      runs.map((r) => [r.id, r.date.toISOString(), r.failed, r.errorLine]),
+      [
+        ['8d3e', '2026-11-24T20:30:00.001Z', true, 'error non-zero exit code: 50'],
+        ['7c2f0a1b', '2026-11-24T20:15:00.001Z', false, undefined],
+      ],
+    );
   });
 });

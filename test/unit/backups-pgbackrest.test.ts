@@ -3,7 +3,15 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { confOption, groupBackupSets, parsePgBackRestError, parsePgBackRestInfo, PgBackRestError, resolveStanza, stanzasInConf } from '../../src/core/backups/pgbackrest';
+import {
+  confOption,
+  groupBackupSets,
+  parsePgBackRestError,
+  parsePgBackRestInfo,
+  PgBackRestError,
+  resolveStanza,
+  stanzasInConf,
+} from '../../src/core/backups/pgbackrest';
 import { readSidecar, sidecarPath, writeSidecar } from '../../src/core/backups/sidecar';
 import { backupStamp, baseBackupDirName, dumpAllFileName, dumpFileName } from '../../src/core/backups/dump';
 
@@ -48,7 +56,11 @@ describe('pgBackRest info and errors', () => {
     assert.equal(s.walMin, '000000010000000000000004');
     assert.equal(s.walMax, '000000010000000000000031');
     assert.equal(s.backups.length, 3);
-    const [f, d, i] = s.backups as [NonNullable<(typeof s.backups)[0]>, NonNullable<(typeof s.backups)[0]>, NonNullable<(typeof s.backups)[0]>];
+    const [f, d, i] = s.backups as [
+      NonNullable<(typeof s.backups)[0]>,
+      NonNullable<(typeof s.backups)[0]>,
+      NonNullable<(typeof s.backups)[0]>,
+    ];
     assert.equal(f.prior, undefined);
     assert.deepEqual(f.reference, []);
     assert.equal(f.start.toISOString(), '2023-05-07T02:00:02.000Z');
@@ -60,11 +72,17 @@ describe('pgBackRest info and errors', () => {
     assert.deepEqual(i.annotations, { reason: 'pre-migration', source: 'vscode' });
     assert.deepEqual(s.pitr, { from: f.stop, to: now }, 'WAL archived after the newest backup: the window reaches now');
     const groups = groupBackupSets(s.backups);
-    assert.deepEqual(groups.map((g) => [g.full.label, g.children.map((c) => c.label)]), [[f.label, [d.label, i.label]]]);
+    assert.deepEqual(
+      groups.map((g) => [g.full.label, g.children.map((c) => c.label)]),
+      [[f.label, [d.label, i.label]]],
+    );
   });
 
   it('reads a stanza without backups (status code, null WAL, missing fields)', () => {
-    const [s] = parsePgBackRestInfo('[{"archive":[],"backup":[],"cipher":"none","db":[],"name":"db","repo":[{"cipher":"none","key":1,"status":{"code":1,"message":"missing stanza path"}}],"status":{"code":1,"lock":{"backup":{"held":false}},"message":"missing stanza path"}}]');
+    const [s] = parsePgBackRestInfo(
+      '[{"archive":[],"backup":[],"cipher":"none","db":[],"name":"db","repo":[{"cipher":"none","key":1,"status":{"code":1,"message":"missing stanza path"}}],' +
+        '"status":{"code":1,"lock":{"backup":{"held":false}},"message":"missing stanza path"}}]',
+    );
     assert.equal(s?.status.code, 1);
     assert.equal(s?.systemId, undefined);
     assert.equal(s?.pitr, undefined);
@@ -79,8 +97,8 @@ describe('pgBackRest info and errors', () => {
   it('parses ERROR lines with continuation and HINT lines (console and stderr formats)', () => {
     const out = [
       '2026-11-24 20:59:56.452 P00   INFO: backup command begin 2.45: --stanza=db',
-      '2026-11-24 20:59:56.452 P00  ERROR: [055]: unable to load info file \'/r/backup/db/backup.info\' or \'/r/backup/db/backup.info.copy\':',
-      '                                    FileMissingError: unable to open missing file \'/r/backup/db/backup.info\' for read',
+      "2026-11-24 20:59:56.452 P00  ERROR: [055]: unable to load info file '/r/backup/db/backup.info' or '/r/backup/db/backup.info.copy':",
+      "                                    FileMissingError: unable to open missing file '/r/backup/db/backup.info' for read",
       '                                    HINT: backup.info cannot be opened and is required to perform a backup.',
       '                                    HINT: has a stanza-create been performed?',
       '2026-11-24 20:59:56.452 P00   INFO: backup command end: aborted with exception [055]',
@@ -89,8 +107,14 @@ describe('pgBackRest info and errors', () => {
     assert.equal(e?.code, 55);
     assert.match(e!.message, /^unable to load info file/);
     assert.match(e!.message, /FileMissingError/);
-    assert.deepEqual(e?.hints, ['HINT: backup.info cannot be opened and is required to perform a backup.', 'HINT: has a stanza-create been performed?']);
-    const bare = parsePgBackRestError(["ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/db-backup.lock': Resource temporarily unavailable", '       HINT: is another pgBackRest process running?']);
+    assert.deepEqual(e?.hints, [
+      'HINT: backup.info cannot be opened and is required to perform a backup.',
+      'HINT: has a stanza-create been performed?',
+    ]);
+    const bare = parsePgBackRestError([
+      "ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/db-backup.lock': Resource temporarily unavailable",
+      '       HINT: is another pgBackRest process running?',
+    ]);
     assert.equal(bare?.code, 50);
     assert.deepEqual(bare?.hints, ['HINT: is another pgBackRest process running?']);
     const err = new PgBackRestError(38, 'unable to restore while PostgreSQL is running', [], 'restore', 'container x');
@@ -101,7 +125,9 @@ describe('pgBackRest info and errors', () => {
   });
 
   it('resolves the stanza: setting, else the only section of pgbackrest.conf, else db', () => {
-    const conf = '[global]\nrepo1-path=/var/lib/pgbackrest\nlog-path=/var/log/pgbackrest\n\n[global:archive-push]\ncompress-level=3\n\n[poddb]\npg1-path=/home/postgres/pgdata/data\n';
+    const conf =
+      '[global]\nrepo1-path=/var/lib/pgbackrest\nlog-path=/var/log/pgbackrest\n\n' +
+      '[global:archive-push]\ncompress-level=3\n\n[poddb]\npg1-path=/home/postgres/pgdata/data\n';
     assert.deepEqual(stanzasInConf(conf), ['poddb']);
     assert.equal(resolveStanza(undefined, conf), 'poddb');
     assert.equal(resolveStanza('  main ', conf), 'main');
@@ -131,11 +157,23 @@ describe('manual backup names and sidecars', () => {
     const file = join(dir, 'db_pg_dump_20261124_201500.tar');
     writeFileSync(file, 'x');
     assert.equal(await readSidecar(file), undefined);
-    await writeSidecar(file, { kind: 'dump', pgVersion: '15.4', timescaledbVersion: '2.10.3', database: 'db', format: 'tar', created: '2026-11-24T20:15:00.000Z', sizeBytes: 1, command: ['pg_dump', '-U', 'u', '-F', 't', '-d', 'db'] });
+    await writeSidecar(file, {
+      kind: 'dump',
+      pgVersion: '15.4',
+      timescaledbVersion: '2.10.3',
+      database: 'db',
+      format: 'tar',
+      created: '2026-11-24T20:15:00.000Z',
+      sizeBytes: 1,
+      command: ['pg_dump', '-U', 'u', '-F', 't', '-d', 'db'],
+    });
     assert.equal(sidecarPath(file), `${file}.meta.json`);
     const m = await readSidecar(file);
     assert.equal(m?.timescaledbVersion, '2.10.3');
     writeFileSync(sidecarPath(file), '{"kind":"dump","pgVersion":15}');
-    await assert.rejects(readSidecar(file), (e: Error) => e.message.includes(sidecarPath(file)) && e.message.includes('pgVersion'));
+    await assert.rejects(
+      readSidecar(file),
+      (e: Error) => e.message.includes(sidecarPath(file)) && e.message.includes('pgVersion'),
+    );
   });
 });

@@ -58,9 +58,25 @@ function listed(over: Partial<Dockerode.ContainerInfo> & { service: string }): D
   } as Dockerode.ContainerInfo;
 }
 
-function inspected(state: Partial<Dockerode.ContainerInspectInfo['State']>, image = 'tsdb/ha:pg15'): Dockerode.ContainerInspectInfo {
+function inspected(
+  state: Partial<Dockerode.ContainerInspectInfo['State']>,
+  image = 'tsdb/ha:pg15',
+): Dockerode.ContainerInspectInfo {
   return {
-    State: { Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 1, ExitCode: 0, Error: '', StartedAt: '2026-11-24T10:00:00.000000000Z', FinishedAt: '0001-01-01T00:00:00Z', ...state },
+    State: {
+      Status: 'running',
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: 1,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: '2026-11-24T10:00:00.000000000Z',
+      FinishedAt: '0001-01-01T00:00:00Z',
+      ...state,
+    },
     Config: { Image: image, Tty: false },
     RestartCount: 0,
     Created: '2026-11-24T09:59:00Z',
@@ -80,14 +96,23 @@ describe('docker model', () => {
 
   it('lists every compose service: running healthy, exited with a code, and not created (profile)', () => {
     const db = snapshotFromEngine(
-      listed({ service: 'timescaledb', Status: 'Up 2 minutes (healthy)', Ports: [{ IP: '127.0.0.1', PrivatePort: 5432, PublicPort: 5432, Type: 'tcp' }] }),
+      listed({
+        service: 'timescaledb',
+        Status: 'Up 2 minutes (healthy)',
+        Ports: [{ IP: '127.0.0.1', PrivatePort: 5432, PublicPort: 5432, Type: 'tcp' }],
+      }),
       inspected({ Health: { Status: 'healthy', FailingStreak: 0, Log: [] } }),
     );
     const worker = snapshotFromEngine(
       listed({ service: 'worker', State: 'exited', Status: 'Exited (3) 1 minute ago' }),
       inspected({ Status: 'exited', Running: false, ExitCode: 3, FinishedAt: '2026-11-24T10:05:00Z' }, 'busybox'),
     );
-    const m = buildStackModel({ project: 'proj', services: services(), dbService: 'timescaledb', containers: [worker, db] });
+    const m = buildStackModel({
+      project: 'proj',
+      services: services(),
+      dbService: 'timescaledb',
+      containers: [worker, db],
+    });
     assert.deepEqual(
       m.services.map((s) => [s.service, describeState(s)]),
       [
@@ -106,7 +131,8 @@ describe('docker model', () => {
   });
 
   it('knows restarting, paused, created and health starting/unhealthy; orphans come last', () => {
-    const make = (service: string, state: Partial<Dockerode.ContainerInspectInfo['State']>) => snapshotFromEngine(listed({ service, State: state.Status as string }), inspected(state));
+    const make = (service: string, state: Partial<Dockerode.ContainerInspectInfo['State']>) =>
+      snapshotFromEngine(listed({ service, State: state.Status as string }), inspected(state));
     const m = buildStackModel({
       project: 'proj',
       services: services(),
@@ -121,12 +147,20 @@ describe('docker model', () => {
       m.services.map((s) => `${s.service}: ${describeState(s)}${s.inComposeFile ? '' : ' (orphan)'}`),
       ['timescaledb: running · unhealthy', 'ofelia: restarting', 'worker: paused', 'old: created (orphan)'],
     );
-    const starting = buildStackModel({ project: 'p', services: services(), containers: [make('timescaledb', { Status: 'running', Health: { Status: 'starting', FailingStreak: 0, Log: [] } })] });
+    const starting = buildStackModel({
+      project: 'p',
+      services: services(),
+      containers: [
+        make('timescaledb', { Status: 'running', Health: { Status: 'starting', FailingStreak: 0, Log: [] } }),
+      ],
+    });
     assert.equal(describeState(starting.services[0]!), 'running · health starting');
   });
 
   it('picks the running container of a service with several, and counts them', () => {
-    const old = snapshotFromEngine(listed({ service: 'worker', Id: 'old', State: 'exited', Status: 'Exited (0) 1 hour ago', Created: 1 }));
+    const old = snapshotFromEngine(
+      listed({ service: 'worker', Id: 'old', State: 'exited', Status: 'Exited (0) 1 hour ago', Created: 1 }),
+    );
     const cur = snapshotFromEngine(listed({ service: 'worker', Id: 'cur', State: 'running', Created: 2 }));
     const m = buildStackModel({ project: 'p', services: services(), containers: [old, cur] });
     const w = m.services.find((s) => s.service === 'worker')!;
@@ -137,23 +171,63 @@ describe('docker model', () => {
     assert.equal(formatDuration(42_000), '42 s');
     assert.equal(formatDuration(5 * 60_000), '5 min');
     assert.equal(formatDuration((3 * 60 + 12) * 60_000), '3 h 12 min');
-    assert.equal(formatDuration((52 * 60) * 60_000), '2 days 4 h');
+    assert.equal(formatDuration(52 * 60 * 60_000), '2 days 4 h');
     const s = { state: 'running' as const, startedAt: new Date('2026-11-24T10:00:00Z') };
     assert.equal(uptime(s, new Date('2026-11-24T10:07:30Z')), '7 min');
     assert.equal(uptime({ state: 'exited', startedAt: s.startedAt }), undefined);
     const m = buildStackModel({ project: 'p', services: services(), containers: [] });
     const r = serviceResult(m.services[0]!);
-    assert.deepEqual(JSON.parse(JSON.stringify(r)), { service: 'timescaledb', state: 'notCreated', description: 'not created', image: 'tsdb/ha:pg15', ports: ['127.0.0.1:5432→5432/tcp'], profiles: [], isDatabase: false, inComposeFile: true });
+    assert.deepEqual(JSON.parse(JSON.stringify(r)), {
+      service: 'timescaledb',
+      state: 'notCreated',
+      description: 'not created',
+      image: 'tsdb/ha:pg15',
+      ports: ['127.0.0.1:5432→5432/tcp'],
+      profiles: [],
+      isDatabase: false,
+      inComposeFile: true,
+    });
   });
 });
 
 describe('compose CLI argv, profiles and clean start folders', () => {
   it('pins Compose to the stack: -f, --project-directory, --env-file, -p (v2 plugin and v1)', () => {
-    const p = { composeFile: '/i/docker-compose.yaml', infraDir: '/i', envFile: '/i/.env', envFileExists: true, projectName: 'connect' };
-    assert.deepEqual(composeArgv({ file: 'docker', prefix: ['compose'], version: 'x' }, p, ['--profile', 'full', 'up', '-d']), [
-      'docker', 'compose', '--ansi', 'never', '-f', '/i/docker-compose.yaml', '--project-directory', '/i', '--env-file', '/i/.env', '-p', 'connect', '--profile', 'full', 'up', '-d',
-    ]);
-    assert.deepEqual(composeArgv({ file: 'docker-compose', prefix: [], version: 'x' }, { ...p, envFile: '/nope/.env', envFileExists: false }, ['down']).slice(0, 1), ['docker-compose']);
+    const p = {
+      composeFile: '/i/docker-compose.yaml',
+      infraDir: '/i',
+      envFile: '/i/.env',
+      envFileExists: true,
+      projectName: 'connect',
+    };
+    assert.deepEqual(
+      composeArgv({ file: 'docker', prefix: ['compose'], version: 'x' }, p, ['--profile', 'full', 'up', '-d']),
+      [
+        'docker',
+        'compose',
+        '--ansi',
+        'never',
+        '-f',
+        '/i/docker-compose.yaml',
+        '--project-directory',
+        '/i',
+        '--env-file',
+        '/i/.env',
+        '-p',
+        'connect',
+        '--profile',
+        'full',
+        'up',
+        '-d',
+      ],
+    );
+    assert.deepEqual(
+      composeArgv(
+        { file: 'docker-compose', prefix: [], version: 'x' },
+        { ...p, envFile: '/nope/.env', envFileExists: false },
+        ['down'],
+      ).slice(0, 1),
+      ['docker-compose'],
+    );
     assert.ok(!projectArgs({ ...p, envFile: '/nope/.env', envFileExists: false }).includes('--env-file'));
     assert.equal(composeEnv({ dockerHost: 'tcp://h:2375', env: { PATH: '/bin' } })['DOCKER_HOST'], 'tcp://h:2375');
     assert.equal(composeEnv({ env: { PATH: '/bin' } })['DOCKER_HOST'], undefined);
@@ -162,7 +236,11 @@ describe('compose CLI argv, profiles and clean start folders', () => {
   it('the default profile follows ONLY_DATABASE as the guide says (unset: every service)', async () => {
     const t = tempTree({ 'infra/docker-compose.yaml': COMPOSE, 'infra/.env': 'ONLY_DATABASE=TRUE\n' });
     try {
-      const stack = await readStack({ workspaceFolder: t.root }, join(t.root, 'infra'), join(t.root, 'infra', 'docker-compose.yaml'));
+      const stack = await readStack(
+        { workspaceFolder: t.root },
+        join(t.root, 'infra'),
+        join(t.root, 'infra', 'docker-compose.yaml'),
+      );
       assert.equal(defaultProfile(stack), 'database');
       assert.equal(defaultProfile({ env: { ...stack.env, onlyDatabase: false } }), 'full');
       assert.equal(defaultProfile({ env: { ...stack.env, onlyDatabase: undefined } }), 'full');
@@ -191,8 +269,17 @@ describe('compose CLI argv, profiles and clean start folders', () => {
     const t = tempTree({ 'docker-compose.yaml': compose, '.env': 'PG_DATA=./pgdata\n', 'pgbackrest.conf': '[db]\n' });
     try {
       const stack = await readStack({ workspaceFolder: t.root }, t.root, join(t.root, 'docker-compose.yaml'));
-      const rel = foldersToCreate(stack).map((d) => d.slice(t.root.length + 1)).sort();
-      assert.deepEqual(rel, ['backups', 'backups/backup', 'backups/manual_backup', 'logs/pgbackrest', 'ofelia_logs', 'pgdata']);
+      const rel = foldersToCreate(stack)
+        .map((d) => d.slice(t.root.length + 1))
+        .sort();
+      assert.deepEqual(rel, [
+        'backups',
+        'backups/backup',
+        'backups/manual_backup',
+        'logs/pgbackrest',
+        'ofelia_logs',
+        'pgdata',
+      ]);
     } finally {
       t.dispose();
     }
@@ -207,7 +294,9 @@ describe('compose CLI argv, profiles and clean start folders', () => {
       return Buffer.concat([h, body]);
     };
     const got: string[] = [];
-    demuxBuffer(Buffer.concat([frame(1, 'out 1\n'), frame(2, 'err 1\n'), frame(1, 'out 2\n')]), (c, s) => got.push(`${s}:${c.toString()}`));
+    demuxBuffer(Buffer.concat([frame(1, 'out 1\n'), frame(2, 'err 1\n'), frame(1, 'out 2\n')]), (c, s) =>
+      got.push(`${s}:${c.toString()}`),
+    );
     assert.deepEqual(got, ['stdout:out 1\n', 'stderr:err 1\n', 'stdout:out 2\n']);
   });
 });

@@ -5,7 +5,9 @@ import { preRestoreName, preRestoreTimestamp } from '../../src/core/backups/pre-
 
 describe('Docker engine address', () => {
   it('the setting wins over DOCKER_HOST, which wins over the local socket', () => {
-    assert.deepEqual(resolveEngine('unix:///tmp/a.sock', { DOCKER_HOST: 'tcp://h:1' }).options, { socketPath: '/tmp/a.sock' });
+    assert.deepEqual(resolveEngine('unix:///tmp/a.sock', { DOCKER_HOST: 'tcp://h:1' }).options, {
+      socketPath: '/tmp/a.sock',
+    });
     assert.equal(resolveEngine('', { DOCKER_HOST: 'tcp://h:1' }).source, 'DOCKER_HOST');
     const d = resolveEngine(undefined, {});
     assert.equal(d.source, 'default');
@@ -13,9 +15,20 @@ describe('Docker engine address', () => {
   });
 
   it('reads tcp (plain and TLS) and ssh hosts as dockerode expects them', () => {
-    assert.deepEqual(resolveEngine('tcp://10.0.0.5:2375', {}).options, { host: '10.0.0.5', port: 2375, protocol: 'http' });
-    assert.deepEqual(resolveEngine('tcp://10.0.0.5', { DOCKER_TLS_VERIFY: '1' }).options, { host: '10.0.0.5', port: 2376, protocol: 'https' });
-    const ssh = resolveEngine('ssh://ops@db.example:2222', { SSH_AUTH_SOCK: '/run/agent' }).options as Record<string, unknown>;
+    assert.deepEqual(resolveEngine('tcp://10.0.0.5:2375', {}).options, {
+      host: '10.0.0.5',
+      port: 2375,
+      protocol: 'http',
+    });
+    assert.deepEqual(resolveEngine('tcp://10.0.0.5', { DOCKER_TLS_VERIFY: '1' }).options, {
+      host: '10.0.0.5',
+      port: 2376,
+      protocol: 'https',
+    });
+    const ssh = resolveEngine('ssh://ops@db.example:2222', { SSH_AUTH_SOCK: '/run/agent' }).options as Record<
+      string,
+      unknown
+    >;
     assert.equal(ssh.protocol, 'ssh');
     assert.equal(ssh.host, 'db.example');
     assert.equal(ssh.port, 2222);
@@ -23,7 +36,12 @@ describe('Docker engine address', () => {
   });
 
   it('a bad value names the setting, the value and how to write it', () => {
-    assert.throws(() => resolveEngine('docker.example:2375', {}), (e: Error) => e instanceof EngineConfigError && /tsdbOps\.docker\.host "docker\.example:2375".*unix:\/\/\/var\/run\/docker\.sock/.test(e.message));
+    assert.throws(
+      () => resolveEngine('docker.example:2375', {}),
+      (e: Error) =>
+        e instanceof EngineConfigError &&
+        /tsdbOps\.docker\.host "docker\.example:2375".*unix:\/\/\/var\/run\/docker\.sock/.test(e.message),
+    );
     assert.throws(() => resolveEngine('', { DOCKER_HOST: 'ftp://x' }), /DOCKER_HOST "ftp:\/\/x" uses ftp:/);
   });
 });
@@ -51,14 +69,20 @@ describe('OperationQueue: one operation at a time per stack', () => {
     const first = q.run('Restore from pgBackRest', () => new Promise<void>((r) => (release = r)));
     await new Promise((r) => setImmediate(r));
     assert.equal(q.running, 'Restore from pgBackRest');
-    await assert.rejects(q.run('Restore dump', async () => 1, { mode: 'refuse' }), (e: Error) => e instanceof OperationBusyError && /"Restore from pgBackRest" is running/.test(e.message));
+    await assert.rejects(
+      q.run('Restore dump', async () => 1, { mode: 'refuse' }),
+      (e: Error) => e instanceof OperationBusyError && /"Restore from pgBackRest" is running/.test(e.message),
+    );
     release();
     await first;
-    await assert.rejects(q.run('fails', async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      q.run('fails', async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await q.run('after', async () => 42, { mode: 'refuse' }), 42);
   });
 
-  it('passes the caller\'s cancel to the operation and reports steps and lines', async () => {
+  it("passes the caller's cancel to the operation and reports steps and lines", async () => {
     const q = new OperationQueue();
     const ac = new AbortController();
     const seen: string[] = [];
@@ -70,7 +94,10 @@ describe('OperationQueue: one operation at a time per stack', () => {
         await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
         return ctx.signal.aborted;
       },
-      { signal: ac.signal, listener: { onStep: (o, t) => seen.push(`${o}:step:${t}`), onLine: (o, t) => seen.push(`${o}:line:${t}`) } },
+      {
+        signal: ac.signal,
+        listener: { onStep: (o, t) => seen.push(`${o}:step:${t}`), onLine: (o, t) => seen.push(`${o}:line:${t}`) },
+      },
     );
     await new Promise((r) => setTimeout(r, 10));
     ac.abort();
@@ -79,7 +106,10 @@ describe('OperationQueue: one operation at a time per stack', () => {
   });
 
   it('masks every occurrence of a secret', () => {
-    assert.equal(maskSecrets('PGPASSWORD=s3cr3t psql s3cr3t', ['s3cr3t', undefined]), 'PGPASSWORD=******** psql ********');
+    assert.equal(
+      maskSecrets('PGPASSWORD=s3cr3t psql s3cr3t', ['s3cr3t', undefined]),
+      'PGPASSWORD=******** psql ********',
+    );
   });
 });
 

@@ -1,6 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { discoverInfra, parseCompose, parseInfraEnv, interpolate, formatProblem, type StackConfig, normalizeProjectName } from '../../src/core/infra';
+import {
+  discoverInfra,
+  parseCompose,
+  parseInfraEnv,
+  interpolate,
+  formatProblem,
+  type StackConfig,
+  normalizeProjectName,
+} from '../../src/core/infra';
 import { GUIDE_COMPOSE, GUIDE_ENV, tempTree } from './helpers';
 
 async function found(opts: Parameters<typeof discoverInfra>[0]): Promise<StackConfig> {
@@ -36,7 +44,10 @@ describe('infra discovery on the guide layout (connect/infra)', () => {
   it('reads services, profiles, ports, volumes and labels with .env interpolation', async () => {
     const stack = await found({ workspaceFolder: tree.root });
     const [db, ofelia] = stack.compose!.services;
-    assert.deepEqual(stack.compose!.services.map((s) => s.name), ['timescaledb', 'ofelia']);
+    assert.deepEqual(
+      stack.compose!.services.map((s) => s.name),
+      ['timescaledb', 'ofelia'],
+    );
     assert.deepEqual(ofelia!.profiles, ['full']);
     assert.deepEqual(db!.ports, [{ hostIp: '127.0.0.1', published: 15432, target: 5432, protocol: 'tcp' }]);
     assert.deepEqual(
@@ -76,14 +87,25 @@ describe('infra discovery on the guide layout (connect/infra)', () => {
   });
 
   it('honours tsdbOps.infraPath and tsdbOps.migrations.path', async () => {
-    const stack = await found({ workspaceFolder: tree.root, infraPath: 'connect/infra', migrationsPath: 'somewhere/else' });
+    const stack = await found({
+      workspaceFolder: tree.root,
+      infraPath: 'connect/infra',
+      migrationsPath: 'somewhere/else',
+    });
     assert.equal(stack.infraDir, join(tree.root, 'connect/infra'));
     assert.equal(stack.migrationsDir, join(tree.root, 'somewhere/else'));
   });
 
   it('uses COMPOSE_PROJECT_NAME, then name:, then the folder for the project name', async () => {
-    assert.equal((await found({ workspaceFolder: tree.root, environment: { COMPOSE_PROJECT_NAME: 'My.Stack' } })).projectName, 'mystack');
-    const model = parseCompose('name: Connect_DB\nservices:\n  db:\n    image: postgres\n', '/x/infra/compose.yaml', {}).model!;
+    assert.equal(
+      (await found({ workspaceFolder: tree.root, environment: { COMPOSE_PROJECT_NAME: 'My.Stack' } })).projectName,
+      'mystack',
+    );
+    const model = parseCompose(
+      'name: Connect_DB\nservices:\n  db:\n    image: postgres\n',
+      '/x/infra/compose.yaml',
+      {},
+    ).model!;
     assert.equal(model.name, 'Connect_DB');
     assert.equal(normalizeProjectName('_Connect DB!'), 'connectdb');
   });
@@ -125,7 +147,10 @@ describe('infra discovery: nothing to find', () => {
 
 describe('bad input gives a clear problem naming file, line or key and the fix', () => {
   it('broken YAML: file, line and column of the error', async () => {
-    const broken = GUIDE_COMPOSE.replace('    container_name: timescaledb\n', '    container_name: timescaledb\n   bad_indent: [\n');
+    const broken = GUIDE_COMPOSE.replace(
+      '    container_name: timescaledb\n',
+      '    container_name: timescaledb\n   bad_indent: [\n',
+    );
     const tree = tempTree({ 'infra/docker-compose.yaml': broken, 'infra/.env': GUIDE_ENV });
     try {
       const stack = await found({ workspaceFolder: tree.root });
@@ -154,10 +179,16 @@ describe('bad input gives a clear problem naming file, line or key and the fix',
 
   it('a bad port and a bad image name are named with their keys', () => {
     const { problems } = parseInfraEnv('POSTGRES_PORT=70000\nTIMESCALEDB_IMAGE=Timescale DB\n', '.env');
-    assert.deepEqual(problems.map((p) => [p.line, p.message]), [
-      [1, 'POSTGRES_PORT="70000" must be a port number (1-65535).'],
-      [2, 'TIMESCALEDB_IMAGE="Timescale DB" is not a Docker image reference such as timescale/timescaledb-ha:pg15-ts2.10.'],
-    ]);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.message]),
+      [
+        [1, 'POSTGRES_PORT="70000" must be a port number (1-65535).'],
+        [
+          2,
+          'TIMESCALEDB_IMAGE="Timescale DB" is not a Docker image reference such as timescale/timescaledb-ha:pg15-ts2.10.',
+        ],
+      ],
+    );
   });
 
   it('missing .env: one problem on the compose file naming the variables and the file to create', async () => {
@@ -171,7 +202,8 @@ describe('bad input gives a clear problem naming file, line or key and the fix',
       assert.equal(p.line, 3);
       assert.equal(
         p.message,
-        'infra/.env not found: docker-compose.yaml uses ${TIMESCALEDB_IMAGE}, ${POSTGRES_USER}, ${POSTGRES_PASSWORD}, ${POSTGRES_DB}, ${POSTGRES_PORT}, ${PG_DATA}, which Compose reads from it.',
+        'infra/.env not found: docker-compose.yaml uses ${TIMESCALEDB_IMAGE}, ${POSTGRES_USER}, ${POSTGRES_PASSWORD}, ' +
+          '${POSTGRES_DB}, ${POSTGRES_PORT}, ${PG_DATA}, which Compose reads from it.',
       );
       assert.match(p.fix!, /^Create infra\/\.env with TIMESCALEDB_IMAGE=…, POSTGRES_USER=…/);
     } finally {
@@ -180,14 +212,23 @@ describe('bad input gives a clear problem naming file, line or key and the fix',
   });
 
   it('unset variable: the line that uses it, the variable and both ways to fix it', async () => {
-    const tree = tempTree({ 'infra/docker-compose.yaml': GUIDE_COMPOSE, 'infra/.env': GUIDE_ENV.replace(/^PG_DATA=.*\n/m, '') });
+    const tree = tempTree({
+      'infra/docker-compose.yaml': GUIDE_COMPOSE,
+      'infra/.env': GUIDE_ENV.replace(/^PG_DATA=.*\n/m, ''),
+    });
     try {
       const stack = await found({ workspaceFolder: tree.root });
       assert.equal(stack.problems.length, 1);
       const p = stack.problems[0]!;
       assert.equal(p.line, 13);
-      assert.equal(p.message, '${PG_DATA} is not set: infra/.env has no PG_DATA and the environment does not define it.');
-      assert.equal(p.fix, 'Add PG_DATA=<value> to infra/.env, or give a default in the compose file: ${PG_DATA:-<value>}.');
+      assert.equal(
+        p.message,
+        '${PG_DATA} is not set: infra/.env has no PG_DATA and the environment does not define it.',
+      );
+      assert.equal(
+        p.fix,
+        'Add PG_DATA=<value> to infra/.env, or give a default in the compose file: ${PG_DATA:-<value>}.',
+      );
     } finally {
       tree.dispose();
     }
@@ -227,8 +268,14 @@ describe('Compose interpolation', () => {
   }
 
   it('reports unset, required and syntax errors', () => {
-    assert.deepEqual(interpolate('${NOPE}', vars).issues.map((i) => i.kind), ['unset']);
-    assert.equal(interpolate('${EMPTY:?must be set}', vars).issues[0]!.message, 'Required variable EMPTY is empty: must be set.');
+    assert.deepEqual(
+      interpolate('${NOPE}', vars).issues.map((i) => i.kind),
+      ['unset'],
+    );
+    assert.equal(
+      interpolate('${EMPTY:?must be set}', vars).issues[0]!.message,
+      'Required variable EMPTY is empty: must be set.',
+    );
     assert.equal(interpolate('${NOPE?}', vars).issues[0]!.message, 'Required variable NOPE is not set.');
     assert.match(interpolate('${SET', vars).issues[0]!.message, /missing "}"/);
     assert.match(interpolate('${SET!x}', vars).issues[0]!.message, /unknown modifier "!x"/);

@@ -1,11 +1,28 @@
 /** Restores: time targets, set choice, dumpall parsing and filtering, path mapping, logged commands. */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { checkNotFuture, formatTimeTarget, parseTimeTarget, setForTime, TimeTargetError, type RestorableSet } from '../../src/core/backups/restore-pitr';
-import { checkDatabaseName, dumpAllObjects, skipExistingRoles, unquoteIdent } from '../../src/core/backups/restore-logical';
+import {
+  checkNotFuture,
+  formatTimeTarget,
+  parseTimeTarget,
+  setForTime,
+  TimeTargetError,
+  type RestorableSet,
+} from '../../src/core/backups/restore-pitr';
+import {
+  checkDatabaseName,
+  dumpAllObjects,
+  skipExistingRoles,
+  unquoteIdent,
+} from '../../src/core/backups/restore-logical';
 import { containerPath, hostPath } from '../../src/core/backups/restore-stack';
 import { displayArgv, psqlArgv, sqlIdent, sqlLiteral } from '../../src/core/backups/restore-run';
-import { journalPath, parseDfAvailable, parseTarVerboseLine, physicalRestorePlan } from '../../src/core/backups/restore-physical';
+import {
+  journalPath,
+  parseDfAvailable,
+  parseTarVerboseLine,
+  physicalRestorePlan,
+} from '../../src/core/backups/restore-physical';
 import type { VolumeMount } from '../../src/core/infra';
 
 describe('restore: point-in-time targets', () => {
@@ -35,9 +52,16 @@ describe('restore: point-in-time targets', () => {
 
   it('picks the newest set that ended before the target, at one-second resolution ([075] otherwise)', () => {
     assert.equal(setForTime(sets, new Date('2026-11-24T12:00:11Z')).label, 'F1_D1');
-    assert.equal(setForTime(sets, new Date('2026-11-24T12:00:10.900Z')).label, 'F1', 'same second as the diff stop: not usable');
+    assert.equal(
+      setForTime(sets, new Date('2026-11-24T12:00:10.900Z')).label,
+      'F1',
+      'same second as the diff stop: not usable',
+    );
     assert.throws(() => setForTime(sets, new Date('2026-11-24T10:00:30.5Z')), /before the point-in-time window.*F1/);
-    assert.throws(() => setForTime(sets, new Date('2026-11-24T11:00:00Z'), 'F1_D1'), /not after backup set F1_D1 ended/);
+    assert.throws(
+      () => setForTime(sets, new Date('2026-11-24T11:00:00Z'), 'F1_D1'),
+      /not after backup set F1_D1 ended/,
+    );
     assert.throws(() => setForTime(sets, new Date('2026-11-24T13:00:00Z'), 'nope'), /not in the repository/);
     assert.throws(() => setForTime([], new Date()), /take a full backup first/);
   });
@@ -48,13 +72,16 @@ describe('restore: pg_dumpall scripts', () => {
     'CREATE ROLE admin1234;',
     'ALTER ROLE admin1234 WITH SUPERUSER;',
     'CREATE ROLE "Report Reader";',
-    'CREATE DATABASE connect_db WITH TEMPLATE = template0 ENCODING = \'UTF8\';',
+    "CREATE DATABASE connect_db WITH TEMPLATE = template0 ENCODING = 'UTF8';",
     'CREATE DATABASE "My ""Shop""" WITH TEMPLATE = template0;',
     '-- CREATE DATABASE not_this;',
   ];
 
   it('finds the databases and roles it creates (quoted names included)', () => {
-    assert.deepEqual(dumpAllObjects(script), { databases: ['connect_db', 'My "Shop"'], roles: ['admin1234', 'Report Reader'] });
+    assert.deepEqual(dumpAllObjects(script), {
+      databases: ['connect_db', 'My "Shop"'],
+      roles: ['admin1234', 'Report Reader'],
+    });
     assert.equal(unquoteIdent('"a""b"'), 'a"b');
   });
 
@@ -90,29 +117,68 @@ describe('restore: paths, commands, plan', () => {
   ];
 
   it('maps host paths of the backups folder into the container, keeps container paths, refuses others', () => {
-    assert.equal(containerPath(volumes, '/work/infra/backups/manual_backup/a.tar'), '/var/lib/pgbackrest/manual_backup/a.tar');
-    assert.equal(containerPath(volumes, '/var/lib/pgbackrest/manual_backup/a.tar'), '/var/lib/pgbackrest/manual_backup/a.tar');
-    assert.equal(hostPath(volumes, '/var/lib/pgbackrest/manual_backup/a.tar'), '/work/infra/backups/manual_backup/a.tar');
+    assert.equal(
+      containerPath(volumes, '/work/infra/backups/manual_backup/a.tar'),
+      '/var/lib/pgbackrest/manual_backup/a.tar',
+    );
+    assert.equal(
+      containerPath(volumes, '/var/lib/pgbackrest/manual_backup/a.tar'),
+      '/var/lib/pgbackrest/manual_backup/a.tar',
+    );
+    assert.equal(
+      hostPath(volumes, '/var/lib/pgbackrest/manual_backup/a.tar'),
+      '/work/infra/backups/manual_backup/a.tar',
+    );
     assert.equal(hostPath(volumes, '/var/lib/pgbackrest'), '/work/infra/backups');
     assert.equal(hostPath(volumes, '/etc/hostname'), undefined);
-    assert.throws(() => containerPath(volumes, '/home/me/a.tar'), /not inside a folder the database container mounts.*\/work\/infra\/backups → \/var\/lib\/pgbackrest/);
+    assert.throws(
+      () => containerPath(volumes, '/home/me/a.tar'),
+      /not inside a folder the database container mounts.*\/work\/infra\/backups → \/var\/lib\/pgbackrest/,
+    );
   });
 
   it('logs commands readably and quotes SQL', () => {
-    assert.equal(displayArgv(['pgbackrest', '--target=2026-11-24 19:54:50+00', "it's"]), `pgbackrest '--target=2026-11-24 19:54:50+00' 'it'\\''s'`);
-    assert.deepEqual(psqlArgv({ user: 'u', host: '/s', port: 5 }, 'db').slice(-8), ['-h', '/s', '-p', '5', '-U', 'u', '-d', 'db']);
+    assert.equal(
+      displayArgv(['pgbackrest', '--target=2026-11-24 19:54:50+00', "it's"]),
+      `pgbackrest '--target=2026-11-24 19:54:50+00' 'it'\\''s'`,
+    );
+    assert.deepEqual(psqlArgv({ user: 'u', host: '/s', port: 5 }, 'db').slice(-8), [
+      '-h',
+      '/s',
+      '-p',
+      '5',
+      '-U',
+      'u',
+      '-d',
+      'db',
+    ]);
     assert.ok(!psqlArgv({ user: 'u', password: 'secret' }).includes('secret'), 'no password in argv');
     assert.equal(sqlLiteral("o'k"), "'o''k'");
     assert.equal(sqlIdent('a"b'), '"a""b"');
   });
 
   it('reads GNU tar -tv lines (sizes, names with spaces, symlinks) and df -P output', () => {
-    assert.deepEqual(parseTarVerboseLine('-rw------- postgres/postgres  8192 2026-11-24 21:00 global/pg_control'), { name: 'global/pg_control', size: 8192 });
-    assert.deepEqual(parseTarVerboseLine('-rw------- 1000/1000 3 2026-11-24 21:00:05 ./PG_VERSION'), { name: 'PG_VERSION', size: 3 });
-    assert.deepEqual(parseTarVerboseLine('lrwxrwxrwx postgres/postgres 0 2026-11-24 21:00 pg_tblspc/16384 -> /mnt/ts'), { name: 'pg_tblspc/16384', size: 0 });
+    assert.deepEqual(parseTarVerboseLine('-rw------- postgres/postgres  8192 2026-11-24 21:00 global/pg_control'), {
+      name: 'global/pg_control',
+      size: 8192,
+    });
+    assert.deepEqual(parseTarVerboseLine('-rw------- 1000/1000 3 2026-11-24 21:00:05 ./PG_VERSION'), {
+      name: 'PG_VERSION',
+      size: 3,
+    });
+    assert.deepEqual(
+      parseTarVerboseLine('lrwxrwxrwx postgres/postgres 0 2026-11-24 21:00 pg_tblspc/16384 -> /mnt/ts'),
+      { name: 'pg_tblspc/16384', size: 0 },
+    );
     assert.deepEqual(parseTarVerboseLine('-rw------- a/b 1 2026-11-24 21:00 a file'), { name: 'a file', size: 1 });
     assert.equal(parseTarVerboseLine('tar: Removing leading `/'), undefined);
-    assert.equal(parseDfAvailable(['Filesystem     1024-blocks      Used Available Capacity Mounted on', 'overlay          102687672  48215604  49212144      50% /']), 49212144 * 1024);
+    assert.equal(
+      parseDfAvailable([
+        'Filesystem     1024-blocks      Used Available Capacity Mounted on',
+        'overlay          102687672  48215604  49212144      50% /',
+      ]),
+      49212144 * 1024,
+    );
     assert.equal(parseDfAvailable(['df: /nope: No such file or directory']), undefined);
   });
 

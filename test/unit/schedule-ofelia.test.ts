@@ -12,7 +12,10 @@ const at = (s: string) => new Date(s);
 
 describe('Ofelia schedules', () => {
   it('reads the job-exec labels of the fixture compose file', () => {
-    const { model } = parseCompose(readFileSync(FIXTURE, 'utf8'), FIXTURE, { TIMESCALEDB_IMAGE: 'x', OFELIA_IMAGE: 'mcuadros/ofelia:988d988' });
+    const { model } = parseCompose(readFileSync(FIXTURE, 'utf8'), FIXTURE, {
+      TIMESCALEDB_IMAGE: 'x',
+      OFELIA_IMAGE: 'mcuadros/ofelia:988d988',
+    });
     const settings = ofeliaSettings(model);
     assert.equal(settings.timezone, 'UTC');
     assert.equal(settings.saveFolder, '/tmp/logs');
@@ -38,25 +41,49 @@ describe('Ofelia schedules', () => {
     const six = parseOfeliaSchedule('0 0 2 * * 0');
     assert.equal(six.next(at('2026-11-24T00:00:00Z'))?.toISOString(), '2026-11-29T02:00:00.000Z', 'Sunday 02:00:00');
     const v03 = parseOfeliaSchedule('0 2 * * *', { fiveField: 'seconds-first' });
-    assert.equal(v03.next(at('2026-11-24T10:00:00Z'))?.toISOString(), '2026-11-24T10:02:00.000Z', 'minute 2 of every hour on v0.3');
+    assert.equal(
+      v03.next(at('2026-11-24T10:00:00Z'))?.toISOString(),
+      '2026-11-24T10:02:00.000Z',
+      'minute 2 of every hour on v0.3',
+    );
     const std = parseOfeliaSchedule('0 2 * * *', { fiveField: 'standard' });
     assert.equal(std.next(at('2026-11-24T10:00:00Z'))?.toISOString(), '2026-11-25T02:00:00.000Z');
     assert.equal(ofeliaFiveFieldMode('mcuadros/ofelia:latest'), 'seconds-first');
     assert.equal(ofeliaFiveFieldMode('mcuadros/ofelia'), 'seconds-first');
     assert.equal(ofeliaFiveFieldMode('mcuadros/ofelia:v0.3.21'), 'seconds-first');
     assert.equal(ofeliaFiveFieldMode('mcuadros/ofelia:988d988'), 'standard');
-    assert.equal(parseOfeliaSchedule('@daily').next(at('2026-11-24T10:00:00Z'))?.toISOString(), '2026-11-25T00:00:00.000Z');
-    assert.equal(parseOfeliaSchedule('@hourly').previous(at('2026-11-24T10:30:00Z'))?.toISOString(), '2026-11-24T10:00:00.000Z');
-    assert.equal(parseOfeliaSchedule('@weekly').next(at('2026-11-24T10:00:00Z'))?.toISOString(), '2026-11-29T00:00:00.000Z');
+    assert.equal(
+      parseOfeliaSchedule('@daily').next(at('2026-11-24T10:00:00Z'))?.toISOString(),
+      '2026-11-25T00:00:00.000Z',
+    );
+    assert.equal(
+      parseOfeliaSchedule('@hourly').previous(at('2026-11-24T10:30:00Z'))?.toISOString(),
+      '2026-11-24T10:00:00.000Z',
+    );
+    assert.equal(
+      parseOfeliaSchedule('@weekly').next(at('2026-11-24T10:00:00Z'))?.toISOString(),
+      '2026-11-29T00:00:00.000Z',
+    );
     const every = parseOfeliaSchedule('@every 1h30m');
     assert.equal(every.everyMs, 5_400_000);
     assert.equal(every.next(at('2026-11-24T10:00:00Z')), undefined, 'unknown without a last run');
-    assert.equal(every.next(at('2026-11-24T10:00:00Z'), at('2026-11-24T09:00:00Z'))?.toISOString(), '2026-11-24T10:30:00.000Z');
-    assert.equal(every.previous(at('2026-11-24T11:59:00Z'), at('2026-11-24T09:00:00Z'))?.toISOString(), '2026-11-24T10:30:00.000Z');
+    assert.equal(
+      every.next(at('2026-11-24T10:00:00Z'), at('2026-11-24T09:00:00Z'))?.toISOString(),
+      '2026-11-24T10:30:00.000Z',
+    );
+    assert.equal(
+      every.previous(at('2026-11-24T11:59:00Z'), at('2026-11-24T09:00:00Z'))?.toISOString(),
+      '2026-11-24T10:30:00.000Z',
+    );
     const tz = parseOfeliaSchedule('CRON_TZ=Europe/Berlin 0 0 2 * * *');
     assert.equal(tz.timezone, 'Europe/Berlin');
     assert.equal(tz.next(at('2026-11-24T00:00:00Z'))?.toISOString(), '2026-11-24T01:00:00.000Z');
-    assert.equal(parseOfeliaSchedule('0 0 2 * * *', { timezone: 'America/New_York' }).next(at('2026-11-24T00:00:00Z'))?.toISOString(), '2026-11-24T07:00:00.000Z');
+    assert.equal(
+      parseOfeliaSchedule('0 0 2 * * *', { timezone: 'America/New_York' })
+        .next(at('2026-11-24T00:00:00Z'))
+        ?.toISOString(),
+      '2026-11-24T07:00:00.000Z',
+    );
     assert.equal(parseGoDuration('90s'), 90_000);
     assert.equal(parseGoDuration('1.5h'), 5_400_000);
   });
@@ -66,7 +93,12 @@ describe('Ofelia schedules', () => {
     assert.throws(() => parseOfeliaSchedule('@sometimes'), /unknown descriptor/);
     assert.throws(() => parseOfeliaSchedule('@every soon'), /Go duration/);
     assert.throws(() => parseOfeliaSchedule('0 99 * * * *'), /Invalid Ofelia schedule/);
-    const { model } = parseCompose('services:\n  db:\n    image: postgres\n    labels:\n      ofelia.job-exec.x.schedule: "nope"\n      ofelia.job-exec.x.command: "pgbackrest --stanza=db backup"\n', '/c.yaml', {});
+    const { model } = parseCompose(
+      'services:\n  db:\n    image: postgres\n    labels:\n      ofelia.job-exec.x.schedule: "nope"\n' +
+        '      ofelia.job-exec.x.command: "pgbackrest --stanza=db backup"\n',
+      '/c.yaml',
+      {},
+    );
     const [job] = ofeliaJobs(model);
     assert.equal(job?.schedule, undefined);
     assert.match(job!.scheduleError!, /ofelia\.job-exec\.x\.schedule on service db/);
@@ -90,27 +122,52 @@ describe('backup freshness (fixed clock)', () => {
   const D = (label: string, iso: string): BackupMoment => ({ name: label, kind: 'diff', at: at(iso) });
 
   it('is ok when the last full and diff runs (minus grace) produced backups', () => {
-    const f = computeFreshness({ jobs, now: at('2026-11-24T21:07:00Z'), graceMs: grace, backups: [F('20261124-000001F', '2026-11-24T00:01:10Z'), D('20261124-000001F_20261124-204501D', '2026-11-24T20:45:30Z')] });
+    const f = computeFreshness({
+      jobs,
+      now: at('2026-11-24T21:07:00Z'),
+      graceMs: grace,
+      backups: [
+        F('20261124-000001F', '2026-11-24T00:01:10Z'),
+        D('20261124-000001F_20261124-204501D', '2026-11-24T20:45:30Z'),
+      ],
+    });
     assert.equal(f.level, 'ok', f.reasons.join('\n'));
     assert.equal(f.newest?.name, '20261124-000001F_20261124-204501D');
     assert.equal(f.ageMs, 21 * 60_000 + 30_000);
     const diff = f.jobs.find((j) => j.job.name === 'pgbackrest-diff-backup')!;
     assert.equal(diff.lastScheduled?.toISOString(), '2026-11-24T21:00:00.000Z');
     assert.equal(diff.nextRun?.toISOString(), '2026-11-24T21:15:00.000Z');
-    assert.equal(diff.expectedSince?.toISOString(), '2026-11-24T20:45:00.000Z', 'the 21:00 run is still within the grace period');
+    assert.equal(
+      diff.expectedSince?.toISOString(),
+      '2026-11-24T20:45:00.000Z',
+      'the 21:00 run is still within the grace period',
+    );
     assert.equal(formatAge(f.ageMs!), '21m');
   });
 
   it('warns when the newest diff is older than its schedule allows', () => {
-    const f = computeFreshness({ jobs, now: at('2026-11-24T21:20:00Z'), graceMs: grace, backups: [F('20261124-000001F', '2026-11-24T00:01:10Z'), D('x_D', '2026-11-24T20:45:30Z')] });
+    const f = computeFreshness({
+      jobs,
+      now: at('2026-11-24T21:20:00Z'),
+      graceMs: grace,
+      backups: [F('20261124-000001F', '2026-11-24T00:01:10Z'), D('x_D', '2026-11-24T20:45:30Z')],
+    });
     assert.equal(f.level, 'warning');
     assert.equal(f.reasons.length, 1);
-    assert.match(f.reasons[0]!, /pgbackrest-diff-backup: newest full or differential backup x_D .* 2026-11-24T21:00:00.000Z \(every 15 minutes\)/);
+    assert.match(
+      f.reasons[0]!,
+      /pgbackrest-diff-backup: newest full or differential backup x_D .* 2026-11-24T21:00:00.000Z \(every 15 minutes\)/,
+    );
     assert.equal(f.jobs.find((j) => j.job.name === 'pgbackrest-full-backup')?.state, 'ok');
   });
 
   it('a newer full satisfies the diff schedule; a missing full warns', () => {
-    const ok = computeFreshness({ jobs, now: at('2026-11-25T00:20:00Z'), graceMs: grace, backups: [F('20261125-000002F', '2026-11-25T00:14:00Z')] });
+    const ok = computeFreshness({
+      jobs,
+      now: at('2026-11-25T00:20:00Z'),
+      graceMs: grace,
+      backups: [F('20261125-000002F', '2026-11-25T00:14:00Z')],
+    });
     assert.equal(ok.level, 'ok', ok.reasons.join('\n'));
     const none = computeFreshness({ jobs, now: at('2026-11-25T00:20:00Z'), graceMs: grace, backups: [] });
     assert.equal(none.level, 'warning');
@@ -119,20 +176,37 @@ describe('backup freshness (fixed clock)', () => {
   });
 
   it('without schedules there is no warning, only the age', () => {
-    const f = computeFreshness({ jobs: [], now: at('2026-11-25T00:20:00Z'), graceMs: grace, backups: [F('a', '2026-11-20T00:00:00Z')] });
+    const f = computeFreshness({
+      jobs: [],
+      now: at('2026-11-25T00:20:00Z'),
+      graceMs: grace,
+      backups: [F('a', '2026-11-20T00:00:00Z')],
+    });
     assert.equal(f.level, 'ok');
     assert.equal(formatAge(f.ageMs!), '5d 0h');
-    assert.equal(computeFreshness({ jobs: [], now: at('2026-11-25T00:20:00Z'), graceMs: grace, backups: [] }).level, 'none');
+    assert.equal(
+      computeFreshness({ jobs: [], now: at('2026-11-25T00:20:00Z'), graceMs: grace, backups: [] }).level,
+      'none',
+    );
   });
 });
 
 describe('backup freshness when pgBackRest cannot be read', () => {
   it('its jobs are unknown, not stale (no false warning while the container is down)', () => {
     const { model } = parseCompose(readFileSync(FIXTURE, 'utf8'), FIXTURE, { TIMESCALEDB_IMAGE: 'x' });
-    const f = computeFreshness({ jobs: ofeliaJobs(model), now: at('2026-11-25T00:20:00Z'), graceMs: 600_000, backups: [], pgbackrestUnknown: 'container timescaledb is not running' });
+    const f = computeFreshness({
+      jobs: ofeliaJobs(model),
+      now: at('2026-11-25T00:20:00Z'),
+      graceMs: 600_000,
+      backups: [],
+      pgbackrestUnknown: 'container timescaledb is not running',
+    });
     assert.equal(f.level, 'ok');
     assert.deepEqual(f.reasons, []);
-    assert.deepEqual(f.jobs.map((j) => j.state), ['unknown', 'unknown']);
+    assert.deepEqual(
+      f.jobs.map((j) => j.state),
+      ['unknown', 'unknown'],
+    );
     assert.equal(f.unknown, 'container timescaledb is not running');
   });
 });

@@ -85,10 +85,7 @@ export function extensionLogFiles(): string[] {
         continue;
       }
       if (isDir) walk(p, depth + 1);
-      else if (
-        name.endsWith('.log') &&
-        (basename(dir) === EXTENSION_ID || name.includes(OUTPUT_CHANNEL))
-      )
+      else if (name.endsWith('.log') && (basename(dir) === EXTENSION_ID || name.includes(OUTPUT_CHANNEL)))
         found.push(p);
     }
   };
@@ -122,7 +119,8 @@ export async function waitFor<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

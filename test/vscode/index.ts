@@ -97,7 +97,9 @@ export async function run(): Promise<void> {
       }
       runner.on(EVENT_TEST_PASS, (t: Mocha.Test) => tests.push(toResult(t, 'passed', undefined, take())));
       runner.on(EVENT_TEST_PENDING, (t: Mocha.Test) => tests.push(toResult(t, 'pending', undefined, take())));
-      runner.on(EVENT_TEST_FAIL, (t: Mocha.Test | Mocha.Hook, err: unknown) => tests.push(toResult(t, 'failed', err, take())));
+      runner.on(EVENT_TEST_FAIL, (t: Mocha.Test | Mocha.Hook, err: unknown) =>
+        tests.push(toResult(t, 'failed', err, take())),
+      );
     });
     results = writeResults();
   } catch (err) {

@@ -78,10 +78,28 @@ function checkDatabaseName(db: string): void {
 }
 
 /** server_version and the timescaledb extension version of `database`. */
-export async function serverVersions(t: ManualBackupTarget, database: string, signal?: AbortSignal): Promise<{ pgVersion: string; timescaledbVersion?: string }> {
+export async function serverVersions(
+  t: ManualBackupTarget,
+  database: string,
+  signal?: AbortSignal,
+): Promise<{ pgVersion: string; timescaledbVersion?: string }> {
   const r = await runChecked(
     t.runtime,
-    ['psql', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...(t.connArgs ?? []), '-U', t.user, '-d', database, '-c', "SELECT current_setting('server_version') || '|' || coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')"],
+    [
+      'psql',
+      '-X',
+      '-A',
+      '-t',
+      '-v',
+      'ON_ERROR_STOP=1',
+      ...(t.connArgs ?? []),
+      '-U',
+      t.user,
+      '-d',
+      database,
+      '-c',
+      "SELECT current_setting('server_version') || '|' || coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')",
+    ],
     { env: t.env, signal },
   );
   const line = r.stdoutLines.find((l) => l.includes('|')) ?? '';
@@ -123,7 +141,15 @@ async function finish(
   extra: Partial<BackupSidecar>,
 ): Promise<ManualBackupResult> {
   const sizeBytes = await sizeOf(path);
-  const meta: BackupSidecar = { kind, ...versions, ...extra, created: created.toISOString(), sizeBytes, command: argv, ranIn: t.runtime.description };
+  const meta: BackupSidecar = {
+    kind,
+    ...versions,
+    ...extra,
+    created: created.toISOString(),
+    sizeBytes,
+    command: argv,
+    ranIn: t.runtime.description,
+  };
   const sidecarPath = await writeSidecar(path, meta);
   return { kind, path, name: posix.basename(path), sizeBytes, sidecarPath, meta };
 }
@@ -138,13 +164,26 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 /** pg_dump of one database (tar by default, like the guide; `custom` for pg_restore -Fc). */
-export async function createDump(t: ManualBackupTarget, opts: { database: string; format?: 'tar' | 'custom' }, ctx: BackupRunContext = {}): Promise<ManualBackupResult> {
+export async function createDump(
+  t: ManualBackupTarget,
+  opts: { database: string; format?: 'tar' | 'custom' },
+  ctx: BackupRunContext = {},
+): Promise<ManualBackupResult> {
   checkDatabaseName(opts.database);
   const format = opts.format ?? 'tar';
   const created = ctx.now ?? new Date();
   const path = join(t.hostDir, dumpFileName(opts.database, format, created));
   const versions = await serverVersions(t, opts.database, ctx.signal);
-  const argv = ['pg_dump', ...(t.connArgs ?? []), '-U', t.user, '-F', format === 'tar' ? 't' : 'c', '-d', opts.database];
+  const argv = [
+    'pg_dump',
+    ...(t.connArgs ?? []),
+    '-U',
+    t.user,
+    '-F',
+    format === 'tar' ? 't' : 'c',
+    '-d',
+    opts.database,
+  ];
   await streamToFile(t, argv, path, ctx);
   return finish(t, 'dump', path, argv, versions, created, { database: opts.database, format });
 }
@@ -167,13 +206,33 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
   const target = posix.join(runtimeDir, name);
   const partial = `${target}.partial`;
   const versions = await serverVersions(t, t.maintenanceDb, ctx.signal);
-  const argv = ['pg_basebackup', ...(t.connArgs ?? []), '-U', t.user, '-D', target, '-F', 't', '-z', '-X', 'stream', '-c', 'fast', '-v'];
+  const argv = [
+    'pg_basebackup',
+    ...(t.connArgs ?? []),
+    '-U',
+    t.user,
+    '-D',
+    target,
+    '-F',
+    't',
+    '-z',
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+    '-v',
+  ];
   const run = [...argv.slice(0, argv.indexOf('-D') + 1), partial, ...argv.slice(argv.indexOf('-D') + 2)];
   await runChecked(t.runtime, ['mkdir', '-p', runtimeDir], { signal: ctx.signal });
   ctx.onLine?.(`$ ${run.join(' ')}`);
   let ok = false;
   try {
-    const r = await t.runtime.run(run, { env: t.env, onStdoutLine: ctx.onLine, onStderrLine: ctx.onLine, signal: ctx.signal });
+    const r = await t.runtime.run(run, {
+      env: t.env,
+      onStdoutLine: ctx.onLine,
+      onStderrLine: ctx.onLine,
+      signal: ctx.signal,
+    });
     if (ctx.signal?.aborted) throw new ToolCancelledError(run);
     if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
     await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env });
@@ -188,7 +247,21 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
 export async function listDatabases(t: ManualBackupTarget, signal?: AbortSignal): Promise<string[]> {
   const r = await runChecked(
     t.runtime,
-    ['psql', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...(t.connArgs ?? []), '-U', t.user, '-d', t.maintenanceDb, '-c', 'SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1'],
+    [
+      'psql',
+      '-X',
+      '-A',
+      '-t',
+      '-v',
+      'ON_ERROR_STOP=1',
+      ...(t.connArgs ?? []),
+      '-U',
+      t.user,
+      '-d',
+      t.maintenanceDb,
+      '-c',
+      'SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1',
+    ],
     { env: t.env, signal },
   );
   return r.stdoutLines.map((l) => l.trim()).filter(Boolean);

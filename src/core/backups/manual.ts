@@ -16,7 +16,10 @@ export interface ManualBackup {
   readonly database?: string;
 }
 
-export function classifyManualBackup(name: string, isDirectory: boolean): { kind: ManualBackupKind; database?: string } {
+export function classifyManualBackup(
+  name: string,
+  isDirectory: boolean,
+): { kind: ManualBackupKind; database?: string } {
   if (isDirectory && /^pg_basebackup_/.test(name)) return { kind: 'pg_basebackup' };
   if (!isDirectory && /^all_dbs_pg_dumpall_.*\.sql$/.test(name)) return { kind: 'pg_dumpall' };
   const dump = /^(.+)_pg_dump_.*\.(tar|dump|custom)$/.exec(name);
@@ -43,7 +46,14 @@ export async function listManualBackups(dir: string): Promise<ManualBackup[]> {
     const s = await stat(path).catch(() => undefined);
     if (!s) continue;
     const isDirectory = s.isDirectory();
-    out.push({ ...classifyManualBackup(e.name, isDirectory), name: e.name, path, isDirectory, size: await sizeOf(path), modified: s.mtime });
+    out.push({
+      ...classifyManualBackup(e.name, isDirectory),
+      name: e.name,
+      path,
+      isDirectory,
+      size: await sizeOf(path),
+      modified: s.mtime,
+    });
   }
   return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
 }

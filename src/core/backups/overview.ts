@@ -35,12 +35,21 @@ export interface BackupsOverview {
   readonly loadedAt: Date;
 }
 
-const MANUAL_KIND: Readonly<Record<ManualBackup['kind'], JobBackupKind>> = { pg_dump: 'dump', pg_dumpall: 'dumpAll', pg_basebackup: 'baseBackup', other: 'other' };
+const MANUAL_KIND: Readonly<Record<ManualBackup['kind'], JobBackupKind>> = {
+  pg_dump: 'dump',
+  pg_dumpall: 'dumpAll',
+  pg_basebackup: 'baseBackup',
+  other: 'other',
+};
 
 export function manualMoments(manual: readonly ManualBackupEntry[]): BackupMoment[] {
   return manual
     .filter((m) => m.kind !== 'other')
-    .map((m) => ({ name: m.name, kind: MANUAL_KIND[m.kind], at: m.sidecar ? new Date(m.sidecar.created) : m.modified }));
+    .map((m) => ({
+      name: m.name,
+      kind: MANUAL_KIND[m.kind],
+      at: m.sidecar ? new Date(m.sidecar.created) : m.modified,
+    }));
 }
 
 export async function loadBackupsOverview(input: {
@@ -74,7 +83,10 @@ export async function loadBackupsOverview(input: {
   try {
     const rt = await input.runtime();
     targets = await stackBackupTargets(stack, rt, input.settings);
-    const [info, copies] = await Promise.allSettled([pgbackrestInfo(targets.pgbackrest, input.signal, now), listPreRestoreCopies(rt, targets.dataDir, input.signal)]);
+    const [info, copies] = await Promise.allSettled([
+      pgbackrestInfo(targets.pgbackrest, input.signal, now),
+      listPreRestoreCopies(rt, targets.dataDir, input.signal),
+    ]);
     if (info.status === 'fulfilled') stanza = info.value;
     else stanzaError = info.reason as Error;
     if (copies.status === 'fulfilled') preRestore = copies.value;
@@ -92,8 +104,22 @@ export async function loadBackupsOverview(input: {
     graceMs: input.graceMs ?? 15 * 60_000,
     pgbackrestUnknown: stanzaError?.message,
   });
-  const stanzaName = targets?.pgbackrest.stanza ?? resolveStanza(input.settings?.stanza, await readPgbackrestConf(stack));
-  return { stack, stanzaName, targets, stanza, stanzaError, manual, preRestore, preRestoreError, jobs, runs, freshness, loadedAt: now };
+  const stanzaName =
+    targets?.pgbackrest.stanza ?? resolveStanza(input.settings?.stanza, await readPgbackrestConf(stack));
+  return {
+    stack,
+    stanzaName,
+    targets,
+    stanza,
+    stanzaError,
+    manual,
+    preRestore,
+    preRestoreError,
+    jobs,
+    runs,
+    freshness,
+    loadedAt: now,
+  };
 }
 
 /** The freshness of a loaded overview at another time (the status item ticks without reloading). */

@@ -101,7 +101,9 @@ export class PgBackRestError extends Error {
     readonly command: string,
     readonly where: string,
   ) {
-    super(`pgBackRest ${command} failed in ${where}: [${String(code).padStart(3, '0')}] ${pgbMessage}${hints.length ? `\n${hints.join('\n')}` : ''}`);
+    super(
+      `pgBackRest ${command} failed in ${where}: [${String(code).padStart(3, '0')}] ${pgbMessage}${hints.length ? `\n${hints.join('\n')}` : ''}`,
+    );
     this.name = 'PgBackRestError';
     this.action = ERROR_ACTIONS[code];
   }
@@ -123,7 +125,14 @@ const backupSchema = z.object({
   info: z.object({
     size: z.number().optional(),
     delta: z.number().optional(),
-    repository: z.object({ size: z.number().optional(), delta: z.number().optional(), 'size-map': z.number().optional(), 'delta-map': z.number().optional() }).optional(),
+    repository: z
+      .object({
+        size: z.number().optional(),
+        delta: z.number().optional(),
+        'size-map': z.number().optional(),
+        'delta-map': z.number().optional(),
+      })
+      .optional(),
   }),
   error: z.boolean().optional(),
   annotation: nullish(z.record(z.string(), z.string())),
@@ -134,7 +143,10 @@ const stanzaSchema = z.object({
   status: z.object({
     code: z.number(),
     message: z.string(),
-    lock: z.object({ backup: z.object({ held: z.boolean() }).optional() }).partial().optional(),
+    lock: z
+      .object({ backup: z.object({ held: z.boolean() }).optional() })
+      .partial()
+      .optional(),
   }),
   db: z.array(z.object({ id: z.number(), 'system-id': z.string().regex(/^\d+$/), version: z.string() })).default([]),
   archive: z.array(z.object({ id: z.string(), min: nullish(z.string()), max: nullish(z.string()) })).default([]),
@@ -158,7 +170,9 @@ export function parsePgBackRestInfo(json: string, now: Date = new Date()): Stanz
   const parsed = z.array(stanzaSchema).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`Unexpected pgbackrest info JSON at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? parsed.error.message}`);
+    throw new Error(
+      `Unexpected pgbackrest info JSON at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? parsed.error.message}`,
+    );
   }
   return parsed.data.map((s) => {
     const backups: BackupSet[] = s.backup.map((b) => ({
@@ -223,7 +237,10 @@ export function groupBackupSets(backups: readonly BackupSet[]): { full: BackupSe
 // Running pgBackRest
 
 function baseArgs(t: PgBackRestTarget): string[] {
-  if (!/^[A-Za-z0-9_.-]+$/.test(t.stanza)) throw new Error(`Invalid pgBackRest stanza name "${t.stanza}" (letters, digits, _ . - only): check the tsdbOps.backups.stanza setting.`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(t.stanza))
+    throw new Error(
+      `Invalid pgBackRest stanza name "${t.stanza}" (letters, digits, _ . - only): check the tsdbOps.backups.stanza setting.`,
+    );
   return ['pgbackrest', ...(t.configPath ? [`--config=${t.configPath}`] : []), `--stanza=${t.stanza}`];
 }
 
@@ -231,7 +248,9 @@ const LOG_LINE = /^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} )?P\d\d\s+(ERROR|WAR
 const BARE_LINE = /^(ERROR|WARN|INFO|DETAIL|DEBUG|TRACE):\s?(.*)$/;
 
 /** Finds the first `ERROR: [NNN]: …` in pgBackRest's output, with its continuation and HINT lines. */
-export function parsePgBackRestError(lines: readonly string[]): { code: number; message: string; hints: string[] } | undefined {
+export function parsePgBackRestError(
+  lines: readonly string[],
+): { code: number; message: string; hints: string[] } | undefined {
   for (let i = 0; i < lines.length; i++) {
     const m = LOG_LINE.exec(lines[i]!) ?? BARE_LINE.exec(lines[i]!);
     if (!m || m[1] !== 'ERROR') continue;
@@ -288,11 +307,24 @@ export async function pgbackrestInfo(t: PgBackRestTarget, signal?: AbortSignal, 
   if (r.exitCode !== 0) {
     const err = parsePgBackRestError(r.stderrTail) ?? parsePgBackRestError(r.stdoutLines);
     if (err) throw new PgBackRestError(err.code, err.message, err.hints, 'info', t.runtime.description);
-    throw new PgBackRestError(r.exitCode, r.stderrTail.slice(-5).join('\n') || `exited with code ${r.exitCode}`, [], 'info', t.runtime.description);
+    throw new PgBackRestError(
+      r.exitCode,
+      r.stderrTail.slice(-5).join('\n') || `exited with code ${r.exitCode}`,
+      [],
+      'info',
+      t.runtime.description,
+    );
   }
   const all = parsePgBackRestInfo(r.stdoutLines.join('\n'), now ?? new Date());
   const s = all.find((x) => x.name === t.stanza) ?? all[0];
-  if (!s) throw new PgBackRestError(r.exitCode, `no stanza "${t.stanza}" in pgbackrest info`, [], 'info', t.runtime.description);
+  if (!s)
+    throw new PgBackRestError(
+      r.exitCode,
+      `no stanza "${t.stanza}" in pgbackrest info`,
+      [],
+      'info',
+      t.runtime.description,
+    );
   return s;
 }
 
@@ -302,7 +334,8 @@ export async function pgbackrestBackup(
   type: BackupType,
   ctx: { signal?: AbortSignal; onLine?: (line: string) => void; annotations?: Record<string, string> } = {},
 ): Promise<{ label: string }> {
-  if (!BACKUP_TYPES.includes(type)) throw new Error(`Unknown pgBackRest backup type "${String(type)}": use full, diff or incr.`);
+  if (!BACKUP_TYPES.includes(type))
+    throw new Error(`Unknown pgBackRest backup type "${String(type)}": use full, diff or incr.`);
   const annotations = Object.entries(ctx.annotations ?? {}).map(([k, v]) => `--annotation=${k}=${v}`);
   let label: string | undefined;
   await runPgBackRest(t, 'backup', [`--type=${type}`, ...annotations], {
@@ -322,11 +355,17 @@ export async function pgbackrestBackup(
   return { label };
 }
 
-export async function pgbackrestCheck(t: PgBackRestTarget, ctx: { signal?: AbortSignal; onLine?: (line: string) => void } = {}): Promise<void> {
+export async function pgbackrestCheck(
+  t: PgBackRestTarget,
+  ctx: { signal?: AbortSignal; onLine?: (line: string) => void } = {},
+): Promise<void> {
   await runPgBackRest(t, 'check', [], ctx);
 }
 
-export async function pgbackrestStanzaCreate(t: PgBackRestTarget, ctx: { signal?: AbortSignal; onLine?: (line: string) => void; offline?: boolean } = {}): Promise<void> {
+export async function pgbackrestStanzaCreate(
+  t: PgBackRestTarget,
+  ctx: { signal?: AbortSignal; onLine?: (line: string) => void; offline?: boolean } = {},
+): Promise<void> {
   await runPgBackRest(t, 'stanza-create', ctx.offline ? ['--no-online'] : [], ctx);
 }
 

@@ -30,10 +30,17 @@ export function preRestoreName(dataDir: string, at: Date): string {
 }
 
 /** Lists the moved-aside copies next to `dataDir`, with their size (du, in the runtime). */
-export async function listPreRestoreCopies(rt: ToolRuntime, dataDir: string, signal?: AbortSignal): Promise<PreRestoreCopy[]> {
+export async function listPreRestoreCopies(
+  rt: ToolRuntime,
+  dataDir: string,
+  signal?: AbortSignal,
+): Promise<PreRestoreCopy[]> {
   const parent = posix.dirname(dataDir);
   const base = posix.basename(dataDir);
-  const r = await rt.run(['find', parent, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-name', `${base}${PRE_RESTORE_INFIX}*`], { signal });
+  const r = await rt.run(
+    ['find', parent, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-name', `${base}${PRE_RESTORE_INFIX}*`],
+    { signal },
+  );
   const paths = r.exitCode === 0 ? r.stdoutLines.filter(Boolean).sort() : [];
   if (!paths.length) return [];
   const du = await rt.run(['du', '-s', '-k', ...paths], { signal });

@@ -62,17 +62,24 @@ export interface DumpRestoreResult {
 const DB_NAME_MAX = 63;
 
 export function checkDatabaseName(name: unknown, field = 'database'): string {
-  if (typeof name !== 'string' || !name.trim()) throw new Error(`${field} must be a database name, not ${JSON.stringify(name)}.`);
+  if (typeof name !== 'string' || !name.trim())
+    throw new Error(`${field} must be a database name, not ${JSON.stringify(name)}.`);
   if (Buffer.byteLength(name) > DB_NAME_MAX) throw new Error(`${field} "${name}" is longer than ${DB_NAME_MAX} bytes.`);
   if (/[\0\n\r]/.test(name)) throw new Error(`${field} "${JSON.stringify(name)}" contains a control character.`);
   return name;
 }
 
 /** `pg_restore -l` lists the dump's table of contents: the dump is readable, and says whether it has TimescaleDB. */
-export async function verifyDump(rt: ToolRuntime, file: string, ctx: RestoreContext): Promise<{ entries: number; hasTimescaledb: boolean }> {
+export async function verifyDump(
+  rt: ToolRuntime,
+  file: string,
+  ctx: RestoreContext,
+): Promise<{ entries: number; hasTimescaledb: boolean }> {
   const r = await runLogged(rt, ctx, ['pg_restore', '-l', file], { quietStdout: true });
   if (r.exitCode !== 0) {
-    throw new BackupVerifyError(`${file} is not a readable pg_dump archive (pg_restore -l exited ${r.exitCode}: ${r.stderrTail.slice(-3).join(' ')}); nothing was changed.`);
+    throw new BackupVerifyError(
+      `${file} is not a readable pg_dump archive (pg_restore -l exited ${r.exitCode}: ${r.stderrTail.slice(-3).join(' ')}); nothing was changed.`,
+    );
   }
   const entries = r.stdoutLines.filter((l) => l && !l.startsWith(';')).length;
   const hasTimescaledb = r.stdoutLines.some((l) => /\bEXTENSION - timescaledb\b/.test(l));
@@ -86,13 +93,32 @@ async function databaseExists(t: LogicalTarget, ctx: RestoreContext, db: string)
 }
 
 /** The timescaledb version available on the server and installed in `db` (when it exists). */
-export async function timescaleVersions(t: LogicalTarget, ctx: RestoreContext, db?: string): Promise<{ available?: string; installed?: string }> {
-  const [available] = await psqlQuery(t.rt, ctx, t.conn, "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'");
-  const installed = db ? (await psqlQuery(t.rt, ctx, t.conn, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'", { database: db }))[0] : undefined;
+export async function timescaleVersions(
+  t: LogicalTarget,
+  ctx: RestoreContext,
+  db?: string,
+): Promise<{ available?: string; installed?: string }> {
+  const [available] = await psqlQuery(
+    t.rt,
+    ctx,
+    t.conn,
+    "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'",
+  );
+  const installed = db
+    ? (
+        await psqlQuery(t.rt, ctx, t.conn, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'", {
+          database: db,
+        })
+      )[0]
+    : undefined;
   return { available: available || undefined, installed: installed || undefined };
 }
 
-export async function restoreDump(t: LogicalTarget, o: DumpRestoreOptions, ctx: RestoreContext): Promise<DumpRestoreResult> {
+export async function restoreDump(
+  t: LogicalTarget,
+  o: DumpRestoreOptions,
+  ctx: RestoreContext,
+): Promise<DumpRestoreResult> {
   const t0 = Date.now();
   const db = checkDatabaseName(o.database);
   const warnings: string[] = [];
@@ -104,15 +130,25 @@ export async function restoreDump(t: LogicalTarget, o: DumpRestoreOptions, ctx: 
   const ts = await timescaleVersions(t, ctx, exists ? db : undefined);
   const useTs = dump.hasTimescaledb || Boolean(ts.installed);
   if (dump.hasTimescaledb && !ts.available) {
-    throw new BackupVerifyError(`${o.file} uses the timescaledb extension, but this server has none (pg_available_extensions): restore it into a TimescaleDB server; nothing was changed.`);
+    throw new BackupVerifyError(
+      `${o.file} uses the timescaledb extension, but this server has none (pg_available_extensions): ` +
+        `restore it into a TimescaleDB server; nothing was changed.`,
+    );
   }
   const serverTs = ts.installed ?? ts.available;
   if (o.dumpTimescaledbVersion && serverTs && o.dumpTimescaledbVersion !== serverTs) {
-    const w = `The dump was made with TimescaleDB ${o.dumpTimescaledbVersion}, the server has ${serverTs}: TimescaleDB restores need the same version (install ${o.dumpTimescaledbVersion}, restore, then ALTER EXTENSION timescaledb UPDATE).`;
+    const w =
+      `The dump was made with TimescaleDB ${o.dumpTimescaledbVersion}, the server has ${serverTs}: ` +
+      `TimescaleDB restores need the same version ` +
+      `(install ${o.dumpTimescaledbVersion}, restore, then ALTER EXTENSION timescaledb UPDATE).`;
     warnings.push(w);
     ctx.line(`Warning: ${w}`);
   }
-  ctx.line(useTs ? `TimescaleDB ${serverTs ?? '?'}: the restore runs between timescaledb_pre_restore() and timescaledb_post_restore().` : 'No TimescaleDB extension in the dump or the database: a plain pg_restore.');
+  ctx.line(
+    useTs
+      ? `TimescaleDB ${serverTs ?? '?'}: the restore runs between timescaledb_pre_restore() and timescaledb_post_restore().`
+      : 'No TimescaleDB extension in the dump or the database: a plain pg_restore.',
+  );
 
   let created = false;
   if (!exists) {
@@ -149,20 +185,37 @@ export async function restoreDump(t: LogicalTarget, o: DumpRestoreOptions, ctx: 
   } catch (e) {
     const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
     const quiet: RestoreContext = { step: ctx.step, line: ctx.line };
-    if (preRestored) await psqlQuery(t.rt, quiet, t.conn, 'SELECT timescaledb_post_restore()', { database: db }).catch(() => undefined);
+    if (preRestored)
+      await psqlQuery(t.rt, quiet, t.conn, 'SELECT timescaledb_post_restore()', { database: db }).catch(
+        () => undefined,
+      );
     if (created) {
       ctx.step(`Dropping the half-restored new database ${db}`);
-      await psqlQuery(t.rt, quiet, t.conn, `DROP DATABASE IF EXISTS ${sqlIdent(db)} WITH (FORCE)`).catch((x: unknown) => ctx.line(`Could not drop ${db}: ${errorText(x)}`));
+      await psqlQuery(t.rt, quiet, t.conn, `DROP DATABASE IF EXISTS ${sqlIdent(db)} WITH (FORCE)`).catch((x: unknown) =>
+        ctx.line(`Could not drop ${db}: ${errorText(x)}`),
+      );
     }
     const what = cancelled ? 'was cancelled' : `failed (${errorText(e)})`;
-    const state = created ? `the new database ${db} was dropped again` : single ? `${db} is unchanged (single transaction)` : `${db} may hold part of the dump`;
+    const state = created
+      ? `the new database ${db} was dropped again`
+      : single
+        ? `${db} is unchanged (single transaction)`
+        : `${db} may hold part of the dump`;
     throw new RestoreError(`The restore of ${o.file} into ${db} ${what}; ${state}.`, created || single, e);
   }
   if (preRestored) {
     ctx.step('Finishing TimescaleDB (timescaledb_post_restore)');
-    await psqlQuery(t.rt, { step: ctx.step, line: ctx.line }, t.conn, 'SELECT timescaledb_post_restore()', { database: db });
+    await psqlQuery(t.rt, { step: ctx.step, line: ctx.line }, t.conn, 'SELECT timescaledb_post_restore()', {
+      database: db,
+    });
   }
-  return { database: db, created, timescaledb: { used: useTs, serverVersion: serverTs, dumpVersion: o.dumpTimescaledbVersion }, warnings, durationMs: Date.now() - t0 };
+  return {
+    database: db,
+    created,
+    timescaledb: { used: useTs, serverVersion: serverTs, dumpVersion: o.dumpTimescaledbVersion },
+    warnings,
+    durationMs: Date.now() - t0,
+  };
 }
 
 // ---------- pg_dumpall ----------
@@ -226,23 +279,37 @@ function asideName(db: string, stamp: string): string {
   return base + suffix;
 }
 
-export async function verifyDumpAll(rt: ToolRuntime, file: string, ctx: RestoreContext): Promise<{ databases: string[]; roles: string[] }> {
+export async function verifyDumpAll(
+  rt: ToolRuntime,
+  file: string,
+  ctx: RestoreContext,
+): Promise<{ databases: string[]; roles: string[] }> {
   const head = await runLogged(rt, ctx, ['head', '-n', '5', file], { quietStdout: true });
   if (head.exitCode !== 0) throw new BackupVerifyError(`Cannot read ${file}: ${head.stderrTail.join(' ')}`);
   if (!head.stdoutLines.some((l) => /PostgreSQL database cluster dump/.test(l))) {
-    throw new BackupVerifyError(`${file} is not a pg_dumpall script (no "PostgreSQL database cluster dump" header); nothing was changed.`);
+    throw new BackupVerifyError(
+      `${file} is not a pg_dumpall script (no "PostgreSQL database cluster dump" header); nothing was changed.`,
+    );
   }
   const tail = await runLogged(rt, ctx, ['tail', '-n', '5', file], { quietStdout: true });
   if (!tail.stdoutLines.some((l) => /PostgreSQL database cluster dump complete/.test(l))) {
-    throw new BackupVerifyError(`${file} is incomplete (no "PostgreSQL database cluster dump complete" at its end): the dump was cut short; nothing was changed.`);
+    throw new BackupVerifyError(
+      `${file} is incomplete (no "PostgreSQL database cluster dump complete" at its end): the dump was cut short; nothing was changed.`,
+    );
   }
   const g = await runLogged(rt, ctx, ['grep', '-E', '^CREATE (DATABASE|ROLE) ', file], { quietStdout: true });
   const objects = dumpAllObjects(g.stdoutLines);
-  ctx.line(`${file}: databases ${objects.databases.join(', ') || '(none besides postgres/template1)'}; roles ${objects.roles.join(', ') || '(none)'}.`);
+  ctx.line(
+    `${file}: databases ${objects.databases.join(', ') || '(none besides postgres/template1)'}; roles ${objects.roles.join(', ') || '(none)'}.`,
+  );
   return objects;
 }
 
-export async function restoreDumpAll(t: LogicalTarget, o: { file: string; now?: Date }, ctx: RestoreContext): Promise<DumpAllRestoreResult> {
+export async function restoreDumpAll(
+  t: LogicalTarget,
+  o: { file: string; now?: Date },
+  ctx: RestoreContext,
+): Promise<DumpAllRestoreResult> {
   const t0 = Date.now();
   ctx.step('Verifying the dump');
   const objects = await verifyDumpAll(t.rt, o.file, ctx);
@@ -261,7 +328,9 @@ export async function restoreDumpAll(t: LogicalTarget, o: { file: string; now?: 
   const putBack = async () => {
     for (const db of objects.databases) {
       if (keptAside[db] || !dbs.has(db)) {
-        await psqlQuery(t.rt, quiet, conn, `DROP DATABASE IF EXISTS ${sqlIdent(db)} WITH (FORCE)`).catch((x: unknown) => ctx.line(`Could not drop ${db}: ${errorText(x)}`));
+        await psqlQuery(t.rt, quiet, conn, `DROP DATABASE IF EXISTS ${sqlIdent(db)} WITH (FORCE)`).catch((x: unknown) =>
+          ctx.line(`Could not drop ${db}: ${errorText(x)}`),
+        );
       }
     }
     for (const [db, aside] of Object.entries(keptAside)) {
@@ -275,15 +344,23 @@ export async function restoreDumpAll(t: LogicalTarget, o: { file: string; now?: 
       const aside = asideName(db, stamp);
       ctx.step(`Renaming ${db} aside to ${aside}`);
       // Renaming needs the database free: end its sessions first.
-      await psqlQuery(t.rt, ctx, conn, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(db)} AND pid <> pg_backend_pid()`);
+      await psqlQuery(
+        t.rt,
+        ctx,
+        conn,
+        `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(db)} AND pid <> pg_backend_pid()`,
+      );
       await psqlQuery(t.rt, ctx, conn, `ALTER DATABASE ${sqlIdent(db)} RENAME TO ${sqlIdent(aside)}`);
       keptAside[db] = aside;
     }
     ctx.step('Running the dump through psql (ON_ERROR_STOP)');
-    if (existingRoles.length) ctx.line(`Roles that exist (CREATE ROLE skipped, ALTER ROLE applied): ${existingRoles.join(', ')}`);
+    if (existingRoles.length)
+      ctx.line(`Roles that exist (CREATE ROLE skipped, ALTER ROLE applied): ${existingRoles.join(', ')}`);
     const argv = [...psqlArgv(conn, 'postgres'), '-f', '-'];
     const cat = ['cat', o.file];
-    ctx.line(`$ ${displayArgv(cat)} | (CREATE ROLE of existing roles skipped) | ${maskSecrets(displayArgv(argv), [conn.password])}`);
+    ctx.line(
+      `$ ${displayArgv(cat)} | (CREATE ROLE of existing roles skipped) | ${maskSecrets(displayArgv(argv), [conn.password])}`,
+    );
     const pipe = new PassThrough();
     const filtered = pipe.pipe(skipExistingRoles(new Set(existingRoles)));
     const feeding = t.rt.run(cat, { stdout: pipe, signal: ctx.signal }).then((r) => {
@@ -307,19 +384,26 @@ export async function restoreDumpAll(t: LogicalTarget, o: { file: string; now?: 
       await putBack();
     } catch (rb) {
       throw new RestoreError(
-        `The pg_dumpall restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`} and putting the databases back failed (${errorText(rb)}): the previous databases are kept as ${Object.values(keptAside).join(', ')}.`,
+        `The pg_dumpall restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`} ` +
+          `and putting the databases back failed (${errorText(rb)}): ` +
+          `the previous databases are kept as ${Object.values(keptAside).join(', ')}.`,
         false,
         e,
       );
     }
     throw new RestoreError(
-      `The pg_dumpall restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`}; the databases are as before${existingRoles.length || objects.roles.length ? ' (roles the dump created remain)' : ''}.`,
+      `The pg_dumpall restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`}; the databases are as before` +
+        `${existingRoles.length || objects.roles.length ? ' (roles the dump created remain)' : ''}.`,
       true,
       e,
     );
   }
   if (Object.keys(keptAside).length) {
-    ctx.line(`Kept the previous databases: ${Object.entries(keptAside).map(([a, b]) => `${a} → ${b}`).join(', ')} (drop them when you no longer need them).`);
+    ctx.line(
+      `Kept the previous databases: ${Object.entries(keptAside)
+        .map(([a, b]) => `${a} → ${b}`)
+        .join(', ')} (drop them when you no longer need them).`,
+    );
   }
   return { databases: objects.databases, keptAside, existingRoles, durationMs: Date.now() - t0 };
 }

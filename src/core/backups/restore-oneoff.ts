@@ -64,14 +64,19 @@ async function startService(o: OneOffTarget, ctx: RestoreContext): Promise<void>
   }
   ctx.step('Waiting until PostgreSQL accepts connections');
   const rt = new ContainerRuntime(o.docker, o.containerId, `container ${info.Name.replace(/^\//, '')}`);
-  await waitReady({ rt, dataDir: o.dataDir, conn: o.conn, startTimeoutSec: o.startTimeoutSec }, { step: ctx.step, line: ctx.line });
+  await waitReady(
+    { rt, dataDir: o.dataDir, conn: o.conn, startTimeoutSec: o.startTimeoutSec },
+    { step: ctx.step, line: ctx.line },
+  );
 }
 
 /** A stopped-PID-1 one-off: same image, env and user, the service's volumes, no network, sleeping. */
 async function createOneOff(o: OneOffTarget, ctx: RestoreContext): Promise<Dockerode.Container> {
   const info = await o.docker.getContainer(o.containerId).inspect();
   ctx.step('Creating a one-off restore container with the same volumes');
-  ctx.line(`$ docker run -d --volumes-from ${info.Name.replace(/^\//, '')} --network none --entrypoint sleep ${info.Config.Image} infinity`);
+  ctx.line(
+    `$ docker run -d --volumes-from ${info.Name.replace(/^\//, '')} --network none --entrypoint sleep ${info.Config.Image} infinity`,
+  );
   const c = await o.docker.createContainer({
     Image: info.Image,
     Entrypoint: ['sleep', 'infinity'],
@@ -90,7 +95,10 @@ async function removeOneOffs(o: OneOffTarget, ctx: RestoreContext): Promise<void
   const list = await o.docker.listContainers({ all: true, filters: { label: [`${ONEOFF_LABEL}=${o.containerId}`] } });
   for (const c of list) {
     ctx.line(`$ docker rm -f ${c.Id.slice(0, 12)}`);
-    await o.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    await o.docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
 }
 
@@ -99,7 +107,11 @@ async function removeOneOffs(o: OneOffTarget, ctx: RestoreContext): Promise<void
  * in a one-off container (stop/verify/move aside/restore/start/verify/stop, rollback on failure),
  * remove it, start the service and wait until it accepts connections.
  */
-export async function restoreInOneOff(o: OneOffTarget, src: PhysicalSource, ctx: RestoreContext): Promise<PhysicalRestoreResult> {
+export async function restoreInOneOff(
+  o: OneOffTarget,
+  src: PhysicalSource,
+  ctx: RestoreContext,
+): Promise<PhysicalRestoreResult> {
   const live = new ContainerRuntime(o.docker, o.containerId, 'database container');
   ctx.step('Verifying the backup');
   await verifySource(live, src, ctx);
@@ -112,10 +124,16 @@ export async function restoreInOneOff(o: OneOffTarget, src: PhysicalSource, ctx:
     const oneoff = await createOneOff(o, ctx);
     try {
       const rt = new ContainerRuntime(o.docker, oneoff.id, 'one-off restore container');
-      result = await restorePhysical({ rt, dataDir: o.dataDir, conn: o.conn, leaveRunning: false, startTimeoutSec: o.startTimeoutSec }, src, ctx);
+      result = await restorePhysical(
+        { rt, dataDir: o.dataDir, conn: o.conn, leaveRunning: false, startTimeoutSec: o.startTimeoutSec },
+        src,
+        ctx,
+      );
     } finally {
       ctx.step('Removing the one-off container');
-      await oneoff.remove({ force: true }).catch((e: unknown) => ctx.line(`Could not remove the one-off container: ${errorText(e)}`));
+      await oneoff
+        .remove({ force: true })
+        .catch((e: unknown) => ctx.line(`Could not remove the one-off container: ${errorText(e)}`));
     }
   } catch (e) {
     failure = e;

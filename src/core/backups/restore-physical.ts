@@ -161,7 +161,8 @@ export async function waitReady(t: PhysicalTarget, ctx: RestoreContext): Promise
       if (e instanceof ToolCancelledError) throw e;
       last = errorText(e);
     }
-    if (Date.now() > deadline) throw new Error(`PostgreSQL did not become ready in ${t.startTimeoutSec ?? 600} s: ${last}`);
+    if (Date.now() > deadline)
+      throw new Error(`PostgreSQL did not become ready in ${t.startTimeoutSec ?? 600} s: ${last}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -176,14 +177,24 @@ async function verifyServer(t: PhysicalTarget, ctx: RestoreContext): Promise<str
   return rows;
 }
 
-async function exists(t: PhysicalTarget, ctx: RestoreContext, path: string, flag: '-e' | '-d' | '-f' = '-e'): Promise<boolean> {
+async function exists(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+  path: string,
+  flag: '-e' | '-d' | '-f' = '-e',
+): Promise<boolean> {
   return (await runLogged(t.rt, ctx, ['test', flag, path])).exitCode === 0;
 }
 
 // ---------- Verifying the backup before touching anything ----------
 
 /** The backup sets pgBackRest's info lists (the Backups view's parser), for the restore's own check. */
-export async function restorableSets(rt: ToolRuntime, ctx: RestoreContext, stanza: string, configPath?: string): Promise<{ sets: RestorableSet[]; lockHeld: boolean; status: { code: number; message: string } }> {
+export async function restorableSets(
+  rt: ToolRuntime,
+  ctx: RestoreContext,
+  stanza: string,
+  configPath?: string,
+): Promise<{ sets: RestorableSet[]; lockHeld: boolean; status: { code: number; message: string } }> {
   ctx.line(`$ pgbackrest --stanza=${stanza}${configPath ? ` --config=${configPath}` : ''} --output=json info`);
   let info: StanzaInfo;
   try {
@@ -192,7 +203,17 @@ export async function restorableSets(rt: ToolRuntime, ctx: RestoreContext, stanz
     if (e instanceof ToolCancelledError) throw e;
     throw new BackupVerifyError(`pgBackRest info failed: ${errorText(e)}`);
   }
-  return { status: info.status, lockHeld: info.lockHeld, sets: info.backups.map((b) => ({ label: b.label, type: b.type, start: b.start, stop: b.stop, sizeBytes: b.sizeBytes })) };
+  return {
+    status: info.status,
+    lockHeld: info.lockHeld,
+    sets: info.backups.map((b) => ({
+      label: b.label,
+      type: b.type,
+      start: b.start,
+      stop: b.stop,
+      sizeBytes: b.sizeBytes,
+    })),
+  };
 }
 
 export interface VerifiedSource {
@@ -206,14 +227,30 @@ export interface VerifiedSource {
   sizeBytes?: number;
 }
 
-async function verifyPgBackRest(rt: ToolRuntime, src: Extract<PhysicalSource, { kind: 'pgbackrest' }>, ctx: RestoreContext): Promise<VerifiedSource> {
+async function verifyPgBackRest(
+  rt: ToolRuntime,
+  src: Extract<PhysicalSource, { kind: 'pgbackrest' }>,
+  ctx: RestoreContext,
+): Promise<VerifiedSource> {
   const info = await restorableSets(rt, ctx, src.stanza, src.configPath);
   if (info.status.code !== 0) {
-    throw new BackupVerifyError(`pgBackRest stanza "${src.stanza}" is not restorable: ${info.status.message} (status ${info.status.code}).`);
+    throw new BackupVerifyError(
+      `pgBackRest stanza "${src.stanza}" is not restorable: ${info.status.message} (status ${info.status.code}).`,
+    );
   }
-  if (info.lockHeld) throw new BackupVerifyError(`A pgBackRest backup of stanza "${src.stanza}" is running: wait for it to finish, then restore.`);
-  if (!info.sets.length) throw new BackupVerifyError(`Stanza "${src.stanza}" has no backup set: take a full backup first.`);
-  const common = ['pgbackrest', `--stanza=${src.stanza}`, ...(src.configPath ? [`--config=${src.configPath}`] : []), '--log-level-console=info', '--log-level-stderr=off'];
+  if (info.lockHeld)
+    throw new BackupVerifyError(
+      `A pgBackRest backup of stanza "${src.stanza}" is running: wait for it to finish, then restore.`,
+    );
+  if (!info.sets.length)
+    throw new BackupVerifyError(`Stanza "${src.stanza}" has no backup set: take a full backup first.`);
+  const common = [
+    'pgbackrest',
+    `--stanza=${src.stanza}`,
+    ...(src.configPath ? [`--config=${src.configPath}`] : []),
+    '--log-level-console=info',
+    '--log-level-stderr=off',
+  ];
   if (src.time) {
     checkNotFuture(src.time);
     let set: RestorableSet;
@@ -224,26 +261,59 @@ async function verifyPgBackRest(rt: ToolRuntime, src: Extract<PhysicalSource, { 
     }
     const target = formatTimeTarget(src.time);
     ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is before ${target}.`);
-    return { from: set.label, target, sizeBytes: set.sizeBytes, restoreArgv: [...common, `--set=${set.label}`, '--type=time', `--target=${target}`, '--target-action=promote', 'restore'] };
+    return {
+      from: set.label,
+      target,
+      sizeBytes: set.sizeBytes,
+      restoreArgv: [
+        ...common,
+        `--set=${set.label}`,
+        '--type=time',
+        `--target=${target}`,
+        '--target-action=promote',
+        'restore',
+      ],
+    };
   }
   const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
-  if (!set) throw new BackupVerifyError(`Backup set ${src.set} is not in stanza "${src.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ')}).`);
+  if (!set)
+    throw new BackupVerifyError(
+      `Backup set ${src.set} is not in stanza "${src.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ')}).`,
+    );
   ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository.`);
   const type = src.replayWal ? [] : ['--type=immediate', '--target-action=promote'];
-  return { from: set.label, sizeBytes: set.sizeBytes, restoreArgv: [...common, `--set=${set.label}`, ...type, 'restore'] };
+  return {
+    from: set.label,
+    sizeBytes: set.sizeBytes,
+    restoreArgv: [...common, `--set=${set.label}`, ...type, 'restore'],
+  };
 }
 
 /** Every archive of a `pg_basebackup -F t` folder must list cleanly; base.tar must hold a cluster. */
-export async function verifyBaseBackup(rt: ToolRuntime, dir: string, ctx: RestoreContext): Promise<{ base: string; wal?: string; archives: string[]; sizeBytes: number }> {
-  const r = await runLogged(rt, ctx, ['find', dir, '-mindepth', '1', '-maxdepth', '1', '-type', 'f', '-name', '*.tar*'], { quietStdout: true });
-  if (r.exitCode !== 0) throw new BackupVerifyError(`Cannot read the base backup folder ${dir}: ${r.stderrTail.join(' ') || `find exited ${r.exitCode}`}.`);
+export async function verifyBaseBackup(
+  rt: ToolRuntime,
+  dir: string,
+  ctx: RestoreContext,
+): Promise<{ base: string; wal?: string; archives: string[]; sizeBytes: number }> {
+  const r = await runLogged(
+    rt,
+    ctx,
+    ['find', dir, '-mindepth', '1', '-maxdepth', '1', '-type', 'f', '-name', '*.tar*'],
+    { quietStdout: true },
+  );
+  if (r.exitCode !== 0)
+    throw new BackupVerifyError(
+      `Cannot read the base backup folder ${dir}: ${r.stderrTail.join(' ') || `find exited ${r.exitCode}`}.`,
+    );
   const archives = r.stdoutLines.filter(Boolean).sort();
   const byName = (re: RegExp) => archives.find((a) => re.test(posix.basename(a)));
   const base = byName(/^base\.tar(\.(gz|bz2|lz4|zst|xz))?$/);
   if (!base) throw new BackupVerifyError(`${dir} holds no base.tar[.gz]: it is not a pg_basebackup -F t folder.`);
   const tablespaces = archives.filter((a) => /^\d+\.tar/.test(posix.basename(a)));
   if (tablespaces.length) {
-    throw new BackupVerifyError(`${dir} holds tablespace archives (${tablespaces.map((a) => posix.basename(a)).join(', ')}); restoring tablespaces is not supported: restore it by hand.`);
+    throw new BackupVerifyError(
+      `${dir} holds tablespace archives (${tablespaces.map((a) => posix.basename(a)).join(', ')}); restoring tablespaces is not supported: restore it by hand.`,
+    );
   }
   let total = 0;
   for (const a of archives) {
@@ -266,13 +336,19 @@ export async function verifyBaseBackup(rt: ToolRuntime, dir: string, ctx: Restor
       },
     });
     if (l.exitCode !== 0) {
-      throw new BackupVerifyError(`The archive ${a} does not list cleanly (tar exited ${l.exitCode}: ${l.stderrTail.slice(-3).join(' ')}): the backup is damaged; nothing was changed.`);
+      throw new BackupVerifyError(
+        `The archive ${a} does not list cleanly (tar exited ${l.exitCode}: ${l.stderrTail.slice(-3).join(' ')}): the backup is damaged; nothing was changed.`,
+      );
     }
     ctx.line(`${posix.basename(a)}: ${entries} entries, ${Math.round(bytes / 1024 / 1024)} MB, lists cleanly.`);
     total += bytes;
     if (a === base) {
-      if (!hasVersion) throw new BackupVerifyError(`${a} has no PG_VERSION: it is not a PostgreSQL base backup; nothing was changed.`);
-      if (!hasControl) throw new BackupVerifyError(`${a} has no global/pg_control: it is not a complete PostgreSQL base backup; nothing was changed.`);
+      if (!hasVersion)
+        throw new BackupVerifyError(`${a} has no PG_VERSION: it is not a PostgreSQL base backup; nothing was changed.`);
+      if (!hasControl)
+        throw new BackupVerifyError(
+          `${a} has no global/pg_control: it is not a complete PostgreSQL base backup; nothing was changed.`,
+        );
     }
   }
   return { base, wal: byName(/^pg_wal\.tar(\.(gz|bz2|lz4|zst|xz))?$/), archives, sizeBytes: total };
@@ -313,7 +389,9 @@ async function checkFreeSpace(t: PhysicalTarget, ctx: RestoreContext, need: numb
   ctx.line(`Free space in ${parent}: ${mb(free)}; the restored data needs about ${mb(need)}.`);
   if (free < wanted) {
     throw new BackupVerifyError(
-      `Not enough free space in ${parent}: the restore needs about ${mb(wanted)} (the data of the backup, while the current data folder is kept aside), ${mb(free)} are free. Free some space (e.g. delete an old pre-restore copy); nothing was changed.`,
+      `Not enough free space in ${parent}: the restore needs about ${mb(wanted)} ` +
+        `(the data of the backup, while the current data folder is kept aside), ${mb(free)} are free. ` +
+        `Free some space (e.g. delete an old pre-restore copy); nothing was changed.`,
     );
   }
 }
@@ -323,7 +401,13 @@ async function checkFreeSpace(t: PhysicalTarget, ctx: RestoreContext, need: numb
 async function writeJournal(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<void> {
   const file = journalPath(t.dataDir);
   // A fixed script; the path and the JSON are arguments (no interpolation). Written then renamed.
-  await runLoggedChecked(t.rt, ctx, ['sh', '-c', 'printf "%s\\n" "$1" > "$0.tmp" && mv "$0.tmp" "$0"', file, JSON.stringify(j)]);
+  await runLoggedChecked(t.rt, ctx, [
+    'sh',
+    '-c',
+    'printf "%s\\n" "$1" > "$0.tmp" && mv "$0.tmp" "$0"',
+    file,
+    JSON.stringify(j),
+  ]);
 }
 
 export async function readJournal(t: PhysicalTarget, ctx: RestoreContext): Promise<RestoreJournal | undefined> {
@@ -335,7 +419,9 @@ export async function readJournal(t: PhysicalTarget, ctx: RestoreContext): Promi
     if (j.version !== 1 || !j.dataDir || !j.aside) throw new Error('unknown journal');
     return j;
   } catch (e) {
-    throw new Error(`The restore journal ${file} cannot be read (${errorText(e)}): check ${posix.dirname(file)} by hand (see the README, "Rolling back by hand").`);
+    throw new Error(
+      `The restore journal ${file} cannot be read (${errorText(e)}): check ${posix.dirname(file)} by hand (see the README, "Rolling back by hand").`,
+    );
   }
 }
 
@@ -346,7 +432,9 @@ function killArgv(signal: 'TERM' | 'KILL', pid: string): string[] {
 
 /** The process still runs the restore tool (its cmdline; a zombie or a reused pid does not count). */
 async function toolRunning(t: PhysicalTarget, ctx: RestoreContext, pid: string): Promise<boolean> {
-  const cmd = await runLogged(t.rt, { ...ctx, line: () => undefined }, ['cat', `/proc/${pid}/cmdline`], { quietStdout: true });
+  const cmd = await runLogged(t.rt, { ...ctx, line: () => undefined }, ['cat', `/proc/${pid}/cmdline`], {
+    quietStdout: true,
+  });
   return cmd.exitCode === 0 && /pgbackrest|tar/.test(cmd.stdoutLines.join(' '));
 }
 
@@ -359,7 +447,10 @@ async function endRestoreTool(t: PhysicalTarget, ctx: RestoreContext, pidFile: s
     await runLogged(t.rt, ctx, killArgv('TERM', pid));
     for (let i = 1; await toolRunning(t, ctx, pid); i++) {
       if (i === 40) await runLogged(t.rt, ctx, killArgv('KILL', pid));
-      if (i > 200) throw new Error(`The restore tool (pid ${pid}) does not end: stop it, then run Recover Interrupted Restore again.`);
+      if (i > 200)
+        throw new Error(
+          `The restore tool (pid ${pid}) does not end: stop it, then run Recover Interrupted Restore again.`,
+        );
       await new Promise((res) => setTimeout(res, 250));
     }
   }
@@ -409,7 +500,10 @@ async function rollBack(t: PhysicalTarget, ctx0: RestoreContext, j: RestoreJourn
  * Finds the journal of a restore that never finished (VS Code died, the container restarted …)
  * and rolls it back. Returns the journal it acted on, or undefined when there was none.
  */
-export async function recoverInterruptedRestore(t: PhysicalTarget, ctx: RestoreContext): Promise<RestoreJournal | undefined> {
+export async function recoverInterruptedRestore(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+): Promise<RestoreJournal | undefined> {
   const j = await readJournal(t, ctx);
   if (!j) return undefined;
   ctx.step('Rolling back an interrupted restore');
@@ -428,16 +522,25 @@ function describeSource(src: PhysicalSource): string {
 /** The steps a physical restore takes, for confirmations and docs. */
 export function physicalRestorePlan(src: PhysicalSource, dataDir: string): string[] {
   return [
-    src.kind === 'pgbackrest' ? 'Check the backup set in pgBackRest info' : 'List every archive of the base backup (tar -tvf) and check the free space',
+    src.kind === 'pgbackrest'
+      ? 'Check the backup set in pgBackRest info'
+      : 'List every archive of the base backup (tar -tvf) and check the free space',
     'Stop PostgreSQL (pg_ctl stop -m fast) and check it stopped (pg_ctl status)',
     `Move ${dataDir} aside to ${posix.basename(dataDir)}${'.pre-restore-<time>'} (kept)`,
-    src.kind === 'pgbackrest' ? 'pgbackrest restore into an empty data folder' : 'Extract base.tar and pg_wal.tar into an empty data folder',
+    src.kind === 'pgbackrest'
+      ? 'pgbackrest restore into an empty data folder'
+      : 'Extract base.tar and pg_wal.tar into an empty data folder',
     'Start PostgreSQL, wait until it accepts connections, verify',
   ];
 }
 
 /** Runs a restore tool with its pid recorded (a fixed wrapper; the tool's argv stays separate). */
-async function runTool(t: PhysicalTarget, ctx: RestoreContext, pidFile: string, argv: readonly string[]): Promise<void> {
+async function runTool(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+  pidFile: string,
+  argv: readonly string[],
+): Promise<void> {
   ctx.line(`$ ${displayArgv(argv)}`);
   const r = await t.rt.run(['sh', '-c', 'echo $$ > "$0"; exec "$@"', pidFile, ...argv], {
     signal: ctx.signal,
@@ -447,7 +550,11 @@ async function runTool(t: PhysicalTarget, ctx: RestoreContext, pidFile: string, 
   if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.rt.description);
 }
 
-export async function restorePhysical(t: PhysicalTarget, src: PhysicalSource, ctx: RestoreContext): Promise<PhysicalRestoreResult> {
+export async function restorePhysical(
+  t: PhysicalTarget,
+  src: PhysicalSource,
+  ctx: RestoreContext,
+): Promise<PhysicalRestoreResult> {
   const t0 = Date.now();
   const dataDir = t.dataDir.replace(/\/+$/, '');
   const target: PhysicalTarget = { ...t, dataDir };
@@ -528,14 +635,18 @@ export async function restorePhysical(t: PhysicalTarget, src: PhysicalSource, ct
       await rollBack(target, ctx, journal);
     } catch (rb) {
       throw new RestoreError(
-        `The restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`} and the rollback failed too (${errorText(rb)}). The previous data folder is kept at ${aside}; the journal ${journalPath(dataDir)} is still there: run "TimescaleDB Ops: Recover Interrupted Restore" or roll back by hand (README).`,
+        `The restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`} and the rollback failed too (${errorText(rb)}). ` +
+          `The previous data folder is kept at ${aside}; the journal ${journalPath(dataDir)} is still there: ` +
+          `run "TimescaleDB Ops: Recover Interrupted Restore" or roll back by hand (README).`,
         false,
         e,
         aside,
       );
     }
     throw new RestoreError(
-      cancelled ? `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.` : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
+      cancelled
+        ? `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`
+        : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
       true,
       e,
     );
@@ -543,7 +654,9 @@ export async function restorePhysical(t: PhysicalTarget, src: PhysicalSource, ct
   // Done: the new data is verified, so the journal goes (the moved-aside copy stays).
   await runLoggedChecked(target.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(dataDir)]);
   const hadData = await exists(target, uncancellable(ctx), aside, '-d');
-  ctx.line(`Restored ${v.from}${v.target ? ` to ${v.target}` : ''}.${hadData ? ` The previous data folder is kept at ${aside}.` : ''}`);
+  ctx.line(
+    `Restored ${v.from}${v.target ? ` to ${v.target}` : ''}.${hadData ? ` The previous data folder is kept at ${aside}.` : ''}`,
+  );
   return {
     kind: src.kind,
     preRestoreCopy: hadData ? aside : undefined,
@@ -559,10 +672,19 @@ export async function restorePhysical(t: PhysicalTarget, src: PhysicalSource, ct
 export async function deletePreRestoreCopy(t: PhysicalTarget, path: string, ctx: RestoreContext): Promise<void> {
   const dataDir = t.dataDir.replace(/\/+$/, '');
   const p = path.replace(/\/+$/, '');
-  const ok = posix.dirname(p) === posix.dirname(dataDir) && /\.pre-restore-\d{8}_\d{6}$/.test(p) && posix.basename(p).startsWith(`${posix.basename(dataDir)}.pre-restore-`);
-  if (!ok) throw new Error(`${path} is not a pre-restore copy of ${dataDir} (expected ${dataDir}.pre-restore-YYYYmmdd_HHMMSS).`);
+  const ok =
+    posix.dirname(p) === posix.dirname(dataDir) &&
+    /\.pre-restore-\d{8}_\d{6}$/.test(p) &&
+    posix.basename(p).startsWith(`${posix.basename(dataDir)}.pre-restore-`);
+  if (!ok)
+    throw new Error(
+      `${path} is not a pre-restore copy of ${dataDir} (expected ${dataDir}.pre-restore-YYYYmmdd_HHMMSS).`,
+    );
   const j = await readJournal(t, ctx);
-  if (j?.aside === p) throw new Error(`${p} is the way back of a restore that has not finished: recover it first (TimescaleDB Ops: Recover Interrupted Restore).`);
+  if (j?.aside === p)
+    throw new Error(
+      `${p} is the way back of a restore that has not finished: recover it first (TimescaleDB Ops: Recover Interrupted Restore).`,
+    );
   if (!(await exists(t, ctx, p, '-d'))) throw new Error(`${p} does not exist.`);
   await runLoggedChecked(t.rt, ctx, ['rm', '-rf', '--', p]);
 }

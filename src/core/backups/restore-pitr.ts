@@ -46,13 +46,18 @@ export function parseTimeTarget(value: unknown, field = 'time'): Date {
   }
   if (typeof value === 'number' && Number.isFinite(value)) return new Date(value);
   if (typeof value !== 'string' || !value.trim()) {
-    const shown = typeof value === 'bigint' ? `${value}n` : JSON.stringify(value) ?? String(value);
-    throw new TimeTargetError(`${field} must be a time such as "2026-11-24T19:54:50Z" or "2026-11-24 19:54:50+00", not ${shown}.`);
+    const shown = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
+    throw new TimeTargetError(
+      `${field} must be a time such as "2026-11-24T19:54:50Z" or "2026-11-24 19:54:50+00", not ${shown}.`,
+    );
   }
   const s = value.trim();
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(s);
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(s);
   if (!m) {
-    throw new TimeTargetError(`${field} "${s}" is not a time: write it as "2026-11-24T19:54:50Z" (ISO 8601, with a zone) or "2026-11-24 19:54:50+00".`);
+    throw new TimeTargetError(
+      `${field} "${s}" is not a time: write it as "2026-11-24T19:54:50Z" (ISO 8601, with a zone) or "2026-11-24 19:54:50+00".`,
+    );
   }
   const zone = m[8];
   if (!zone) {
@@ -67,7 +72,14 @@ export function parseTimeTarget(value: unknown, field = 'time'): Date {
   const frac = m[7] ? Number(m[7].padEnd(3, '0').slice(0, 3)) : 0;
   const local = new Date(Date.UTC(y, mo - 1, da, h, mi, se, frac));
   // Date.UTC rolls 2026-02-31 over to March: refuse such dates.
-  if (local.getUTCFullYear() !== y || local.getUTCMonth() !== mo - 1 || local.getUTCDate() !== da || h > 23 || mi > 59 || se > 59) {
+  if (
+    local.getUTCFullYear() !== y ||
+    local.getUTCMonth() !== mo - 1 ||
+    local.getUTCDate() !== da ||
+    h > 23 ||
+    mi > 59 ||
+    se > 59
+  ) {
     throw new TimeTargetError(`${field} "${s}" is not a valid date.`);
   }
   const d = new Date(local.getTime() - offsetMin * 60_000);
@@ -84,10 +96,14 @@ export function setForTime(sets: readonly RestorableSet[], target: Date, label?:
   const fits = (s: RestorableSet) => sec(s.stop) < sec(target);
   if (label) {
     const s = sets.find((x) => x.label === label);
-    if (!s) throw new TimeTargetError(`Backup set ${label} is not in the repository (sets: ${sets.map((x) => x.label).join(', ') || 'none'}).`);
+    if (!s)
+      throw new TimeTargetError(
+        `Backup set ${label} is not in the repository (sets: ${sets.map((x) => x.label).join(', ') || 'none'}).`,
+      );
     if (!fits(s)) {
       throw new TimeTargetError(
-        `The restore time ${formatTimeTarget(target)} is not after backup set ${label} ended (${formatTimeTarget(s.stop)}): pick a time at least one second after it.`,
+        `The restore time ${formatTimeTarget(target)} is not after backup set ${label} ended (${formatTimeTarget(s.stop)}): ` +
+          `pick a time at least one second after it.`,
       );
     }
     return s;
@@ -97,7 +113,8 @@ export function setForTime(sets: readonly RestorableSet[], target: Date, label?:
     const first = [...sets].sort((a, b) => a.stop.getTime() - b.stop.getTime())[0];
     throw new TimeTargetError(
       first
-        ? `The restore time ${formatTimeTarget(target)} is before the point-in-time window: the oldest backup set (${first.label}) ended at ${formatTimeTarget(first.stop)}; pick a time at least one second after it.`
+        ? `The restore time ${formatTimeTarget(target)} is before the point-in-time window: ` +
+            `the oldest backup set (${first.label}) ended at ${formatTimeTarget(first.stop)}; pick a time at least one second after it.`
         : 'There is no backup set to restore from: take a full backup first.',
     );
   }
@@ -107,6 +124,8 @@ export function setForTime(sets: readonly RestorableSet[], target: Date, label?:
 /** Refuses a target in the future (a restore would replay every WAL and then wait, or fail). */
 export function checkNotFuture(target: Date, now = new Date()): void {
   if (target.getTime() > now.getTime()) {
-    throw new TimeTargetError(`The restore time ${formatTimeTarget(target)} is in the future (now is ${formatTimeTarget(now)}).`);
+    throw new TimeTargetError(
+      `The restore time ${formatTimeTarget(target)} is in the future (now is ${formatTimeTarget(now)}).`,
+    );
   }
 }

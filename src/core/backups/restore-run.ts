@@ -40,7 +40,12 @@ export interface LoggedRunOptions extends Omit<ToolRunOptions, 'onStdoutLine' | 
 }
 
 /** Runs a tool, logging `$ argv` and its output lines (masked); returns the result whatever the exit code. */
-export async function runLogged(rt: ToolRuntime, ctx: RestoreContext, argv: readonly string[], opts: LoggedRunOptions = {}): Promise<ToolRunResult> {
+export async function runLogged(
+  rt: ToolRuntime,
+  ctx: RestoreContext,
+  argv: readonly string[],
+  opts: LoggedRunOptions = {},
+): Promise<ToolRunResult> {
   const secrets = opts.secrets ?? [];
   const mask = (t: string) => maskSecrets(t, secrets);
   ctx.line(`$ ${mask(displayArgv(argv))}`);
@@ -57,9 +62,20 @@ export async function runLogged(rt: ToolRuntime, ctx: RestoreContext, argv: read
 }
 
 /** Like runLogged, but a non-zero exit throws ToolFailedError. */
-export async function runLoggedChecked(rt: ToolRuntime, ctx: RestoreContext, argv: readonly string[], opts: LoggedRunOptions = {}): Promise<ToolRunResult> {
+export async function runLoggedChecked(
+  rt: ToolRuntime,
+  ctx: RestoreContext,
+  argv: readonly string[],
+  opts: LoggedRunOptions = {},
+): Promise<ToolRunResult> {
   const r = await runLogged(rt, ctx, argv, opts);
-  if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail.map((l) => maskSecrets(l, opts.secrets ?? [])), rt.description);
+  if (r.exitCode !== 0)
+    throw new ToolFailedError(
+      argv,
+      r.exitCode,
+      r.stderrTail.map((l) => maskSecrets(l, opts.secrets ?? [])),
+      rt.description,
+    );
   return r;
 }
 
@@ -89,9 +105,16 @@ export function connEnv(conn: ServerConnection): Record<string, string> {
  * interpolate variables); returns its output lines and throws on an error. `signal: null` runs it
  * without the context's signal (rollback steps must run after a cancel).
  */
-export async function psqlQuery(rt: ToolRuntime, ctx: RestoreContext, conn: ServerConnection, sql: string, opts: { database?: string; signal?: AbortSignal | null } = {}): Promise<string[]> {
+export async function psqlQuery(
+  rt: ToolRuntime,
+  ctx: RestoreContext,
+  conn: ServerConnection,
+  sql: string,
+  opts: { database?: string; signal?: AbortSignal | null } = {},
+): Promise<string[]> {
   const argv = [...psqlArgv(conn, opts.database), '-c', sql];
-  const c: RestoreContext = opts.signal === null ? { step: ctx.step, line: ctx.line } : opts.signal ? { ...ctx, signal: opts.signal } : ctx;
+  const c: RestoreContext =
+    opts.signal === null ? { step: ctx.step, line: ctx.line } : opts.signal ? { ...ctx, signal: opts.signal } : ctx;
   const r = await runLoggedChecked(rt, c, argv, { env: connEnv(conn), secrets: [conn.password], quietStdout: true });
   return r.stdoutLines;
 }

@@ -85,7 +85,9 @@ export function containerPath(volumes: readonly VolumeMount[], path: string): st
   if (best) return best.rel ? posix.join(best.v.target, best.rel.split(sep).join('/')) : best.v.target;
   if (volumes.some((v) => path === v.target || path.startsWith(`${v.target.replace(/\/+$/, '')}/`))) return path;
   throw new Error(
-    `${path} is not inside a folder the database container mounts (${binds.map((v) => `${v.source} → ${v.target}`).join(', ') || 'none'}): copy the backup into the backups folder first.`,
+    `${path} is not inside a folder the database container mounts ` +
+      `(${binds.map((v) => `${v.source} → ${v.target}`).join(', ') || 'none'})` +
+      `: copy the backup into the backups folder first.`,
   );
 }
 
@@ -107,7 +109,9 @@ export function hostPath(volumes: readonly VolumeMount[], path: string): string 
  * folders (PGDATA's parent is one: `${PG_DATA}` → /home/postgres/pgdata). No Docker needed, so it can
  * run when the extension starts, even while the database container is stopped.
  */
-export async function findRestoreJournals(volumes: readonly VolumeMount[]): Promise<{ file: string; journal: RestoreJournal }[]> {
+export async function findRestoreJournals(
+  volumes: readonly VolumeMount[],
+): Promise<{ file: string; journal: RestoreJournal }[]> {
   const out: { file: string; journal: RestoreJournal }[] = [];
   for (const v of volumes) {
     if (v.type !== 'bind' || !v.source) continue;

@@ -27,7 +27,9 @@ export interface BackupSettings {
 
 /** The infra's pgbackrest.conf on this machine: the file mounted into the database service, else `<infra>/pgbackrest.conf`. */
 export function pgbackrestConfOnHost(stack: StackConfig): string {
-  const mounted = stack.dbService?.volumes.find((v) => v.type === 'bind' && v.source && /pgbackrest\.conf$/.test(v.target));
+  const mounted = stack.dbService?.volumes.find(
+    (v) => v.type === 'bind' && v.source && /pgbackrest\.conf$/.test(v.target),
+  );
   return mounted?.source ?? join(stack.infraDir, 'pgbackrest.conf');
 }
 
@@ -44,7 +46,11 @@ export interface StackBackupTargets {
   conf?: string;
 }
 
-export async function stackBackupTargets(stack: StackConfig, runtime: ToolRuntime, settings: BackupSettings = {}): Promise<StackBackupTargets> {
+export async function stackBackupTargets(
+  stack: StackConfig,
+  runtime: ToolRuntime,
+  settings: BackupSettings = {},
+): Promise<StackBackupTargets> {
   const conf = await readPgbackrestConf(stack);
   const stanza = resolveStanza(settings.stanza, conf);
   const user = stack.env.user ?? 'postgres';
@@ -53,7 +59,9 @@ export async function stackBackupTargets(stack: StackConfig, runtime: ToolRuntim
   const hostDir = join(stack.backupsDir, MANUAL_BACKUP_DIR);
   const container = runtime.kind === 'container';
   const runtimeDir = container ? posix.join(containerBackupsDir(stack), MANUAL_BACKUP_DIR) : hostDir;
-  const connArgs = container ? [] : ['-h', settings.host ?? 'localhost', '-p', String(settings.port ?? stack.env.port ?? 5432)];
+  const connArgs = container
+    ? []
+    : ['-h', settings.host ?? 'localhost', '-p', String(settings.port ?? stack.env.port ?? 5432)];
   return {
     pgbackrest: { runtime, stanza, configPath: settings.pgbackrestConfig || undefined },
     manual: { runtime, hostDir, runtimeDir, user, connArgs, env, maintenanceDb: stack.env.database ?? user },

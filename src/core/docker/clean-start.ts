@@ -9,7 +9,14 @@ import type Dockerode from 'dockerode';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { StackConfig } from '../infra';
-import { composeEnv, runCompose, runStreamed, ComposeCancelledError, ComposeFailedError, type ComposeCli } from './compose-cli';
+import {
+  composeEnv,
+  runCompose,
+  runStreamed,
+  ComposeCancelledError,
+  ComposeFailedError,
+  type ComposeCli,
+} from './compose-cli';
 import { execInContainer, ExecCancelledError } from './exec';
 import { runningServiceContainer } from './find';
 
@@ -60,7 +67,8 @@ export function foldersToCreate(stack: StackConfig): string[] {
       if (v.type === 'bind' && v.source && !existsSync(v.source)) dirs.add(v.source);
     }
   }
-  for (const d of [join(stack.backupsDir, 'backup'), join(stack.backupsDir, 'manual_backup'), stack.pgbackrestLogDir]) dirs.add(d);
+  for (const d of [join(stack.backupsDir, 'backup'), join(stack.backupsDir, 'manual_backup'), stack.pgbackrestLogDir])
+    dirs.add(d);
   return [...dirs];
 }
 
@@ -82,7 +90,9 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
     env['COMPOSE_PROJECT_NAME'] = stack.projectName;
     env['ONLY_DATABASE'] = profile === 'database' ? 'TRUE' : 'FALSE';
     const argv = ['bash', script];
-    line(`$ ${argv.join(' ')}   (in ${stack.infraDir}, COMPOSE_PROJECT_NAME=${stack.projectName}, ONLY_DATABASE=${env['ONLY_DATABASE']})`);
+    line(
+      `$ ${argv.join(' ')}   (in ${stack.infraDir}, COMPOSE_PROJECT_NAME=${stack.projectName}, ONLY_DATABASE=${env['ONLY_DATABASE']})`,
+    );
     const r = await runStreamed(argv, { env, cwd: stack.infraDir, signal: opts.signal, onLine: line });
     if (r.cancelled) throw new ComposeCancelledError(argv);
     if (r.exitCode !== 0) throw new ComposeFailedError(argv, r.exitCode, r.tail);
@@ -90,7 +100,10 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
   }
 
   const db = stack.dbService;
-  if (!db) throw new Error(`${stack.composeFile} has no database service (a service running a timescaledb or postgres image): clean start has nothing to set up.`);
+  if (!db)
+    throw new Error(
+      `${stack.composeFile} has no database service (a service running a timescaledb or postgres image): clean start has nothing to set up.`,
+    );
   const compose = (args: string[]) => {
     return runCompose(stack, args, { dockerHost: opts.dockerHost, signal: opts.signal, cli: opts.cli, onLine: line });
   };
@@ -107,11 +120,26 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
 
   opts.step?.("Handing them to the container's postgres user");
   // The database service's writable folder mounts (PG_DATA, backups, logs), as the guide's script does.
-  const targets = db.volumes.filter((v) => v.type === 'bind' && !v.readOnly && v.source && isDir(v.source)).map((v) => v.target);
-  const backupsMount = db.volumes.find((v) => v.type === 'bind' && v.target.replace(/\/$/, '') === '/var/lib/pgbackrest');
+  const targets = db.volumes
+    .filter((v) => v.type === 'bind' && !v.readOnly && v.source && isDir(v.source))
+    .map((v) => v.target);
+  const backupsMount = db.volumes.find(
+    (v) => v.type === 'bind' && v.target.replace(/\/$/, '') === '/var/lib/pgbackrest',
+  );
   if (backupsMount) targets.push('/var/lib/pgbackrest/backup', '/var/lib/pgbackrest/manual_backup');
   if (targets.length) {
-    await compose(['run', '--rm', '--no-deps', '--user', 'root', '--entrypoint', 'chown', db.name, 'postgres:postgres', ...targets]);
+    await compose([
+      'run',
+      '--rm',
+      '--no-deps',
+      '--user',
+      'root',
+      '--entrypoint',
+      'chown',
+      db.name,
+      'postgres:postgres',
+      ...targets,
+    ]);
   }
 
   opts.step?.(`Starting the stack (${profile === 'full' ? 'every service' : 'database only'})`);
@@ -121,9 +149,16 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
   const c = await runningServiceContainer(opts.docker, stack.projectName, db.name);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
   for (;;) {
-    const r = await execInContainer(opts.docker, c.Id, ['pg_isready', '-q', '-h', '/var/run/postgresql'], { signal: opts.signal });
+    const r = await execInContainer(opts.docker, c.Id, ['pg_isready', '-q', '-h', '/var/run/postgresql'], {
+      signal: opts.signal,
+    });
     if (r.exitCode === 0) break;
-    if (Date.now() > deadline) throw new Error(`PostgreSQL in ${c.Names[0]?.replace(/^\//, '') ?? c.Id} did not accept connections within ${(opts.readyTimeoutMs ?? 120_000) / 1000} s: see its logs (TimescaleDB Ops: Show Logs).`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `PostgreSQL in ${c.Names[0]?.replace(/^\//, '') ?? c.Id} ` +
+          `did not accept connections within ${(opts.readyTimeoutMs ?? 120_000) / 1000} s: ` +
+          `see its logs (TimescaleDB Ops: Show Logs).`,
+      );
     if (opts.signal?.aborted) throw new ExecCancelledError(['pg_isready']);
     await new Promise((r2) => setTimeout(r2, 500));
   }
@@ -134,8 +169,13 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
   for (const cmd of ['stanza-create', 'check']) {
     const argv = ['pgbackrest', `--stanza=${stanza}`, '--log-level-console=info', cmd];
     line(`$ ${argv.join(' ')}`);
-    const r = await execInContainer(opts.docker, c.Id, argv, { signal: opts.signal, onStdoutLine: line, onStderrLine: line });
-    if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} exited with code ${r.exitCode}: ${r.stderrTail.slice(-3).join(' | ')}`);
+    const r = await execInContainer(opts.docker, c.Id, argv, {
+      signal: opts.signal,
+      onStdoutLine: line,
+      onStderrLine: line,
+    });
+    if (r.exitCode !== 0)
+      throw new Error(`${argv.join(' ')} exited with code ${r.exitCode}: ${r.stderrTail.slice(-3).join(' | ')}`);
   }
   return { mode: 'builtin', profile, createdFolders: created, stanza };
 }

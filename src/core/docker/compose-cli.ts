@@ -26,7 +26,10 @@ export interface ComposeProject {
 
 export class ComposeNotFoundError extends Error {
   constructor(detail: string) {
-    super(`Docker Compose was not found: neither "docker compose" nor "docker-compose" runs here (${detail}). Install the Docker CLI with its compose plugin, or docker-compose.`);
+    super(
+      `Docker Compose was not found: neither "docker compose" nor "docker-compose" runs here (${detail}). ` +
+        `Install the Docker CLI with its compose plugin, or docker-compose.`,
+    );
     this.name = 'ComposeNotFoundError';
   }
 }
@@ -70,11 +73,19 @@ async function detect(env: NodeJS.ProcessEnv): Promise<ComposeCli> {
     ['docker', ['compose']],
     ['docker-compose', []],
   ] as const) {
-    const r = await execa(file, [...prefix, 'version', '--short'], { env, extendEnv: false, reject: false, timeout: 15_000, stdin: 'ignore' });
+    const r = await execa(file, [...prefix, 'version', '--short'], {
+      env,
+      extendEnv: false,
+      reject: false,
+      timeout: 15_000,
+      stdin: 'ignore',
+    });
     if (r.exitCode === 0 && typeof r.stdout === 'string' && r.stdout.trim()) {
       return { file, prefix, version: `${[file, ...prefix].join(' ')} ${r.stdout.trim().split('\n')[0]}` };
     }
-    tried.push(`${[file, ...prefix].join(' ')}: ${r.code === 'ENOENT' ? 'not installed' : `exit ${r.exitCode ?? r.code}`}`);
+    tried.push(
+      `${[file, ...prefix].join(' ')}: ${r.code === 'ENOENT' ? 'not installed' : `exit ${r.exitCode ?? r.code}`}`,
+    );
   }
   throw new ComposeNotFoundError(tried.join('; '));
 }
@@ -82,11 +93,15 @@ async function detect(env: NodeJS.ProcessEnv): Promise<ComposeCli> {
 /** The global options that pin Compose to the stack: compose file, project folder, .env, project name. */
 export function projectArgs(p: ComposeProject): string[] {
   return [
-    '--ansi', 'never',
-    '-f', p.composeFile,
-    '--project-directory', p.infraDir,
+    '--ansi',
+    'never',
+    '-f',
+    p.composeFile,
+    '--project-directory',
+    p.infraDir,
     ...(p.envFileExists || existsSync(p.envFile) ? ['--env-file', p.envFile] : []),
-    '-p', p.projectName,
+    '-p',
+    p.projectName,
   ];
 }
 
@@ -119,7 +134,11 @@ export function composeEnv(opts: Pick<RunComposeOptions, 'dockerHost' | 'env'>):
 }
 
 /** Runs `compose <project args> <args>`; throws ComposeFailedError on a non-zero exit, ComposeCancelledError on abort. */
-export async function runCompose(p: ComposeProject, args: readonly string[], opts: RunComposeOptions = {}): Promise<ComposeRunResult> {
+export async function runCompose(
+  p: ComposeProject,
+  args: readonly string[],
+  opts: RunComposeOptions = {},
+): Promise<ComposeRunResult> {
   const env = composeEnv(opts);
   const cli = opts.cli ?? (await findComposeCli(env));
   const argv = composeArgv(cli, p, args);

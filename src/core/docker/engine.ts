@@ -26,7 +26,11 @@ const DEFAULT_SOCKET = process.platform === 'win32' ? 'npipe:////./pipe/docker_e
 export function resolveEngine(setting: string | undefined, env: NodeJS.ProcessEnv = process.env): EngineTarget {
   const fromSetting = setting?.trim();
   const fromEnv = env['DOCKER_HOST']?.trim();
-  const [host, source] = fromSetting ? [fromSetting, 'tsdbOps.docker.host'] : fromEnv ? [fromEnv, 'DOCKER_HOST'] : [DEFAULT_SOCKET, 'default'];
+  const [host, source] = fromSetting
+    ? [fromSetting, 'tsdbOps.docker.host']
+    : fromEnv
+      ? [fromEnv, 'DOCKER_HOST']
+      : [DEFAULT_SOCKET, 'default'];
   return { host, source, options: engineOptions(host, source, env) };
 }
 
@@ -37,7 +41,9 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
     if (!host.includes('://')) throw new Error('no scheme');
     url = new URL(host);
   } catch {
-    throw new EngineConfigError(`${source} "${host}" is not a Docker host: write unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host.`);
+    throw new EngineConfigError(
+      `${source} "${host}" is not a Docker host: write unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host.`,
+    );
   }
   switch (url.protocol) {
     case 'unix:':
@@ -48,7 +54,11 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
     case 'http:':
     case 'https:': {
       const tls = url.protocol === 'https:' || env['DOCKER_TLS_VERIFY'] === '1';
-      return { host: url.hostname, port: url.port ? Number(url.port) : tls ? 2376 : 2375, protocol: tls ? 'https' : 'http' };
+      return {
+        host: url.hostname,
+        port: url.port ? Number(url.port) : tls ? 2376 : 2375,
+        protocol: tls ? 'https' : 'http',
+      };
     }
     case 'ssh:':
       return {
@@ -60,7 +70,9 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
         sshOptions: { agent: env['SSH_AUTH_SOCK'] },
       } as Dockerode.DockerOptions;
     default:
-      throw new EngineConfigError(`${source} "${host}" uses ${url.protocol} which Docker does not speak: use unix://, tcp:// or ssh://.`);
+      throw new EngineConfigError(
+        `${source} "${host}" uses ${url.protocol} which Docker does not speak: use unix://, tcp:// or ssh://.`,
+      );
   }
 }
 
@@ -74,5 +86,7 @@ export async function connectEngine(target: EngineTarget): Promise<Dockerode> {
 /** True when an error means "the engine is not there" (socket missing, refused, timed out), not a bad request. */
 export function isUnreachable(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
-  return ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', 'ENOTFOUND'].includes(code ?? '');
+  return ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', 'ENOTFOUND'].includes(
+    code ?? '',
+  );
 }

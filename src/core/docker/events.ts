@@ -12,13 +12,24 @@ import { PROJECT_LABEL } from './find';
 import { buildStackModel, isOneOff, snapshotFromEngine, type ContainerSnapshot, type StackModel } from './model';
 
 /** Reads the project's containers (list, then inspect each) into snapshots. */
-export async function readProjectContainers(docker: Dockerode, project: string, signal?: AbortSignal): Promise<ContainerSnapshot[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${project}`] }, abortSignal: signal } as Dockerode.ContainerListOptions);
+export async function readProjectContainers(
+  docker: Dockerode,
+  project: string,
+  signal?: AbortSignal,
+): Promise<ContainerSnapshot[]> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`${PROJECT_LABEL}=${project}`] },
+    abortSignal: signal,
+  } as Dockerode.ContainerListOptions);
   const own = list.filter((c) => !isOneOff(c));
   const inspected = await Promise.all(
     own.map(async (c) => {
       try {
-        return snapshotFromEngine(c, await docker.getContainer(c.Id).inspect({ abortSignal: signal } as Dockerode.ContainerInspectOptions));
+        return snapshotFromEngine(
+          c,
+          await docker.getContainer(c.Id).inspect({ abortSignal: signal } as Dockerode.ContainerInspectOptions),
+        );
       } catch (e) {
         // Removed between list and inspect: the next event refreshes again.
         if ((e as { statusCode?: number }).statusCode === 404) return undefined;
@@ -43,7 +54,13 @@ export type MonitorState =
   | { readonly kind: 'connecting'; readonly model?: StackModel }
   | { readonly kind: 'ready'; readonly model: StackModel }
   /** `model` is the last one read, for messages; it may be stale. */
-  | { readonly kind: 'unreachable'; readonly error: string; readonly since: Date; readonly retryInMs: number; readonly model?: StackModel };
+  | {
+      readonly kind: 'unreachable';
+      readonly error: string;
+      readonly since: Date;
+      readonly retryInMs: number;
+      readonly model?: StackModel;
+    };
 
 export interface MonitorLog {
   (level: 'debug' | 'info' | 'warn', message: string): void;
@@ -68,7 +85,21 @@ export interface StackMonitorOptions {
 }
 
 /** Container event actions that change what the model shows (exec_*, attach, top … do not). */
-export const MODEL_EVENTS = ['create', 'start', 'restart', 'stop', 'die', 'kill', 'oom', 'pause', 'unpause', 'destroy', 'rename', 'update', 'health_status'] as const;
+export const MODEL_EVENTS = [
+  'create',
+  'start',
+  'restart',
+  'stop',
+  'die',
+  'kill',
+  'oom',
+  'pause',
+  'unpause',
+  'destroy',
+  'rename',
+  'update',
+  'health_status',
+] as const;
 
 class Timeout extends Error {
   readonly code = 'ETIMEDOUT';
@@ -229,7 +260,8 @@ export class StackMonitor {
       try {
         await this.openStream();
         await this.refreshModel(true);
-        if (this.attempt > 0) this.opts.log?.('info', `Docker events for project ${this.opts.project}: connected again.`);
+        if (this.attempt > 0)
+          this.opts.log?.('info', `Docker events for project ${this.opts.project}: connected again.`);
         this.attempt = 0;
         this.attemptDone();
         return;
@@ -240,8 +272,17 @@ export class StackMonitor {
         const delay = Math.min(b.maxMs, b.initialMs * 2 ** Math.min(this.attempt, 16));
         this.attempt++;
         const was = this.current.kind;
-        this.set({ kind: 'unreachable', error: errorText(e), since: this.current.kind === 'unreachable' ? this.current.since : new Date(), retryInMs: delay, model: this.current.model });
-        this.opts.log?.(was === 'unreachable' ? 'debug' : 'warn', `Docker not reachable for project ${this.opts.project}: ${errorText(e)}; retrying in ${delay / 1000} s.`);
+        this.set({
+          kind: 'unreachable',
+          error: errorText(e),
+          since: this.current.kind === 'unreachable' ? this.current.since : new Date(),
+          retryInMs: delay,
+          model: this.current.model,
+        });
+        this.opts.log?.(
+          was === 'unreachable' ? 'debug' : 'warn',
+          `Docker not reachable for project ${this.opts.project}: ${errorText(e)}; retrying in ${delay / 1000} s.`,
+        );
         this.attemptDone();
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, delay);
@@ -332,7 +373,11 @@ export class StackMonitor {
     try {
       const docker = await this.opts.connect();
       const model = await this.withTimeout('Docker', (signal) =>
-        readStackModel(docker, { project: this.opts.project, services: this.opts.services(), dbService: this.opts.dbService?.() }, signal),
+        readStackModel(
+          docker,
+          { project: this.opts.project, services: this.opts.services(), dbService: this.opts.dbService?.() },
+          signal,
+        ),
       );
       if (this.disposed) return;
       this.set({ kind: 'ready', model });

@@ -56,7 +56,12 @@ export function lineSplitter(onLine: (line: string) => void): { write(chunk: Buf
   };
 }
 
-export async function execInContainer(docker: Dockerode, containerId: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export async function execInContainer(
+  docker: Dockerode,
+  containerId: string,
+  argv: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   if (opts.signal?.aborted) throw new ExecCancelledError(argv);
   const container = docker.getContainer(containerId);
   // A fixed wrapper (argv stays separate: "$@", no interpolation) that reports the tool's pid inside
@@ -130,7 +135,9 @@ export async function execInContainer(docker: Dockerode, containerId: string, ar
   let cancelled = false;
   const onAbort = () => {
     cancelled = true;
-    void killInContainer(docker, containerId, pid).finally(() => (stream as unknown as { destroy?: () => void }).destroy?.());
+    void killInContainer(docker, containerId, pid).finally(() =>
+      (stream as unknown as { destroy?: () => void }).destroy?.(),
+    );
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -160,7 +167,12 @@ export async function execInContainer(docker: Dockerode, containerId: string, ar
 async function killInContainer(docker: Dockerode, containerId: string, pid: string | undefined): Promise<void> {
   if (!pid) return;
   try {
-    const kill = await docker.getContainer(containerId).exec({ Cmd: ['sh', '-c', 'kill -TERM "$0"', pid] /* the shell's kill: images may lack procps */, User: 'root', AttachStdout: true, AttachStderr: true });
+    const kill = await docker.getContainer(containerId).exec({
+      Cmd: ['sh', '-c', 'kill -TERM "$0"', pid] /* the shell's kill: images may lack procps */,
+      User: 'root',
+      AttachStdout: true,
+      AttachStderr: true,
+    });
     const s = (await kill.start({})) as NodeJS.ReadableStream;
     s.resume();
     await new Promise((r) => s.on('end', r));

@@ -10,7 +10,11 @@ export const SERVICE_LABEL = 'com.docker.compose.service';
 export const ONEOFF_LABEL = 'com.docker.compose.oneoff';
 
 /** Every container of the project (running or not), one-off `run` containers left out. */
-export async function projectContainers(docker: Dockerode, project: string, service?: string): Promise<Dockerode.ContainerInfo[]> {
+export async function projectContainers(
+  docker: Dockerode,
+  project: string,
+  service?: string,
+): Promise<Dockerode.ContainerInfo[]> {
   const label = [`${PROJECT_LABEL}=${project}`];
   if (service) label.push(`${SERVICE_LABEL}=${service}`);
   const list = await docker.listContainers({ all: true, filters: { label } });
@@ -22,7 +26,9 @@ export class ServiceNotCreatedError extends Error {
     readonly project: string,
     readonly service: string,
   ) {
-    super(`The ${service} container of compose project "${project}" does not exist: start the stack first (TimescaleDB Ops: Start Stack).`);
+    super(
+      `The ${service} container of compose project "${project}" does not exist: start the stack first (TimescaleDB Ops: Start Stack).`,
+    );
     this.name = 'ServiceNotCreatedError';
   }
 }
@@ -38,7 +44,11 @@ export class ServiceNotRunningError extends Error {
 }
 
 /** The running container of a service (the first replica); throws a clear error when there is none. */
-export async function runningServiceContainer(docker: Dockerode, project: string, service: string): Promise<Dockerode.ContainerInfo> {
+export async function runningServiceContainer(
+  docker: Dockerode,
+  project: string,
+  service: string,
+): Promise<Dockerode.ContainerInfo> {
   const list = await projectContainers(docker, project, service);
   if (!list.length) throw new ServiceNotCreatedError(project, service);
   const running = list.find((c) => c.State === 'running');

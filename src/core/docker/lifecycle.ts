@@ -17,7 +17,11 @@ export interface ContainerActionResult {
 }
 
 /** The service's main container: a running one first, else the newest. */
-export async function serviceContainer(docker: Dockerode, project: string, service: string): Promise<Dockerode.ContainerInfo> {
+export async function serviceContainer(
+  docker: Dockerode,
+  project: string,
+  service: string,
+): Promise<Dockerode.ContainerInfo> {
   const list = await projectContainers(docker, project, service);
   if (!list.length) throw new ServiceNotCreatedError(project, service);
   return list.find((c) => c.State === 'running') ?? [...list].sort((a, b) => b.Created - a.Created)[0]!;
@@ -50,13 +54,21 @@ export async function containerAction(
       await c.restart({ t });
       break;
   }
-  return { service, containerId: info.Id, containerName: (info.Names[0] ?? info.Id).replace(/^\//, ''), action, changed };
+  return {
+    service,
+    containerId: info.Id,
+    containerName: (info.Names[0] ?? info.Id).replace(/^\//, ''),
+    action,
+    changed,
+  };
 }
 
 /** Whether `bash` exists in the container (for an interactive shell: bash, else sh). */
 export async function hasBash(docker: Dockerode, containerId: string): Promise<boolean> {
   try {
-    const exec = await docker.getContainer(containerId).exec({ Cmd: ['bash', '--version'], AttachStdout: true, AttachStderr: true });
+    const exec = await docker
+      .getContainer(containerId)
+      .exec({ Cmd: ['bash', '--version'], AttachStdout: true, AttachStderr: true });
     const s = (await exec.start({})) as NodeJS.ReadableStream;
     s.resume();
     await new Promise((r) => {

@@ -52,7 +52,11 @@ export async function streamLogs(docker: Dockerode, containerId: string, opts: L
   const base = { stdout: true, stderr: true, tail, timestamps: opts.timestamps ?? false };
 
   if (!opts.follow) {
-    const data = (await container.logs({ ...base, follow: false, abortSignal: opts.signal } as unknown as Dockerode.ContainerLogsOptions & { follow: false })) as unknown as Buffer;
+    const data = (await container.logs({
+      ...base,
+      follow: false,
+      abortSignal: opts.signal,
+    } as unknown as Dockerode.ContainerLogsOptions & { follow: false })) as unknown as Buffer;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(String(data));
     if (tty) out.write(buf);
     else demuxBuffer(buf, (c, s) => (s === 'stdout' ? out : err).write(c));
@@ -66,7 +70,11 @@ export async function streamLogs(docker: Dockerode, containerId: string, opts: L
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let stream: NodeJS.ReadableStream;
   try {
-    stream = (await container.logs({ ...base, follow: true, abortSignal: ac.signal } as unknown as Dockerode.ContainerLogsOptions & { follow: true })) as NodeJS.ReadableStream;
+    stream = (await container.logs({
+      ...base,
+      follow: true,
+      abortSignal: ac.signal,
+    } as unknown as Dockerode.ContainerLogsOptions & { follow: true })) as NodeJS.ReadableStream;
   } catch (e) {
     opts.signal?.removeEventListener('abort', onAbort);
     if (opts.signal?.aborted) return { lines, ended: 'cancelled' };

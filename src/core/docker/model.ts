@@ -7,7 +7,8 @@ import type Dockerode from 'dockerode';
 import type { ComposeService } from '../infra';
 import { ONEOFF_LABEL, SERVICE_LABEL } from './find';
 
-export type ContainerState = 'running' | 'restarting' | 'paused' | 'exited' | 'created' | 'dead' | 'removing' | 'notCreated';
+export type ContainerState =
+  'running' | 'restarting' | 'paused' | 'exited' | 'created' | 'dead' | 'removing' | 'notCreated';
 export type Health = 'healthy' | 'unhealthy' | 'starting';
 
 export interface PublishedPort {
@@ -95,17 +96,27 @@ export function exitCodeFromStatus(status: string | undefined): number | undefin
 }
 
 /** A container from `listContainers` (and, when given, its `inspect`), normalised. */
-export function snapshotFromEngine(info: Dockerode.ContainerInfo, inspect?: Dockerode.ContainerInspectInfo): ContainerSnapshot {
+export function snapshotFromEngine(
+  info: Dockerode.ContainerInfo,
+  inspect?: Dockerode.ContainerInspectInfo,
+): ContainerSnapshot {
   const st = inspect?.State;
   const rawState = (st?.Status ?? info.State ?? '').toLowerCase();
   const state = (STATES.has(rawState) ? rawState : st?.Running ? 'running' : 'exited') as ContainerSnapshot['state'];
   const healthRaw = st?.Health?.Status ?? healthFromStatus(info.Status);
-  const health = healthRaw === 'healthy' || healthRaw === 'unhealthy' || healthRaw === 'starting' ? healthRaw : undefined;
-  const exitCode = state === 'exited' || state === 'dead' ? (st?.ExitCode ?? exitCodeFromStatus(info.Status)) : undefined;
+  const health =
+    healthRaw === 'healthy' || healthRaw === 'unhealthy' || healthRaw === 'starting' ? healthRaw : undefined;
+  const exitCode =
+    state === 'exited' || state === 'dead' ? (st?.ExitCode ?? exitCodeFromStatus(info.Status)) : undefined;
   const ports = new Map<string, PublishedPort>();
   // Published ports only: the ones an image merely exposes (EXPOSE) are not reachable from the host.
   for (const p of (info.Ports ?? []).filter((x) => x.PublicPort)) {
-    const port: PublishedPort = { hostIp: p.IP || undefined, hostPort: p.PublicPort || undefined, containerPort: p.PrivatePort, protocol: p.Type || 'tcp' };
+    const port: PublishedPort = {
+      hostIp: p.IP || undefined,
+      hostPort: p.PublicPort || undefined,
+      containerPort: p.PrivatePort,
+      protocol: p.Type || 'tcp',
+    };
     // The Engine lists a port once per address family (0.0.0.0 and ::); keep one row per published port.
     const key = `${port.hostPort ?? ''}/${port.containerPort}/${port.protocol}`;
     if (!ports.has(key) || port.hostIp === '0.0.0.0' || port.hostIp === '127.0.0.1') ports.set(key, port);
@@ -133,15 +144,31 @@ export function isOneOff(info: Dockerode.ContainerInfo): boolean {
   return info.Labels?.[ONEOFF_LABEL] === 'True';
 }
 
-const STATE_RANK: Record<ContainerSnapshot['state'], number> = { running: 0, restarting: 1, paused: 2, removing: 3, created: 4, exited: 5, dead: 6 };
+const STATE_RANK: Record<ContainerSnapshot['state'], number> = {
+  running: 0,
+  restarting: 1,
+  paused: 2,
+  removing: 3,
+  created: 4,
+  exited: 5,
+  dead: 6,
+};
 
 /** The container that stands for a service: a running one first, else the most recently created. */
 function representative(list: readonly ContainerSnapshot[]): ContainerSnapshot | undefined {
-  return [...list].sort((a, b) => STATE_RANK[a.state] - STATE_RANK[b.state] || (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0];
+  return [...list].sort(
+    (a, b) =>
+      STATE_RANK[a.state] - STATE_RANK[b.state] || (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0),
+  )[0];
 }
 
 function composePorts(s: ComposeService): PublishedPort[] {
-  return s.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.published, containerPort: p.target, protocol: p.protocol }));
+  return s.ports.map((p) => ({
+    hostIp: p.hostIp,
+    hostPort: p.published,
+    containerPort: p.target,
+    protocol: p.protocol,
+  }));
 }
 
 export interface BuildModelInput {
@@ -178,15 +205,30 @@ export function buildStackModel(input: BuildModelInput): StackModel {
     const list = byService.get(s.name) ?? [];
     byService.delete(s.name);
     const c = representative(list);
-    const base = { service: s.name, isDatabase: s.name === input.dbService, inComposeFile: true, profiles: s.profiles, line: s.line };
+    const base = {
+      service: s.name,
+      isDatabase: s.name === input.dbService,
+      inComposeFile: true,
+      profiles: s.profiles,
+      line: s.line,
+    };
     if (!c) return { ...base, state: 'notCreated', image: s.image, ports: composePorts(s), containers: 0 };
-    return { ...base, ...fromContainer(c, list.length), ports: c.ports.length || c.state === 'running' ? c.ports : composePorts(s) };
+    return {
+      ...base,
+      ...fromContainer(c, list.length),
+      ports: c.ports.length || c.state === 'running' ? c.ports : composePorts(s),
+    };
   });
   for (const [service, list] of [...byService.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     const c = representative(list)!;
     services.push({ service, isDatabase: false, inComposeFile: false, profiles: [], ...fromContainer(c, list.length) });
   }
-  return { project: input.project, services, database: services.find((s) => s.isDatabase), readAt: input.readAt ?? new Date() };
+  return {
+    project: input.project,
+    services,
+    database: services.find((s) => s.isDatabase),
+    readAt: input.readAt ?? new Date(),
+  };
 }
 
 /** "running · healthy", "exited (1)", "not created", "restarting", "paused", "created". */
@@ -224,7 +266,9 @@ export function uptime(s: Pick<ServiceStatus, 'state' | 'startedAt'>, now = new 
 
 /** "127.0.0.1:5432→5432/tcp". */
 export function formatPort(p: PublishedPort): string {
-  const host = p.hostPort ? `${p.hostIp && p.hostIp !== '0.0.0.0' ? `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:` : ''}${p.hostPort}→` : '';
+  const host = p.hostPort
+    ? `${p.hostIp && p.hostIp !== '0.0.0.0' ? `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:` : ''}${p.hostPort}→`
+    : '';
   return `${host}${p.containerPort}/${p.protocol}`;
 }
 

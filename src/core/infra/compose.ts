@@ -60,13 +60,21 @@ const serviceSchema = z.looseObject({
   labels: mapOrList.optional(),
   environment: mapOrList.optional(),
   env_file: z
-    .union([z.string(), z.array(z.union([z.string(), z.looseObject({ path: z.string(), required: z.boolean().optional() })]))])
+    .union([
+      z.string(),
+      z.array(z.union([z.string(), z.looseObject({ path: z.string(), required: z.boolean().optional() })])),
+    ])
     .optional(),
   volumes: z
     .array(
       z.union([
         z.string(),
-        z.looseObject({ type: z.string().optional(), source: z.string().optional(), target: z.string(), read_only: z.boolean().optional() }),
+        z.looseObject({
+          type: z.string().optional(),
+          source: z.string().optional(),
+          target: z.string(),
+          read_only: z.boolean().optional(),
+        }),
       ]),
     )
     .optional(),
@@ -169,9 +177,10 @@ export function parseCompose(
         line: node && typeof node === 'object' ? lineAt(node) : undefined,
         severity: 'error',
         message: `Invalid compose file at ${path.join('.') || '(top level)'}: ${issue.message}.`,
-        fix: path.length === 0 || path[0] === 'services' && path.length === 1
-          ? 'A compose file needs a `services:` map with one entry per service.'
-          : 'See the Compose specification for this key.',
+        fix:
+          path.length === 0 || (path[0] === 'services' && path.length === 1)
+            ? 'A compose file needs a `services:` map with one entry per service.'
+            : 'See the Compose specification for this key.',
       });
     }
     return { problems };
@@ -229,7 +238,10 @@ function toEnvFiles(v: z.infer<typeof serviceSchema>['env_file'], projectDir: st
   return list.map((e) => resolve(projectDir, typeof e === 'string' ? e : e.path));
 }
 
-function toVolume(v: string | { type?: string; source?: string; target: string; read_only?: boolean }, projectDir: string): VolumeMount {
+function toVolume(
+  v: string | { type?: string; source?: string; target: string; read_only?: boolean },
+  projectDir: string,
+): VolumeMount {
   if (typeof v !== 'string') {
     const type = v.type === 'bind' || v.type === 'volume' || v.type === 'tmpfs' ? v.type : 'other';
     const source = v.source && type === 'bind' ? resolve(projectDir, v.source) : v.source;
@@ -244,7 +256,9 @@ function toVolume(v: string | { type?: string; source?: string; target: string; 
   return { type: isPath ? 'bind' : 'volume', source, target, readOnly: mode.split(',').includes('ro') };
 }
 
-function toPorts(p: string | number | { target: number | string; published?: number | string; host_ip?: string; protocol?: string }): PortMapping[] {
+function toPorts(
+  p: string | number | { target: number | string; published?: number | string; host_ip?: string; protocol?: string },
+): PortMapping[] {
   if (typeof p === 'number') return [{ target: p, protocol: 'tcp' }];
   if (typeof p !== 'string') {
     const published = p.published === undefined ? undefined : Number(String(p.published).split('-')[0]);
@@ -260,7 +274,10 @@ function toPorts(p: string | number | { target: number | string; published?: num
 
 /** Compose's project name normalisation (lower case; only a-z, 0-9, `_` and `-`; no leading `_`/`-`). */
 export function normalizeProjectName(name: string): string {
-  return name.toLowerCase().replace(/[^-_a-z0-9]+/g, '').replace(/^[-_]+/, '');
+  return name
+    .toLowerCase()
+    .replace(/[^-_a-z0-9]+/g, '')
+    .replace(/^[-_]+/, '');
 }
 
 /**

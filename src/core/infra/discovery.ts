@@ -11,7 +11,19 @@ import type { InfraProblem } from './problems';
 export const COMPOSE_FILE_NAMES = ['docker-compose.yaml', 'docker-compose.yml', 'compose.yaml', 'compose.yml'] as const;
 
 /** Folders never searched for a compose file. */
-const SKIP_DIRS = new Set(['node_modules', '.git', 'target', 'dist', 'out', '.venv', 'venv', 'vendor', '.cache', 'build', '.vscode-test']);
+const SKIP_DIRS = new Set([
+  'node_modules',
+  '.git',
+  'target',
+  'dist',
+  'out',
+  '.venv',
+  'venv',
+  'vendor',
+  '.cache',
+  'build',
+  '.vscode-test',
+]);
 
 const DB_IMAGE = /timescale|postgres|postgis/i;
 
@@ -200,7 +212,10 @@ async function findComposeFiles(root: string, maxDepth: number): Promise<{ candi
 }
 
 /** Whether a compose file has a service with a TimescaleDB/PostgreSQL image (after interpolation from its `.env`). */
-async function usesDatabaseImage(file: string, environment: Readonly<Record<string, string | undefined>>): Promise<boolean> {
+async function usesDatabaseImage(
+  file: string,
+  environment: Readonly<Record<string, string | undefined>>,
+): Promise<boolean> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const envText = await readFile(join(dirname(file), '.env'), 'utf8').catch(() => '');
   const vars = { ...parseInfraEnv(envText, '.env').env.raw, ...definedOnly(environment) };
@@ -216,8 +231,14 @@ function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<
 }
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 async function isFile(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

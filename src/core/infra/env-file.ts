@@ -45,8 +45,10 @@ export const infraEnvSchema = z.looseObject({
 });
 
 const FIXES: Record<string, string> = {
-  ONLY_DATABASE: 'Write ONLY_DATABASE=TRUE to start only the database, or ONLY_DATABASE=FALSE to start every service (profile full).',
-  TIMESCALEDB_IMAGE: 'Use the image the infra guide names, e.g. TIMESCALEDB_IMAGE=timescale/timescaledb-ha:pg15-ts2.10.',
+  ONLY_DATABASE:
+    'Write ONLY_DATABASE=TRUE to start only the database, or ONLY_DATABASE=FALSE to start every service (profile full).',
+  TIMESCALEDB_IMAGE:
+    'Use the image the infra guide names, e.g. TIMESCALEDB_IMAGE=timescale/timescaledb-ha:pg15-ts2.10.',
   PG_DATA: 'Set it to the data folder the compose file mounts (the guide does not recommend changing it).',
 };
 

@@ -98,7 +98,11 @@ function expandBraced(
 ): string {
   const m = NAME.exec(body);
   if (!m) {
-    issues.push({ kind: 'syntax', variable: body, message: `Invalid template "\${${body}}": expected a variable name.` });
+    issues.push({
+      kind: 'syntax',
+      variable: body,
+      message: `Invalid template "\${${body}}": expected a variable name.`,
+    });
     return '';
   }
   const name = m[0];
@@ -111,7 +115,11 @@ function expandBraced(
     return v ?? '';
   }
   if (!op) {
-    issues.push({ kind: 'syntax', variable: name, message: `Invalid template "\${${body}}": unknown modifier "${rest}".` });
+    issues.push({
+      kind: 'syntax',
+      variable: name,
+      message: `Invalid template "\${${body}}": unknown modifier "${rest}".`,
+    });
     return '';
   }
   const arg = rest.slice(op.length);

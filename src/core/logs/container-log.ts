@@ -12,7 +12,13 @@ export async function followContainerLog(
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   opts: { tail?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
-  const stream = (await docker.getContainer(containerId).logs({ follow: true, stdout: true, stderr: true, tail: opts.tail ?? 200, timestamps: false })) as NodeJS.ReadableStream & { destroy?: () => void };
+  const stream = (await docker.getContainer(containerId).logs({
+    follow: true,
+    stdout: true,
+    stderr: true,
+    tail: opts.tail ?? 200,
+    timestamps: false,
+  })) as NodeJS.ReadableStream & { destroy?: () => void };
   const out = new PassThrough();
   const err = new PassThrough();
   const o = lineSplitter((l) => onLine(l, 'stdout'));

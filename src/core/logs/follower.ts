@@ -141,7 +141,10 @@ export class LogFollower {
 }
 
 /** Reads the last `maxBytes` of a file as lines (for opening one log without loading a big file). */
-export async function readTail(path: string, maxBytes = 1 << 20): Promise<{ lines: string[]; truncated: boolean; size: number }> {
+export async function readTail(
+  path: string,
+  maxBytes = 1 << 20,
+): Promise<{ lines: string[]; truncated: boolean; size: number }> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();

@@ -27,7 +27,9 @@ export interface OfeliaRun {
 const SAVED = /^(\d{8}_\d{6})_(.+)\.json$/;
 
 const runSchema = z.looseObject({
-  Job: z.looseObject({ Name: z.string().optional(), Command: z.string().optional(), Schedule: z.string().optional() }).optional(),
+  Job: z
+    .looseObject({ Name: z.string().optional(), Command: z.string().optional(), Schedule: z.string().optional() })
+    .optional(),
   Execution: z.looseObject({
     ID: z.string().optional(),
     Date: z.string(),
@@ -48,7 +50,10 @@ export async function readSavedRun(jsonPath: string): Promise<OfeliaRun> {
     throw new Error(`${jsonPath} is not JSON: ${(e as Error).message}`);
   }
   const r = runSchema.safeParse(raw);
-  if (!r.success) throw new Error(`${jsonPath} is not an Ofelia saved run: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
+  if (!r.success)
+    throw new Error(
+      `${jsonPath} is not an Ofelia saved run: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`,
+    );
   const name = /([^/]+)\.json$/.exec(jsonPath)![1]!;
   const m = SAVED.exec(`${name}.json`);
   const base = jsonPath.slice(0, -'.json'.length);
@@ -110,7 +115,10 @@ export async function formatSavedRun(run: OfeliaRun, maxBytes = 256 * 1024): Pro
   const dur = run.durationMs !== undefined ? ` in ${(run.durationMs / 1000).toFixed(1)}s` : '';
   const out = [`[${run.date.toISOString()}] job ${run.job}: ${status}${dur}${run.command ? ` — ${run.command}` : ''}`];
   if (!run.base) return out;
-  for (const [ext, label] of [['.stdout.log', 'stdout'], ['.stderr.log', 'stderr']] as const) {
+  for (const [ext, label] of [
+    ['.stdout.log', 'stdout'],
+    ['.stderr.log', 'stderr'],
+  ] as const) {
     const s = await stat(`${run.base}${ext}`).catch(() => undefined);
     if (!s || s.size === 0) continue;
     const t = await readTail(`${run.base}${ext}`, maxBytes);
@@ -137,7 +145,15 @@ export function parseOfeliaContainerLog(lines: readonly string[]): OfeliaRun[] {
     const f = /^Finished in "([^"]*)", failed: (true|false), skipped: (true|false), error: (.*)$/.exec(rest);
     if (f) {
       const st = started.get(id);
-      runs.push({ job, id, date: st?.date ?? date, failed: f[2] === 'true', skipped: f[3] === 'true', command: st?.command, errorLine: f[4] !== 'none' ? f[4] : undefined });
+      runs.push({
+        job,
+        id,
+        date: st?.date ?? date,
+        failed: f[2] === 'true',
+        skipped: f[3] === 'true',
+        command: st?.command,
+        errorLine: f[4] !== 'none' ? f[4] : undefined,
+      });
     }
   }
   return runs.sort((a, b) => b.date.getTime() - a.date.getTime());

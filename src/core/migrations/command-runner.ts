@@ -47,7 +47,10 @@ export interface CommandRunOptions {
 /** Runs the command, streaming stdout and stderr line by line; resolves with the exit code. */
 export async function runMigrationCommand(opts: CommandRunOptions): Promise<{ exitCode: number; cancelled: boolean }> {
   const [file, ...args] = opts.argv;
-  if (!file) throw new Error('tsdbOps.migrations.command is empty: set it to the command that applies your migrations, e.g. cargo run --bin tables_migration.');
+  if (!file)
+    throw new Error(
+      'tsdbOps.migrations.command is empty: set it to the command that applies your migrations, e.g. cargo run --bin tables_migration.',
+    );
   const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd: opts.cwd,

@@ -71,7 +71,13 @@ export class Migrator {
   async status(): Promise<StatusReport> {
     const [{ migrations: local, errors }, db] = await Promise.all([loadMigrations(this.dir), this.readApplied()]);
     const migrations = computeStatus(local, db.applied);
-    return { migrations, summary: summarize(migrations), fileErrors: errors, tableExists: db.tableExists, database: db.database };
+    return {
+      migrations,
+      summary: summarize(migrations),
+      fileErrors: errors,
+      tableExists: db.tableExists,
+      database: db.database,
+    };
   }
 
   private async readApplied(): Promise<{ applied: AppliedMigration[]; tableExists: boolean; database: string }> {
@@ -93,20 +99,25 @@ export class Migrator {
     const { migrations: local, errors } = await loadMigrations(this.dir);
     if (errors.length) throw errors[0];
     const ups = local.filter((m) => m.type !== 'down');
-    if (opts.target !== undefined && !ups.some((m) => m.version === opts.target)) throw MigrateError.notPresent(opts.target);
+    if (opts.target !== undefined && !ups.some((m) => m.version === opts.target))
+      throw MigrateError.notPresent(opts.target);
 
     return this.locked(opts, async (client) => {
       await client.query(SQL.ensureTable);
       const dirty = await client.query(SQL.dirty);
       if (dirty.rows.length) throw MigrateError.dirty(BigInt(dirty.rows[0].version));
-      const appliedRows = (await client.query(SQL.listApplied)).rows.map((r) => ({ version: BigInt(r.version), checksum: r.checksum as Buffer }));
+      const appliedRows = (await client.query(SQL.listApplied)).rows.map((r) => ({
+        version: BigInt(r.version),
+        checksum: r.checksum as Buffer,
+      }));
       if (!opts.ignoreMissing) {
         const localVersions = new Set(ups.map((m) => m.version));
         const missing = appliedRows.find((a) => !localVersions.has(a.version));
         if (missing) throw MigrateError.missing(missing.version);
       }
       const latest = appliedRows.at(-1)?.version;
-      if (opts.target !== undefined && latest !== undefined && opts.target < latest) throw MigrateError.tooOld(opts.target, latest);
+      if (opts.target !== undefined && latest !== undefined && opts.target < latest)
+        throw MigrateError.tooOld(opts.target, latest);
 
       const applied = new Map(appliedRows.map((a) => [a.version, a.checksum]));
       const done: AppliedResult[] = [];
@@ -143,7 +154,8 @@ export class Migrator {
     const { migrations: local, errors } = await loadMigrations(this.dir);
     if (errors.length) throw errors[0];
     const downs = new Map(local.filter((m) => m.type === 'down').map((m) => [m.version, m]));
-    if (opts.target !== undefined && opts.target !== 0n && !local.some((m) => m.version === opts.target)) throw MigrateError.notPresent(opts.target);
+    if (opts.target !== undefined && opts.target !== 0n && !local.some((m) => m.version === opts.target))
+      throw MigrateError.notPresent(opts.target);
 
     return this.locked(opts, async (client) => {
       await client.query(SQL.ensureTable);
@@ -151,7 +163,8 @@ export class Migrator {
       if (dirty.rows.length) throw MigrateError.dirty(BigInt(dirty.rows[0].version));
       const appliedVersions = (await client.query(SQL.listApplied)).rows.map((r) => BigInt(r.version)).reverse();
       const latest = appliedVersions[0];
-      if (opts.target !== undefined && latest !== undefined && opts.target > latest) throw MigrateError.tooNew(opts.target, latest);
+      if (opts.target !== undefined && latest !== undefined && opts.target > latest)
+        throw MigrateError.tooNew(opts.target, latest);
       const reverted: AppliedResult[] = [];
       for (const version of appliedVersions) {
         const down = downs.get(version);
@@ -180,19 +193,28 @@ export class Migrator {
     let lockId: bigint | undefined;
     try {
       // sqlx's session settings, so migrations behave as they do under the Rust service.
-      await client.query("SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET extra_float_digits = 2; SET client_encoding = 'UTF8'");
+      await client.query(
+        "SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET extra_float_digits = 2; SET client_encoding = 'UTF8'",
+      );
       const db = String((await client.query(SQL.currentDatabase)).rows[0].current_database);
       const id = advisoryLockId(db);
       const tried = await client.query('SELECT pg_try_advisory_lock($1) AS ok', [id.toString()]);
       if (tried.rows[0].ok !== true) {
-        opts.onLine?.(`Waiting for the migration lock ${id} on database "${db}": another runner is applying migrations…`);
+        opts.onLine?.(
+          `Waiting for the migration lock ${id} on database "${db}": another runner is applying migrations…`,
+        );
         await client.query(SQL.lock, [id.toString()]);
       }
       lockId = id;
       if (opts.signal?.aborted) throw new CancelledError();
       return await body(client);
     } catch (e) {
-      if (opts.signal?.aborted && !(e instanceof CancelledError) && !(e instanceof MigrateError && e.kind !== 'ExecuteMigration')) throw new CancelledError();
+      if (
+        opts.signal?.aborted &&
+        !(e instanceof CancelledError) &&
+        !(e instanceof MigrateError && e.kind !== 'ExecuteMigration')
+      )
+        throw new CancelledError();
       throw e;
     } finally {
       opts.signal?.removeEventListener('abort', cancel);
@@ -212,7 +234,9 @@ export class Migrator {
 
   /** Applies an up/simple migration: script and bookkeeping INSERT in one transaction, the execution time after. */
   private async apply(client: Client, m: LocalMigration, signal?: AbortSignal): Promise<bigint> {
-    const elapsed = await this.execute(client, m, signal, () => client.query(SQL.insert, [m.version.toString(), m.description, m.checksum]));
+    const elapsed = await this.execute(client, m, signal, () =>
+      client.query(SQL.insert, [m.version.toString(), m.description, m.checksum]),
+    );
     await client.query(SQL.updateTime, [elapsed.toString(), m.version.toString()]);
     return elapsed;
   }
@@ -226,7 +250,12 @@ export class Migrator {
    * BEGIN (unless `-- no-transaction`); the file as one simple-protocol Query (so multi-statement files work);
    * the bookkeeping statement; COMMIT. On error: ROLLBACK, and sqlx's message with the position in the file.
    */
-  private async execute(client: Client, m: LocalMigration, signal: AbortSignal | undefined, bookkeeping: () => Promise<unknown>): Promise<bigint> {
+  private async execute(
+    client: Client,
+    m: LocalMigration,
+    signal: AbortSignal | undefined,
+    bookkeeping: () => Promise<unknown>,
+  ): Promise<bigint> {
     const start = process.hrtime.bigint();
     try {
       if (!m.noTx) await client.query('BEGIN');
@@ -237,7 +266,10 @@ export class Migrator {
       if (!m.noTx) await client.query('ROLLBACK').catch(() => undefined);
       if (signal?.aborted) throw new CancelledError();
       const pos = Number((e as { position?: string }).position);
-      throw MigrateError.execute(m.version, e, { file: m.path, ...(Number.isFinite(pos) && pos > 0 ? positionIn(m.sql, pos) : { line: 1, column: 1 }) });
+      throw MigrateError.execute(m.version, e, {
+        file: m.path,
+        ...(Number.isFinite(pos) && pos > 0 ? positionIn(m.sql, pos) : { line: 1, column: 1 }),
+      });
     }
     return process.hrtime.bigint() - start;
   }

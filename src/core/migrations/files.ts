@@ -62,7 +62,9 @@ export interface ResolvedMigrations {
 
 /** Reads a migrations folder (not recursive; regular files only, following symlinks, as sqlx does). */
 export async function resolveMigrationFiles(dir: string): Promise<ResolvedMigrations> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   const files: MigrationFile[] = [];
   const errors: MigrationFilenameError[] = [];
   for (const entry of entries) {
@@ -78,7 +80,13 @@ export async function resolveMigrationFiles(dir: string): Promise<ResolvedMigrat
     if (!parsed) continue;
     const path = join(dir, name);
     // Regular files only; a symlink counts when its target is one (sqlx uses fs::metadata, which follows links).
-    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)));
+    const isFile =
+      entry.isFile() ||
+      (entry.isSymbolicLink() &&
+        (await stat(path).then(
+          (s) => s.isFile(),
+          () => false,
+        )));
     if (isFile) files.push({ ...parsed, path });
   }
   files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));

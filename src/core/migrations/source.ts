@@ -25,12 +25,23 @@ export async function loadMigration(file: MigrationFile): Promise<LocalMigration
   try {
     sql = utf8.decode(bytes);
   } catch {
-    throw new MigrateError('InvalidFile', `error reading contents of migration "${file.path}": stream did not contain valid UTF-8`, file.version);
+    throw new MigrateError(
+      'InvalidFile',
+      `error reading contents of migration "${file.path}": stream did not contain valid UTF-8`,
+      file.version,
+    );
   }
   // The checksum covers the raw bytes, BOM included, exactly as sqlx. sqlx also *sends* the BOM, which
   // PostgreSQL rejects as a syntax error (sqlx#3452); we strip it before sending: same checksum, a file that works.
   const hasBom = sql.startsWith('\uFEFF');
-  return { ...file, sql: hasBom ? sql.slice(1) : sql, hasBom, bytes, checksum: sha384(bytes), noTx: sql.startsWith('-- no-transaction') };
+  return {
+    ...file,
+    sql: hasBom ? sql.slice(1) : sql,
+    hasBom,
+    bytes,
+    checksum: sha384(bytes),
+    noTx: sql.startsWith('-- no-transaction'),
+  };
 }
 
 export interface LoadedMigrations {
@@ -69,14 +80,21 @@ export async function createMigration(
   const last = ups.at(-1);
   const prev = ups.at(-2);
   const inferred: Versioning =
-    last && prev ? (last.version - prev.version === 1n ? 'sequential' : 'timestamp') : last && (last.version === 0n || last.version === 1n) ? 'sequential' : 'timestamp';
+    last && prev
+      ? last.version - prev.version === 1n
+        ? 'sequential'
+        : 'timestamp'
+      : last && (last.version === 0n || last.version === 1n)
+        ? 'sequential'
+        : 'timestamp';
   const versioning = opts.versioning ?? inferred;
   const reversible = opts.reversible ?? (files.length > 0 ? files.at(-1)!.type !== 'simple' : false);
   const now = opts.now ?? new Date();
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
   const version =
     versioning === 'timestamp'
-      ? `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}`
+      ? `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}` +
+        `${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}`
       : String((last?.version ?? 0n) + 1n).padStart(4, '0');
   const stem = `${version}_${desc.replaceAll(' ', '_')}`;
   const out: Array<[string, string]> = reversible

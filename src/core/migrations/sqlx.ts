@@ -52,10 +52,18 @@ export class MigrateError extends Error {
     return new MigrateError('VersionMismatch', `migration ${v} was previously applied but has been modified`, v);
   }
   static missing(v: bigint): MigrateError {
-    return new MigrateError('VersionMissing', `migration ${v} was previously applied but is missing in the resolved migrations`, v);
+    return new MigrateError(
+      'VersionMissing',
+      `migration ${v} was previously applied but is missing in the resolved migrations`,
+      v,
+    );
   }
   static dirty(v: bigint): MigrateError {
-    return new MigrateError('Dirty', `migration ${v} is partially applied; fix and remove row from \`_sqlx_migrations\` table`, v);
+    return new MigrateError(
+      'Dirty',
+      `migration ${v} is partially applied; fix and remove row from \`_sqlx_migrations\` table`,
+      v,
+    );
   }
   static execute(v: bigint, e: unknown, position?: { file: string; line: number; column: number }): MigrateError {
     const msg = e instanceof Error ? e.message : String(e);

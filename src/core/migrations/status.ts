@@ -39,12 +39,17 @@ export interface StatusSummary {
   readonly missing: number;
 }
 
-export function computeStatus(local: readonly LocalMigration[], applied: readonly AppliedMigration[]): MigrationStatus[] {
+export function computeStatus(
+  local: readonly LocalMigration[],
+  applied: readonly AppliedMigration[],
+): MigrationStatus[] {
   const ups = new Map<bigint, LocalMigration>();
   const downs = new Map<bigint, LocalMigration>();
   for (const m of local) (m.type === 'down' ? downs : ups).set(m.version, m);
   const rows = new Map(applied.map((a) => [a.version, a]));
-  const newestApplied = applied.filter((a) => a.success).reduce<bigint | undefined>((max, a) => (max === undefined || a.version > max ? a.version : max), undefined);
+  const newestApplied = applied
+    .filter((a) => a.success)
+    .reduce<bigint | undefined>((max, a) => (max === undefined || a.version > max ? a.version : max), undefined);
 
   const versions = [...new Set([...ups.keys(), ...rows.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return versions.map((version): MigrationStatus => {
@@ -53,10 +58,25 @@ export function computeStatus(local: readonly LocalMigration[], applied: readonl
     const down = downs.get(version);
     const description = file?.description ?? row?.description ?? '';
     if (row && !row.success) {
-      return { version, description, state: 'failed', file, down, applied: row, detail: 'success = false in _sqlx_migrations: sqlx refuses to run until the row is fixed and removed.' };
+      return {
+        version,
+        description,
+        state: 'failed',
+        file,
+        down,
+        applied: row,
+        detail: 'success = false in _sqlx_migrations: sqlx refuses to run until the row is fixed and removed.',
+      };
     }
     if (row && !file) {
-      return { version, description, state: 'missing', down, applied: row, detail: 'Applied, but no local file has this version.' };
+      return {
+        version,
+        description,
+        state: 'missing',
+        down,
+        applied: row,
+        detail: 'Applied, but no local file has this version.',
+      };
     }
     if (row && file) {
       if (!file.checksum.equals(row.checksum)) {
@@ -80,7 +100,9 @@ export function computeStatus(local: readonly LocalMigration[], applied: readonl
       state: outOfOrder ? 'outOfOrder' : 'pending',
       file,
       down,
-      detail: outOfOrder ? `Older than the newest applied migration ${newestApplied}: sqlx still applies it, after the newer ones.` : undefined,
+      detail: outOfOrder
+        ? `Older than the newest applied migration ${newestApplied}: sqlx still applies it, after the newer ones.`
+        : undefined,
     };
   });
 }

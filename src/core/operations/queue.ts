@@ -22,7 +22,9 @@ export class OperationBusyError extends Error {
     readonly running: string,
     readonly requested: string,
   ) {
-    super(`"${running}" is running on this stack; "${requested}" was not started. Wait for it to finish (or cancel it) and try again.`);
+    super(
+      `"${running}" is running on this stack; "${requested}" was not started. Wait for it to finish (or cancel it) and try again.`,
+    );
     this.name = 'OperationBusyError';
   }
 }

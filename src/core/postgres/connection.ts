@@ -49,7 +49,9 @@ export function parseDatabaseUrl(url: string, source: string): ConnectionTarget 
     throw new ConnectionConfigError(`${source} is not a URL: write it as postgres://user:password@host:5432/database.`);
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new ConnectionConfigError(`${source} uses "${u.protocol}", not postgres:// — this extension manages PostgreSQL.`);
+    throw new ConnectionConfigError(
+      `${source} uses "${u.protocol}", not postgres:// — this extension manages PostgreSQL.`,
+    );
   }
   const params = Object.fromEntries(u.searchParams.entries());
   return {
@@ -64,7 +66,10 @@ export function parseDatabaseUrl(url: string, source: string): ConnectionTarget 
 }
 
 /** Resolves the connection for a stack. `environment` is the process environment (DATABASE_URL there wins). */
-export async function resolveConnection(stack: StackConfig, environment: Readonly<Record<string, string | undefined>>): Promise<ConnectionTarget> {
+export async function resolveConnection(
+  stack: StackConfig,
+  environment: Readonly<Record<string, string | undefined>>,
+): Promise<ConnectionTarget> {
   const fromEnv = environment['DATABASE_URL'];
   if (fromEnv) return parseDatabaseUrl(fromEnv, 'DATABASE_URL (environment)');
   const wsEnvFile = join(stack.workspaceFolder, '.env');
@@ -73,14 +78,17 @@ export async function resolveConnection(stack: StackConfig, environment: Readonl
 
   const envRel = relative(stack.workspaceFolder, stack.envFile) || '.env';
   const svc = stack.dbService;
-  if (!svc) throw new ConnectionConfigError(`No database service in ${stack.composeFile}: set DATABASE_URL in ${wsEnvFile}.`);
+  if (!svc)
+    throw new ConnectionConfigError(`No database service in ${stack.composeFile}: set DATABASE_URL in ${wsEnvFile}.`);
   const mapping = svc.ports.find((p) => p.target === 5432 && p.published);
   if (!mapping?.published) {
     throw new ConnectionConfigError(
-      `The ${svc.name} service publishes no port for 5432, so the database cannot be reached from VS Code: add ports: ["127.0.0.1:5432:5432"] to it, or set DATABASE_URL in ${wsEnvFile}.`,
+      `The ${svc.name} service publishes no port for 5432, so the database cannot be reached from VS Code: ` +
+        `add ports: ["127.0.0.1:5432:5432"] to it, or set DATABASE_URL in ${wsEnvFile}.`,
     );
   }
-  const host = !mapping.hostIp || mapping.hostIp === '0.0.0.0' || mapping.hostIp === '::' ? '127.0.0.1' : mapping.hostIp;
+  const host =
+    !mapping.hostIp || mapping.hostIp === '0.0.0.0' || mapping.hostIp === '::' ? '127.0.0.1' : mapping.hostIp;
   const user = stack.env.user ?? svc.environment['POSTGRES_USER'] ?? 'postgres';
   return {
     host,
@@ -112,16 +120,36 @@ function explain(e: unknown, t: ConnectionTarget): ConnectionError {
   const where = `${t.host}:${t.port}`;
   const msg = err.message ?? String(e);
   if (err.code === 'ECONNREFUSED') {
-    return new ConnectionError('refused', `Connection refused at ${where} (from ${t.source}): is the database container running? Start the stack, or check the published port.`, t, e);
+    return new ConnectionError(
+      'refused',
+      `Connection refused at ${where} (from ${t.source}): is the database container running? Start the stack, or check the published port.`,
+      t,
+      e,
+    );
   }
   if (err.code === '28P01' || err.code === '28000') {
-    return new ConnectionError('auth', `Login failed for user "${t.user}" at ${where}: ${msg}. Check the password in ${t.source}.`, t, e);
+    return new ConnectionError(
+      'auth',
+      `Login failed for user "${t.user}" at ${where}: ${msg}. Check the password in ${t.source}.`,
+      t,
+      e,
+    );
   }
   if (/client password must be a string|password authentication failed/i.test(msg) && !t.password) {
-    return new ConnectionError('passwordRequired', `The server at ${where} asks a password for user "${t.user}", and ${t.source} holds none.`, t, e);
+    return new ConnectionError(
+      'passwordRequired',
+      `The server at ${where} asks a password for user "${t.user}", and ${t.source} holds none.`,
+      t,
+      e,
+    );
   }
   if (err.code === '3D000') {
-    return new ConnectionError('noDatabase', `Database "${t.database}" does not exist at ${where}. Create it, or correct the name in ${t.source}.`, t, e);
+    return new ConnectionError(
+      'noDatabase',
+      `Database "${t.database}" does not exist at ${where}. Create it, or correct the name in ${t.source}.`,
+      t,
+      e,
+    );
   }
   if (err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ETIMEDOUT' || /timeout/i.test(msg)) {
     return new ConnectionError('unreachable', `Cannot reach ${where} (from ${t.source}): ${msg}.`, t, e);
@@ -130,7 +158,10 @@ function explain(e: unknown, t: ConnectionTarget): ConnectionError {
 }
 
 /** Opens a connection (pg is loaded on first use). The password travels in memory only, never in argv or logs. */
-export async function connect(t: ConnectionTarget, opts: { password?: string; database?: string } = {}): Promise<Client> {
+export async function connect(
+  t: ConnectionTarget,
+  opts: { password?: string; database?: string } = {},
+): Promise<Client> {
   const pg = (await import('pg')).default;
   const client = new pg.Client({
     host: t.host,
@@ -138,7 +169,10 @@ export async function connect(t: ConnectionTarget, opts: { password?: string; da
     user: t.user,
     database: opts.database ?? t.database,
     password: opts.password ?? t.password,
-    ssl: t.params['sslmode'] && t.params['sslmode'] !== 'disable' ? { rejectUnauthorized: t.params['sslmode'] === 'verify-full' } : undefined,
+    ssl:
+      t.params['sslmode'] && t.params['sslmode'] !== 'disable'
+        ? { rejectUnauthorized: t.params['sslmode'] === 'verify-full' }
+        : undefined,
     connectionTimeoutMillis: 5000,
     application_name: 'tsdb-ops',
   });

@@ -53,13 +53,19 @@ export class ToolFailedError extends Error {
     readonly stderrTail: readonly string[],
     where: string,
   ) {
-    super(`${argv[0]} exited with code ${exitCode} in ${where}${stderrTail.length ? `: ${stderrTail.slice(-5).join('\n')}` : ''}`);
+    super(
+      `${argv[0]} exited with code ${exitCode} in ${where}${stderrTail.length ? `: ${stderrTail.slice(-5).join('\n')}` : ''}`,
+    );
     this.name = 'ToolFailedError';
   }
 }
 
 /** Runs and throws ToolFailedError on a non-zero exit. */
-export async function runChecked(rt: ToolRuntime, argv: readonly string[], opts?: ToolRunOptions): Promise<ToolRunResult> {
+export async function runChecked(
+  rt: ToolRuntime,
+  argv: readonly string[],
+  opts?: ToolRunOptions,
+): Promise<ToolRunResult> {
   const r = await rt.run(argv, opts);
   if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, rt.description);
   return r;
@@ -76,7 +82,11 @@ export class ContainerRuntime implements ToolRuntime {
 
   async run(argv: readonly string[], opts: ToolRunOptions = {}): Promise<ToolRunResult> {
     try {
-      return await execInContainer(this.docker, this.containerId, argv, { ...opts, user: opts.user ?? this.defaultUser, workingDir: opts.cwd });
+      return await execInContainer(this.docker, this.containerId, argv, {
+        ...opts,
+        user: opts.user ?? this.defaultUser,
+        workingDir: opts.cwd,
+      });
     } catch (e) {
       if (e instanceof ExecCancelledError) throw new ToolCancelledError(argv);
       throw e;

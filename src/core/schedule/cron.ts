@@ -50,7 +50,7 @@ const DESCRIPTORS: Readonly<Record<string, string>> = {
 
 /** A Go duration (`1h30m`, `15m`, `90s`, `1.5h`, `500ms`) in ms. */
 export function parseGoDuration(s: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;
@@ -93,7 +93,10 @@ function describePattern(p: string): string {
 }
 
 /** Parses one Ofelia schedule. Throws ScheduleError naming the spec and what is wrong. */
-export function parseOfeliaSchedule(spec: string, opts: { timezone?: string; fiveField?: FiveFieldMode } = {}): ParsedSchedule {
+export function parseOfeliaSchedule(
+  spec: string,
+  opts: { timezone?: string; fiveField?: FiveFieldMode } = {},
+): ParsedSchedule {
   let s = spec.trim();
   let timezone = opts.timezone || 'UTC';
   const tz = /^(?:CRON_TZ|TZ)=(\S+)\s+(.*)$/.exec(s);
@@ -131,13 +134,22 @@ export function parseOfeliaSchedule(spec: string, opts: { timezone?: string; fiv
   let pattern: string;
   if (s.startsWith('@')) {
     const p = DESCRIPTORS[s.toLowerCase()];
-    if (!p) throw new ScheduleError(spec, `unknown descriptor (use ${Object.keys(DESCRIPTORS).join(', ')} or @every <duration>)`);
+    if (!p)
+      throw new ScheduleError(
+        spec,
+        `unknown descriptor (use ${Object.keys(DESCRIPTORS).join(', ')} or @every <duration>)`,
+      );
     pattern = p;
   } else {
     const fields = s.split(/\s+/);
     if (fields.length === 6) pattern = fields.join(' ');
-    else if (fields.length === 5) pattern = (opts.fiveField ?? 'standard') === 'seconds-first' ? `${fields.join(' ')} *` : `0 ${fields.join(' ')}`;
-    else throw new ScheduleError(spec, `${fields.length} fields; Ofelia takes 6 (sec min hour day month weekday), 5, a descriptor like @daily or @every <duration>`);
+    else if (fields.length === 5)
+      pattern = (opts.fiveField ?? 'standard') === 'seconds-first' ? `${fields.join(' ')} *` : `0 ${fields.join(' ')}`;
+    else
+      throw new ScheduleError(
+        spec,
+        `${fields.length} fields; Ofelia takes 6 (sec min hour day month weekday), 5, a descriptor like @daily or @every <duration>`,
+      );
   }
   let cron: Cron;
   try {

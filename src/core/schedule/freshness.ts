@@ -57,7 +57,9 @@ const SATISFIES: Readonly<Record<JobBackupKind, readonly JobBackupKind[]>> = {
 const WATCHED: readonly JobBackupKind[] = ['full', 'diff'];
 
 export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
-  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort((a, b) => b.at.getTime() - a.at.getTime());
+  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort(
+    (a, b) => b.at.getTime() - a.at.getTime(),
+  );
 }
 
 export function formatAge(ms: number): string {
@@ -100,7 +102,9 @@ export function computeFreshness(input: {
         if (state === 'stale' && WATCHED.includes(job.backupKind)) {
           reasons.push(
             match
-              ? `${job.name}: newest ${job.backupKind === 'diff' ? 'full or differential' : job.backupKind} backup ${match.name} finished ${match.at.toISOString()}, but the run scheduled at ${expectedSince.toISOString()} (${s!.describe}) made none.`
+              ? `${job.name}: newest ${job.backupKind === 'diff' ? 'full or differential' : job.backupKind} ` +
+                  `backup ${match.name} finished ${match.at.toISOString()}, ` +
+                  `but the run scheduled at ${expectedSince.toISOString()} (${s!.describe}) made none.`
               : `${job.name}: no ${job.backupKind} backup yet, though one was scheduled at ${expectedSince.toISOString()} (${s!.describe}).`,
           );
         }
@@ -108,6 +112,18 @@ export function computeFreshness(input: {
       return { job, lastScheduled, nextRun, lastRun, newest: match, expectedSince, state };
     });
   const watched = jobs.filter((j) => WATCHED.includes(j.job.backupKind));
-  const level: Freshness['level'] = watched.some((j) => j.state === 'stale') ? 'warning' : watched.length || newest ? 'ok' : 'none';
-  return { now, newest, ageMs: newest ? now.getTime() - newest.at.getTime() : undefined, jobs, level, reasons, unknown: input.pgbackrestUnknown };
+  const level: Freshness['level'] = watched.some((j) => j.state === 'stale')
+    ? 'warning'
+    : watched.length || newest
+      ? 'ok'
+      : 'none';
+  return {
+    now,
+    newest,
+    ageMs: newest ? now.getTime() - newest.at.getTime() : undefined,
+    jobs,
+    level,
+    reasons,
+    unknown: input.pgbackrestUnknown,
+  };
 }

@@ -46,7 +46,10 @@ export interface OfeliaSettings {
 }
 
 export function ofeliaService(model: ComposeModel | undefined): ComposeService | undefined {
-  return model?.services.find((s) => /(^|\/)ofelia(:|@|$)/i.test(s.image ?? '') || /ofelia/i.test(s.name) || s.labels['ofelia.service'] === 'true');
+  return model?.services.find(
+    (s) =>
+      /(^|\/)ofelia(:|@|$)/i.test(s.image ?? '') || /ofelia/i.test(s.name) || s.labels['ofelia.service'] === 'true',
+  );
 }
 
 export function ofeliaSettings(model: ComposeModel | undefined): OfeliaSettings {
@@ -63,7 +66,10 @@ export function ofeliaSettings(model: ComposeModel | undefined): OfeliaSettings 
 const JOB_LABEL = /^ofelia\.(job-exec|job-run|job-local|job-service-run)\.([^.]+)\.(.+)$/i;
 
 /** Every Ofelia job in the compose file (labels on any service; keys are case-insensitive). */
-export function ofeliaJobs(model: ComposeModel | undefined, settings: OfeliaSettings = ofeliaSettings(model)): OfeliaJob[] {
+export function ofeliaJobs(
+  model: ComposeModel | undefined,
+  settings: OfeliaSettings = ofeliaSettings(model),
+): OfeliaJob[] {
   if (!model) return [];
   const jobs = new Map<string, { type: OfeliaJob['type']; service: string; params: Record<string, string> }>();
   for (const s of model.services) {

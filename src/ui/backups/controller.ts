@@ -84,7 +84,9 @@ export class BackupsController implements vscode.Disposable {
   }
 
   all(): BackupsOverview[] {
-    return this.registry.stacks.map((s) => this.overviews.get(s.infraDir)).filter((o): o is BackupsOverview => Boolean(o));
+    return this.registry.stacks
+      .map((s) => this.overviews.get(s.infraDir))
+      .filter((o): o is BackupsOverview => Boolean(o));
   }
 
   /** The overview of a stack, loading it if needed. */
@@ -103,7 +105,8 @@ export class BackupsController implements vscode.Disposable {
     const stacks = this.registry.stacks;
     await Promise.all(stacks.map((s) => this.loadOne(s)));
     if (gen !== this.generation) return;
-    for (const key of [...this.overviews.keys()]) if (!stacks.some((s) => s.infraDir === key)) this.overviews.delete(key);
+    for (const key of [...this.overviews.keys()])
+      if (!stacks.some((s) => s.infraDir === key)) this.overviews.delete(key);
     this.changed.fire();
   }
 
@@ -111,7 +114,12 @@ export class BackupsController implements vscode.Disposable {
     const running = this.loading.get(stack.infraDir);
     if (running) return running;
     const cfg = this.config(stack);
-    const p = loadBackupsOverview({ stack, runtime: () => this.runtime(stack), settings: cfg, graceMs: cfg.graceMinutes * 60_000 })
+    const p = loadBackupsOverview({
+      stack,
+      runtime: () => this.runtime(stack),
+      settings: cfg,
+      graceMs: cfg.graceMinutes * 60_000,
+    })
       .then((o) => {
         this.overviews.set(stack.infraDir, o);
         return o;

@@ -8,8 +8,21 @@ import * as vscode from 'vscode';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { BACKUP_TYPES, PgBackRestError, pgbackrestBackup, pgbackrestCheck, pgbackrestStanzaCreate, type BackupType } from '../../core/backups/pgbackrest';
-import { createBaseBackup, createDump, createDumpAll, listDatabases, type ManualBackupResult } from '../../core/backups/dump';
+import {
+  BACKUP_TYPES,
+  PgBackRestError,
+  pgbackrestBackup,
+  pgbackrestCheck,
+  pgbackrestStanzaCreate,
+  type BackupType,
+} from '../../core/backups/pgbackrest';
+import {
+  createBaseBackup,
+  createDump,
+  createDumpAll,
+  listDatabases,
+  type ManualBackupResult,
+} from '../../core/backups/dump';
 import type { BackupsOverview } from '../../core/backups/overview';
 import type { OperationContext } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
@@ -65,16 +78,37 @@ export function overviewResult(o: BackupsOverview) {
     stack: o.stack.infraDir,
     stanza: o.stanzaName,
     status: o.stanza?.status,
-    error: o.stanzaError ? { message: o.stanzaError.message, code: o.stanzaError instanceof PgBackRestError ? o.stanzaError.code : undefined } : undefined,
+    error: o.stanzaError
+      ? {
+          message: o.stanzaError.message,
+          code: o.stanzaError instanceof PgBackRestError ? o.stanzaError.code : undefined,
+        }
+      : undefined,
     lockHeld: o.stanza?.lockHeld,
     systemId: o.stanza?.systemId?.toString(),
     walMin: o.stanza?.walMin,
     walMax: o.stanza?.walMax,
     pitr: o.stanza?.pitr ? { from: o.stanza.pitr.from.toISOString(), to: o.stanza.pitr.to.toISOString() } : undefined,
-    backups: (o.stanza?.backups ?? []).map((b) => ({ label: b.label, type: b.type, prior: b.prior, stop: b.stop.toISOString(), sizeBytes: b.sizeBytes, annotations: b.annotations })),
+    backups: (o.stanza?.backups ?? []).map((b) => ({
+      label: b.label,
+      type: b.type,
+      prior: b.prior,
+      stop: b.stop.toISOString(),
+      sizeBytes: b.sizeBytes,
+      annotations: b.annotations,
+    })),
     manual: o.manual.map((m) => ({ name: m.name, kind: m.kind, size: m.size, sidecar: m.sidecar })),
     preRestore: o.preRestore.map((c) => ({ name: c.name, path: c.path, sizeBytes: c.sizeBytes })),
-    schedules: o.freshness.jobs.map((j) => ({ job: j.job.name, kind: j.job.backupKind, schedule: j.job.scheduleSpec, describe: j.job.schedule?.describe, lastScheduled: j.lastScheduled?.toISOString(), nextRun: j.nextRun?.toISOString(), lastRun: j.lastRun ? { date: j.lastRun.date.toISOString(), failed: j.lastRun.failed } : undefined, state: j.state })),
+    schedules: o.freshness.jobs.map((j) => ({
+      job: j.job.name,
+      kind: j.job.backupKind,
+      schedule: j.job.scheduleSpec,
+      describe: j.job.schedule?.describe,
+      lastScheduled: j.lastScheduled?.toISOString(),
+      nextRun: j.nextRun?.toISOString(),
+      lastRun: j.lastRun ? { date: j.lastRun.date.toISOString(), failed: j.lastRun.failed } : undefined,
+      state: j.state,
+    })),
     freshness: { level: o.freshness.level, newest: o.freshness.newest?.name, reasons: o.freshness.reasons },
   };
 }
@@ -99,7 +133,10 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
 
   /** Runs `work` in the stack's queue under a cancellable progress notification. */
   function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>): Promise<T> {
-    return runStackOperation(ctx.engine.queueFor(stack), title, work, { output: logOutput(log), secrets: [stack.env.password] }).finally(() => controller.scheduleRefresh());
+    return runStackOperation(ctx.engine.queueFor(stack), title, work, {
+      output: logOutput(log),
+      secrets: [stack.env.password],
+    }).finally(() => controller.scheduleRefresh());
   }
 
   async function showPgBackRestError(e: PgBackRestError, stack: StackConfig | undefined): Promise<unknown> {
@@ -113,7 +150,11 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
           ? ' PostgreSQL is still running: a restore needs it stopped.'
           : '';
     const choice = await vscode.window.showErrorMessage(`${e.message}${hint}`, ...actions);
-    if (choice === 'Create Stanza') return vscode.commands.executeCommand('tsdbOps.backup.stanzaCreate', stack ? { folder: stack.workspaceFolder, interactive: true } : undefined);
+    if (choice === 'Create Stanza')
+      return vscode.commands.executeCommand(
+        'tsdbOps.backup.stanzaCreate',
+        stack ? { folder: stack.workspaceFolder, interactive: true } : undefined,
+      );
     if (choice === 'Show pgBackRest Log') ctx.pgbackrestChannel.channel.show(true);
     return undefined;
   }
@@ -122,7 +163,8 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     const stack = await stackFor(args, node);
     requireTrust('A pgBackRest backup');
     let type = (str(args, 'type') as BackupType | undefined) ?? presetType;
-    if (type !== undefined && !BACKUP_TYPES.includes(type)) throw new Error(`type must be full, diff or incr, not "${type}".`);
+    if (type !== undefined && !BACKUP_TYPES.includes(type))
+      throw new Error(`type must be full, diff or incr, not "${type}".`);
     if (!type) {
       if (args) type = 'incr';
       else {
@@ -160,23 +202,22 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (args) database = t.maintenanceDb;
       else {
         const dbs = await listDatabases(t);
-        const pick = await vscode.window.showQuickPick(dbs.map((d) => ({ label: d, description: d === t.maintenanceDb ? 'POSTGRES_DB' : undefined })), { title: 'pg_dump: which database?' });
+        const pick = await vscode.window.showQuickPick(
+          dbs.map((d) => ({ label: d, description: d === t.maintenanceDb ? 'POSTGRES_DB' : undefined })),
+          { title: 'pg_dump: which database?' },
+        );
         if (!pick) throw new CancelledByUser();
         database = pick.label;
       }
     }
     const title = kind === 'dump' ? `pg_dump of ${database}` : kind === 'dumpAll' ? 'pg_dumpall' : 'pg_basebackup';
-    const result = await operation(
-      stack,
-      title,
-      async (op) => {
-        op.step(`Running ${title} in ${t.runtime.description}`);
-        const c = { signal: op.signal, onLine: op.line };
-        if (kind === 'dump') return createDump(t, { database: database!, format }, c);
-        if (kind === 'dumpAll') return createDumpAll(t, c);
-        return createBaseBackup(t, c);
-      },
-    );
+    const result = await operation(stack, title, async (op) => {
+      op.step(`Running ${title} in ${t.runtime.description}`);
+      const c = { signal: op.signal, onLine: op.line };
+      if (kind === 'dump') return createDump(t, { database: database!, format }, c);
+      if (kind === 'dumpAll') return createDumpAll(t, c);
+      return createBaseBackup(t, c);
+    });
     log.info(`${title}: ${result.path} (${result.sizeBytes} bytes).`);
     if (!args) void vscode.window.showInformationMessage(`${title} written to ${result.name}.`);
     return toResult(result);
@@ -185,7 +226,8 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
   return [
     reg('tsdbOps.backup.new', async (args, node) => {
       let kind = str(args, 'kind') as Kind | undefined;
-      if (kind !== undefined && !KINDS.includes(kind)) throw new Error(`kind must be one of ${KINDS.join(', ')}, not "${kind}".`);
+      if (kind !== undefined && !KINDS.includes(kind))
+        throw new Error(`kind must be one of ${KINDS.join(', ')}, not "${kind}".`);
       if (!kind) {
         if (args) throw new Error(`Pass { kind } (one of ${KINDS.join(', ')}).`);
         const pick = await vscode.window.showQuickPick(KIND_PICKS, { title: 'New backup' });
@@ -195,7 +237,9 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (kind === 'full' || kind === 'diff' || kind === 'incr') return pgbackrest({ ...args, type: kind }, node);
       return manual(kind, args, node);
     }),
-    reg('tsdbOps.backup.pgbackrest', (args, node) => pgbackrest(args, node, node?.set?.type === 'full' ? 'diff' : undefined)),
+    reg('tsdbOps.backup.pgbackrest', (args, node) =>
+      pgbackrest(args, node, node?.set?.type === 'full' ? 'diff' : undefined),
+    ),
     reg('tsdbOps.backup.dump', (args, node) => manual('dump', args, node)),
     reg('tsdbOps.backup.dumpAll', (args, node) => manual('dumpAll', args, node)),
     reg('tsdbOps.backup.baseBackup', (args, node) => manual('baseBackup', args, node)),
@@ -204,8 +248,13 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       const stack = await stackFor(args, node);
       requireTrust('pgBackRest check');
       const targets = await controller.targets(stack);
-      await operation(stack, `pgBackRest check (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestCheck(targets.pgbackrest, { signal: op.signal, onLine: op.line }));
-      if (!args) void vscode.window.showInformationMessage(`pgBackRest check of stanza ${targets.pgbackrest.stanza} passed: WAL archiving works.`);
+      await operation(stack, `pgBackRest check (stanza ${targets.pgbackrest.stanza})`, (op) =>
+        pgbackrestCheck(targets.pgbackrest, { signal: op.signal, onLine: op.line }),
+      );
+      if (!args)
+        void vscode.window.showInformationMessage(
+          `pgBackRest check of stanza ${targets.pgbackrest.stanza} passed: WAL archiving works.`,
+        );
       return { ok: true, stanza: targets.pgbackrest.stanza };
     }),
 
@@ -214,8 +263,11 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       requireTrust('pgBackRest stanza-create');
       const targets = await controller.targets(stack);
       const interactive = !args || args['interactive'] === true;
-      await operation(stack, `pgBackRest stanza-create (stanza ${targets.pgbackrest.stanza})`, (op) => pgbackrestStanzaCreate(targets.pgbackrest, { signal: op.signal, onLine: op.line }));
-      if (interactive) void vscode.window.showInformationMessage(`pgBackRest stanza ${targets.pgbackrest.stanza} created.`);
+      await operation(stack, `pgBackRest stanza-create (stanza ${targets.pgbackrest.stanza})`, (op) =>
+        pgbackrestStanzaCreate(targets.pgbackrest, { signal: op.signal, onLine: op.line }),
+      );
+      if (interactive)
+        void vscode.window.showInformationMessage(`pgBackRest stanza ${targets.pgbackrest.stanza} created.`);
       return { stanza: targets.pgbackrest.stanza };
     }),
 
@@ -229,7 +281,10 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (args?.['refresh'] !== false) await controller.refresh();
       const result = overviewResult(await controller.load(stack));
       if (!args) {
-        const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(result, null, 2) });
+        const doc = await vscode.workspace.openTextDocument({
+          language: 'json',
+          content: JSON.stringify(result, null, 2),
+        });
         await vscode.window.showTextDocument(doc, { preview: true });
       }
       return result;
@@ -241,7 +296,8 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       let file = str(args, 'file');
       if (!file) {
         const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.log')).sort();
-        if (!names.length) throw new Error(`No pgBackRest log files in ${dir} yet (they appear after the first pgBackRest command).`);
+        if (!names.length)
+          throw new Error(`No pgBackRest log files in ${dir} yet (they appear after the first pgBackRest command).`);
         if (args) throw new Error(`Pass { file } (one of ${names.join(', ')}).`);
         const pick = await vscode.window.showQuickPick(names, { title: `pgBackRest logs in ${dir}` });
         if (!pick) return undefined;
@@ -254,7 +310,8 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
 
     reg('tsdbOps.backup.showLog', async (args, node) => {
       const which = str(args, 'channel') ?? 'pgBackRest';
-      if (which !== 'pgBackRest' && which !== 'Ofelia') throw new Error(`channel must be "pgBackRest" or "Ofelia", not "${which}".`);
+      if (which !== 'pgBackRest' && which !== 'Ofelia')
+        throw new Error(`channel must be "pgBackRest" or "Ofelia", not "${which}".`);
       if (which === 'pgBackRest') {
         ctx.pgbackrestChannel.channel.show(true);
         return { channel: which, lines: ctx.pgbackrestChannel.printed.slice(-1000) };

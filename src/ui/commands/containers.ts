@@ -9,7 +9,13 @@
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { runCompose } from '../../core/docker/compose-cli';
-import { cleanStart, cleanStartScript, defaultProfile, profileArgs, type StackProfile } from '../../core/docker/clean-start';
+import {
+  cleanStart,
+  cleanStartScript,
+  defaultProfile,
+  profileArgs,
+  type StackProfile,
+} from '../../core/docker/clean-start';
 import { containerAction, hasBash, serviceContainer, type ContainerAction } from '../../core/docker/lifecycle';
 import { runningServiceContainer, ServiceNotCreatedError } from '../../core/docker/find';
 import { streamLogs } from '../../core/docker/logs';
@@ -36,7 +42,9 @@ type Handler = (args: Args, interactive: boolean) => unknown;
 function parseProfile(v: unknown, name = 'profile'): StackProfile | undefined {
   if (v === undefined || v === null) return undefined;
   if (v === 'database' || v === 'full') return v;
-  throw new Error(`${name} must be "database" (only the database) or "full" (every service, profile full), not ${JSON.stringify(v)}.`);
+  throw new Error(
+    `${name} must be "database" (only the database) or "full" (every service, profile full), not ${JSON.stringify(v)}.`,
+  );
 }
 
 function parseTail(v: unknown): number | 'all' | undefined {
@@ -68,37 +76,64 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   async function services(stack: StackConfig): Promise<ServiceStatus[]> {
     const state = await engine.monitorFor(stack).refresh();
     if (state.kind === 'ready') return [...state.model.services];
-    if (state.kind === 'unreachable') throw new Error(`Docker not reachable at ${engine.describeHost()}: ${state.error}. Start Docker, or set tsdbOps.docker.host.`);
+    if (state.kind === 'unreachable')
+      throw new Error(
+        `Docker not reachable at ${engine.describeHost()}: ${state.error}. Start Docker, or set tsdbOps.docker.host.`,
+      );
     return [];
   }
 
-  async function pickService(stack: StackConfig, args: Args, interactive: boolean, what: string, fits: (s: ServiceStatus) => boolean): Promise<string> {
+  async function pickService(
+    stack: StackConfig,
+    args: Args,
+    interactive: boolean,
+    what: string,
+    fits: (s: ServiceStatus) => boolean,
+  ): Promise<string> {
     const given = args?.service;
     if (typeof given === 'string' && given) {
       const known = stack.compose?.services.some((s) => s.name === given);
       if (!known) {
         const list = (await services(stack).catch(() => [])).map((s) => s.service);
-        if (!list.includes(given)) throw new Error(`No service "${given}" in ${stack.composeFile}: the services are ${(stack.compose?.services ?? []).map((s) => s.name).join(', ') || 'none'}.`);
+        if (!list.includes(given))
+          throw new Error(
+            `No service "${given}" in ${stack.composeFile}: the services are ${(stack.compose?.services ?? []).map((s) => s.name).join(', ') || 'none'}.`,
+          );
       }
       return given;
     }
-    if (!interactive) throw new Error(`${what} needs { service }, e.g. { service: "${stack.dbService?.name ?? 'timescaledb'}" }.`);
+    if (!interactive)
+      throw new Error(`${what} needs { service }, e.g. { service: "${stack.dbService?.name ?? 'timescaledb'}" }.`);
     const all = await services(stack);
-    const items = all.filter(fits).map((s) => ({ label: s.service, description: describeState(s), detail: s.isDatabase ? 'database' : undefined, service: s.service }));
+    const items = all.filter(fits).map((s) => ({
+      label: s.service,
+      description: describeState(s),
+      detail: s.isDatabase ? 'database' : undefined,
+      service: s.service,
+    }));
     if (!items.length) {
       void vscode.window.showInformationMessage(`No service of ${stack.projectName} to ${what.toLowerCase()}.`);
       throw new CancelledByUser();
     }
-    const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: what, placeHolder: 'Service' });
+    const picked =
+      items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: what, placeHolder: 'Service' });
     if (!picked) throw new CancelledByUser();
     return picked.service;
   }
 
   /** A compose operation: queued on the stack, under a progress notification with Cancel, lines in the log. */
-  function operation<T>(stack: StackConfig, title: string, interactive: boolean, work: (op: OperationContext) => Promise<T>): Promise<T> {
+  function operation<T>(
+    stack: StackConfig,
+    title: string,
+    interactive: boolean,
+    work: (op: OperationContext) => Promise<T>,
+  ): Promise<T> {
     if (interactive) log.show(true);
     log.info(`${title} (${stack.projectName}, ${engine.describeHost()})`);
-    return runStackOperation(engine.queueFor(stack), title, work, { output: logOutput(log), secrets: [stack.env.password] });
+    return runStackOperation(engine.queueFor(stack), title, work, {
+      output: logOutput(log),
+      secrets: [stack.env.password],
+    });
   }
 
   async function afterChange(stack: StackConfig) {
@@ -122,11 +157,17 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   const stackUp: Handler = async (args, interactive) => {
     requireTrust('Starting the stack');
     const stack = await stackFor(args);
-    const profile = parseProfile(args?.profile) ?? (interactive ? await askProfile(stack, `Start ${stack.projectName}`) : defaultProfile(stack));
+    const profile =
+      parseProfile(args?.profile) ??
+      (interactive ? await askProfile(stack, `Start ${stack.projectName}`) : defaultProfile(stack));
     const title = `Starting ${stack.projectName} (${profile === 'full' ? 'every service' : 'database only'})`;
     await operation(stack, title, interactive, async (op) => {
       op.step(`compose ${[...profileArgs(profile), 'up', '-d'].join(' ')}`);
-      await runCompose(stack, [...profileArgs(profile), 'up', '-d'], { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
+      await runCompose(stack, [...profileArgs(profile), 'up', '-d'], {
+        dockerHost: engine.dockerHostEnv(),
+        signal: op.signal,
+        onLine: op.line,
+      });
     });
     return { profile, ...(await afterChange(stack)) };
   };
@@ -138,7 +179,13 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     if (interactive) {
       const ok = await vscode.window.showWarningMessage(
         `Stop ${stack.projectName}?`,
-        { modal: true, detail: `Runs docker compose${profile === 'full' ? ' --profile full' : ''} down: the containers are removed (the data folders and backups stay). The database is unavailable until the stack starts again.` },
+        {
+          modal: true,
+          detail:
+            `Runs docker compose${profile === 'full' ? ' --profile full' : ''} down: ` +
+            `the containers are removed (the data folders and backups stay). ` +
+            `The database is unavailable until the stack starts again.`,
+        },
         'Stop Stack',
       );
       if (ok !== 'Stop Stack') return undefined;
@@ -147,7 +194,11 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     }
     await operation(stack, `Stopping ${stack.projectName}`, interactive, async (op) => {
       op.step(`compose ${[...profileArgs(profile), 'down'].join(' ')}`);
-      await runCompose(stack, [...profileArgs(profile), 'down'], { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
+      await runCompose(stack, [...profileArgs(profile), 'down'], {
+        dockerHost: engine.dockerHostEnv(),
+        signal: op.signal,
+        onLine: op.line,
+      });
     });
     return { profile, ...(await afterChange(stack)) };
   };
@@ -163,53 +214,80 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
         {
           modal: true,
           detail: script
-            ? `Runs ${script}: creates the mounted folders, starts the stack (${profile === 'full' ? 'every service' : 'database only'}) and sets up pgBackRest. Safe to run again.`
-            : `Creates the mounted folders, starts the stack (${profile === 'full' ? 'every service' : 'database only'}), then pgBackRest stanza-create and check. Safe to run again.`,
+            ? `Runs ${script}: creates the mounted folders, ` +
+              `starts the stack (${profile === 'full' ? 'every service' : 'database only'}) ` +
+              `and sets up pgBackRest. Safe to run again.`
+            : `Creates the mounted folders, starts the stack (${profile === 'full' ? 'every service' : 'database only'}), ` +
+              `then pgBackRest stanza-create and check. Safe to run again.`,
         },
         'Clean Start',
       );
       if (ok !== 'Clean Start') return undefined;
     } else if (args?.confirm !== true) {
-      throw new Error('tsdbOps.stack.cleanStart runs the infra’s start script and starts the stack: pass { confirm: true }.');
+      throw new Error(
+        'tsdbOps.stack.cleanStart runs the infra’s start script and starts the stack: pass { confirm: true }.',
+      );
     }
     const docker = await engine.docker();
     const r = await operation(stack, `Clean start of ${stack.projectName}`, interactive, (op) =>
-      cleanStart(stack, { docker, dockerHost: engine.dockerHostEnv(), profile, builtin: args?.builtin === true, signal: op.signal, step: op.step, onLine: op.line }),
+      cleanStart(stack, {
+        docker,
+        dockerHost: engine.dockerHostEnv(),
+        profile,
+        builtin: args?.builtin === true,
+        signal: op.signal,
+        step: op.step,
+        onLine: op.line,
+      }),
     );
     return { ...r, ...(await afterChange(stack)) };
   };
 
-  const lifecycle = (action: ContainerAction): Handler => async (args, interactive) => {
-    const stack = await stackFor(args);
-    const verb = action[0]!.toUpperCase() + action.slice(1);
-    const service = await pickService(stack, args, interactive, `${verb} Container`, (s) =>
-      action === 'start' ? s.state !== 'running' : s.state === 'running' || s.state === 'restarting' || s.state === 'paused',
-    );
-    if (interactive && action !== 'start' && service === stack.dbService?.name) {
-      const ok = await vscode.window.showWarningMessage(`${verb} the database container (${service})?`, { modal: true, detail: 'Connections to the database drop while it stops.' }, verb);
-      if (ok !== verb) return undefined;
-    }
-    const docker = await engine.docker();
-    const title = `${verb === 'Stop' ? 'Stopping' : verb === 'Start' ? 'Starting' : 'Restarting'} ${service}`;
-    const result = await operation(stack, title, false, async (op) => {
-      try {
-        op.step(title);
-        return await containerAction(docker, stack.projectName, service, action);
-      } catch (e) {
-        if (!(e instanceof ServiceNotCreatedError) || action === 'stop') throw e;
-        // No container yet: Compose creates it (with its profiles, so profile services start too).
-        requireTrust('Creating a container with Compose');
-        const profiles = stack.compose?.services.find((s) => s.name === service)?.profiles ?? [];
-        const argv = [...profiles.flatMap((p) => ['--profile', p]), 'up', '-d', service];
-        op.step(`compose ${argv.join(' ')}`);
-        await runCompose(stack, argv, { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
-        const c = await serviceContainer(docker, stack.projectName, service);
-        return { service, containerId: c.Id, containerName: (c.Names[0] ?? c.Id).replace(/^\//, ''), action, changed: true };
+  const lifecycle =
+    (action: ContainerAction): Handler =>
+    async (args, interactive) => {
+      const stack = await stackFor(args);
+      const verb = action[0]!.toUpperCase() + action.slice(1);
+      const service = await pickService(stack, args, interactive, `${verb} Container`, (s) =>
+        action === 'start'
+          ? s.state !== 'running'
+          : s.state === 'running' || s.state === 'restarting' || s.state === 'paused',
+      );
+      if (interactive && action !== 'start' && service === stack.dbService?.name) {
+        const ok = await vscode.window.showWarningMessage(
+          `${verb} the database container (${service})?`,
+          { modal: true, detail: 'Connections to the database drop while it stops.' },
+          verb,
+        );
+        if (ok !== verb) return undefined;
       }
-    });
-    const after = (await services(stack).catch(() => [])).find((s) => s.service === service);
-    return { ...result, status: after ? serviceResult(after) : undefined };
-  };
+      const docker = await engine.docker();
+      const title = `${verb === 'Stop' ? 'Stopping' : verb === 'Start' ? 'Starting' : 'Restarting'} ${service}`;
+      const result = await operation(stack, title, false, async (op) => {
+        try {
+          op.step(title);
+          return await containerAction(docker, stack.projectName, service, action);
+        } catch (e) {
+          if (!(e instanceof ServiceNotCreatedError) || action === 'stop') throw e;
+          // No container yet: Compose creates it (with its profiles, so profile services start too).
+          requireTrust('Creating a container with Compose');
+          const profiles = stack.compose?.services.find((s) => s.name === service)?.profiles ?? [];
+          const argv = [...profiles.flatMap((p) => ['--profile', p]), 'up', '-d', service];
+          op.step(`compose ${argv.join(' ')}`);
+          await runCompose(stack, argv, { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
+          const c = await serviceContainer(docker, stack.projectName, service);
+          return {
+            service,
+            containerId: c.Id,
+            containerName: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+            action,
+            changed: true,
+          };
+        }
+      });
+      const after = (await services(stack).catch(() => [])).find((s) => s.service === service);
+      return { ...result, status: after ? serviceResult(after) : undefined };
+    };
 
   const logs: Handler = async (args, interactive) => {
     const stack = await stackFor(args);
@@ -238,7 +316,10 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     void vscode.commands.executeCommand('setContext', 'tsdbOps.followingLogs', following.size > 0);
     void streamLogs(docker, c.Id, { tail, follow: true, signal: ac.signal, onLine: (l) => out.appendLine(l) })
       .then(
-        (r) => out.appendLine(r.ended === 'cancelled' ? '── following stopped ──' : `── ${cname} stopped: following ended ──`),
+        (r) =>
+          out.appendLine(
+            r.ended === 'cancelled' ? '── following stopped ──' : `── ${cname} stopped: following ended ──`,
+          ),
         (e: unknown) => out.appendLine(`── following ended: ${e instanceof Error ? e.message : String(e)} ──`),
       )
       .finally(() => {
@@ -254,7 +335,10 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
       const stack = await stackFor(args);
       keys = keys.filter((k) => k === `${stack.infraDir}#${args.service as string}`);
     } else if (interactive && keys.length > 1) {
-      const picked = await vscode.window.showQuickPick(keys.map((k) => ({ label: k.split('#').pop()!, key: k })), { title: 'Stop following which logs?', canPickMany: true });
+      const picked = await vscode.window.showQuickPick(
+        keys.map((k) => ({ label: k.split('#').pop()!, key: k })),
+        { title: 'Stop following which logs?', canPickMany: true },
+      );
       if (!picked) return undefined;
       keys = picked.map((p) => p.key);
     }
@@ -265,7 +349,11 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   const shell: Handler = async (args, interactive) => {
     const stack = await stackFor(args);
     const cli = findOnPath('docker');
-    if (!cli) throw new Error('Open Shell runs "docker exec -it" in a terminal, and no docker CLI is on PATH. Install the Docker CLI (the engine can stay remote: tsdbOps.docker.host is passed as DOCKER_HOST).');
+    if (!cli)
+      throw new Error(
+        'Open Shell runs "docker exec -it" in a terminal, and no docker CLI is on PATH. ' +
+          'Install the Docker CLI (the engine can stay remote: tsdbOps.docker.host is passed as DOCKER_HOST).',
+      );
     const service = await pickService(stack, args, interactive, 'Open Shell', (s) => s.state === 'running');
     const docker = await engine.docker();
     const c = await runningServiceContainer(docker, stack.projectName, service);
@@ -292,24 +380,62 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     type Item = vscode.QuickPickItem & { run?: () => unknown };
     const withStack = { folder: stack.infraDir };
     const items: Item[] = [
-      { label: '$(play) Start Stack: database only', description: 'compose up -d', run: () => stackUp({ ...withStack, profile: 'database' }, true) },
-      { label: '$(run-all) Start Stack: every service', description: 'compose --profile full up -d', run: () => stackUp({ ...withStack, profile: 'full' }, true) },
+      {
+        label: '$(play) Start Stack: database only',
+        description: 'compose up -d',
+        run: () => stackUp({ ...withStack, profile: 'database' }, true),
+      },
+      {
+        label: '$(run-all) Start Stack: every service',
+        description: 'compose --profile full up -d',
+        run: () => stackUp({ ...withStack, profile: 'full' }, true),
+      },
       ...(db
         ? [
             running
-              ? { label: `$(debug-restart) Restart ${db}`, run: () => lifecycle('restart')({ ...withStack, service: db }, true) }
-              : { label: `$(debug-start) Start ${db}`, run: () => lifecycle('start')({ ...withStack, service: db }, true) },
-            ...(dbStatus && dbStatus.state !== 'notCreated' ? [{ label: `$(output) Show ${db} Logs`, run: () => logs({ ...withStack, service: db, follow: true, show: true }, true) }] : []),
-            ...(running ? [{ label: `$(terminal) Open Shell in ${db}`, run: () => shell({ ...withStack, service: db }, true) }] : []),
+              ? {
+                  label: `$(debug-restart) Restart ${db}`,
+                  run: () => lifecycle('restart')({ ...withStack, service: db }, true),
+                }
+              : {
+                  label: `$(debug-start) Start ${db}`,
+                  run: () => lifecycle('start')({ ...withStack, service: db }, true),
+                },
+            ...(dbStatus && dbStatus.state !== 'notCreated'
+              ? [
+                  {
+                    label: `$(output) Show ${db} Logs`,
+                    run: () => logs({ ...withStack, service: db, follow: true, show: true }, true),
+                  },
+                ]
+              : []),
+            ...(running
+              ? [{ label: `$(terminal) Open Shell in ${db}`, run: () => shell({ ...withStack, service: db }, true) }]
+              : []),
           ]
         : []),
       { label: '$(refresh) Refresh', run: () => vscode.commands.executeCommand('tsdbOps.refresh') },
-      { label: '$(list-tree) Show Containers View', run: () => vscode.commands.executeCommand('tsdbOps.containers.focus') },
+      {
+        label: '$(list-tree) Show Containers View',
+        run: () => vscode.commands.executeCommand('tsdbOps.containers.focus'),
+      },
       { label: '', kind: vscode.QuickPickItemKind.Separator },
-      { label: '$(debug-restart-frame) Clean Start…', description: cleanStartScript(stack) ? 'scripts/clean_start.sh' : 'folders, up, pgBackRest stanza', run: () => stackCleanStart({ ...withStack }, true) },
-      { label: '$(debug-stop) Stop Stack…', description: 'compose --profile full down', run: () => stackDown({ ...withStack }, true) },
+      {
+        label: '$(debug-restart-frame) Clean Start…',
+        description: cleanStartScript(stack) ? 'scripts/clean_start.sh' : 'folders, up, pgBackRest stanza',
+        run: () => stackCleanStart({ ...withStack }, true),
+      },
+      {
+        label: '$(debug-stop) Stop Stack…',
+        description: 'compose --profile full down',
+        run: () => stackDown({ ...withStack }, true),
+      },
     ];
-    const picked = await vscode.window.showQuickPick(items, { title: `${stack.projectName}: ${dbStatus ? `${db} ${describeState(dbStatus)}` : engine.reachability === 'unreachable' ? 'Docker not reachable' : 'stack actions'}` });
+    const picked = await vscode.window.showQuickPick(items, {
+      title:
+        `${stack.projectName}: ` +
+        `${dbStatus ? `${db} ${describeState(dbStatus)}` : engine.reachability === 'unreachable' ? 'Docker not reachable' : 'stack actions'}`,
+    });
     return picked?.run?.();
   };
 

@@ -42,7 +42,12 @@ function isCancel(e: unknown): boolean {
  * caller; from the palette or a view, errors are shown, and a cancel is quiet. A tree node (a TreeItem,
  * or an object with `item`) reaches the handler as `node`.
  */
-export function register(ctx: { log: vscode.LogOutputChannel }, id: string, handler: Handler, opts: RegisterOptions = {}): vscode.Disposable {
+export function register(
+  ctx: { log: vscode.LogOutputChannel },
+  id: string,
+  handler: Handler,
+  opts: RegisterOptions = {},
+): vscode.Disposable {
   return vscode.commands.registerCommand(id, async (arg?: unknown) => {
     const isNode = !!arg && typeof arg === 'object' && (arg instanceof vscode.TreeItem || 'item' in arg);
     const plain = arg && typeof arg === 'object' && !isNode ? (arg as Record<string, unknown>) : undefined;
@@ -114,11 +119,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       if (!folder) throw new Error('Open a workspace folder first: tsdbOps.infraPath is a workspace folder setting.');
       const abs = isAbsolute(path) ? path : join(folder.uri.fsPath, path);
       if (!COMPOSE_FILE_NAMES.some((n) => existsSync(join(abs, n)))) {
-        throw new Error(`${abs} has no ${COMPOSE_FILE_NAMES.join(', ')}: pick the folder that holds the stack's compose file (e.g. connect/infra).`);
+        throw new Error(
+          `${abs} has no ${COMPOSE_FILE_NAMES.join(', ')}: pick the folder that holds the stack's compose file (e.g. connect/infra).`,
+        );
       }
       const rel = relative(folder.uri.fsPath, abs);
       const value = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
-      await vscode.workspace.getConfiguration('tsdbOps', folder.uri).update('infraPath', value, vscode.ConfigurationTarget.WorkspaceFolder);
+      await vscode.workspace
+        .getConfiguration('tsdbOps', folder.uri)
+        .update('infraPath', value, vscode.ConfigurationTarget.WorkspaceFolder);
       await ctx.registry.refresh();
       return { infraPath: value, folder: folder.uri.fsPath };
     }),
@@ -133,7 +142,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
     register(ctx, 'tsdbOps.openComposeFile', async (args) => {
       const stacks = ctx.registry.stacks;
-      const stack = typeof args?.folder === 'string' ? stacks.find((s) => s.workspaceFolder === args.folder) : stacks[0];
+      const stack =
+        typeof args?.folder === 'string' ? stacks.find((s) => s.workspaceFolder === args.folder) : stacks[0];
       if (!stack) throw new Error('No stack found: pick the infra folder first (TimescaleDB Ops: Pick Infra Folder…).');
       await vscode.window.showTextDocument(vscode.Uri.file(stack.composeFile));
       return { file: stack.composeFile };

@@ -6,7 +6,13 @@ import { CancelledError, type StatusReport } from '../../core/migrations/engine'
 import { MigrateError } from '../../core/migrations/sqlx';
 import { createMigration } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
-import { ConnectionError, createDatabase, databaseUrl, describeTarget, type ConnectionTarget } from '../../core/postgres/connection';
+import {
+  ConnectionError,
+  createDatabase,
+  databaseUrl,
+  describeTarget,
+  type ConnectionTarget,
+} from '../../core/postgres/connection';
 import type { MigrationStatus } from '../../core/migrations/status';
 import type { MigrationsController } from '../migrations/controller';
 import { isPasswordProblem } from '../migrations/controller';
@@ -37,7 +43,8 @@ function toResult(m: MigrationStatus) {
 function parseVersion(v: unknown, name: string): bigint | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v === 'bigint') return v;
-  if ((typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^[+-]?\d+$/.test(v))) return BigInt(v);
+  if ((typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^[+-]?\d+$/.test(v)))
+    return BigInt(v);
   throw new Error(`${name} must be a migration version (an integer), not ${JSON.stringify(v)}.`);
 }
 
@@ -48,7 +55,10 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
    * Reads the status (one connection) and returns it with its connection target. Interactive use gets a
    * way past a missing password (asked once, kept in SecretStorage) or a missing database (created on request).
    */
-  async function readyState(stack: StackConfig, interactive: boolean): Promise<{ target: ConnectionTarget; report?: StatusReport }> {
+  async function readyState(
+    stack: StackConfig,
+    interactive: boolean,
+  ): Promise<{ target: ConnectionTarget; report?: StatusReport }> {
     await controller.refresh();
     let state = controller.get(stack);
     const e = state?.error;
@@ -76,12 +86,17 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
   function showFailure(e: unknown): never {
     if (e instanceof MigrateError && e.position) {
       const pos = e.position;
-      void vscode.window.showErrorMessage(`${e.message} (${relative(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', pos.file)}:${pos.line}:${pos.column})`, 'Open File').then((a) => {
-        if (a === 'Open File') {
-          const p = new vscode.Position(pos.line - 1, pos.column - 1);
-          void vscode.window.showTextDocument(vscode.Uri.file(pos.file), { selection: new vscode.Range(p, p) });
-        }
-      });
+      void vscode.window
+        .showErrorMessage(
+          `${e.message} (${relative(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', pos.file)}:${pos.line}:${pos.column})`,
+          'Open File',
+        )
+        .then((a) => {
+          if (a === 'Open File') {
+            const p = new vscode.Position(pos.line - 1, pos.column - 1);
+            void vscode.window.showTextDocument(vscode.Uri.file(pos.file), { selection: new vscode.Range(p, p) });
+          }
+        });
       Object.assign(e, { shown: true });
     }
     throw e;
@@ -90,7 +105,11 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
   return [
     ctx.register('tsdbOps.migrations.refresh', async () => {
       await controller.refresh();
-      return { stacks: controller.all().map((s) => ({ folder: s.stack.workspaceFolder, summary: s.report?.summary, error: s.error?.message })) };
+      return {
+        stacks: controller
+          .all()
+          .map((s) => ({ folder: s.stack.workspaceFolder, summary: s.report?.summary, error: s.error?.message })),
+      };
     }),
 
     ctx.register('tsdbOps.migrations.status', async (args) => {
@@ -100,7 +119,13 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       const s = controller.get(stack);
       if (s?.error) throw s.error;
       if (!s?.report) throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
-      return { database: s.report.database, tableExists: s.report.tableExists, summary: s.report.summary, migrations: s.report.migrations.map(toResult), fileErrors: s.report.fileErrors.map((e) => e.message) };
+      return {
+        database: s.report.database,
+        tableExists: s.report.tableExists,
+        summary: s.report.summary,
+        migrations: s.report.migrations.map(toResult),
+        fileErrors: s.report.fileErrors.map((e) => e.message),
+      };
     }),
 
     ctx.register('tsdbOps.migrations.runPending', async (args) => {
@@ -112,7 +137,9 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(stack.workspaceFolder));
       const mode = cfg.get<'builtin' | 'command'>('migrations.runner', 'builtin');
       const { target: conn, report } = await readyState(stack, interactive);
-      const pending = (report?.migrations ?? []).filter((m) => (m.state === 'pending' || m.state === 'outOfOrder') && (target === undefined || m.version <= target));
+      const pending = (report?.migrations ?? []).filter(
+        (m) => (m.state === 'pending' || m.state === 'outOfOrder') && (target === undefined || m.version <= target),
+      );
       const problems = (report?.summary.modified ?? 0) + (report?.summary.failed ?? 0) + (report?.summary.missing ?? 0);
       // With a modified, failed or missing migration, run anyway: sqlx's checks report it, as `sqlx migrate run` would.
       if (mode === 'builtin' && pending.length === 0 && problems === 0) {
@@ -120,15 +147,23 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
         return { applied: [], mode };
       }
       if (interactive) {
-        const list = pending.map((m) => `• ${m.version} ${m.description}${m.file?.noTx ? ' (no transaction)' : ''}`).join('\n');
-        const what = mode === 'builtin' ? `Apply ${pending.length} pending migration${pending.length > 1 ? 's' : ''} to ${describeTarget(conn)}?\n\n${list}` : `Run "${cfg.get<string>('migrations.command')}" with DATABASE_URL=${describeTarget(conn)}?\n\n${list}`;
+        const list = pending
+          .map((m) => `• ${m.version} ${m.description}${m.file?.noTx ? ' (no transaction)' : ''}`)
+          .join('\n');
+        const what =
+          mode === 'builtin'
+            ? `Apply ${pending.length} pending migration${pending.length > 1 ? 's' : ''} to ${describeTarget(conn)}?\n\n${list}`
+            : `Run "${cfg.get<string>('migrations.command')}" with DATABASE_URL=${describeTarget(conn)}?\n\n${list}`;
         const ok = await vscode.window.showWarningMessage(what, { modal: true }, 'Apply');
         if (ok !== 'Apply') return undefined;
       } else if (args?.confirm !== true) {
         throw new Error('tsdbOps.migrations.runPending changes the database: pass { confirm: true }.');
       }
       output.show(true);
-      output.appendLine(`\n[${new Date().toISOString()}] ${mode === 'builtin' ? 'sqlx migrate run (built in)' : 'command runner'} on ${describeTarget(conn)}${target !== undefined ? ` --target-version ${target}` : ''}`);
+      output.appendLine(
+        `\n[${new Date().toISOString()}] ${mode === 'builtin' ? 'sqlx migrate run (built in)' : 'command runner'}` +
+          ` on ${describeTarget(conn)}${target !== undefined ? ` --target-version ${target}` : ''}`,
+      );
       try {
         return await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: 'Running migrations', cancellable: true },
@@ -138,11 +173,22 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
             if (mode === 'command') {
               const line = cfg.get<string>('migrations.command', 'cargo run --bin tables_migration');
               const argv = splitCommandLine(line);
-              output.appendLine(`$ ${argv.join(' ')}   (cwd ${stack.workspaceFolder}, DATABASE_URL=${describeTarget(conn)})`);
-              const r = await runMigrationCommand({ argv, cwd: stack.workspaceFolder, databaseUrl: databaseUrl(conn), signal: ac.signal, onLine: (l) => output.appendLine(l) });
+              output.appendLine(
+                `$ ${argv.join(' ')}   (cwd ${stack.workspaceFolder}, DATABASE_URL=${describeTarget(conn)})`,
+              );
+              const r = await runMigrationCommand({
+                argv,
+                cwd: stack.workspaceFolder,
+                databaseUrl: databaseUrl(conn),
+                signal: ac.signal,
+                onLine: (l) => output.appendLine(l),
+              });
               await controller.refresh();
               if (r.cancelled) throw new CancelledError();
-              if (r.exitCode !== 0) throw new Error(`"${line}" exited with code ${r.exitCode}: see the "TimescaleDB Ops: Migrations" output.`);
+              if (r.exitCode !== 0)
+                throw new Error(
+                  `"${line}" exited with code ${r.exitCode}: see the "TimescaleDB Ops: Migrations" output.`,
+                );
               return { mode, exitCode: r.exitCode, summary: controller.get(stack)?.report?.summary };
             }
             const r = await controller.migrator(stack, conn).run({
@@ -154,7 +200,14 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
               },
             });
             await controller.refresh();
-            return { mode, applied: r.applied.map((a) => ({ version: a.version.toString(), description: a.description, elapsedMs: Number(a.elapsedNs) / 1e6 })) };
+            return {
+              mode,
+              applied: r.applied.map((a) => ({
+                version: a.version.toString(),
+                description: a.description,
+                elapsedMs: Number(a.elapsedNs) / 1e6,
+              })),
+            };
           },
         );
       } catch (e) {
@@ -168,11 +221,17 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
     ctx.register('tsdbOps.migrations.create', async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
-      if (!stack.migrationsDir) throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
+      if (!stack.migrationsDir)
+        throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
       let name = typeof args?.name === 'string' ? args.name : undefined;
       if (!name) {
         if (args) throw new Error('tsdbOps.migrations.create needs { name }, e.g. { name: "add sensor kind" }.');
-        name = await vscode.window.showInputBox({ title: 'New migration', prompt: 'Description (sqlx turns spaces into _ in the file name)', placeHolder: 'add sensor kind', validateInput: (v) => (v.trim() ? undefined : 'A description is needed.') });
+        name = await vscode.window.showInputBox({
+          title: 'New migration',
+          prompt: 'Description (sqlx turns spaces into _ in the file name)',
+          placeHolder: 'add sensor kind',
+          validateInput: (v) => (v.trim() ? undefined : 'A description is needed.'),
+        });
         if (!name) return undefined;
       }
       const created = await createMigration(stack.migrationsDir, name, {
@@ -192,11 +251,19 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       const { target: conn, report } = await readyState(stack, interactive);
       const candidate = (report?.migrations ?? []).filter((m) => m.applied && m.down && m.state !== 'failed').at(-1);
       if (!candidate) {
-        if (interactive) void vscode.window.showInformationMessage('No migrations available to revert (none applied has a .down.sql file).');
+        if (interactive)
+          void vscode.window.showInformationMessage(
+            'No migrations available to revert (none applied has a .down.sql file).',
+          );
         return { reverted: [] };
       }
       if (interactive) {
-        const ok = await vscode.window.showWarningMessage(`Revert ${candidate.version} ${candidate.description} on ${describeTarget(conn)}?\n\nRuns ${candidate.down!.fileName} and removes its row from _sqlx_migrations.`, { modal: true }, 'Revert');
+        const ok = await vscode.window.showWarningMessage(
+          `Revert ${candidate.version} ${candidate.description} on ${describeTarget(conn)}?\n\n` +
+            `Runs ${candidate.down!.fileName} and removes its row from _sqlx_migrations.`,
+          { modal: true },
+          'Revert',
+        );
         if (ok !== 'Revert') return undefined;
       } else if (args?.confirm !== true) {
         throw new Error('tsdbOps.migrations.revert changes the database: pass { confirm: true }.');

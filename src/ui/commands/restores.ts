@@ -19,11 +19,23 @@ import { formatBytes } from '../../core/backups/manual';
 import { pgbackrestInfo, type StanzaInfo } from '../../core/backups/pgbackrest';
 import { readSidecar } from '../../core/backups/sidecar';
 import { listPreRestoreCopies } from '../../core/backups/pre-restore';
-import { deletePreRestoreCopy, recoverInterruptedRestore, restorePhysical, type PhysicalRestoreResult, type PhysicalSource } from '../../core/backups/restore-physical';
+import {
+  deletePreRestoreCopy,
+  recoverInterruptedRestore,
+  restorePhysical,
+  type PhysicalRestoreResult,
+  type PhysicalSource,
+} from '../../core/backups/restore-physical';
 import { recoverInOneOff, restoreInOneOff } from '../../core/backups/restore-oneoff';
 import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore-logical';
 import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore-pitr';
-import { containerPath, findRestoreJournals, hostPath, readRestoreSetup, type StackRestoreSetup } from '../../core/backups/restore-stack';
+import {
+  containerPath,
+  findRestoreJournals,
+  hostPath,
+  readRestoreSetup,
+  type StackRestoreSetup,
+} from '../../core/backups/restore-stack';
 import type { RestoreContext, ServerConnection } from '../../core/backups/restore-run';
 import type { EngineService } from '../engine';
 import type { StackRegistry } from '../stacks';
@@ -68,7 +80,11 @@ interface ViewNode {
 }
 
 /** register() from ./index with the restore's node type, and errors offering the restore channel. */
-function registerRestore(ctx: RestoreCommandContext, id: string, handler: (args: Args | undefined, node: ViewNode | undefined) => unknown): vscode.Disposable {
+function registerRestore(
+  ctx: RestoreCommandContext,
+  id: string,
+  handler: (args: Args | undefined, node: ViewNode | undefined) => unknown,
+): vscode.Disposable {
   return register(ctx, id, (args, node) => handler(args, node as ViewNode | undefined), {
     showError: (e) => {
       void vscode.window.showErrorMessage(e.message, 'Show Output').then((a) => a && ctx.output.show(true));
@@ -105,7 +121,8 @@ async function backupPath(
 ): Promise<string> {
   const given = str(args, key) ?? node?.backup?.path;
   if (given) return given;
-  if (args) throw new Error(`${id} needs { ${key} }: ${what} (host path under the backups folder, or its container path).`);
+  if (args)
+    throw new Error(`${id} needs { ${key} }: ${what} (host path under the backups folder, or its container path).`);
   const picked = await vscode.window.showOpenDialog({
     ...dialog,
     canSelectFolders: key === 'dir',
@@ -117,9 +134,16 @@ async function backupPath(
   return path;
 }
 
-async function confirm(args: Args | undefined, id: string, message: string, detail: string, button: string): Promise<void> {
+async function confirm(
+  args: Args | undefined,
+  id: string,
+  message: string,
+  detail: string,
+  button: string,
+): Promise<void> {
   if (args) {
-    if (args.confirm !== true) throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
+    if (args.confirm !== true)
+      throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
     return;
   }
   const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
@@ -141,7 +165,10 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     const docker = await engine.docker();
     const list = await projectContainers(docker, stack.projectName, stack.dbService!.name);
     const c = list.find((x) => x.State === 'running') ?? list[0];
-    if (!c) throw new Error(`The ${stack.dbService!.name} container of compose project "${stack.projectName}" does not exist: start the stack first.`);
+    if (!c)
+      throw new Error(
+        `The ${stack.dbService!.name} container of compose project "${stack.projectName}" does not exist: start the stack first.`,
+      );
     return c.Id;
   }
 
@@ -168,7 +195,17 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const rt = new HostRuntime(bc.hostBinDirs, asRoot ? 'postgres' : undefined);
       const t = await stackBackupTargets(stack, rt, { ...bc, stanza: stanzaSetting });
       const conn: ServerConnection = { ...cred, host: bc.host ?? 'localhost', port: bc.port ?? stack.env.port ?? 5432 };
-      return { mode: 'host', rt, dataDir: t.dataDir, stanza: t.pgbackrest.stanza, configPath: t.pgbackrest.configPath, conn, postgresIsPid1: false, where: 'this machine', toolPath: (p) => p };
+      return {
+        mode: 'host',
+        rt,
+        dataDir: t.dataDir,
+        stanza: t.pgbackrest.stanza,
+        configPath: t.pgbackrest.configPath,
+        conn,
+        postgresIsPid1: false,
+        where: 'this machine',
+        toolPath: (p) => p,
+      };
     }
     await engine.runtimeFor(stack); // a clear error when the container is not running
     const docker = await engine.docker();
@@ -184,7 +221,11 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
   }
 
   /** Runs a restore in the stack's queue (refusing a second one) with progress, output and cancel. */
-  async function runOperation<T>(stack: StackConfig, title: string, work: (rctx: RestoreContext) => Promise<T>): Promise<T> {
+  async function runOperation<T>(
+    stack: StackConfig,
+    title: string,
+    work: (rctx: RestoreContext) => Promise<T>,
+  ): Promise<T> {
     const queue = engine.queueFor(stack);
     if (queue.busy) throw new OperationBusyError(queue.running ?? 'another operation', title);
     output.appendLine('');
@@ -207,20 +248,40 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
 
   function physicalDetail(setup: Site, what: string): string {
     return [
-      `Replaced: the whole cluster in ${setup.dataDir} (every database) with ${what}. PostgreSQL is stopped during the restore${setup.postgresIsPid1 ? ` (PostgreSQL is the main process of the ${setup.where}: the container is stopped and the restore runs in a one-off container with the same volumes)` : ` (${setup.where})`}.`,
+      `Replaced: the whole cluster in ${setup.dataDir} (every database) with ${what}. ` +
+        `PostgreSQL is stopped during the restore` +
+        (setup.postgresIsPid1
+          ? ` (PostgreSQL is the main process of the ${setup.where}: ` +
+            `the container is stopped and the restore runs in a one-off container with the same volumes)`
+          : ` (${setup.where})`) +
+        '.',
       `Kept: the current data folder is moved to ${setup.dataDir}.pre-restore-<time>, listed under the Backups view's pre-restore copies until you delete it.`,
       'If the restore fails or you cancel it, the old folder is put back and PostgreSQL is started again.',
     ].join('\n\n');
   }
 
-  async function physical(stack: StackConfig, setup: Site, src: PhysicalSource, title: string): Promise<PhysicalRestoreResult> {
+  async function physical(
+    stack: StackConfig,
+    setup: Site,
+    src: PhysicalSource,
+    title: string,
+  ): Promise<PhysicalRestoreResult> {
     const docker = setup.postgresIsPid1 ? await engine.docker() : undefined;
     const r = await runOperation(stack, title, (rctx) =>
       docker && setup.containerId
-        ? restoreInOneOff({ docker, containerId: setup.containerId, dataDir: setup.dataDir, conn: setup.conn }, src, rctx)
+        ? restoreInOneOff(
+            { docker, containerId: setup.containerId, dataDir: setup.dataDir, conn: setup.conn },
+            src,
+            rctx,
+          )
         : restorePhysical({ rt: setup.rt, dataDir: setup.dataDir, conn: setup.conn }, src, rctx),
     );
-    void vscode.window.showInformationMessage(`${title}: done.${r.preRestoreCopy ? ` The previous data is kept at ${r.preRestoreCopy}.` : ''}`, 'Show Output').then((a) => a && output.show(true));
+    void vscode.window
+      .showInformationMessage(
+        `${title}: done.${r.preRestoreCopy ? ` The previous data is kept at ${r.preRestoreCopy}.` : ''}`,
+        'Show Output',
+      )
+      .then((a) => a && output.show(true));
     return r;
   }
 
@@ -241,7 +302,8 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         try {
           const d = parseTimeTarget(/[zZ]|[+-]\d{2}(:?\d{2})?$/.test(v.trim()) ? v : `${v.trim()}Z`);
           checkNotFuture(d);
-          if (d < earliest) return `Pick a time at or after ${formatTimeTarget(earliest)} (the oldest backup ended just before).`;
+          if (d < earliest)
+            return `Pick a time at or after ${formatTimeTarget(earliest)} (the oldest backup ended just before).`;
           return undefined;
         } catch (e) {
           return e instanceof Error ? e.message : String(e);
@@ -265,7 +327,9 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         present.add(file);
         if (warned.has(file)) continue;
         warned.add(file);
-        ctx.log.warn(`An interrupted restore of ${stack.projectName} left ${file} (started ${journal.started}, ${journal.source}).`);
+        ctx.log.warn(
+          `An interrupted restore of ${stack.projectName} left ${file} (started ${journal.started}, ${journal.source}).`,
+        );
         void vscode.window
           .showWarningMessage(
             `A restore of ${stack.projectName} started ${journal.started} did not finish. The data from before it is kept at ${journal.aside}.`,
@@ -274,9 +338,24 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           )
           .then((a) => {
             if (a === 'Roll Back Now') {
-              void Promise.resolve(vscode.commands.executeCommand<{ recovered: boolean }>('tsdbOps.restore.recover', { folder: stack.workspaceFolder })).then(
-                (r) => void vscode.window.showInformationMessage(r.recovered ? `Rolled back: ${journal.dataDir} holds the data from before the restore again.` : 'Nothing was left to roll back.'),
-                (e: unknown) => void vscode.window.showErrorMessage(`Rolling back failed: ${e instanceof Error ? e.message : String(e)}`, 'Show Output').then((b) => b && output.show(true)),
+              void Promise.resolve(
+                vscode.commands.executeCommand<{ recovered: boolean }>('tsdbOps.restore.recover', {
+                  folder: stack.workspaceFolder,
+                }),
+              ).then(
+                (r) =>
+                  void vscode.window.showInformationMessage(
+                    r.recovered
+                      ? `Rolled back: ${journal.dataDir} holds the data from before the restore again.`
+                      : 'Nothing was left to roll back.',
+                  ),
+                (e: unknown) =>
+                  void vscode.window
+                    .showErrorMessage(
+                      `Rolling back failed: ${e instanceof Error ? e.message : String(e)}`,
+                      'Show Output',
+                    )
+                    .then((b) => b && output.show(true)),
               );
             }
             if (a === 'Show Output') output.show(true);
@@ -295,7 +374,8 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const setup = await setupFor(stack, node);
       let set = str(args, 'set') ?? node?.set?.label;
       const timeArg = args?.time;
-      let time = timeArg !== undefined && timeArg !== null && timeArg !== '' ? parseTimeTarget(timeArg, 'time') : undefined;
+      let time =
+        timeArg !== undefined && timeArg !== null && timeArg !== '' ? parseTimeTarget(timeArg, 'time') : undefined;
       const replayWal = bool(args, 'replayWal');
       if (!args) {
         const info = await stanzaInfo(setup);
@@ -305,32 +385,83 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
           type Pick = vscode.QuickPickItem & { set?: string; pitr?: boolean };
           const items: Pick[] = [
-            { label: `Latest backup set`, description: `${newest.label} (${newest.type}, ended ${newest.stop.toLocaleString()})`, set: newest.label },
-            { label: 'Point in time…', description: info.pitr ? `${info.pitr.from.toLocaleString()} – ${info.pitr.to.toLocaleString()}` : undefined, pitr: true },
+            {
+              label: `Latest backup set`,
+              description: `${newest.label} (${newest.type}, ended ${newest.stop.toLocaleString()})`,
+              set: newest.label,
+            },
+            {
+              label: 'Point in time…',
+              description: info.pitr
+                ? `${info.pitr.from.toLocaleString()} – ${info.pitr.to.toLocaleString()}`
+                : undefined,
+              pitr: true,
+            },
             { label: 'Backup sets', kind: vscode.QuickPickItemKind.Separator },
-            ...[...info.backups].reverse().map((b) => ({ label: b.label, description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`, set: b.label })),
+            ...[...info.backups].reverse().map((b) => ({
+              label: b.label,
+              description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`,
+              set: b.label,
+            })),
           ];
-          const picked = await vscode.window.showQuickPick(items, { title: `Restore ${stack.projectName} from pgBackRest`, placeHolder: 'What to restore' });
+          const picked = await vscode.window.showQuickPick(items, {
+            title: `Restore ${stack.projectName} from pgBackRest`,
+            placeHolder: 'What to restore',
+          });
           if (!picked) throw new CancelledByUser();
           if (picked.pitr) time = await askTime(info);
           else set = picked.set;
         }
       }
-      const what = time ? `the state at ${formatTimeTarget(time)} (pgBackRest point-in-time recovery)` : `backup set ${set ?? '(the newest)'}${replayWal ? ' plus every archived WAL after it' : ''}`;
-      await confirm(args, 'tsdbOps.restore.pgbackrest', `Restore ${stack.projectName} to ${what}?`, physicalDetail(setup, what), 'Restore');
-      const src: PhysicalSource = { kind: 'pgbackrest', stanza: setup.stanza, configPath: setup.configPath, set, time, replayWal };
-      const r = await physical(stack, setup, src, time ? `Restoring to ${formatTimeTarget(time)}` : `Restoring backup set ${set ?? 'latest'}`);
+      const what = time
+        ? `the state at ${formatTimeTarget(time)} (pgBackRest point-in-time recovery)`
+        : `backup set ${set ?? '(the newest)'}${replayWal ? ' plus every archived WAL after it' : ''}`;
+      await confirm(
+        args,
+        'tsdbOps.restore.pgbackrest',
+        `Restore ${stack.projectName} to ${what}?`,
+        physicalDetail(setup, what),
+        'Restore',
+      );
+      const src: PhysicalSource = {
+        kind: 'pgbackrest',
+        stanza: setup.stanza,
+        configPath: setup.configPath,
+        set,
+        time,
+        replayWal,
+      };
+      const r = await physical(
+        stack,
+        setup,
+        src,
+        time ? `Restoring to ${formatTimeTarget(time)}` : `Restoring backup set ${set ?? 'latest'}`,
+      );
       return { ...r, stanza: setup.stanza, dataDir: setup.dataDir, oneOffContainer: setup.postgresIsPid1 };
     }),
 
     registerRestore(ctx, 'tsdbOps.restore.baseBackup', async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      const dir = await backupPath(args, node, stack, 'dir', 'tsdbOps.restore.baseBackup', 'a pg_basebackup -F t folder', { title: 'A pg_basebackup folder (base.tar.gz, pg_wal.tar.gz)' });
+      const dir = await backupPath(
+        args,
+        node,
+        stack,
+        'dir',
+        'tsdbOps.restore.baseBackup',
+        'a pg_basebackup -F t folder',
+        { title: 'A pg_basebackup folder (base.tar.gz, pg_wal.tar.gz)' },
+      );
       const setup = await setupFor(stack, node);
       const inContainer = setup.toolPath(dir);
       const what = `the pg_basebackup ${basename(dir)}`;
-      await confirm(args, 'tsdbOps.restore.baseBackup', `Restore ${stack.projectName} from ${what}?`, physicalDetail(setup, what), 'Restore');
+      await confirm(
+        args,
+        'tsdbOps.restore.baseBackup',
+        `Restore ${stack.projectName} from ${what}?`,
+        physicalDetail(setup, what),
+        'Restore',
+      );
       const r = await physical(stack, setup, { kind: 'baseBackup', dir: inContainer }, `Restoring ${basename(dir)}`);
       return { ...r, dataDir: setup.dataDir, oneOffContainer: setup.postgresIsPid1 };
     }),
@@ -338,7 +469,9 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     registerRestore(ctx, 'tsdbOps.restore.dump', async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dump', 'a pg_dump file', { title: 'A pg_dump file (.tar, .dump)' });
+      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dump', 'a pg_dump file', {
+        title: 'A pg_dump file (.tar, .dump)',
+      });
       // The sidecar (<file>.meta.json) is read on this machine; a container path is mapped back first.
       const onHost = existsSync(file) ? file : hostPath(stack.dbService!.volumes, file);
       const meta = onHost && existsSync(onHost) ? await readSidecar(onHost).catch(() => undefined) : undefined;
@@ -369,9 +502,24 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         type Opt = vscode.QuickPickItem & { key: 'clean' | 'single' | 'exit' };
         const picked = await vscode.window.showQuickPick<Opt>(
           [
-            { label: 'Clean', description: "drop the dump's objects before recreating them (--clean --if-exists)", key: 'clean', picked: false },
-            { label: 'Single transaction', description: 'all or nothing: a failure changes nothing (--single-transaction)', key: 'single', picked: true },
-            { label: 'Exit on error', description: 'stop at the first error (--exit-on-error)', key: 'exit', picked: true },
+            {
+              label: 'Clean',
+              description: "drop the dump's objects before recreating them (--clean --if-exists)",
+              key: 'clean',
+              picked: false,
+            },
+            {
+              label: 'Single transaction',
+              description: 'all or nothing: a failure changes nothing (--single-transaction)',
+              key: 'single',
+              picked: true,
+            },
+            {
+              label: 'Exit on error',
+              description: 'stop at the first error (--exit-on-error)',
+              key: 'exit',
+              picked: true,
+            },
           ],
           { canPickMany: true, title: `pg_restore options for ${database}` },
         );
@@ -383,35 +531,67 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const setup = await setupFor(stack, node);
       const inContainer = setup.toolPath(file);
       const detail = [
-        `Replaced: ${clean ? `the objects of the dump in ${database} are dropped and recreated` : `the dump's objects are added to ${database}`} (created if it does not exist). TimescaleDB-aware when the dump or the database has the extension.`,
-        `Kept: every other database${singleTransaction ? `; with a single transaction a failure leaves ${database} unchanged` : ''}; a database created for this restore is dropped again if it fails.`,
+        `Replaced: ${clean ? `the objects of the dump in ${database} are dropped and recreated` : `the dump's objects are added to ${database}`} ` +
+          `(created if it does not exist). ` +
+          `TimescaleDB-aware when the dump or the database has the extension.`,
+        `Kept: every other database${singleTransaction ? `; with a single transaction a failure leaves ${database} unchanged` : ''}; ` +
+          `a database created for this restore is dropped again if it fails.`,
       ].join('\n\n');
-      await confirm(args, 'tsdbOps.restore.dump', `Restore ${basename(file)} into database ${database}?`, detail, 'Restore');
+      await confirm(
+        args,
+        'tsdbOps.restore.dump',
+        `Restore ${basename(file)} into database ${database}?`,
+        detail,
+        'Restore',
+      );
       const r = await runOperation(stack, `Restoring ${basename(file)} into ${database}`, (rctx) =>
-        restoreDump({ rt: setup.rt, conn: setup.conn }, { file: inContainer, database: database!, clean, singleTransaction, exitOnError, dumpTimescaledbVersion: meta?.timescaledbVersion }, rctx),
+        restoreDump(
+          { rt: setup.rt, conn: setup.conn },
+          {
+            file: inContainer,
+            database: database!,
+            clean,
+            singleTransaction,
+            exitOnError,
+            dumpTimescaledbVersion: meta?.timescaledbVersion,
+          },
+          rctx,
+        ),
       );
       for (const w of r.warnings) void vscode.window.showWarningMessage(w);
-      void vscode.window.showInformationMessage(`Restored ${basename(file)} into ${database}${r.created ? ' (created)' : ''}.`);
+      void vscode.window.showInformationMessage(
+        `Restored ${basename(file)} into ${database}${r.created ? ' (created)' : ''}.`,
+      );
       return r;
     }),
 
     registerRestore(ctx, 'tsdbOps.restore.dumpAll', async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dumpAll', 'a pg_dumpall .sql file', { title: 'A pg_dumpall .sql file', filters: { SQL: ['sql'] } });
+      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dumpAll', 'a pg_dumpall .sql file', {
+        title: 'A pg_dumpall .sql file',
+        filters: { SQL: ['sql'] },
+      });
       const setup = await setupFor(stack, node);
       const inContainer = setup.toolPath(file);
       // Read what it holds first (and refuse a file that is not a complete pg_dumpall script).
       const objects = await verifyDumpAll(setup.rt, inContainer, { step: () => undefined, line: () => undefined });
       const dbs = objects.databases.length ? objects.databases.join(', ') : 'none besides postgres and template1';
       const detail = [
-        `Replaced: every database the dump holds (${dbs}) is recreated from it (run through psql with ON_ERROR_STOP); roles are created or altered as the dump says.`,
-        `Kept: each of those databases that exists now is first renamed to <name>_pre_restore_<time> and kept (drop it when satisfied); other databases are untouched. If the restore fails or you cancel it, the renamed databases get their names back.`,
+        `Replaced: every database the dump holds (${dbs}) is recreated from it (run through psql with ON_ERROR_STOP); ` +
+          `roles are created or altered as the dump says.`,
+        `Kept: each of those databases that exists now is first renamed to <name>_pre_restore_<time> and kept (drop it when satisfied); ` +
+          `other databases are untouched. ` +
+          `If the restore fails or you cancel it, the renamed databases get their names back.`,
       ].join('\n\n');
       await confirm(args, 'tsdbOps.restore.dumpAll', `Restore every database of ${basename(file)}?`, detail, 'Restore');
-      const r = await runOperation(stack, `Restoring ${basename(file)}`, (rctx) => restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx));
+      const r = await runOperation(stack, `Restoring ${basename(file)}`, (rctx) =>
+        restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
+      );
       const kept = Object.values(r.keptAside);
-      void vscode.window.showInformationMessage(`Restored ${basename(file)}.${kept.length ? ` The previous databases are kept as ${kept.join(', ')}.` : ''}`);
+      void vscode.window.showInformationMessage(
+        `Restored ${basename(file)}.${kept.length ? ` The previous databases are kept as ${kept.join(', ')}.` : ''}`,
+      );
       return r;
     }),
 
@@ -428,22 +608,32 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           return { deleted: undefined };
         }
         const picked = await vscode.window.showQuickPick(
-          copies.map((c) => ({ label: c.name, description: `${c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '?'} · ${c.created?.toLocaleString() ?? ''}`, copy: c })),
+          copies.map((c) => ({
+            label: c.name,
+            description: `${c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '?'} · ${c.created?.toLocaleString() ?? ''}`,
+            copy: c,
+          })),
           { title: 'Delete which pre-restore copy?' },
         );
         if (!picked) throw new CancelledByUser();
         path = picked.copy.path;
         size = picked.copy.sizeBytes;
       }
-      if (!path) throw new Error('tsdbOps.restore.deletePreRestoreCopy needs { path }: the copy\'s path in the container (see the Backups view).');
+      if (!path)
+        throw new Error(
+          "tsdbOps.restore.deletePreRestoreCopy needs { path }: the copy's path in the container (see the Backups view).",
+        );
       await confirm(
         args,
         'tsdbOps.restore.deletePreRestoreCopy',
         `Delete the pre-restore copy ${basename(path)}${size !== undefined ? ` (${formatBytes(size)})` : ''}?`,
-        `It holds the data folder from before a restore: the way back to that state. Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
+        `It holds the data folder from before a restore: the way back to that state. ` +
+          `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
         'Delete',
       );
-      await runOperation(stack, `Deleting ${basename(path)}`, (rctx) => deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx));
+      await runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
+        deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),
+      );
       return { deleted: path };
     }),
 
@@ -451,8 +641,15 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const stack = await stackFor(args, node);
       if (readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)).runtime === 'host') {
         const site = await setupFor(stack, node);
-        const j = await runOperation(stack, 'Recovering an interrupted restore', (rctx) => recoverInterruptedRestore({ rt: site.rt, dataDir: site.dataDir, conn: site.conn }, rctx));
-        if (!args) void vscode.window.showInformationMessage(j ? `Rolled back the restore started ${j.started}: ${site.dataDir} holds the previous data again.` : 'No interrupted restore found.');
+        const j = await runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
+          recoverInterruptedRestore({ rt: site.rt, dataDir: site.dataDir, conn: site.conn }, rctx),
+        );
+        if (!args)
+          void vscode.window.showInformationMessage(
+            j
+              ? `Rolled back the restore started ${j.started}: ${site.dataDir} holds the previous data again.`
+              : 'No interrupted restore found.',
+          );
         return { recovered: Boolean(j), journal: j };
       }
       const docker = await engine.docker();
@@ -463,16 +660,36 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       let inPlace = false;
       let setup: StackRestoreSetup | undefined;
       if (info.State.Running) {
-        setup = await readRestoreSetup({ docker, containerId, ...conn, stanzaSetting: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)).stanza });
+        setup = await readRestoreSetup({
+          docker,
+          containerId,
+          ...conn,
+          stanzaSetting: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)).stanza,
+        });
         inPlace = !setup.postgresIsPid1;
       }
-      const dataDir = setup?.dataDir ?? (info.Config.Env ?? []).find((e) => e.startsWith('PGDATA='))?.slice(7) ?? '/home/postgres/pgdata/data';
+      const dataDir =
+        setup?.dataDir ??
+        (info.Config.Env ?? []).find((e) => e.startsWith('PGDATA='))?.slice(7) ??
+        '/home/postgres/pgdata/data';
       const j = await runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
         inPlace
-          ? recoverInterruptedRestore({ rt: new ContainerRuntime(docker, containerId, `container ${info.Name.replace(/^\//, '')}`), dataDir, conn }, rctx)
+          ? recoverInterruptedRestore(
+              {
+                rt: new ContainerRuntime(docker, containerId, `container ${info.Name.replace(/^\//, '')}`),
+                dataDir,
+                conn,
+              },
+              rctx,
+            )
           : recoverInOneOff({ docker, containerId, dataDir, conn }, rctx),
       );
-      if (!args) void vscode.window.showInformationMessage(j ? `Rolled back the restore started ${j.started}: ${dataDir} holds the previous data again.` : 'No interrupted restore found.');
+      if (!args)
+        void vscode.window.showInformationMessage(
+          j
+            ? `Rolled back the restore started ${j.started}: ${dataDir} holds the previous data again.`
+            : 'No interrupted restore found.',
+        );
       return { recovered: Boolean(j), journal: j };
     }),
   ];

@@ -7,7 +7,13 @@ import { Debouncer } from '../debounce';
 import type { StackConfig } from '../../core/infra';
 import { Migrator, type StatusReport } from '../../core/migrations/engine';
 import { loadMigrations, type LoadedMigrations } from '../../core/migrations/source';
-import { connect, ConnectionError, describeTarget, resolveConnection, type ConnectionTarget } from '../../core/postgres/connection';
+import {
+  connect,
+  ConnectionError,
+  describeTarget,
+  resolveConnection,
+  type ConnectionTarget,
+} from '../../core/postgres/connection';
 import type { StackRegistry } from '../stacks';
 
 export interface StackMigrations {
@@ -60,7 +66,9 @@ export class MigrationsController implements vscode.Disposable {
     for (const w of this.watchers) w.dispose();
     this.watchers = this.registry.stacks.flatMap((s) => {
       if (!s.migrationsDir) return [];
-      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(s.migrationsDir), '*.sql'));
+      const w = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(s.migrationsDir), '*.sql'),
+      );
       const on = () => this.schedule();
       w.onDidChange(on);
       w.onDidCreate(on);
@@ -117,7 +125,8 @@ export class MigrationsController implements vscode.Disposable {
   }
 
   migrator(stack: StackConfig, target: ConnectionTarget): Migrator {
-    if (!stack.migrationsDir) throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
+    if (!stack.migrationsDir)
+      throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
     return new Migrator(stack.migrationsDir, () => connect(target));
   }
 

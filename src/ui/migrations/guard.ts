@@ -14,7 +14,10 @@ export class MigrationGuard implements vscode.Disposable, vscode.FileDecorationP
   private byPath = new Map<string, MigrationStatus>();
   private readonly disposables: vscode.Disposable[];
 
-  constructor(private readonly controller: MigrationsController, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly controller: MigrationsController,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.disposables = [
       this.diagnostics,
       this.decorationsChanged,
@@ -43,8 +46,18 @@ export class MigrationGuard implements vscode.Disposable, vscode.FileDecorationP
     const range = new vscode.Range(0, 0, 0, Math.max(1, doc.lineAt(0).text.length));
     const d =
       m.state === 'modified'
-        ? new vscode.Diagnostic(range, `Modified after it was applied on ${when}: sqlx will refuse to run ("migration ${m.version} was previously applied but has been modified").${m.hint ? ` ${m.hint}` : ''} Restore the applied content and put the change in a new migration.`, vscode.DiagnosticSeverity.Error)
-        : new vscode.Diagnostic(range, `Applied on ${when}: applied migrations are immutable; create a new migration for any change.`, vscode.DiagnosticSeverity.Information);
+        ? new vscode.Diagnostic(
+            range,
+            `Modified after it was applied on ${when}: sqlx will refuse to run ` +
+              `("migration ${m.version} was previously applied but has been modified").` +
+              `${m.hint ? ` ${m.hint}` : ''} Restore the applied content and put the change in a new migration.`,
+            vscode.DiagnosticSeverity.Error,
+          )
+        : new vscode.Diagnostic(
+            range,
+            `Applied on ${when}: applied migrations are immutable; create a new migration for any change.`,
+            vscode.DiagnosticSeverity.Information,
+          );
     d.source = 'TimescaleDB Ops';
     this.diagnostics.set(doc.uri, [d]);
   }
@@ -55,7 +68,8 @@ export class MigrationGuard implements vscode.Disposable, vscode.FileDecorationP
     const { sha384 } = await import('../../core/migrations/checksum');
     if (sha384(Buffer.from(doc.getText(), 'utf8')).equals(m.applied.checksum)) return;
     const choice = await vscode.window.showWarningMessage(
-      `${basename(doc.uri.fsPath)} was applied on ${m.applied.installedOn.toLocaleString()}: changing it breaks sqlx ("previously applied but has been modified"). Put the change in a new migration.`,
+      `${basename(doc.uri.fsPath)} was applied on ${m.applied.installedOn.toLocaleString()}: ` +
+        `changing it breaks sqlx ("previously applied but has been modified"). Put the change in a new migration.`,
       'Restore Applied Version',
       'Create New Migration',
     );
@@ -70,18 +84,29 @@ export class MigrationGuard implements vscode.Disposable, vscode.FileDecorationP
     const rel = await execa('git', ['ls-files', '--full-name', '--', basename(doc.uri.fsPath)], { cwd, reject: false });
     const path = rel.stdout.trim();
     if (rel.exitCode === 0 && path) {
-      const show = await execa('git', ['show', `HEAD:${path}`], { cwd, reject: false, encoding: 'buffer', stripFinalNewline: false });
+      const show = await execa('git', ['show', `HEAD:${path}`], {
+        cwd,
+        reject: false,
+        encoding: 'buffer',
+        stripFinalNewline: false,
+      });
       const { sha384 } = await import('../../core/migrations/checksum');
       if (show.exitCode === 0 && sha384(show.stdout as Uint8Array).equals(m.applied!.checksum)) {
         const edit = new vscode.WorkspaceEdit();
-        edit.replace(doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), Buffer.from(show.stdout as Uint8Array).toString('utf8'));
+        edit.replace(
+          doc.uri,
+          new vscode.Range(0, 0, doc.lineCount, 0),
+          Buffer.from(show.stdout as Uint8Array).toString('utf8'),
+        );
         await vscode.workspace.applyEdit(edit);
         await doc.save();
         this.log.info(`Restored ${doc.uri.fsPath} from git HEAD (its checksum is the applied one).`);
         return;
       }
     }
-    void vscode.window.showWarningMessage(`No committed version of ${basename(doc.uri.fsPath)} has the applied checksum: undo your edits (Ctrl+Z) or restore it from your history.`);
+    void vscode.window.showWarningMessage(
+      `No committed version of ${basename(doc.uri.fsPath)} has the applied checksum: undo your edits (Ctrl+Z) or restore it from your history.`,
+    );
   }
 
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
@@ -91,7 +116,11 @@ export class MigrationGuard implements vscode.Disposable, vscode.FileDecorationP
       case 'applied':
         return { badge: '✓', tooltip: `Applied migration (${m.applied!.installedOn.toLocaleString()})` };
       case 'modified':
-        return { badge: 'M', tooltip: 'Applied migration modified after it was applied', color: new vscode.ThemeColor('list.errorForeground') };
+        return {
+          badge: 'M',
+          tooltip: 'Applied migration modified after it was applied',
+          color: new vscode.ThemeColor('list.errorForeground'),
+        };
       case 'pending':
       case 'outOfOrder':
         return { badge: 'P', tooltip: 'Pending migration', color: new vscode.ThemeColor('list.warningForeground') };

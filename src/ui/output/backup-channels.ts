@@ -68,7 +68,8 @@ export class PgBackRestChannel implements vscode.Disposable {
             this.append(`==> ${join(stack.pgbackrestLogDir, file)} <==`, stack);
           }
           this.append(line, stack);
-          if (/ (backup|expire|stanza-create|stanza-upgrade|restore) command end: /.test(line)) this.controller.scheduleRefresh();
+          if (/ (backup|expire|stanza-create|stanza-upgrade|restore) command end: /.test(line))
+            this.controller.scheduleRefresh();
         },
         { initialTailBytes: 8 * 1024 },
       );
@@ -147,7 +148,9 @@ export class OfeliaChannel implements vscode.Disposable {
   }
 
   /** Shows the channel; with no saved runs, follows the Ofelia container's log (Docker) until disposed. */
-  async show(stack: StackConfig | undefined): Promise<{ source: 'savedRuns' | 'container' | 'none'; folder?: string; container?: string }> {
+  async show(
+    stack: StackConfig | undefined,
+  ): Promise<{ source: 'savedRuns' | 'container' | 'none'; folder?: string; container?: string }> {
     this.channel.show(true);
     if (!stack) return { source: 'none' };
     const { runs } = await listSavedRuns(stack.ofeliaLogDir);
@@ -163,7 +166,9 @@ export class OfeliaChannel implements vscode.Disposable {
     const c = await runningServiceContainer(docker, stack.projectName, svc.name);
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
     this.append(`==> log of container ${name} (no saved runs in ${stack.ofeliaLogDir}) <==`, stack);
-    void followContainerLog(docker, c.Id, (l) => this.append(l, stack), { signal: abort.signal, tail: 200 }).catch((e: Error) => this.append(`(container log ended: ${e.message})`, stack));
+    void followContainerLog(docker, c.Id, (l) => this.append(l, stack), { signal: abort.signal, tail: 200 }).catch(
+      (e: Error) => this.append(`(container log ended: ${e.message})`, stack),
+    );
     return { source: 'container', container: name };
   }
 

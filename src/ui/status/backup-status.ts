@@ -30,7 +30,10 @@ export class BackupStatus implements vscode.Disposable {
   /** Renders at `at` (default: the clock). Returns what is shown. */
   update(at: Date = this.now()): BackupStatus['state'] {
     const overviews = this.controller.all();
-    const parts = overviews.map((o) => ({ o, f: freshnessAt(o, at, this.controller.config(o.stack).graceMinutes * 60_000) }));
+    const parts = overviews.map((o) => ({
+      o,
+      f: freshnessAt(o, at, this.controller.config(o.stack).graceMinutes * 60_000),
+    }));
     const shown = parts.filter((p) => p.f.level !== 'none');
     if (!shown.length) {
       this.state = undefined;
@@ -38,17 +41,30 @@ export class BackupStatus implements vscode.Disposable {
       return undefined;
     }
     const warn = shown.some((p) => p.f.level === 'warning');
-    const newest = shown.map((p) => p.f).filter((f) => f.newest).sort((a, b) => (a.ageMs ?? 0) - (b.ageMs ?? 0))[0];
+    const newest = shown
+      .map((p) => p.f)
+      .filter((f) => f.newest)
+      .sort((a, b) => (a.ageMs ?? 0) - (b.ageMs ?? 0))[0];
     const unknown = shown.some((p) => p.f.unknown);
-    const text = `$(${warn ? 'warning' : 'archive'}) ${newest?.ageMs !== undefined ? `backup ${formatAge(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}`;
+    const text =
+      `$(${warn ? 'warning' : 'archive'}) ` +
+      `${newest?.ageMs !== undefined ? `backup ${formatAge(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}`;
     const lines: string[] = [];
     for (const { o, f } of shown) {
-      lines.push(`**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatAge(f.ageMs ?? 0)} ago` : ': none yet'}`);
+      lines.push(
+        `**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatAge(f.ageMs ?? 0)} ago` : ': none yet'}`,
+      );
       for (const r of f.reasons) lines.push(`$(warning) ${r}`);
       if (f.unknown) lines.push(`$(question) pgBackRest backups unknown: ${f.unknown.split('\n')[0]}`);
       for (const j of f.jobs) {
-        const last = j.lastRun ? `last run ${j.lastRun.date.toISOString()}${j.lastRun.failed ? ' (failed)' : ''}` : j.lastScheduled ? `last scheduled ${j.lastScheduled.toISOString()}` : 'no run known';
-        lines.push(`- ${j.job.name}: ${j.job.schedule?.describe ?? j.job.scheduleSpec ?? '?'}; ${last}; next ${j.nextRun?.toISOString() ?? '?'} — ${j.state}`);
+        const last = j.lastRun
+          ? `last run ${j.lastRun.date.toISOString()}${j.lastRun.failed ? ' (failed)' : ''}`
+          : j.lastScheduled
+            ? `last scheduled ${j.lastScheduled.toISOString()}`
+            : 'no run known';
+        lines.push(
+          `- ${j.job.name}: ${j.job.schedule?.describe ?? j.job.scheduleSpec ?? '?'}; ${last}; next ${j.nextRun?.toISOString() ?? '?'} — ${j.state}`,
+        );
       }
     }
     const tooltip = lines.join('\n\n');
@@ -58,7 +74,9 @@ export class BackupStatus implements vscode.Disposable {
     const md = new vscode.MarkdownString(tooltip);
     md.supportThemeIcons = true;
     this.item.tooltip = md;
-    this.item.accessibilityInformation = { label: `Newest backup ${newest?.ageMs !== undefined ? formatAge(newest.ageMs) : 'none'} old${warn ? ', behind schedule' : ''}` };
+    this.item.accessibilityInformation = {
+      label: `Newest backup ${newest?.ageMs !== undefined ? formatAge(newest.ageMs) : 'none'} old${warn ? ', behind schedule' : ''}`,
+    };
     this.item.show();
     return this.state;
   }

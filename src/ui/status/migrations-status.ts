@@ -22,10 +22,15 @@ export class MigrationsStatus implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    const parts = [pending ? `${pending} pending migration${pending > 1 ? 's' : ''}` : '', broken ? `${broken} migration problem${broken > 1 ? 's' : ''}` : ''].filter(Boolean);
+    const parts = [
+      pending ? `${pending} pending migration${pending > 1 ? 's' : ''}` : '',
+      broken ? `${broken} migration problem${broken > 1 ? 's' : ''}` : '',
+    ].filter(Boolean);
     this.item.text = `$(${broken ? 'error' : 'arrow-circle-up'}) ${parts.join(', ')}`;
     this.item.backgroundColor = broken ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-    this.item.tooltip = broken ? 'A migration was modified after it was applied, failed, or is missing: see the Migrations view.' : 'Click to apply the pending migrations (asks first).';
+    this.item.tooltip = broken
+      ? 'A migration was modified after it was applied, failed, or is missing: see the Migrations view.'
+      : 'Click to apply the pending migrations (asks first).';
     this.item.command = broken ? 'tsdbOps.migrations.focus' : 'tsdbOps.migrations.runPending';
     this.item.accessibilityInformation = { label: `TimescaleDB Ops: ${parts.join(', ')}` };
     this.item.show();

@@ -90,15 +90,23 @@ export class StackStatus implements vscode.Disposable {
     const state = stack && this.engine ? this.engine.state(stack) : undefined;
     const db = stack ? databaseView(state, stack) : undefined;
     const errorText = errors ? ` $(error) ${errors}` : '';
-    this.item.text = db ? `$(${db.icon}) TimescaleDB: ${db.text}${errorText}` : `$(database) TimescaleDB: ${names || 'infra'}${errorText}`;
-    const background = errors ? 'statusBarItem.errorBackground' : db?.warn ? 'statusBarItem.warningBackground' : undefined;
+    this.item.text = db
+      ? `$(${db.icon}) TimescaleDB: ${db.text}${errorText}`
+      : `$(database) TimescaleDB: ${names || 'infra'}${errorText}`;
+    const background = errors
+      ? 'statusBarItem.errorBackground'
+      : db?.warn
+        ? 'statusBarItem.warningBackground'
+        : undefined;
     this.item.backgroundColor = background ? new vscode.ThemeColor(background) : undefined;
 
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**TimescaleDB Ops**\n\n');
     for (const s of stacks) {
       const st = this.engine?.state(s);
-      md.appendMarkdown(`- \`${s.projectName}\` in \`${s.infraDir}\`: ${s.compose?.services.length ?? 0} services, database \`${s.dbService?.name ?? '?'}\`\n`);
+      md.appendMarkdown(
+        `- \`${s.projectName}\` in \`${s.infraDir}\`: ${s.compose?.services.length ?? 0} services, database \`${s.dbService?.name ?? '?'}\`\n`,
+      );
       if (st?.kind === 'unreachable') {
         md.appendMarkdown(`  - Docker not reachable at \`${this.engine!.describeHost()}\`: ${st.error}\n`);
       } else if (st?.kind === 'ready' && st.model.database) {
@@ -112,13 +120,22 @@ export class StackStatus implements vscode.Disposable {
         if (port) md.appendMarkdown(`  - port: \`${formatPort(port)}\`\n`);
       }
     }
-    if (errors) md.appendMarkdown(`\n$(error) ${errors} problem${errors > 1 ? 's' : ''} in the infra files (see the Problems panel)\n`);
+    if (errors)
+      md.appendMarkdown(
+        `\n$(error) ${errors} problem${errors > 1 ? 's' : ''} in the infra files (see the Problems panel)\n`,
+      );
     md.appendMarkdown(this.engine ? '\nClick for the stack actions.' : '\nClick to open the TimescaleDB Ops views.');
     this.item.tooltip = md;
     const label = db ? `TimescaleDB ${db.text}` : `TimescaleDB Ops: ${names || 'infra'}`;
     this.item.accessibilityInformation = { label: `${label}${errors ? `, ${errors} problems` : ''}` };
     this.item.show();
-    this.last = { text: this.item.text, tooltip: md.value, background, command: typeof this.item.command === 'string' ? this.item.command : undefined, visible: true };
+    this.last = {
+      text: this.item.text,
+      tooltip: md.value,
+      background,
+      command: typeof this.item.command === 'string' ? this.item.command : undefined,
+      visible: true,
+    };
   }
 
   dispose(): void {

@@ -40,7 +40,12 @@ export interface BackupNode extends Node {
 }
 
 const MANUAL_CONTEXT = { pg_dump: 'dump', pg_dumpall: 'dumpAll', pg_basebackup: 'baseBackup', other: 'other' } as const;
-const MANUAL_LABEL = { pg_dump: 'pg_dump', pg_dumpall: 'pg_dumpall', pg_basebackup: 'pg_basebackup', other: 'file' } as const;
+const MANUAL_LABEL = {
+  pg_dump: 'pg_dump',
+  pg_dumpall: 'pg_dumpall',
+  pg_basebackup: 'pg_basebackup',
+  other: 'file',
+} as const;
 
 function when(d: Date): string {
   return d.toLocaleString();
@@ -88,13 +93,18 @@ export class BackupsProvider extends StackTreeProvider {
     if (s) {
       const ok = s.status.code === 0;
       item.description = `${s.status.message}${s.lockHeld ? ' · backup running' : ''} · ${s.backups.length} backup${s.backups.length === 1 ? '' : 's'}`;
-      item.iconPath = new vscode.ThemeIcon(s.lockHeld ? 'sync~spin' : ok ? 'archive' : 'warning', ok ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'));
-      item.tooltip = md([
-        `**Stanza ${s.name}**: ${s.status.message} (code ${s.status.code})`,
-        s.pgVersion ? `PostgreSQL ${s.pgVersion}, system-id ${s.systemId?.toString() ?? '?'}` : '',
-        ...s.repos.filter((r) => r.code !== 0).map((r) => `repo${r.key}: ${r.message}`),
-        `Tools run in ${o.targets?.pgbackrest.runtime.description ?? '?'}`,
-      ].filter(Boolean));
+      item.iconPath = new vscode.ThemeIcon(
+        s.lockHeld ? 'sync~spin' : ok ? 'archive' : 'warning',
+        ok ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'),
+      );
+      item.tooltip = md(
+        [
+          `**Stanza ${s.name}**: ${s.status.message} (code ${s.status.code})`,
+          s.pgVersion ? `PostgreSQL ${s.pgVersion}, system-id ${s.systemId?.toString() ?? '?'}` : '',
+          ...s.repos.filter((r) => r.code !== 0).map((r) => `repo${r.key}: ${r.message}`),
+          `Tools run in ${o.targets?.pgbackrest.runtime.description ?? '?'}`,
+        ].filter(Boolean),
+      );
     } else {
       item.description = o.stanzaError ? 'unavailable' : 'loading';
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
@@ -107,7 +117,11 @@ export class BackupsProvider extends StackTreeProvider {
     const out: BackupNode[] = [];
     const e = o.stanzaError;
     if (e) {
-      const item = new vscode.TreeItem(e instanceof PgBackRestError ? `[${String(e.code).padStart(3, '0')}] ${e.pgbMessage.split('\n')[0]}` : e.message.split('\n')[0]!);
+      const item = new vscode.TreeItem(
+        e instanceof PgBackRestError
+          ? `[${String(e.code).padStart(3, '0')}] ${e.pgbMessage.split('\n')[0]}`
+          : e.message.split('\n')[0]!,
+      );
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
       item.tooltip = md([e.message.replace(/\n/g, '\n\n')]);
       item.contextValue = e instanceof PgBackRestError && e.action ? `stanzaError.${e.action}` : 'stanzaError';
@@ -120,7 +134,10 @@ export class BackupsProvider extends StackTreeProvider {
       const item = new vscode.TreeItem(`Stanza status: ${s.status.message}`);
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
       item.contextValue = s.status.code === 1 ? 'stanzaError.stanzaCreate' : 'stanzaError';
-      item.tooltip = md([...s.repos.map((r) => `repo${r.key}: ${r.message}`), s.status.code === 1 ? 'Run **Create Stanza** (pgbackrest stanza-create) before the first backup.' : '']);
+      item.tooltip = md([
+        ...s.repos.map((r) => `repo${r.key}: ${r.message}`),
+        s.status.code === 1 ? 'Run **Create Stanza** (pgbackrest stanza-create) before the first backup.' : '',
+      ]);
       out.push({ ...leaf(item), stack: o.stack, stanza: s });
     }
     const groups = groupBackupSets(s.backups).reverse();
@@ -148,7 +165,8 @@ export class BackupsProvider extends StackTreeProvider {
       p.contextValue = 'pitrWindow';
       p.tooltip = md([
         `A restore can target any time from **${s.pitr.from.toISOString()}** (the oldest backup's end) to **${s.pitr.to.toISOString()}**.`,
-        'pgBackRest does not report the time of the newest archived WAL: the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup\'s end.',
+        'pgBackRest does not report the time of the newest archived WAL: ' +
+          "the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup's end.",
       ]);
       out.push({ ...leaf(p), stack: o.stack, stanza: s, pitr: { ...s.pitr, stanza: s.name } });
     }
@@ -156,21 +174,30 @@ export class BackupsProvider extends StackTreeProvider {
   }
 
   private setNode(o: BackupsOverview, s: StanzaInfo, b: BackupSet, hasChildren: boolean): BackupNode {
-    const item = new vscode.TreeItem(b.label, hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(
+      b.label,
+      hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+    );
     item.id = `${o.stack.infraDir}#set#${b.label}`;
     item.description = `${b.type} · ${when(b.stop)} · ${formatBytes(b.sizeBytes)} · repo ${formatBytes(b.repoSizeBytes)}${b.error ? ' · checksum errors' : ''}`;
-    item.iconPath = new vscode.ThemeIcon(b.error ? 'warning' : b.type === 'full' ? 'package' : 'diff', b.error ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+    item.iconPath = new vscode.ThemeIcon(
+      b.error ? 'warning' : b.type === 'full' ? 'package' : 'diff',
+      b.error ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+    );
     item.contextValue = `backupSet.${b.type}`;
     const ann = Object.entries(b.annotations);
-    item.tooltip = md([
-      `**${b.label}** (${b.type})`,
-      `Started ${b.start.toISOString()}, finished ${b.stop.toISOString()} (${formatAge(b.stop.getTime() - b.start.getTime())})`,
-      `Size ${formatBytes(b.sizeBytes)} (backed up ${formatBytes(b.deltaBytes)}); in the repository ${formatBytes(b.repoSizeBytes)} (this backup ${formatBytes(b.repoDeltaBytes)})`,
-      `WAL ${b.walStart ?? '?'} … ${b.walStop ?? '?'}${b.lsnStart ? `, LSN ${b.lsnStart} … ${b.lsnStop ?? '?'}` : ''}`,
-      b.prior ? `Prior: ${b.prior}` : '',
-      b.error ? '$(warning) pgBackRest found page checksum errors in this backup.' : '',
-      ann.length ? `Annotations: ${ann.map(([k, v]) => `${k}=${v}`).join(', ')}` : '',
-    ].filter(Boolean));
+    item.tooltip = md(
+      [
+        `**${b.label}** (${b.type})`,
+        `Started ${b.start.toISOString()}, finished ${b.stop.toISOString()} (${formatAge(b.stop.getTime() - b.start.getTime())})`,
+        `Size ${formatBytes(b.sizeBytes)} (backed up ${formatBytes(b.deltaBytes)}); ` +
+          `in the repository ${formatBytes(b.repoSizeBytes)} (this backup ${formatBytes(b.repoDeltaBytes)})`,
+        `WAL ${b.walStart ?? '?'} … ${b.walStop ?? '?'}${b.lsnStart ? `, LSN ${b.lsnStart} … ${b.lsnStop ?? '?'}` : ''}`,
+        b.prior ? `Prior: ${b.prior}` : '',
+        b.error ? '$(warning) pgBackRest found page checksum errors in this backup.' : '',
+        ann.length ? `Annotations: ${ann.map(([k, v]) => `${k}=${v}`).join(', ')}` : '',
+      ].filter(Boolean),
+    );
     return { item, stack: o.stack, stanza: s, set: b };
   }
 
@@ -199,13 +226,18 @@ export class BackupsProvider extends StackTreeProvider {
           i.contextValue = `manualBackup.${MANUAL_CONTEXT[b.kind]}`;
           i.resourceUri = vscode.Uri.file(b.path);
           const m = b.sidecar;
-          i.tooltip = md([
-            `**${b.name}**`,
-            b.path,
-            m ? `PostgreSQL ${m.pgVersion}${m.timescaledbVersion ? `, TimescaleDB ${m.timescaledbVersion}` : ', no TimescaleDB'}${m.database ? `, database ${m.database}` : ''}` : 'No metadata sidecar (made outside the extension).',
-            m ? `Made with \`${m.command.join(' ')}\` in ${m.ranIn ?? '?'}` : '',
-            b.sidecarError ?? '',
-          ].filter(Boolean));
+          i.tooltip = md(
+            [
+              `**${b.name}**`,
+              b.path,
+              m
+                ? `PostgreSQL ${m.pgVersion}${m.timescaledbVersion ? `, TimescaleDB ${m.timescaledbVersion}` : ', no TimescaleDB'}` +
+                  `${m.database ? `, database ${m.database}` : ''}`
+                : 'No metadata sidecar (made outside the extension).',
+              m ? `Made with \`${m.command.join(' ')}\` in ${m.ranIn ?? '?'}` : '',
+              b.sidecarError ?? '',
+            ].filter(Boolean),
+          );
           return { ...leaf(i), stack: o.stack, backup: b };
         });
       },
@@ -216,7 +248,8 @@ export class BackupsProvider extends StackTreeProvider {
     const item = new vscode.TreeItem('Pre-restore copies', vscode.TreeItemCollapsibleState.Expanded);
     item.id = `${o.stack.infraDir}#prerestore`;
     item.iconPath = new vscode.ThemeIcon('history');
-    item.tooltip = 'Data folders a physical restore moved aside: the way back. Delete them when the restore is confirmed good.';
+    item.tooltip =
+      'Data folders a physical restore moved aside: the way back. Delete them when the restore is confirmed good.';
     item.contextValue = 'preRestoreCopies';
     return {
       item,
@@ -225,7 +258,9 @@ export class BackupsProvider extends StackTreeProvider {
         o.preRestore.map((c): BackupNode => {
           const i = new vscode.TreeItem(c.name);
           i.id = `${o.stack.infraDir}#prerestore#${c.name}`;
-          i.description = [c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '', c.created ? when(c.created) : ''].filter(Boolean).join(' · ');
+          i.description = [c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '', c.created ? when(c.created) : '']
+            .filter(Boolean)
+            .join(' · ');
           i.iconPath = new vscode.ThemeIcon('file-directory');
           i.contextValue = 'preRestoreCopy';
           i.tooltip = `${c.path} (in ${o.targets?.manual.runtime.description ?? 'the database container'})`;
@@ -238,7 +273,10 @@ export class BackupsProvider extends StackTreeProvider {
     const f = o.freshness;
     const item = new vscode.TreeItem('Schedules', vscode.TreeItemCollapsibleState.Expanded);
     item.id = `${o.stack.infraDir}#schedules`;
-    item.iconPath = new vscode.ThemeIcon(f.level === 'warning' ? 'warning' : 'watch', f.level === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+    item.iconPath = new vscode.ThemeIcon(
+      f.level === 'warning' ? 'warning' : 'watch',
+      f.level === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+    );
     item.description = f.newest ? `newest backup ${formatAge(f.ageMs ?? 0)} ago` : 'no backups yet';
     item.tooltip = f.reasons.length ? md(f.reasons) : 'Ofelia job-exec labels in the compose file.';
     item.contextValue = 'schedules';
@@ -250,18 +288,41 @@ export class BackupsProvider extends StackTreeProvider {
         const nodes: BackupNode[] = f.jobs.map((j) => {
           const i = new vscode.TreeItem(j.job.name);
           i.id = `${o.stack.infraDir}#schedule#${j.job.name}`;
-          const last = j.lastRun ? `last ${when(j.lastRun.date)}${j.lastRun.failed ? ' (failed)' : ''}` : j.lastScheduled ? `last ${when(j.lastScheduled)}` : '';
-          i.description = [j.job.schedule?.describe ?? j.job.scheduleSpec, last, j.nextRun ? `next ${when(j.nextRun)}` : ''].filter(Boolean).join(' · ');
-          i.iconPath = new vscode.ThemeIcon(j.state === 'stale' || j.lastRun?.failed ? 'warning' : j.state === 'ok' ? 'pass' : 'clock', j.state === 'stale' || j.lastRun?.failed ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+          const last = j.lastRun
+            ? `last ${when(j.lastRun.date)}${j.lastRun.failed ? ' (failed)' : ''}`
+            : j.lastScheduled
+              ? `last ${when(j.lastScheduled)}`
+              : '';
+          i.description = [
+            j.job.schedule?.describe ?? j.job.scheduleSpec,
+            last,
+            j.nextRun ? `next ${when(j.nextRun)}` : '',
+          ]
+            .filter(Boolean)
+            .join(' · ');
+          i.iconPath = new vscode.ThemeIcon(
+            j.state === 'stale' || j.lastRun?.failed ? 'warning' : j.state === 'ok' ? 'pass' : 'clock',
+            j.state === 'stale' || j.lastRun?.failed
+              ? new vscode.ThemeColor('problemsWarningIcon.foreground')
+              : undefined,
+          );
           i.contextValue = `schedule.${j.state}`;
-          i.tooltip = md([
-            `**${j.job.name}** (${j.job.type} on ${j.job.service}): \`${j.job.scheduleSpec ?? ''}\` = ${j.job.schedule?.describe ?? '?'} (${j.job.schedule?.timezone ?? 'UTC'})`,
-            `\`${j.job.command ?? ''}\`${j.job.user ? ` as ${j.job.user}` : ''}`,
-            j.lastRun ? `Last run (Ofelia): ${j.lastRun.date.toISOString()}, ${j.lastRun.failed ? `**failed**${j.lastRun.errorLine ? `: ${j.lastRun.errorLine}` : ''}` : j.lastRun.skipped ? 'skipped' : 'ok'}` : '',
-            j.lastScheduled ? `Last scheduled: ${j.lastScheduled.toISOString()}` : '',
-            j.nextRun ? `Next: ${j.nextRun.toISOString()}` : '',
-            j.newest ? `Newest matching backup: ${j.newest.name} (${j.newest.at.toISOString()})` : 'No matching backup yet.',
-          ].filter(Boolean));
+          i.tooltip = md(
+            [
+              `**${j.job.name}** (${j.job.type} on ${j.job.service}): ` +
+                `\`${j.job.scheduleSpec ?? ''}\` = ${j.job.schedule?.describe ?? '?'} (${j.job.schedule?.timezone ?? 'UTC'})`,
+              `\`${j.job.command ?? ''}\`${j.job.user ? ` as ${j.job.user}` : ''}`,
+              j.lastRun
+                ? `Last run (Ofelia): ${j.lastRun.date.toISOString()}, ` +
+                  `${j.lastRun.failed ? `**failed**${j.lastRun.errorLine ? `: ${j.lastRun.errorLine}` : ''}` : j.lastRun.skipped ? 'skipped' : 'ok'}`
+                : '',
+              j.lastScheduled ? `Last scheduled: ${j.lastScheduled.toISOString()}` : '',
+              j.nextRun ? `Next: ${j.nextRun.toISOString()}` : '',
+              j.newest
+                ? `Newest matching backup: ${j.newest.name} (${j.newest.at.toISOString()})`
+                : 'No matching backup yet.',
+            ].filter(Boolean),
+          );
           return { ...leaf(i), stack: o.stack, job: j };
         });
         for (const j of errors) {

@@ -19,11 +19,14 @@ export interface ServiceNode extends Node {
 }
 
 export function isServiceNode(x: unknown): x is ServiceNode {
-  return typeof x === 'object' && x !== null && (x as { kind?: string }).kind === 'service' && 'status' in x && 'stack' in x;
+  return (
+    typeof x === 'object' && x !== null && (x as { kind?: string }).kind === 'service' && 'status' in x && 'stack' in x
+  );
 }
 
 function stateIcon(s: ServiceStatus): vscode.ThemeIcon {
-  const icon = (id: string, color?: string) => new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+  const icon = (id: string, color?: string) =>
+    new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
   switch (s.state) {
     case 'running':
       if (s.health === 'unhealthy') return icon('warning', 'list.warningForeground');
@@ -48,7 +51,10 @@ function stateIcon(s: ServiceStatus): vscode.ThemeIcon {
 
 /** The row's text, also what the API reports for tests: label is the service, description the state. */
 export function serviceDescription(s: ServiceStatus): string {
-  const extra = [s.state === 'notCreated' && s.profiles.length ? `profile ${s.profiles.join(', ')}` : '', s.inComposeFile ? '' : 'not in the compose file'].filter(Boolean);
+  const extra = [
+    s.state === 'notCreated' && s.profiles.length ? `profile ${s.profiles.join(', ')}` : '',
+    s.inComposeFile ? '' : 'not in the compose file',
+  ].filter(Boolean);
   return [describeState(s), ...extra].join(' · ');
 }
 
@@ -62,14 +68,22 @@ function tooltip(stack: StackConfig, s: ServiceStatus): vscode.MarkdownString {
   md.appendMarkdown(`- state: **${describeState(s)}**${s.restartCount ? ` (restarted ${s.restartCount}×)` : ''}\n`);
   const up = uptime(s);
   if (up) md.appendMarkdown(`- up: ${up} (since ${s.startedAt!.toLocaleString()})\n`);
-  else if (s.finishedAt && (s.state === 'exited' || s.state === 'dead')) md.appendMarkdown(`- stopped: ${s.finishedAt.toLocaleString()}\n`);
-  if (s.containerName) md.appendMarkdown(`- container: \`${s.containerName}\` (\`${s.containerId?.slice(0, 12)}\`)${s.containers > 1 ? `, ${s.containers} containers` : ''}\n`);
+  else if (s.finishedAt && (s.state === 'exited' || s.state === 'dead'))
+    md.appendMarkdown(`- stopped: ${s.finishedAt.toLocaleString()}\n`);
+  if (s.containerName)
+    md.appendMarkdown(
+      `- container: \`${s.containerName}\` (\`${s.containerId?.slice(0, 12)}\`)${s.containers > 1 ? `, ${s.containers} containers` : ''}\n`,
+    );
   md.appendMarkdown(`- image: \`${s.image ?? '(none)'}\`\n`);
   if (s.ports.length) md.appendMarkdown(`- ports: ${s.ports.map((p) => `\`${formatPort(p)}\``).join(', ')}\n`);
   md.appendMarkdown(`- profiles: ${s.profiles.length ? s.profiles.join(', ') : '(always started)'}\n`);
   md.appendMarkdown(`- project: \`${stack.projectName}\``);
-  if (!s.inComposeFile) md.appendMarkdown('\n\n$(warning) This service is no longer in the compose file (an orphan container).');
-  if (s.state === 'notCreated') md.appendMarkdown(`\n\nNo container yet: start the stack${s.profiles.includes('full') ? ' with the full profile' : ''}, or start this service.`);
+  if (!s.inComposeFile)
+    md.appendMarkdown('\n\n$(warning) This service is no longer in the compose file (an orphan container).');
+  if (s.state === 'notCreated')
+    md.appendMarkdown(
+      `\n\nNo container yet: start the stack${s.profiles.includes('full') ? ' with the full profile' : ''}, or start this service.`,
+    );
   return md;
 }
 
@@ -128,9 +142,15 @@ export class ContainersProvider extends StackTreeProvider {
  * The Containers tree view: its description names the Docker host when it is unreachable, and the
  * engine's slow fallback poll runs only while the view is visible.
  */
-export function createContainersView(registry: StackRegistry, engine: EngineService): { provider: ContainersProvider; view: vscode.TreeView<Node>; disposable: vscode.Disposable } {
+export function createContainersView(
+  registry: StackRegistry,
+  engine: EngineService,
+): { provider: ContainersProvider; view: vscode.TreeView<Node>; disposable: vscode.Disposable } {
   const provider = new ContainersProvider(registry, engine);
-  const view = vscode.window.createTreeView('tsdbOps.containers', { treeDataProvider: provider, showCollapseAll: false });
+  const view = vscode.window.createTreeView('tsdbOps.containers', {
+    treeDataProvider: provider,
+    showCollapseAll: false,
+  });
   // Not view.message: VS Code hides the welcome content (with Retry) while a view has a message.
   // The welcome names where the host came from; the title's description names the host itself.
   const updateMessage = () => {

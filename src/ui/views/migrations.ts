@@ -28,7 +28,10 @@ const STATE_TEXT: Record<MigrationStatus['state'], string> = {
 };
 
 function group(label: string, children: Node[], icon: string, expanded = true): Node {
-  const item = new vscode.TreeItem(label, expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+  const item = new vscode.TreeItem(
+    label,
+    expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+  );
   item.iconPath = new vscode.ThemeIcon(icon);
   item.description = String(children.length);
   item.contextValue = `migrationGroup.${label.toLowerCase()}`;
@@ -50,7 +53,10 @@ function migrationNode(m: MigrationStatus): Node {
   item.description = parts.join(' · ');
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${m.version}** ${m.description}\n\n- state: ${STATE_TEXT[m.state]}\n`);
-  if (m.applied) md.appendMarkdown(`- applied: ${m.applied.installedOn.toISOString()}${m.applied.executionTimeNs >= 0n ? ` in ${formatRustDuration(m.applied.executionTimeNs)}` : ''}\n`);
+  if (m.applied)
+    md.appendMarkdown(
+      `- applied: ${m.applied.installedOn.toISOString()}${m.applied.executionTimeNs >= 0n ? ` in ${formatRustDuration(m.applied.executionTimeNs)}` : ''}\n`,
+    );
   if (m.file) md.appendMarkdown(`- file: \`${m.file.fileName}\`${m.down ? ` (down: \`${m.down.fileName}\`)` : ''}\n`);
   if (m.hint) md.appendMarkdown(`\n$(lightbulb) ${m.hint}\n`);
   if (m.detail) md.appendCodeblock(m.detail, 'text');
@@ -76,7 +82,10 @@ function localNode(m: LocalMigration): Node {
 export class MigrationsProvider extends StackTreeProvider {
   private readonly controllerSub: vscode.Disposable;
 
-  constructor(registry: StackRegistry, private readonly controller: MigrationsController) {
+  constructor(
+    registry: StackRegistry,
+    private readonly controller: MigrationsController,
+  ) {
     super(registry);
     this.controllerSub = controller.onDidChange(() => this.refresh());
   }
@@ -106,7 +115,9 @@ export class MigrationsProvider extends StackTreeProvider {
       problems.push(leaf(item));
     }
     if (state.error) {
-      const item = new vscode.TreeItem(isPasswordProblem(state.error) ? 'Database password needed' : 'Database not reachable');
+      const item = new vscode.TreeItem(
+        isPasswordProblem(state.error) ? 'Database password needed' : 'Database not reachable',
+      );
       item.description = state.error.message;
       item.tooltip = state.error.message;
       item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('problemsWarningIcon.foreground'));
@@ -121,9 +132,14 @@ export class MigrationsProvider extends StackTreeProvider {
       return [...problems, ...files];
     }
     const list = state.report.migrations;
-    problems.push(...list.filter((m) => m.state === 'modified' || m.state === 'failed' || m.state === 'missing').map(migrationNode));
+    problems.push(
+      ...list.filter((m) => m.state === 'modified' || m.state === 'failed' || m.state === 'missing').map(migrationNode),
+    );
     const pending = list.filter((m) => m.state === 'pending' || m.state === 'outOfOrder').map(migrationNode);
-    const applied = list.filter((m) => m.state === 'applied').map(migrationNode).reverse();
+    const applied = list
+      .filter((m) => m.state === 'applied')
+      .map(migrationNode)
+      .reverse();
     return [
       ...(problems.length ? [group('Problems', problems, 'warning')] : []),
       group('Pending', pending, 'clock'),

@@ -19,7 +19,10 @@ export function openFileCommand(file: string, line?: number): vscode.Command {
   return {
     title: 'Open',
     command: 'vscode.open',
-    arguments: [vscode.Uri.file(file), { selection: new vscode.Range(pos, pos) } satisfies vscode.TextDocumentShowOptions],
+    arguments: [
+      vscode.Uri.file(file),
+      { selection: new vscode.Range(pos, pos) } satisfies vscode.TextDocumentShowOptions,
+    ],
   };
 }
 
@@ -29,7 +32,9 @@ export function problemNode(p: InfraProblem): Node {
     p.severity === 'error' ? 'error' : 'warning',
     new vscode.ThemeColor(p.severity === 'error' ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground'),
   );
-  item.tooltip = new vscode.MarkdownString(`**${p.message}**\n\n${p.fix ?? ''}\n\n\`${p.file}${p.line ? `:${p.line}` : ''}\``);
+  item.tooltip = new vscode.MarkdownString(
+    `**${p.message}**\n\n${p.fix ?? ''}\n\n\`${p.file}${p.line ? `:${p.line}` : ''}\``,
+  );
   item.contextValue = 'problem';
   item.command = openFileCommand(p.file, p.line);
   return leaf(item);
@@ -66,7 +71,11 @@ export abstract class StackTreeProvider implements vscode.TreeDataProvider<Node>
     const relevant = this.registry.all.filter((d) => d.kind !== 'none');
     if (relevant.length === 1) {
       const d = relevant[0]!;
-      return d.kind === 'found' ? this.stackChildren(d.stack) : d.kind === 'invalid' ? this.invalidChildren(d.problems) : [];
+      return d.kind === 'found'
+        ? this.stackChildren(d.stack)
+        : d.kind === 'invalid'
+          ? this.invalidChildren(d.problems)
+          : [];
     }
     return relevant.map((d) => {
       const folder = d.kind === 'found' ? d.stack.workspaceFolder : d.workspaceFolder;
@@ -75,7 +84,12 @@ export abstract class StackTreeProvider implements vscode.TreeDataProvider<Node>
       if (d.kind === 'found') item.description = d.stack.projectName;
       return {
         item,
-        children: () => (d.kind === 'found' ? this.stackChildren(d.stack) : d.kind === 'invalid' ? this.invalidChildren(d.problems) : []),
+        children: () =>
+          d.kind === 'found'
+            ? this.stackChildren(d.stack)
+            : d.kind === 'invalid'
+              ? this.invalidChildren(d.problems)
+              : [],
       };
     });
   }

@@ -40,7 +40,9 @@ export async function bundleSuites(files: string[], group: string): Promise<stri
   const entryPoints: Record<string, string> = {};
   const out: string[] = [];
   files.forEach((file, i) => {
-    const name = `${String(i).padStart(2, '0')}-${basename(file).replace(/\.[cm]?[jt]s$/, '').replace(/[^\w.-]/g, '_')}`;
+    const name = `${String(i).padStart(2, '0')}-${basename(file)
+      .replace(/\.[cm]?[jt]s$/, '')
+      .replace(/[^\w.-]/g, '_')}`;
     entryPoints[name] = file;
     out.push(join(outdir, `${name}.js`));
   });
@@ -124,5 +126,3 @@ export function isInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
   return !!rel && !rel.startsWith('..') && !isAbsolute(rel);
 }
-
-

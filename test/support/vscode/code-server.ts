@@ -148,7 +148,8 @@ async function install(root: string, p: CodeServerInstall, log: (line: string) =
     throw new Error(`code-server install failed (exit ${res.code}):\n${res.output.slice(-4000)}`);
   }
   const rgBin = join(p.pkg, 'lib', 'vscode', 'node_modules', '@vscode', 'ripgrep', 'bin', 'rg');
-  if (!existsSync(rgBin)) throw new Error(`code-server installed without ripgrep (${rgBin}); its postinstall did not run`);
+  if (!existsSync(rgBin))
+    throw new Error(`code-server installed without ripgrep (${rgBin}); its postinstall did not run`);
   writeFileSync(join(root, MARKER), `${new Date().toISOString()}\n`);
   log(`code-server installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return p;

@@ -8,7 +8,9 @@ export interface Totals {
 }
 
 export function printResults(r: RunResults): Totals {
-  console.log(`   VS Code ${r.vscodeVersion ?? '?'} (${r.appName ?? '?'}), extension host run ${(r.durationMs / 1000).toFixed(1)} s`);
+  console.log(
+    `   VS Code ${r.vscodeVersion ?? '?'} (${r.appName ?? '?'}), extension host run ${(r.durationMs / 1000).toFixed(1)} s`,
+  );
   let lastError: string | undefined;
   for (const t of r.tests) {
     const mark = t.state === 'passed' ? '✓' : t.state === 'failed' ? '✗' : '-';
@@ -32,10 +34,11 @@ export function indent(text: string, pad: string): string {
     .join('\n');
 }
 
-
 /** The message and the frames outside VS Code's own (minified) code, at most 10 lines. */
 export function shortStack(error: string): string {
   const lines = error.split('\n');
-  const kept = lines.filter((l, i) => i === 0 || !/extensionHostProcess\.js|node:internal|node_modules\/mocha\//.test(l));
+  const kept = lines.filter(
+    (l, i) => i === 0 || !/extensionHostProcess\.js|node:internal|node_modules\/mocha\//.test(l),
+  );
   return kept.slice(0, 10).join('\n');
 }

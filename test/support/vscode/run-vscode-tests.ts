@@ -28,7 +28,14 @@ import { CONFIG_ENV, type RunConfig, type RunResults } from '../../vscode/harnes
 import { bundleRunner, bundleSuites, expandTests, REPO_ROOT, repoSuites } from './bundle.js';
 import { checkParts, ensureCodeServer } from './code-server.js';
 import { onCleanup, runMain, runProcess, sleep } from './processes.js';
-import { launchChromium, makeDirs, remoteUri, startVSCodeServer, workbenchUrl, type BrowserHandle } from './workbench.js';
+import {
+  launchChromium,
+  makeDirs,
+  remoteUri,
+  startVSCodeServer,
+  workbenchUrl,
+  type BrowserHandle,
+} from './workbench.js';
 import { runWithTestElectron } from './electron.js';
 import { indent, printResults } from './print.js';
 
@@ -80,17 +87,42 @@ async function main(): Promise<number> {
     const sources = values.tests.flatMap((t) => expandTests(t));
     if (!sources.length) throw new Error(`--tests ${values.tests.join(' ')} matched no file`);
     const ws = values.workspace ? resolve(values.workspace) : FIXTURE_WORKSPACE;
-    runs.push({ name: 'custom', workspace: ws, workspaceKind: values.workspace ? 'custom' : 'fixture', sources, bundles: [] });
+    runs.push({
+      name: 'custom',
+      workspace: ws,
+      workspaceKind: values.workspace ? 'custom' : 'fixture',
+      sources,
+      bundles: [],
+    });
   } else {
     const suites = repoSuites();
     const emptyWs = mkdtempSync(join(tmpdir(), 'tsdb-ops-empty-ws-'));
     if (!values.keep) onCleanup(() => rmSync(emptyWs, { recursive: true, force: true }));
     if (values.workspace) {
-      runs.push({ name: 'workspace', workspace: resolve(values.workspace), workspaceKind: 'custom', sources: suites.fixture, bundles: [] });
+      runs.push({
+        name: 'workspace',
+        workspace: resolve(values.workspace),
+        workspaceKind: 'custom',
+        sources: suites.fixture,
+        bundles: [],
+      });
     } else {
-      runs.push({ name: 'fixture', workspace: FIXTURE_WORKSPACE, workspaceKind: 'fixture', sources: suites.fixture, bundles: [] });
+      runs.push({
+        name: 'fixture',
+        workspace: FIXTURE_WORKSPACE,
+        workspaceKind: 'fixture',
+        sources: suites.fixture,
+        bundles: [],
+      });
       runs.push({ name: 'empty', workspace: emptyWs, workspaceKind: 'empty', sources: suites.empty, bundles: [] });
-      runs.push({ name: 'untrusted', workspace: FIXTURE_WORKSPACE, workspaceKind: 'fixture', sources: suites.untrusted, bundles: [], trust: false });
+      runs.push({
+        name: 'untrusted',
+        workspace: FIXTURE_WORKSPACE,
+        workspaceKind: 'fixture',
+        sources: suites.untrusted,
+        bundles: [],
+        trust: false,
+      });
     }
   }
   for (const run of runs) run.bundles = await bundleSuites(run.sources, run.name);
@@ -106,9 +138,16 @@ async function main(): Promise<number> {
   for (const run of runs) {
     if (!run.bundles.length) continue;
     const tRun = Date.now();
-    console.log(`\n== ${run.name}: ${run.sources.length} suite file(s) on ${run.workspace} (browser-hosted VS Code server)`);
+    console.log(
+      `\n== ${run.name}: ${run.sources.length} suite file(s) on ${run.workspace} (browser-hosted VS Code server)`,
+    );
     for (const s of run.sources) console.log(`   suite: ${s}`);
-    const res = await runInBrowser(run, runner, browser, { timeoutMs, grep: values.grep, keep: !!values.keep, verbose: !!values.verbose });
+    const res = await runInBrowser(run, runner, browser, {
+      timeoutMs,
+      grep: values.grep,
+      keep: !!values.keep,
+      verbose: !!values.verbose,
+    });
     add(totals, res);
     console.log(`   (${run.name}: ${((Date.now() - tRun) / 1000).toFixed(1)} s)`);
   }
@@ -185,7 +224,10 @@ async function runInBrowser(
     console.log(indent(consoleLines.slice(-30).join('\n'), '   '));
     return { passed: 0, failed: 1, skipped: 0 };
   } finally {
-    await page.context().close().catch(() => undefined);
+    await page
+      .context()
+      .close()
+      .catch(() => undefined);
     await server.proc.stop();
   }
 }

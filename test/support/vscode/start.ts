@@ -60,11 +60,16 @@ async function main(): Promise<number> {
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await page.locator('.activitybar a[aria-label^="TimescaleDB Ops"]').first().click({ timeout: 60_000 });
     await page.locator('.part.sidebar .pane-header', { hasText: 'Containers' }).first().waitFor({ timeout: 30_000 });
-    await page.locator('.part.sidebar .monaco-list-row', { hasText: 'timescaledb' }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.part.sidebar .monaco-list-row', { hasText: 'timescaledb' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     const shots = join(REPO_ROOT, 'test-results', 'screenshots');
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'start.png') });
-    console.log(`check: the extension loaded from ${REPO_ROOT} shows its views (screenshot test-results/screenshots/start.png)`);
+    console.log(
+      `check: the extension loaded from ${REPO_ROOT} shows its views (screenshot test-results/screenshots/start.png)`,
+    );
     await browser.close();
     await server.proc.stop();
     return 0;
@@ -72,7 +77,9 @@ async function main(): Promise<number> {
 
   console.log(`\nVS Code ${server.origin} is up with TimescaleDB Ops loaded from ${REPO_ROOT}.`);
   console.log(`Open this URL in a browser (the extension is loaded through the payload parameter):\n\n  ${url}\n`);
-  console.log('Rebuild with `npm run build` (or `npm run watch`) and reload the window to see changes. Ctrl+C stops the server.');
+  console.log(
+    'Rebuild with `npm run build` (or `npm run watch`) and reload the window to see changes. Ctrl+C stops the server.',
+  );
   const exit = await server.proc.exited;
   console.log(`the VS Code server exited (${exit})`);
   return 1;

@@ -57,13 +57,18 @@ export async function startVSCodeServer(
   const argv = [
     process.execPath,
     cs.serverMain,
-    '--host', host,
-    '--port', String(port),
+    '--host',
+    host,
+    '--port',
+    String(port),
     '--without-connection-token',
     '--accept-server-license-terms',
-    '--extensions-dir', opts.dirs.extensions,
-    '--user-data-dir', opts.dirs.userData,
-    '--server-data-dir', opts.dirs.serverData,
+    '--extensions-dir',
+    opts.dirs.extensions,
+    '--user-data-dir',
+    opts.dirs.userData,
+    '--server-data-dir',
+    opts.dirs.serverData,
     '--disable-telemetry',
   ];
   if (opts.trust !== false) argv.push('--disable-workspace-trust');
@@ -89,10 +94,14 @@ export async function startCodeServer(
   const argv = [
     process.execPath,
     cs.cli,
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--extensions-dir', opts.dirs.extensions,
-    '--user-data-dir', opts.dirs.userData,
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--extensions-dir',
+    opts.dirs.extensions,
+    '--user-data-dir',
+    opts.dirs.userData,
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',
@@ -100,7 +109,12 @@ export async function startCodeServer(
   ];
   if (opts.folder) argv.push(opts.folder);
   const proc = startProcess(argv, {
-    env: { ...process.env, ...opts.env, XDG_DATA_HOME: join(opts.dirs.root, 'xdg-data'), XDG_CONFIG_HOME: join(opts.dirs.root, 'xdg-config') },
+    env: {
+      ...process.env,
+      ...opts.env,
+      XDG_DATA_HOME: join(opts.dirs.root, 'xdg-data'),
+      XDG_CONFIG_HOME: join(opts.dirs.root, 'xdg-config'),
+    },
     logFile,
   });
   let alive = true;

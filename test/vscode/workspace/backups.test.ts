@@ -32,10 +32,14 @@ describe('Backups: commands on a real stack, the view, the freshness status item
   let diffLabel: string;
   const cfg = () => vscode.workspace.getConfiguration('tsdbOps');
   const rowsWhere = (pred: (rows: Row[]) => boolean, what: string, ms = 30_000) =>
-    waitFor(async () => {
-      const rows = await backups.rows();
-      return pred(rows) ? rows : undefined;
-    }, ms, what);
+    waitFor(
+      async () => {
+        const rows = await backups.rows();
+        return pred(rows) ? rows : undefined;
+      },
+      ms,
+      what,
+    );
 
   before(async function () {
     this.timeout(300_000);
@@ -57,19 +61,29 @@ describe('Backups: commands on a real stack, the view, the freshness status item
   });
 
   it('the view shows the stanza the guide creates, with no backups yet, and the compose schedules', async () => {
-    const rows = await rowsWhere((r) => r.some((x) => x.label === 'pgBackRest (stanza db)' && /no valid backups/.test(x.description ?? '')), 'stanza row', 60_000);
+    const rows = await rowsWhere(
+      (r) => r.some((x) => x.label === 'pgBackRest (stanza db)' && /no valid backups/.test(x.description ?? '')),
+      'stanza row',
+      60_000,
+    );
     const stanza = rows.find((x) => x.label === 'pgBackRest (stanza db)')!;
     assert.equal(stanza.contextValue, 'stanza');
     assert.equal(stanza.depth, 0);
     assert.ok(rows.some((x) => x.label === 'Manual backups' && x.depth === 0));
     const sched = rows.filter((x) => x.depth === 1 && x.contextValue?.startsWith('schedule.'));
-    assert.deepEqual(sched.map((x) => x.label), ['pgbackrest-full-backup', 'pgbackrest-diff-backup']);
+    assert.deepEqual(
+      sched.map((x) => x.label),
+      ['pgbackrest-full-backup', 'pgbackrest-diff-backup'],
+    );
     assert.match(sched[0]!.description!, /^daily at 00:00:00 · last .* · next /);
     assert.match(sched[1]!.description!, /^every 15 minutes · /);
   });
 
   it('tsdbOps.backup.pgbackrest full then diff: the view shows the full with its diff child and the PITR window', async () => {
-    const full = await vscode.commands.executeCommand<{ label: string; type: string; stanza: string }>('tsdbOps.backup.pgbackrest', { type: 'full' });
+    const full = await vscode.commands.executeCommand<{ label: string; type: string; stanza: string }>(
+      'tsdbOps.backup.pgbackrest',
+      { type: 'full' },
+    );
     assert.equal(full.type, 'full');
     assert.equal(full.stanza, 'db');
     fullLabel = full.label;
@@ -81,33 +95,59 @@ describe('Backups: commands on a real stack, the view, the freshness status item
     assert.equal(rows[f]!.contextValue, 'backupSet.full');
     assert.equal(rows[f]!.depth, 1);
     assert.match(rows[f]!.description!, /^full · .* · \d+(\.\d)? (KB|MB) · repo /);
-    assert.equal(rows[f + 1]!.label, diffLabel, 'the diff is the full backup\'s child');
+    assert.equal(rows[f + 1]!.label, diffLabel, "the diff is the full backup's child");
     assert.equal(rows[f + 1]!.depth, 2);
     assert.equal(rows[f + 1]!.contextValue, 'backupSet.diff');
     assert.match(rows[f + 1]!.tooltip!, new RegExp(`Prior: ${fullLabel}`));
     assert.ok(rows.some((x) => x.contextValue === 'pitrWindow' && x.label === 'Point-in-time window'));
-    assert.ok(rows.some((x) => x.label === 'Archived WAL' && /^[0-9A-F]{24} … [0-9A-F]{24}$/.test(x.description ?? '')));
-    const info = await vscode.commands.executeCommand<{ backups: Array<{ label: string; prior?: string }> }>('tsdbOps.backup.info', {});
-    assert.deepEqual(info.backups.map((b) => [b.label, b.prior ?? null]), [[fullLabel, null], [diffLabel, fullLabel]]);
+    assert.ok(
+      rows.some((x) => x.label === 'Archived WAL' && /^[0-9A-F]{24} … [0-9A-F]{24}$/.test(x.description ?? '')),
+    );
+    const info = await vscode.commands.executeCommand<{ backups: Array<{ label: string; prior?: string }> }>(
+      'tsdbOps.backup.info',
+      {},
+    );
+    assert.deepEqual(
+      info.backups.map((b) => [b.label, b.prior ?? null]),
+      [
+        [fullLabel, null],
+        [diffLabel, fullLabel],
+      ],
+    );
   });
 
   it('bad args are refused with a clear error; pgBackRest errors keep their code', async () => {
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'weekly' })), /type must be full, diff or incr/);
-    await assert.rejects(Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.dump', { format: 'zip' })), /format must be "tar" or "custom"/);
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'weekly' })),
+      /type must be full, diff or incr/,
+    );
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.dump', { format: 'zip' })),
+      /format must be "tar" or "custom"/,
+    );
     // A stanza in pgbackrest.conf that was never created: [055], then stanza-create through the command.
     const confPath = join(stack.infraDir, 'pgbackrest.conf');
     const conf = readFileSync(confPath, 'utf8');
-    writeFileSync(confPath, `${conf}\n[other]\npg1-path=/home/postgres/pgdata/data\npg1-port=5432\npg1-socket-path=/var/run/postgresql\npg1-user=${stack.env.POSTGRES_USER}\n`);
+    writeFileSync(
+      confPath,
+      `${conf}\n[other]\npg1-path=/home/postgres/pgdata/data\npg1-port=5432\npg1-socket-path=/var/run/postgresql\npg1-user=${stack.env.POSTGRES_USER}\n`,
+    );
     await cfg().update('backups.stanza', 'other', vscode.ConfigurationTarget.Global);
     try {
-      await assert.rejects(Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'full' })), (e: Error & { code?: number; action?: string }) => {
-        assert.equal(e.code, 55);
-        assert.equal(e.action, 'stanzaCreate');
-        assert.match(e.message, /HINT: has a stanza-create been performed\?/);
-        return true;
-      });
+      await assert.rejects(
+        Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'full' })),
+        (e: Error & { code?: number; action?: string }) => {
+          assert.equal(e.code, 55);
+          assert.equal(e.action, 'stanzaCreate');
+          assert.match(e.message, /HINT: has a stanza-create been performed\?/);
+          return true;
+        },
+      );
       assert.deepEqual(await vscode.commands.executeCommand('tsdbOps.backup.stanzaCreate', {}), { stanza: 'other' });
-      const info = await vscode.commands.executeCommand<{ stanza: string; status: { code: number } }>('tsdbOps.backup.info', {});
+      const info = await vscode.commands.executeCommand<{ stanza: string; status: { code: number } }>(
+        'tsdbOps.backup.info',
+        {},
+      );
       assert.equal(info.stanza, 'other');
       assert.equal(info.status.code, 2, 'created, no valid backups');
     } finally {
@@ -118,11 +158,18 @@ describe('Backups: commands on a real stack, the view, the freshness status item
   });
 
   it('pg_dump, pg_dumpall and pg_basebackup land in manual_backup with sidecars and show in the view', async () => {
-    const dump = await vscode.commands.executeCommand<{ path: string; name: string; meta: { database: string; format: string } }>('tsdbOps.backup.dump', {});
+    const dump = await vscode.commands.executeCommand<{
+      path: string;
+      name: string;
+      meta: { database: string; format: string };
+    }>('tsdbOps.backup.dump', {});
     assert.equal(dump.meta.database, stack.env.POSTGRES_DB);
     assert.equal(dump.meta.format, 'tar');
     assert.ok(existsSync(dump.path) && existsSync(`${dump.path}.meta.json`));
-    const custom = await vscode.commands.executeCommand<{ name: string }>('tsdbOps.backup.dump', { database: 'postgres', format: 'custom' });
+    const custom = await vscode.commands.executeCommand<{ name: string }>('tsdbOps.backup.dump', {
+      database: 'postgres',
+      format: 'custom',
+    });
     assert.match(custom.name, /^postgres_pg_dump_\d{8}_\d{6}\.dump$/);
     const all = await vscode.commands.executeCommand<{ name: string }>('tsdbOps.backup.dumpAll', {});
     assert.match(all.name, /^all_dbs_pg_dumpall_\d{8}_\d{6}\.sql$/);
@@ -157,7 +204,7 @@ describe('Backups: commands on a real stack, the view, the freshness status item
     assert.ok(!(await backups.rows()).some((x) => x.label === 'Pre-restore copies'));
   });
 
-  it('the freshness status item shows the newest backup\'s age, and warns at a time past the schedules', async () => {
+  it("the freshness status item shows the newest backup's age, and warns at a time past the schedules", async () => {
     const now = backups.statusBar();
     assert.ok(now, 'shown');
     assert.equal(now.level, 'ok', now.tooltip);
@@ -170,40 +217,73 @@ describe('Backups: commands on a real stack, the view, the freshness status item
   });
 
   it('the pgBackRest channel follows logs/pgbackrest; the Ofelia channel shows saved runs; openLog opens one file', async () => {
-    const lines = await waitFor(() => {
-      const l = backups.channel('pgBackRest');
-      return l.some((x) => x.includes(`new backup label = ${diffLabel}`)) ? l : undefined;
-    }, 20_000, 'pgBackRest channel shows the diff backup');
+    const lines = await waitFor(
+      () => {
+        const l = backups.channel('pgBackRest');
+        return l.some((x) => x.includes(`new backup label = ${diffLabel}`)) ? l : undefined;
+      },
+      20_000,
+      'pgBackRest channel shows the diff backup',
+    );
     assert.ok(lines.some((l) => /^==> .*db-backup\.log <==$/.test(l)));
-    const shown = await vscode.commands.executeCommand<{ channel: string; lines: string[] }>('tsdbOps.backup.showLog', { channel: 'pgBackRest' });
+    const shown = await vscode.commands.executeCommand<{ channel: string; lines: string[] }>('tsdbOps.backup.showLog', {
+      channel: 'pgBackRest',
+    });
     assert.equal(shown.channel, 'pgBackRest');
 
     const dir = join(stack.infraDir, 'ofelia_logs');
     const stamp = '20261124_203000';
-    writeFileSync(join(dir, `${stamp}_pgbackrest-diff-backup.stderr.log`), "ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/db-backup.lock': Resource temporarily unavailable\n");
+    writeFileSync(
+      join(dir, `${stamp}_pgbackrest-diff-backup.stderr.log`),
+      "ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/db-backup.lock': Resource temporarily unavailable\n",
+    );
     writeFileSync(join(dir, `${stamp}_pgbackrest-diff-backup.stdout.log`), '');
     writeFileSync(
       join(dir, `${stamp}_pgbackrest-diff-backup.json`),
-      JSON.stringify({ Job: { Name: 'pgbackrest-diff-backup', Command: 'pgbackrest --stanza=db --type=diff --log-level-stderr=info backup' }, Execution: { ID: 'e1', Date: '2026-11-24T20:30:00Z', Duration: 4e8, IsRunning: false, Failed: true, Skipped: false, Error: {} } }),
+      JSON.stringify({
+        Job: {
+          Name: 'pgbackrest-diff-backup',
+          Command: 'pgbackrest --stanza=db --type=diff --log-level-stderr=info backup',
+        },
+        Execution: {
+          ID: 'e1',
+          Date: '2026-11-24T20:30:00Z',
+          Duration: 4e8,
+          IsRunning: false,
+          Failed: true,
+          Skipped: false,
+          Error: {},
+        },
+      }),
     );
-    const ofelia = await waitFor(() => {
-      const l = backups.channel('Ofelia');
-      return l.some((x) => /job pgbackrest-diff-backup: FAILED/.test(x)) ? l : undefined;
-    }, 20_000, 'Ofelia channel shows the saved run');
+    const ofelia = await waitFor(
+      () => {
+        const l = backups.channel('Ofelia');
+        return l.some((x) => /job pgbackrest-diff-backup: FAILED/.test(x)) ? l : undefined;
+      },
+      20_000,
+      'Ofelia channel shows the saved run',
+    );
     assert.ok(ofelia.some((l) => /ERROR: \[050\]/.test(l)));
     const r = await vscode.commands.executeCommand<{ source: string }>('tsdbOps.backup.showLog', { channel: 'Ofelia' });
     assert.equal(r.source, 'savedRuns');
-    const rows = await rowsWhere((x) => x.some((y) => y.label === 'pgbackrest-diff-backup' && /\(failed\)/.test(y.description ?? '')), 'schedule row with the failed run');
+    const rows = await rowsWhere(
+      (x) => x.some((y) => y.label === 'pgbackrest-diff-backup' && /\(failed\)/.test(y.description ?? '')),
+      'schedule row with the failed run',
+    );
     assert.ok(rows);
 
-    const opened = await vscode.commands.executeCommand<{ file: string }>('tsdbOps.backup.openLog', { file: 'db-backup.log' });
+    const opened = await vscode.commands.executeCommand<{ file: string }>('tsdbOps.backup.openLog', {
+      file: 'db-backup.log',
+    });
     assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, opened.file);
   });
 
   it('no password in the channels or the extension log', () => {
     const pw = stack.env.POSTGRES_PASSWORD!;
     assert.ok(pw.length >= 4);
-    for (const name of ['pgBackRest', 'Ofelia'] as const) for (const l of backups.channel(name)) assert.ok(!l.includes(pw), `${name}: ${l}`);
+    for (const name of ['pgBackRest', 'Ofelia'] as const)
+      for (const l of backups.channel(name)) assert.ok(!l.includes(pw), `${name}: ${l}`);
     for (const f of extensionLogFiles()) assert.ok(!readFileSync(f, 'utf8').includes(pw), f);
   });
 });

@@ -36,14 +36,24 @@ describe('Containers: commands on a real compose stack, the view and the status 
   let containers: ContainersApi;
   const cfg = () => vscode.workspace.getConfiguration('tsdbOps');
 
-  const row = async (label: string): Promise<Row | undefined> => (await containers.items()).find((r) => r.label === label);
+  const row = async (label: string): Promise<Row | undefined> =>
+    (await containers.items()).find((r) => r.label === label);
   /** Waits until the view's row for `label` has a description matching `re`. */
   const rowMatches = (label: string, re: RegExp, ms = 30_000) =>
-    waitFor(async () => {
-      const r = await row(label);
-      return r?.description && re.test(r.description) ? r : undefined;
-    }, ms, `row ${label} ~ ${re}`);
-  const statusMatches = (re: RegExp, ms = 30_000) => waitFor(() => (re.test(containers.statusBar().text) ? containers.statusBar() : undefined), ms, `status bar ~ ${re}`);
+    waitFor(
+      async () => {
+        const r = await row(label);
+        return r?.description && re.test(r.description) ? r : undefined;
+      },
+      ms,
+      `row ${label} ~ ${re}`,
+    );
+  const statusMatches = (re: RegExp, ms = 30_000) =>
+    waitFor(
+      () => (re.test(containers.statusBar().text) ? containers.statusBar() : undefined),
+      ms,
+      `status bar ~ ${re}`,
+    );
 
   before(async function () {
     this.timeout(300_000);
@@ -64,11 +74,16 @@ describe('Containers: commands on a real compose stack, the view and the status 
   });
 
   it('refresh reads the stack from the engine: the project from .env, every service with its state', async () => {
-    const r = await vscode.commands.executeCommand<{ docker: Array<{ project: string; state: string; services: ServiceResult[] }> }>('tsdbOps.refresh');
+    const r = await vscode.commands.executeCommand<{
+      docker: Array<{ project: string; state: string; services: ServiceResult[] }>;
+    }>('tsdbOps.refresh');
     const d = r.docker.find((x) => x.project === stack.projectName);
     assert.ok(d, `the stack's project ${stack.projectName} in ${JSON.stringify(r.docker.map((x) => x.project))}`);
     assert.equal(d.state, 'ready');
-    assert.deepEqual(d.services.map((s) => s.service), ['timescaledb', 'ofelia']);
+    assert.deepEqual(
+      d.services.map((s) => s.service),
+      ['timescaledb', 'ofelia'],
+    );
     assert.equal(d.services[1]!.state, 'notCreated');
   });
 
@@ -88,18 +103,26 @@ describe('Containers: commands on a real compose stack, the view and the status 
   });
 
   it('container.stop / start / restart { service } change the real container; row and status bar follow', async () => {
-    const stopped = await vscode.commands.executeCommand<{ changed: boolean; status: ServiceResult }>('tsdbOps.container.stop', { service: 'timescaledb' });
+    const stopped = await vscode.commands.executeCommand<{ changed: boolean; status: ServiceResult }>(
+      'tsdbOps.container.stop',
+      { service: 'timescaledb' },
+    );
     assert.equal(stopped.changed, true);
     assert.equal(stopped.status.state, 'exited');
     await rowMatches('timescaledb', /^exited \(0\)$/);
     const sb = await statusMatches(/TimescaleDB: stopped/);
     assert.equal(sb.background, 'statusBarItem.warningBackground');
 
-    const started = await vscode.commands.executeCommand<{ status: ServiceResult }>('tsdbOps.container.start', { service: 'timescaledb' });
+    const started = await vscode.commands.executeCommand<{ status: ServiceResult }>('tsdbOps.container.start', {
+      service: 'timescaledb',
+    });
     assert.equal(started.status.state, 'running');
     await rowMatches('timescaledb', /^running/);
 
-    const restarted = await vscode.commands.executeCommand<{ action: string; status: ServiceResult }>('tsdbOps.container.restart', { service: 'timescaledb' });
+    const restarted = await vscode.commands.executeCommand<{ action: string; status: ServiceResult }>(
+      'tsdbOps.container.restart',
+      { service: 'timescaledb' },
+    );
     assert.equal(restarted.action, 'restart');
     assert.equal(restarted.status.state, 'running');
     await rowMatches('timescaledb', /^running · healthy$/, 90_000);
@@ -107,18 +130,30 @@ describe('Containers: commands on a real compose stack, the view and the status 
   });
 
   it('container.logs { service, tail } returns the lines it streamed into the service’s channel', async () => {
-    const r = await vscode.commands.executeCommand<{ lines: number; channel: string; following: boolean }>('tsdbOps.container.logs', { service: 'timescaledb', tail: 5 });
+    const r = await vscode.commands.executeCommand<{ lines: number; channel: string; following: boolean }>(
+      'tsdbOps.container.logs',
+      { service: 'timescaledb', tail: 5 },
+    );
     assert.equal(r.following, false);
     assert.ok(r.lines > 0 && r.lines <= 5, `${r.lines} lines`);
     assert.equal(r.channel, 'TimescaleDB Ops: timescaledb logs');
-    const f = await vscode.commands.executeCommand<{ following: boolean }>('tsdbOps.container.logs', { service: 'timescaledb', tail: 1, follow: true });
+    const f = await vscode.commands.executeCommand<{ following: boolean }>('tsdbOps.container.logs', {
+      service: 'timescaledb',
+      tail: 1,
+      follow: true,
+    });
     assert.equal(f.following, true);
-    const s = await vscode.commands.executeCommand<{ stopped: string[] }>('tsdbOps.container.stopLogs', { service: 'timescaledb' });
+    const s = await vscode.commands.executeCommand<{ stopped: string[] }>('tsdbOps.container.stopLogs', {
+      service: 'timescaledb',
+    });
     assert.deepEqual(s.stopped, ['timescaledb']);
   });
 
   it('container.shell { service } opens a terminal running docker exec -it with bash', async () => {
-    const r = await vscode.commands.executeCommand<{ shell: string; terminal: string; containerId: string }>('tsdbOps.container.shell', { service: 'timescaledb', preserveFocus: true });
+    const r = await vscode.commands.executeCommand<{ shell: string; terminal: string; containerId: string }>(
+      'tsdbOps.container.shell',
+      { service: 'timescaledb', preserveFocus: true },
+    );
     assert.equal(r.shell, 'bash');
     const t = vscode.window.terminals.find((x) => x.name === r.terminal);
     assert.ok(t, `terminal ${r.terminal}`);
@@ -130,7 +165,9 @@ describe('Containers: commands on a real compose stack, the view and the status 
   });
 
   it('stack.up { profile: "full" } starts the profile service; the row follows', async () => {
-    const r = await vscode.commands.executeCommand<{ profile: string; services: ServiceResult[] }>('tsdbOps.stack.up', { profile: 'full' });
+    const r = await vscode.commands.executeCommand<{ profile: string; services: ServiceResult[] }>('tsdbOps.stack.up', {
+      profile: 'full',
+    });
     assert.equal(r.profile, 'full');
     assert.equal(r.services.find((s) => s.service === 'ofelia')?.state, 'running');
     const ofelia = await rowMatches('ofelia', /^running$/);
@@ -138,8 +175,13 @@ describe('Containers: commands on a real compose stack, the view and the status 
   });
 
   it('stack.down { confirm: true } removes every container: rows "not created", status bar warns', async () => {
-    const r = await vscode.commands.executeCommand<{ services: ServiceResult[] }>('tsdbOps.stack.down', { confirm: true });
-    assert.deepEqual(r.services.map((s) => s.state), ['notCreated', 'notCreated']);
+    const r = await vscode.commands.executeCommand<{ services: ServiceResult[] }>('tsdbOps.stack.down', {
+      confirm: true,
+    });
+    assert.deepEqual(
+      r.services.map((s) => s.state),
+      ['notCreated', 'notCreated'],
+    );
     await rowMatches('timescaledb', /^not created$/);
     const sb = await statusMatches(/TimescaleDB: not created/);
     assert.equal(sb.background, 'statusBarItem.warningBackground');
@@ -147,7 +189,10 @@ describe('Containers: commands on a real compose stack, the view and the status 
 
   it('stack.cleanStart { confirm: true } runs the infra’s scripts/clean_start.sh: database only (ONLY_DATABASE=TRUE), pgBackRest set up', async () => {
     assert.ok(existsSync(join(stack.infraDir, 'scripts', 'clean_start.sh')));
-    const r = await vscode.commands.executeCommand<{ mode: string; profile: string; services: ServiceResult[] }>('tsdbOps.stack.cleanStart', { confirm: true });
+    const r = await vscode.commands.executeCommand<{ mode: string; profile: string; services: ServiceResult[] }>(
+      'tsdbOps.stack.cleanStart',
+      { confirm: true },
+    );
     assert.equal(r.mode, 'script');
     assert.equal(r.profile, 'database');
     assert.equal(r.services.find((s) => s.service === 'timescaledb')?.state, 'running');
@@ -159,8 +204,13 @@ describe('Containers: commands on a real compose stack, the view and the status 
   });
 
   it('stack.up { profile: "database" } on a running stack changes nothing and returns the states', async () => {
-    const r = await vscode.commands.executeCommand<{ profile: string; services: ServiceResult[] }>('tsdbOps.stack.up', { profile: 'database' });
+    const r = await vscode.commands.executeCommand<{ profile: string; services: ServiceResult[] }>('tsdbOps.stack.up', {
+      profile: 'database',
+    });
     assert.equal(r.profile, 'database');
-    assert.deepEqual(r.services.map((s) => s.state), ['running', 'notCreated']);
+    assert.deepEqual(
+      r.services.map((s) => s.state),
+      ['running', 'notCreated'],
+    );
   });
 });

@@ -59,7 +59,11 @@ describe('TimescaleDB Ops on the fixture workspace', function () {
     await activate();
     await vscode.commands.executeCommand('tsdbOps.showOutput');
     // The log file is written asynchronously.
-    const files = await waitFor(() => (extensionLogFiles().length > 0 ? extensionLogFiles() : undefined), 10_000, 'the extension log file');
+    const files = await waitFor(
+      () => (extensionLogFiles().length > 0 ? extensionLogFiles() : undefined),
+      10_000,
+      'the extension log file',
+    );
     console.log(`      log files: ${files.map((f) => f.split('/').slice(-2).join('/')).join(', ')}`);
     assert.deepEqual(errorLines(files), []);
   });

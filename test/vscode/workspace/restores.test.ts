@@ -59,7 +59,11 @@ describe('Restores: commands on a real compose stack', function () {
   });
 
   it('with args but no backup path, each restore names the missing argument and asks nothing', async () => {
-    for (const [id, key] of [['tsdbOps.restore.dump', 'file'], ['tsdbOps.restore.dumpAll', 'file'], ['tsdbOps.restore.baseBackup', 'dir']] as const) {
+    for (const [id, key] of [
+      ['tsdbOps.restore.dump', 'file'],
+      ['tsdbOps.restore.dumpAll', 'file'],
+      ['tsdbOps.restore.baseBackup', 'dir'],
+    ] as const) {
       await assert.rejects(run(id, { confirm: true }), new RegExp(`${id.replace(/\./g, '\\.')} needs \\{ ${key} \\}`));
     }
     assert.deepEqual(await values(), [1, 2, 3]);
@@ -68,8 +72,25 @@ describe('Restores: commands on a real compose stack', function () {
   it('a declined confirmation (from a Backups view item) changes nothing', async () => {
     // The modal is refused in this host (no dialogs), like a user pressing Cancel.
     const node = { item: new vscode.TreeItem('pg_basebackup_x'), backup: { path: join(hostMB(), 'pg_basebackup_x') } };
-    await stack.exec('timescaledb', ['pg_basebackup', '-h', '/var/run/postgresql', '-U', stack.env.POSTGRES_USER!, '-D', `${MB}/pg_basebackup_x`, '-F', 't', '-Z', '9', '-X', 'stream']);
-    const r = await Promise.race([run('tsdbOps.restore.baseBackup', node), new Promise((res) => setTimeout(() => res('timeout'), 60_000))]);
+    await stack.exec('timescaledb', [
+      'pg_basebackup',
+      '-h',
+      '/var/run/postgresql',
+      '-U',
+      stack.env.POSTGRES_USER!,
+      '-D',
+      `${MB}/pg_basebackup_x`,
+      '-F',
+      't',
+      '-Z',
+      '9',
+      '-X',
+      'stream',
+    ]);
+    const r = await Promise.race([
+      run('tsdbOps.restore.baseBackup', node),
+      new Promise((res) => setTimeout(() => res('timeout'), 60_000)),
+    ]);
     assert.equal(r, undefined);
     assert.deepEqual(await values(), [1, 2, 3]);
   });
@@ -77,42 +98,85 @@ describe('Restores: commands on a real compose stack', function () {
   it('tsdbOps.restore.pgbackrest { confirm: true } brings back the latest backup and keeps the old data aside; a second one is refused meanwhile', async () => {
     const first = run<PhysicalResult>('tsdbOps.restore.pgbackrest', { confirm: true });
     await new Promise((r) => setTimeout(r, 2000));
-    await assert.rejects(run('tsdbOps.restore.dump', { file: `${MB}/none.tar`, database: 'x', confirm: true }), /is running on .*was not started/);
+    await assert.rejects(
+      run('tsdbOps.restore.dump', { file: `${MB}/none.tar`, database: 'x', confirm: true }),
+      /is running on .*was not started/,
+    );
     const r = await first;
     assert.deepEqual(await values(), [1, 2]);
     assert.equal(r.kind, 'pgbackrest');
     assert.equal(r.dataDir, '/home/postgres/pgdata/data');
     assert.equal(r.oneOffContainer, false);
     assert.match(r.preRestoreCopy ?? '', /^\/home\/postgres\/pgdata\/data\.pre-restore-\d{8}_\d{6}$/);
-    const del = await run<{ deleted: string }>('tsdbOps.restore.deletePreRestoreCopy', { path: r.preRestoreCopy, confirm: true });
+    const del = await run<{ deleted: string }>('tsdbOps.restore.deletePreRestoreCopy', {
+      path: r.preRestoreCopy,
+      confirm: true,
+    });
     assert.equal(del.deleted, r.preRestoreCopy);
-    await assert.rejects(run('tsdbOps.restore.deletePreRestoreCopy', { path: '/home/postgres/pgdata/data', confirm: true }), /not a pre-restore copy/);
+    await assert.rejects(
+      run('tsdbOps.restore.deletePreRestoreCopy', { path: '/home/postgres/pgdata/data', confirm: true }),
+      /not a pre-restore copy/,
+    );
   });
 
   it('tsdbOps.restore.dump round-trips a pg_dump into a new database (host path of the backups folder)', async () => {
-    await stack.exec('timescaledb', ['pg_dump', '-U', stack.env.POSTGRES_USER!, '-F', 't', '-d', 'connect_db', '-f', `${MB}/connect_db_pg_dump_20260101_000000.tar`]);
-    const r = await run<{ database: string; created: boolean; timescaledb: { used: boolean } }>('tsdbOps.restore.dump', {
-      file: join(hostMB(), 'connect_db_pg_dump_20260101_000000.tar'),
-      database: 'copy_db',
-      confirm: true,
-    });
+    await stack.exec('timescaledb', [
+      'pg_dump',
+      '-U',
+      stack.env.POSTGRES_USER!,
+      '-F',
+      't',
+      '-d',
+      'connect_db',
+      '-f',
+      `${MB}/connect_db_pg_dump_20260101_000000.tar`,
+    ]);
+    const r = await run<{ database: string; created: boolean; timescaledb: { used: boolean } }>(
+      'tsdbOps.restore.dump',
+      {
+        file: join(hostMB(), 'connect_db_pg_dump_20260101_000000.tar'),
+        database: 'copy_db',
+        confirm: true,
+      },
+    );
     assert.equal(r.created, true);
     assert.equal(r.timescaledb.used, false);
-    assert.deepEqual((await sql<{ v: number }>('SELECT v FROM t ORDER BY v', 'copy_db')).map((x) => x.v), [1, 2]);
+    assert.deepEqual(
+      (await sql<{ v: number }>('SELECT v FROM t ORDER BY v', 'copy_db')).map((x) => x.v),
+      [1, 2],
+    );
   });
 
   it('tsdbOps.restore.dumpAll runs a pg_dumpall through psql and keeps the replaced databases', async () => {
-    await stack.exec('timescaledb', ['pg_dumpall', '-U', stack.env.POSTGRES_USER!, '-f', `${MB}/all_dbs_pg_dumpall_20260101_000000.sql`]);
+    await stack.exec('timescaledb', [
+      'pg_dumpall',
+      '-U',
+      stack.env.POSTGRES_USER!,
+      '-f',
+      `${MB}/all_dbs_pg_dumpall_20260101_000000.sql`,
+    ]);
     await sql('INSERT INTO t VALUES (9)', 'copy_db');
-    const r = await run<{ databases: string[]; keptAside: Record<string, string> }>('tsdbOps.restore.dumpAll', { file: `${MB}/all_dbs_pg_dumpall_20260101_000000.sql`, confirm: true });
+    const r = await run<{ databases: string[]; keptAside: Record<string, string> }>('tsdbOps.restore.dumpAll', {
+      file: `${MB}/all_dbs_pg_dumpall_20260101_000000.sql`,
+      confirm: true,
+    });
     assert.ok(r.databases.includes('copy_db'));
-    assert.deepEqual((await sql<{ v: number }>('SELECT v FROM t ORDER BY v', 'copy_db')).map((x) => x.v), [1, 2]);
-    assert.deepEqual((await sql<{ v: number }>('SELECT v FROM t ORDER BY v', r.keptAside.copy_db)).map((x) => x.v), [1, 2, 9]);
+    assert.deepEqual(
+      (await sql<{ v: number }>('SELECT v FROM t ORDER BY v', 'copy_db')).map((x) => x.v),
+      [1, 2],
+    );
+    assert.deepEqual(
+      (await sql<{ v: number }>('SELECT v FROM t ORDER BY v', r.keptAside.copy_db)).map((x) => x.v),
+      [1, 2, 9],
+    );
   });
 
   it('tsdbOps.restore.baseBackup restores a pg_basebackup folder', async () => {
     await sql('INSERT INTO t VALUES (4)');
-    const r = await run<PhysicalResult>('tsdbOps.restore.baseBackup', { dir: join(hostMB(), 'pg_basebackup_x'), confirm: true });
+    const r = await run<PhysicalResult>('tsdbOps.restore.baseBackup', {
+      dir: join(hostMB(), 'pg_basebackup_x'),
+      confirm: true,
+    });
     assert.equal(r.kind, 'baseBackup');
     assert.deepEqual(await values(), [1, 2, 3]);
   });
@@ -127,15 +191,33 @@ describe('Restores: commands on a real compose stack', function () {
     const expected = await values();
     const D = '/home/postgres/pgdata';
     const aside = `${D}/data.pre-restore-20260101_000000`;
-    const journal = { version: 1, dataDir: `${D}/data`, aside, wasRunning: true, leaveRunning: true, started: '2026-01-01T00:00:00.000Z', source: 'in-host test', pidFile: `${D}/.tsdbops-restore-data.pid` };
+    const journal = {
+      version: 1,
+      dataDir: `${D}/data`,
+      aside,
+      wasRunning: true,
+      leaveRunning: true,
+      started: '2026-01-01T00:00:00.000Z',
+      source: 'in-host test',
+      pidFile: `${D}/.tsdbops-restore-data.pid`,
+    };
     // What VS Code dying after the move leaves: the journal, PostgreSQL stopped, an empty data folder.
-    await stack.exec('timescaledb', ['sh', '-c', 'printf "%s\\n" "$1" > "$0"', `${D}/.tsdbops-restore-data.json`, JSON.stringify(journal)]);
+    await stack.exec('timescaledb', [
+      'sh',
+      '-c',
+      'printf "%s\\n" "$1" > "$0"',
+      `${D}/.tsdbops-restore-data.json`,
+      JSON.stringify(journal),
+    ]);
     await stack.exec('timescaledb', ['pg_ctl', '-D', `${D}/data`, '-m', 'fast', '-w', 'stop']);
     await stack.exec('timescaledb', ['mv', `${D}/data`, aside]);
     await stack.exec('timescaledb', ['mkdir', '-m', '0700', `${D}/data`]);
     await vscode.commands.executeCommand('tsdbOps.refresh');
     await waitFor(
-      () => extensionLogFiles().some((f) => readFileSync(f, 'utf8').includes(`An interrupted restore of ${stack.projectName} left`)),
+      () =>
+        extensionLogFiles().some((f) =>
+          readFileSync(f, 'utf8').includes(`An interrupted restore of ${stack.projectName} left`),
+        ),
       20_000,
       'the interrupted-restore warning in the log',
     );
@@ -159,8 +241,15 @@ describe('Restores: without Docker (tsdbOps.backups.runtime = host) on a host cl
     // An infra folder like the guide's, whose database is the host cluster (nothing runs in Docker).
     infra = mkdtempSync(join(tmpdir(), 'tsdbops-host-infra-'));
     chmodSync(infra, 0o755);
-    writeFileSync(join(infra, 'docker-compose.yaml'), 'services:\n  timescaledb:\n    image: timescale/timescaledb-ha:pg15-ts2.10\n    volumes:\n      - ./pgbackrest.conf:/home/postgres/pgdata/backup/pgbackrest.conf:ro\n');
-    writeFileSync(join(infra, '.env'), `POSTGRES_USER=${cluster.user}\nPOSTGRES_PASSWORD=unused\nPOSTGRES_DB=postgres\nPOSTGRES_PORT=${cluster.port}\n`);
+    writeFileSync(
+      join(infra, 'docker-compose.yaml'),
+      'services:\n  timescaledb:\n    image: timescale/timescaledb-ha:pg15-ts2.10\n' +
+        '    volumes:\n      - ./pgbackrest.conf:/home/postgres/pgdata/backup/pgbackrest.conf:ro\n',
+    );
+    writeFileSync(
+      join(infra, '.env'),
+      `POSTGRES_USER=${cluster.user}\nPOSTGRES_PASSWORD=unused\nPOSTGRES_DB=postgres\nPOSTGRES_PORT=${cluster.port}\n`,
+    );
     writeFileSync(join(infra, 'pgbackrest.conf'), readFileSync(cluster.pgbackrestConf, 'utf8'));
     await cfg().update('infraPath', infra, vscode.ConfigurationTarget.Global);
     await cfg().update('backups.runtime', 'host', vscode.ConfigurationTarget.Global);
@@ -170,7 +259,8 @@ describe('Restores: without Docker (tsdbOps.backups.runtime = host) on a host cl
   });
 
   after(async () => {
-    for (const k of ['infraPath', 'backups.runtime', 'backups.hostBinDirs', 'backups.pgbackrestConfig']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
+    for (const k of ['infraPath', 'backups.runtime', 'backups.hostBinDirs', 'backups.pgbackrestConfig'])
+      await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
     await cluster?.stop();
     if (infra) rmSync(infra, { recursive: true, force: true });
   });
