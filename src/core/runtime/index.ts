@@ -10,6 +10,7 @@
 import type Dockerode from 'dockerode';
 import type { Readable, Writable } from 'node:stream';
 import { execInContainer, ExecCancelledError, lineSplitter } from '../docker/exec';
+import { CancelledError } from '../operations/cancel';
 
 export interface ToolRunOptions {
   /** Extra environment (PGPASSWORD…); never put secrets in argv. */
@@ -38,7 +39,7 @@ export interface ToolRuntime {
   run(argv: readonly string[], opts?: ToolRunOptions): Promise<ToolRunResult>;
 }
 
-export class ToolCancelledError extends Error {
+export class ToolCancelledError extends CancelledError {
   constructor(readonly argv: readonly string[]) {
     super(`Cancelled: ${argv.join(' ')}`);
     this.name = 'ToolCancelledError';

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import type { StackRegistry } from '../stacks';
 import type { EngineService } from '../engine';
 import { serviceResult } from '../../core/docker/model';
+import { CancelledError, isCancelled } from '../../core/operations/cancel';
 
 export interface CommandContext {
   readonly registry: StackRegistry;
@@ -20,21 +21,17 @@ export interface CommandContext {
 /** `args` for automation (a plain object), `node` when invoked on a tree item (the view's node, with its model). */
 export type Handler = (args: Record<string, unknown> | undefined, node: unknown) => unknown;
 
-/** The user dismissed a prompt or a confirmation: not an error, nothing is shown. */
-export class CancelledByUser extends Error {
+/** The user dismissed a prompt or a confirmation: a cancel like any other, nothing is shown. */
+export class CancelledByUser extends CancelledError {
   constructor() {
     super('Cancelled.');
-    this.name = 'CancelledError';
+    this.name = 'CancelledByUser';
   }
 }
 
 export interface RegisterOptions {
   /** Shows an error its own way (with an action that fixes it); returns false to get the plain message. */
   showError?: (e: Error, node: unknown) => boolean;
-}
-
-function isCancel(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'CancelledError' || e.name === 'ToolCancelledError');
 }
 
 /**
@@ -60,7 +57,7 @@ export function register(
         ctx.log.warn(`${id} (called with args) failed: ${msg}`);
         throw e;
       }
-      if (isCancel(e)) {
+      if (isCancelled(e)) {
         ctx.log.info(`${id}: cancelled`);
         return undefined;
       }

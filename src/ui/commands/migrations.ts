@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { relative } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { CancelledError, type StatusReport } from '../../core/migrations/engine';
+import { CancelledError } from '../../core/operations/cancel';
+import type { StatusReport } from '../../core/migrations/engine';
 import { MigrateError } from '../../core/migrations/sqlx';
 import { createMigration } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
