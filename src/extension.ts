@@ -24,20 +24,21 @@ import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
 import { join } from 'node:path';
-import { EngineService } from './ui/engine';
+import { DockerService } from './ui/docker-service';
+import { VIEW } from './ui/ids';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
   const log = createLog();
   const registry = new StackRegistry(log);
-  const engine = new EngineService(registry, log);
+  const engine = new DockerService(registry, log);
   const restoreOutput = vscode.window.createOutputChannel(RESTORE_CHANNEL);
   const containers = createContainersView(registry, engine);
   const stackStatus = new StackStatus(registry, engine);
   const migrationsController = new MigrationsController(registry, context.secrets, log);
   const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
   const migrations = new MigrationsProvider(registry, migrationsController);
-  const migrationsView = vscode.window.createTreeView('tsdbOps.migrations', { treeDataProvider: migrations });
+  const migrationsView = vscode.window.createTreeView(VIEW.migrations, { treeDataProvider: migrations });
   const updateBadge = () => {
     const pending = migrationsController.all().reduce((n, s) => n + (s.report?.summary.pending ?? 0), 0);
     migrationsView.badge = pending
@@ -63,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     migrationsController.onDidChange(updateBadge),
     new MigrationGuard(migrationsController, log),
     new MigrationsStatus(migrationsController),
-    vscode.window.createTreeView('tsdbOps.backups', { treeDataProvider: backups }),
+    vscode.window.createTreeView(VIEW.backups, { treeDataProvider: backups }),
     stackStatus,
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log, engine }),

@@ -10,7 +10,7 @@
  */
 import { startCluster } from '../support/cluster';
 import { startStack, type Stack } from '../support/stack';
-import { Migrator } from '../../src/core/migrations/engine';
+import { Migrator } from '../../src/core/migrations/migrator';
 import { connect } from '../../src/core/postgres/connection';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type Dockerode from 'dockerode';
 import { join } from 'node:path';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { StackMonitor, readStackModel, type MonitorState } from '../../src/core/docker/events';
 import { findComposeCli, runCompose } from '../../src/core/docker/compose-cli';
 import { containerAction, hasBash } from '../../src/core/docker/lifecycle';

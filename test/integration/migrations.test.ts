@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, postgresAvailable, postgresInstallHint, type Cluster } from '../support/cluster';
 import { requirePart } from '../support/requirements';
-import { Migrator } from '../../src/core/migrations/engine';
+import { Migrator } from '../../src/core/migrations/migrator';
 import { CancelledError } from '../../src/core/operations/cancel';
 import { MigrateError } from '../../src/core/migrations/sqlx';
 import { sha384 } from '../../src/core/migrations/checksum';

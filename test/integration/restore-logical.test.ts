@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime, HostRuntime } from '../../src/core/runtime';
 import {
   restoreDump,

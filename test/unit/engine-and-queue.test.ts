@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { EngineConfigError, resolveEngine } from '../../src/core/docker/engine';
+import { EngineConfigError, resolveEngine } from '../../src/core/docker/engine-address';
 import { maskSecrets, OperationBusyError, OperationQueue } from '../../src/core/operations/queue';
 import { preRestoreName, preRestoreTimestamp } from '../../src/core/backups/pre-restore';
 

@@ -9,6 +9,7 @@
  *    renamed aside first (`<db>_pre_restore_<stamp>`, kept: the way back) and renamed back when the
  *    restore fails; `CREATE ROLE` of roles that exist is skipped (their `ALTER ROLE` still applies).
  */
+import { errorText } from '../format';
 import { PassThrough, Transform } from 'node:stream';
 import type { ToolRuntime } from '../runtime';
 import { ToolCancelledError, ToolFailedError } from '../runtime';
@@ -16,7 +17,6 @@ import {
   BackupVerifyError,
   connEnv,
   displayArgv,
-  errorText,
   psqlArgv,
   psqlQuery,
   RestoreError,

@@ -4,6 +4,7 @@
  * one-off container of the same image with the same volumes (`VolumesFrom`) and environment, no
  * network; the service container is started again afterwards (success, failure or cancel alike).
  */
+import { errorText } from '../format';
 import type Dockerode from 'dockerode';
 import { ContainerRuntime, type ToolRuntime } from '../runtime';
 import {
@@ -17,7 +18,7 @@ import {
   type PhysicalSource,
   type RestoreJournal,
 } from './restore-physical';
-import { errorText, type RestoreContext, type ServerConnection } from './restore-run';
+import { type RestoreContext, type ServerConnection } from './restore-run';
 
 export const ONEOFF_LABEL = 'tsdb-ops.restore-oneoff';
 

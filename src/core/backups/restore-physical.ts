@@ -15,12 +15,12 @@ import { posix } from 'node:path';
 import type { ToolRuntime } from '../runtime';
 import { ToolCancelledError, ToolFailedError } from '../runtime';
 import { pgbackrestInfo, type StanzaInfo } from './pgbackrest';
+import { errorText } from '../format';
 import { preRestoreName } from './pre-restore';
 import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './restore-pitr';
 import {
   BackupVerifyError,
   displayArgv,
-  errorText,
   psqlQuery,
   RestoreError,
   runLogged,

@@ -150,7 +150,3 @@ export class BackupVerifyError extends Error {
     this.name = 'BackupVerifyError';
   }
 }
-
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

@@ -62,16 +62,6 @@ export function backupMoments(sets: readonly BackupSet[], manual: readonly Backu
   );
 }
 
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
 export function computeFreshness(input: {
   jobs: readonly OfeliaJob[];
   backups: readonly BackupMoment[];

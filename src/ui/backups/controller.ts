@@ -9,7 +9,7 @@ import { HostRuntime, type ToolRuntime } from '../../core/runtime';
 import { loadBackupsOverview, type BackupsOverview } from '../../core/backups/overview';
 import { stackBackupTargets, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
 
 export interface BackupsConfig extends BackupSettings {
@@ -43,7 +43,7 @@ export class BackupsController implements vscode.Disposable {
 
   constructor(
     private readonly registry: StackRegistry,
-    private readonly engine: EngineService,
+    private readonly engine: DockerService,
   ) {
     this.debounce = new Debouncer(() => this.refresh());
     this.disposables.push(
@@ -135,7 +135,7 @@ export class BackupsController implements vscode.Disposable {
   }
 }
 
-function databaseKey(engine: EngineService, stack: StackConfig): string {
+function databaseKey(engine: DockerService, stack: StackConfig): string {
   const state = engine.state(stack);
   if (!state || state.kind !== 'ready') return state?.kind ?? 'unknown';
   const db = state.model.database;

@@ -26,17 +26,18 @@ import {
 import type { BackupsOverview } from '../../core/backups/overview';
 import type { OperationContext } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { BackupsController } from '../backups/controller';
 import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels';
 import type { BackupNode } from '../views/backups';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
 import { logOutput, runStackOperation } from '../operation';
+import { COMMAND } from '../ids';
 
 export interface BackupCommandContext {
   readonly registry: StackRegistry;
-  readonly engine: EngineService;
+  readonly engine: DockerService;
   readonly controller: BackupsController;
   readonly log: vscode.LogOutputChannel;
   readonly pgbackrestChannel: PgBackRestChannel;
@@ -152,7 +153,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     const choice = await vscode.window.showErrorMessage(`${e.message}${hint}`, ...actions);
     if (choice === 'Create Stanza')
       return vscode.commands.executeCommand(
-        'tsdbOps.backup.stanzaCreate',
+        COMMAND.backupStanzaCreate,
         stack ? { folder: stack.workspaceFolder, interactive: true } : undefined,
       );
     if (choice === 'Show pgBackRest Log') ctx.pgbackrestChannel.channel.show(true);
@@ -224,7 +225,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
   }
 
   return [
-    reg('tsdbOps.backup.new', async (args, node) => {
+    reg(COMMAND.backupNew, async (args, node) => {
       let kind = str(args, 'kind') as Kind | undefined;
       if (kind !== undefined && !KINDS.includes(kind))
         throw new Error(`kind must be one of ${KINDS.join(', ')}, not "${kind}".`);
@@ -237,14 +238,14 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (kind === 'full' || kind === 'diff' || kind === 'incr') return pgbackrest({ ...args, type: kind }, node);
       return manual(kind, args, node);
     }),
-    reg('tsdbOps.backup.pgbackrest', (args, node) =>
+    reg(COMMAND.backupPgbackrest, (args, node) =>
       pgbackrest(args, node, node?.set?.type === 'full' ? 'diff' : undefined),
     ),
-    reg('tsdbOps.backup.dump', (args, node) => manual('dump', args, node)),
-    reg('tsdbOps.backup.dumpAll', (args, node) => manual('dumpAll', args, node)),
-    reg('tsdbOps.backup.baseBackup', (args, node) => manual('baseBackup', args, node)),
+    reg(COMMAND.backupDump, (args, node) => manual('dump', args, node)),
+    reg(COMMAND.backupDumpAll, (args, node) => manual('dumpAll', args, node)),
+    reg(COMMAND.backupBaseBackup, (args, node) => manual('baseBackup', args, node)),
 
-    reg('tsdbOps.backup.check', async (args, node) => {
+    reg(COMMAND.backupCheck, async (args, node) => {
       const stack = await stackFor(args, node);
       requireTrust('pgBackRest check');
       const targets = await controller.targets(stack);
@@ -258,7 +259,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return { ok: true, stanza: targets.pgbackrest.stanza };
     }),
 
-    reg('tsdbOps.backup.stanzaCreate', async (args, node) => {
+    reg(COMMAND.backupStanzaCreate, async (args, node) => {
       const stack = await stackFor(args, node);
       requireTrust('pgBackRest stanza-create');
       const targets = await controller.targets(stack);
@@ -271,12 +272,12 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return { stanza: targets.pgbackrest.stanza };
     }),
 
-    reg('tsdbOps.backup.refresh', async () => {
+    reg(COMMAND.backupRefresh, async () => {
       await controller.refresh();
       return { stacks: controller.all().map(overviewResult) };
     }),
 
-    reg('tsdbOps.backup.info', async (args, node) => {
+    reg(COMMAND.backupInfo, async (args, node) => {
       const stack = await stackFor(args, node);
       if (args?.['refresh'] !== false) await controller.refresh();
       const result = overviewResult(await controller.load(stack));
@@ -290,7 +291,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return result;
     }),
 
-    reg('tsdbOps.backup.openLog', async (args, node) => {
+    reg(COMMAND.backupOpenLog, async (args, node) => {
       const stack = await stackFor(args, node);
       const dir = stack.pgbackrestLogDir;
       let file = str(args, 'file');
@@ -308,7 +309,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return { file: path };
     }),
 
-    reg('tsdbOps.backup.showLog', async (args, node) => {
+    reg(COMMAND.backupShowLog, async (args, node) => {
       const which = str(args, 'channel') ?? 'pgBackRest';
       if (which !== 'pgBackRest' && which !== 'Ofelia')
         throw new Error(`channel must be "pgBackRest" or "Ofelia", not "${which}".`);

@@ -21,17 +21,19 @@ import { runningServiceContainer, ServiceNotCreatedError } from '../../core/dock
 import { streamLogs } from '../../core/docker/logs';
 import { describeState, serviceResult, type ServiceStatus } from '../../core/docker/model';
 import type { OperationContext } from '../../core/operations/queue';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
 import { logOutput, runStackOperation } from '../operation';
 import { findOnPath } from '../../core/docker/cli-path';
+import { COMMAND, CONTEXT_KEY, VIEW, focusCommand } from '../ids';
+import { errorText } from '../../core/format';
 
 export interface ContainerCommandContext {
   readonly registry: StackRegistry;
-  readonly engine: EngineService;
+  readonly engine: DockerService;
   readonly log: vscode.LogOutputChannel;
 }
 
@@ -313,18 +315,18 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     }
     const ac = new AbortController();
     following.set(key, ac);
-    void vscode.commands.executeCommand('setContext', 'tsdbOps.followingLogs', following.size > 0);
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY.followingLogs, following.size > 0);
     void streamLogs(docker, c.Id, { tail, follow: true, signal: ac.signal, onLine: (l) => out.appendLine(l) })
       .then(
         (r) =>
           out.appendLine(
             r.ended === 'cancelled' ? '── following stopped ──' : `── ${cname} stopped: following ended ──`,
           ),
-        (e: unknown) => out.appendLine(`── following ended: ${e instanceof Error ? e.message : String(e)} ──`),
+        (e: unknown) => out.appendLine(`── following ended: ${errorText(e)} ──`),
       )
       .finally(() => {
         if (following.get(key) === ac) following.delete(key);
-        void vscode.commands.executeCommand('setContext', 'tsdbOps.followingLogs', following.size > 0);
+        void vscode.commands.executeCommand('setContext', CONTEXT_KEY.followingLogs, following.size > 0);
       });
     return { service, containerId: c.Id, channel: name, following: true };
   };
@@ -414,10 +416,10 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
               : []),
           ]
         : []),
-      { label: '$(refresh) Refresh', run: () => vscode.commands.executeCommand('tsdbOps.refresh') },
+      { label: '$(refresh) Refresh', run: () => vscode.commands.executeCommand(COMMAND.refresh) },
       {
         label: '$(list-tree) Show Containers View',
-        run: () => vscode.commands.executeCommand('tsdbOps.containers.focus'),
+        run: () => vscode.commands.executeCommand(focusCommand(VIEW.containers)),
       },
       { label: '', kind: vscode.QuickPickItemKind.Separator },
       {
@@ -440,16 +442,16 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   };
 
   return [
-    reg('tsdbOps.stack.up', stackUp),
-    reg('tsdbOps.stack.down', stackDown),
-    reg('tsdbOps.stack.cleanStart', stackCleanStart),
-    reg('tsdbOps.stack.actions', actions),
-    reg('tsdbOps.container.start', lifecycle('start')),
-    reg('tsdbOps.container.stop', lifecycle('stop')),
-    reg('tsdbOps.container.restart', lifecycle('restart')),
-    reg('tsdbOps.container.logs', logs),
-    reg('tsdbOps.container.stopLogs', stopLogs),
-    reg('tsdbOps.container.shell', shell),
+    reg(COMMAND.stackUp, stackUp),
+    reg(COMMAND.stackDown, stackDown),
+    reg(COMMAND.stackCleanStart, stackCleanStart),
+    reg(COMMAND.stackActions, actions),
+    reg(COMMAND.containerStart, lifecycle('start')),
+    reg(COMMAND.containerStop, lifecycle('stop')),
+    reg(COMMAND.containerRestart, lifecycle('restart')),
+    reg(COMMAND.containerLogs, logs),
+    reg(COMMAND.containerStopLogs, stopLogs),
+    reg(COMMAND.containerShell, shell),
     new vscode.Disposable(() => {
       for (const ac of following.values()) ac.abort();
       following.clear();

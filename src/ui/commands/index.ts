@@ -7,15 +7,17 @@ import { isAbsolute, join, relative } from 'node:path';
 import { COMPOSE_FILE_NAMES } from '../../core/infra';
 import { existsSync } from 'node:fs';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import { serviceResult } from '../../core/docker/model';
 import { CancelledError, isCancelled } from '../../core/operations/cancel';
+import { COMMAND } from '../ids';
+import { errorText } from '../../core/format';
 
 export interface CommandContext {
   readonly registry: StackRegistry;
   readonly log: vscode.LogOutputChannel;
   /** When given, Refresh also reads every stack's containers again (and retries an unreachable Docker). */
-  readonly engine?: EngineService;
+  readonly engine?: DockerService;
 }
 
 /** `args` for automation (a plain object), `node` when invoked on a tree item (the view's node, with its model). */
@@ -51,7 +53,7 @@ export function register(
     try {
       return await handler(plain, isNode ? arg : undefined);
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorText(e);
       if (plain) {
         // Automation gets the error and decides; the log keeps a trace without calling it our failure.
         ctx.log.warn(`${id} (called with args) failed: ${msg}`);
@@ -79,7 +81,7 @@ function folderFor(path: string | undefined, folderArg: unknown): vscode.Workspa
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
-    register(ctx, 'tsdbOps.refresh', async () => {
+    register(ctx, COMMAND.refresh, async () => {
       await ctx.registry.refresh();
       const engine = ctx.engine;
       if (!engine) return { stacks: ctx.registry.summaries() };
@@ -98,7 +100,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       return { stacks: ctx.registry.summaries(), docker };
     }),
 
-    register(ctx, 'tsdbOps.pickInfraFolder', async (args) => {
+    register(ctx, COMMAND.pickInfraFolder, async (args) => {
       let path = typeof args?.path === 'string' ? args.path : undefined;
       if (!path) {
         const picked = await vscode.window.showOpenDialog({
@@ -129,15 +131,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       return { infraPath: value, folder: folder.uri.fsPath };
     }),
 
-    register(ctx, 'tsdbOps.openSettings', async () => {
+    register(ctx, COMMAND.openSettings, async () => {
       await vscode.commands.executeCommand('workbench.action.openSettings', '@ext:tsdb-ops-team.tsdb-ops');
     }),
 
-    register(ctx, 'tsdbOps.showOutput', () => {
+    register(ctx, COMMAND.showOutput, () => {
       ctx.log.show(true);
     }),
 
-    register(ctx, 'tsdbOps.openComposeFile', async (args) => {
+    register(ctx, COMMAND.openComposeFile, async (args) => {
       const stacks = ctx.registry.stacks;
       const stack =
         typeof args?.folder === 'string' ? stacks.find((s) => s.workspaceFolder === args.folder) : stacks[0];

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { relative } from 'node:path';
 import type { StackConfig } from '../../core/infra';
 import { CancelledError } from '../../core/operations/cancel';
-import type { StatusReport } from '../../core/migrations/engine';
+import type { StatusReport } from '../../core/migrations/migrator';
 import { MigrateError } from '../../core/migrations/sqlx';
 import { createMigration } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
@@ -19,6 +19,8 @@ import type { MigrationsController } from '../migrations/controller';
 import { isPasswordProblem } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust } from './stack-pick';
+import { COMMAND } from '../ids';
+import { errorText } from '../../core/format';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -104,7 +106,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
   }
 
   return [
-    ctx.register('tsdbOps.migrations.refresh', async () => {
+    ctx.register(COMMAND.migrationsRefresh, async () => {
       await controller.refresh();
       return {
         stacks: controller
@@ -113,7 +115,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       };
     }),
 
-    ctx.register('tsdbOps.migrations.status', async (args) => {
+    ctx.register(COMMAND.migrationsStatus, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       await controller.refresh();
@@ -129,7 +131,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       };
     }),
 
-    ctx.register('tsdbOps.migrations.runPending', async (args) => {
+    ctx.register(COMMAND.migrationsRunPending, async (args) => {
       requireTrust('Running migrations');
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
@@ -212,14 +214,14 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
           },
         );
       } catch (e) {
-        output.appendLine(`error: ${e instanceof Error ? e.message : String(e)}`);
+        output.appendLine(`error: ${errorText(e)}`);
         await controller.refresh();
         if (e instanceof CancelledError && interactive) return undefined;
         return showFailure(e);
       }
     }),
 
-    ctx.register('tsdbOps.migrations.create', async (args) => {
+    ctx.register(COMMAND.migrationsCreate, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       if (!stack.migrationsDir)
@@ -244,7 +246,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       return created;
     }),
 
-    ctx.register('tsdbOps.migrations.revert', async (args) => {
+    ctx.register(COMMAND.migrationsRevert, async (args) => {
       requireTrust('Reverting a migration');
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
@@ -275,13 +277,13 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
         await controller.refresh();
         return { reverted: r.reverted.map((a) => ({ version: a.version.toString(), description: a.description })) };
       } catch (e) {
-        output.appendLine(`error: ${e instanceof Error ? e.message : String(e)}`);
+        output.appendLine(`error: ${errorText(e)}`);
         await controller.refresh();
         return showFailure(e);
       }
     }),
 
-    ctx.register('tsdbOps.migrations.copyCliCommand', async (args) => {
+    ctx.register(COMMAND.migrationsCopyCliCommand, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       const action = args?.action === 'info' || args?.action === 'revert' ? args.action : 'run';
@@ -295,7 +297,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       return { command };
     }),
 
-    ctx.register('tsdbOps.migrations.setPassword', async (args) => {
+    ctx.register(COMMAND.migrationsSetPassword, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       const pw = typeof args?.password === 'string' ? args.password : undefined;

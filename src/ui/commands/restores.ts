@@ -37,17 +37,19 @@ import {
   type StackRestoreSetup,
 } from '../../core/backups/restore-stack';
 import type { RestoreContext, ServerConnection } from '../../core/backups/restore-run';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
 import { runStackOperation } from '../operation';
+import { COMMAND, ITEM } from '../ids';
+import { errorText } from '../../core/format';
 
 export const RESTORE_CHANNEL = 'TimescaleDB Ops: Restore';
 
 export interface RestoreCommandContext {
   readonly registry: StackRegistry;
-  readonly engine: EngineService;
+  readonly engine: DockerService;
   readonly log: vscode.LogOutputChannel;
   readonly output: vscode.OutputChannel;
 }
@@ -239,10 +241,10 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         output: { step: (_t, s) => output.appendLine(`▶ ${s}`), line: (_t, l) => output.appendLine(l) },
       });
     } catch (e) {
-      output.appendLine(`✖ ${e instanceof Error ? e.message : String(e)}`);
+      output.appendLine(`✖ ${errorText(e)}`);
       throw e;
     } finally {
-      void vscode.commands.executeCommand('tsdbOps.backup.refresh').then(undefined, () => undefined);
+      void vscode.commands.executeCommand(COMMAND.backupRefresh).then(undefined, () => undefined);
     }
   }
 
@@ -306,7 +308,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
             return `Pick a time at or after ${formatTimeTarget(earliest)} (the oldest backup ended just before).`;
           return undefined;
         } catch (e) {
-          return e instanceof Error ? e.message : String(e);
+          return errorText(e);
         }
       },
     });
@@ -339,7 +341,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           .then((a) => {
             if (a === 'Roll Back Now') {
               void Promise.resolve(
-                vscode.commands.executeCommand<{ recovered: boolean }>('tsdbOps.restore.recover', {
+                vscode.commands.executeCommand<{ recovered: boolean }>(COMMAND.restoreRecover, {
                   folder: stack.workspaceFolder,
                 }),
               ).then(
@@ -351,10 +353,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
                   ),
                 (e: unknown) =>
                   void vscode.window
-                    .showErrorMessage(
-                      `Rolling back failed: ${e instanceof Error ? e.message : String(e)}`,
-                      'Show Output',
-                    )
+                    .showErrorMessage(`Rolling back failed: ${errorText(e)}`, 'Show Output')
                     .then((b) => b && output.show(true)),
               );
             }
@@ -368,7 +367,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
 
   return [
     ctx.registry.onDidChange(() => void checkJournals()),
-    registerRestore(ctx, 'tsdbOps.restore.pgbackrest', async (args, node) => {
+    registerRestore(ctx, COMMAND.restorePgbackrest, async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
       const setup = await setupFor(stack, node);
@@ -379,7 +378,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const replayWal = bool(args, 'replayWal');
       if (!args) {
         const info = await stanzaInfo(setup);
-        if (node?.item.contextValue === 'pitrWindow') time = await askTime(info);
+        if (node?.item.contextValue === ITEM.pitrWindow) time = await askTime(info);
         else if (!set) {
           const newest = info.backups[info.backups.length - 1];
           if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
@@ -418,7 +417,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         : `backup set ${set ?? '(the newest)'}${replayWal ? ' plus every archived WAL after it' : ''}`;
       await confirm(
         args,
-        'tsdbOps.restore.pgbackrest',
+        COMMAND.restorePgbackrest,
         `Restore ${stack.projectName} to ${what}?`,
         physicalDetail(setup, what),
         'Restore',
@@ -440,24 +439,18 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return { ...r, stanza: setup.stanza, dataDir: setup.dataDir, oneOffContainer: setup.postgresIsPid1 };
     }),
 
-    registerRestore(ctx, 'tsdbOps.restore.baseBackup', async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreBaseBackup, async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      const dir = await backupPath(
-        args,
-        node,
-        stack,
-        'dir',
-        'tsdbOps.restore.baseBackup',
-        'a pg_basebackup -F t folder',
-        { title: 'A pg_basebackup folder (base.tar.gz, pg_wal.tar.gz)' },
-      );
+      const dir = await backupPath(args, node, stack, 'dir', COMMAND.restoreBaseBackup, 'a pg_basebackup -F t folder', {
+        title: 'A pg_basebackup folder (base.tar.gz, pg_wal.tar.gz)',
+      });
       const setup = await setupFor(stack, node);
       const inContainer = setup.toolPath(dir);
       const what = `the pg_basebackup ${basename(dir)}`;
       await confirm(
         args,
-        'tsdbOps.restore.baseBackup',
+        COMMAND.restoreBaseBackup,
         `Restore ${stack.projectName} from ${what}?`,
         physicalDetail(setup, what),
         'Restore',
@@ -466,10 +459,10 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return { ...r, dataDir: setup.dataDir, oneOffContainer: setup.postgresIsPid1 };
     }),
 
-    registerRestore(ctx, 'tsdbOps.restore.dump', async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreDump, async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dump', 'a pg_dump file', {
+      const file = await backupPath(args, node, stack, 'file', COMMAND.restoreDump, 'a pg_dump file', {
         title: 'A pg_dump file (.tar, .dump)',
       });
       // The sidecar (<file>.meta.json) is read on this machine; a container path is mapped back first.
@@ -488,7 +481,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
               checkDatabaseName(v);
               return undefined;
             } catch (e) {
-              return e instanceof Error ? e.message : String(e);
+              return errorText(e);
             }
           },
         });
@@ -539,7 +532,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       ].join('\n\n');
       await confirm(
         args,
-        'tsdbOps.restore.dump',
+        COMMAND.restoreDump,
         `Restore ${basename(file)} into database ${database}?`,
         detail,
         'Restore',
@@ -565,10 +558,10 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return r;
     }),
 
-    registerRestore(ctx, 'tsdbOps.restore.dumpAll', async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreDumpAll, async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
-      const file = await backupPath(args, node, stack, 'file', 'tsdbOps.restore.dumpAll', 'a pg_dumpall .sql file', {
+      const file = await backupPath(args, node, stack, 'file', COMMAND.restoreDumpAll, 'a pg_dumpall .sql file', {
         title: 'A pg_dumpall .sql file',
         filters: { SQL: ['sql'] },
       });
@@ -584,7 +577,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           `other databases are untouched. ` +
           `If the restore fails or you cancel it, the renamed databases get their names back.`,
       ].join('\n\n');
-      await confirm(args, 'tsdbOps.restore.dumpAll', `Restore every database of ${basename(file)}?`, detail, 'Restore');
+      await confirm(args, COMMAND.restoreDumpAll, `Restore every database of ${basename(file)}?`, detail, 'Restore');
       const r = await runOperation(stack, `Restoring ${basename(file)}`, (rctx) =>
         restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
       );
@@ -595,7 +588,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return r;
     }),
 
-    registerRestore(ctx, 'tsdbOps.restore.deletePreRestoreCopy', async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreDeletePreRestoreCopy, async (args, node) => {
       const stack = await stackFor(args, node);
       const setup = await setupFor(stack, node);
       const rt = setup.rt;
@@ -625,7 +618,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         );
       await confirm(
         args,
-        'tsdbOps.restore.deletePreRestoreCopy',
+        COMMAND.restoreDeletePreRestoreCopy,
         `Delete the pre-restore copy ${basename(path)}${size !== undefined ? ` (${formatBytes(size)})` : ''}?`,
         `It holds the data folder from before a restore: the way back to that state. ` +
           `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
@@ -637,7 +630,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return { deleted: path };
     }),
 
-    registerRestore(ctx, 'tsdbOps.restore.recover', async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreRecover, async (args, node) => {
       const stack = await stackFor(args, node);
       if (readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)).runtime === 'host') {
         const site = await setupFor(stack, node);

@@ -15,7 +15,7 @@ import { runningServiceContainer } from '../../core/docker/find';
 import { ofeliaService } from '../../core/schedule/ofelia';
 import { maskSecrets } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { BackupsController } from '../backups/controller';
 
 export class PgBackRestChannel implements vscode.Disposable {
@@ -96,7 +96,7 @@ export class OfeliaChannel implements vscode.Disposable {
   constructor(
     private readonly registry: StackRegistry,
     private readonly controller: BackupsController,
-    private readonly engine: EngineService,
+    private readonly engine: DockerService,
   ) {
     this.subs.push(registry.onDidChange(() => void this.renew()));
     void this.renew();
