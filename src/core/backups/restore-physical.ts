@@ -519,21 +519,6 @@ function describeSource(src: PhysicalSource): string {
   return `pgBackRest stanza ${src.stanza}${src.set ? ` set ${src.set}` : ''}${src.time ? ` time ${formatTimeTarget(src.time)}` : ''}`;
 }
 
-/** The steps a physical restore takes, for confirmations and docs. */
-export function physicalRestorePlan(src: PhysicalSource, dataDir: string): string[] {
-  return [
-    src.kind === 'pgbackrest'
-      ? 'Check the backup set in pgBackRest info'
-      : 'List every archive of the base backup (tar -tvf) and check the free space',
-    'Stop PostgreSQL (pg_ctl stop -m fast) and check it stopped (pg_ctl status)',
-    `Move ${dataDir} aside to ${posix.basename(dataDir)}${'.pre-restore-<time>'} (kept)`,
-    src.kind === 'pgbackrest'
-      ? 'pgbackrest restore into an empty data folder'
-      : 'Extract base.tar and pg_wal.tar into an empty data folder',
-    'Start PostgreSQL, wait until it accepts connections, verify',
-  ];
-}
-
 /** Runs a restore tool with its pid recorded (a fixed wrapper; the tool's argv stays separate). */
 async function runTool(
   t: PhysicalTarget,
