@@ -17,13 +17,13 @@ import { BackupStatus } from './ui/status/backup-status';
 import { registerBackupCommands } from './ui/commands/backups';
 import { StackStatus } from './ui/status/stack-status';
 import { InfraDiagnostics } from './ui/diagnostics';
-import { register, registerCommands } from './ui/commands';
+import { registerCommands } from './ui/commands';
+import { register } from './ui/commands/register';
 import { registerMigrationCommands } from './ui/commands/migrations';
 import { registerRestoreCommands, RESTORE_CHANNEL } from './ui/commands/restores';
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
-import { join } from 'node:path';
 import { DockerService } from './ui/docker-service';
 import { VIEW } from './ui/ids';
 
@@ -48,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const backupsController = new BackupsController(registry, engine);
   const backups = new BackupsProvider(registry, backupsController);
   const pgbackrestChannel = new PgBackRestChannel(registry, backupsController);
-  const ofeliaChannel = new OfeliaChannel(registry, backupsController, engine);
+  const ofeliaChannel = new OfeliaChannel(registry, engine);
   const backupStatus = new BackupStatus(backupsController);
 
   context.subscriptions.push(
@@ -78,7 +78,6 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
     restoreOutput,
-    watchStackFolders(registry, backups),
     backupsController,
     pgbackrestChannel,
     ofeliaChannel,
@@ -122,29 +121,6 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       channel: (name) => [...(name === 'Ofelia' ? ofeliaChannel : pgbackrestChannel).printed],
     },
   };
-}
-
-/** File watchers on each stack's manual backups folder, renewed when the stacks change (the migration controller watches migrations). */
-function watchStackFolders(registry: StackRegistry, backups: BackupsProvider): vscode.Disposable {
-  let watchers: vscode.Disposable[] = [];
-  const renew = () => {
-    for (const w of watchers) w.dispose();
-    watchers = registry.stacks.map((s) => {
-      const w = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(join(s.backupsDir, 'manual_backup')), '*'),
-      );
-      const onChange = () => backups.refresh();
-      w.onDidCreate(onChange);
-      w.onDidDelete(onChange);
-      w.onDidChange(onChange);
-      return w;
-    });
-  };
-  const sub = registry.onDidChange(renew);
-  return new vscode.Disposable(() => {
-    sub.dispose();
-    for (const w of watchers) w.dispose();
-  });
 }
 
 export function deactivate(): void {

@@ -7,12 +7,12 @@ import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
 import { listPreRestoreCopies, type PreRestoreCopy } from './pre-restore';
-import { pgbackrestInfo, resolveStanza, type StanzaInfo } from './pgbackrest';
+import { pgbackrestInfo, resolveStanza, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
 import { readPgbackrestConf, stackBackupTargets, type BackupSettings, type StackBackupTargets } from './targets';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
 import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
-import { backupMoments, computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
+import { computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
 
 export interface ManualBackupEntry extends ManualBackup {
   readonly sidecar?: BackupSidecar;
@@ -120,6 +120,13 @@ export async function loadBackupsOverview(input: {
     freshness,
     loadedAt: now,
   };
+}
+
+/** Every backup with its time, newest first: the pgBackRest sets and the manual backups. */
+export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
+  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort(
+    (a, b) => b.at.getTime() - a.at.getTime(),
+  );
 }
 
 /** The freshness of a loaded overview at another time (the status item ticks without reloading). */

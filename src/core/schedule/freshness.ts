@@ -3,7 +3,6 @@
  * says it should be? A job's last scheduled run, `grace` ago, must have produced a backup of at
  * least that kind (a newer full also satisfies a differential schedule).
  */
-import type { BackupSet } from '../backups/pgbackrest';
 import type { OfeliaRun } from '../logs/ofelia-runs';
 import type { JobBackupKind, OfeliaJob } from './ofelia';
 
@@ -55,12 +54,6 @@ const SATISFIES: Readonly<Record<JobBackupKind, readonly JobBackupKind[]>> = {
 
 /** The kinds whose staleness turns the status to warning. */
 const WATCHED: readonly JobBackupKind[] = ['full', 'diff'];
-
-export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
-  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort(
-    (a, b) => b.at.getTime() - a.at.getTime(),
-  );
-}
 
 export function computeFreshness(input: {
   jobs: readonly OfeliaJob[];

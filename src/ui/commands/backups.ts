@@ -30,8 +30,8 @@ import type { DockerService } from '../docker-service';
 import type { BackupsController } from '../backups/controller';
 import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels';
 import type { BackupNode } from '../views/backups';
-import { pickStack, requireTrust } from './stack-pick';
-import { CancelledByUser, register } from './index';
+import { requireTrust, stackFor as stackOf, str, type Args } from './args';
+import { CancelledByUser, register } from './register';
 import { logOutput, runStackOperation } from '../operation';
 import { COMMAND } from '../ids';
 
@@ -43,9 +43,6 @@ export interface BackupCommandContext {
   readonly pgbackrestChannel: PgBackRestChannel;
   readonly ofeliaChannel: OfeliaChannel;
 }
-
-type Args = Record<string, unknown> | undefined;
-type Handler = (args: Args, node: BackupNode | undefined) => unknown;
 
 const KINDS = ['full', 'diff', 'incr', 'dump', 'dumpAll', 'baseBackup'] as const;
 type Kind = (typeof KINDS)[number];
@@ -60,13 +57,6 @@ const KIND_PICKS: { label: string; description: string; backupKind: Kind }[] = [
 
 function isNode(a: unknown): a is BackupNode {
   return typeof a === 'object' && a !== null && 'item' in a && (a as { item: unknown }).item instanceof vscode.TreeItem;
-}
-
-function str(args: Args, key: string): string | undefined {
-  const v = args?.[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new Error(`${key} must be a string, not ${JSON.stringify(v)}.`);
-  return v;
 }
 
 function toResult(r: ManualBackupResult) {
@@ -117,20 +107,17 @@ export function overviewResult(o: BackupsOverview) {
 export function registerBackupCommands(ctx: BackupCommandContext): vscode.Disposable[] {
   const { controller, log } = ctx;
 
-  const reg = (id: string, handler: Handler): vscode.Disposable =>
-    register({ log }, id, (args, node) => handler(args, isNode(node) ? node : undefined), {
+  const reg = (id: string, handler: (args: Args, node: BackupNode | undefined) => unknown): vscode.Disposable =>
+    register<BackupNode>({ log }, id, handler, {
+      isNode,
       showError: (e, node) => {
         if (!(e instanceof PgBackRestError)) return false;
-        void showPgBackRestError(e, isNode(node) ? node.stack : undefined);
+        void showPgBackRestError(e, node?.stack);
         return true;
       },
     });
 
-  async function stackFor(args: Args, node: BackupNode | undefined): Promise<StackConfig> {
-    const s = node?.stack ?? (await pickStack(ctx.registry, args));
-    if (!s) throw new CancelledByUser();
-    return s;
-  }
+  const stackFor = (args: Args, node: BackupNode | undefined) => stackOf(ctx.registry, args, node);
 
   /** Runs `work` in the stack's queue under a cancellable progress notification. */
   function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>): Promise<T> {

@@ -24,8 +24,8 @@ import type { OperationContext } from '../../core/operations/queue';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
-import { pickStack, requireTrust } from './stack-pick';
-import { CancelledByUser, register } from './index';
+import { requireTrust, stackFor as stackOf, type Args } from './args';
+import { CancelledByUser, register } from './register';
 import { logOutput, runStackOperation } from '../operation';
 import { findOnPath } from '../../core/docker/cli-path';
 import { COMMAND, CONTEXT_KEY, VIEW, focusCommand } from '../ids';
@@ -37,7 +37,6 @@ export interface ContainerCommandContext {
   readonly log: vscode.LogOutputChannel;
 }
 
-type Args = Record<string, unknown> | undefined;
 /** `interactive`: from the palette, the tree or the status bar (prompt, confirm, show errors). */
 type Handler = (args: Args, interactive: boolean) => unknown;
 
@@ -63,16 +62,15 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
 
   /** A service row of the Containers view becomes `{ service, folder }` (interactive). */
   const reg = (id: string, handler: Handler): vscode.Disposable =>
-    register({ log }, id, (plain, node) => {
-      const row = isServiceNode(node) ? node : undefined;
-      return handler(row ? { service: row.status.service, folder: row.stack.infraDir } : plain, plain === undefined);
-    });
+    register(
+      { log },
+      id,
+      (plain, row) =>
+        handler(row ? { service: row.status.service, folder: row.stack.infraDir } : plain, plain === undefined),
+      { isNode: isServiceNode },
+    );
 
-  async function stackFor(args: Args): Promise<StackConfig> {
-    const stack = await pickStack(registry, args);
-    if (!stack) throw new CancelledByUser();
-    return stack;
-  }
+  const stackFor = (args: Args) => stackOf(registry, args);
 
   /** The stack's services as the monitor sees them now (read again first). */
   async function services(stack: StackConfig): Promise<ServiceStatus[]> {

@@ -9,67 +9,14 @@ import { existsSync } from 'node:fs';
 import type { StackRegistry } from '../stacks';
 import type { DockerService } from '../docker-service';
 import { serviceResult } from '../../core/docker/model';
-import { CancelledError, isCancelled } from '../../core/operations/cancel';
 import { COMMAND } from '../ids';
-import { errorText } from '../../core/format';
+import { register } from './register';
 
 export interface CommandContext {
   readonly registry: StackRegistry;
   readonly log: vscode.LogOutputChannel;
   /** When given, Refresh also reads every stack's containers again (and retries an unreachable Docker). */
   readonly engine?: DockerService;
-}
-
-/** `args` for automation (a plain object), `node` when invoked on a tree item (the view's node, with its model). */
-export type Handler = (args: Record<string, unknown> | undefined, node: unknown) => unknown;
-
-/** The user dismissed a prompt or a confirmation: a cancel like any other, nothing is shown. */
-export class CancelledByUser extends CancelledError {
-  constructor() {
-    super('Cancelled.');
-    this.name = 'CancelledByUser';
-  }
-}
-
-export interface RegisterOptions {
-  /** Shows an error its own way (with an action that fixes it); returns false to get the plain message. */
-  showError?: (e: Error, node: unknown) => boolean;
-}
-
-/**
- * Registers a command: an args object (not a tree node) means automation, so errors are thrown to the
- * caller; from the palette or a view, errors are shown, and a cancel is quiet. A tree node (a TreeItem,
- * or an object with `item`) reaches the handler as `node`.
- */
-export function register(
-  ctx: { log: vscode.LogOutputChannel },
-  id: string,
-  handler: Handler,
-  opts: RegisterOptions = {},
-): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (arg?: unknown) => {
-    const isNode = !!arg && typeof arg === 'object' && (arg instanceof vscode.TreeItem || 'item' in arg);
-    const plain = arg && typeof arg === 'object' && !isNode ? (arg as Record<string, unknown>) : undefined;
-    try {
-      return await handler(plain, isNode ? arg : undefined);
-    } catch (e) {
-      const msg = errorText(e);
-      if (plain) {
-        // Automation gets the error and decides; the log keeps a trace without calling it our failure.
-        ctx.log.warn(`${id} (called with args) failed: ${msg}`);
-        throw e;
-      }
-      if (isCancelled(e)) {
-        ctx.log.info(`${id}: cancelled`);
-        return undefined;
-      }
-      ctx.log.error(`${id}: ${msg}`);
-      if ((e as { shown?: boolean }).shown) return undefined;
-      if (e instanceof Error && opts.showError?.(e, isNode ? arg : undefined)) return undefined;
-      void vscode.window.showErrorMessage(msg);
-      return undefined;
-    }
-  });
 }
 
 function folderFor(path: string | undefined, folderArg: unknown): vscode.WorkspaceFolder | undefined {

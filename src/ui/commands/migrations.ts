@@ -18,7 +18,7 @@ import type { MigrationStatus } from '../../core/migrations/status';
 import type { MigrationsController } from '../migrations/controller';
 import { isPasswordProblem } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
-import { pickStack, requireTrust } from './stack-pick';
+import { pickStack, requireTrust } from './args';
 import { COMMAND } from '../ids';
 import { errorText } from '../../core/format';
 

@@ -39,8 +39,8 @@ import {
 import type { RestoreContext, ServerConnection } from '../../core/backups/restore-run';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
-import { pickStack, requireTrust } from './stack-pick';
-import { CancelledByUser, register } from './index';
+import { bool, requireTrust, stackFor as stackOf, str, type Args } from './args';
+import { CancelledByUser, register } from './register';
 import { runStackOperation } from '../operation';
 import { COMMAND, ITEM } from '../ids';
 import { errorText } from '../../core/format';
@@ -53,8 +53,6 @@ export interface RestoreCommandContext {
   readonly log: vscode.LogOutputChannel;
   readonly output: vscode.OutputChannel;
 }
-
-type Args = Record<string, unknown>;
 
 /** Where a stack's restore runs (see setupFor). */
 interface Site {
@@ -81,13 +79,13 @@ interface ViewNode {
   readonly copy?: { path: string; sizeBytes?: number; created?: Date };
 }
 
-/** register() from ./index with the restore's node type, and errors offering the restore channel. */
+/** register() with the Backups view's node, and errors offering the restore channel. */
 function registerRestore(
   ctx: RestoreCommandContext,
   id: string,
-  handler: (args: Args | undefined, node: ViewNode | undefined) => unknown,
+  handler: (args: Args, node: ViewNode | undefined) => unknown,
 ): vscode.Disposable {
-  return register(ctx, id, (args, node) => handler(args, node as ViewNode | undefined), {
+  return register<ViewNode>(ctx, id, handler, {
     showError: (e) => {
       void vscode.window.showErrorMessage(e.message, 'Show Output').then((a) => a && ctx.output.show(true));
       return true;
@@ -95,25 +93,12 @@ function registerRestore(
   });
 }
 
-function str(args: Args | undefined, key: string): string | undefined {
-  const v = args?.[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new Error(`${key} must be a string, not ${JSON.stringify(v)}.`);
-  return v;
-}
-function bool(args: Args | undefined, key: string): boolean | undefined {
-  const v = args?.[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw new Error(`${key} must be true or false, not ${JSON.stringify(v)}.`);
-  return v;
-}
-
 /**
  * The backup a restore starts from: `args[key]`, else the clicked Backups view item, else (from the
  * palette) an open dialog in the stack's manual_backup folder. With args and no path: an error naming it.
  */
 async function backupPath(
-  args: Args | undefined,
+  args: Args,
   node: ViewNode | undefined,
   stack: StackConfig,
   key: 'file' | 'dir',
@@ -136,13 +121,7 @@ async function backupPath(
   return path;
 }
 
-async function confirm(
-  args: Args | undefined,
-  id: string,
-  message: string,
-  detail: string,
-  button: string,
-): Promise<void> {
+async function confirm(args: Args, id: string, message: string, detail: string, button: string): Promise<void> {
   if (args) {
     if (args.confirm !== true)
       throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
@@ -155,9 +134,8 @@ async function confirm(
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
   const { engine, output } = ctx;
 
-  async function stackFor(args: Args | undefined, node: ViewNode | undefined): Promise<StackConfig> {
-    const stack = node?.stack ?? (await pickStack(ctx.registry, args));
-    if (!stack) throw new CancelledByUser();
+  async function stackFor(args: Args, node: ViewNode | undefined): Promise<StackConfig> {
+    const stack = await stackOf(ctx.registry, args, node);
     if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to restore into.`);
     return stack;
   }

@@ -68,8 +68,6 @@ export class PgBackRestChannel implements vscode.Disposable {
             this.append(`==> ${join(stack.pgbackrestLogDir, file)} <==`, stack);
           }
           this.append(line, stack);
-          if (/ (backup|expire|stanza-create|stanza-upgrade|restore) command end: /.test(line))
-            this.controller.scheduleRefresh();
         },
         { initialTailBytes: 8 * 1024 },
       );
@@ -95,7 +93,6 @@ export class OfeliaChannel implements vscode.Disposable {
 
   constructor(
     private readonly registry: StackRegistry,
-    private readonly controller: BackupsController,
     private readonly engine: DockerService,
   ) {
     this.subs.push(registry.onDidChange(() => void this.renew()));
@@ -136,7 +133,7 @@ export class OfeliaChannel implements vscode.Disposable {
         const w = watch(dir, { persistent: false }, (_e, name) => {
           const n = name?.toString();
           if (n && /^\d{8}_\d{6}_.+\.json$/.test(n)) {
-            void this.printRun(stack, join(dir, n)).then(() => this.controller.scheduleRefresh());
+            void this.printRun(stack, join(dir, n));
           }
         });
         w.on('error', () => undefined);

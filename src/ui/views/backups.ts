@@ -72,7 +72,7 @@ export class BackupsProvider extends StackTreeProvider {
     return [];
   }
 
-  /** Also reloads the model (the manual_backup watcher and the refresh command call this). */
+  /** Also reloads the model (the refresh command calls this). */
   override refresh(): void {
     this.controller.scheduleRefresh();
   }
