@@ -6,8 +6,8 @@
  */
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
-import { restorePhysical } from '../../src/core/backups/restore-physical';
-import { restoreInOneOff } from '../../src/core/backups/restore-oneoff';
+import { restorePhysical } from '../../src/core/backups/restore/physical';
+import { restoreInOneOff } from '../../src/core/backups/restore/oneoff';
 
 async function main(): Promise<void> {
   const client = await connectEngine(resolveEngine(undefined, process.env));

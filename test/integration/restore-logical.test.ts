@@ -13,9 +13,9 @@ import {
   restoreDumpAll,
   timescaleVersions,
   type LogicalTarget,
-} from '../../src/core/backups/restore-logical';
-import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore-run';
-import { restorePhysical } from '../../src/core/backups/restore-physical';
+} from '../../src/core/backups/restore/logical';
+import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore/run';
+import { restorePhysical } from '../../src/core/backups/restore/physical';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';

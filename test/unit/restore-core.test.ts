@@ -8,16 +8,16 @@ import {
   setForTime,
   TimeTargetError,
   type RestorableSet,
-} from '../../src/core/backups/restore-pitr';
+} from '../../src/core/backups/restore/pitr';
 import {
   checkDatabaseName,
   dumpAllObjects,
   skipExistingRoles,
   unquoteIdent,
-} from '../../src/core/backups/restore-logical';
-import { containerPath, hostPath } from '../../src/core/backups/restore-stack';
-import { displayArgv, psqlArgv, sqlIdent, sqlLiteral } from '../../src/core/backups/restore-run';
-import { journalPath, parseDfAvailable, parseTarVerboseLine } from '../../src/core/backups/restore-physical';
+} from '../../src/core/backups/restore/logical';
+import { containerPath, hostPath } from '../../src/core/backups/restore/stack';
+import { displayArgv, psqlArgv, sqlIdent, sqlLiteral } from '../../src/core/backups/restore/run';
+import { journalPath, parseDfAvailable, parseTarVerboseLine } from '../../src/core/backups/restore/physical';
 import type { VolumeMount } from '../../src/core/infra';
 
 describe('restore: point-in-time targets', () => {

@@ -6,7 +6,7 @@
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
-import { listPreRestoreCopies, type PreRestoreCopy } from './pre-restore';
+import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
 import { pgbackrestInfo, resolveStanza, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
 import { readPgbackrestConf, stackBackupTargets, type BackupSettings, type StackBackupTargets } from './targets';

@@ -18,25 +18,25 @@ import { readBackupsConfig } from '../backups/controller';
 import { formatBytes } from '../../core/backups/manual';
 import { pgbackrestInfo, type StanzaInfo } from '../../core/backups/pgbackrest';
 import { readSidecar } from '../../core/backups/sidecar';
-import { listPreRestoreCopies } from '../../core/backups/pre-restore';
+import { listPreRestoreCopies } from '../../core/backups/restore/pre-restore';
 import {
   deletePreRestoreCopy,
   recoverInterruptedRestore,
   restorePhysical,
   type PhysicalRestoreResult,
   type PhysicalSource,
-} from '../../core/backups/restore-physical';
-import { recoverInOneOff, restoreInOneOff } from '../../core/backups/restore-oneoff';
-import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore-logical';
-import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore-pitr';
+} from '../../core/backups/restore/physical';
+import { recoverInOneOff, restoreInOneOff } from '../../core/backups/restore/oneoff';
+import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore/logical';
+import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore/pitr';
 import {
   containerPath,
   findRestoreJournals,
   hostPath,
   readRestoreSetup,
   type StackRestoreSetup,
-} from '../../core/backups/restore-stack';
-import type { RestoreContext, ServerConnection } from '../../core/backups/restore-run';
+} from '../../core/backups/restore/stack';
+import type { RestoreContext, ServerConnection } from '../../core/backups/restore/run';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { bool, requireTrust, stackFor as stackOf, str, type Args } from './args';

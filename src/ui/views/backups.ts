@@ -15,7 +15,7 @@ import type { StackConfig } from '../../core/infra';
 import { formatBytes } from '../../core/backups/manual';
 import { groupBackupSets, PgBackRestError, type BackupSet, type StanzaInfo } from '../../core/backups/pgbackrest';
 import type { BackupsOverview, ManualBackupEntry } from '../../core/backups/overview';
-import type { PreRestoreCopy } from '../../core/backups/pre-restore';
+import type { PreRestoreCopy } from '../../core/backups/restore/pre-restore';
 import type { JobFreshness } from '../../core/schedule/freshness';
 import type { BackupsController } from '../backups/controller';
 import type { StackRegistry } from '../stacks';

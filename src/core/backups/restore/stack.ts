@@ -8,12 +8,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, relative, isAbsolute, sep } from 'node:path';
 import type Dockerode from 'dockerode';
-import { ContainerRuntime } from '../runtime';
-import type { VolumeMount } from '../infra';
-import { confOption, resolveStanza } from './pgbackrest';
-import { postgresIsPid1 } from './restore-oneoff';
-import type { ServerConnection } from './restore-run';
-import type { RestoreJournal } from './restore-physical';
+import { ContainerRuntime } from '../../runtime';
+import type { VolumeMount } from '../../infra';
+import { confOption, resolveStanza } from '../pgbackrest';
+import { postgresIsPid1 } from './oneoff';
+import type { ServerConnection } from './run';
+import type { RestoreJournal } from './physical';
 
 export const DEFAULT_PGDATA = '/home/postgres/pgdata/data';
 

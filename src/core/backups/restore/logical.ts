@@ -9,10 +9,10 @@
  *    renamed aside first (`<db>_pre_restore_<stamp>`, kept: the way back) and renamed back when the
  *    restore fails; `CREATE ROLE` of roles that exist is skipped (their `ALTER ROLE` still applies).
  */
-import { errorText } from '../format';
+import { errorText } from '../../format';
 import { PassThrough, Transform } from 'node:stream';
-import type { ToolRuntime } from '../runtime';
-import { ToolCancelledError, ToolFailedError } from '../runtime';
+import type { ToolRuntime } from '../../runtime';
+import { ToolCancelledError, ToolFailedError } from '../../runtime';
 import {
   BackupVerifyError,
   connEnv,
@@ -26,8 +26,8 @@ import {
   sqlLiteral,
   type RestoreContext,
   type ServerConnection,
-} from './restore-run';
-import { maskSecrets } from '../operations/queue';
+} from './run';
+import { maskSecrets } from '../../operations/queue';
 
 export interface LogicalTarget {
   /** Where pg_restore and psql run (the database container, or this machine). */

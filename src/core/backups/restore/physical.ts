@@ -12,12 +12,12 @@
  * recovery command) finds it and rolls back the same way.
  */
 import { posix } from 'node:path';
-import type { ToolRuntime } from '../runtime';
-import { ToolCancelledError, ToolFailedError } from '../runtime';
-import { pgbackrestInfo, type StanzaInfo } from './pgbackrest';
-import { errorText } from '../format';
+import type { ToolRuntime } from '../../runtime';
+import { ToolCancelledError, ToolFailedError } from '../../runtime';
+import { pgbackrestInfo, type StanzaInfo } from '../pgbackrest';
+import { errorText } from '../../format';
 import { preRestoreName } from './pre-restore';
-import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './restore-pitr';
+import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './pitr';
 import {
   BackupVerifyError,
   displayArgv,
@@ -27,7 +27,7 @@ import {
   runLoggedChecked,
   type RestoreContext,
   type ServerConnection,
-} from './restore-run';
+} from './run';
 
 export interface PhysicalTarget {
   /** Where pg_ctl, mv, tar and pgbackrest run: a runtime that sees PGDATA. */
