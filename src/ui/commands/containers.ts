@@ -16,7 +16,8 @@ import {
   profileArgs,
   type StackProfile,
 } from '../../core/docker/clean-start';
-import { containerAction, hasBash, serviceContainer, type ContainerAction } from '../../core/docker/lifecycle';
+import { containerAction, hasBash, type ContainerAction } from '../../core/docker/lifecycle';
+import { serviceContainer } from '../../core/docker/find';
 import { runningServiceContainer, ServiceNotCreatedError } from '../../core/docker/find';
 import { streamLogs } from '../../core/docker/logs';
 import { describeState, serviceResult, type ServiceStatus } from '../../core/docker/model';
@@ -161,16 +162,16 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
       parseProfile(args?.profile) ??
       (interactive ? await askProfile(stack, `Start ${stack.projectName}`) : defaultProfile(stack));
     const title = `Starting ${stack.projectName} (${profile === 'full' ? 'every service' : 'database only'})`;
-    await operation(stack, title, interactive, async (op) => {
-      op.step(`compose ${[...profileArgs(profile), 'up', '-d'].join(' ')}`);
-      await runCompose(stack, [...profileArgs(profile), 'up', '-d'], {
-        dockerHost: engine.dockerHostEnv(),
-        signal: op.signal,
-        onLine: op.line,
-      });
-    });
+    await composeOperation(stack, title, interactive, [...profileArgs(profile), 'up', '-d']);
     return { profile, ...(await afterChange(stack)) };
   };
+
+  /** One compose command (`compose <args>`) as an operation on the stack. */
+  const composeOperation = (stack: StackConfig, title: string, interactive: boolean, composeArgs: string[]) =>
+    operation(stack, title, interactive, async (op) => {
+      op.step(`compose ${composeArgs.join(' ')}`);
+      await runCompose(stack, composeArgs, { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
+    });
 
   const stackDown: Handler = async (args, interactive) => {
     requireTrust('Stopping the stack');
@@ -192,14 +193,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     } else if (args?.confirm !== true) {
       throw new Error('tsdbOps.stack.down stops and removes the stack’s containers: pass { confirm: true }.');
     }
-    await operation(stack, `Stopping ${stack.projectName}`, interactive, async (op) => {
-      op.step(`compose ${[...profileArgs(profile), 'down'].join(' ')}`);
-      await runCompose(stack, [...profileArgs(profile), 'down'], {
-        dockerHost: engine.dockerHostEnv(),
-        signal: op.signal,
-        onLine: op.line,
-      });
-    });
+    await composeOperation(stack, `Stopping ${stack.projectName}`, interactive, [...profileArgs(profile), 'down']);
     return { profile, ...(await afterChange(stack)) };
   };
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { StackConfig } from '../../core/infra';
 import { LogFollower } from '../../core/logs/follower';
 import { formatSavedRun, listSavedRuns, readSavedRun } from '../../core/logs/ofelia-runs';
-import { followContainerLog } from '../../core/logs/container-log';
+import { streamLogs } from '../../core/docker/logs';
 import { runningServiceContainer } from '../../core/docker/find';
 import { ofeliaService } from '../../core/schedule/ofelia';
 import { maskSecrets } from '../../core/operations/queue';
@@ -163,8 +163,9 @@ export class OfeliaChannel implements vscode.Disposable {
     const c = await runningServiceContainer(docker, stack.projectName, svc.name);
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
     this.append(`==> log of container ${name} (no saved runs in ${stack.ofeliaLogDir}) <==`, stack);
-    void followContainerLog(docker, c.Id, (l) => this.append(l, stack), { signal: abort.signal, tail: 200 }).catch(
-      (e: Error) => this.append(`(container log ended: ${e.message})`, stack),
+    const onLine = (l: string) => this.append(l, stack);
+    void streamLogs(docker, c.Id, { follow: true, tail: 200, signal: abort.signal, onLine }).catch((e: Error) =>
+      this.append(`(container log ended: ${e.message})`, stack),
     );
     return { source: 'container', container: name };
   }
