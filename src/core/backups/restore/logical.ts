@@ -12,7 +12,8 @@
 import { errorText } from '../../format';
 import { PassThrough, Transform } from 'node:stream';
 import type { ToolRuntime } from '../../runtime';
-import { ToolCancelledError, ToolFailedError } from '../../runtime';
+import { ToolFailedError } from '../../runtime';
+import { isCancelled } from '../../operations/cancel';
 import {
   BackupVerifyError,
   connEnv,
@@ -183,7 +184,7 @@ export async function restoreDump(
     ];
     await runLoggedChecked(t.rt, ctx, argv, { env: connEnv(t.conn), secrets: [t.conn.password] });
   } catch (e) {
-    const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
+    const cancelled = isCancelled(e) || ctx.signal?.aborted;
     const quiet: RestoreContext = { step: ctx.step, line: ctx.line };
     if (preRestored)
       await psqlQuery(t.rt, quiet, t.conn, 'SELECT timescaledb_post_restore()', { database: db }).catch(
@@ -378,7 +379,7 @@ export async function restoreDumpAll(
     await feeding;
     if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.rt.description);
   } catch (e) {
-    const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
+    const cancelled = isCancelled(e) || ctx.signal?.aborted;
     ctx.step('Rolling back');
     try {
       await putBack();

@@ -13,7 +13,8 @@
  */
 import { posix } from 'node:path';
 import type { ToolRuntime } from '../../runtime';
-import { ToolCancelledError, ToolFailedError } from '../../runtime';
+import { ToolFailedError } from '../../runtime';
+import { isCancelled } from '../../operations/cancel';
 import { pgbackrestInfo, type StanzaInfo } from '../pgbackrest';
 import { errorText } from '../../format';
 import { preRestoreName } from './pre-restore';
@@ -158,7 +159,7 @@ export async function waitReady(t: PhysicalTarget, ctx: RestoreContext): Promise
       if (v === 'f') return;
       last = 'still in recovery';
     } catch (e) {
-      if (e instanceof ToolCancelledError) throw e;
+      if (isCancelled(e)) throw e;
       last = errorText(e);
     }
     if (Date.now() > deadline)
@@ -200,7 +201,7 @@ export async function restorableSets(
   try {
     info = await pgbackrestInfo({ runtime: rt, stanza, configPath }, ctx.signal);
   } catch (e) {
-    if (e instanceof ToolCancelledError) throw e;
+    if (isCancelled(e)) throw e;
     throw new BackupVerifyError(`pgBackRest info failed: ${errorText(e)}`);
   }
   return {
@@ -613,7 +614,7 @@ export async function restorePhysical(
       await stopServer(target, uncancellable(ctx));
     }
   } catch (e) {
-    const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
+    const cancelled = isCancelled(e) || ctx.signal?.aborted;
     ctx.line(cancelled ? 'Cancelled: rolling back.' : `Failed: ${errorText(e)}. Rolling back.`);
     ctx.step('Rolling back');
     try {
