@@ -153,7 +153,7 @@ export class BackupsController implements vscode.Disposable {
     await this.registry.ready;
     const gen = ++this.generation;
     const stacks = this.registry.stacks;
-    await Promise.all(stacks.map((s) => this.loadOne(s)));
+    await Promise.all(stacks.map((s) => this.loadOne(s, true)));
     if (gen !== this.generation) return;
     // A log folder that did not exist yet (a fresh stack) is followed after the next reload.
     if (this.logFollowers.some((f) => !f.watching)) this.followLogs();
@@ -162,21 +162,32 @@ export class BackupsController implements vscode.Disposable {
     this.changed.fire();
   }
 
-  private loadOne(stack: StackConfig): Promise<BackupsOverview> {
+  /**
+   * Loads a stack's overview. A load already running is shared; with `fresh`, one that started before this
+   * call is waited for and then a new one runs (a refresh after a change must not answer with what was read
+   * before it).
+   */
+  private loadOne(stack: StackConfig, fresh = false): Promise<BackupsOverview> {
     const running = this.loading.get(stack.infraDir);
-    if (running) return running;
-    const cfg = this.config(stack);
-    const p = loadBackupsOverview({
-      stack,
-      runtime: () => this.runtime(stack),
-      settings: cfg,
-      graceMs: cfg.graceMinutes * 60_000,
-    })
+    if (running && !fresh) return running;
+    const p: Promise<BackupsOverview> = (running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        const cfg = this.config(stack);
+        return loadBackupsOverview({
+          stack,
+          runtime: () => this.runtime(stack),
+          settings: cfg,
+          graceMs: cfg.graceMinutes * 60_000,
+        });
+      })
       .then((o) => {
         this.overviews.set(stack.infraDir, o);
         return o;
       })
-      .finally(() => this.loading.delete(stack.infraDir));
+      .finally(() => {
+        if (this.loading.get(stack.infraDir) === p) this.loading.delete(stack.infraDir);
+      });
     this.loading.set(stack.infraDir, p);
     return p;
   }
