@@ -216,9 +216,9 @@ export function resolveSite(input: SiteInputs): Site {
   const manualHostDir = join(input.stack.backupsDir, MANUAL_BACKUP_DIR);
   const manualRuntimeDir =
     input.runtime === 'container' ? posix.join(containerBackupsDir(input.stack), MANUAL_BACKUP_DIR) : manualHostDir;
-  add('manualBackupDir', manualHostDir, 'on this machine', input.runtime === 'host');
+  add('manualBackupDir', manualHostDir, 'on this machine (the backups folder of the infra)', true);
   if (input.runtime === 'container')
-    add('manualBackupDir', manualRuntimeDir, 'in the container (the backups folder mount)', true);
+    add('manualBackupDir', manualRuntimeDir, 'in the container (where the backups folder is mounted)', true);
 
   const user = toolUserOf(input.runtime, input.processUser);
   add('toolUser', user.user, user.from, true);
