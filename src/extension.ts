@@ -23,7 +23,7 @@ import { registerRestoreCommands, RESTORE_CHANNEL } from './ui/commands/restores
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
-import { join } from 'node:path';
+import { manualBackupHostDir } from './core/stack/site';
 import { EngineService } from './ui/engine';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
@@ -130,7 +130,7 @@ function watchStackFolders(registry: StackRegistry, backups: BackupsProvider): v
     for (const w of watchers) w.dispose();
     watchers = registry.stacks.map((s) => {
       const w = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(join(s.backupsDir, 'manual_backup')), '*'),
+        new vscode.RelativePattern(vscode.Uri.file(manualBackupHostDir(s)), '*'),
       );
       const onChange = () => backups.refresh();
       w.onDidCreate(onChange);

@@ -1,13 +1,14 @@
 /**
  * Holds the backups overview of each stack (core/backups/overview) for the Backups view and the
  * freshness status item, and reloads it on events: the stacks or the engine changed, a backup
- * command finished, the manual_backup, pgBackRest log or Ofelia save folders changed.
+ * command finished, the manual backups, pgBackRest log or Ofelia save folders changed.
  */
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { HostRuntime, type ToolRuntime } from '../../core/runtime';
 import { loadBackupsOverview, type BackupsOverview } from '../../core/backups/overview';
 import { stackBackupTargets, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
+import { hostRunAs } from '../../core/stack/site';
 import type { StackRegistry } from '../stacks';
 import type { EngineService } from '../engine';
 import { Debouncer } from '../debounce';
@@ -71,7 +72,7 @@ export class BackupsController implements vscode.Disposable {
   /** Where the tools of this stack run (setting `tsdbOps.backups.runtime`). */
   async runtime(stack: StackConfig): Promise<ToolRuntime> {
     const cfg = this.config(stack);
-    if (cfg.runtime === 'host') return new HostRuntime(cfg.hostBinDirs);
+    if (cfg.runtime === 'host') return new HostRuntime(cfg.hostBinDirs, hostRunAs());
     return this.engine.runtimeFor(stack);
   }
 

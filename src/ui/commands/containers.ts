@@ -22,6 +22,7 @@ import { streamLogs } from '../../core/docker/logs';
 import { describeState, serviceResult, type ServiceStatus } from '../../core/docker/model';
 import type { OperationContext } from '../../core/operations/queue';
 import type { EngineService } from '../engine';
+import { readBackupsConfig } from '../backups/controller';
 import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { pickStack, requireTrust } from './stack-pick';
@@ -235,6 +236,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
         dockerHost: engine.dockerHostEnv(),
         profile,
         builtin: args?.builtin === true,
+        settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
         signal: op.signal,
         step: op.step,
         onLine: op.line,
