@@ -370,15 +370,6 @@ export function stanzasInConf(conf: string): string[] {
   return out;
 }
 
-/** The stanza: the setting, else the only stanza section of the infra's pgbackrest.conf (`db` if several include it), else `db` (the guide's). */
-export function resolveStanza(setting: string | undefined, pgbackrestConf: string | undefined): string {
-  if (setting && setting.trim()) return setting.trim();
-  const found = pgbackrestConf ? stanzasInConf(pgbackrestConf) : [];
-  if (found.length === 1) return found[0]!;
-  if (found.includes('db')) return 'db';
-  return found[0] ?? 'db';
-}
-
 /** A conf option from the stanza's section, else `[global]` (e.g. `log-path`, `repo1-path`). */
 export function confOption(conf: string, stanza: string, key: string): string | undefined {
   let section = '';

@@ -37,6 +37,18 @@ export interface ToolRuntime {
   /** For messages: "container tsdbops_timescaledb_1 (3f2a…)" or "this machine". */
   readonly description: string;
   run(argv: readonly string[], opts?: ToolRunOptions): Promise<ToolRunResult>;
+  /** The environment the tools start with (container: its Config.Env), when the runtime can tell. */
+  environment?(): Promise<Record<string, string>>;
+}
+
+/** `KEY=value` lines (a container's Config.Env) as a record. */
+export function envRecord(list: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list ?? []) {
+    const i = kv.indexOf('=');
+    if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
 }
 
 export class ToolCancelledError extends CancelledError {
@@ -80,6 +92,11 @@ export class ContainerRuntime implements ToolRuntime {
     readonly description: string,
     private readonly defaultUser = 'postgres',
   ) {}
+
+  async environment(): Promise<Record<string, string>> {
+    const info = await this.docker.getContainer(this.containerId).inspect();
+    return envRecord(info.Config.Env);
+  }
 
   async run(argv: readonly string[], opts: ToolRunOptions = {}): Promise<ToolRunResult> {
     try {

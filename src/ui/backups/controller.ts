@@ -2,7 +2,7 @@
  * Holds the backups overview of each stack (core/backups/overview) for the Backups view and the
  * freshness status item, and reloads it on events. Every reload trigger is here: the stacks, the
  * engine, the database container or the settings changed; a backup command finished (the commands
- * call scheduleRefresh); a file came or went in manual_backup; a saved Ofelia run appeared; a
+ * call scheduleRefresh); a file came or went in the manual backups folder; a saved Ofelia run appeared; a
  * pgBackRest command that changes the repository logged its end.
  */
 import * as vscode from 'vscode';
@@ -10,10 +10,10 @@ import type { StackConfig } from '../../core/infra';
 import { HostRuntime, type ToolRuntime } from '../../core/runtime';
 import { loadBackupsOverview, type BackupsOverview } from '../../core/backups/overview';
 import { stackBackupTargets, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
+import { hostRunAs, manualBackupHostDir } from '../../core/stack/site';
 import type { StackRegistry } from '../stacks';
 import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
-import { join } from 'node:path';
 import { LogFollower } from '../../core/logs/follower';
 
 /** A pgBackRest log line saying a command that changes what `info` reports has ended. */
@@ -83,7 +83,7 @@ export class BackupsController implements vscode.Disposable {
     for (const w of this.watchers) w.dispose();
     this.watchers = [];
     for (const stack of this.registry.stacks) {
-      const manual = this.watch(join(stack.backupsDir, 'manual_backup'), '*');
+      const manual = this.watch(manualBackupHostDir(stack), '*');
       manual.onDidCreate(() => this.scheduleRefresh());
       manual.onDidDelete(() => this.scheduleRefresh());
       manual.onDidChange(() => this.scheduleRefresh());
@@ -121,7 +121,7 @@ export class BackupsController implements vscode.Disposable {
   /** Where the tools of this stack run (setting `tsdbOps.backups.runtime`). */
   async runtime(stack: StackConfig): Promise<ToolRuntime> {
     const cfg = this.config(stack);
-    if (cfg.runtime === 'host') return new HostRuntime(cfg.hostBinDirs);
+    if (cfg.runtime === 'host') return new HostRuntime(cfg.hostBinDirs, hostRunAs());
     return this.engine.runtimeFor(stack);
   }
 

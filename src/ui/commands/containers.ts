@@ -23,6 +23,7 @@ import { streamLogs } from '../../core/docker/logs';
 import { describeState, serviceResult, type ServiceStatus } from '../../core/docker/model';
 import type { OperationContext } from '../../core/operations/queue';
 import type { DockerService } from '../docker-service';
+import { readBackupsConfig } from '../backups/controller';
 import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { requireTrust, stackFor as stackOf, type Args } from './args';
@@ -229,6 +230,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
         dockerHost: engine.dockerHostEnv(),
         profile,
         builtin: args?.builtin === true,
+        settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
         signal: op.signal,
         step: op.step,
         onLine: op.line,

@@ -14,6 +14,7 @@ import { OperationBusyError } from '../../core/operations/queue';
 import { projectContainers } from '../../core/docker/find';
 import { ContainerRuntime, HostRuntime, type ToolRuntime } from '../../core/runtime';
 import { stackBackupTargets } from '../../core/backups/targets';
+import { hostRunAs, manualBackupHostDir } from '../../core/stack/site';
 import { readBackupsConfig } from '../backups/controller';
 import { formatBytes } from '../../core/backups/manual';
 import { pgbackrestInfo, type StanzaInfo } from '../../core/backups/pgbackrest';
@@ -29,13 +30,7 @@ import {
 import { recoverInOneOff, restoreInOneOff } from '../../core/backups/restore/oneoff';
 import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore/logical';
 import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore/pitr';
-import {
-  containerPath,
-  findRestoreJournals,
-  hostPath,
-  readRestoreSetup,
-  type StackRestoreSetup,
-} from '../../core/backups/restore/stack';
+import { containerPath, findRestoreJournals, hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
 import type { RestoreContext, ServerConnection } from '../../core/backups/restore/run';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
@@ -114,7 +109,7 @@ async function backupPath(
     ...dialog,
     canSelectFolders: key === 'dir',
     canSelectFiles: key === 'file',
-    defaultUri: vscode.Uri.file(`${stack.backupsDir}/manual_backup`),
+    defaultUri: vscode.Uri.file(manualBackupHostDir(stack)),
   });
   const path = picked?.[0]?.fsPath;
   if (!path) throw new CancelledByUser();
@@ -170,9 +165,8 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     const stanzaSetting = node?.stanza?.name ?? bc.stanza;
     const cred = credentials(stack);
     if (bc.runtime === 'host') {
-      // PostgreSQL refuses to run as root: a root VS Code runs the tools as the `postgres` OS user.
-      const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-      const rt = new HostRuntime(bc.hostBinDirs, asRoot ? 'postgres' : undefined);
+      // The OS user: core/stack/site's rule (postgres when VS Code runs as root), as for backups.
+      const rt = new HostRuntime(bc.hostBinDirs, hostRunAs());
       const t = await stackBackupTargets(stack, rt, { ...bc, stanza: stanzaSetting });
       const conn: ServerConnection = { ...cred, host: bc.host ?? 'localhost', port: bc.port ?? stack.env.port ?? 5432 };
       return {
@@ -189,11 +183,16 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     }
     await engine.runtimeFor(stack); // a clear error when the container is not running
     const docker = await engine.docker();
-    const setup = await readRestoreSetup({ docker, containerId: await dbContainer(stack), ...cred, stanzaSetting });
+    const setup = await readRestoreSetup({
+      stack,
+      docker,
+      containerId: await dbContainer(stack),
+      ...cred,
+      settings: { ...bc, stanza: stanzaSetting },
+    });
     return {
       ...setup,
       mode: 'container',
-      configPath: bc.pgbackrestConfig ?? setup.configPath,
       rt: new ContainerRuntime(docker, setup.containerId, `container ${setup.containerName}`),
       where: `container ${setup.containerName}`,
       toolPath: (p) => containerPath(stack.dbService!.volumes, p),
@@ -625,29 +624,23 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       }
       const docker = await engine.docker();
       const containerId = await dbContainer(stack);
-      const info = await docker.getContainer(containerId).inspect();
       const conn = credentials(stack);
+      // Running or stopped, the container's PGDATA comes from core/stack/site like every restore's.
+      const setup = await readRestoreSetup({
+        stack,
+        docker,
+        containerId,
+        ...conn,
+        settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
+      });
       // A running container that is not PostgreSQL-as-PID-1 recovers in place; otherwise a one-off does it.
-      let inPlace = false;
-      let setup: StackRestoreSetup | undefined;
-      if (info.State.Running) {
-        setup = await readRestoreSetup({
-          docker,
-          containerId,
-          ...conn,
-          stanzaSetting: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)).stanza,
-        });
-        inPlace = !setup.postgresIsPid1;
-      }
-      const dataDir =
-        setup?.dataDir ??
-        (info.Config.Env ?? []).find((e) => e.startsWith('PGDATA='))?.slice(7) ??
-        '/home/postgres/pgdata/data';
+      const inPlace = setup.running && !setup.postgresIsPid1;
+      const dataDir = setup.dataDir;
       const j = await runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
         inPlace
           ? recoverInterruptedRestore(
               {
-                rt: new ContainerRuntime(docker, containerId, `container ${info.Name.replace(/^\//, '')}`),
+                rt: new ContainerRuntime(docker, containerId, `container ${setup.containerName}`),
                 dataDir,
                 conn,
               },

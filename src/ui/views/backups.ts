@@ -202,7 +202,7 @@ export class BackupsProvider extends StackTreeProvider {
   }
 
   private manualNode(o: BackupsOverview): BackupNode {
-    const dir = `${o.stack.backupsDir}/manual_backup`;
+    const dir = o.site.manualHostDir;
     const item = new vscode.TreeItem('Manual backups', vscode.TreeItemCollapsibleState.Expanded);
     item.id = `${o.stack.infraDir}#manual`;
     item.iconPath = new vscode.ThemeIcon('folder');
