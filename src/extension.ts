@@ -21,6 +21,7 @@ import { registerCommands } from './ui/commands';
 import { register } from './ui/commands/register';
 import { registerMigrationCommands } from './ui/commands/migrations';
 import { registerRestoreCommands, RESTORE_CHANNEL } from './ui/commands/restores';
+import { InterruptedRestoreWatcher } from './ui/backups/interrupted-restores';
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
@@ -77,6 +78,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       register: (id, h) => register({ log }, id, h),
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
+    new InterruptedRestoreWatcher(registry, log, restoreOutput),
     restoreOutput,
     backupsController,
     pgbackrestChannel,

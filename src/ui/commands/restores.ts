@@ -5,6 +5,7 @@
  * item they ask what is missing and confirm with a modal that names what is replaced and what is kept.
  * Each runs in the stack's operation queue (a second restore is refused), with a cancellable progress
  * notification and every step and exact command in the "TimescaleDB Ops: Restore" output channel.
+ * The warning about a restore that never finished is ui/backups/interrupted-restores.ts.
  */
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
@@ -30,7 +31,7 @@ import {
 import { recoverInOneOff, restoreInOneOff } from '../../core/backups/restore/oneoff';
 import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore/logical';
 import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore/pitr';
-import { containerPath, findRestoreJournals, hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
+import { containerPath, hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
 import type { RestoreContext, ServerConnection } from '../../core/backups/restore/run';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
@@ -293,57 +294,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
     return parseTimeTarget(/[zZ]|[+-]\d{2}(:?\d{2})?$/.test(value.trim()) ? value : `${value.trim()}Z`);
   }
 
-  /**
-   * A restore that never finished (VS Code or the machine died midway) left its journal beside PGDATA:
-   * say so once per journal, with the way back, whenever the stacks are (re)discovered.
-   */
-  const warned = new Set<string>();
-  const checkJournals = async () => {
-    const present = new Set<string>();
-    for (const stack of ctx.registry.stacks) {
-      if (!stack.dbService) continue;
-      for (const { file, journal } of await findRestoreJournals(stack.dbService.volumes).catch(() => [])) {
-        present.add(file);
-        if (warned.has(file)) continue;
-        warned.add(file);
-        ctx.log.warn(
-          `An interrupted restore of ${stack.projectName} left ${file} (started ${journal.started}, ${journal.source}).`,
-        );
-        void vscode.window
-          .showWarningMessage(
-            `A restore of ${stack.projectName} started ${journal.started} did not finish. The data from before it is kept at ${journal.aside}.`,
-            'Roll Back Now',
-            'Show Output',
-          )
-          .then((a) => {
-            if (a === 'Roll Back Now') {
-              void Promise.resolve(
-                vscode.commands.executeCommand<{ recovered: boolean }>(COMMAND.restoreRecover, {
-                  folder: stack.workspaceFolder,
-                }),
-              ).then(
-                (r) =>
-                  void vscode.window.showInformationMessage(
-                    r.recovered
-                      ? `Rolled back: ${journal.dataDir} holds the data from before the restore again.`
-                      : 'Nothing was left to roll back.',
-                  ),
-                (e: unknown) =>
-                  void vscode.window
-                    .showErrorMessage(`Rolling back failed: ${errorText(e)}`, 'Show Output')
-                    .then((b) => b && output.show(true)),
-              );
-            }
-            if (a === 'Show Output') output.show(true);
-          });
-      }
-    }
-    for (const f of warned) if (!present.has(f)) warned.delete(f);
-  };
-  void ctx.registry.ready.then(checkJournals);
-
   return [
-    ctx.registry.onDidChange(() => void checkJournals()),
     registerRestore(ctx, COMMAND.restorePgbackrest, async (args, node) => {
       requireTrust('Restoring a backup');
       const stack = await stackFor(args, node);
