@@ -6,14 +6,14 @@
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
-import { listPreRestoreCopies, type PreRestoreCopy } from './pre-restore';
-import { pgbackrestInfo, type StanzaInfo } from './pgbackrest';
+import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
+import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
 import { manualBackupHostDir, readSite, type Site } from '../stack/site';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
 import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
-import { backupMoments, computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
+import { computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
 
 export interface ManualBackupEntry extends ManualBackup {
   readonly sidecar?: BackupSidecar;
@@ -125,6 +125,13 @@ export async function loadBackupsOverview(input: {
     freshness,
     loadedAt: now,
   };
+}
+
+/** Every backup with its time, newest first: the pgBackRest sets and the manual backups. */
+export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
+  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort(
+    (a, b) => b.at.getTime() - a.at.getTime(),
+  );
 }
 
 /** The freshness of a loaded overview at another time (the status item ticks without reloading). */

@@ -8,14 +8,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { ContainerRuntime } from '../runtime';
-import type { StackConfig, VolumeMount } from '../infra';
-import { readSite, type Site, type SiteSettings } from '../stack/site';
-import { postgresIsPid1 } from './restore-oneoff';
-import type { ServerConnection } from './restore-run';
-import type { RestoreJournal } from './restore-physical';
+import { ContainerRuntime } from '../../runtime';
+import type { StackConfig, VolumeMount } from '../../infra';
+import { readSite, type Site, type SiteSettings } from '../../stack/site';
+import { postgresIsPid1 } from './oneoff';
+import type { ServerConnection } from './run';
+import type { RestoreJournal } from './physical';
 
-export { containerPath, hostPath } from '../stack/site';
+export { containerPath, hostPath } from '../../stack/site';
 
 export interface StackRestoreSetup {
   readonly containerId: string;
