@@ -303,12 +303,13 @@ class FileLinter {
     return !!r && !this.ctx.isNew(r);
   }
 
-  private needsLockTimeout(s: Statement, table: RelName): void {
-    if (this.lockTimeoutSet || this.lockTimeoutReported || !this.existing(table)) return;
+  /** Once per file, like squawk: a lock that blocks reads or writes of an existing table, with no lock_timeout set. */
+  private needsLockTimeout(s: Statement, table: RelName | undefined, lock = 'ACCESS EXCLUSIVE'): void {
+    if (this.lockTimeoutSet || this.lockTimeoutReported || (table && !this.existing(table))) return;
     this.lockTimeoutReported = true;
     const at = this.statements[0]!;
     this.report(s, 'lock-timeout-missing', {
-      message: `ACCESS EXCLUSIVE lock on ${relText(table)} with no lock_timeout set before it`,
+      message: `${lock} lock${table ? ` on ${relText(table)}` : ''} with no lock_timeout set before it`,
       table,
       quickFixes: [
         {
@@ -335,10 +336,8 @@ class FileLinter {
       return [
         {
           title: 'Add the -- no-transaction header',
-          edits: [
-            { start: 0, end: 0, text: '-- no-transaction\n' },
-            ...(newText !== text ? [{ start: s.start, end: s.end, text: newText }] : []),
-          ],
+          // One edit from the top: the header, what came before the statement, the statement rewritten.
+          edits: [{ start: 0, end: s.end, text: `-- no-transaction\n${this.file.sql.slice(0, s.start)}${newText}` }],
         },
       ];
     const semi = this.file.sql.indexOf(';', s.end);
@@ -410,13 +409,16 @@ class FileLinter {
         const rel = list(n.rels)
           .map((v) => rangeVar(inner(v, 'VacuumRelation')?.relation))
           .find((r) => r);
-        if (opts.includes('full')) this.report(s, 'vacuum-full', { table: rel });
+        if (opts.includes('full')) {
+          this.report(s, 'vacuum-full', { table: rel });
+          this.needsLockTimeout(s, rel);
+        }
         return this.needsNoTx(s, 'VACUUM');
       }
       case 'ClusterStmt': {
         const rel = rangeVar(n.relation);
         if (!rel || this.existing(rel)) this.report(s, 'cluster', { table: rel });
-        return;
+        return this.needsLockTimeout(s, rel);
       }
       case 'ReindexStmt': {
         const concurrent = defElems(n.params).some(
@@ -425,6 +427,7 @@ class FileLinter {
         const rel = rangeVar(n.relation);
         if (!concurrent) {
           if (!rel || this.existing(rel)) this.report(s, 'reindex-non-concurrently', { table: rel });
+          this.needsLockTimeout(s, rel, 'SHARE');
         } else this.needsNoTx(s, 'REINDEX CONCURRENTLY');
         return;
       }
@@ -674,6 +677,7 @@ class FileLinter {
       return;
     }
     if (!this.existing(rel) || perChunk) return;
+    this.needsLockTimeout(s, rel, 'SHARE');
     if (ht) {
       this.report(s, 'create-index-non-concurrently', {
         message: `CREATE INDEX on hypertable ${relText(rel)} blocks writes to every chunk; use WITH (timescaledb.transaction_per_chunk)`,
@@ -707,6 +711,7 @@ class FileLinter {
       this.report(s, 'drop-index-non-concurrently', {
         message: `DROP INDEX ${objects.map((o) => (o ? relText(o) : '')).join(', ')} without CONCURRENTLY`,
       });
+      this.needsLockTimeout(s, undefined);
     } else if (type === 'OBJECT_SCHEMA') {
       this.report(s, 'drop-schema', {
         message: `DROP SCHEMA ${list(n.objects).map(sval).join(', ')}${str(n.behavior) === 'DROP_CASCADE' ? ' CASCADE' : ''}`,
