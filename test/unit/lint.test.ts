@@ -1,33 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lintMigrations, type LintFile, type TableFacts } from '../../src/core/lint/lint';
+import { CORPUS, CORPUS_TABLES, corpusFile } from './lint-corpus';
 import { RULES } from '../../src/core/lint/rules';
-
-export const CORPUS = join(__dirname, '..', 'fixtures', 'lint');
-
-/** What the database would say about the corpus's existing tables (the sizes integration test reads real ones). */
-export const CORPUS_TABLES: TableFacts[] = [
-  { schema: 'public', name: 'sensors', bytes: 50 * 2 ** 20, rows: 100_000, hypertable: false },
-  { schema: 'public', name: 'events', bytes: 10 * 2 ** 20, rows: 5_000, hypertable: false },
-  { schema: 'public', name: 'old_readings', bytes: 2 ** 20, rows: 10, hypertable: false },
-  {
-    schema: 'public',
-    name: 'readings',
-    bytes: 2 * 2 ** 30,
-    rows: 40_000_000,
-    hypertable: true,
-    chunks: 12,
-    compressionEnabled: true,
-    partitionColumn: 'ts',
-  },
-];
-
-export function corpusFile(rule: string, kind: 'bad' | 'good'): LintFile {
-  const path = join(CORPUS, rule, `${kind}.sql`);
-  const sql = readFileSync(path, 'utf8');
-  return { path, sql, noTx: sql.startsWith('-- no-transaction') };
-}
 
 async function rulesFound(files: LintFile[], tables: TableFacts[] | undefined = CORPUS_TABLES) {
   const r = await lintMigrations(files, { tables });
@@ -184,7 +160,7 @@ describe('migration lint: context and settings', () => {
   });
 });
 
-export function applyEdits(text: string, edits: ReadonlyArray<{ start: number; end: number; text: string }>): string {
+function applyEdits(text: string, edits: ReadonlyArray<{ start: number; end: number; text: string }>): string {
   let out = text;
   for (const e of [...edits].sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
   return out;

@@ -716,6 +716,7 @@ class FileLinter {
       this.report(s, 'drop-schema', {
         message: `DROP SCHEMA ${list(n.objects).map(sval).join(', ')}${str(n.behavior) === 'DROP_CASCADE' ? ' CASCADE' : ''}`,
       });
+      this.needsLockTimeout(s, undefined);
     }
   }
 
