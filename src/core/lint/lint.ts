@@ -321,7 +321,17 @@ class FileLinter {
   }
 
   private needsNoTx(s: Statement, what: string, fixes?: QuickFix[]): void {
-    if (this.file.noTx) return;
+    if (this.file.noTx) {
+      // sqlx sends the file as one simple query: with several statements PostgreSQL runs them in an implicit
+      // transaction, so the statement fails there too (sqlx#3693).
+      if (this.statements.length > 1)
+        this.report(s, 'sqlx-needs-no-transaction', {
+          message:
+            `${what} cannot run in the implicit transaction of a -- no-transaction file with ` +
+            `${this.statements.length} statements (sqlx sends it as one query)`,
+        });
+      return;
+    }
     this.report(s, 'sqlx-needs-no-transaction', {
       message: `${what} cannot run inside the transaction sqlx opens (no -- no-transaction header)`,
       quickFixes: fixes ?? this.moveToNoTxFix(s),
