@@ -137,12 +137,16 @@ export class LintService implements vscode.Disposable, vscode.CodeActionProvider
       const sql = doc ? stripBom(doc.getText()) : m.sql;
       return { path: m.path, sql, noTx: sql.startsWith('-- no-transaction') };
     });
+    // Nothing pending: no parser load at all (it loads on the first lint that has something to read).
     const { lintMigrations } = await import('../../core/lint/lint');
-    const report = await lintMigrations(input, {
-      rules: settings.rules,
-      largeTableBytes: settings.largeTableBytes,
-      tables: state.report ? this.facts.get(stack.infraDir) : undefined,
-    });
+    const report =
+      input.length === 0
+        ? { findings: [], files: 0, statements: 0, sizesKnown: !!state.report }
+        : await lintMigrations(input, {
+            rules: settings.rules,
+            largeTableBytes: settings.largeTableBytes,
+            tables: state.report ? this.facts.get(stack.infraDir) : undefined,
+          });
     const result: StackLint = { stack, report, files, note, database: state.report?.database };
     if (!opts.paths) this.results.set(stack.infraDir, result);
     return result;
