@@ -260,11 +260,11 @@ class FileLinter {
     const info = RULE_BY_ID.get(rule)!;
     let severity = severityFor(this.options, rule);
     if (!severity || this.suppressed(s, rule)) return;
-    if (extra.severity === 'error') severity = 'error';
+    const configured = this.options.rules?.[rule] !== undefined;
+    if (extra.severity === 'error' && !configured) severity = 'error';
     const facts = extra.table ? this.ctx.facts.get(relKey(extra.table)) : undefined;
     const large = this.options.largeTableBytes ?? DEFAULT_LARGE_TABLE_BYTES;
-    if (facts && info.category === 'lock' && facts.bytes > large && this.options.rules?.[rule] === undefined)
-      severity = 'error';
+    if (facts && info.category === 'lock' && facts.bytes > large && !configured) severity = 'error';
     const end = this.where(s.end);
     const what = extra.message ?? info.what.replaceAll('`', '');
     const size = facts ? ` ${relText(extra.table!)}: ${describeFacts(facts)}.` : '';
@@ -350,12 +350,10 @@ class FileLinter {
           edits: [{ start: 0, end: s.end, text: `-- no-transaction\n${this.file.sql.slice(0, s.start)}${newText}` }],
         },
       ];
-    const semi = this.file.sql.indexOf(';', s.end);
-    const cut = semi >= 0 && this.file.sql.slice(s.end, semi).trim() === '' ? semi + 1 : s.end;
     return [
       {
         title: 'Move this statement into a new -- no-transaction migration',
-        edits: [{ start: s.start, end: cut, text: '' }],
+        edits: [this.removeEdit(s)],
         newMigration: { description: 'no transaction', sql: `-- no-transaction\n${newText};\n` },
       },
     ];

@@ -84,16 +84,19 @@ function byteToCharMap(sql: string): (byte: number) => number {
     } else byte += c > 0x7ff ? 3 : c > 0x7f ? 2 : 1;
   }
   starts.push(byte);
-  return (b) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= b) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
+  return (b) => lastAtMost(starts, b);
+}
+
+/** The index of the last element of a sorted array that is at most `x` (0 when none is). */
+function lastAtMost(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (sorted[mid]! <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** 1-based line and column of each offset, by a binary search over line starts. */
@@ -101,14 +104,8 @@ export function lineIndex(sql: string): (offset: number) => { line: number; colu
   const starts = [0];
   for (let i = 0; i < sql.length; i++) if (sql.charCodeAt(i) === 10) starts.push(i + 1);
   return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - starts[lo]! + 1 };
+    const line = lastAtMost(starts, offset);
+    return { line: line + 1, column: offset - starts[line]! + 1 };
   };
 }
 
