@@ -260,6 +260,39 @@ describe('migration lint with sizes from a live PostgreSQL 15', function () {
     assert.equal(large.findings.find((x) => x.rule === 'column-type-change')!.severity, 'error');
   });
 
+  it('the quick fixes for SET NOT NULL and a foreign key produce SQL that PostgreSQL runs', async () => {
+    const apply = (sql: string, edits: ReadonlyArray<{ start: number; end: number; text: string }>) =>
+      [...edits].sort((a, b) => b.start - a.start).reduce((t, e) => t.slice(0, e.start) + e.text + t.slice(e.end), sql);
+    const notNull = 'ALTER TABLE sensors ALTER COLUMN name SET NOT NULL;\n';
+    const fk =
+      'CREATE TABLE kinds (id int PRIMARY KEY);\nINSERT INTO kinds SELECT generate_series(0, 6);\n' +
+      'ALTER TABLE sensors ADD CONSTRAINT sensors_kind_fk FOREIGN KEY (kind) REFERENCES kinds (id);\n';
+    for (const [sql, rule] of [
+      [notNull, 'set-not-null'],
+      [fk, 'constraint-not-valid'],
+    ] as const) {
+      const r = await lintMigrations([{ path: 'x.sql', sql, noTx: false }]);
+      const fix = r.findings.find((f) => f.rule === rule)!.quickFixes![0]!;
+      await cluster.psql(apply(sql, fix.edits), 'lint');
+      await cluster.psql(fix.newMigration!.sql, 'lint');
+    }
+    assert.equal(
+      await cluster.psql(
+        "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'sensors'::regclass AND attname = 'name'",
+        'lint',
+      ),
+      't',
+    );
+    assert.equal(
+      await cluster.psql("SELECT convalidated FROM pg_constraint WHERE conname = 'sensors_kind_fk'", 'lint'),
+      't',
+    );
+    assert.equal(
+      await cluster.psql("SELECT count(*) FROM pg_constraint WHERE conname = 'sensors_name_not_null'", 'lint'),
+      '0',
+    );
+  });
+
   it('create_hypertable on a table with rows in the database is an error; on an empty one it is not', async () => {
     const client = await connect(target);
     const tables = await readTableFacts(client).finally(() => client.end());

@@ -149,6 +149,22 @@ describe('migration lint: context and settings', () => {
     );
   });
 
+  it('quick fix: SET NOT NULL becomes a NOT VALID check, validated and turned into NOT NULL in a new migration', async () => {
+    const sql = 'ALTER TABLE "Sensors" ALTER COLUMN kind SET NOT NULL;\n';
+    const [f] = (await rulesFound([file('1.sql', sql)])).filter((x) => x.rule === 'set-not-null');
+    const fix = f!.quickFixes![0]!;
+    assert.equal(
+      applyEdits(sql, fix.edits),
+      'ALTER TABLE "Sensors" ADD CONSTRAINT "Sensors_kind_not_null" CHECK (kind IS NOT NULL) NOT VALID;\n',
+    );
+    assert.equal(
+      fix.newMigration?.sql,
+      'ALTER TABLE "Sensors" VALIDATE CONSTRAINT "Sensors_kind_not_null";\n' +
+        'ALTER TABLE "Sensors" ALTER COLUMN kind SET NOT NULL;\n' +
+        'ALTER TABLE "Sensors" DROP CONSTRAINT "Sensors_kind_not_null";\n',
+    );
+  });
+
   it('quick fixes: NOT VALID with a separate VALIDATE, and SET lock_timeout', async () => {
     const bad = corpusFile('constraint-not-valid', 'bad');
     const findings = await rulesFound([bad]);

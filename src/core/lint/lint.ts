@@ -574,6 +574,7 @@ class FileLinter {
             this.report(s, 'set-not-null', {
               message: `ALTER COLUMN ${colName ?? ''} SET NOT NULL scans ${relText(rel)}`,
               table: rel,
+              quickFixes: colName && list(n.cmds).length === 1 ? this.notNullFix(s, rel, colName) : undefined,
             });
           break;
         case 'AT_AddConstraint': {
@@ -630,7 +631,35 @@ class FileLinter {
         edits: [{ start: s.end, end: s.end, text: ' NOT VALID' }],
         newMigration: {
           description: `validate ${name}`,
-          sql: `ALTER TABLE ${relText(rel)} VALIDATE CONSTRAINT ${name};\n`,
+          sql: `ALTER TABLE ${relSql(rel)} VALIDATE CONSTRAINT ${quoteIdent(name)};\n`,
+        },
+      },
+    ];
+  }
+
+  /**
+   * SET NOT NULL without the long lock: a NOT VALID check now; in a new migration VALIDATE it (no write lock),
+   * then SET NOT NULL, which PostgreSQL 12+ proves from the valid check without a scan, and drop the check.
+   */
+  private notNullFix(s: Statement, rel: RelName, column: string): QuickFix[] {
+    const check = quoteIdent(`${rel.name}_${column}_not_null`);
+    const table = relSql(rel);
+    return [
+      {
+        title: 'Use CHECK (… IS NOT NULL) NOT VALID now, VALIDATE and SET NOT NULL in a new migration',
+        edits: [
+          {
+            start: s.start,
+            end: s.end,
+            text: `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${quoteIdent(column)} IS NOT NULL) NOT VALID`,
+          },
+        ],
+        newMigration: {
+          description: `${column} not null`,
+          sql:
+            `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check};\n` +
+            `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} SET NOT NULL;\n` +
+            `ALTER TABLE ${table} DROP CONSTRAINT ${check};\n`,
         },
       },
     ];
@@ -796,6 +825,20 @@ class FileLinter {
           table: rel,
         });
   }
+}
+
+/** An identifier as SQL: bare when PostgreSQL would keep it as written (lower case), else double-quoted. */
+function quoteIdent(name: string): string {
+  let bare = name.length > 0 && !(name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57);
+  for (let i = 0; i < name.length && bare; i++) {
+    const c = name.charCodeAt(i);
+    bare = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95;
+  }
+  return bare ? name : `"${name.replaceAll('"', '""')}"`;
+}
+
+function relSql(r: RelName): string {
+  return r.schema ? `${quoteIdent(r.schema)}.${quoteIdent(r.name)}` : quoteIdent(r.name);
 }
 
 /** The first `count` words of a statement (letters, digits, _), with where each ends: a tokenizer, not a pattern. */
