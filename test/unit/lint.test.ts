@@ -34,6 +34,23 @@ describe('migration lint: the corpus (a bad and a good case for every rule)', ()
   }
 });
 
+describe('migration lint: TimescaleDB rules name the error TimescaleDB gives (it cannot run here)', () => {
+  // The messages TimescaleDB raises (its sources and docs); each bad case would fail with it.
+  const documented: Record<string, string> = {
+    'tsdb-hypertable-migrate-data': 'is not empty',
+    'tsdb-unique-without-partition-column': 'cannot create a unique index without the column',
+    'tsdb-concurrent-index-on-hypertable': 'hypertables do not support concurrent index creation',
+    'tsdb-alter-compressed-hypertable': 'operation not supported on hypertables that have compression enabled',
+    'tsdb-continuous-aggregate-with-data': 'cannot run inside a transaction block',
+  };
+  for (const [rule, error] of Object.entries(documented))
+    it(`${rule}: "${error}"`, async () => {
+      const [f] = (await rulesFound([corpusFile(rule, 'bad')])).filter((x) => x.rule === rule);
+      assert.equal(f?.severity, 'error');
+      assert.ok(f!.why.includes(error), f!.why);
+    });
+});
+
 describe('migration lint: context and settings', () => {
   const file = (path: string, sql: string): LintFile => ({ path, sql, noTx: sql.startsWith('-- no-transaction') });
 
