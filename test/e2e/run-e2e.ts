@@ -546,6 +546,15 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
         log(`quick fixes: ${items.split('\n').join(' | ')}`);
         log(`screenshot ${await shot(page, 'lint-quick-fix')}`);
         await page.keyboard.press('Escape');
+        // The Migrations view marks the pending migration with its findings.
+        await openWorkbench(page, server, FIXTURE_WORKSPACE);
+        await openContainer(page);
+        const p = await expandPane(page, 'Migrations');
+        const rows = await waitForRows(p, 'the pending migration with its lint mark', (l) =>
+          l.some((x) => x.includes('readings time index') && x.includes('2 lint warnings')),
+        );
+        log(`Migrations: ${rows.join(' | ')}`);
+        log(`screenshot ${await shot(page, 'lint-migrations-view')}`);
       } finally {
         rmSync(file, { force: true });
       }
