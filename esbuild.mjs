@@ -1,7 +1,8 @@
 // Bundles the extension into dist/extension.js (CommonJS, Node, `vscode` external).
 // Usage: node esbuild.mjs [--production] [--watch] [--metafile]
 import * as esbuild from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -62,6 +63,11 @@ const options = {
   logOverride: { 'empty-import-meta': 'silent' },
   plugins: [problemMatcher, noBuildKitSession],
 };
+
+// The PostgreSQL parser's WebAssembly file: libpg-query loads it from the folder of the bundle (its __dirname),
+// i.e. dist/, on first use. It ships in the .vsix (see .vscodeignore and test/support/check-vsix.mjs).
+mkdirSync('dist', { recursive: true });
+copyFileSync(createRequire(import.meta.url).resolve('libpg-query/wasm/libpg-query.wasm'), 'dist/libpg-query.wasm');
 
 if (watch) {
   const ctx = await esbuild.context(options);

@@ -28,6 +28,8 @@ import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
 import { DockerService } from './ui/docker-service';
 import { VIEW } from './ui/ids';
+import { LintService } from './ui/lint/service';
+import { registerLintCommands } from './ui/commands/lint';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
@@ -41,6 +43,8 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
   const migrations = new MigrationsProvider(registry, migrationsController);
   const migrationsView = vscode.window.createTreeView(VIEW.migrations, { treeDataProvider: migrations });
+  const lint = new LintService(migrationsController, log);
+  migrations.setLint((path) => lint.findingsOf(path), lint.onDidChange);
   const updateBadge = () => {
     const pending = migrationsController.all().reduce((n, s) => n + (s.report?.summary.pending ?? 0), 0);
     migrationsView.badge = pending
@@ -76,6 +80,14 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       controller: migrationsController,
       log,
       output: migrationsOutput,
+      register: (id, h) => register({ log }, id, h),
+      lint,
+    }),
+    lint,
+    ...registerLintCommands({
+      registry,
+      controller: migrationsController,
+      lint,
       register: (id, h) => register({ log }, id, h),
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),

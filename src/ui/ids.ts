@@ -52,6 +52,7 @@ export const COMMAND = {
   migrationsRevert: 'tsdbOps.migrations.revert',
   migrationsCopyCliCommand: 'tsdbOps.migrations.copyCliCommand',
   migrationsSetPassword: 'tsdbOps.migrations.setPassword',
+  migrationsLint: 'tsdbOps.migrations.lint',
 
   backupNew: 'tsdbOps.backup.new',
   backupRefresh: 'tsdbOps.backup.refresh',

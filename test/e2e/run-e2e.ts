@@ -505,6 +505,61 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       log(`after Cancel: ${ls.stdout.trim().split('\n').join(', ')}; ${ready.stdout.trim()}`);
     },
   },
+  {
+    name: 'fixture workspace: a pending migration with a lint finding shows the diagnostic and its quick fixes',
+    fn: async ({ server, fixturePage: page, log }) => {
+      // A pending migration next to the samples (the fixture's database/migrations links to them), removed after.
+      const file = join(REPO_ROOT, 'migrations', '20240106000000_readings_time_index.sql');
+      writeFileSync(file, 'CREATE INDEX readings_time_idx ON readings (time);\n');
+      onCleanup(() => rmSync(file, { force: true }));
+      try {
+        await openWorkbench(page, server, FIXTURE_WORKSPACE);
+        await page.keyboard.press('Control+P');
+        await page.keyboard.type('20240106000000_readings_time_index.sql');
+        const result = page
+          .locator('.quick-input-list .monaco-list-row')
+          .filter({ hasText: '20240106000000_readings_time_index.sql' })
+          .first();
+        await result.waitFor({ timeout: 15_000 });
+        await result.click();
+        const squiggle = page.locator('.squiggly-warning, .squiggly-error').first();
+        await squiggle.waitFor({ state: 'attached', timeout: 30_000 });
+        // The hover of the diagnostic, from the keyboard (Show Hover: Ctrl+K Ctrl+I) with the cursor in the statement.
+        await page.locator('.view-lines .view-line').first().click();
+        await page.keyboard.press('End');
+        await page.keyboard.press('ArrowLeft');
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+I');
+        const hover = page.locator('.monaco-hover').filter({ hasText: 'create-index-non-concurrently' }).first();
+        await hover.waitFor({ timeout: 10_000 });
+        log(`hover: ${(await hover.innerText()).split('\n')[0]}`);
+        log(`screenshot ${await shot(page, 'lint-diagnostic-hover')}`);
+        await page.mouse.move(900, 500);
+        await page.locator('.view-lines').first().click();
+        await page.keyboard.press('Control+Home');
+        await page.keyboard.press('Control+.');
+        const menu = page.locator('.action-widget').first();
+        await menu.waitFor({ timeout: 10_000 });
+        const items = await menu.innerText();
+        if (!items.includes('Add the -- no-transaction header'))
+          throw new Error(`quick fixes: ${JSON.stringify(items)}`);
+        log(`quick fixes: ${items.split('\n').join(' | ')}`);
+        log(`screenshot ${await shot(page, 'lint-quick-fix')}`);
+        await page.keyboard.press('Escape');
+        // The Migrations view marks the pending migration with its findings.
+        await openWorkbench(page, server, FIXTURE_WORKSPACE);
+        await openContainer(page);
+        const p = await expandPane(page, 'Migrations');
+        const rows = await waitForRows(p, 'the pending migration with its lint mark', (l) =>
+          l.some((x) => x.includes('readings time index') && x.includes('2 lint warnings')),
+        );
+        log(`Migrations: ${rows.join(' | ')}`);
+        log(`screenshot ${await shot(page, 'lint-migrations-view')}`);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+  },
 ];
 
 async function main(): Promise<number> {

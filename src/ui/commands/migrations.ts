@@ -21,6 +21,7 @@ import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust } from './args';
 import { COMMAND } from '../ids';
 import { errorText } from '../../core/format';
+import type { LintService } from '../lint/service';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -28,6 +29,8 @@ export interface MigrationCommandContext {
   readonly log: vscode.LogOutputChannel;
   readonly output: vscode.OutputChannel;
   readonly register: (id: string, handler: (args?: Record<string, unknown>) => unknown) => vscode.Disposable;
+  /** Run Pending stops on error-level lint findings unless `force: true`. */
+  readonly lint?: LintService;
 }
 
 /** A migration as commands return it (JSON-friendly: versions as strings). */
@@ -83,6 +86,16 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
     }
     // Without a local migrations folder there is no status, but the `command` runner can still run.
     return { target: state?.target ?? (await controller.target(stack)), report: state?.report };
+  }
+
+  /** Error-level lint findings of the pending migrations (undefined: none, forced, or no lint). */
+  async function lintGate(stack: StackConfig, pending: MigrationStatus[], force: boolean) {
+    const state = controller.get(stack);
+    const paths = pending.flatMap((m) => (m.file ? [m.file.path] : []));
+    if (!ctx.lint || force || !state || paths.length === 0) return undefined;
+    const r = await ctx.lint.lintStack(state, { paths });
+    const errors = r.report.findings.filter((f) => f.severity === 'error');
+    return errors.length ? errors : undefined;
   }
 
   /** Shows a migration failure with a way to its position in the file, and rethrows it (flagged as shown). */
@@ -148,6 +161,23 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       if (mode === 'builtin' && pending.length === 0 && problems === 0) {
         if (interactive) void vscode.window.showInformationMessage('No pending migrations.');
         return { applied: [], mode };
+      }
+      const lintErrors = await lintGate(stack, pending, args?.force === true);
+      if (lintErrors) {
+        const list = lintErrors.map((f) => `• ${relative(stack.migrationsDir ?? '', f.file)}: ${f.message}`).join('\n');
+        if (!interactive)
+          throw new Error(
+            `Run Pending stopped: ${lintErrors.length} error-level lint finding(s) in the pending migrations ` +
+              `(pass { force: true } to run anyway):\n${list}`,
+          );
+        const choice = await vscode.window.showWarningMessage(
+          `${lintErrors.length} error-level lint finding(s) in the pending migrations:\n\n${list}`,
+          { modal: true },
+          'Run Anyway',
+          'Show Problems',
+        );
+        if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
+        if (choice !== 'Run Anyway') return undefined;
       }
       if (interactive) {
         const list = pending
