@@ -25,6 +25,7 @@ import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
 import { join } from 'node:path';
 import { EngineService } from './ui/engine';
+import { registerTimeline } from './ui/timeline/panel';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
@@ -89,6 +90,13 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       log,
       pgbackrestChannel,
       ofeliaChannel,
+    }),
+    ...registerTimeline({
+      registry,
+      backups: backupsController,
+      migrations: migrationsController,
+      log,
+      extensionUri: context.extensionUri,
     }),
   );
 
