@@ -4,7 +4,13 @@
  * pre-restore copies, built from a Backups overview and a migration status as the controllers hold them.
  */
 import * as assert from 'node:assert/strict';
-import { buildTimeline, migrationRestore, walCoverage, type TimelineSet } from '../../src/core/backups/timeline';
+import {
+  buildTimeline,
+  migrationRestore,
+  previousInSameRun,
+  walCoverage,
+  type TimelineSet,
+} from '../../src/core/backups/timeline';
 import type { BackupsOverview } from '../../src/core/backups/overview';
 import type { BackupSet, StanzaInfo } from '../../src/core/backups/pgbackrest';
 import type { MigrationStatus } from '../../src/core/migrations/status';
@@ -224,7 +230,7 @@ describe('Recovery Timeline model', () => {
       overview: overview(undefined),
       migrations: [
         applied(20261124100000n, 'create sensors', '10:00:00', 7_641_042n),
-        applied(20261124100001n, 'drop note', '10:00:00.5', 2_000_000_000n, true),
+        applied(20261124100001n, 'drop note', '10:00:02.5', 2_000_000_000n, true),
         applied(20261124100002n, 'killed before the time update', '11:00:00', -1n),
         { version: 20261124100003n, description: 'pending one', state: 'pending' },
         {
@@ -239,16 +245,20 @@ describe('Recovery Timeline model', () => {
       m.migrations.map((x) => [x.version, x.description, x.installedOn, x.durationMs, x.noTransaction, x.restore.kind]),
       [
         ['20261124100000', 'create sensors', T('10:00:00').getTime(), 7.641, false, 'xid'],
-        ['20261124100001', 'drop note', T('10:00:00.5').getTime(), 2000, true, 'time'],
+        ['20261124100001', 'drop note', T('10:00:02.5').getTime(), 2000, true, 'time'],
         ['20261124100002', 'killed before the time update', T('11:00:00').getTime(), undefined, false, 'xid'],
       ],
     );
     const noTx = m.migrations[1]!.restore;
     assert.ok(noTx.kind === 'time');
     // sqlx writes a no-transaction migration's row after its statements: the target is before it started.
-    assert.equal(noTx.time, T('10:00:00.5').getTime() - 2000 - 1000);
+    assert.equal(noTx.time, T('10:00:02.5').getTime() - 2000 - 1);
     assert.equal(noTx.approximate, true);
     assert.match(noTx.why, /no-transaction.*approximate/);
+    // create sensors ended 0.5 s before drop note began (2 s before its row): the same run; the one an hour later is not.
+    assert.equal(previousInSameRun(m.migrations, m.migrations[1]!)?.version, '20261124100000');
+    assert.equal(previousInSameRun(m.migrations, m.migrations[2]!), undefined);
+    assert.equal(previousInSameRun(m.migrations, m.migrations[0]!), undefined);
   });
 
   it('names a migrations read error as a problem, and the migration restore of a transactional one is its transaction', () => {

@@ -164,15 +164,33 @@ export function migrationRestore(installedOn: Date, durationMs: number | undefin
   if (!noTx) return { kind: 'xid' };
   // Without a transaction sqlx runs the statements first and writes the row afterwards: installed_on
   // is when the row was written, so the migration began about its execution time earlier.
-  const started = installedOn.getTime() - Math.ceil(durationMs ?? 0) - 1000;
+  const started = installedOn.getTime() - Math.ceil(durationMs ?? 0) - 1;
   return {
     kind: 'time',
     time: started,
     approximate: true,
     why:
-      'a -- no-transaction migration commits statement by statement, so no single transaction marks it: the target is a time ' +
-      `about one second before it started (${formatTimeTarget(new Date(started))}), approximate`,
+      'a -- no-transaction migration commits statement by statement, so no single transaction marks it: the target is ' +
+      `the time it began (${formatTimeTarget(new Date(started))}: installed_on minus its execution time), approximate`,
   };
+}
+
+/**
+ * The migration applied right before `m` in the same Run Pending (it ended less than `withinMs` before
+ * `m` began), if any. For a `-- no-transaction` migration, the end of that one's bookkeeping (its row's
+ * xmin, inclusive) is a sharper target than a time.
+ */
+export function previousInSameRun(
+  migrations: readonly TimelineMigration[],
+  m: TimelineMigration,
+  withinMs = 1000,
+): TimelineMigration | undefined {
+  const i = migrations.findIndex((x) => x.version === m.version);
+  const prev = i > 0 ? migrations[i - 1] : undefined;
+  if (!prev) return undefined;
+  const began = m.restore.kind === 'time' ? m.restore.time : m.installedOn;
+  const prevEnd = prev.installedOn + (prev.durationMs ?? 0);
+  return began - prevEnd <= withinMs && began >= prev.installedOn ? prev : undefined;
 }
 
 export function buildTimeline(input: TimelineInput): TimelineModel {

@@ -83,3 +83,13 @@ export async function migrationTransaction(client: Client, version: bigint): Pro
     await client.query('ROLLBACK').catch(() => undefined);
   }
 }
+
+/** The live row's xmin: for a migration that was updated, the transaction that ended its bookkeeping. */
+export async function rowXmin(client: Client, version: bigint): Promise<string> {
+  const r = await client.query<{ xmin: string }>('SELECT xmin::text AS xmin FROM _sqlx_migrations WHERE version = $1', [
+    version.toString(),
+  ]);
+  const x = r.rows[0]?.xmin;
+  if (!x) throw new MigrationXidError(`_sqlx_migrations has no row for version ${version}.`);
+  return x;
+}

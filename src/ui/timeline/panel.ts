@@ -9,9 +9,15 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { buildTimeline, noDrills, type DrillSource, type TimelineModel } from '../../core/backups/timeline';
+import {
+  buildTimeline,
+  noDrills,
+  previousInSameRun,
+  type DrillSource,
+  type TimelineModel,
+} from '../../core/backups/timeline';
 import { formatTimeTarget } from '../../core/backups/restore-pitr';
-import { migrationTransaction, MigrationXidError } from '../../core/migrations/xid';
+import { migrationTransaction, MigrationXidError, rowXmin } from '../../core/migrations/xid';
 import { connect } from '../../core/postgres/connection';
 import type { BackupsController } from '../backups/controller';
 import type { MigrationsController } from '../migrations/controller';
@@ -226,6 +232,28 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
             `approximate, since commits made by other sessions while it ran are not kept. ${SAFETY}`,
           approximate: true,
         };
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+    // -- no-transaction: right after the previous migration's bookkeeping when it ran just before in the
+    // same Run Pending (its row's xmin, included), else a time before it began.
+    const prev = previousInSameRun(p.model?.migrations ?? [], m);
+    if (prev) {
+      const client = await connect(await ctx.migrations.target(stack));
+      try {
+        const xid = await rowXmin(client, BigInt(prev.version));
+        return {
+          command: 'tsdbOps.restore.pgbackrest',
+          args: { target: 'xid', xid, exclusive: false, folder },
+          message: `Restore ${project} to just before migration ${name}? (approximate)`,
+          detail:
+            `${name} is a -- no-transaction migration: no single transaction marks it, so the target is approximate: just after ` +
+            `the previous migration ${prev.version} ${prev.description} finished in the same run (transaction ${xid}, included). ${SAFETY}`,
+          approximate: true,
+        };
+      } catch (e) {
+        if (!(e instanceof MigrationXidError)) throw e;
       } finally {
         await client.end().catch(() => undefined);
       }
