@@ -109,7 +109,7 @@ class TimelinePanel implements vscode.Disposable {
 
   /** The webview's report of the marks it drew for the current model (undefined after `ms`). */
   whenRendered(ms: number): Promise<{ marks: Record<string, number>; ms: number } | undefined> {
-    if (this.rendered) return Promise.resolve(this.rendered);
+    if (this.rendered || ms <= 0) return Promise.resolve(this.rendered);
     return new Promise((resolve) => {
       const t = setTimeout(() => resolve(undefined), ms);
       this.renderWaiters.push((r) => {
@@ -322,6 +322,8 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
       const stack = (node as { stack?: StackConfig } | undefined)?.stack ?? (await pickStack(ctx.registry, args));
       if (!stack) throw new CancelledByUser();
       const tp = await open(stack);
+      // { reload: false }: the model the panel shows now (it follows the controllers' events by itself).
+      if (args?.reload === false && tp.model) return { model: tp.model, rendered: await tp.whenRendered(0) };
       if (ctx.migrations.get(stack) === undefined) await ctx.migrations.refresh();
       const model = await tp.update();
       const action = args?.action as TimelineAction | undefined;
