@@ -73,6 +73,8 @@ let x: ScaleTime<number, number> = base;
 let zoomer: ZoomBehavior<SVGSVGElement, unknown> | undefined;
 let svg: Selection<SVGSVGElement, unknown, null, undefined> | undefined;
 let cardPinned = false;
+/** The zoom/pan the user chose, kept when a new model arrives (a backup or migration appeared). */
+let kept: ZoomTransform = zoomIdentity;
 
 function post(action: TimelineAction): void {
   vscode.postMessage({ type: 'action', action });
@@ -100,9 +102,10 @@ function showCard(c: Card, at: { x: number; y: number }, pin = false): void {
     card.append(b);
   }
   card.hidden = false;
-  const r = root.getBoundingClientRect();
-  card.style.left = `${Math.min(Math.max(0, at.x - r.left + 12), Math.max(0, r.width - 340))}px`;
-  card.style.top = `${at.y - r.top + 16}px`;
+  // Below and right of the pointer (or the focused mark), inside the window; only a pinned card takes the pointer.
+  card.classList.toggle('pinned', pin);
+  card.style.left = `${Math.max(0, Math.min(at.x + 12, window.innerWidth - 340)) + window.scrollX}px`;
+  card.style.top = `${at.y + 16 + window.scrollY}px`;
 }
 function hideCard(): void {
   cardPinned = false;
@@ -371,6 +374,14 @@ function render(m: TimelineModel): void {
     sets.attr('x', (d) => x(d.start)).attr('width', (d) => Math.max(3, x(d.stop) - x(d.start)));
     manual.attr('transform', (d) => `translate(${x(d.at)},${LANES.manual})`);
     migrations.attr('transform', (d) => `translate(${x(d.installedOn)},0)`);
+    // Version labels that would overlap the previous one are hidden (the tick and its card stay).
+    let lastLabel = -Infinity;
+    migrations.select('text').attr('visibility', (d) => {
+      const px = x(d.installedOn);
+      if (px - lastLabel < 96) return 'hidden';
+      lastLabel = px;
+      return 'visible';
+    });
     drills.attr('cx', (d) => x(d.at));
     copies.attr('x', (d) => x(d.at) - 6);
   };
@@ -381,10 +392,12 @@ function render(m: TimelineModel): void {
       [width * 2, HEIGHT],
     ])
     .on('zoom', (ev: { transform: ZoomTransform }) => {
+      kept = ev.transform;
       x = ev.transform.rescaleX(base);
       place();
     });
   s.call(zoomer).on('dblclick.zoom', null);
+  if (kept !== zoomIdentity) s.call(zoomer.transform, kept);
   s.on('click', () => hideCard());
   place();
 
