@@ -92,7 +92,12 @@ function showCard(c: Card, at: { x: number; y: number }, pin = false): void {
     p.textContent = line;
     card.append(p);
   }
-  if (c.action) {
+  if (c.action && !pin) {
+    const hint = document.createElement('div');
+    hint.className = 'card-hint';
+    hint.textContent = `Click or Enter: ${c.action.label}`;
+    card.append(hint);
+  } else if (c.action) {
     const b = document.createElement('button');
     b.textContent = c.action.label;
     b.addEventListener('click', () => {

@@ -576,6 +576,9 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       log(`hover card: ${cardText.replace(/\s*\n\s*/g, ' / ')}`);
       if (!/full backup \d{8}-\d{6}F/.test(cardText) || !/size /.test(cardText))
         throw new Error(`the set's card says: ${cardText}`);
+      // For the screenshots: the manual backup's card, right of the sets and the WAL band.
+      await frame.locator('path.manual').first().hover();
+      await card.filter({ hasText: 'pg_dump' }).waitFor({ timeout: 10_000 });
       const startedDark = (await page.locator('.monaco-workbench.vs-dark').count()) > 0;
       log(`screenshot ${await shot(page, `stack-recovery-timeline-${startedDark ? 'dark' : 'light'}`)}`);
       // Keyboard: focus the first migration tick and press Enter.
@@ -601,7 +604,7 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       // The other theme (the panel follows VS Code's theme variables), then back.
       await pickColorTheme(page, startedDark ? 'Light Modern' : 'Dark Modern');
       await new Promise((r) => setTimeout(r, 1500));
-      await frame.locator('rect.set-full').first().hover();
+      await frame.locator('path.manual').first().hover();
       await card.waitFor({ state: 'visible', timeout: 10_000 });
       log(`screenshot ${await shot(page, `stack-recovery-timeline-${startedDark ? 'light' : 'dark'}`)}`);
       await pickColorTheme(page, startedDark ? 'Dark Modern' : 'Light Modern');
