@@ -22,7 +22,7 @@ import { connect } from '../../core/postgres/connection';
 import type { BackupsController } from '../backups/controller';
 import type { MigrationsController } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
-import { pickStack } from '../commands/stack-pick';
+import { pickStack, requireTrust } from '../commands/stack-pick';
 import { CancelledByUser, register } from '../commands/index';
 import type { TimelineAction, WebviewMessage } from '../../webview/timeline';
 
@@ -165,6 +165,8 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
 
   /** Turns a webview action into the restore it runs. */
   async function plan(p: TimelinePanel, a: TimelineAction): Promise<RestorePlan> {
+    // Every action is a restore, and finding a migration's transaction touches the database: trust first.
+    requireTrust('Restoring a backup');
     const stack = p.stack;
     const folder = stack.workspaceFolder;
     const project = stack.projectName;
