@@ -17,28 +17,31 @@ import { BackupStatus } from './ui/status/backup-status';
 import { registerBackupCommands } from './ui/commands/backups';
 import { StackStatus } from './ui/status/stack-status';
 import { InfraDiagnostics } from './ui/diagnostics';
-import { register, registerCommands } from './ui/commands';
+import { registerCommands } from './ui/commands';
+import { register } from './ui/commands/register';
 import { registerMigrationCommands } from './ui/commands/migrations';
-import { registerRestoreCommands, RESTORE_CHANNEL } from './ui/commands/restores';
+import { registerRestoreCommands } from './ui/commands/restores';
+import { RESTORE_CHANNEL } from './ui/commands/restore-support';
+import { InterruptedRestoreWatcher } from './ui/backups/interrupted-restores';
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
-import { join } from 'node:path';
-import { EngineService } from './ui/engine';
+import { DockerService } from './ui/docker-service';
+import { VIEW } from './ui/ids';
 import { registerTimeline } from './ui/timeline/panel';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
   const log = createLog();
   const registry = new StackRegistry(log);
-  const engine = new EngineService(registry, log);
+  const engine = new DockerService(registry, log);
   const restoreOutput = vscode.window.createOutputChannel(RESTORE_CHANNEL);
   const containers = createContainersView(registry, engine);
   const stackStatus = new StackStatus(registry, engine);
   const migrationsController = new MigrationsController(registry, context.secrets, log);
   const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
   const migrations = new MigrationsProvider(registry, migrationsController);
-  const migrationsView = vscode.window.createTreeView('tsdbOps.migrations', { treeDataProvider: migrations });
+  const migrationsView = vscode.window.createTreeView(VIEW.migrations, { treeDataProvider: migrations });
   const updateBadge = () => {
     const pending = migrationsController.all().reduce((n, s) => n + (s.report?.summary.pending ?? 0), 0);
     migrationsView.badge = pending
@@ -48,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const backupsController = new BackupsController(registry, engine);
   const backups = new BackupsProvider(registry, backupsController);
   const pgbackrestChannel = new PgBackRestChannel(registry, backupsController);
-  const ofeliaChannel = new OfeliaChannel(registry, backupsController, engine);
+  const ofeliaChannel = new OfeliaChannel(registry, engine);
   const backupStatus = new BackupStatus(backupsController);
 
   context.subscriptions.push(
@@ -64,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     migrationsController.onDidChange(updateBadge),
     new MigrationGuard(migrationsController, log),
     new MigrationsStatus(migrationsController),
-    vscode.window.createTreeView('tsdbOps.backups', { treeDataProvider: backups }),
+    vscode.window.createTreeView(VIEW.backups, { treeDataProvider: backups }),
     stackStatus,
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log, engine }),
@@ -77,8 +80,8 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       register: (id, h) => register({ log }, id, h),
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
+    new InterruptedRestoreWatcher(registry, log, restoreOutput),
     restoreOutput,
-    watchStackFolders(registry, backups),
     backupsController,
     pgbackrestChannel,
     ofeliaChannel,
@@ -129,29 +132,6 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       channel: (name) => [...(name === 'Ofelia' ? ofeliaChannel : pgbackrestChannel).printed],
     },
   };
-}
-
-/** File watchers on each stack's manual backups folder, renewed when the stacks change (the migration controller watches migrations). */
-function watchStackFolders(registry: StackRegistry, backups: BackupsProvider): vscode.Disposable {
-  let watchers: vscode.Disposable[] = [];
-  const renew = () => {
-    for (const w of watchers) w.dispose();
-    watchers = registry.stacks.map((s) => {
-      const w = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(join(s.backupsDir, 'manual_backup')), '*'),
-      );
-      const onChange = () => backups.refresh();
-      w.onDidCreate(onChange);
-      w.onDidDelete(onChange);
-      w.onDidChange(onChange);
-      return w;
-    });
-  };
-  const sub = registry.onDidChange(renew);
-  return new vscode.Disposable(() => {
-    sub.dispose();
-    for (const w of watchers) w.dispose();
-  });
 }
 
 export function deactivate(): void {

@@ -10,7 +10,7 @@
  */
 import { startCluster } from '../support/cluster';
 import { startStack, type Stack } from '../support/stack';
-import { Migrator } from '../../src/core/migrations/engine';
+import { Migrator } from '../../src/core/migrations/migrator';
 import { connect } from '../../src/core/postgres/connection';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -476,7 +476,7 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       log(`Backups: ${rows.join(' | ')}`);
       const age = (await page.locator('.statusbar-item').allInnerTexts())
         .map((t) => t.trim())
-        .find((t) => /^backup \d+\w* ago$/.test(t));
+        .find((t) => /^backup \d+ \w+( \d+ \w+)? ago$/.test(t));
       if (!age)
         throw new Error(
           `no "backup … ago" item in the status bar: ${JSON.stringify(await page.locator('.statusbar-item').allInnerTexts())}`,

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
 import {
   ONEOFF_LABEL,
@@ -16,10 +16,10 @@ import {
   recoverInOneOff,
   restoreInOneOff,
   type OneOffTarget,
-} from '../../src/core/backups/restore-oneoff';
-import { RestoreError } from '../../src/core/backups/restore-run';
-import { journalPath } from '../../src/core/backups/restore-physical';
-import { listPreRestoreCopies } from '../../src/core/backups/pre-restore';
+} from '../../src/core/backups/restore/oneoff';
+import { RestoreError } from '../../src/core/backups/restore/run';
+import { journalPath } from '../../src/core/backups/restore/physical';
+import { listPreRestoreCopies } from '../../src/core/backups/restore/pre-restore';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
-import { listPreRestoreCopies } from '../../src/core/backups/pre-restore';
+import { listPreRestoreCopies } from '../../src/core/backups/restore/pre-restore';
 import {
   deletePreRestoreCopy,
   journalPath,
@@ -18,8 +18,8 @@ import {
   restorePhysical,
   serverState,
   type PhysicalTarget,
-} from '../../src/core/backups/restore-physical';
-import { BackupVerifyError, RestoreError } from '../../src/core/backups/restore-run';
+} from '../../src/core/backups/restore/physical';
+import { BackupVerifyError, RestoreError } from '../../src/core/backups/restore/run';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';

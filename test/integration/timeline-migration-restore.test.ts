@@ -19,12 +19,12 @@ import {
 } from '../support/cluster';
 import { isRoot, run } from '../support/proc';
 import { requirePart } from '../support/requirements';
-import { Migrator } from '../../src/core/migrations/engine';
+import { Migrator } from '../../src/core/migrations/migrator';
 import { migrationTransaction, rowXmin } from '../../src/core/migrations/xid';
 import { connect, type ConnectionTarget } from '../../src/core/postgres/connection';
 import { buildTimeline, previousInSameRun } from '../../src/core/backups/timeline';
 import type { BackupsOverview } from '../../src/core/backups/overview';
-import { formatTimeTarget } from '../../src/core/backups/restore-pitr';
+import { formatTimeTarget } from '../../src/core/backups/restore/pitr';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 const file = process.argv[2] ?? 'out/tsdb-ops.vsix';
 const size = statSync(file).size;
 const listing = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
-const allowed =
-  /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|timeline)\.js|media\/[^/]+))$/;
+const allowed = new RegExp(
+  '^(extension\\.vsixmanifest|\\[Content_Types\\]\\.xml|' +
+    'extension/(package\\.json|readme\\.md|changelog\\.md|LICENSE\\.txt|dist/(extension|timeline)\\.js|media/[^/]+))$',
+);
 const unexpected = listing.filter((name) => !allowed.test(name));
 console.log(`${file}: ${(size / 1024).toFixed(1)} KB, ${listing.length} files`);
 let failed = false;

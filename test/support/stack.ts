@@ -47,6 +47,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Max wait for PostgreSQL through the published port (default 120 s). */
   timeoutMs?: number;
+  /** Edits the copied infra folder (compose file, pgbackrest.conf, scripts) before the first start. */
+  prepare?: (infraDir: string) => void;
 }
 
 export interface StackConnection {
@@ -162,6 +164,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ONLY_DATABASE: opts.full ? 'FALSE' : 'TRUE',
       ...opts.env,
     });
+    opts.prepare?.(infraDir);
     const dockerEnv = { ...docker.env, COMPOSE_PROJECT_NAME: projectName };
     const [composeFile, composePrefix] = composeCommand();
     const compose = (args: readonly string[], o: RunOptions = {}): Promise<RunResult> =>

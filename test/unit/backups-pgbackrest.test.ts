@@ -9,9 +9,9 @@ import {
   parsePgBackRestError,
   parsePgBackRestInfo,
   PgBackRestError,
-  resolveStanza,
   stanzasInConf,
 } from '../../src/core/backups/pgbackrest';
+import { resolveSite } from '../../src/core/stack/site';
 import { readSidecar, sidecarPath, writeSidecar } from '../../src/core/backups/sidecar';
 import { backupStamp, baseBackupDirName, dumpAllFileName, dumpFileName } from '../../src/core/backups/dump';
 
@@ -125,6 +125,13 @@ describe('pgBackRest info and errors', () => {
   });
 
   it('resolves the stanza: setting, else the only section of pgbackrest.conf, else db', () => {
+    const resolveStanza = (stanza: string | undefined, text: string | undefined) =>
+      resolveSite({
+        stack: { backupsDir: '/b' },
+        runtime: 'container',
+        settings: { stanza },
+        conf: text === undefined ? undefined : { file: '/etc/pgbackrest.conf', text, from: 'test' },
+      }).stanza;
     const conf =
       '[global]\nrepo1-path=/var/lib/pgbackrest\nlog-path=/var/log/pgbackrest\n\n' +
       '[global:archive-push]\ncompress-level=3\n\n[poddb]\npg1-path=/home/postgres/pgdata/data\n';

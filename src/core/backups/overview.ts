@@ -6,13 +6,14 @@
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
-import { listPreRestoreCopies, type PreRestoreCopy } from './pre-restore';
-import { pgbackrestInfo, resolveStanza, type StanzaInfo } from './pgbackrest';
+import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
+import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
-import { readPgbackrestConf, stackBackupTargets, type BackupSettings, type StackBackupTargets } from './targets';
+import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
+import { manualBackupHostDir, readSite, type Site } from '../stack/site';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
 import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
-import { backupMoments, computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
+import { computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
 
 export interface ManualBackupEntry extends ManualBackup {
   readonly sidecar?: BackupSidecar;
@@ -22,6 +23,8 @@ export interface ManualBackupEntry extends ManualBackup {
 export interface BackupsOverview {
   readonly stack: StackConfig;
   readonly stanzaName: string;
+  /** Where the stack's things are (with every source looked at); without a running container, read from the infra alone. */
+  readonly site: Site;
   readonly targets?: StackBackupTargets;
   readonly stanza?: StanzaInfo;
   /** Why pgBackRest info is missing (container not running, pgBackRest error …). */
@@ -63,7 +66,7 @@ export async function loadBackupsOverview(input: {
 }): Promise<BackupsOverview> {
   const { stack } = input;
   const now = input.now ?? new Date();
-  const manualPromise = listManualBackups(`${stack.backupsDir}/manual_backup`).then((list) =>
+  const manualPromise = listManualBackups(manualBackupHostDir(stack)).then((list) =>
     Promise.all(
       list.map(async (m): Promise<ManualBackupEntry> => {
         try {
@@ -80,9 +83,11 @@ export async function loadBackupsOverview(input: {
   let stanzaError: Error | undefined;
   let preRestore: PreRestoreCopy[] = [];
   let preRestoreError: Error | undefined;
+  let site: Site | undefined;
   try {
     const rt = await input.runtime();
-    targets = await stackBackupTargets(stack, rt, input.settings);
+    site = await readSite(stack, { settings: input.settings, runtime: rt });
+    targets = targetsOf(stack, rt, site, input.settings);
     const [info, copies] = await Promise.allSettled([
       pgbackrestInfo(targets.pgbackrest, input.signal, now),
       listPreRestoreCopies(rt, targets.dataDir, input.signal),
@@ -104,11 +109,11 @@ export async function loadBackupsOverview(input: {
     graceMs: input.graceMs ?? 15 * 60_000,
     pgbackrestUnknown: stanzaError?.message,
   });
-  const stanzaName =
-    targets?.pgbackrest.stanza ?? resolveStanza(input.settings?.stanza, await readPgbackrestConf(stack));
+  site ??= await readSite(stack, { settings: input.settings });
   return {
     stack,
-    stanzaName,
+    stanzaName: site.stanza,
+    site,
     targets,
     stanza,
     stanzaError,
@@ -120,6 +125,13 @@ export async function loadBackupsOverview(input: {
     freshness,
     loadedAt: now,
   };
+}
+
+/** Every backup with its time, newest first: the pgBackRest sets and the manual backups. */
+export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
+  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort(
+    (a, b) => b.at.getTime() - a.at.getTime(),
+  );
 }
 
 /** The freshness of a loaded overview at another time (the status item ticks without reloading). */

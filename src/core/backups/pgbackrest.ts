@@ -67,18 +67,6 @@ export interface StanzaInfo {
   repos: { key: number; code: number; message: string }[];
 }
 
-/** pgBackRest's stanza status codes (info.c). */
-export const STANZA_STATUS: Readonly<Record<number, string>> = {
-  0: 'ok',
-  1: 'missing stanza path',
-  2: 'no valid backups',
-  3: 'missing stanza data',
-  4: 'different across repos',
-  5: 'database mismatch across repos',
-  6: 'requested backup not found',
-  99: 'other',
-};
-
 /** What the UI offers for an error code. */
 export type PgBackRestErrorAction = 'stanzaCreate' | 'anotherBackupRunning' | 'postgresRunning' | 'stopFile';
 
@@ -380,15 +368,6 @@ export function stanzasInConf(conf: string): string[] {
     if (!out.includes(name)) out.push(name);
   }
   return out;
-}
-
-/** The stanza: the setting, else the only stanza section of the infra's pgbackrest.conf (`db` if several include it), else `db` (the guide's). */
-export function resolveStanza(setting: string | undefined, pgbackrestConf: string | undefined): string {
-  if (setting && setting.trim()) return setting.trim();
-  const found = pgbackrestConf ? stanzasInConf(pgbackrestConf) : [];
-  if (found.length === 1) return found[0]!;
-  if (found.includes('db')) return 'db';
-  return found[0] ?? 'db';
 }
 
 /** A conf option from the stanza's section, else `[global]` (e.g. `log-path`, `repo1-path`). */

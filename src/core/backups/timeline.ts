@@ -8,7 +8,7 @@ import type { BackupsOverview } from './overview';
 import type { BackupType } from './pgbackrest';
 import type { MigrationStatus } from '../migrations/status';
 import { formatBytes } from './manual';
-import { formatTimeTarget } from './restore-pitr';
+import { formatTimeTarget } from './restore/pitr';
 
 /** A restore drill's outcome (issue 15 writes them); see `DrillSource`. */
 export interface DrillResult {

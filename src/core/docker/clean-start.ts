@@ -7,7 +7,7 @@
  */
 import type Dockerode from 'dockerode';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import type { StackConfig } from '../infra';
 import {
   composeEnv,
@@ -19,6 +19,8 @@ import {
 } from './compose-cli';
 import { execInContainer, ExecCancelledError } from './exec';
 import { runningServiceContainer } from './find';
+import { ContainerRuntime } from '../runtime';
+import { CONTAINER_BACKUPS_DIR, MANUAL_BACKUP_DIR, REPO_DIR, readSite, type SiteSettings } from '../stack/site';
 
 export type StackProfile = 'database' | 'full';
 
@@ -49,6 +51,8 @@ export interface CleanStartOptions {
   readonly builtin?: boolean;
   /** Max wait for PostgreSQL to accept connections (default 120 s). */
   readonly readyTimeoutMs?: number;
+  /** tsdbOps.backups.stanza / pgbackrestConfig: the stanza comes from core/stack/site like everywhere else. */
+  readonly settings?: SiteSettings;
 }
 
 export interface CleanStartResult {
@@ -67,7 +71,7 @@ export function foldersToCreate(stack: StackConfig): string[] {
       if (v.type === 'bind' && v.source && !existsSync(v.source)) dirs.add(v.source);
     }
   }
-  for (const d of [join(stack.backupsDir, 'backup'), join(stack.backupsDir, 'manual_backup'), stack.pgbackrestLogDir])
+  for (const d of [join(stack.backupsDir, REPO_DIR), join(stack.backupsDir, MANUAL_BACKUP_DIR), stack.pgbackrestLogDir])
     dirs.add(d);
   return [...dirs];
 }
@@ -124,9 +128,10 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
     .filter((v) => v.type === 'bind' && !v.readOnly && v.source && isDir(v.source))
     .map((v) => v.target);
   const backupsMount = db.volumes.find(
-    (v) => v.type === 'bind' && v.target.replace(/\/$/, '') === '/var/lib/pgbackrest',
+    (v) => v.type === 'bind' && v.target.replace(/\/$/, '') === CONTAINER_BACKUPS_DIR,
   );
-  if (backupsMount) targets.push('/var/lib/pgbackrest/backup', '/var/lib/pgbackrest/manual_backup');
+  if (backupsMount)
+    targets.push(posix.join(backupsMount.target, REPO_DIR), posix.join(backupsMount.target, MANUAL_BACKUP_DIR));
   if (targets.length) {
     await compose([
       'run',
@@ -164,10 +169,20 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
   }
   line('PostgreSQL accepts connections');
 
-  const stanza = db.environment['PGBACKREST_STANZA'] || 'db';
+  const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
+  const { stanza, configOption } = await readSite(stack, {
+    settings: { ...opts.settings, runtime: 'container' },
+    runtime: new ContainerRuntime(opts.docker, c.Id, `container ${name}`),
+  });
   opts.step?.(`Setting up pgBackRest (stanza ${stanza})`);
   for (const cmd of ['stanza-create', 'check']) {
-    const argv = ['pgbackrest', `--stanza=${stanza}`, '--log-level-console=info', cmd];
+    const argv = [
+      'pgbackrest',
+      ...(configOption ? [`--config=${configOption}`] : []),
+      `--stanza=${stanza}`,
+      '--log-level-console=info',
+      cmd,
+    ];
     line(`$ ${argv.join(' ')}`);
     const r = await execInContainer(opts.docker, c.Id, argv, {
       signal: opts.signal,

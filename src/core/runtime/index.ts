@@ -10,6 +10,7 @@
 import type Dockerode from 'dockerode';
 import type { Readable, Writable } from 'node:stream';
 import { execInContainer, ExecCancelledError, lineSplitter } from '../docker/exec';
+import { CancelledError } from '../operations/cancel';
 
 export interface ToolRunOptions {
   /** Extra environment (PGPASSWORD…); never put secrets in argv. */
@@ -36,9 +37,21 @@ export interface ToolRuntime {
   /** For messages: "container tsdbops_timescaledb_1 (3f2a…)" or "this machine". */
   readonly description: string;
   run(argv: readonly string[], opts?: ToolRunOptions): Promise<ToolRunResult>;
+  /** The environment the tools start with (container: its Config.Env), when the runtime can tell. */
+  environment?(): Promise<Record<string, string>>;
 }
 
-export class ToolCancelledError extends Error {
+/** `KEY=value` lines (a container's Config.Env) as a record. */
+export function envRecord(list: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list ?? []) {
+    const i = kv.indexOf('=');
+    if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
+}
+
+export class ToolCancelledError extends CancelledError {
   constructor(readonly argv: readonly string[]) {
     super(`Cancelled: ${argv.join(' ')}`);
     this.name = 'ToolCancelledError';
@@ -79,6 +92,11 @@ export class ContainerRuntime implements ToolRuntime {
     readonly description: string,
     private readonly defaultUser = 'postgres',
   ) {}
+
+  async environment(): Promise<Record<string, string>> {
+    const info = await this.docker.getContainer(this.containerId).inspect();
+    return envRecord(info.Config.Env);
+  }
 
   async run(argv: readonly string[], opts: ToolRunOptions = {}): Promise<ToolRunResult> {
     try {

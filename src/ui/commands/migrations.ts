@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { relative } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { CancelledError, type StatusReport } from '../../core/migrations/engine';
+import { CancelledError } from '../../core/operations/cancel';
+import type { StatusReport } from '../../core/migrations/migrator';
 import { MigrateError } from '../../core/migrations/sqlx';
 import { createMigration } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
@@ -17,7 +18,9 @@ import type { MigrationStatus } from '../../core/migrations/status';
 import type { MigrationsController } from '../migrations/controller';
 import { isPasswordProblem } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
-import { pickStack, requireTrust } from './stack-pick';
+import { pickStack, requireTrust } from './args';
+import { COMMAND } from '../ids';
+import { errorText } from '../../core/format';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -103,7 +106,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
   }
 
   return [
-    ctx.register('tsdbOps.migrations.refresh', async () => {
+    ctx.register(COMMAND.migrationsRefresh, async () => {
       await controller.refresh();
       return {
         stacks: controller
@@ -112,7 +115,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       };
     }),
 
-    ctx.register('tsdbOps.migrations.status', async (args) => {
+    ctx.register(COMMAND.migrationsStatus, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       await controller.refresh();
@@ -128,7 +131,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       };
     }),
 
-    ctx.register('tsdbOps.migrations.runPending', async (args) => {
+    ctx.register(COMMAND.migrationsRunPending, async (args) => {
       requireTrust('Running migrations');
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
@@ -211,14 +214,14 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
           },
         );
       } catch (e) {
-        output.appendLine(`error: ${e instanceof Error ? e.message : String(e)}`);
+        output.appendLine(`error: ${errorText(e)}`);
         await controller.refresh();
         if (e instanceof CancelledError && interactive) return undefined;
         return showFailure(e);
       }
     }),
 
-    ctx.register('tsdbOps.migrations.create', async (args) => {
+    ctx.register(COMMAND.migrationsCreate, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       if (!stack.migrationsDir)
@@ -243,7 +246,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       return created;
     }),
 
-    ctx.register('tsdbOps.migrations.revert', async (args) => {
+    ctx.register(COMMAND.migrationsRevert, async (args) => {
       requireTrust('Reverting a migration');
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
@@ -274,13 +277,13 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
         await controller.refresh();
         return { reverted: r.reverted.map((a) => ({ version: a.version.toString(), description: a.description })) };
       } catch (e) {
-        output.appendLine(`error: ${e instanceof Error ? e.message : String(e)}`);
+        output.appendLine(`error: ${errorText(e)}`);
         await controller.refresh();
         return showFailure(e);
       }
     }),
 
-    ctx.register('tsdbOps.migrations.copyCliCommand', async (args) => {
+    ctx.register(COMMAND.migrationsCopyCliCommand, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       const action = args?.action === 'info' || args?.action === 'revert' ? args.action : 'run';
@@ -294,7 +297,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       return { command };
     }),
 
-    ctx.register('tsdbOps.migrations.setPassword', async (args) => {
+    ctx.register(COMMAND.migrationsSetPassword, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       const pw = typeof args?.password === 'string' ? args.password : undefined;

@@ -5,8 +5,10 @@
  */
 import * as vscode from 'vscode';
 import { freshnessAt } from '../../core/backups/overview';
-import { formatAge, type Freshness } from '../../core/schedule/freshness';
+import type { Freshness } from '../../core/schedule/freshness';
 import type { BackupsController } from '../backups/controller';
+import { VIEW, focusCommand } from '../ids';
+import { formatDuration } from '../../core/format';
 
 export class BackupStatus implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('tsdbOps.backups', vscode.StatusBarAlignment.Left, 48);
@@ -20,7 +22,7 @@ export class BackupStatus implements vscode.Disposable {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.item.name = 'TimescaleDB Ops: Backup Freshness';
-    this.item.command = 'tsdbOps.backups.focus';
+    this.item.command = focusCommand(VIEW.backups);
     this.sub = controller.onDidChange(() => void this.update());
     // The age changes with time: re-render from the loaded model each minute (no I/O).
     this.timer = setInterval(() => void this.update(), 60_000);
@@ -48,11 +50,11 @@ export class BackupStatus implements vscode.Disposable {
     const unknown = shown.some((p) => p.f.unknown);
     const text =
       `$(${warn ? 'warning' : 'archive'}) ` +
-      `${newest?.ageMs !== undefined ? `backup ${formatAge(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}`;
+      `${newest?.ageMs !== undefined ? `backup ${formatDuration(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}`;
     const lines: string[] = [];
     for (const { o, f } of shown) {
       lines.push(
-        `**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatAge(f.ageMs ?? 0)} ago` : ': none yet'}`,
+        `**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatDuration(f.ageMs ?? 0)} ago` : ': none yet'}`,
       );
       for (const r of f.reasons) lines.push(`$(warning) ${r}`);
       if (f.unknown) lines.push(`$(question) pgBackRest backups unknown: ${f.unknown.split('\n')[0]}`);
@@ -75,7 +77,7 @@ export class BackupStatus implements vscode.Disposable {
     md.supportThemeIcons = true;
     this.item.tooltip = md;
     this.item.accessibilityInformation = {
-      label: `Newest backup ${newest?.ageMs !== undefined ? formatAge(newest.ageMs) : 'none'} old${warn ? ', behind schedule' : ''}`,
+      label: `Newest backup ${newest?.ageMs !== undefined ? formatDuration(newest.ageMs) : 'none'} old${warn ? ', behind schedule' : ''}`,
     };
     this.item.show();
     return this.state;

@@ -16,14 +16,15 @@ import {
   type DrillSource,
   type TimelineModel,
 } from '../../core/backups/timeline';
-import { formatTimeTarget } from '../../core/backups/restore-pitr';
+import { formatTimeTarget } from '../../core/backups/restore/pitr';
 import { migrationTransaction, MigrationXidError, rowXmin } from '../../core/migrations/xid';
 import { connect } from '../../core/postgres/connection';
 import type { BackupsController } from '../backups/controller';
 import type { MigrationsController } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
-import { pickStack, requireTrust } from '../commands/stack-pick';
-import { CancelledByUser, register } from '../commands/index';
+import { pickStack, requireTrust } from '../commands/args';
+import { CancelledByUser, register } from '../commands/register';
+import { COMMAND } from '../ids';
 import type { TimelineAction, WebviewMessage } from '../../webview/timeline';
 
 export interface TimelineContext {
@@ -172,7 +173,7 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
     const project = stack.projectName;
     if (a.kind === 'restoreSet') {
       return {
-        command: 'tsdbOps.restore.pgbackrest',
+        command: COMMAND.restorePgbackrest,
         args: { target: 'set', set: a.label, folder },
         message: `Restore ${project} to exactly backup set ${a.label}?`,
         detail: `The data as it was when ${a.label} ended (no WAL replayed after it). ${SAFETY}`,
@@ -182,7 +183,7 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
     if (a.kind === 'restoreTime') {
       const at = formatTimeTarget(new Date(a.time));
       return {
-        command: 'tsdbOps.restore.pgbackrest',
+        command: COMMAND.restorePgbackrest,
         args: { target: 'time', time: new Date(a.time).toISOString(), folder },
         message: `Restore ${project} to the moment ${at}?`,
         detail: `pgBackRest point-in-time recovery: the newest set that ended before it, plus the archived WAL up to ${at}. ${SAFETY}`,
@@ -192,10 +193,10 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
     if (a.kind === 'restoreManual') {
       const command =
         a.backupKind === 'pg_dump'
-          ? 'tsdbOps.restore.dump'
+          ? COMMAND.restoreDump
           : a.backupKind === 'pg_dumpall'
-            ? 'tsdbOps.restore.dumpAll'
-            : 'tsdbOps.restore.baseBackup';
+            ? COMMAND.restoreDumpAll
+            : COMMAND.restoreBaseBackup;
       const m = p.model?.manual.find((x) => x.path === a.path);
       return {
         command,
@@ -214,7 +215,7 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
       try {
         const tx = await migrationTransaction(client, BigInt(m.version));
         return {
-          command: 'tsdbOps.restore.pgbackrest',
+          command: COMMAND.restorePgbackrest,
           args: { target: 'xid', xid: tx.xid, exclusive: true, folder },
           message: `Restore ${project} to just before migration ${name}?`,
           detail:
@@ -226,7 +227,7 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
         if (!(e instanceof MigrationXidError)) throw e;
         const time = m.installedOn - 1;
         return {
-          command: 'tsdbOps.restore.pgbackrest',
+          command: COMMAND.restorePgbackrest,
           args: { target: 'time', time: new Date(time).toISOString(), folder },
           message: `Restore ${project} to just before migration ${name}? (approximate)`,
           detail:
@@ -246,7 +247,7 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
       try {
         const xid = await rowXmin(client, BigInt(prev.version));
         return {
-          command: 'tsdbOps.restore.pgbackrest',
+          command: COMMAND.restorePgbackrest,
           args: { target: 'xid', xid, exclusive: false, folder },
           message: `Restore ${project} to just before migration ${name}? (approximate)`,
           detail:
@@ -261,7 +262,7 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
       }
     }
     return {
-      command: 'tsdbOps.restore.pgbackrest',
+      command: COMMAND.restorePgbackrest,
       args: { target: 'time', time: new Date(m.restore.time).toISOString(), folder },
       message: `Restore ${project} to just before migration ${name}? (approximate)`,
       detail: `The target is approximate: ${m.restore.why}. ${SAFETY}`,
@@ -320,7 +321,7 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
   }
 
   return [
-    register(ctx, 'tsdbOps.backup.timeline', async (args, node) => {
+    register(ctx, COMMAND.backupTimeline, async (args, node) => {
       const stack = (node as { stack?: StackConfig } | undefined)?.stack ?? (await pickStack(ctx.registry, args));
       if (!stack) throw new CancelledByUser();
       const tp = await open(stack);

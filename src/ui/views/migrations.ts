@@ -8,6 +8,7 @@ import type { MigrationsController } from '../migrations/controller';
 import { isPasswordProblem } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
 import { leaf, openFileCommand, StackTreeProvider, type Node } from './node';
+import { COMMAND, ITEM } from '../ids';
 
 const ICON: Record<MigrationStatus['state'], [string, string | undefined]> = {
   applied: ['pass', 'testing.iconPassed'],
@@ -34,7 +35,7 @@ function group(label: string, children: Node[], icon: string, expanded = true): 
   );
   item.iconPath = new vscode.ThemeIcon(icon);
   item.description = String(children.length);
-  item.contextValue = `migrationGroup.${label.toLowerCase()}`;
+  item.contextValue = ITEM.migrationGroup(label);
   return { item, children: () => children };
 }
 
@@ -61,7 +62,7 @@ function migrationNode(m: MigrationStatus): Node {
   if (m.hint) md.appendMarkdown(`\n$(lightbulb) ${m.hint}\n`);
   if (m.detail) md.appendCodeblock(m.detail, 'text');
   item.tooltip = md;
-  item.contextValue = `migration.${m.state}${m.down ? '.reversible' : ''}`;
+  item.contextValue = ITEM.migration(m.state, !!m.down);
   if (m.file) {
     item.resourceUri = vscode.Uri.file(m.file.path);
     item.command = openFileCommand(m.file.path);
@@ -75,7 +76,7 @@ function localNode(m: LocalMigration): Node {
   item.description = 'status unknown';
   item.resourceUri = vscode.Uri.file(m.path);
   item.command = openFileCommand(m.path);
-  item.contextValue = 'migration.unknown';
+  item.contextValue = ITEM.migrationUnknown;
   return leaf(item);
 }
 
@@ -99,7 +100,7 @@ export class MigrationsProvider extends StackTreeProvider {
       const item = new vscode.TreeItem('No migrations folder');
       item.description = 'database/migrations or migrations, or set tsdbOps.migrations.path';
       item.iconPath = new vscode.ThemeIcon('info');
-      item.command = { title: 'Open Settings', command: 'tsdbOps.openSettings' };
+      item.command = { title: 'Open Settings', command: COMMAND.openSettings };
       return [leaf(item)];
     }
     const state = this.controller.get(stack);
@@ -121,10 +122,10 @@ export class MigrationsProvider extends StackTreeProvider {
       item.description = state.error.message;
       item.tooltip = state.error.message;
       item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-      item.contextValue = 'migrationsConnectionError';
+      item.contextValue = ITEM.migrationsConnectionError;
       item.command = isPasswordProblem(state.error)
-        ? { title: 'Enter Password', command: 'tsdbOps.migrations.setPassword' }
-        : { title: 'Retry', command: 'tsdbOps.migrations.refresh' };
+        ? { title: 'Enter Password', command: COMMAND.migrationsSetPassword }
+        : { title: 'Retry', command: COMMAND.migrationsRefresh };
       problems.push(leaf(item));
     }
     if (!state.report) {

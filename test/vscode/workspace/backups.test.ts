@@ -208,11 +208,11 @@ describe('Backups: commands on a real stack, the view, the freshness status item
     const now = backups.statusBar();
     assert.ok(now, 'shown');
     assert.equal(now.level, 'ok', now.tooltip);
-    assert.match(now.text, /^\$\(archive\) backup \d+(s|m) ago$/);
+    assert.match(now.text, /^\$\(archive\) backup \d+ (s|min) ago$/);
     assert.match(now.tooltip, /pgbackrest-diff-backup: every 15 minutes; last scheduled .*; next /);
     const later = backups.statusBar(new Date(Date.now() + 3 * 3_600_000).toISOString());
     assert.equal(later?.level, 'warning');
-    assert.match(later!.text, /^\$\(warning\) backup 3h \d+m ago$/);
+    assert.match(later!.text, /^\$\(warning\) backup 3 h( \d+ min)? ago$/);
     assert.match(later!.tooltip, /pgbackrest-diff-backup: newest full or differential backup/);
   });
 

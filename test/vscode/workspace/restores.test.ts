@@ -279,4 +279,16 @@ describe('Restores: without Docker (tsdbOps.backups.runtime = host) on a host cl
     assert.equal(d.created, true);
     assert.equal(await cluster.psql('SELECT count(*) FROM t', 'copy'), '1');
   });
+  it("tsdbOps.backup.pgbackrest runs pgBackRest as the restores' OS user: the cluster's own archiving keeps working", async () => {
+    // One rule (core/stack/site): the host tools run as postgres when VS Code runs as root. A backup run as
+    // root left root-owned repository files, and the cluster's archive-push then failed with [041] Permission denied.
+    const b = await run<{ label: string }>('tsdbOps.backup.pgbackrest', { type: 'full' });
+    assert.match(b.label, /^\d{8}-\d{6}F$/);
+    const check = await cluster.pgbackrest(['check'], { reject: false });
+    assert.equal(check.exitCode, 0, `${check.stdout}${check.stderr}`);
+    await cluster.psql('INSERT INTO t VALUES (5)');
+    const r = await run<PhysicalResult>('tsdbOps.restore.pgbackrest', { set: b.label, confirm: true });
+    assert.equal(r.dataDir, cluster.dataDir);
+    assert.equal(await cluster.psql('SELECT count(*) FROM t WHERE v = 5'), '0');
+  });
 });

@@ -3,6 +3,7 @@
  * checks (in sqlx's order) and messages, so the Rust service and this extension share one history.
  */
 import type { Client } from 'pg';
+import { CancelledError } from '../operations/cancel';
 import { advisoryLockId } from './checksum';
 import { loadMigrations, type LocalMigration } from './source';
 import { computeStatus, summarize, type AppliedMigration, type MigrationStatus, type StatusSummary } from './status';
@@ -34,13 +35,6 @@ export interface AppliedResult {
   readonly version: bigint;
   readonly description: string;
   readonly elapsedNs: bigint;
-}
-
-export class CancelledError extends Error {
-  constructor() {
-    super('Cancelled.');
-    this.name = 'CancelledError';
-  }
 }
 
 function toApplied(r: Record<string, unknown>): AppliedMigration {

@@ -2,9 +2,9 @@
  * Shared pieces of every restore: how a step and a command are reported (the exact argv, secrets
  * masked), psql calls against the server, and the errors restores throw.
  */
-import type { ToolRunOptions, ToolRunResult, ToolRuntime } from '../runtime';
-import { ToolFailedError } from '../runtime';
-import { maskSecrets } from '../operations/queue';
+import type { ToolRunOptions, ToolRunResult, ToolRuntime } from '../../runtime';
+import { ToolFailedError } from '../../runtime';
+import { maskSecrets } from '../../operations/queue';
 
 /** Where a restore reports: progress steps, output lines, cancellation. */
 export interface RestoreContext {
@@ -149,8 +149,4 @@ export class BackupVerifyError extends Error {
     super(message);
     this.name = 'BackupVerifyError';
   }
-}
-
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

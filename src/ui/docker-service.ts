@@ -7,13 +7,15 @@
  */
 import * as vscode from 'vscode';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine, type EngineTarget } from '../core/docker/engine';
+import { connectEngine, resolveEngine, type EngineTarget } from '../core/docker/engine-address';
 import { runningServiceContainer } from '../core/docker/find';
 import { StackMonitor, type MonitorState } from '../core/docker/events';
 import { ContainerRuntime, type ToolRuntime } from '../core/runtime';
 import { OperationQueue } from '../core/operations/queue';
 import type { StackConfig } from '../core/infra';
 import type { StackRegistry } from './stacks';
+import { CONTEXT_KEY } from './ids';
+import { errorText } from '../core/format';
 
 /** Reachability of the engine over every stack: the `tsdbOps.dockerState` context key. */
 export type DockerState = 'unknown' | 'reachable' | 'unreachable';
@@ -24,7 +26,7 @@ interface Watched {
   readonly unsubscribe: () => void;
 }
 
-export class EngineService implements vscode.Disposable {
+export class DockerService implements vscode.Disposable {
   private client: Promise<Dockerode> | undefined;
   private targetCache: EngineTarget | undefined;
   private readonly queues = new Map<string, OperationQueue>();
@@ -76,7 +78,7 @@ export class EngineService implements vscode.Disposable {
       const t = this.target;
       return `${t.host}${t.source === 'default' ? '' : ` (${t.source})`}`;
     } catch (e) {
-      return e instanceof Error ? e.message : String(e);
+      return errorText(e);
     }
   }
 
@@ -226,11 +228,11 @@ export class EngineService implements vscode.Disposable {
     }
     if (source !== this.hostSource) {
       this.hostSource = source;
-      void vscode.commands.executeCommand('setContext', 'tsdbOps.dockerHostSource', source);
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEY.dockerHostSource, source);
     }
     if (next === this.dockerState) return;
     this.dockerState = next;
-    void vscode.commands.executeCommand('setContext', 'tsdbOps.dockerState', next);
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY.dockerState, next);
   }
 
   dispose(): void {

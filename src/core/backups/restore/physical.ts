@@ -12,22 +12,23 @@
  * recovery command) finds it and rolls back the same way.
  */
 import { posix } from 'node:path';
-import type { ToolRuntime } from '../runtime';
-import { ToolCancelledError, ToolFailedError } from '../runtime';
-import { pgbackrestInfo, type StanzaInfo } from './pgbackrest';
+import type { ToolRuntime } from '../../runtime';
+import { ToolFailedError } from '../../runtime';
+import { isCancelled } from '../../operations/cancel';
+import { pgbackrestInfo, type StanzaInfo } from '../pgbackrest';
+import { errorText } from '../../format';
 import { preRestoreName } from './pre-restore';
-import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './restore-pitr';
+import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './pitr';
 import {
   BackupVerifyError,
   displayArgv,
-  errorText,
   psqlQuery,
   RestoreError,
   runLogged,
   runLoggedChecked,
   type RestoreContext,
   type ServerConnection,
-} from './restore-run';
+} from './run';
 
 export interface PhysicalTarget {
   /** Where pg_ctl, mv, tar and pgbackrest run: a runtime that sees PGDATA. */
@@ -158,7 +159,7 @@ export async function waitReady(t: PhysicalTarget, ctx: RestoreContext): Promise
       if (v === 'f') return;
       last = 'still in recovery';
     } catch (e) {
-      if (e instanceof ToolCancelledError) throw e;
+      if (isCancelled(e)) throw e;
       last = errorText(e);
     }
     if (Date.now() > deadline)
@@ -200,7 +201,7 @@ export async function restorableSets(
   try {
     info = await pgbackrestInfo({ runtime: rt, stanza, configPath }, ctx.signal);
   } catch (e) {
-    if (e instanceof ToolCancelledError) throw e;
+    if (isCancelled(e)) throw e;
     throw new BackupVerifyError(`pgBackRest info failed: ${errorText(e)}`);
   }
   return {
@@ -519,21 +520,6 @@ function describeSource(src: PhysicalSource): string {
   return `pgBackRest stanza ${src.stanza}${src.set ? ` set ${src.set}` : ''}${src.time ? ` time ${formatTimeTarget(src.time)}` : ''}`;
 }
 
-/** The steps a physical restore takes, for confirmations and docs. */
-export function physicalRestorePlan(src: PhysicalSource, dataDir: string): string[] {
-  return [
-    src.kind === 'pgbackrest'
-      ? 'Check the backup set in pgBackRest info'
-      : 'List every archive of the base backup (tar -tvf) and check the free space',
-    'Stop PostgreSQL (pg_ctl stop -m fast) and check it stopped (pg_ctl status)',
-    `Move ${dataDir} aside to ${posix.basename(dataDir)}${'.pre-restore-<time>'} (kept)`,
-    src.kind === 'pgbackrest'
-      ? 'pgbackrest restore into an empty data folder'
-      : 'Extract base.tar and pg_wal.tar into an empty data folder',
-    'Start PostgreSQL, wait until it accepts connections, verify',
-  ];
-}
-
 /** Runs a restore tool with its pid recorded (a fixed wrapper; the tool's argv stays separate). */
 async function runTool(
   t: PhysicalTarget,
@@ -628,7 +614,7 @@ export async function restorePhysical(
       await stopServer(target, uncancellable(ctx));
     }
   } catch (e) {
-    const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
+    const cancelled = isCancelled(e) || ctx.signal?.aborted;
     ctx.line(cancelled ? 'Cancelled: rolling back.' : `Failed: ${errorText(e)}. Rolling back.`);
     ctx.step('Rolling back');
     try {

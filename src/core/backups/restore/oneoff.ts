@@ -4,8 +4,9 @@
  * one-off container of the same image with the same volumes (`VolumesFrom`) and environment, no
  * network; the service container is started again afterwards (success, failure or cancel alike).
  */
+import { errorText } from '../../format';
 import type Dockerode from 'dockerode';
-import { ContainerRuntime, type ToolRuntime } from '../runtime';
+import { ContainerRuntime, type ToolRuntime } from '../../runtime';
 import {
   journalPath,
   readJournal,
@@ -16,8 +17,8 @@ import {
   type PhysicalRestoreResult,
   type PhysicalSource,
   type RestoreJournal,
-} from './restore-physical';
-import { errorText, type RestoreContext, type ServerConnection } from './restore-run';
+} from './physical';
+import { type RestoreContext, type ServerConnection } from './run';
 
 export const ONEOFF_LABEL = 'tsdb-ops.restore-oneoff';
 

@@ -1,15 +1,46 @@
+/**
+ * The helpers every command area uses to read its args object and find its stack: one set for all areas.
+ * A command's `args` is a plain object (automation) or undefined (the palette, a view, the status bar).
+ */
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import type { StackRegistry } from '../stacks';
+import { CancelledByUser } from './register';
+
+export type Args = Record<string, unknown> | undefined;
+
+/** `args[key]` as a string (undefined when absent or empty); anything else is an error naming the key. */
+export function str(args: Args, key: string): string | undefined {
+  const v = args?.[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new Error(`${key} must be a string, not ${JSON.stringify(v)}.`);
+  return v;
+}
+
+/** `args[key]` as a boolean (undefined when absent); anything else is an error naming the key. */
+export function bool(args: Args, key: string): boolean | undefined {
+  const v = args?.[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new Error(`${key} must be true or false, not ${JSON.stringify(v)}.`);
+  return v;
+}
+
+/** The clicked item's stack, else pickStack(); a dismissed pick is a cancel. */
+export async function stackFor(
+  registry: StackRegistry,
+  args: Args,
+  node?: { readonly stack?: StackConfig },
+): Promise<StackConfig> {
+  const stack = node?.stack ?? (await pickStack(registry, args));
+  if (!stack) throw new CancelledByUser();
+  return stack;
+}
 
 /**
  * The stack a command acts on: `args.folder` (workspace folder path or name), else the only one;
  * with several and no args, a quick pick. Throws a clear error when automation is ambiguous.
  */
-export async function pickStack(
-  registry: StackRegistry,
-  args: Record<string, unknown> | undefined,
-): Promise<StackConfig | undefined> {
+export async function pickStack(registry: StackRegistry, args: Args): Promise<StackConfig | undefined> {
   await registry.ready;
   const stacks = registry.stacks;
   const folder = args?.folder;

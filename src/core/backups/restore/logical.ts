@@ -9,14 +9,15 @@
  *    renamed aside first (`<db>_pre_restore_<stamp>`, kept: the way back) and renamed back when the
  *    restore fails; `CREATE ROLE` of roles that exist is skipped (their `ALTER ROLE` still applies).
  */
+import { errorText } from '../../format';
 import { PassThrough, Transform } from 'node:stream';
-import type { ToolRuntime } from '../runtime';
-import { ToolCancelledError, ToolFailedError } from '../runtime';
+import type { ToolRuntime } from '../../runtime';
+import { ToolFailedError } from '../../runtime';
+import { isCancelled } from '../../operations/cancel';
 import {
   BackupVerifyError,
   connEnv,
   displayArgv,
-  errorText,
   psqlArgv,
   psqlQuery,
   RestoreError,
@@ -26,8 +27,8 @@ import {
   sqlLiteral,
   type RestoreContext,
   type ServerConnection,
-} from './restore-run';
-import { maskSecrets } from '../operations/queue';
+} from './run';
+import { maskSecrets } from '../../operations/queue';
 
 export interface LogicalTarget {
   /** Where pg_restore and psql run (the database container, or this machine). */
@@ -183,7 +184,7 @@ export async function restoreDump(
     ];
     await runLoggedChecked(t.rt, ctx, argv, { env: connEnv(t.conn), secrets: [t.conn.password] });
   } catch (e) {
-    const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
+    const cancelled = isCancelled(e) || ctx.signal?.aborted;
     const quiet: RestoreContext = { step: ctx.step, line: ctx.line };
     if (preRestored)
       await psqlQuery(t.rt, quiet, t.conn, 'SELECT timescaledb_post_restore()', { database: db }).catch(
@@ -378,7 +379,7 @@ export async function restoreDumpAll(
     await feeding;
     if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.rt.description);
   } catch (e) {
-    const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
+    const cancelled = isCancelled(e) || ctx.signal?.aborted;
     ctx.step('Rolling back');
     try {
       await putBack();

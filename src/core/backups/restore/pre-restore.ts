@@ -3,7 +3,7 @@
  * to PGDATA). They are the way back after a restore, kept until the user deletes them.
  */
 import { posix } from 'node:path';
-import type { ToolRuntime } from '../runtime';
+import type { ToolRuntime } from '../../runtime';
 
 export const PRE_RESTORE_INFIX = '.pre-restore-';
 
