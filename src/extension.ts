@@ -30,6 +30,7 @@ import { DockerService } from './ui/docker-service';
 import { VIEW } from './ui/ids';
 import { LintService } from './ui/lint/service';
 import { registerLintCommands } from './ui/commands/lint';
+import { registerTimeline } from './ui/timeline/panel';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
@@ -104,6 +105,13 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       log,
       pgbackrestChannel,
       ofeliaChannel,
+    }),
+    ...registerTimeline({
+      registry,
+      backups: backupsController,
+      migrations: migrationsController,
+      log,
+      extensionUri: context.extensionUri,
     }),
   );
 

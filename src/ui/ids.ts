@@ -65,6 +65,7 @@ export const COMMAND = {
   backupInfo: 'tsdbOps.backup.info',
   backupOpenLog: 'tsdbOps.backup.openLog',
   backupShowLog: 'tsdbOps.backup.showLog',
+  backupTimeline: 'tsdbOps.backup.timeline',
 
   restorePgbackrest: 'tsdbOps.restore.pgbackrest',
   restoreDump: 'tsdbOps.restore.dump',
