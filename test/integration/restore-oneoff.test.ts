@@ -70,11 +70,11 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     await stack?.stop();
   });
 
-  it('restores latest in a one-off container and starts the service again', async () => {
+  it('restores exactly the newest set in a one-off container and starts the service again', async () => {
     await sql('INSERT INTO t VALUES (1), (2)');
     await stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=full', 'backup']);
     await sql('INSERT INTO t VALUES (3)');
-    const r = await restoreInOneOff(target, { kind: 'pgbackrest', stanza: 'db' }, ctx());
+    const r = await restoreInOneOff(target, { kind: 'pgbackrest', stanza: 'db', target: 'set' }, ctx());
     assert.deepEqual(await values(), [1, 2]);
     assert.ok(steps.includes('Creating a one-off restore container with the same volumes'));
     assert.ok(steps.includes('Starting the database container'));

@@ -17,6 +17,7 @@ import { ToolCancelledError, ToolFailedError } from '../runtime';
 import { pgbackrestInfo, type StanzaInfo } from './pgbackrest';
 import { preRestoreName } from './pre-restore';
 import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './restore-pitr';
+import { restoreTypeOptions, targetOfSource, type RestoreTargetKind } from './restore-target';
 import {
   BackupVerifyError,
   displayArgv,
@@ -56,10 +57,16 @@ export type PhysicalSource =
       readonly set?: string;
       /** Point in time (`--type=time --target=… --target-action=promote`). */
       readonly time?: Date;
+      /** Transaction id target (`--type=xid`). */
+      readonly xid?: string;
+      /** `--target-exclusive` for a time or xid target. */
+      readonly exclusive?: boolean;
       /**
-       * Without a time: false (default) restores exactly the set (`--type=immediate`); true replays
-       * every archived WAL after it (pgBackRest's default type, the guide's plain `restore`).
+       * What to restore (see restore-target.ts). Default: time → 'time', xid → 'xid', set → 'set'
+       * (exactly that set, `--type=immediate`), neither → 'latest' (newest set + every archived WAL).
        */
+      readonly target?: RestoreTargetKind;
+      /** Alias: with `set`, that set plus every archived WAL after it (target 'latest'). */
       readonly replayWal?: boolean;
     }
   | {
@@ -251,28 +258,23 @@ async function verifyPgBackRest(
     '--log-level-console=info',
     '--log-level-stderr=off',
   ];
-  if (src.time) {
-    checkNotFuture(src.time);
+  const t = targetOfSource(src);
+  if (t.target === 'time') {
+    const time = t.time!;
+    checkNotFuture(time);
     let set: RestorableSet;
     try {
-      set = setForTime(info.sets, src.time, src.set);
+      set = setForTime(info.sets, time, src.set);
     } catch (e) {
       throw new BackupVerifyError(errorText(e));
     }
-    const target = formatTimeTarget(src.time);
+    const target = formatTimeTarget(time);
     ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is before ${target}.`);
     return {
       from: set.label,
       target,
       sizeBytes: set.sizeBytes,
-      restoreArgv: [
-        ...common,
-        `--set=${set.label}`,
-        '--type=time',
-        `--target=${target}`,
-        '--target-action=promote',
-        'restore',
-      ],
+      restoreArgv: [...common, `--set=${set.label}`, ...restoreTypeOptions(t, target), 'restore'],
     };
   }
   const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
@@ -281,11 +283,12 @@ async function verifyPgBackRest(
       `Backup set ${src.set} is not in stanza "${src.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ')}).`,
     );
   ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository.`);
-  const type = src.replayWal ? [] : ['--type=immediate', '--target-action=promote'];
+  if (t.target === 'latest') ctx.line('Every WAL archived after it is replayed (the latest state).');
   return {
     from: set.label,
+    target: t.target === 'xid' ? `xid ${t.xid}` : undefined,
     sizeBytes: set.sizeBytes,
-    restoreArgv: [...common, `--set=${set.label}`, ...type, 'restore'],
+    restoreArgv: [...common, `--set=${set.label}`, ...restoreTypeOptions({ ...t, set: set.label }), 'restore'],
   };
 }
 
@@ -516,7 +519,9 @@ export async function recoverInterruptedRestore(
 
 function describeSource(src: PhysicalSource): string {
   if (src.kind === 'baseBackup') return `pg_basebackup ${src.dir}`;
-  return `pgBackRest stanza ${src.stanza}${src.set ? ` set ${src.set}` : ''}${src.time ? ` time ${formatTimeTarget(src.time)}` : ''}`;
+  const t = targetOfSource(src);
+  const at = src.time ? ` time ${formatTimeTarget(src.time)}` : src.xid ? ` xid ${src.xid}` : '';
+  return `pgBackRest stanza ${src.stanza} ${t.target}${src.set ? ` set ${src.set}` : ''}${at}`;
 }
 
 /** The steps a physical restore takes, for confirmations and docs. */
