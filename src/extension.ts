@@ -20,6 +20,7 @@ import { InfraDiagnostics } from './ui/diagnostics';
 import { register, registerCommands } from './ui/commands';
 import { registerMigrationCommands } from './ui/commands/migrations';
 import { registerRestoreCommands, RESTORE_CHANNEL } from './ui/commands/restores';
+import { registerDrillCommands } from './ui/commands/drills';
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
@@ -76,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       register: (id, h) => register({ log }, id, h),
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
+    ...registerDrillCommands({ registry, engine, log, output: restoreOutput }),
     restoreOutput,
     watchStackFolders(registry, backups),
     backupsController,
