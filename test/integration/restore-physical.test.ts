@@ -146,6 +146,36 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     for (const c of await listPreRestoreCopies(target.rt, DATA)) await deletePreRestoreCopy(target, c.path, ctx());
   });
 
+  it('a backup fired during a restore fails fast with [062] (stanza stopped); the restore completes and the stanza is started before PostgreSQL', async () => {
+    await sql('INSERT INTO t VALUES (8)');
+    await pgbackrest(['--type=full', 'backup']);
+    const expected = await values();
+    let fired: Promise<{ exitCode: number; out: string }> | undefined;
+    await restorePhysical(
+      target,
+      { kind: 'pgbackrest', stanza: 'db' },
+      ctx(undefined, (l) => {
+        if (!fired && /restore command begin/.test(l))
+          fired = stack!
+            .exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=diff', 'backup'], { reject: false })
+            .then((r) => ({ exitCode: r.exitCode ?? -1, out: `${r.stdout}${r.stderr}` }));
+      }),
+    );
+    const b = await fired!;
+    assert.equal(b.exitCode, 62, b.out);
+    assert.match(b.out, /stop file exists/);
+    assert.deepEqual(await values(), expected, 'the restore completed');
+    const i = steps.lastIndexOf('Starting pgBackRest stanza db again');
+    assert.ok(i >= 0 && i < steps.lastIndexOf('Starting PostgreSQL'), steps.join(' / '));
+    assert.ok(
+      steps.indexOf('Stopping pgBackRest stanza db (no backup during the restore)') <
+        steps.lastIndexOf('Stopping PostgreSQL'),
+    );
+    // Started again: the next backup works.
+    await pgbackrest(['--type=diff', 'backup']);
+    for (const c of await listPreRestoreCopies(target.rt, DATA)) await deletePreRestoreCopy(target, c.path, ctx());
+  });
+
   it('a point-in-time restore between two committed writes keeps the first and not the second', async () => {
     await sql('DELETE FROM t');
     await pgbackrest(['--type=full', 'backup']);

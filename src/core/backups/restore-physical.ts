@@ -100,6 +100,26 @@ export interface RestoreJournal {
   readonly source: string;
   /** Process id file of the restore tool (pgbackrest / tar), to end it on recovery. */
   readonly pidFile: string;
+  /**
+   * pgBackRest: `pgbackrest start` for the stanza, stopped during the restore so no scheduled backup
+   * races it; run as soon as the restore tool returned, at the start of a rollback, or on recovery.
+   */
+  readonly stanzaStart?: string[];
+}
+
+/** `pgbackrest … stop|start` for the source's stanza (no scheduled backup or expire while a restore runs). */
+export function stanzaControlArgv(
+  src: Extract<PhysicalSource, { kind: 'pgbackrest' }>,
+  command: 'stop' | 'start',
+): string[] {
+  return [
+    'pgbackrest',
+    `--stanza=${src.stanza}`,
+    ...(src.configPath ? [`--config=${src.configPath}`] : []),
+    '--log-level-console=info',
+    '--log-level-stderr=off',
+    command,
+  ];
 }
 
 export function journalPath(dataDir: string): string {
@@ -481,6 +501,10 @@ async function removeDir(t: PhysicalTarget, ctx: RestoreContext, dir: string): P
 async function rollBack(t: PhysicalTarget, ctx0: RestoreContext, j: RestoreJournal): Promise<void> {
   const ctx = uncancellable(ctx0);
   await endRestoreTool(t, ctx, j.pidFile);
+  if (j.stanzaStart) {
+    ctx.step('Starting the pgBackRest stanza again');
+    await runLogged(t.rt, ctx, j.stanzaStart);
+  }
   if (await exists(t, ctx, j.aside, '-d')) {
     if ((await serverState(t, ctx).catch(() => 'stopped' as const)) === 'running') {
       ctx.step('Stopping the restored PostgreSQL');
@@ -585,10 +609,18 @@ export async function restorePhysical(
     started: new Date().toISOString(),
     source: describeSource(src),
     pidFile: pidPath(dataDir),
+    ...(src.kind === 'pgbackrest' ? { stanzaStart: stanzaControlArgv(src, 'start') } : {}),
   };
   await writeJournal(target, ctx, journal);
   let databases: string[] = [];
+  let stanzaStopped = false;
   try {
+    if (src.kind === 'pgbackrest') {
+      // Before PostgreSQL stops: a scheduled backup that fires now fails fast with pgBackRest's own [062].
+      ctx.step(`Stopping pgBackRest stanza ${src.stanza} (no backup during the restore)`);
+      await runLoggedChecked(target.rt, ctx, stanzaControlArgv(src, 'stop'));
+      stanzaStopped = true;
+    }
     if (state === 'running') {
       ctx.step('Stopping PostgreSQL');
       // Not cancellable: a half-done shutdown is no state to roll back from (a cancel acts right after).
@@ -609,6 +641,10 @@ export async function restorePhysical(
     if (src.kind === 'pgbackrest') {
       ctx.step(v.target ? `Restoring ${v.from} to ${v.target}` : `Restoring ${v.from}`);
       await runTool(target, ctx, journal.pidFile, v.restoreArgv!);
+      // Before PostgreSQL starts: while the stanza is stopped archive-get refuses ([062]) and recovery would end early.
+      ctx.step(`Starting pgBackRest stanza ${src.stanza} again`);
+      await runLoggedChecked(target.rt, uncancellable(ctx), stanzaControlArgv(src, 'start'));
+      stanzaStopped = false;
     } else {
       ctx.step(`Extracting ${posix.basename(v.base!)}`);
       await runTool(target, ctx, journal.pidFile, ['tar', '-xf', v.base!, '-C', dataDir]);
@@ -637,7 +673,7 @@ export async function restorePhysical(
     ctx.line(cancelled ? 'Cancelled: rolling back.' : `Failed: ${errorText(e)}. Rolling back.`);
     ctx.step('Rolling back');
     try {
-      await rollBack(target, ctx, journal);
+      await rollBack(target, ctx, stanzaStopped ? journal : { ...journal, stanzaStart: undefined });
     } catch (rb) {
       throw new RestoreError(
         `The restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`} and the rollback failed too (${errorText(rb)}). ` +
