@@ -167,10 +167,9 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     assert.deepEqual(await values(), expected, 'the restore completed');
     const i = steps.lastIndexOf('Starting pgBackRest stanza db again');
     assert.ok(i >= 0 && i < steps.lastIndexOf('Starting PostgreSQL'), steps.join(' / '));
-    assert.ok(
-      steps.indexOf('Stopping pgBackRest stanza db (no backup during the restore)') <
-        steps.lastIndexOf('Stopping PostgreSQL'),
-    );
+    const stop = steps.lastIndexOf('Stopping pgBackRest stanza db (no backup during the restore)');
+    assert.ok(stop > steps.lastIndexOf('Checking PostgreSQL stopped'), 'after the shutdown archived its last WAL');
+    assert.ok(stop < i, steps.join(' / '));
     // Started again: the next backup works.
     await pgbackrest(['--type=diff', 'backup']);
     for (const c of await listPreRestoreCopies(target.rt, DATA)) await deletePreRestoreCopy(target, c.path, ctx());

@@ -615,12 +615,6 @@ export async function restorePhysical(
   let databases: string[] = [];
   let stanzaStopped = false;
   try {
-    if (src.kind === 'pgbackrest') {
-      // Before PostgreSQL stops: a scheduled backup that fires now fails fast with pgBackRest's own [062].
-      ctx.step(`Stopping pgBackRest stanza ${src.stanza} (no backup during the restore)`);
-      await runLoggedChecked(target.rt, ctx, stanzaControlArgv(src, 'stop'));
-      stanzaStopped = true;
-    }
     if (state === 'running') {
       ctx.step('Stopping PostgreSQL');
       // Not cancellable: a half-done shutdown is no state to roll back from (a cancel acts right after).
@@ -629,6 +623,13 @@ export async function restorePhysical(
     ctx.step('Checking PostgreSQL stopped');
     const after = await serverState(target, ctx);
     if (after === 'running') throw new Error('PostgreSQL is still running: nothing was changed.');
+    if (src.kind === 'pgbackrest') {
+      // Right after PostgreSQL's shutdown (which archives its last WAL: the stop file makes archive-push
+      // refuse too), before anything is moved: a scheduled backup that fires now fails fast with [062].
+      ctx.step(`Stopping pgBackRest stanza ${src.stanza} (no backup during the restore)`);
+      await runLoggedChecked(target.rt, uncancellable(ctx), stanzaControlArgv(src, 'stop'));
+      stanzaStopped = true;
+    }
     ctx.signal?.throwIfAborted();
 
     if (after !== 'noData' || (await exists(target, ctx, dataDir, '-d'))) {
