@@ -20,6 +20,8 @@ import {
   writeDrillReport,
   type DrillTarget,
 } from '../../src/core/backups/drill';
+import { ContainerRuntime } from '../../src/core/runtime';
+import { describeArchiver, readArchiverStatus } from '../../src/core/backups/archiver';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -275,5 +277,36 @@ describe('restore drills in a scratch container', function () {
     } finally {
       writeFileSync(victim, original);
     }
+  });
+
+  it('pg_stat_archiver: the newest archived WAL, then failing archiving seen, then healthy again', async () => {
+    const rt = new ContainerRuntime(docker, target.containerId, 'container timescaledb');
+    const conn = { user: stack!.env.POSTGRES_USER!, database: stack!.env.POSTGRES_DB };
+    const ok = await readArchiverStatus(rt, conn);
+    assert.equal(ok.failing, false);
+    assert.match(ok.lastArchivedWal ?? '', /^[0-9A-F]{24}$/);
+    await sql("ALTER SYSTEM SET archive_command = 'false'");
+    await sql('SELECT pg_reload_conf()');
+    try {
+      await sql('INSERT INTO t VALUES (100)');
+      await sql('SELECT pg_switch_wal()');
+      let a = await readArchiverStatus(rt, conn);
+      for (let i = 0; i < 120 && !a.failing; i++) {
+        await sleep(500);
+        a = await readArchiverStatus(rt, conn);
+      }
+      assert.equal(a.failing, true, JSON.stringify(a));
+      assert.ok(a.failedCount > 0 && a.lastFailedWal);
+      assert.match(describeArchiver(a), /WAL archiving is FAILING/);
+    } finally {
+      await sql('ALTER SYSTEM RESET archive_command');
+      await sql('SELECT pg_reload_conf()');
+    }
+    let b = await readArchiverStatus(rt, conn);
+    for (let i = 0; i < 240 && b.failing; i++) {
+      await sleep(500);
+      b = await readArchiverStatus(rt, conn);
+    }
+    assert.equal(b.failing, false, 'archiving works again');
   });
 });
