@@ -279,6 +279,49 @@ describe('restore drills in a scratch container', function () {
     }
   });
 
+  it('drills a pg_dump file and a pg_dumpall script in a new cluster of the scratch container', async () => {
+    const MB = '/var/lib/pgbackrest/manual_backup';
+    const user = stack!.env.POSTGRES_USER!;
+    await stack!.exec('timescaledb', ['mkdir', '-p', MB]);
+    await stack!.exec('timescaledb', [
+      'pg_dump',
+      '-h',
+      '/var/run/postgresql',
+      '-U',
+      user,
+      '-F',
+      't',
+      '-f',
+      `${MB}/connect_db_pg_dump_20261124_201500.tar`,
+      'connect_db',
+    ]);
+    await stack!.exec('timescaledb', [
+      'pg_dumpall',
+      '-h',
+      '/var/run/postgresql',
+      '-U',
+      user,
+      '-f',
+      `${MB}/all_dbs_pg_dumpall_20261124_201512.sql`,
+    ]);
+    const dump = await runDrill(
+      { ...target, checks: [target.checks![0]!] },
+      { kind: 'dump', file: `${MB}/connect_db_pg_dump_20261124_201500.tar` },
+      ctx(),
+    );
+    assert.equal(dump.passed, true, JSON.stringify(dump.checks));
+    assert.equal(dump.checks.find((c) => c.name === 'check rows.sql')?.status, 'passed');
+    assert.equal(dump.recoveryPointFrom, 'backup stop time');
+    const all = await runDrill(
+      { ...target, checks: [target.checks![0]!] },
+      { kind: 'dumpAll', file: `${MB}/all_dbs_pg_dumpall_20261124_201512.sql` },
+      ctx(),
+    );
+    assert.equal(all.passed, true, JSON.stringify(all.checks));
+    assert.match(all.checks.find((c) => c.name === 'every database accepts a connection')!.message, /connect_db/);
+    await noDrillLeft();
+  });
+
   it('pg_stat_archiver: the newest archived WAL, then failing archiving seen, then healthy again', async () => {
     const rt = new ContainerRuntime(docker, target.containerId, 'container timescaledb');
     const conn = { user: stack!.env.POSTGRES_USER!, database: stack!.env.POSTGRES_DB };

@@ -59,6 +59,13 @@ export type DrillSource =
       readonly kind: 'baseBackup';
       /** A `pg_basebackup -F t` folder as the live database container sees it (inside a mounted folder). */
       readonly dir: string;
+    }
+  | {
+      /** A pg_dump file (custom or tar format) or a pg_dumpall .sql script, as the live container sees it. */
+      readonly kind: 'dump' | 'dumpAll';
+      readonly file: string;
+      /** pg_dump: the database to restore into (default: from the file name `<db>_pg_dump_…`, else POSTGRES_DB). */
+      readonly database?: string;
     };
 
 export interface DrillTarget {
@@ -317,12 +324,22 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     const confFile = t.configPath ?? '/etc/pgbackrest.conf';
     const r = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
     conf = r.exitCode === 0 ? r.stdoutLines.join('\n') : undefined;
-  } else {
-    sourceText = `pg_basebackup ${posix.basename(src.dir)}`;
-    sourceKey = `baseBackup:${src.dir}`;
-    const r = await runLogged(live, ctx, ['du', '-s', '-k', '--', src.dir], { quietStdout: true });
+  } else if (src.kind === 'dump' || src.kind === 'dumpAll') {
+    sourceText = `${src.kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} ${posix.basename(src.file)}`;
+    sourceKey = `${src.kind}:${src.file}`;
+    const r = await runLogged(live, ctx, ['stat', '-c', '%s %Y', '--', src.file], { quietStdout: true });
     if (r.exitCode !== 0)
-      throw new DrillRefusedError(`Cannot read the base backup folder ${src.dir}: ${r.stderrTail.join(' ')}`);
+      throw new DrillRefusedError(`Cannot read the backup file ${src.file}: ${r.stderrTail.join(' ')}`);
+    const [size, mtime] = (r.stdoutLines[0] ?? '').split(' ').map(Number);
+    sizeBytes = (size ?? 0) * 5; // indexes are rebuilt: several times the dump
+    setStop = mtime ? new Date(mtime * 1000) : undefined;
+  } else {
+    const dir = (src as Extract<DrillSource, { kind: 'baseBackup' }>).dir;
+    sourceText = `pg_basebackup ${posix.basename(dir)}`;
+    sourceKey = `baseBackup:${dir}`;
+    const r = await runLogged(live, ctx, ['du', '-s', '-k', '--', dir], { quietStdout: true });
+    if (r.exitCode !== 0)
+      throw new DrillRefusedError(`Cannot read the base backup folder ${dir}: ${r.stderrTail.join(' ')}`);
     sizeBytes = Number(r.stdoutLines[0]?.split(/\s+/)[0]) * 1024 * 4; // compressed archives: about 4× once extracted
   }
 
@@ -429,8 +446,33 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     });
     ctx.signal?.throwIfAborted();
 
+    const startArgv = [
+      'pg_ctl',
+      '-D',
+      dataDir,
+      '-l',
+      pgLog,
+      '-w',
+      '-t',
+      String(t.startTimeoutSec ?? 600),
+      '-o',
+      `-c archive_mode=off -c listen_addresses='' -c unix_socket_directories=${sock} -c port=5432`,
+      'start',
+    ];
+    const logical = src.kind === 'dump' || src.kind === 'dumpAll';
     const restored = await phase('restore', async () => {
       ctx.step(`Restoring ${sourceText} into the scratch container`);
+      if (src.kind === 'dump' || src.kind === 'dumpAll') {
+        const ok = await loadLogical(t, rt, src, dataDir, startArgv, scratchConn, ctx);
+        if (ok !== true) {
+          error = ok;
+          check('restore', 'failed', ok);
+          return false;
+        }
+        check('PostgreSQL starts', 'passed', 'a new cluster (initdb) started');
+        check('restore', 'passed', `${sourceText} loaded`);
+        return true;
+      }
       const argv =
         src.kind === 'pgbackrest'
           ? [
@@ -446,7 +488,7 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
               'sh',
               '-c',
               'tar -xf "$0"/base.tar* -C "$1" && { [ ! -e "$0"/pg_wal.tar* ] || tar -xf "$0"/pg_wal.tar* -C "$1/pg_wal"; }',
-              src.dir,
+              (src as Extract<DrillSource, { kind: 'baseBackup' }>).dir,
               dataDir,
             ];
       ctx.line(`$ ${displayArgv(argv)}`);
@@ -479,50 +521,39 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     });
 
     if (restored) {
-      const up = await phase('replay and start', async () => {
-        ctx.step('Starting PostgreSQL in the scratch container (WAL replay)');
-        const opts = `-c archive_mode=off -c listen_addresses='' -c unix_socket_directories=${sock} -c port=5432`;
-        const argv = [
-          'pg_ctl',
-          '-D',
-          dataDir,
-          '-l',
-          pgLog,
-          '-w',
-          '-t',
-          String(t.startTimeoutSec ?? 600),
-          '-o',
-          opts,
-          'start',
-        ];
-        const r = await runLogged(rt, ctx, argv);
-        const logTail = async () =>
-          (await rt.run(['tail', '-n', '15', pgLog]).catch(() => undefined))?.stdoutLines.join('\n') ?? '';
-        if (r.exitCode !== 0) {
-          error = `PostgreSQL did not start on the restored data: ${await logTail()}`;
-          check('PostgreSQL starts and leaves recovery', 'failed', error);
-          return false;
-        }
-        const deadline = Date.now() + (t.startTimeoutSec ?? 600) * 1000;
-        for (;;) {
-          ctx.signal?.throwIfAborted();
-          const [v] = await psqlQuery(
-            rt,
-            { ...ctx, line: () => undefined },
-            scratchConn,
-            'SELECT pg_is_in_recovery()',
-          ).catch(() => ['']);
-          if (v === 'f') break;
-          if (Date.now() > deadline) {
-            error = `PostgreSQL did not leave recovery in ${t.startTimeoutSec ?? 600} s: ${await logTail()}`;
+      const up =
+        logical ||
+        (await phase('replay and start', async () => {
+          ctx.step('Starting PostgreSQL in the scratch container (WAL replay)');
+          const argv = startArgv;
+          const r = await runLogged(rt, ctx, argv);
+          const logTail = async () =>
+            (await rt.run(['tail', '-n', '15', pgLog]).catch(() => undefined))?.stdoutLines.join('\n') ?? '';
+          if (r.exitCode !== 0) {
+            error = `PostgreSQL did not start on the restored data: ${await logTail()}`;
             check('PostgreSQL starts and leaves recovery', 'failed', error);
             return false;
           }
-          await new Promise((res) => setTimeout(res, 250));
-        }
-        check('PostgreSQL starts and leaves recovery', 'passed', 'started, recovery finished, promoted');
-        return true;
-      });
+          const deadline = Date.now() + (t.startTimeoutSec ?? 600) * 1000;
+          for (;;) {
+            ctx.signal?.throwIfAborted();
+            const [v] = await psqlQuery(
+              rt,
+              { ...ctx, line: () => undefined },
+              scratchConn,
+              'SELECT pg_is_in_recovery()',
+            ).catch(() => ['']);
+            if (v === 'f') break;
+            if (Date.now() > deadline) {
+              error = `PostgreSQL did not leave recovery in ${t.startTimeoutSec ?? 600} s: ${await logTail()}`;
+              check('PostgreSQL starts and leaves recovery', 'failed', error);
+              return false;
+            }
+            await new Promise((res) => setTimeout(res, 250));
+          }
+          check('PostgreSQL starts and leaves recovery', 'passed', 'started, recovery finished, promoted');
+          return true;
+        }));
 
       if (up) {
         await phase('checks', async () => {
@@ -590,6 +621,67 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
       `${recoveryPoint ? `, recovery point ${recoveryPoint} (${recoveryPointFrom})` : ''}.`,
   );
   return report;
+}
+
+/**
+ * pg_dump / pg_dumpall into a new cluster: initdb (the live superuser's name, trust on the scratch
+ * socket only: the container has no network), start, then pg_restore (TimescaleDB-aware: pre/post_restore
+ * when the dump has the extension; never -j) or psql. Returns true, or the error text.
+ */
+async function loadLogical(
+  t: DrillTarget,
+  rt: ToolRuntime,
+  src: Extract<DrillSource, { kind: 'dump' | 'dumpAll' }>,
+  dataDir: string,
+  startArgv: string[],
+  conn: ServerConnection,
+  ctx: RestoreContext,
+): Promise<true | string> {
+  const tail = (r: { stdoutLines: string[]; stderrTail: string[] }) => [...r.stderrTail].slice(-5).join(' ');
+  const init = await runLogged(rt, ctx, ['initdb', '-D', dataDir, '-U', conn.user, '--auth=trust'], {
+    quietStdout: true,
+  });
+  if (init.exitCode !== 0) return `initdb failed: ${tail(init)}`;
+  const start = await runLogged(rt, ctx, startArgv);
+  if (start.exitCode !== 0) return `PostgreSQL did not start: ${tail(start)}`;
+  const env = connEnv(conn);
+  const base = ['-h', conn.host!, '-p', String(conn.port ?? 5432), '-U', conn.user];
+  if (src.kind === 'dumpAll') {
+    // The dump recreates the roles too: "already exists" for the superuser initdb made is expected.
+    const r = await runLogged(rt, ctx, ['psql', '-X', '-q', ...base, '-d', 'postgres', '-f', src.file], {
+      env,
+      quietStdout: true,
+    });
+    const errors = [...r.stdoutLines, ...r.stderrTail].filter(
+      (l) => /ERROR:/.test(l) && !/role ".*" already exists/.test(l),
+    );
+    if (r.exitCode !== 0 || errors.length)
+      return `psql -f ${src.file} failed: ${errors.slice(0, 3).join(' ') || tail(r)}`;
+    return true;
+  }
+  const db = src.database ?? /^(.+)_pg_dump_/.exec(posix.basename(src.file))?.[1] ?? t.conn.database ?? 'postgres';
+  if (db !== 'postgres') {
+    const c = await runLogged(rt, ctx, ['createdb', ...base, '--', db], { env });
+    if (c.exitCode !== 0) return `createdb ${db} failed: ${tail(c)}`;
+  }
+  const list = await runLogged(rt, ctx, ['pg_restore', '-l', src.file], { quietStdout: true });
+  if (list.exitCode !== 0) return `pg_restore cannot read ${src.file}: ${tail(list)}`;
+  const tsdb = list.stdoutLines.some((l) => / EXTENSION - timescaledb$/.test(l));
+  const sql = (q: string) => runLogged(rt, ctx, [...psqlArgv(conn, db), '-c', q], { env });
+  if (tsdb) {
+    const pre = await sql('CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+    if (pre.exitCode !== 0) return `timescaledb_pre_restore failed: ${tail(pre)}`;
+  }
+  const r = await runLogged(rt, ctx, ['pg_restore', ...base, '-d', db, '--exit-on-error', '--no-owner', src.file], {
+    env,
+    signal: ctx.signal,
+  });
+  if (r.exitCode !== 0) return `pg_restore of ${src.file} into ${db} failed (exit ${r.exitCode}): ${tail(r)}`;
+  if (tsdb) {
+    const post = await sql('SELECT timescaledb_post_restore();');
+    if (post.exitCode !== 0) return `timescaledb_post_restore failed: ${tail(post)}`;
+  }
+  return true;
 }
 
 /** Compressed files under `dir` whose compression check fails (gzip/bzip2/lz4/zstd -t, when the tool is there). */

@@ -111,12 +111,27 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       });
 
       let src: DrillSource;
-      const kind = str(args, 'source') ?? (node?.backup ? 'baseBackup' : 'pgbackrest');
+      const fromNode =
+        node?.backup?.kind === 'pg_dump'
+          ? 'dump'
+          : node?.backup?.kind === 'pg_dumpall'
+            ? 'dumpAll'
+            : node?.backup
+              ? 'baseBackup'
+              : 'pgbackrest';
+      const kind = str(args, 'source') ?? fromNode;
       if (kind === 'baseBackup') {
         const dir = str(args, 'dir') ?? node?.backup?.path;
         if (!dir)
           throw new Error('tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.');
         src = { kind: 'baseBackup', dir: containerPath(stack.dbService.volumes, dir) };
+      } else if (kind === 'dump' || kind === 'dumpAll') {
+        const file = str(args, 'file') ?? node?.backup?.path;
+        if (!file)
+          throw new Error(
+            `tsdbOps.backup.drill needs { file } for source "${kind}": a ${kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} file.`,
+          );
+        src = { kind, file: containerPath(stack.dbService.volumes, file), database: str(args, 'database') };
       } else if (kind === 'pgbackrest') {
         const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
         if (target !== 'latest' && target !== 'set')
@@ -124,7 +139,7 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
         src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target };
       } else
         throw new Error(
-          `tsdbOps.backup.drill: source must be 'pgbackrest' or 'baseBackup', not ${JSON.stringify(kind)}.`,
+          `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,
         );
 
       const checks = await drillCheckFiles(stack, cfg.get<string[]>('drill.checks') ?? []);
