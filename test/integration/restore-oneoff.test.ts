@@ -84,7 +84,10 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     assert.equal(await postgresIsPid1(new ContainerRuntime(client, id, 'db')), true);
     const copies = await listPreRestoreCopies(new ContainerRuntime(client, id, 'db'), DATA);
     assert.ok(copies.some((c) => c.path === r.preRestoreCopy));
-    const left = await client.listContainers({ all: true, filters: { label: [ONEOFF_LABEL] } });
+    const left = await client.listContainers({
+      all: true,
+      filters: { label: [`${ONEOFF_LABEL}=${target.containerId}`] },
+    });
     assert.equal(left.length, 0, 'the one-off container is gone');
   });
 
@@ -137,11 +140,19 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     // VS Code died: the service is stopped and the one-off container is still there.
     const info = await client.getContainer(target.containerId).inspect();
     assert.equal(info.State.Running, false);
-    assert.equal((await client.listContainers({ all: true, filters: { label: [ONEOFF_LABEL] } })).length, 1);
+    assert.equal(
+      (await client.listContainers({ all: true, filters: { label: [`${ONEOFF_LABEL}=${target.containerId}`] } }))
+        .length,
+      1,
+    );
     const j = await recoverInOneOff(target, ctx());
     assert.ok(j, 'the journal was found');
     assert.deepEqual(await values(), expected);
-    assert.equal((await client.listContainers({ all: true, filters: { label: [ONEOFF_LABEL] } })).length, 0);
+    assert.equal(
+      (await client.listContainers({ all: true, filters: { label: [`${ONEOFF_LABEL}=${target.containerId}`] } }))
+        .length,
+      0,
+    );
     assert.equal(await recoverInOneOff(target, ctx()), undefined, 'nothing left to recover');
   });
 });
