@@ -59,7 +59,7 @@ describe('restore target: the args schema of tsdbOps.restore.pgbackrest', () => 
       /target must be one of 'latest', 'set', 'time', 'xid', not "newest"/,
     );
     assert.throws(() => parseRestoreTarget({ target: 'time' }), /target 'time' needs time/);
-    assert.throws(() => parseRestoreTarget({ target: 'set' }), /target 'set' needs set/);
+    assert.deepEqual(parseRestoreTarget({ target: 'set' }), { target: 'set' }, 'exactly the newest set');
     assert.throws(() => parseRestoreTarget({ target: 'xid' }), /target 'xid' needs xid/);
     assert.throws(() => parseRestoreTarget({ set: 'latest' }), /set "latest" is not a pgBackRest backup label/);
     assert.throws(() => parseRestoreTarget({ set: 42 }), /set must be a string, not 42/);

@@ -95,8 +95,6 @@ export function parseRestoreTarget(args: Record<string, unknown> = {}): RestoreT
     );
   if (target === 'xid' && !xid)
     throw new RestoreArgsError(`${ID}: target 'xid' needs xid, e.g. { target: 'xid', xid: '1234' }.`);
-  if (target === 'set' && !set)
-    throw new RestoreArgsError(`${ID}: target 'set' needs set, a backup label such as "20261124-000001F".`);
   if ((target === 'latest' || target === 'set') && (time || xid))
     throw new RestoreArgsError(
       `${ID}: target '${target}' takes no ${time ? 'time' : 'xid'}; use target '${time ? 'time' : 'xid'}'.`,
@@ -152,7 +150,7 @@ export function describeRestoreTarget(t: RestoreTarget): string {
         ? `backup set ${t.set} plus every archived WAL after it (the latest state)`
         : 'the latest state (newest backup set plus every archived WAL)';
     case 'set':
-      return `exactly backup set ${t.set} (no WAL after it)`;
+      return `exactly backup set ${t.set ?? '(the newest)'} (no WAL after it)`;
     case 'time':
       return `the state at ${t.time!.toISOString()}${t.exclusive ? ' (exclusive)' : ''} (point-in-time recovery)`;
     case 'xid':

@@ -431,7 +431,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
               'Not in it: writes after that WAL was archived (still only in the live pg_wal).'
             : 'Newest recoverable moment: the newest archived WAL; writes not yet archived are not in it.'
           : t.target === 'set'
-            ? `Not in it: every write after backup set ${t.set} ended (archived WAL after it is not replayed).`
+            ? `Not in it: every write after backup set ${t.set ?? '(the newest)'} ended (archived WAL after it is not replayed).`
             : 'Not in it: every write after the target.';
       const failing = archiver?.failing ? `\n\nWarning: ${describeArchiver(archiver)}` : '';
       await confirm(
@@ -457,7 +457,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           : t.target === 'xid'
             ? `Restoring to transaction ${t.xid}`
             : t.target === 'set'
-              ? `Restoring exactly backup set ${t.set}`
+              ? `Restoring exactly backup set ${t.set ?? '(the newest)'}`
               : `Restoring the latest state${t.set ? ` from ${t.set}` : ''}`;
       const r = await physical(stack, setup, src, title);
       return {
