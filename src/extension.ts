@@ -23,6 +23,7 @@ import { registerMigrationCommands } from './ui/commands/migrations';
 import { registerRestoreCommands } from './ui/commands/restores';
 import { RESTORE_CHANNEL } from './ui/commands/restore-support';
 import { InterruptedRestoreWatcher } from './ui/backups/interrupted-restores';
+import { registerDrillCommands } from './ui/commands/drills';
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
     new InterruptedRestoreWatcher(registry, log, restoreOutput),
+    ...registerDrillCommands({ registry, engine, log, output: restoreOutput }),
     restoreOutput,
     backupsController,
     pgbackrestChannel,

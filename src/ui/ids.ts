@@ -66,6 +66,7 @@ export const COMMAND = {
   backupOpenLog: 'tsdbOps.backup.openLog',
   backupShowLog: 'tsdbOps.backup.showLog',
   backupTimeline: 'tsdbOps.backup.timeline',
+  backupDrill: 'tsdbOps.backup.drill',
 
   restorePgbackrest: 'tsdbOps.restore.pgbackrest',
   restoreDump: 'tsdbOps.restore.dump',

@@ -3,6 +3,9 @@
  * pgBackRest info, manual backups (with sidecars), pre-restore copies, Ofelia schedules and saved
  * runs, and the freshness computed from them. Parts that fail keep their error; the rest still shows.
  */
+import { readArchiverStatus, type ArchiverStatus } from './archiver';
+import { readDrillReports, type DrillReport } from './drill';
+import type { ServerConnection } from './restore/run';
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
@@ -36,6 +39,16 @@ export interface BackupsOverview {
   readonly runs: OfeliaRun[];
   readonly freshness: Freshness;
   readonly loadedAt: Date;
+  /** pg_stat_archiver of the live server (the live recovery point, archiving failures). */
+  readonly archiver?: ArchiverStatus;
+  readonly archiverError?: string;
+  /** Restore drill reports (infra/backups/drills), newest first. */
+  readonly drills: DrillReport[];
+}
+
+/** Where drill reports go: `<infra>/backups/drills`. */
+export function drillsDir(stack: StackConfig): string {
+  return `${stack.backupsDir}/drills`;
 }
 
 const MANUAL_KIND: Readonly<Record<ManualBackup['kind'], JobBackupKind>> = {
@@ -84,16 +97,41 @@ export async function loadBackupsOverview(input: {
   let preRestore: PreRestoreCopy[] = [];
   let preRestoreError: Error | undefined;
   let site: Site | undefined;
+  let archiver: ArchiverStatus | undefined;
+  let archiverError: string | undefined;
+  const drillsPromise = readDrillReports(drillsDir(stack));
   try {
     const rt = await input.runtime();
     site = await readSite(stack, { settings: input.settings, runtime: rt });
     targets = targetsOf(stack, rt, site, input.settings);
-    const [info, copies] = await Promise.allSettled([
+    const m = targets.manual;
+    const conn: ServerConnection =
+      rt.kind === 'container'
+        ? { user: m.user, database: m.maintenanceDb }
+        : {
+            user: m.user,
+            database: m.maintenanceDb,
+            host: m.connArgs?.[1],
+            port: m.connArgs?.[3] ? Number(m.connArgs[3]) : undefined,
+            password: m.env?.['PGPASSWORD'],
+          };
+    const [info, copies, arch] = await Promise.allSettled([
       pgbackrestInfo(targets.pgbackrest, input.signal, now),
       listPreRestoreCopies(rt, targets.dataDir, input.signal),
+      readArchiverStatus(rt, conn),
     ]);
-    if (info.status === 'fulfilled') stanza = info.value;
-    else stanzaError = info.reason as Error;
+    if (arch.status === 'fulfilled') archiver = arch.value;
+    else archiverError = (arch.reason as Error).message;
+    if (info.status === 'fulfilled') {
+      stanza = info.value;
+      // The point-in-time window ends at the newest archived WAL (not "now").
+      const last = archiver?.lastArchivedTime;
+      if (stanza.pitr && last) {
+        const newestStop = stanza.backups[stanza.backups.length - 1]?.stop;
+        const to = newestStop && newestStop > last ? newestStop : last;
+        stanza = { ...stanza, pitr: { ...stanza.pitr, to } };
+      }
+    } else stanzaError = info.reason as Error;
     if (copies.status === 'fulfilled') preRestore = copies.value;
     else preRestoreError = copies.reason as Error;
   } catch (e) {
@@ -124,6 +162,9 @@ export async function loadBackupsOverview(input: {
     runs,
     freshness,
     loadedAt: now,
+    archiver,
+    archiverError,
+    drills: await drillsPromise,
   };
 }
 

@@ -22,8 +22,10 @@ import {
 } from '../../core/backups/restore/physical';
 import { recoverInOneOff } from '../../core/backups/restore/oneoff';
 import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore/logical';
-import { formatTimeTarget, parseTimeTarget } from '../../core/backups/restore/pitr';
+import { formatTimeTarget } from '../../core/backups/restore/pitr';
 import { hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
+import { describeRestoreTarget, parseRestoreTarget, type RestoreTarget } from '../../core/backups/restore/target';
+import { describeArchiver, readArchiverStatus } from '../../core/backups/archiver';
 import { bool, requireTrust, str } from './args';
 import { CancelledByUser } from './register';
 import { COMMAND, ITEM } from '../ids';
@@ -38,36 +40,45 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       requireTrust('Restoring a backup');
       const stack = await restores.stackFor(args, node);
       const setup = await restores.setupFor(stack, node);
-      let set = str(args, 'set') ?? node?.set?.label;
-      const timeArg = args?.time;
-      let time =
-        timeArg !== undefined && timeArg !== null && timeArg !== '' ? parseTimeTarget(timeArg, 'time') : undefined;
-      const replayWal = bool(args, 'replayWal');
+      // The one args schema (core/backups/restore/target.ts); a clicked set means "exactly that set".
+      let t: RestoreTarget = args
+        ? parseRestoreTarget(args)
+        : node?.set?.label
+          ? { target: 'set', set: node.set.label }
+          : { target: 'latest' };
+      const archiver = await readArchiverStatus(setup.rt, setup.conn).catch(() => undefined);
       if (!args) {
         const info = await restores.stanzaInfo(setup);
-        if (node?.item.contextValue === ITEM.pitrWindow) time = await restores.askTime(info);
-        else if (!set) {
+        if (node?.item.contextValue === ITEM.pitrWindow) t = { target: 'time', time: await restores.askTime(info) };
+        else if (!node?.set?.label) {
           const newest = info.backups[info.backups.length - 1];
           if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
-          type Pick = vscode.QuickPickItem & { set?: string; pitr?: boolean };
+          type Pick = vscode.QuickPickItem & { t?: RestoreTarget; pitr?: boolean };
           const items: Pick[] = [
             {
-              label: `Latest backup set`,
-              description: `${newest.label} (${newest.type}, ended ${newest.stop.toLocaleString()})`,
-              set: newest.label,
+              label: 'Latest state (newest backup + all archived WAL)',
+              description: archiver?.lastArchivedTime
+                ? `up to ${archiver.lastArchivedTime.toLocaleString()}`
+                : `${newest.label} and every WAL after it`,
+              t: { target: 'latest' },
+            },
+            {
+              label: `Exactly backup set ${newest.label}`,
+              description: `${newest.type}, ended ${newest.stop.toLocaleString()}; no WAL after it`,
+              t: { target: 'set', set: newest.label },
             },
             {
               label: 'Point in time…',
               description: info.pitr
-                ? `${info.pitr.from.toLocaleString()} – ${info.pitr.to.toLocaleString()}`
+                ? `${info.pitr.from.toLocaleString()} – ${(archiver?.lastArchivedTime ?? info.pitr.to).toLocaleString()}`
                 : undefined,
               pitr: true,
             },
-            { label: 'Backup sets', kind: vscode.QuickPickItemKind.Separator },
+            { label: 'Exactly one of the backup sets', kind: vscode.QuickPickItemKind.Separator },
             ...[...info.backups].reverse().map((b) => ({
               label: b.label,
               description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`,
-              set: b.label,
+              t: { target: 'set' as const, set: b.label },
             })),
           ];
           const picked = await vscode.window.showQuickPick(items, {
@@ -75,35 +86,56 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
             placeHolder: 'What to restore',
           });
           if (!picked) throw new CancelledByUser();
-          if (picked.pitr) time = await restores.askTime(info);
-          else set = picked.set;
+          t = picked.pitr ? { target: 'time', time: await restores.askTime(info) } : picked.t!;
         }
       }
-      const what = time
-        ? `the state at ${formatTimeTarget(time)} (pgBackRest point-in-time recovery)`
-        : `backup set ${set ?? '(the newest)'}${replayWal ? ' plus every archived WAL after it' : ''}`;
+      const what = describeRestoreTarget(t);
+      const reach =
+        t.target === 'latest'
+          ? archiver?.lastArchivedTime
+            ? `Newest recoverable moment: ${archiver.lastArchivedTime.toISOString()} ` +
+              `(the newest archived WAL, ${archiver.lastArchivedWal}). ` +
+              'Not in it: writes after that WAL was archived (still only in the live pg_wal).'
+            : 'Newest recoverable moment: the newest archived WAL; writes not yet archived are not in it.'
+          : t.target === 'set'
+            ? `Not in it: every write after backup set ${t.set ?? '(the newest)'} ended (archived WAL after it is not replayed).`
+            : 'Not in it: every write after the target.';
+      const failing = archiver?.failing ? `\n\nWarning: ${describeArchiver(archiver)}` : '';
       await confirm(
         args,
         COMMAND.restorePgbackrest,
         `Restore ${stack.projectName} to ${what}?`,
-        restores.physicalDetail(setup, what),
+        `${reach}${failing}\n\n${restores.physicalDetail(setup, what)}`,
         'Restore',
       );
       const src: PhysicalSource = {
         kind: 'pgbackrest',
         stanza: setup.stanza,
         configPath: setup.configPath,
-        set,
-        time,
-        replayWal,
+        target: t.target,
+        set: t.set,
+        time: t.time,
+        xid: t.xid,
+        exclusive: t.exclusive,
       };
-      const r = await restores.physical(
-        stack,
-        setup,
-        src,
-        time ? `Restoring to ${formatTimeTarget(time)}` : `Restoring backup set ${set ?? 'latest'}`,
-      );
-      return { ...r, stanza: setup.stanza, dataDir: setup.dataDir, oneOffContainer: setup.postgresIsPid1 };
+      const title =
+        t.target === 'time'
+          ? `Restoring to ${formatTimeTarget(t.time!)}`
+          : t.target === 'xid'
+            ? `Restoring to transaction ${t.xid}`
+            : t.target === 'set'
+              ? `Restoring exactly backup set ${t.set ?? '(the newest)'}`
+              : `Restoring the latest state${t.set ? ` from ${t.set}` : ''}`;
+      const r = await restores.physical(stack, setup, src, title);
+      return {
+        ...r,
+        restoreTarget: t.target,
+        stanza: setup.stanza,
+        dataDir: setup.dataDir,
+        oneOffContainer: setup.postgresIsPid1,
+        newestArchivedWal: archiver?.lastArchivedWal,
+        newestArchivedTime: archiver?.lastArchivedTime?.toISOString(),
+      };
     }),
 
     registerRestore(ctx, COMMAND.restoreBaseBackup, async (args, node) => {

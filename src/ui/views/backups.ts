@@ -18,6 +18,8 @@ import type { BackupsOverview, ManualBackupEntry } from '../../core/backups/over
 import type { PreRestoreCopy } from '../../core/backups/restore/pre-restore';
 import type { JobFreshness } from '../../core/schedule/freshness';
 import type { BackupsController } from '../backups/controller';
+import { describeArchiver } from '../../core/backups/archiver';
+import { drillFreshness, latestPerSource } from '../../core/backups/drill';
 import type { StackRegistry } from '../stacks';
 import { leaf, StackTreeProvider, type Node } from './node';
 import { formatDuration } from '../../core/format';
@@ -81,6 +83,7 @@ export class BackupsProvider extends StackTreeProvider {
     const o = await this.controller.load(stack);
     const nodes: BackupNode[] = [this.stanzaNode(o), this.manualNode(o)];
     if (o.preRestore.length) nodes.push(this.preRestoreNode(o));
+    nodes.push(this.drillsNode(o));
     nodes.push(this.schedulesNode(o));
     return nodes;
   }
@@ -158,6 +161,20 @@ export class BackupsProvider extends StackTreeProvider {
       wal.contextValue = ITEM.walRange;
       out.push({ ...leaf(wal), stack: o.stack, stanza: s });
     }
+    const a = o.archiver;
+    if (a && (a.failing || a.archiveMode === 'off')) {
+      const w = new vscode.TreeItem(a.failing ? 'WAL archiving is failing' : 'WAL archiving is off');
+      w.description = a.failing
+        ? `${a.failedCount} failures · last ${a.lastFailedWal ?? '?'} at ${a.lastFailedTime ? when(a.lastFailedTime) : '?'}`
+        : 'archive_mode=off';
+      w.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+      w.tooltip = md([
+        describeArchiver(a),
+        'Point-in-time recovery ends at the newest archived WAL until archiving works again.',
+      ]);
+      w.contextValue = 'archivingFailing';
+      out.push({ ...leaf(w), stack: o.stack, stanza: s });
+    }
     if (s.pitr) {
       const p = new vscode.TreeItem('Point-in-time window');
       p.description = `${when(s.pitr.from)} → ${when(s.pitr.to)}`;
@@ -165,8 +182,10 @@ export class BackupsProvider extends StackTreeProvider {
       p.contextValue = ITEM.pitrWindow;
       p.tooltip = md([
         `A restore can target any time from **${s.pitr.from.toISOString()}** (the oldest backup's end) to **${s.pitr.to.toISOString()}**.`,
-        'pgBackRest does not report the time of the newest archived WAL: ' +
-          "the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup's end.",
+        o.archiver?.lastArchivedTime
+          ? `The end is the newest archived WAL (${o.archiver.lastArchivedWal}, pg_stat_archiver): later writes are not in the repository yet.`
+          : 'pgBackRest does not report the time of the newest archived WAL: ' +
+            "the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup's end.",
       ]);
       out.push({ ...leaf(p), stack: o.stack, stanza: s, pitr: { ...s.pitr, stanza: s.name } });
     }
@@ -265,6 +284,79 @@ export class BackupsProvider extends StackTreeProvider {
           i.contextValue = ITEM.preRestoreCopy;
           i.tooltip = `${c.path} (in ${o.targets?.manual.runtime.description ?? 'the database container'})`;
           return { ...leaf(i), stack: o.stack, copy: c };
+        }),
+    };
+  }
+
+  /** Restore drills: the last result per source, when, RTO, recovery point, failed checks with their message. */
+  private drillsNode(o: BackupsOverview): BackupNode {
+    const latest = latestPerSource(o.drills);
+    const maxAgeDays = vscode.workspace
+      .getConfiguration('tsdbOps', vscode.Uri.file(o.stack.workspaceFolder))
+      .get<number>('drill.maxAgeDays', 7);
+    const f = drillFreshness(o.drills, maxAgeDays);
+    const item = new vscode.TreeItem('Drills', vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `${o.stack.infraDir}#drills`;
+    item.contextValue = 'drills';
+    item.description = latest.length ? f.text : 'no restore drill yet';
+    item.iconPath = new vscode.ThemeIcon(
+      f.stale ? 'warning' : 'beaker',
+      f.stale ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+    );
+    item.tooltip = f.stale
+      ? `No restore drill passed within ${maxAgeDays} days: run "Verify Backup by Restoring…".`
+      : 'Restore drills restore a backup into a scratch container and check it (reports in backups/drills).';
+    const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
+    return {
+      item,
+      stack: o.stack,
+      children: () =>
+        latest.map((r): BackupNode => {
+          const failed = r.checks.filter((c) => c.status === 'failed');
+          const i = new vscode.TreeItem(
+            r.source,
+            failed.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+          );
+          i.id = `${o.stack.infraDir}#drill#${r.sourceKey}`;
+          i.description = [
+            r.passed ? 'passed' : 'FAILED',
+            when(new Date(r.finished)),
+            `RTO ${secs(r.rtoMs)}`,
+            r.recoveryPoint ? `recovery point ${when(new Date(r.recoveryPoint))}` : '',
+          ]
+            .filter(Boolean)
+            .join(' · ');
+          i.iconPath = new vscode.ThemeIcon(
+            r.passed ? 'pass' : 'error',
+            new vscode.ThemeColor(r.passed ? 'testing.iconPassed' : 'problemsErrorIcon.foreground'),
+          );
+          i.contextValue = r.passed ? 'drill.passed' : 'drill.failed';
+          i.tooltip = md(
+            [
+              `**${r.source}**: ${r.passed ? 'passed' : 'FAILED'} (${r.finished})`,
+              `RTO ${secs(r.rtoMs)}: ${r.phases.map((p) => `${p.name} ${secs(p.ms)}`).join(', ')}`,
+              r.recoveryPoint ? `Recovery point ${r.recoveryPoint} (${r.recoveryPointFrom})` : '',
+              ...r.checks.map(
+                (c) =>
+                  `${c.status === 'passed' ? '$(pass)' : c.status === 'failed' ? '$(error)' : '$(circle-slash)'} ${c.name}: ${c.message}`,
+              ),
+            ].filter(Boolean),
+          );
+          return {
+            item: i,
+            stack: o.stack,
+            children: failed.length
+              ? () =>
+                  failed.map((c) => {
+                    const ci = new vscode.TreeItem(c.name);
+                    ci.description = c.message;
+                    ci.tooltip = c.message;
+                    ci.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+                    ci.contextValue = 'drillCheck.failed';
+                    return { ...leaf(ci), stack: o.stack };
+                  })
+              : undefined,
+          };
         }),
     };
   }

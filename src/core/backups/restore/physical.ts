@@ -19,6 +19,7 @@ import { pgbackrestInfo, type StanzaInfo } from '../pgbackrest';
 import { errorText } from '../../format';
 import { preRestoreName } from './pre-restore';
 import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './pitr';
+import { restoreTypeOptions, targetOfSource, type RestoreTargetKind } from './target';
 import {
   BackupVerifyError,
   displayArgv,
@@ -57,10 +58,16 @@ export type PhysicalSource =
       readonly set?: string;
       /** Point in time (`--type=time --target=… --target-action=promote`). */
       readonly time?: Date;
+      /** Transaction id target (`--type=xid`). */
+      readonly xid?: string;
+      /** `--target-exclusive` for a time or xid target. */
+      readonly exclusive?: boolean;
       /**
-       * Without a time: false (default) restores exactly the set (`--type=immediate`); true replays
-       * every archived WAL after it (pgBackRest's default type, the guide's plain `restore`).
+       * What to restore (see restore-target.ts). Default: time → 'time', xid → 'xid', set → 'set'
+       * (exactly that set, `--type=immediate`), neither → 'latest' (newest set + every archived WAL).
        */
+      readonly target?: RestoreTargetKind;
+      /** Alias: with `set`, that set plus every archived WAL after it (target 'latest'). */
       readonly replayWal?: boolean;
     }
   | {
@@ -94,6 +101,26 @@ export interface RestoreJournal {
   readonly source: string;
   /** Process id file of the restore tool (pgbackrest / tar), to end it on recovery. */
   readonly pidFile: string;
+  /**
+   * pgBackRest: `pgbackrest start` for the stanza, stopped during the restore so no scheduled backup
+   * races it; run as soon as the restore tool returned, at the start of a rollback, or on recovery.
+   */
+  readonly stanzaStart?: string[];
+}
+
+/** `pgbackrest … stop|start` for the source's stanza (no scheduled backup or expire while a restore runs). */
+export function stanzaControlArgv(
+  src: Extract<PhysicalSource, { kind: 'pgbackrest' }>,
+  command: 'stop' | 'start',
+): string[] {
+  return [
+    'pgbackrest',
+    `--stanza=${src.stanza}`,
+    ...(src.configPath ? [`--config=${src.configPath}`] : []),
+    '--log-level-console=info',
+    '--log-level-stderr=off',
+    command,
+  ];
 }
 
 export function journalPath(dataDir: string): string {
@@ -252,28 +279,23 @@ async function verifyPgBackRest(
     '--log-level-console=info',
     '--log-level-stderr=off',
   ];
-  if (src.time) {
-    checkNotFuture(src.time);
+  const t = targetOfSource(src);
+  if (t.target === 'time') {
+    const time = t.time!;
+    checkNotFuture(time);
     let set: RestorableSet;
     try {
-      set = setForTime(info.sets, src.time, src.set);
+      set = setForTime(info.sets, time, src.set);
     } catch (e) {
       throw new BackupVerifyError(errorText(e));
     }
-    const target = formatTimeTarget(src.time);
+    const target = formatTimeTarget(time);
     ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is before ${target}.`);
     return {
       from: set.label,
       target,
       sizeBytes: set.sizeBytes,
-      restoreArgv: [
-        ...common,
-        `--set=${set.label}`,
-        '--type=time',
-        `--target=${target}`,
-        '--target-action=promote',
-        'restore',
-      ],
+      restoreArgv: [...common, `--set=${set.label}`, ...restoreTypeOptions(t, target), 'restore'],
     };
   }
   const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
@@ -282,11 +304,12 @@ async function verifyPgBackRest(
       `Backup set ${src.set} is not in stanza "${src.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ')}).`,
     );
   ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository.`);
-  const type = src.replayWal ? [] : ['--type=immediate', '--target-action=promote'];
+  if (t.target === 'latest') ctx.line('Every WAL archived after it is replayed (the latest state).');
   return {
     from: set.label,
+    target: t.target === 'xid' ? `xid ${t.xid}` : undefined,
     sizeBytes: set.sizeBytes,
-    restoreArgv: [...common, `--set=${set.label}`, ...type, 'restore'],
+    restoreArgv: [...common, `--set=${set.label}`, ...restoreTypeOptions({ ...t, set: set.label }), 'restore'],
   };
 }
 
@@ -479,6 +502,10 @@ async function removeDir(t: PhysicalTarget, ctx: RestoreContext, dir: string): P
 async function rollBack(t: PhysicalTarget, ctx0: RestoreContext, j: RestoreJournal): Promise<void> {
   const ctx = uncancellable(ctx0);
   await endRestoreTool(t, ctx, j.pidFile);
+  if (j.stanzaStart) {
+    ctx.step('Starting the pgBackRest stanza again');
+    await runLogged(t.rt, ctx, j.stanzaStart);
+  }
   if (await exists(t, ctx, j.aside, '-d')) {
     if ((await serverState(t, ctx).catch(() => 'stopped' as const)) === 'running') {
       ctx.step('Stopping the restored PostgreSQL');
@@ -517,7 +544,9 @@ export async function recoverInterruptedRestore(
 
 function describeSource(src: PhysicalSource): string {
   if (src.kind === 'baseBackup') return `pg_basebackup ${src.dir}`;
-  return `pgBackRest stanza ${src.stanza}${src.set ? ` set ${src.set}` : ''}${src.time ? ` time ${formatTimeTarget(src.time)}` : ''}`;
+  const t = targetOfSource(src);
+  const at = src.time ? ` time ${formatTimeTarget(src.time)}` : src.xid ? ` xid ${src.xid}` : '';
+  return `pgBackRest stanza ${src.stanza} ${t.target}${src.set ? ` set ${src.set}` : ''}${at}`;
 }
 
 /** Runs a restore tool with its pid recorded (a fixed wrapper; the tool's argv stays separate). */
@@ -566,9 +595,11 @@ export async function restorePhysical(
     started: new Date().toISOString(),
     source: describeSource(src),
     pidFile: pidPath(dataDir),
+    ...(src.kind === 'pgbackrest' ? { stanzaStart: stanzaControlArgv(src, 'start') } : {}),
   };
   await writeJournal(target, ctx, journal);
   let databases: string[] = [];
+  let stanzaStopped = false;
   try {
     if (state === 'running') {
       ctx.step('Stopping PostgreSQL');
@@ -578,6 +609,13 @@ export async function restorePhysical(
     ctx.step('Checking PostgreSQL stopped');
     const after = await serverState(target, ctx);
     if (after === 'running') throw new Error('PostgreSQL is still running: nothing was changed.');
+    if (src.kind === 'pgbackrest') {
+      // Right after PostgreSQL's shutdown (which archives its last WAL: the stop file makes archive-push
+      // refuse too), before anything is moved: a scheduled backup that fires now fails fast with [062].
+      ctx.step(`Stopping pgBackRest stanza ${src.stanza} (no backup during the restore)`);
+      await runLoggedChecked(target.rt, uncancellable(ctx), stanzaControlArgv(src, 'stop'));
+      stanzaStopped = true;
+    }
     ctx.signal?.throwIfAborted();
 
     if (after !== 'noData' || (await exists(target, ctx, dataDir, '-d'))) {
@@ -590,6 +628,10 @@ export async function restorePhysical(
     if (src.kind === 'pgbackrest') {
       ctx.step(v.target ? `Restoring ${v.from} to ${v.target}` : `Restoring ${v.from}`);
       await runTool(target, ctx, journal.pidFile, v.restoreArgv!);
+      // Before PostgreSQL starts: while the stanza is stopped archive-get refuses ([062]) and recovery would end early.
+      ctx.step(`Starting pgBackRest stanza ${src.stanza} again`);
+      await runLoggedChecked(target.rt, uncancellable(ctx), stanzaControlArgv(src, 'start'));
+      stanzaStopped = false;
     } else {
       ctx.step(`Extracting ${posix.basename(v.base!)}`);
       await runTool(target, ctx, journal.pidFile, ['tar', '-xf', v.base!, '-C', dataDir]);
@@ -618,7 +660,7 @@ export async function restorePhysical(
     ctx.line(cancelled ? 'Cancelled: rolling back.' : `Failed: ${errorText(e)}. Rolling back.`);
     ctx.step('Rolling back');
     try {
-      await rollBack(target, ctx, journal);
+      await rollBack(target, ctx, stanzaStopped ? journal : { ...journal, stanzaStart: undefined });
     } catch (rb) {
       throw new RestoreError(
         `The restore ${cancelled ? 'was cancelled' : `failed (${errorText(e)})`} and the rollback failed too (${errorText(rb)}). ` +
