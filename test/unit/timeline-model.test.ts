@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import {
   buildTimeline,
+  drillResultsOf,
   migrationRestore,
   previousInSameRun,
   walCoverage,
@@ -300,5 +301,53 @@ describe('Recovery Timeline model', () => {
     assert.equal(sent.migrations[999]!.version, '20260000000999');
     assert.equal(sent.sets[499]!.stop, m.sets[499]!.stop);
     assert.equal(typeof sent.migrations[0]!.installedOn, 'number');
+  });
+});
+
+describe('timeline: restore drills from their reports', () => {
+  it('a passed and a failed drill become marks, the failure naming the check and the restore error', () => {
+    const base = {
+      version: 1 as const,
+      project: 'p',
+      sourceKey: 'pgbackrest:db',
+      started: '2026-11-24T20:00:00.000Z',
+      phases: [],
+      rtoMs: 1000,
+      image: 'img',
+      owner: { host: 'h', pid: 1 },
+    };
+    const marks = drillResultsOf([
+      {
+        ...base,
+        source: 'pgbackrest 20261124-000001F (latest)',
+        set: '20261124-000001F',
+        finished: '2026-11-24T20:01:00.000Z',
+        passed: true,
+        checks: [{ name: 'start', status: 'passed', message: 'ok' }],
+      },
+      {
+        ...base,
+        source: 'pg_basebackup x',
+        finished: '2026-11-24T21:00:00.000Z',
+        passed: false,
+        error: 'PostgreSQL did not start',
+        checks: [
+          { name: 'pg_amcheck', status: 'failed', message: 'corrupt page' },
+          { name: 'sqlx', status: 'skipped', message: 'no table' },
+        ],
+      },
+    ]);
+    assert.deepEqual(
+      marks.map((m) => [m.at.toISOString(), m.ok, m.source, m.failures]),
+      [
+        ['2026-11-24T20:01:00.000Z', true, '20261124-000001F', []],
+        [
+          '2026-11-24T21:00:00.000Z',
+          false,
+          'pg_basebackup x',
+          ['PostgreSQL did not start', 'pg_amcheck: corrupt page'],
+        ],
+      ],
+    );
   });
 });

@@ -9,8 +9,9 @@ import type { BackupType } from './pgbackrest';
 import type { MigrationStatus } from '../migrations/status';
 import { formatBytes } from './manual';
 import { formatTimeTarget } from './restore/pitr';
+import type { DrillReport } from './drill';
 
-/** A restore drill's outcome (issue 15 writes them); see `DrillSource`. */
+/** A restore drill's outcome on the timeline (from the drill reports: drillResultsOf). */
 export interface DrillResult {
   readonly at: Date;
   readonly ok: boolean;
@@ -20,11 +21,18 @@ export interface DrillResult {
   readonly failures?: readonly string[];
 }
 
-/** Where drill results come from. Until restore drills exist this returns an empty list (`noDrills`). */
-export interface DrillSource {
-  list(): Promise<readonly DrillResult[]>;
+/** The restore drills' reports (core/backups/drill, read with the Backups overview) as timeline marks. */
+export function drillResultsOf(reports: readonly DrillReport[]): DrillResult[] {
+  return reports.map((r) => ({
+    at: new Date(r.finished),
+    ok: r.passed,
+    source: r.set ?? r.source,
+    failures: [
+      ...(r.error ? [r.error] : []),
+      ...r.checks.filter((c) => c.status === 'failed').map((c) => `${c.name}: ${c.message}`),
+    ],
+  }));
 }
-export const noDrills: DrillSource = { list: async () => [] };
 
 export interface TimelineSet {
   readonly label: string;

@@ -9,13 +9,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import {
-  buildTimeline,
-  noDrills,
-  previousInSameRun,
-  type DrillSource,
-  type TimelineModel,
-} from '../../core/backups/timeline';
+import { buildTimeline, drillResultsOf, previousInSameRun, type TimelineModel } from '../../core/backups/timeline';
 import { formatTimeTarget } from '../../core/backups/restore/pitr';
 import { migrationTransaction, MigrationXidError, rowXmin } from '../../core/migrations/xid';
 import { connect } from '../../core/postgres/connection';
@@ -33,8 +27,6 @@ export interface TimelineContext {
   readonly migrations: MigrationsController;
   readonly log: vscode.LogOutputChannel;
   readonly extensionUri: vscode.Uri;
-  /** Restore drill results (issue 15); none until drills exist. */
-  readonly drills?: (stack: StackConfig) => DrillSource;
 }
 
 /** What an action will run: the command, its args (the recoverability schema) and the confirmation. */
@@ -95,7 +87,7 @@ class TimelinePanel implements vscode.Disposable {
   async update(): Promise<TimelineModel> {
     const overview = this.ctx.backups.get(this.stack) ?? (await this.ctx.backups.load(this.stack));
     const mig = this.ctx.migrations.get(this.stack);
-    const drills = await (this.ctx.drills?.(this.stack) ?? noDrills).list().catch(() => []);
+    const drills = drillResultsOf(overview.drills);
     const model = buildTimeline({
       overview,
       migrations: mig?.report?.migrations,
