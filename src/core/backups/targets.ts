@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
-import type { ManualBackupTarget } from './dump';
+import type { DumpTo, ManualBackupTarget } from './dump';
 import { confOption, resolveStanza, type PgBackRestTarget } from './pgbackrest';
 
 /** Where the guide's stack mounts the backups folder in the database container. */
@@ -23,6 +23,8 @@ export interface BackupSettings {
   /** Host runtime: `-h`/`-p` for the PostgreSQL tools (default localhost and POSTGRES_PORT). */
   host?: string;
   port?: number;
+  /** `tsdbOps.backups.dumpTo`: where pg_dump/pg_dumpall write (default auto). */
+  dumpTo?: DumpTo;
 }
 
 /** The infra's pgbackrest.conf on this machine: the file mounted into the database service, else `<infra>/pgbackrest.conf`. */
@@ -64,7 +66,16 @@ export async function stackBackupTargets(
     : ['-h', settings.host ?? 'localhost', '-p', String(settings.port ?? stack.env.port ?? 5432)];
   return {
     pgbackrest: { runtime, stanza, configPath: settings.pgbackrestConfig || undefined },
-    manual: { runtime, hostDir, runtimeDir, user, connArgs, env, maintenanceDb: stack.env.database ?? user },
+    manual: {
+      runtime,
+      hostDir,
+      runtimeDir,
+      user,
+      connArgs,
+      env,
+      maintenanceDb: stack.env.database ?? user,
+      dumpTo: settings.dumpTo,
+    },
     dataDir: (conf && confOption(conf, stanza, 'pg1-path')) || DEFAULT_PGDATA,
     conf,
   };

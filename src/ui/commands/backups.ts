@@ -69,7 +69,15 @@ function str(args: Args, key: string): string | undefined {
 }
 
 function toResult(r: ManualBackupResult) {
-  return { kind: r.kind, path: r.path, name: r.name, sizeBytes: r.sizeBytes, sidecarPath: r.sidecarPath, meta: r.meta };
+  return {
+    kind: r.kind,
+    path: r.path,
+    name: r.name,
+    sizeBytes: r.sizeBytes,
+    sidecarPath: r.sidecarPath,
+    meta: r.meta,
+    wroteIn: r.wroteIn,
+  };
 }
 
 /** The overview as JSON for automation (tests, tasks). */
