@@ -124,7 +124,13 @@ export async function serverVersions(
 }
 
 /** Runs a tool whose stdout is the backup, streaming into `<path>.partial`; renamed on exit 0, removed otherwise. */
-async function streamToFile(t: ManualBackupTarget, argv: string[], path: string, ctx: BackupRunContext): Promise<void> {
+async function streamToFile(
+  t: ManualBackupTarget,
+  argv: string[],
+  path: string,
+  ctx: BackupRunContext,
+  gate: Promise<unknown>,
+): Promise<void> {
   const partial = `${path}.partial`;
   await mkdir(t.hostDir, { recursive: true });
   // Large writes: fewer pauses of the exec stream (backpressure still holds memory at about 1 MiB).
@@ -137,6 +143,7 @@ async function streamToFile(t: ManualBackupTarget, argv: string[], path: string,
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
     if (ctx.signal?.aborted) throw new ToolCancelledError(argv);
     if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.runtime.description);
+    await gate;
     await rename(partial, path);
     ok = true;
   } finally {
@@ -219,6 +226,7 @@ async function writeInRuntime(
   path: string,
   verified: boolean,
   ctx: BackupRunContext,
+  gate: Promise<unknown>,
 ): Promise<string[]> {
   const name = posix.basename(path);
   const runtimeDir = t.runtimeDir ?? t.hostDir;
@@ -240,6 +248,7 @@ async function writeInRuntime(
     });
     if (ctx.signal?.aborted) throw new ToolCancelledError(run);
     if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
+    await gate;
     if (!(await exists(hostPartial))) {
       await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
       ok = true;
@@ -258,13 +267,15 @@ async function writeInRuntime(
 
 /**
  * Runs pg_dump/pg_dumpall into `path` on this machine by the `dumpTo` rule; says on the output which
- * way it took. Returns the command to record in the sidecar, and the way.
+ * way it took. The file is renamed only once `gate` (the version query, run alongside) resolved.
+ * Returns the command to record in the sidecar, and the way.
  */
 async function dumpToFile(
   t: ManualBackupTarget,
   argv: string[],
   path: string,
   ctx: BackupRunContext,
+  gate: Promise<unknown>,
 ): Promise<{ command: string[]; wroteIn: 'engine' | 'here' }> {
   const mode = t.dumpTo ?? 'auto';
   if (!DUMP_TO.includes(mode))
@@ -281,10 +292,10 @@ async function dumpToFile(
   }
   if (engine) {
     ctx.onLine?.(`${argv[0]} writes the file itself in ${where}, into ${runtimeDir}${why}.`);
-    return { command: await writeInRuntime(t, argv, path, mode === 'auto', ctx), wroteIn: 'engine' };
+    return { command: await writeInRuntime(t, argv, path, mode === 'auto', ctx, gate), wroteIn: 'engine' };
   }
   ctx.onLine?.(`${argv[0]}'s output streams from ${where} to ${path} on this machine${why}.`);
-  await streamToFile(t, argv, path, ctx);
+  await streamToFile(t, argv, path, ctx, gate);
   return { command: argv, wroteIn: 'here' };
 }
 
@@ -330,7 +341,9 @@ export async function createDump(
   const format = opts.format ?? 'tar';
   const created = ctx.now ?? new Date();
   const path = join(t.hostDir, dumpFileName(opts.database, format, created));
-  const versions = await serverVersions(t, opts.database, ctx.signal);
+  // The version query (for the sidecar) runs alongside the dump; the file is kept only when both succeed.
+  const versionsP = serverVersions(t, opts.database, ctx.signal);
+  versionsP.catch(() => undefined);
   const argv = [
     'pg_dump',
     ...(t.connArgs ?? []),
@@ -341,7 +354,8 @@ export async function createDump(
     '-d',
     opts.database,
   ];
-  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx);
+  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
+  const versions = await versionsP;
   return {
     ...(await finish(t, 'dump', path, command, versions, created, { database: opts.database, format })),
     wroteIn,
@@ -352,9 +366,11 @@ export async function createDump(
 export async function createDumpAll(t: ManualBackupTarget, ctx: BackupRunContext = {}): Promise<ManualBackupResult> {
   const created = ctx.now ?? new Date();
   const path = join(t.hostDir, dumpAllFileName(created));
-  const versions = await serverVersions(t, t.maintenanceDb, ctx.signal);
+  const versionsP = serverVersions(t, t.maintenanceDb, ctx.signal);
+  versionsP.catch(() => undefined);
   const argv = ['pg_dumpall', ...(t.connArgs ?? []), '-U', t.user, '-l', t.maintenanceDb];
-  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx);
+  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
+  const versions = await versionsP;
   return { ...(await finish(t, 'dumpAll', path, command, versions, created, {})), wroteIn };
 }
 
