@@ -264,6 +264,8 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     assert.equal(meta.timescaledbVersion, undefined, 'no timescaledb in this cluster');
     assert.equal(meta.sizeBytes, tar.sizeBytes);
     assert.equal(meta.command[0], 'pg_dump');
+    assert.equal(tar.wroteIn, 'engine', 'the folder is writable where the tool runs: pg_dump -f');
+    assert.deepEqual(meta.command.slice(-2), ['-f', tar.path]);
 
     const custom = await createDump(
       manual,
@@ -274,6 +276,7 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     assert.equal(spawnSync(join(PG_BIN, 'pg_restore'), ['--list', custom.path]).status, 0);
 
     const all = await createDumpAll(manual);
+    assert.equal(all.wroteIn, 'engine');
     assert.match(all.name, /^all_dbs_pg_dumpall_\d{8}_\d{6}\.sql$/);
     const sql = readFileSync(all.path, 'utf8');
     assert.match(sql, /CREATE DATABASE shop/);
@@ -315,6 +318,30 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     a.abort();
     await assert.rejects(p, ToolCancelledError);
     assert.deepEqual(readdirSync(outDir).sort(), before.sort(), 'nothing left behind');
+  });
+
+  it('a cancelled dump streamed to this machine (dumpTo here) leaves no file either', async () => {
+    const before = readdirSync(outDir);
+    const a = new AbortController();
+    let seen = false;
+    const lines: string[] = [];
+    const p = createDump(
+      { ...manual, dumpTo: 'here' },
+      { database: 'shop', format: 'tar' },
+      { signal: a.signal, onLine: (l) => lines.push(l) },
+    );
+    for (let i = 0; i < 400 && !seen; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = readdirSync(outDir).some((n) => n.endsWith('.partial'));
+    }
+    assert.ok(seen, 'the dump streamed into a .partial file');
+    a.abort();
+    await assert.rejects(p, ToolCancelledError);
+    assert.deepEqual(readdirSync(outDir).sort(), before.sort(), 'nothing left behind');
+    assert.ok(
+      lines.some((l) => l.startsWith("pg_dump's output streams from this machine")),
+      lines.join('\n'),
+    );
   });
 
   it('a failed dump leaves no file and keeps the tool message', async () => {

@@ -7,7 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
@@ -141,8 +142,20 @@ describe('backups on the fixture stack (container runtime)', function () {
 
   it('pg_dump, pg_dumpall and pg_basebackup files are accepted by the tools, with sidecars', async () => {
     const db = stack!.env.POSTGRES_DB!;
-    const dump = await createDump(targets.manual, { database: db });
+    const out: string[] = [];
+    const dump = await createDump(targets.manual, { database: db }, { onLine: (l) => out.push(l) });
     assert.equal(dump.path, join(manualDir(), dump.name));
+    // The folder is the mounted one: pg_dump writes the file itself in the container, as the guide does.
+    assert.equal(dump.wroteIn, 'engine');
+    assert.ok(
+      out.some((l) => l.startsWith('pg_dump writes the file itself in container timescaledb')),
+      out.join('\n'),
+    );
+    assert.ok(
+      out.includes(
+        `$ pg_dump -U ${stack!.env.POSTGRES_USER!} -F t -d ${db} -f /var/lib/pgbackrest/manual_backup/${dump.name}.partial`,
+      ),
+    );
     assert.match(dump.name, new RegExp(`^${db}_pg_dump_\\d{8}_\\d{6}\\.tar$`));
     assert.equal(spawnSync('tar', ['-tf', dump.path]).status, 0);
     const list = spawnSync(join(PG_BIN, 'pg_restore'), ['--list', dump.path], { encoding: 'utf8' });
@@ -181,6 +194,51 @@ describe('backups on the fixture stack (container runtime)', function () {
     assert.match(t.stdout, /PG_VERSION/);
     assert.equal((await readSidecar(base.path))?.kind, 'baseBackup');
     assert.ok(!readdirSync(manualDir()).some((n) => n.includes('.partial')));
+  });
+
+  it('pg_dump streams to this machine when asked (dumpTo here) or when the folder is not the mounted one', async () => {
+    const db = stack!.env.POSTGRES_DB!;
+    const out: string[] = [];
+    const here = await createDump(
+      { ...targets.manual, dumpTo: 'here' },
+      { database: db, format: 'custom' },
+      { onLine: (l) => out.push(l) },
+    );
+    assert.equal(here.wroteIn, 'here');
+    assert.ok(
+      out.some((l) =>
+        /^pg_dump's output streams from container timescaledb to .* \(tsdbOps\.backups\.dumpTo = here\)\.$/.test(l),
+      ),
+    );
+    const list = spawnSync(join(PG_BIN, 'pg_restore'), ['--list', here.path], { encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /TABLE DATA public t /);
+    // The overview test below counts one dump of each kind.
+    rmSync(here.path);
+    rmSync(here.sidecarPath);
+
+    // A folder on this machine that is not the one mounted into the container: the probe file the
+    // container writes does not show up here, so the dump streams.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'tsdbops-notmounted-'));
+    try {
+      const lines: string[] = [];
+      const d = await createDump(
+        { ...targets.manual, hostDir: elsewhere },
+        { database: db },
+        { onLine: (l) => lines.push(l) },
+      );
+      assert.equal(d.wroteIn, 'here');
+      assert.equal(d.path, join(elsewhere, d.name));
+      assert.ok(
+        lines.some((l) => l.includes('is not ' + elsewhere + ' on this machine')),
+        lines.join('\n'),
+      );
+      assert.equal(spawnSync('tar', ['-tf', d.path]).status, 0);
+      assert.deepEqual(readdirSync(elsewhere).sort(), [d.name, `${d.name}.meta.json`]);
+      assert.ok(!readdirSync(manualDir()).some((n) => n.startsWith('.tsdbops-probe')), 'the probe file is removed');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('a cancelled pg_dump and a cancelled pg_basebackup leave nothing behind', async () => {

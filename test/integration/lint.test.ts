@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lintMigrations, type Finding } from '../../src/core/lint/lint';
@@ -15,9 +15,10 @@ import { readTableFacts } from '../../src/core/lint/sizes';
 import { connect, type ConnectionTarget } from '../../src/core/postgres/connection';
 import { postgresAvailable, postgresInstallHint, startCluster, type Cluster } from '../support/cluster';
 import { requirePart } from '../support/requirements';
+import { ensureSquawk } from '../support/squawk';
 import { CORPUS, CORPUS_TABLES, corpusFile } from '../unit/lint-corpus';
 
-const SQUAWK = join(__dirname, '..', '..', 'node_modules', '.bin', 'squawk');
+let SQUAWK = '';
 
 /** The squawk rules compared, as the issue lists them. */
 const COMPARED = [
@@ -163,7 +164,8 @@ const DIFFERENCES: Record<string, { only: 'squawk' | 'ours'; reason: string }> =
 describe('migration lint checked against squawk', function () {
   let work: string;
   before(function () {
-    requirePart(this, existsSync(SQUAWK), 'squawk (npm squawk-cli)', 'npm ci (squawk-cli is a devDependency)');
+    this.timeout(360_000);
+    SQUAWK = ensureSquawk();
     work = mkdtempSync(join(tmpdir(), 'tsdb-ops-squawk-'));
   });
   after(() => rmSync(work, { recursive: true, force: true }));

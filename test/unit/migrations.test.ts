@@ -188,6 +188,38 @@ describe('loading and creating migrations', () => {
     }
   });
 
+  it('an applied migration edited in place (same size, same mtime) shows as modified at the next status', async () => {
+    const t = tempTree({ '1_a.sql': 'select 1;\n', '2_b.sql': 'select 2;\n' });
+    try {
+      const { statSync, utimesSync, writeFileSync } = await import('node:fs');
+      const first = await loadMigrations(t.root);
+      const applied: AppliedMigration[] = first.migrations.map((m) => ({
+        version: m.version,
+        description: m.description,
+        installedOn: new Date(),
+        success: true,
+        checksum: m.checksum,
+        executionTimeNs: 1000n,
+      }));
+      assert.deepEqual(
+        computeStatus(first.migrations, applied).map((m) => m.state),
+        ['applied', 'applied'],
+      );
+      const file = join(t.root, '1_a.sql');
+      const before = statSync(file);
+      writeFileSync(file, 'select 9;\n');
+      utimesSync(file, before.atime, before.mtime);
+      assert.equal(statSync(file).size, before.size);
+      const again = await loadMigrations(t.root);
+      assert.deepEqual(
+        computeStatus(again.migrations, applied).map((m) => m.state),
+        ['modified', 'applied'],
+      );
+    } finally {
+      t.dispose();
+    }
+  });
+
   it('create: timestamp by default, sqlx template, reversible copies the last type, sequential inferred', async () => {
     const t = tempTree({});
     try {

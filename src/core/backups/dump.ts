@@ -4,18 +4,25 @@
  *  - pg_dumpall of the cluster (`all_dbs_pg_dumpall_<stamp>.sql`);
  *  - pg_basebackup of the cluster (`pg_basebackup_<stamp>/` with base.tar.gz and pg_wal.tar.gz).
  *
- * pg_dump and pg_dumpall write to stdout, which streams straight into `<name>.partial` on this
- * machine (so it works with a remote engine too, and memory stays flat); the file is renamed when the
- * tool exits 0 and removed on failure or cancel. pg_basebackup writes a folder of several files, so
- * it writes where the tool runs, into `<name>.partial/` in the backups folder (the container sees
- * it at /var/lib/pgbackrest/manual_backup, mounted from the host); that folder is renamed (`mv`) when
- * it succeeds and removed (`rm -rf`, in the same runtime) when it fails or is cancelled.
+ * pg_dump and pg_dumpall write `<name>.partial`, renamed when the tool exits 0 and removed on failure
+ * or cancel. Where (`tsdbOps.backups.dumpTo`):
+ *  - `engine`: the tool writes the file itself (`-f`) where it runs, into the backups folder as the
+ *    runtime sees it (the container: /var/lib/pgbackrest/manual_backup, mounted from the host): the
+ *    guide's own command, at the tool's speed;
+ *  - `here`: the tool writes to stdout, which streams into the file on this machine (a remote engine,
+ *    or a folder the container does not share with this machine); memory stays flat;
+ *  - `auto` (default): `engine` when this machine's backups folder is the one the runtime writes to
+ *    (a probe file written there by the runtime shows up here; checked once per container), else `here`.
+ * pg_basebackup writes a folder of several files, so it always writes where the tool runs, into
+ * `<name>.partial/`; that folder is renamed (`mv`) when it succeeds and removed (`rm -rf`, in the
+ * same runtime) when it fails or is cancelled.
  *
  * Credentials: in the container, the local socket (trust) with `-U <POSTGRES_USER>`; on this machine
  * PGPASSWORD goes in the tool's environment. Never in argv.
  */
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { once } from 'node:events';
 import { runChecked, ToolCancelledError, ToolFailedError, type ToolRuntime } from '../runtime';
@@ -35,7 +42,13 @@ export interface ManualBackupTarget {
   env?: Record<string, string>;
   /** The database to connect to for version queries and pg_dumpall/pg_basebackup (POSTGRES_DB). */
   maintenanceDb: string;
+  /** `tsdbOps.backups.dumpTo`: where pg_dump/pg_dumpall write their file (default `auto`). */
+  dumpTo?: DumpTo;
 }
+
+/** Where pg_dump and pg_dumpall write: see the top of this file. */
+export type DumpTo = 'auto' | 'engine' | 'here';
+export const DUMP_TO: readonly DumpTo[] = ['auto', 'engine', 'here'];
 
 export interface ManualBackupResult {
   kind: BackupSidecar['kind'];
@@ -45,6 +58,8 @@ export interface ManualBackupResult {
   sizeBytes: number;
   sidecarPath: string;
   meta: BackupSidecar;
+  /** pg_dump/pg_dumpall: `engine` when the tool wrote the file where it runs, `here` when it streamed to this machine. */
+  wroteIn?: 'engine' | 'here';
 }
 
 export interface BackupRunContext {
@@ -103,10 +118,17 @@ export async function serverVersions(
 }
 
 /** Runs a tool whose stdout is the backup, streaming into `<path>.partial`; renamed on exit 0, removed otherwise. */
-async function streamToFile(t: ManualBackupTarget, argv: string[], path: string, ctx: BackupRunContext): Promise<void> {
+async function streamToFile(
+  t: ManualBackupTarget,
+  argv: string[],
+  path: string,
+  ctx: BackupRunContext,
+  gate: Promise<unknown>,
+): Promise<void> {
   const partial = `${path}.partial`;
   await mkdir(t.hostDir, { recursive: true });
-  const out = createWriteStream(partial, { flags: 'wx' });
+  // Large writes: fewer pauses of the exec stream (backpressure still holds memory at about 1 MiB).
+  const out = createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 });
   await once(out, 'open');
   let ok = false;
   try {
@@ -115,6 +137,7 @@ async function streamToFile(t: ManualBackupTarget, argv: string[], path: string,
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
     if (ctx.signal?.aborted) throw new ToolCancelledError(argv);
     if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.runtime.description);
+    await gate;
     await rename(partial, path);
     ok = true;
   } finally {
@@ -123,6 +146,151 @@ async function streamToFile(t: ManualBackupTarget, argv: string[], path: string,
       await rm(partial, { force: true });
     }
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Probe answers per runtime and folder pair: a container's mounts never change, so one probe per container. */
+const sharedFolders = new Map<string, boolean>();
+
+function runtimeKey(t: ManualBackupTarget): string {
+  const id = (t.runtime as { containerId?: unknown }).containerId;
+  return `${t.runtime.kind}|${typeof id === 'string' ? id : t.runtime.description}|${t.runtimeDir ?? t.hostDir}|${t.hostDir}`;
+}
+
+/**
+ * Whether a file the runtime writes into its backups folder shows up in `hostDir` on this machine:
+ * the runtime creates an empty probe file, this machine looks for it, and it is removed again.
+ */
+export async function backupsFolderShared(t: ManualBackupTarget, signal?: AbortSignal): Promise<boolean> {
+  const key = runtimeKey(t);
+  const known = sharedFolders.get(key);
+  if (known !== undefined) return known;
+  const runtimeDir = t.runtimeDir ?? t.hostDir;
+  const name = `.tsdbops-probe-${randomUUID()}`;
+  await mkdir(t.hostDir, { recursive: true }).catch(() => undefined);
+  // A fixed script; the folder and the name are arguments.
+  const r = await t.runtime.run(['sh', '-c', 'mkdir -p -- "$0" && : > "$0/$1"', runtimeDir, name], { signal });
+  let shared = false;
+  if (r.exitCode === 0) {
+    const probe = join(t.hostDir, name);
+    shared = await exists(probe);
+    await removeWritten(t, shared ? probe : undefined, posix.join(runtimeDir, name));
+  }
+  sharedFolders.set(key, shared);
+  return shared;
+}
+
+/** Renames on this machine; where this machine may not (the folder belongs to the container's user), `mv` in the runtime. */
+async function renameWritten(t: ManualBackupTarget, hostFrom: string, hostTo: string, rtFrom: string, rtTo: string) {
+  try {
+    await rename(hostFrom, hostTo);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw e;
+    await runChecked(t.runtime, ['mv', '-T', '--', rtFrom, rtTo], { env: t.env });
+  }
+}
+
+/** Removes a file the runtime wrote: on this machine when it sees it (and may), else in the runtime. */
+async function removeWritten(t: ManualBackupTarget, hostPath: string | undefined, rtPath: string): Promise<void> {
+  if (hostPath && (await exists(hostPath))) {
+    try {
+      await rm(hostPath, { force: true });
+      return;
+    } catch {
+      // Not allowed here: remove it where it was written.
+    }
+  }
+  await t.runtime.run(['rm', '-f', '--', rtPath]).catch(() => undefined);
+}
+
+/**
+ * Runs a tool that writes the backup itself (`-f <name>.partial`) in the runtime's backups folder; the
+ * file is renamed on exit 0 and removed on failure or cancel (after the tool has been ended).
+ */
+async function writeInRuntime(
+  t: ManualBackupTarget,
+  argv: string[],
+  path: string,
+  verified: boolean,
+  ctx: BackupRunContext,
+  gate: Promise<unknown>,
+): Promise<string[]> {
+  const name = posix.basename(path);
+  const runtimeDir = t.runtimeDir ?? t.hostDir;
+  const rtFinal = posix.join(runtimeDir, name);
+  const rtPartial = `${rtFinal}.partial`;
+  const hostPartial = `${path}.partial`;
+  const run = [...argv, '-f', rtPartial];
+  // The folder may have been deleted since the probe: create it where the tool runs (as the tool's user).
+  if (!verified || !(await exists(t.hostDir)))
+    await runChecked(t.runtime, ['mkdir', '-p', '--', runtimeDir], { signal: ctx.signal });
+  ctx.onLine?.(`$ ${run.join(' ')}`);
+  let ok = false;
+  try {
+    const r = await t.runtime.run(run, {
+      env: t.env,
+      onStdoutLine: ctx.onLine,
+      onStderrLine: ctx.onLine,
+      signal: ctx.signal,
+    });
+    if (ctx.signal?.aborted) throw new ToolCancelledError(run);
+    if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
+    await gate;
+    if (!(await exists(hostPartial))) {
+      await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
+      ok = true;
+      throw new Error(
+        `${argv[0]} wrote ${rtFinal} in ${t.runtime.description}, but ${t.hostDir} on this machine does not show it: ` +
+          `that is not the folder mounted there. Copy the file out, and set tsdbOps.backups.dumpTo to "auto" or "here".`,
+      );
+    }
+    await renameWritten(t, hostPartial, path, rtPartial, rtFinal);
+    ok = true;
+  } finally {
+    if (!ok) await removeWritten(t, hostPartial, rtPartial);
+  }
+  return [...argv, '-f', rtFinal];
+}
+
+/**
+ * Runs pg_dump/pg_dumpall into `path` on this machine by the `dumpTo` rule; says on the output which
+ * way it took. The file is renamed only once `gate` (the version query, run alongside) resolved.
+ * Returns the command to record in the sidecar, and the way.
+ */
+async function dumpToFile(
+  t: ManualBackupTarget,
+  argv: string[],
+  path: string,
+  ctx: BackupRunContext,
+  gate: Promise<unknown>,
+): Promise<{ command: string[]; wroteIn: 'engine' | 'here' }> {
+  const mode = t.dumpTo ?? 'auto';
+  if (!DUMP_TO.includes(mode))
+    throw new Error(`tsdbOps.backups.dumpTo must be "auto", "engine" or "here", not "${String(mode)}".`);
+  const runtimeDir = t.runtimeDir ?? t.hostDir;
+  const where = t.runtime.kind === 'container' ? t.runtime.description : 'this machine';
+  let engine = mode === 'engine';
+  let why = mode === 'auto' ? '' : ` (tsdbOps.backups.dumpTo = ${mode})`;
+  if (mode === 'auto') {
+    engine = await backupsFolderShared(t, ctx.signal);
+    why = engine
+      ? ` (${t.hostDir} on this machine is ${runtimeDir} there)`
+      : ` (${runtimeDir} in ${where} is not ${t.hostDir} on this machine)`;
+  }
+  if (engine) {
+    ctx.onLine?.(`${argv[0]} writes the file itself in ${where}, into ${runtimeDir}${why}.`);
+    return { command: await writeInRuntime(t, argv, path, mode === 'auto', ctx, gate), wroteIn: 'engine' };
+  }
+  ctx.onLine?.(`${argv[0]}'s output streams from ${where} to ${path} on this machine${why}.`);
+  await streamToFile(t, argv, path, ctx, gate);
+  return { command: argv, wroteIn: 'here' };
 }
 
 async function finish(
@@ -167,7 +335,9 @@ export async function createDump(
   const format = opts.format ?? 'tar';
   const created = ctx.now ?? new Date();
   const path = join(t.hostDir, dumpFileName(opts.database, format, created));
-  const versions = await serverVersions(t, opts.database, ctx.signal);
+  // The version query (for the sidecar) runs alongside the dump; the file is kept only when both succeed.
+  const versionsP = serverVersions(t, opts.database, ctx.signal);
+  versionsP.catch(() => undefined);
   const argv = [
     'pg_dump',
     ...(t.connArgs ?? []),
@@ -178,18 +348,24 @@ export async function createDump(
     '-d',
     opts.database,
   ];
-  await streamToFile(t, argv, path, ctx);
-  return finish(t, 'dump', path, argv, versions, created, { database: opts.database, format });
+  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
+  const versions = await versionsP;
+  return {
+    ...(await finish(t, 'dump', path, command, versions, created, { database: opts.database, format })),
+    wroteIn,
+  };
 }
 
 /** pg_dumpall of every database, roles and tablespaces, as SQL (restored with psql). */
 export async function createDumpAll(t: ManualBackupTarget, ctx: BackupRunContext = {}): Promise<ManualBackupResult> {
   const created = ctx.now ?? new Date();
   const path = join(t.hostDir, dumpAllFileName(created));
-  const versions = await serverVersions(t, t.maintenanceDb, ctx.signal);
+  const versionsP = serverVersions(t, t.maintenanceDb, ctx.signal);
+  versionsP.catch(() => undefined);
   const argv = ['pg_dumpall', ...(t.connArgs ?? []), '-U', t.user, '-l', t.maintenanceDb];
-  await streamToFile(t, argv, path, ctx);
-  return finish(t, 'dumpAll', path, argv, versions, created, {});
+  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
+  const versions = await versionsP;
+  return { ...(await finish(t, 'dumpAll', path, command, versions, created, {})), wroteIn };
 }
 
 /** pg_basebackup of the cluster: tar format, gzip, WAL streamed (`-Ft -z -X stream`), as the guide does. */

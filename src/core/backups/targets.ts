@@ -7,13 +7,15 @@
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { readSite, type Site, type SiteSettings } from '../stack/site';
-import type { ManualBackupTarget } from './dump';
+import type { DumpTo, ManualBackupTarget } from './dump';
 import type { PgBackRestTarget } from './pgbackrest';
 
 export interface BackupSettings extends SiteSettings {
   /** Host runtime: `-h`/`-p` for the PostgreSQL tools (default localhost and POSTGRES_PORT). */
   host?: string;
   port?: number;
+  /** `tsdbOps.backups.dumpTo`: where pg_dump/pg_dumpall write (default auto). */
+  dumpTo?: DumpTo;
 }
 
 export interface StackBackupTargets {
@@ -59,6 +61,7 @@ export function targetsOf(
       connArgs,
       env,
       maintenanceDb: stack.env.database ?? user,
+      dumpTo: settings.dumpTo,
     },
     dataDir: site.dataDir,
     conf: site.conf,

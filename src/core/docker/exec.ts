@@ -6,6 +6,7 @@
 import type Dockerode from 'dockerode';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CancelledError } from '../operations/cancel';
+import { Demuxer } from './demux';
 
 export interface ExecOptions {
   user?: string;
@@ -80,7 +81,8 @@ export async function execInContainer(
   const stream = (await exec.start({ hijack: true, stdin: Boolean(opts.stdin) })) as NodeJS.ReadWriteStream;
   const stderrTail: string[] = [];
   const stdoutLines: string[] = [];
-  const out = new PassThrough();
+  // 1 MiB buffers: the exec stream pauses for a slow consumer (a dump's file) far less often.
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
   const err = new PassThrough();
   let pid: string | undefined;
   const errLines = lineSplitter((l) => {
@@ -128,7 +130,9 @@ export async function execInContainer(
       return true;
     },
   } as unknown as NodeJS.WritableStream;
-  docker.modem.demuxStream(stream, paced, err);
+  // Frames are handed on as views of the socket's chunks, not copied (docker-modem's demuxStream copies each).
+  const demux = new Demuxer((which, chunk) => (which === 'stderr' ? err.write(chunk) : paced.write(chunk)));
+  stream.on('data', (c: Buffer) => demux.push(c));
   if (opts.stdin) {
     opts.stdin.pipe(stream as unknown as Writable);
   }

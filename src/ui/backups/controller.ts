@@ -8,6 +8,7 @@
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { HostRuntime, type ToolRuntime } from '../../core/runtime';
+import type { DumpTo } from '../../core/backups/dump';
 import { loadBackupsOverview, type BackupsOverview } from '../../core/backups/overview';
 import { stackBackupTargets, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
 import { hostRunAs, manualBackupHostDir } from '../../core/stack/site';
@@ -33,8 +34,15 @@ export function readBackupsConfig(scope?: vscode.Uri): BackupsConfig {
     stanza: c.get<string>('backups.stanza') || undefined,
     pgbackrestConfig: c.get<string>('backups.pgbackrestConfig') || undefined,
     hostBinDirs: c.get<string[]>('backups.hostBinDirs') ?? [],
+    dumpTo: dumpToSetting(c.get<string>('backups.dumpTo')),
     graceMinutes: Math.max(0, c.get<number>('backups.freshnessGraceMinutes') ?? 15),
   };
+}
+
+/** `tsdbOps.backups.dumpTo`; an unknown value names itself and the choices (the dump refuses it). */
+function dumpToSetting(v: string | undefined): DumpTo | undefined {
+  if (v === undefined || v === '') return undefined;
+  return v as DumpTo;
 }
 
 export class BackupsController implements vscode.Disposable {

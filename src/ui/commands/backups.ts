@@ -60,7 +60,15 @@ function isNode(a: unknown): a is BackupNode {
 }
 
 function toResult(r: ManualBackupResult) {
-  return { kind: r.kind, path: r.path, name: r.name, sizeBytes: r.sizeBytes, sidecarPath: r.sidecarPath, meta: r.meta };
+  return {
+    kind: r.kind,
+    path: r.path,
+    name: r.name,
+    sizeBytes: r.sizeBytes,
+    sidecarPath: r.sidecarPath,
+    meta: r.meta,
+    wroteIn: r.wroteIn,
+  };
 }
 
 /** The overview as JSON for automation (tests, tasks). */

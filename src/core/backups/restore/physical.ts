@@ -20,10 +20,12 @@ import { errorText } from '../../format';
 import { preRestoreName } from './pre-restore';
 import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from './pitr';
 import { restoreTypeOptions, targetOfSource, type RestoreTargetKind } from './target';
+import { maskSecrets } from '../../operations/queue';
 import {
   BackupVerifyError,
+  connEnv,
   displayArgv,
-  psqlQuery,
+  psqlArgv,
   RestoreError,
   runLogged,
   runLoggedChecked,
@@ -150,59 +152,142 @@ export async function serverState(t: PhysicalTarget, ctx: RestoreContext): Promi
   throw new ToolFailedError(['pg_ctl', '-D', t.dataDir, 'status'], r.exitCode, r.stderrTail, t.rt.description);
 }
 
+/** Stops PostgreSQL: fast, else immediate; then checks it stopped. One exec. */
 export async function stopServer(t: PhysicalTarget, ctx: RestoreContext): Promise<void> {
-  const r = await runLogged(t.rt, ctx, ['pg_ctl', '-D', t.dataDir, '-m', 'fast', '-w', '-t', '120', 'stop']);
-  if (r.exitCode !== 0 && (await serverState(t, ctx)) === 'running') {
-    // A fast shutdown that did not finish in time: immediate (crash-safe, recovery runs at the next start).
-    await runLoggedChecked(t.rt, ctx, ['pg_ctl', '-D', t.dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop']);
-  }
-  const state = await serverState(t, ctx);
-  if (state === 'running') throw new Error(`PostgreSQL in ${t.dataDir} is still running after pg_ctl stop.`);
+  const r = await runScript(t, ctx, 'stop-postgresql', `d=$1\n${STOP}`, [t.dataDir]);
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Stopping PostgreSQL', r);
+}
+
+// ---------- Scripts: several steps in one exec ----------
+//
+// Each exec costs a round trip through the Engine (about 60 ms), so the steps of a phase run as one
+// fixed script. Every value (folders, the journal, psql's argv) is a positional argument, never part
+// of the script text. A script reports on stdout: `tsdbops:step <title>` starts a progress step,
+// `$ <argv>` is a command it runs (the `run` function), other lines are the tools' output.
+
+const SCRIPT_PRELUDE = 'run() { printf "$ %s\\n" "$*"; "$@"; }\n';
+
+/** psql's loop until the server accepts connections and has left recovery: polls every 100 ms inside the runtime. */
+const WAIT_READY = `
+end=$(( $(date +%s) + timeout ))
+sql="SELECT CASE WHEN pg_is_in_recovery() THEN 't' ELSE 'f' END || '|' ||
+  coalesce((SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datallowconn), '')"
+while :; do
+  r=$("$@" -c "$sql" 2>&1) && case $r in f\\|*) break ;; esac
+  if [ "$(date +%s)" -ge "$end" ]; then echo "PostgreSQL did not become ready in $timeout s: $r" >&2; exit 96; fi
+  sleep 0.1
+done
+echo "tsdbops:ready $r"
+`;
+
+/**
+ * pg_ctl stop, fast (else immediate, crash-safe: recovery runs at the next start), then one status
+ * check that it stopped (step "Checking PostgreSQL stopped"). Uses $d.
+ */
+const STOP = `if ! run pg_ctl -D "$d" -m fast -w -t 120 stop; then
+  # A fast shutdown that did not finish in time: immediate.
+  pg_ctl -D "$d" status >/dev/null 2>&1 && { run pg_ctl -D "$d" -m immediate -w -t 60 stop || exit 91; }
+fi
+echo "tsdbops:step Checking PostgreSQL stopped"
+run pg_ctl -D "$d" status
+if [ $? = 0 ]; then echo "PostgreSQL in $d is still running after pg_ctl stop." >&2; exit 92; fi
+`;
+
+interface ScriptResult {
+  readonly exitCode: number;
+  readonly stderrTail: string[];
+  /** `tsdbops:<key> <value>` lines. */
+  readonly marks: Map<string, string>;
+}
+
+/** Runs a fixed script (`sh -c`) with positional arguments; its steps and lines go to the context, secrets masked. */
+async function runScript(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+  what: string,
+  script: string,
+  args: readonly string[],
+  opts: { env?: Record<string, string>; quiet?: boolean } = {},
+): Promise<ScriptResult> {
+  const mask = (l: string) => maskSecrets(l, [t.conn.password]);
+  const marks = new Map<string, string>();
+  const r = await t.rt.run(['sh', '-c', SCRIPT_PRELUDE + script, what, ...args], {
+    env: opts.env,
+    signal: ctx.signal,
+    onStdoutLine: (l) => {
+      const m = /^tsdbops:(\w+)(?: (.*))?$/.exec(l);
+      if (!m) return ctx.line(mask(l));
+      if (m[1] === 'step') ctx.step(m[2] ?? '');
+      else marks.set(m[1]!, m[2] ?? '');
+    },
+    onStderrLine: (l) => (opts.quiet ? undefined : ctx.line(mask(l))),
+  });
+  return { exitCode: r.exitCode, stderrTail: r.stderrTail.map(mask), marks };
+}
+
+function scriptFailed(t: PhysicalTarget, what: string, r: ScriptResult): Error {
+  const tail = r.stderrTail.slice(-5).join(' ').trim();
+  return new Error(`${what} failed in ${t.rt.description} (exit ${r.exitCode})${tail ? `: ${tail}` : ''}`);
 }
 
 /** Where the started server logs: the container's own log (PID 1's stdout) when writable, else a file beside PGDATA. */
-async function serverLogFile(t: PhysicalTarget, ctx: RestoreContext): Promise<string> {
-  if (t.rt.kind === 'container') {
-    const r = await runLogged(t.rt, ctx, ['test', '-w', '/proc/1/fd/1']);
-    if (r.exitCode === 0) return '/proc/1/fd/1';
-  }
-  return posix.join(posix.dirname(t.dataDir.replace(/\/+$/, '')), 'tsdbops-restore-postgresql.log');
+function serverLogArgs(t: PhysicalTarget): [string, string] {
+  const beside = posix.join(posix.dirname(t.dataDir.replace(/\/+$/, '')), 'tsdbops-restore-postgresql.log');
+  return [t.rt.kind === 'container' ? '/proc/1/fd/1' : '', beside];
+}
+
+/**
+ * Starts PostgreSQL (`pg_ctl start -w`), waits until it accepts connections and has left recovery
+ * (a PITR promotes at its target) and lists its databases, all in one exec; optionally removes a
+ * file (the journal) once that check passed. Returns the databases.
+ */
+async function startAndVerify(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+  opts: { removePidFile?: string; removeOnSuccess?: string } = {},
+): Promise<string[]> {
+  const timeout = String(t.startTimeoutSec ?? 600);
+  const [log, beside] = serverLogArgs(t);
+  const script = `d=$1 log=$2 alt=$3 timeout=$4 pidf=$5 done=$6; shift 6
+[ -n "$pidf" ] && rm -f -- "$pidf"
+{ [ -n "$log" ] && [ -w "$log" ]; } || log=$alt
+echo "tsdbops:step Starting PostgreSQL"
+run pg_ctl -D "$d" -l "$log" -w -t "$timeout" start || exit 95
+echo "tsdbops:step Waiting until PostgreSQL accepts connections"
+${WAIT_READY}
+[ -n "\${r#f|}" ] || { echo "The restored server lists no databases." >&2; exit 97; }
+[ -z "$done" ] || rm -f -- "$done"
+`;
+  const args = [
+    t.dataDir,
+    log,
+    beside,
+    timeout,
+    opts.removePidFile ?? '',
+    opts.removeOnSuccess ?? '',
+    ...psqlArgv(t.conn),
+  ];
+  const r = await runScript(t, ctx, 'start-postgresql', script, args, { env: connEnv(t.conn) });
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Starting PostgreSQL', r);
+  return databasesOf(r);
+}
+
+function databasesOf(r: ScriptResult): string[] {
+  const ready = r.marks.get('ready') ?? '';
+  return ready.replace(/^f\|/, '').split(',').filter(Boolean);
 }
 
 export async function startServer(t: PhysicalTarget, ctx: RestoreContext): Promise<void> {
-  const log = await serverLogFile(t, ctx);
-  const timeout = String(t.startTimeoutSec ?? 600);
-  await runLoggedChecked(t.rt, ctx, ['pg_ctl', '-D', t.dataDir, '-l', log, '-w', '-t', timeout, 'start']);
+  await startAndVerify(t, ctx);
 }
 
-/** Waits until the server accepts connections and has left recovery (a PITR promotes at its target). */
+/** Waits until the server accepts connections and has left recovery (polled every 100 ms inside the runtime, one exec). */
 export async function waitReady(t: PhysicalTarget, ctx: RestoreContext): Promise<void> {
-  const deadline = Date.now() + (t.startTimeoutSec ?? 600) * 1000;
-  let last = '';
-  for (;;) {
-    ctx.signal?.throwIfAborted();
-    try {
-      const [v] = await psqlQuery(t.rt, { ...ctx, line: () => undefined }, t.conn, 'SELECT pg_is_in_recovery()');
-      if (v === 'f') return;
-      last = 'still in recovery';
-    } catch (e) {
-      if (isCancelled(e)) throw e;
-      last = errorText(e);
-    }
-    if (Date.now() > deadline)
-      throw new Error(`PostgreSQL did not become ready in ${t.startTimeoutSec ?? 600} s: ${last}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Connects and lists the databases: the restored server works. */
-async function verifyServer(t: PhysicalTarget, ctx: RestoreContext): Promise<string[]> {
-  const rows = await psqlQuery(t.rt, ctx, t.conn, 'SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1');
-  if (!rows.length) throw new Error('The restored server lists no databases.');
-  const [rec] = await psqlQuery(t.rt, ctx, t.conn, 'SELECT pg_is_in_recovery()');
-  if (rec !== 'f') throw new Error('The restored server is still in recovery (read-only).');
-  ctx.line(`Databases: ${rows.join(', ')}`);
-  return rows;
+  const script = `timeout=$1; shift 1
+${WAIT_READY}`;
+  const args = [String(t.startTimeoutSec ?? 600), ...psqlArgv(t.conn)];
+  const r = await runScript(t, ctx, 'wait-ready', script, args, { env: connEnv(t.conn) });
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Waiting for PostgreSQL', r);
 }
 
 async function exists(
@@ -402,12 +487,14 @@ export function parseDfAvailable(lines: readonly string[]): number | undefined {
 }
 
 /** Refuses a restore that would fill the disk: the old folder stays (moved aside), the new one needs room too. */
-async function checkFreeSpace(t: PhysicalTarget, ctx: RestoreContext, need: number | undefined): Promise<void> {
-  if (!need) return;
+function checkFreeSpace(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+  free: number | undefined,
+  need: number | undefined,
+): void {
+  if (!need || free === undefined) return;
   const parent = posix.dirname(t.dataDir);
-  const r = await runLogged(t.rt, ctx, ['df', '-P', '-k', parent], { quietStdout: true });
-  const free = r.exitCode === 0 ? parseDfAvailable(r.stdoutLines) : undefined;
-  if (free === undefined) return;
   const mb = (n: number) => `${Math.ceil(n / 1024 / 1024)} MB`;
   const wanted = Math.ceil(need * 1.1) + (t.reserveBytes ?? 64 * 1024 * 1024);
   ctx.line(`Free space in ${parent}: ${mb(free)}; the restored data needs about ${mb(need)}.`);
@@ -420,19 +507,42 @@ async function checkFreeSpace(t: PhysicalTarget, ctx: RestoreContext, need: numb
   }
 }
 
-// ---------- Journal, rollback, recovery ----------
-
-async function writeJournal(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<void> {
-  const file = journalPath(t.dataDir);
-  // A fixed script; the path and the JSON are arguments (no interpolation). Written then renamed.
-  await runLoggedChecked(t.rt, ctx, [
-    'sh',
-    '-c',
-    'printf "%s\\n" "$1" > "$0.tmp" && mv "$0.tmp" "$0"',
-    file,
-    JSON.stringify(j),
-  ]);
+/** What one exec tells before a restore: an unfinished restore's journal, the server's state, free space, the aside name taken. */
+interface ServerProbe {
+  readonly journal: boolean;
+  readonly state: ServerState;
+  readonly freeBytes?: number;
+  readonly asideExists: boolean;
 }
+
+async function probeServer(t: PhysicalTarget, ctx: RestoreContext, aside: string): Promise<ServerProbe> {
+  const script = `d=$1 journal=$2 aside=$3 parent=$4
+[ -e "$journal" ] && echo "tsdbops:journal"
+run pg_ctl -D "$d" status; echo "tsdbops:state $?"
+df -P -k "$parent" 2>/dev/null | { read -r h; read -r l && echo "tsdbops:df $l"; }
+[ -e "$aside" ] && echo "tsdbops:aside"
+exit 0
+`;
+  const r = await runScript(t, ctx, 'probe', script, [
+    t.dataDir,
+    journalPath(t.dataDir),
+    aside,
+    posix.dirname(t.dataDir),
+  ]);
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Checking the server', r);
+  const code = Number(r.marks.get('state'));
+  const state = code === 0 ? 'running' : code === 3 ? 'stopped' : code === 4 ? 'noData' : undefined;
+  if (!state) throw new ToolFailedError(['pg_ctl', '-D', t.dataDir, 'status'], code, r.stderrTail, t.rt.description);
+  const df = r.marks.get('df');
+  return {
+    journal: r.marks.has('journal'),
+    state,
+    freeBytes: df === undefined ? undefined : parseDfAvailable(['header', df]),
+    asideExists: r.marks.has('aside'),
+  };
+}
+
+// ---------- Journal, rollback, recovery ----------
 
 export async function readJournal(t: PhysicalTarget, ctx: RestoreContext): Promise<RestoreJournal | undefined> {
   const file = journalPath(t.dataDir);
@@ -518,7 +628,6 @@ async function rollBack(t: PhysicalTarget, ctx0: RestoreContext, j: RestoreJourn
   if (j.wasRunning && j.leaveRunning && (await serverState(t, ctx)) !== 'running') {
     ctx.step('Starting PostgreSQL on the previous data');
     await startServer(t, ctx);
-    await waitReady(t, ctx);
   }
   await runLoggedChecked(t.rt, ctx, ['rm', '-f', '--', journalPath(t.dataDir)]);
   ctx.line(`Rolled back: ${j.dataDir} holds the data from before the restore again.`);
@@ -565,6 +674,49 @@ async function runTool(
   if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.rt.description);
 }
 
+/** Exit code of the take-down script when the journal could not be written: nothing was changed. */
+const JOURNAL_FAILED = 90;
+
+/**
+ * Writes the journal, stops PostgreSQL (fast, else immediate), checks it stopped, moves PGDATA aside
+ * and creates the empty one, in one exec (not cancellable: a half-done shutdown is no state to roll
+ * back from; a cancel acts right after). Says whether the old folder was moved aside.
+ */
+async function takeDown(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<{ moved: boolean }> {
+  const script = `d=$1 aside=$2 journal=$3 json=$4 running=$5
+{ printf "%s\\n" "$json" > "$journal.tmp" && mv "$journal.tmp" "$journal"; } || exit ${JOURNAL_FAILED}
+if [ "$running" = 1 ]; then
+  echo "tsdbops:step Stopping PostgreSQL"
+  ${STOP}
+else
+  echo "tsdbops:step Checking PostgreSQL stopped"
+  run pg_ctl -D "$d" status
+  if [ $? = 0 ]; then echo "PostgreSQL in $d is running: nothing was changed." >&2; exit 92; fi
+fi
+if [ -d "$d" ]; then
+  echo "tsdbops:step Moving \${d##*/} aside to \${aside##*/}"
+  run mv -- "$d" "$aside" || exit 93
+  echo "tsdbops:moved"
+fi
+run mkdir -m 0700 -- "$d" || exit 94
+`;
+  const r = await runScript(t, uncancellable(ctx), 'take-down', script, [
+    t.dataDir,
+    j.aside,
+    journalPath(t.dataDir),
+    JSON.stringify(j),
+    j.wasRunning ? '1' : '0',
+  ]);
+  if (r.exitCode === JOURNAL_FAILED)
+    throw new JournalError(
+      `Could not write the restore journal ${journalPath(t.dataDir)} (${r.stderrTail.join(' ')}): nothing was changed.`,
+    );
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Stopping PostgreSQL and moving the data folder aside', r);
+  return { moved: r.marks.has('moved') };
+}
+
+class JournalError extends Error {}
+
 export async function restorePhysical(
   t: PhysicalTarget,
   src: PhysicalSource,
@@ -574,55 +726,51 @@ export async function restorePhysical(
   const dataDir = t.dataDir.replace(/\/+$/, '');
   const target: PhysicalTarget = { ...t, dataDir };
   const leaveRunning = t.leaveRunning ?? true;
-
-  ctx.step('Checking for an interrupted restore');
-  const earlier = await recoverInterruptedRestore(target, ctx);
-
-  ctx.step('Verifying the backup');
-  const v = await verifySource(target.rt, src, ctx);
-  await checkFreeSpace(target, ctx, v.sizeBytes);
-  ctx.signal?.throwIfAborted();
-
-  const state = await serverState(target, ctx);
   const aside = preRestoreName(dataDir, new Date());
-  if (await exists(target, ctx, aside)) throw new Error(`${aside} already exists: wait a second and try again.`);
+
+  // Read-only checks side by side: the backup (pgBackRest info / every archive lists) and, in one
+  // exec, the server (an unfinished restore's journal, its state, free space, the aside name).
+  ctx.step('Verifying the backup');
+  const [probed, verified] = await Promise.allSettled([
+    probeServer(target, ctx, aside),
+    verifySource(target.rt, src, ctx),
+  ]);
+  if (probed.status === 'rejected') throw probed.reason;
+  let probe = probed.value;
+  let earlier: RestoreJournal | undefined;
+  if (probe.journal) {
+    earlier = await recoverInterruptedRestore(target, ctx);
+    probe = await probeServer(target, ctx, aside);
+  }
+  if (verified.status === 'rejected') throw verified.reason;
+  const v = verified.value;
+  checkFreeSpace(target, ctx, probe.freeBytes, v.sizeBytes);
+  ctx.signal?.throwIfAborted();
+  if (probe.asideExists) throw new Error(`${aside} already exists: wait a second and try again.`);
+
   const journal: RestoreJournal = {
     version: 1,
     dataDir,
     aside,
-    wasRunning: state === 'running',
+    wasRunning: probe.state === 'running',
     leaveRunning,
     started: new Date().toISOString(),
     source: describeSource(src),
     pidFile: pidPath(dataDir),
     ...(src.kind === 'pgbackrest' ? { stanzaStart: stanzaControlArgv(src, 'start') } : {}),
   };
-  await writeJournal(target, ctx, journal);
   let databases: string[] = [];
+  let moved = false;
   let stanzaStopped = false;
   try {
-    if (state === 'running') {
-      ctx.step('Stopping PostgreSQL');
-      // Not cancellable: a half-done shutdown is no state to roll back from (a cancel acts right after).
-      await stopServer(target, uncancellable(ctx));
-    }
-    ctx.step('Checking PostgreSQL stopped');
-    const after = await serverState(target, ctx);
-    if (after === 'running') throw new Error('PostgreSQL is still running: nothing was changed.');
+    moved = (await takeDown(target, ctx, journal)).moved;
     if (src.kind === 'pgbackrest') {
       // Right after PostgreSQL's shutdown (which archives its last WAL: the stop file makes archive-push
-      // refuse too), before anything is moved: a scheduled backup that fires now fails fast with [062].
+      // refuse too): a scheduled backup that fires during the restore fails fast with [062].
       ctx.step(`Stopping pgBackRest stanza ${src.stanza} (no backup during the restore)`);
       await runLoggedChecked(target.rt, uncancellable(ctx), stanzaControlArgv(src, 'stop'));
       stanzaStopped = true;
     }
-    ctx.signal?.throwIfAborted();
-
-    if (after !== 'noData' || (await exists(target, ctx, dataDir, '-d'))) {
-      ctx.step(`Moving ${posix.basename(dataDir)} aside to ${posix.basename(aside)}`);
-      await runLoggedChecked(target.rt, ctx, ['mv', '--', dataDir, aside]);
-    }
-    await runLoggedChecked(target.rt, ctx, ['mkdir', '-m', '0700', '--', dataDir]);
     ctx.signal?.throwIfAborted();
 
     if (src.kind === 'pgbackrest') {
@@ -642,20 +790,21 @@ export async function restorePhysical(
       }
       await runLoggedChecked(target.rt, ctx, ['chmod', '0700', '--', dataDir]);
     }
-    await runLogged(target.rt, ctx, ['rm', '-f', '--', journal.pidFile]);
     ctx.signal?.throwIfAborted();
 
-    ctx.step('Starting PostgreSQL');
-    await startServer(target, ctx);
-    ctx.step('Waiting until PostgreSQL accepts connections');
-    await waitReady(target, ctx);
-    ctx.step('Verifying the restored server');
-    databases = await verifyServer(target, ctx);
+    // Start, wait until it accepts connections and left recovery, verify (databases listed, not in
+    // recovery), and, when it stays running, drop the journal once verified: one exec.
+    databases = await startAndVerify(target, ctx, {
+      removePidFile: journal.pidFile,
+      removeOnSuccess: leaveRunning ? journalPath(dataDir) : undefined,
+    });
+    ctx.line(`Databases: ${databases.join(', ')}`);
     if (!leaveRunning) {
       ctx.step('Stopping the restored PostgreSQL (the service starts it)');
       await stopServer(target, uncancellable(ctx));
     }
   } catch (e) {
+    if (e instanceof JournalError) throw e;
     const cancelled = isCancelled(e) || ctx.signal?.aborted;
     ctx.line(cancelled ? 'Cancelled: rolling back.' : `Failed: ${errorText(e)}. Rolling back.`);
     ctx.step('Rolling back');
@@ -680,14 +829,13 @@ export async function restorePhysical(
     );
   }
   // Done: the new data is verified, so the journal goes (the moved-aside copy stays).
-  await runLoggedChecked(target.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(dataDir)]);
-  const hadData = await exists(target, uncancellable(ctx), aside, '-d');
+  if (!leaveRunning) await runLoggedChecked(target.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(dataDir)]);
   ctx.line(
-    `Restored ${v.from}${v.target ? ` to ${v.target}` : ''}.${hadData ? ` The previous data folder is kept at ${aside}.` : ''}`,
+    `Restored ${v.from}${v.target ? ` to ${v.target}` : ''}.${moved ? ` The previous data folder is kept at ${aside}.` : ''}`,
   );
   return {
     kind: src.kind,
-    preRestoreCopy: hadData ? aside : undefined,
+    preRestoreCopy: moved ? aside : undefined,
     from: v.from,
     target: v.target,
     recoveredEarlier: earlier?.started,
