@@ -58,13 +58,20 @@ function prepare(ctx: BenchContext): Promise<Prepared> {
     ctx.log(`database ${database}: ${fmt(dbBytes / 1e6)} MB`);
     // A full pgBackRest backup now (the set the restore figure restores): it also waits until the WAL of the
     // generated table is archived, so no archiver runs behind the timed work.
+    // The archiver (gzip, one process) is far behind after a 1 GB write on a loaded machine: wait for it
+    // first, or the backup's own 60 s archive timeout ([082]) ends it.
+    const [w] = await stack.sql<{ wal: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS wal');
+    ctx.log(`waiting for the archiver to reach ${w!.wal}`);
+    for (const t0 = Date.now(); ; await sleep(1000)) {
+      const [a] = await stack.sql<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver');
+      if (a?.last && a.last >= w!.wal) break;
+      if (Date.now() - t0 > 3_600_000) throw new Error(`WAL ${w!.wal} not archived within an hour (last ${a?.last})`);
+    }
     ctx.log('pgBackRest: full backup of the prepared database');
     await stack.exec(
       'timescaledb',
-      ['pgbackrest', '--stanza=db', '--type=full', '--log-level-console=warn', 'backup'],
-      {
-        timeoutMs: 3_600_000,
-      },
+      ['pgbackrest', '--stanza=db', '--type=full', '--archive-timeout=600', '--log-level-console=warn', 'backup'],
+      { timeoutMs: 3_600_000 },
     );
     const client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: stack.docker.host }));
     const containerId = await stack.containerId('timescaledb');
