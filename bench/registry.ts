@@ -1,0 +1,27 @@
+/**
+ * Every figure of `npm run bench`, in the order they run and print. To add one: write a Figure (see
+ * lib.ts: `run(ctx)` returns rows; `ctx.stack()` / `ctx.cluster()` lend the shared real parts;
+ * `interleaved()` does the A/B pairs) and list it here. A figure whose feature is missing stays in
+ * figures/pending.ts until then.
+ */
+import type { Figure } from './lib';
+import { dumpFigure, pgRestoreFigure, pgbackrestRestoreFigure } from './figures/backups';
+import { migrationsApplyFigure, migrationStatusFigure } from './figures/migrations';
+import { dockerEventFigure, dockerIdleFigure } from './figures/docker';
+import { logFollowerFigure } from './figures/logs';
+import { backupsViewFigure, extensionHostFigure, lintFigure, restoreDrillFigure } from './figures/pending';
+
+export const FIGURES: readonly Figure[] = [
+  migrationStatusFigure,
+  migrationsApplyFigure,
+  logFollowerFigure,
+  dumpFigure,
+  pgRestoreFigure,
+  pgbackrestRestoreFigure,
+  restoreDrillFigure,
+  dockerIdleFigure,
+  dockerEventFigure,
+  extensionHostFigure,
+  backupsViewFigure,
+  lintFigure,
+];
