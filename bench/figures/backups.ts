@@ -6,14 +6,14 @@
  */
 import { rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
 import { discoverInfra } from '../../src/core/infra';
 import { createDump } from '../../src/core/backups/dump';
 import { stackBackupTargets, type StackBackupTargets } from '../../src/core/backups/targets';
-import { restoreDump } from '../../src/core/backups/restore-logical';
-import { deletePreRestoreCopy, restorePhysical, type PhysicalTarget } from '../../src/core/backups/restore-physical';
-import type { RestoreContext } from '../../src/core/backups/restore-run';
+import { restoreDump } from '../../src/core/backups/restore/logical';
+import { deletePreRestoreCopy, restorePhysical, type PhysicalTarget } from '../../src/core/backups/restore/physical';
+import type { RestoreContext } from '../../src/core/backups/restore/run';
 import { run, sleep } from '../../test/support/proc';
 import type { Stack } from '../../test/support/stack';
 import { interleaved, median, peakRssGrowth, pick, ratios, timed, fmt, type BenchContext, type Figure } from '../lib';

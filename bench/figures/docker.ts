@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { StackMonitor, type MonitorState } from '../../src/core/docker/events';
 import { discoverInfra, type StackConfig } from '../../src/core/infra';
 import type { Stack } from '../../test/support/stack';

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Migrator } from '../../src/core/migrations/engine';
+import { Migrator } from '../../src/core/migrations/migrator';
 import { SQL } from '../../src/core/migrations/sqlx';
 import { sha384 } from '../../src/core/migrations/checksum';
 import { connect, type ConnectionTarget } from '../../src/core/postgres/connection';
