@@ -5,11 +5,21 @@
  *  - `HostRuntime`: on this machine through execa, for an install without Docker (and the tests'
  *    host clusters).
  * Every call is an argv array; secrets go in `env`; output streams line by line (or raw into a
- * Writable for dumps); an AbortSignal cancels the process.
+ * Writable for dumps); an AbortSignal cancels the process. Pipelines end like a shell's in both places:
+ * a process whose stdout reader went away is ended (ToolOutputClosedError), a process that exits
+ * before reading all of `stdin` has that stream destroyed (its feeder learns it), and a broken `stdin`
+ * ends the process (ToolInputBrokenError) instead of leaving it waiting.
  */
 import type Dockerode from 'dockerode';
 import type { Readable, Writable } from 'node:stream';
-import { execInContainer, ExecCancelledError, lineSplitter } from '../docker/exec';
+import {
+  execInContainer,
+  ExecCancelledError,
+  ExecInputBrokenError,
+  ExecOutputClosedError,
+  lineSplitter,
+  pipelineEnds,
+} from '../docker/exec';
 
 export interface ToolRunOptions {
   /** Extra environment (PGPASSWORD…); never put secrets in argv. */
@@ -42,6 +52,28 @@ export class ToolCancelledError extends Error {
   constructor(readonly argv: readonly string[]) {
     super(`Cancelled: ${argv.join(' ')}`);
     this.name = 'ToolCancelledError';
+  }
+}
+
+/** The reader of the tool's stdout went away before the tool ended, so the tool was ended (a shell's SIGPIPE). */
+export class ToolOutputClosedError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    where: string,
+  ) {
+    super(`${argv[0]} in ${where} was stopped: the reader of its output went away`);
+    this.name = 'ToolOutputClosedError';
+  }
+}
+
+/** The stream feeding the tool's stdin broke off before its end, so the tool was ended. */
+export class ToolInputBrokenError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    where: string,
+  ) {
+    super(`${argv[0]} in ${where} was stopped: its input broke off before the end`);
+    this.name = 'ToolInputBrokenError';
   }
 }
 
@@ -89,6 +121,8 @@ export class ContainerRuntime implements ToolRuntime {
       });
     } catch (e) {
       if (e instanceof ExecCancelledError) throw new ToolCancelledError(argv);
+      if (e instanceof ExecOutputClosedError) throw new ToolOutputClosedError(argv, this.description);
+      if (e instanceof ExecInputBrokenError) throw new ToolInputBrokenError(argv, this.description);
       throw e;
     }
   }
@@ -126,7 +160,19 @@ export class HostRuntime implements ToolRuntime {
       cancelSignal: opts.signal,
       forceKillAfterDelay: 5000,
     });
-    if (opts.stdin && child.stdin) opts.stdin.pipe(child.stdin);
+    if (opts.stdin && child.stdin) {
+      // The child may exit before reading everything: its stdin then fails with EPIPE, which is no error here.
+      child.stdin.on('error', () => undefined);
+      opts.stdin.pipe(child.stdin);
+    }
+    const ends = pipelineEnds(opts, (why) => {
+      if (why === 'output-closed' && opts.stdout) {
+        // Output nobody reads any more: drop it so the child's pipe never stalls, then end the child.
+        child.stdout!.unpipe(opts.stdout);
+        child.stdout!.resume();
+      }
+      child.kill('SIGTERM');
+    });
     const outLines = lineSplitter((l) => {
       if (stdoutLines.length < 10_000) stdoutLines.push(l);
       opts.onStdoutLine?.(l);
@@ -136,21 +182,23 @@ export class HostRuntime implements ToolRuntime {
       if (stderrTail.length > 200) stderrTail.shift();
       opts.onStderrLine?.(l);
     });
-    let outDone: Promise<void> = Promise.resolve();
-    if (opts.stdout) {
-      const target = opts.stdout;
-      child.stdout!.pipe(target, { end: false });
-      outDone = new Promise((resolve, reject) => {
-        child.stdout!.on('end', resolve);
-        target.on('error', reject);
-      });
-    } else child.stdout!.on('data', (c: Buffer) => outLines.write(c));
+    const outEnded = new Promise<void>((resolve) => {
+      child.stdout!.on('end', resolve);
+      child.stdout!.on('close', resolve);
+    });
+    if (opts.stdout) child.stdout!.pipe(opts.stdout, { end: false });
+    else child.stdout!.on('data', (c: Buffer) => outLines.write(c));
     child.stderr!.on('data', (c: Buffer) => errLines.write(c));
     const r = await child;
-    await outDone;
+    const endedEarly = ends.processEnded();
+    if (!endedEarly) await outEnded;
+    if (opts.stdin && child.stdin) opts.stdin.unpipe(child.stdin);
+    if (opts.stdout) child.stdout!.unpipe(opts.stdout);
     outLines.flush();
     errLines.flush();
     if (r.isCanceled || opts.signal?.aborted) throw new ToolCancelledError(argv);
+    if (endedEarly?.why === 'output-closed') throw new ToolOutputClosedError(argv, this.description);
+    if (endedEarly?.why === 'input-broken') throw new ToolInputBrokenError(argv, this.description);
     if (r.failed && r.exitCode === undefined) {
       throw new ToolFailedError(argv, -1, [r.shortMessage ?? String(r.message)], this.description);
     }
