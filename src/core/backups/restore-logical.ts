@@ -9,10 +9,10 @@
  *    renamed aside first (`<db>_pre_restore_<stamp>`, kept: the way back) and renamed back when the
  *    restore fails; `CREATE ROLE` of roles that exist is skipped (their `ALTER ROLE` still applies).
  */
-import { PassThrough, pipeline, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { ToolRunOptions, ToolRuntime } from '../runtime';
-import { ToolCancelledError, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError } from '../runtime';
+import type { ToolRuntime } from '../runtime';
+import { runPipeline, ToolCancelledError } from '../runtime';
 import {
   BackupVerifyError,
   connEnv,
@@ -527,51 +527,6 @@ export async function restartTimescaleWorkers(
   return { restarted, warnings };
 }
 
-/**
- * `producer | filter | consumer`, ending like a shell pipeline: whichever end stops first ends the
- * other (the runtime ends a producer whose reader went away and destroys a consumer's unread input),
- * so a consumer that stops on an error never leaves the producer blocked on a full pipe. Throws the
- * consumer's failure first (the cause a user needs), then the producer's.
- */
-export async function feedThrough(
-  rt: ToolRuntime,
-  producer: readonly string[],
-  filter: Transform,
-  consumer: readonly string[],
-  opts: Omit<ToolRunOptions, 'stdin' | 'stdout'>,
-): Promise<void> {
-  const source = new PassThrough();
-  // pipeline: either stream closing early destroys the other.
-  pipeline(source, filter, () => undefined);
-  let producerError: unknown;
-  const feeding = rt.run(producer, { stdout: source, signal: opts.signal }).then(
-    (r) => {
-      if (r.exitCode === 0) source.end();
-      else {
-        producerError = new ToolFailedError(producer, r.exitCode, r.stderrTail, rt.description);
-        source.destroy();
-      }
-    },
-    (e: unknown) => {
-      producerError = e;
-      source.destroy();
-    },
-  );
-  let consumed: Awaited<ReturnType<ToolRuntime['run']>> | undefined;
-  let consumerError: unknown;
-  try {
-    consumed = await rt.run(consumer, { ...opts, stdin: filter });
-  } catch (e) {
-    consumerError = e;
-  }
-  await feeding;
-  if (consumerError instanceof ToolInputBrokenError && producerError) throw producerError;
-  if (consumerError) throw consumerError;
-  if (consumed && consumed.exitCode !== 0)
-    throw new ToolFailedError(consumer, consumed.exitCode, consumed.stderrTail, rt.description);
-  if (producerError && !(producerError instanceof ToolOutputClosedError)) throw producerError;
-}
-
 export async function restoreDumpAll(
   t: LogicalTarget,
   o: { file: string; now?: Date },
@@ -658,7 +613,7 @@ export async function restoreDumpAll(
       timescaledb: useTs,
       onPreRestore: (db, schema) => preRestored.set(db, schema),
     });
-    await feedThrough(t.rt, cat, filter, argv, {
+    await runPipeline(t.rt, cat, filter, argv, {
       env: connEnv(conn),
       signal: ctx.signal,
       onStdoutLine: () => undefined, // SET / CREATE TABLE … echo lines: too many to log

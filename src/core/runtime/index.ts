@@ -11,7 +11,7 @@
  * ends the process (ToolInputBrokenError) instead of leaving it waiting.
  */
 import type Dockerode from 'dockerode';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, pipeline, type Duplex, type Readable, type Writable } from 'node:stream';
 import {
   execInContainer,
   ExecCancelledError,
@@ -101,6 +101,51 @@ export async function runChecked(
   const r = await rt.run(argv, opts);
   if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, rt.description);
   return r;
+}
+
+/**
+ * `producer | filter | consumer`, ending like a shell pipeline: whichever end stops first ends the
+ * other (the runtime ends a producer whose reader went away and destroys a consumer's unread input),
+ * so a consumer that stops on an error never leaves the producer blocked on a full pipe. Throws the
+ * consumer's failure first (the cause a user needs), then the producer's.
+ */
+export async function runPipeline(
+  rt: ToolRuntime,
+  producer: readonly string[],
+  filter: Duplex,
+  consumer: readonly string[],
+  opts: Omit<ToolRunOptions, 'stdin' | 'stdout'>,
+): Promise<void> {
+  const source = new PassThrough();
+  // pipeline: either stream closing early destroys the other.
+  pipeline(source, filter, () => undefined);
+  let producerError: unknown;
+  const feeding = rt.run(producer, { stdout: source, signal: opts.signal }).then(
+    (r) => {
+      if (r.exitCode === 0) source.end();
+      else {
+        producerError = new ToolFailedError(producer, r.exitCode, r.stderrTail, rt.description);
+        source.destroy();
+      }
+    },
+    (e: unknown) => {
+      producerError = e;
+      source.destroy();
+    },
+  );
+  let consumed: Awaited<ReturnType<ToolRuntime['run']>> | undefined;
+  let consumerError: unknown;
+  try {
+    consumed = await rt.run(consumer, { ...opts, stdin: filter });
+  } catch (e) {
+    consumerError = e;
+  }
+  await feeding;
+  if (consumerError instanceof ToolInputBrokenError && producerError) throw producerError;
+  if (consumerError) throw consumerError;
+  if (consumed && consumed.exitCode !== 0)
+    throw new ToolFailedError(consumer, consumed.exitCode, consumed.stderrTail, rt.description);
+  if (producerError && !(producerError instanceof ToolOutputClosedError)) throw producerError;
 }
 
 export class ContainerRuntime implements ToolRuntime {
