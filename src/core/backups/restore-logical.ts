@@ -12,7 +12,7 @@
 import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ToolRuntime } from '../runtime';
-import { runPipeline, ToolCancelledError } from '../runtime';
+import { runPipeline, ToolCancelledError, ToolFailedError } from '../runtime';
 import {
   BackupVerifyError,
   connEnv,
@@ -22,7 +22,6 @@ import {
   psqlQuery,
   RestoreError,
   runLogged,
-  runLoggedChecked,
   sqlIdent,
   sqlLiteral,
   type RestoreContext,
@@ -75,7 +74,7 @@ export async function verifyDump(
   rt: ToolRuntime,
   file: string,
   ctx: RestoreContext,
-): Promise<{ entries: number; hasTimescaledb: boolean }> {
+): Promise<{ entries: number; hasTimescaledb: boolean; extensions: string[] }> {
   const r = await runLogged(rt, ctx, ['pg_restore', '-l', file], { quietStdout: true });
   if (r.exitCode !== 0) {
     throw new BackupVerifyError(
@@ -83,9 +82,20 @@ export async function verifyDump(
     );
   }
   const entries = r.stdoutLines.filter((l) => l && !l.startsWith(';')).length;
-  const hasTimescaledb = r.stdoutLines.some((l) => /\bEXTENSION - timescaledb\b/.test(l));
-  ctx.line(`${file}: ${entries} entries${hasTimescaledb ? ', with the timescaledb extension' : ''}.`);
-  return { entries, hasTimescaledb };
+  const extensions = [
+    ...new Set(
+      r.stdoutLines
+        .filter((l) => !l.startsWith(';'))
+        .map((l) => /\bEXTENSION - (\S+)/.exec(l)?.[1])
+        .filter((x): x is string => Boolean(x)),
+    ),
+  ].sort();
+  const hasTimescaledb = extensions.includes('timescaledb');
+  ctx.line(
+    `${file}: ${entries} entries${extensions.length ? `, extensions ${extensions.join(', ')}` : ''}` +
+      `${hasTimescaledb ? ' (with the timescaledb extension)' : ''}.`,
+  );
+  return { entries, hasTimescaledb, extensions };
 }
 
 async function databaseExists(t: LogicalTarget, ctx: RestoreContext, db: string): Promise<boolean> {
@@ -136,6 +146,13 @@ export async function restoreDump(
         `restore it into a TimescaleDB server; nothing was changed.`,
     );
   }
+  const missing = await missingExtensions(t.rt, ctx, { ...t.conn }, dump.extensions);
+  if (missing.length) {
+    throw new BackupVerifyError(
+      `${o.file} needs extensions this server does not have (pg_available_extensions): ${missing.join(', ')}. ` +
+        `Restore it on a server that has them; nothing was changed.`,
+    );
+  }
   const serverTs = ts.installed ?? ts.available;
   if (o.dumpTimescaledbVersion && serverTs && o.dumpTimescaledbVersion !== serverTs) {
     const w =
@@ -182,7 +199,30 @@ export async function restoreDump(
       ...(o.exitOnError === false ? [] : ['--exit-on-error']),
       o.file,
     ];
-    await runLoggedChecked(t.rt, ctx, argv, { env: connEnv(t.conn), secrets: [t.conn.password] });
+    const errors: string[] = [];
+    const r = await runLogged(t.rt, ctx, argv, {
+      env: connEnv(t.conn),
+      secrets: [t.conn.password],
+      onStderr: (l) => {
+        if (/^pg_restore: error: /.test(l) && errors.length < 50) errors.push(maskSecrets(l, [t.conn.password]));
+      },
+    });
+    const ignored = r.stderrTail.map((l) => /errors ignored on restore: (\d+)/.exec(l)).find(Boolean);
+    if (r.exitCode === 1 && ignored && o.exitOnError === false) {
+      // Not a success: the restore went on past errors. Say how many and which.
+      const w =
+        `pg_restore ignored ${ignored[1]} error(s) while restoring into ${db}; the database may miss what failed:\n` +
+        errors.join('\n');
+      warnings.push(w);
+      ctx.line(`Warning: ${w}`);
+    } else if (r.exitCode !== 0) {
+      throw new ToolFailedError(
+        argv,
+        r.exitCode,
+        r.stderrTail.map((l) => maskSecrets(l, [t.conn.password])),
+        t.rt.description,
+      );
+    }
   } catch (e) {
     const cancelled = e instanceof ToolCancelledError || ctx.signal?.aborted;
     const quiet: RestoreContext = { step: ctx.step, line: ctx.line };

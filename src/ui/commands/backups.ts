@@ -69,7 +69,15 @@ function str(args: Args, key: string): string | undefined {
 }
 
 function toResult(r: ManualBackupResult) {
-  return { kind: r.kind, path: r.path, name: r.name, sizeBytes: r.sizeBytes, sidecarPath: r.sidecarPath, meta: r.meta };
+  return {
+    kind: r.kind,
+    path: r.path,
+    name: r.name,
+    sizeBytes: r.sizeBytes,
+    sidecarPath: r.sidecarPath,
+    meta: r.meta,
+    ...(r.restoreNote ? { restoreNote: r.restoreNote } : {}),
+  };
 }
 
 /** The overview as JSON for automation (tests, tasks). */
@@ -219,7 +227,11 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return createBaseBackup(t, c);
     });
     log.info(`${title}: ${result.path} (${result.sizeBytes} bytes).`);
-    if (!args) void vscode.window.showInformationMessage(`${title} written to ${result.name}.`);
+    if (result.restoreNote) log.info(result.restoreNote);
+    if (!args)
+      void vscode.window.showInformationMessage(
+        `${title} written to ${result.name}.${result.restoreNote ? ` ${result.restoreNote}` : ''}`,
+      );
     return toResult(result);
   }
 
