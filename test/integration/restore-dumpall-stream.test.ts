@@ -11,6 +11,7 @@ import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
 import { ContainerRuntime } from '../../src/core/runtime';
 import { restoreDump, restoreDumpAll, type LogicalTarget } from '../../src/core/backups/restore-logical';
 import { RestoreError } from '../../src/core/backups/restore-run';
+import { pgbackrestEnvironmentWarnings, readPgbackrestEnvironment } from '../../src/core/backups/pgbackrest-env';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -76,6 +77,16 @@ describe('restore: a failing pg_dumpall of more than 50 MB ends and rolls back',
 
   after(async () => {
     await stack?.stop();
+  });
+
+  it('reads the container’s pgBackRest environment: PGBACKREST_* (the fixture overrides the stanza), config in effect, version', async () => {
+    const env = await readPgbackrestEnvironment(target.rt);
+    assert.equal(env.variables.PGBACKREST_CONFIG, '/home/postgres/pgdata/backup/pgbackrest.conf');
+    assert.equal(env.stanza, 'db', 'the compose file sets PGBACKREST_STANZA: db over the image’s poddb');
+    assert.equal(env.configExists, true);
+    assert.equal(env.configResolved, '/home/postgres/pgdata/backup/pgbackrest.conf');
+    assert.match(env.version ?? '', /^2\.\d+/);
+    assert.deepEqual(pgbackrestEnvironmentWarnings(env, []), []);
   });
 
   /** `running` matches the file in a process's argv but not itself (a bracket), e.g. `fails_earl[y]`. */
