@@ -27,6 +27,7 @@ import { join, posix } from 'node:path';
 import { once } from 'node:events';
 import { runChecked, ToolCancelledError, ToolFailedError, type ToolRuntime } from '../runtime';
 import { writeSidecar, type BackupSidecar } from './sidecar';
+import { dumpAllSections } from './restore/logical';
 
 export interface ManualBackupTarget {
   runtime: ToolRuntime;
@@ -60,6 +61,8 @@ export interface ManualBackupResult {
   meta: BackupSidecar;
   /** pg_dump/pg_dumpall: `engine` when the tool wrote the file where it runs, `here` when it streamed to this machine. */
   wroteIn?: 'engine' | 'here';
+  /** How this backup will be restored, when that needs saying (a pg_dumpall with TimescaleDB databases). */
+  restoreNote?: string;
 }
 
 export interface BackupRunContext {
@@ -365,7 +368,28 @@ export async function createDumpAll(t: ManualBackupTarget, ctx: BackupRunContext
   const argv = ['pg_dumpall', ...(t.connArgs ?? []), '-U', t.user, '-l', t.maintenanceDb];
   const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
   const versions = await versionsP;
-  return { ...(await finish(t, 'dumpAll', path, command, versions, created, {})), wroteIn };
+  const result = { ...(await finish(t, 'dumpAll', path, command, versions, created, {})), wroteIn };
+  const ts = await timescaleSectionsOf(path);
+  if (!ts.length) return result;
+  const restoreNote =
+    `TimescaleDB databases in this pg_dumpall: ${ts.join(', ')}. Restoring it runs each of them between ` +
+    `timescaledb_pre_restore() and timescaledb_post_restore(), one database at a time, and needs the same TimescaleDB ` +
+    `version on the target. TimescaleDB recommends one database at a time: a pg_dump of each database restores them ` +
+    `singly (with the same procedure).`;
+  ctx.onLine?.(restoreNote);
+  return { ...result, restoreNote };
+}
+
+/** The databases of a pg_dumpall script (a file on this machine) that create the timescaledb extension. */
+async function timescaleSectionsOf(path: string): Promise<string[]> {
+  const { createInterface } = await import('node:readline');
+  const { createReadStream } = await import('node:fs');
+  const wanted: string[] = [];
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  for await (const l of rl) if (l.startsWith('\\connect ') || l.startsWith('CREATE EXTENSION ')) wanted.push(l);
+  return dumpAllSections(wanted)
+    .filter((x) => x.extensions.includes('timescaledb'))
+    .map((x) => x.database);
 }
 
 /** pg_basebackup of the cluster: tar format, gzip, WAL streamed (`-Ft -z -X stream`), as the guide does. */
