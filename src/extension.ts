@@ -25,6 +25,7 @@ import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
 import { manualBackupHostDir } from './core/stack/site';
 import { EngineService } from './ui/engine';
+import { registerDockerContextCommand } from './ui/commands/docker-context';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
@@ -68,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log, engine }),
     ...registerContainerCommands({ registry, engine, log }),
+    registerDockerContextCommand({ engine, log }),
     ...registerMigrationCommands({
       registry,
       controller: migrationsController,

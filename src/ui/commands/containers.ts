@@ -165,7 +165,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     await operation(stack, title, interactive, async (op) => {
       op.step(`compose ${[...profileArgs(profile), 'up', '-d'].join(' ')}`);
       await runCompose(stack, [...profileArgs(profile), 'up', '-d'], {
-        dockerHost: engine.dockerHostEnv(),
+        dockerHost: await engine.cliDockerHost(),
         signal: op.signal,
         onLine: op.line,
       });
@@ -196,7 +196,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     await operation(stack, `Stopping ${stack.projectName}`, interactive, async (op) => {
       op.step(`compose ${[...profileArgs(profile), 'down'].join(' ')}`);
       await runCompose(stack, [...profileArgs(profile), 'down'], {
-        dockerHost: engine.dockerHostEnv(),
+        dockerHost: await engine.cliDockerHost(),
         signal: op.signal,
         onLine: op.line,
       });
@@ -230,10 +230,11 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
       );
     }
     const docker = await engine.docker();
+    const dockerHost = await engine.cliDockerHost();
     const r = await operation(stack, `Clean start of ${stack.projectName}`, interactive, (op) =>
       cleanStart(stack, {
         docker,
-        dockerHost: engine.dockerHostEnv(),
+        dockerHost,
         profile,
         builtin: args?.builtin === true,
         settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
@@ -276,7 +277,11 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
           const profiles = stack.compose?.services.find((s) => s.name === service)?.profiles ?? [];
           const argv = [...profiles.flatMap((p) => ['--profile', p]), 'up', '-d', service];
           op.step(`compose ${argv.join(' ')}`);
-          await runCompose(stack, argv, { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
+          await runCompose(stack, argv, {
+            dockerHost: await engine.cliDockerHost(),
+            signal: op.signal,
+            onLine: op.line,
+          });
           const c = await serviceContainer(docker, stack.projectName, service);
           return {
             service,
@@ -360,7 +365,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     const docker = await engine.docker();
     const c = await runningServiceContainer(docker, stack.projectName, service);
     const sh = (await hasBash(docker, c.Id)) ? 'bash' : 'sh';
-    const host = engine.dockerHostEnv();
+    const host = await engine.cliDockerHost();
     const name = `${service} (${sh})`;
     const terminal = vscode.window.createTerminal({
       name,

@@ -155,7 +155,9 @@ export function createContainersView(
   // The welcome names where the host came from; the title's description names the host itself.
   const updateMessage = () => {
     const unreachable = registry.stacks.some((s) => engine.state(s)?.kind === 'unreachable');
+    const context = engine.contextName;
     view.description = unreachable ? `unreachable: ${engine.describeHost()}` : undefined;
+    view.title = context ? `Containers (${context})` : 'Containers';
   };
   engine.setPolling(view.visible);
   const disposable = vscode.Disposable.from(
@@ -168,6 +170,8 @@ export function createContainersView(
     }),
     engine.onDidChangeState(updateMessage),
     registry.onDidChange(updateMessage),
+    engine.onDidChangeEngine(updateMessage),
   );
+  updateMessage();
   return { provider, view, disposable };
 }
