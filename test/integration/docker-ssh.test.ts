@@ -21,7 +21,7 @@ import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { run } from '../support/proc';
 import { requirePart } from '../support/requirements';
-import { sharedSshd, sshdAvailable, sshdInstallHint, type Sshd } from '../support/sshd';
+import { sharedSshd, sshdAvailable, stopSharedSshd, sshdInstallHint, type Sshd } from '../support/sshd';
 import { composeAvailable, composeInstallHint, startStack, type Stack } from '../support/stack';
 
 describe('A Docker engine over SSH (a real sshd on loopback)', function () {
@@ -52,6 +52,7 @@ describe('A Docker engine over SSH (a real sshd on loopback)', function () {
 
   after(async () => {
     disposeSshEngines();
+    await stopSharedSshd();
     await stack?.stop();
   });
 

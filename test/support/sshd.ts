@@ -135,3 +135,10 @@ export function sharedSshd(dockerHost: string): Promise<Sshd> {
   shared ??= startSshd(dockerHost);
   return shared;
 }
+
+/** Stops the shared sshd (a suite's after hook); the next sharedSshd() starts a new one. */
+export async function stopSharedSshd(): Promise<void> {
+  const s = shared;
+  shared = undefined;
+  if (s) await (await s).stop();
+}

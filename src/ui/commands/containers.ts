@@ -27,6 +27,8 @@ import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { pickStack, requireTrust } from './stack-pick';
 import { CancelledByUser, register } from './index';
+import { checkConfirmArg } from '../../core/stack/production';
+import { confirmDestructive, guardFor } from '../production';
 import { logOutput, runStackOperation } from '../operation';
 import { findOnPath } from '../../core/docker/cli-path';
 
@@ -177,7 +179,10 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     requireTrust('Stopping the stack');
     const stack = await stackFor(args);
     const profile = parseProfile(args?.profile) ?? 'full';
-    if (interactive) {
+    const guard = guardFor(stack, 'tsdbOps.stack.down', 'cluster', undefined, engine.contextName);
+    if (interactive && guard.production) {
+      await confirmDestructive(undefined, guard, async () => undefined);
+    } else if (interactive) {
       const ok = await vscode.window.showWarningMessage(
         `Stop ${stack.projectName}?`,
         {
@@ -190,6 +195,8 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
         'Stop Stack',
       );
       if (ok !== 'Stop Stack') return undefined;
+    } else if (guard.production) {
+      checkConfirmArg(args?.confirm, guard);
     } else if (args?.confirm !== true) {
       throw new Error('tsdbOps.stack.down stops and removes the stack’s containers: pass { confirm: true }.');
     }

@@ -35,6 +35,8 @@ import type { RestoreContext, ServerConnection } from '../../core/backups/restor
 import type { EngineService } from '../engine';
 import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust } from './stack-pick';
+import type { DestructiveGuard } from '../../core/stack/production';
+import { confirmDestructive, guardFor } from '../production';
 import { CancelledByUser, register } from './index';
 import { runStackOperation } from '../operation';
 
@@ -135,14 +137,20 @@ async function confirm(
   message: string,
   detail: string,
   button: string,
+  guard?: DestructiveGuard,
 ): Promise<void> {
+  const modal = async (): Promise<void> => {
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
+    if (choice !== button) throw new CancelledByUser();
+  };
+  // A production stack (tsdbOps.stacks.production) needs the typed name, with args too.
+  if (guard?.production) return confirmDestructive(args as Record<string, unknown> | undefined, guard, modal);
   if (args) {
     if (args.confirm !== true)
       throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
     return;
   }
-  const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
-  if (choice !== button) throw new CancelledByUser();
+  return modal();
 }
 
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
@@ -421,6 +429,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} to ${what}?`,
         physicalDetail(setup, what),
         'Restore',
+        guardFor(stack, 'tsdbOps.restore.pgbackrest', 'cluster', undefined, engine.contextName),
       );
       const src: PhysicalSource = {
         kind: 'pgbackrest',
@@ -460,6 +469,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} from ${what}?`,
         physicalDetail(setup, what),
         'Restore',
+        guardFor(stack, 'tsdbOps.restore.baseBackup', 'cluster', undefined, engine.contextName),
       );
       const r = await physical(stack, setup, { kind: 'baseBackup', dir: inContainer }, `Restoring ${basename(dir)}`);
       return { ...r, dataDir: setup.dataDir, oneOffContainer: setup.postgresIsPid1 };
@@ -542,6 +552,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${basename(file)} into database ${database}?`,
         detail,
         'Restore',
+        guardFor(stack, 'tsdbOps.restore.dump', 'database', database, engine.contextName),
       );
       const r = await runOperation(stack, `Restoring ${basename(file)} into ${database}`, (rctx) =>
         restoreDump(
@@ -583,7 +594,14 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           `other databases are untouched. ` +
           `If the restore fails or you cancel it, the renamed databases get their names back.`,
       ].join('\n\n');
-      await confirm(args, 'tsdbOps.restore.dumpAll', `Restore every database of ${basename(file)}?`, detail, 'Restore');
+      await confirm(
+        args,
+        'tsdbOps.restore.dumpAll',
+        `Restore every database of ${basename(file)}?`,
+        detail,
+        'Restore',
+        guardFor(stack, 'tsdbOps.restore.dumpAll', 'cluster', undefined, engine.contextName),
+      );
       const r = await runOperation(stack, `Restoring ${basename(file)}`, (rctx) =>
         restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
       );
@@ -629,6 +647,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `It holds the data folder from before a restore: the way back to that state. ` +
           `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
         'Delete',
+        guardFor(stack, 'tsdbOps.restore.deletePreRestoreCopy', 'cluster', undefined, engine.contextName),
       );
       await runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
         deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),

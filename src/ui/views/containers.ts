@@ -9,6 +9,7 @@ import { describeState, formatPort, uptime, type ServiceStatus } from '../../cor
 import type { MonitorState } from '../../core/docker/events';
 import type { EngineService } from '../engine';
 import type { StackRegistry } from '../stacks';
+import { productionOf } from '../production';
 import { leaf, openFileCommand, problemNode, StackTreeProvider, type Node } from './node';
 
 /** A service row: commands invoked from it get the stack and the service. */
@@ -156,7 +157,12 @@ export function createContainersView(
   const updateMessage = () => {
     const unreachable = registry.stacks.some((s) => engine.state(s)?.kind === 'unreachable');
     const context = engine.contextName;
-    view.description = unreachable ? `unreachable: ${engine.describeHost()}` : undefined;
+    const production = registry.stacks.length === 1 && productionOf(registry.stacks[0]!, context);
+    view.description = unreachable
+      ? `unreachable: ${engine.describeHost()}`
+      : production
+        ? `$(shield) production (${production.matched})`
+        : undefined;
     view.title = context ? `Containers (${context})` : 'Containers';
   };
   engine.setPolling(view.visible);
