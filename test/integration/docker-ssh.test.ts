@@ -7,7 +7,10 @@
  * error, and the next request connects again.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createDump, type ManualBackupTarget } from '../../src/core/backups/dump';
 import type Dockerode from 'dockerode';
 import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../../src/core/docker/engine';
 import { StackMonitor, readStackModel, type MonitorState } from '../../src/core/docker/events';
@@ -34,6 +37,10 @@ describe('A Docker engine over SSH (a real sshd on loopback)', function () {
   function target(knownHosts: string): EngineTarget {
     // No SSH_AUTH_SOCK: the key file is the only credential.
     return resolveEngine(sshd.url, {}, { identityFiles: [sshd.userKey], knownHostsFiles: [knownHosts] });
+  }
+
+  function manualTarget(runtime: ContainerRuntime, hostDir: string): ManualBackupTarget {
+    return { runtime, hostDir, user: stack.connection.user, maintenanceDb: stack.connection.database };
   }
 
   before(async function () {
@@ -207,5 +214,62 @@ describe('A Docker engine over SSH (a real sshd on loopback)', function () {
     // A new request opens a new (checked) connection.
     const v = await docker.version();
     assert.ok(v.ApiVersion);
+  });
+  it('a pg_dump through ssh:// streams here: the file, its sidecar, a readable tar', async () => {
+    const docker = await connectEngine(target(sshd.knownHosts));
+    const c = await runningServiceContainer(docker, config.projectName, 'timescaledb');
+    const hostDir = mkdtempSync(join(tmpdir(), 'tsdbops-ssh-dump-'));
+    try {
+      const r = await createDump(manualTarget(new ContainerRuntime(docker, c.Id, 'db'), hostDir), {
+        database: stack.connection.database,
+      });
+      assert.ok(existsSync(r.path) && existsSync(r.sidecarPath), readdirSync(hostDir).join(', '));
+      assert.ok(r.sizeBytes > 0);
+      const list = await run('tar', ['-tf', r.path]);
+      assert.match(list.stdout, /toc\.dat/);
+    } finally {
+      rmSync(hostDir, { recursive: true, force: true });
+    }
+  });
+
+  it('killing the SSH connection midway through a pg_dump: a clear error, no partial file; after reconnecting a dump works', async () => {
+    const docker = await connectEngine(target(sshd.knownHosts));
+    const c = await runningServiceContainer(docker, config.projectName, 'timescaledb');
+    const hostDir = mkdtempSync(join(tmpdir(), 'tsdbops-ssh-dump-'));
+    const { Client } = await import('pg');
+    const locker = new Client(stack.connection);
+    await locker.connect();
+    try {
+      await locker.query('CREATE TABLE IF NOT EXISTS ssh_locked (id int)');
+      // pg_dump waits for this lock: it is running, its output stream open, when the connection dies.
+      await locker.query('BEGIN; LOCK TABLE ssh_locked IN ACCESS EXCLUSIVE MODE');
+      const t = manualTarget(new ContainerRuntime(docker, c.Id, 'db'), hostDir);
+      const dump = createDump(t, { database: stack.connection.database });
+      const waiting = async (): Promise<boolean> =>
+        (
+          await stack.sql<{ n: string }>(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'",
+          )
+        )[0]?.n !== '0';
+      for (let i = 0; i < 300 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(await waiting(), 'pg_dump runs and waits for the lock');
+      await sshd.killSessions();
+      await assert.rejects(dump, (e: Error) => {
+        assert.equal(e.name, 'ExecConnectionLostError');
+        assert.match(e.message, /connection to the Docker engine was lost while "pg_dump" ran/);
+        return true;
+      });
+      assert.deepEqual(readdirSync(hostDir), [], 'no partial file left');
+      await locker.query('ROLLBACK');
+      const again = await createDump(t, { database: stack.connection.database });
+      assert.ok(existsSync(again.path));
+      assert.deepEqual(
+        readdirSync(hostDir).filter((n) => n.endsWith('.partial')),
+        [],
+      );
+    } finally {
+      await locker.end().catch(() => undefined);
+      rmSync(hostDir, { recursive: true, force: true });
+    }
   });
 });

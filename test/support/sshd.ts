@@ -109,11 +109,16 @@ export async function startSshd(dockerHost: string): Promise<Sshd> {
     changedKnownHosts: join(dir, 'changed_known_hosts'),
     emptyKnownHosts: join(dir, 'empty_known_hosts'),
     async killSessions() {
-      // Session processes are the listener's children: `sshd: root@notty` etc.
-      const r = await run('pgrep', ['-P', String(pid)], { reject: false });
-      for (const child of r.stdout.split(/\s+/).filter(Boolean)) {
+      // Session processes descend from the listener (`sshd: root [priv]`, then `sshd: root@notty` and the
+      // far side's `docker system dial-stdio`): kill the whole tree below it, so the TCP connections drop.
+      const descendants = async (parent: number): Promise<number[]> => {
+        const r = await run('pgrep', ['-P', String(parent)], { reject: false });
+        const kids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
+        return [...kids, ...(await Promise.all(kids.map(descendants))).flat()];
+      };
+      for (const child of await descendants(pid)) {
         try {
-          process.kill(Number(child), 'SIGKILL');
+          process.kill(child, 'SIGKILL');
         } catch {
           // gone
         }
