@@ -87,6 +87,18 @@ export class EngineService implements vscode.Disposable {
     return this.targetCache;
   }
 
+  /** True when the engine is on another machine (ssh://, or tcp:// to a host other than this one). */
+  get isRemote(): boolean {
+    try {
+      const t = this.target;
+      if (t.ssh) return true;
+      const host = (t.options as { host?: string }).host;
+      return host !== undefined && !['localhost', '127.0.0.1', '::1'].includes(host);
+    } catch {
+      return false;
+    }
+  }
+
   /** The Docker context in use (for the Containers view's title), if the engine came from one. */
   get contextName(): string | undefined {
     try {

@@ -7,10 +7,13 @@
  * error, and the next request connects again.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDump, type ManualBackupTarget } from '../../src/core/backups/dump';
+import { listManualBackups } from '../../src/core/backups/manual';
+import { loadBackupsOverview } from '../../src/core/backups/overview';
+import { manualBackupHostDir } from '../../src/core/stack/site';
 import type Dockerode from 'dockerode';
 import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../../src/core/docker/engine';
 import { StackMonitor, readStackModel, type MonitorState } from '../../src/core/docker/events';
@@ -271,5 +274,40 @@ describe('A Docker engine over SSH (a real sshd on loopback)', function () {
       await locker.end().catch(() => undefined);
       rmSync(hostDir, { recursive: true, force: true });
     }
+  });
+  it('the manual backups folder on the engine’s machine is read through the database container (Backups view)', async () => {
+    const docker = await connectEngine(target(sshd.knownHosts));
+    const c = await runningServiceContainer(docker, config.projectName, 'timescaledb');
+    const rt = new ContainerRuntime(docker, c.Id, 'db');
+    // Files in the stack's manual_backup (bind-mounted into the container), read here and through SSH.
+    const hostDir = manualBackupHostDir(config);
+    mkdirSync(join(hostDir, 'pg_basebackup_20260101_000000'), { recursive: true });
+    writeFileSync(join(hostDir, 'pg_basebackup_20260101_000000', 'base.tar.gz'), 'x'.repeat(1000));
+    writeFileSync(join(hostDir, 'pg_basebackup_20260101_000000', 'pg_wal.tar.gz'), 'y'.repeat(24));
+    writeFileSync(join(hostDir, 'connect_db_pg_dump_20260101_000000.tar'), 'z'.repeat(500));
+    writeFileSync(
+      join(hostDir, 'connect_db_pg_dump_20260101_000000.tar.meta.json'),
+      JSON.stringify({ kind: 'dump', created: '2026-01-01T00:00:00.000Z', pgVersion: '15', database: 'connect_db' }),
+    );
+    const overview = await loadBackupsOverview({ stack: config, runtime: async () => rt, remoteFiles: true });
+    // The bench's engine is on this machine, so the same folder is listed twice: through the container
+    // (paths as the container sees them) and here (dumps streamed here land in this machine's folder).
+    const viaContainer = overview.manual.filter((m) => !m.path.startsWith(hostDir));
+    assert.equal(viaContainer.length * 2, overview.manual.length);
+    const remote = viaContainer.map((m) => [m.name, m.kind, m.size, m.isDirectory, m.sidecar?.created]);
+    const local = (await listManualBackups(hostDir)).map((m) => [m.name, m.kind, m.size, m.isDirectory]);
+    assert.deepEqual(
+      remote.map((r) => r.slice(0, 4)).sort(),
+      local.sort(),
+      'the same entries, kinds and sizes as a local read',
+    );
+    assert.ok(remote.some((r) => r[0] === 'pg_basebackup_20260101_000000' && r[2] === 1024));
+    assert.ok(
+      remote.some((r) => r[0] === 'connect_db_pg_dump_20260101_000000.tar' && r[4] === '2026-01-01T00:00:00.000Z'),
+    );
+    assert.ok(
+      viaContainer.every((m) => m.path.endsWith(`/manual_backup/${m.name}`)),
+      viaContainer.map((m) => m.path).join(', '),
+    );
   });
 });

@@ -120,6 +120,7 @@ export class BackupsController implements vscode.Disposable {
       runtime: () => this.runtime(stack),
       settings: cfg,
       graceMs: cfg.graceMinutes * 60_000,
+      remoteFiles: cfg.runtime === 'container' && this.engine.isRemote,
     })
       .then((o) => {
         this.overviews.set(stack.infraDir, o);
