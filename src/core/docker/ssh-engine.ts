@@ -88,6 +88,7 @@ export class SshEngine {
   private links: Link[] = [];
   private server: { readonly dir: string; readonly path: string; readonly server: Server } | undefined;
   private disposed = false;
+  private opening: Promise<Link> | undefined;
   private readonly sockets = new Set<Socket>();
 
   constructor(readonly opts: SshEngineOptions) {}
@@ -104,7 +105,9 @@ export class SshEngine {
 
   /** An HTTP agent for dockerode: every HTTP connection is a dial-stdio channel on the shared SSH connection. */
   httpAgent(): HttpAgent {
-    const agent = new HttpAgent({ keepAlive: false });
+    // Keep-alive: an idle channel serves the next request; a new channel costs a `docker system dial-stdio`
+    // process on the far side (a few hundred ms on a busy host).
+    const agent = new HttpAgent({ keepAlive: true, maxFreeSockets: 3 });
     type Cb = (err: Error | null, socket?: Duplex) => void;
     (agent as unknown as { createConnection: (o: unknown, cb: Cb) => undefined }).createConnection = (_o, cb) => {
       this.channel().then(
@@ -194,13 +197,13 @@ export class SshEngine {
   private async channel(): Promise<ClientChannel> {
     for (let attempt = 0; ; attempt++) {
       const link = await this.link();
+      link.channels++; // reserved now, so concurrent requests spread over connections correctly
       try {
         const ch = await new Promise<ClientChannel>((resolve, reject) => {
           link.client.exec(this.opts.remoteCommand ?? 'docker system dial-stdio', (err, stream) =>
             err ? reject(err) : resolve(stream),
           );
         });
-        link.channels++;
         // dial-stdio's own diagnostics (e.g. "docker: command not found") go to the log.
         ch.stderr.on('data', (d: Buffer) => this.opts.log?.('warn', `${this.address}: ${d.toString().trim()}`));
         ch.once('close', () => {
@@ -209,6 +212,7 @@ export class SshEngine {
         });
         return ch;
       } catch (e) {
+        link.channels--;
         // OpenSSH refuses channels beyond MaxSessions: use another connection for the rest.
         if (attempt < 2 && /open failed|Channel open failure/i.test((e as Error).message) && !link.closed) {
           link.limit = Math.max(1, link.channels);
@@ -240,8 +244,9 @@ export class SshEngine {
       await free.ready;
       return free;
     }
-    const link = await this.open();
-    return link;
+    // Concurrent first requests share one connection attempt (one handshake, one host-key check).
+    this.opening ??= this.open().finally(() => (this.opening = undefined));
+    return this.opening;
   }
 
   private async open(): Promise<Link> {
