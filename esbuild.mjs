@@ -1,7 +1,8 @@
-// Bundles the extension into dist/extension.js (CommonJS, Node, `vscode` external).
+// Bundles the extension into dist/extension.js (CommonJS, Node, `vscode` external) and the timeline webview into dist/timeline.js.
 // Usage: node esbuild.mjs [--production] [--watch] [--metafile]
 import * as esbuild from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -63,10 +64,30 @@ const options = {
   plugins: [problemMatcher, noBuildKitSession],
 };
 
+// The PostgreSQL parser's WebAssembly file: libpg-query loads it from the folder of the bundle (its __dirname),
+// i.e. dist/, on first use. It ships in the .vsix (see .vscodeignore and test/support/check-vsix.mjs).
+mkdirSync('dist', { recursive: true });
+copyFileSync(createRequire(import.meta.url).resolve('libpg-query/wasm/libpg-query.wasm'), 'dist/libpg-query.wasm');
+/** The Recovery Timeline webview's script (d3-scale, d3-axis, d3-selection, d3-zoom): a browser IIFE, always minified. */
+const webview = {
+  entryPoints: ['src/webview/timeline.ts'],
+  outfile: 'dist/timeline.js',
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: !production,
+  sourcesContent: false,
+  logLevel: 'warning',
+  plugins: [problemMatcher],
+};
+
 if (watch) {
   const ctx = await esbuild.context(options);
-  await ctx.watch();
+  const wctx = await esbuild.context(webview);
+  await Promise.all([ctx.watch(), wctx.watch()]);
 } else {
-  const result = await esbuild.build(options);
+  const [result] = await Promise.all([esbuild.build(options), esbuild.build(webview)]);
   if (result.metafile) writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
 }

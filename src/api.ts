@@ -27,7 +27,7 @@ export interface BackupsApi {
     Array<{ depth: number; label: string; description?: string; contextValue?: string; tooltip?: string }>
   >;
   /** The freshness status item rendered at `at` (ISO time; default now), or undefined when hidden. */
-  statusBar(at?: string): { text: string; level: 'ok' | 'warning' | 'none'; tooltip: string } | undefined;
+  statusBar(at?: string): { text: string; level: 'ok' | 'warning' | 'error' | 'none'; tooltip: string } | undefined;
   /** The lines the channel printed so far (secrets masked). */
   channel(name: 'pgBackRest' | 'Ofelia'): string[];
 }

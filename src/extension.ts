@@ -17,28 +17,37 @@ import { BackupStatus } from './ui/status/backup-status';
 import { registerBackupCommands } from './ui/commands/backups';
 import { StackStatus } from './ui/status/stack-status';
 import { InfraDiagnostics } from './ui/diagnostics';
-import { register, registerCommands } from './ui/commands';
+import { registerCommands } from './ui/commands';
+import { register } from './ui/commands/register';
 import { registerMigrationCommands } from './ui/commands/migrations';
-import { registerRestoreCommands, RESTORE_CHANNEL } from './ui/commands/restores';
+import { registerRestoreCommands } from './ui/commands/restores';
+import { RESTORE_CHANNEL } from './ui/commands/restore-support';
+import { InterruptedRestoreWatcher } from './ui/backups/interrupted-restores';
+import { registerDrillCommands } from './ui/commands/drills';
 import { MigrationsController } from './ui/migrations/controller';
 import { MigrationGuard } from './ui/migrations/guard';
 import { MigrationsStatus } from './ui/status/migrations-status';
-import { manualBackupHostDir } from './core/stack/site';
-import { EngineService } from './ui/engine';
+import { DockerService } from './ui/docker-service';
+import { VIEW } from './ui/ids';
+import { LintService } from './ui/lint/service';
+import { registerLintCommands } from './ui/commands/lint';
+import { registerTimeline } from './ui/timeline/panel';
 import { registerDockerContextCommand } from './ui/commands/docker-context';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
   const log = createLog();
   const registry = new StackRegistry(log);
-  const engine = new EngineService(registry, log);
+  const engine = new DockerService(registry, log);
   const restoreOutput = vscode.window.createOutputChannel(RESTORE_CHANNEL);
   const containers = createContainersView(registry, engine);
   const stackStatus = new StackStatus(registry, engine);
   const migrationsController = new MigrationsController(registry, context.secrets, log);
   const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
   const migrations = new MigrationsProvider(registry, migrationsController);
-  const migrationsView = vscode.window.createTreeView('tsdbOps.migrations', { treeDataProvider: migrations });
+  const migrationsView = vscode.window.createTreeView(VIEW.migrations, { treeDataProvider: migrations });
+  const lint = new LintService(migrationsController, log);
+  migrations.setLint((path) => lint.findingsOf(path), lint.onDidChange);
   const updateBadge = () => {
     const pending = migrationsController.all().reduce((n, s) => n + (s.report?.summary.pending ?? 0), 0);
     migrationsView.badge = pending
@@ -48,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const backupsController = new BackupsController(registry, engine);
   const backups = new BackupsProvider(registry, backupsController);
   const pgbackrestChannel = new PgBackRestChannel(registry, backupsController);
-  const ofeliaChannel = new OfeliaChannel(registry, backupsController, engine);
+  const ofeliaChannel = new OfeliaChannel(registry, engine);
   const backupStatus = new BackupStatus(backupsController);
 
   context.subscriptions.push(
@@ -64,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     migrationsController.onDidChange(updateBadge),
     new MigrationGuard(migrationsController, log),
     new MigrationsStatus(migrationsController),
-    vscode.window.createTreeView('tsdbOps.backups', { treeDataProvider: backups }),
+    vscode.window.createTreeView(VIEW.backups, { treeDataProvider: backups }),
     stackStatus,
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log, engine }),
@@ -76,10 +85,19 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       log,
       output: migrationsOutput,
       register: (id, h) => register({ log }, id, h),
+      lint,
+    }),
+    lint,
+    ...registerLintCommands({
+      registry,
+      controller: migrationsController,
+      lint,
+      register: (id, h) => register({ log }, id, h),
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
+    new InterruptedRestoreWatcher(registry, log, restoreOutput),
+    ...registerDrillCommands({ registry, engine, log, output: restoreOutput }),
     restoreOutput,
-    watchStackFolders(registry, backups),
     backupsController,
     pgbackrestChannel,
     ofeliaChannel,
@@ -91,6 +109,13 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       log,
       pgbackrestChannel,
       ofeliaChannel,
+    }),
+    ...registerTimeline({
+      registry,
+      backups: backupsController,
+      migrations: migrationsController,
+      log,
+      extensionUri: context.extensionUri,
     }),
   );
 
@@ -123,29 +148,6 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       channel: (name) => [...(name === 'Ofelia' ? ofeliaChannel : pgbackrestChannel).printed],
     },
   };
-}
-
-/** File watchers on each stack's manual backups folder, renewed when the stacks change (the migration controller watches migrations). */
-function watchStackFolders(registry: StackRegistry, backups: BackupsProvider): vscode.Disposable {
-  let watchers: vscode.Disposable[] = [];
-  const renew = () => {
-    for (const w of watchers) w.dispose();
-    watchers = registry.stacks.map((s) => {
-      const w = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(manualBackupHostDir(s)), '*'),
-      );
-      const onChange = () => backups.refresh();
-      w.onDidCreate(onChange);
-      w.onDidDelete(onChange);
-      w.onDidChange(onChange);
-      return w;
-    });
-  };
-  const sub = registry.onDidChange(renew);
-  return new vscode.Disposable(() => {
-    sub.dispose();
-    for (const w of watchers) w.dispose();
-  });
 }
 
 export function deactivate(): void {

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { Debouncer } from './debounce';
 import { discoverInfra, formatProblem, type Discovery, type StackConfig, type InfraProblem } from '../core/infra';
 import type { StackSummary } from '../api';
+import { CONTEXT_KEY } from './ids';
 
 export type InfraState = 'found' | 'none' | 'invalid' | 'noWorkspace';
 
@@ -116,7 +117,7 @@ export class StackRegistry implements vscode.Disposable {
       }
     }
     this.log.debug(`Discovery took ${(performance.now() - started).toFixed(1)} ms.`);
-    void vscode.commands.executeCommand('setContext', 'tsdbOps.infraState', this.state);
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY.infraState, this.state);
     this.changed.fire();
   }
 

@@ -10,9 +10,9 @@
  */
 import { startCluster } from '../support/cluster';
 import { startStack, type Stack } from '../support/stack';
-import { Migrator } from '../../src/core/migrations/engine';
+import { Migrator } from '../../src/core/migrations/migrator';
 import { connect } from '../../src/core/postgres/connection';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -173,6 +173,22 @@ async function openStackWorkbench(page: Page, server: Server, stack: Stack): Pro
   if (!page.url().includes(encodeURIComponent(stack.dir)) && !page.url().includes(stack.dir))
     await openWorkbench(page, server, stack.dir);
   await openContainer(page);
+}
+
+/** Preferences: Color Theme, then the theme by name (clicked: Enter could pick the marketplace entry). */
+async function pickColorTheme(page: Page, theme: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill('>Preferences: Color Theme');
+  await page
+    .locator('.quick-input-widget .monaco-list-row', { hasText: 'Preferences: Color Theme', hasNotText: 'Marketplace' })
+    .first()
+    .click();
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first();
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
 async function shot(page: Page, name: string): Promise<string> {
@@ -460,7 +476,7 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       log(`Backups: ${rows.join(' | ')}`);
       const age = (await page.locator('.statusbar-item').allInnerTexts())
         .map((t) => t.trim())
-        .find((t) => /^backup \d+\w* ago$/.test(t));
+        .find((t) => /^backup \d+ \w+( \d+ \w+)? ago$/.test(t));
       if (!age)
         throw new Error(
           `no "backup … ago" item in the status bar: ${JSON.stringify(await page.locator('.statusbar-item').allInnerTexts())}`,
@@ -503,6 +519,150 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       const ready = await stack.exec('timescaledb', ['pg_isready', '-h', '/var/run/postgresql'], { reject: false });
       if (ready.exitCode !== 0) throw new Error(`PostgreSQL is not ready after Cancel: ${ready.stdout}`);
       log(`after Cancel: ${ls.stdout.trim().split('\n').join(', ')}; ${ready.stdout.trim()}`);
+    },
+  },
+  {
+    name: 'fixture workspace: a pending migration with a lint finding shows the diagnostic and its quick fixes',
+    fn: async ({ server, fixturePage: page, log }) => {
+      // A pending migration next to the samples (the fixture's database/migrations links to them), removed after.
+      const file = join(REPO_ROOT, 'migrations', '20240106000000_readings_time_index.sql');
+      writeFileSync(file, 'CREATE INDEX readings_time_idx ON readings (time);\n');
+      onCleanup(() => rmSync(file, { force: true }));
+      try {
+        await openWorkbench(page, server, FIXTURE_WORKSPACE);
+        await page.keyboard.press('Control+P');
+        await page.keyboard.type('20240106000000_readings_time_index.sql');
+        const result = page
+          .locator('.quick-input-list .monaco-list-row')
+          .filter({ hasText: '20240106000000_readings_time_index.sql' })
+          .first();
+        await result.waitFor({ timeout: 15_000 });
+        await result.click();
+        const squiggle = page.locator('.squiggly-warning, .squiggly-error').first();
+        await squiggle.waitFor({ state: 'attached', timeout: 30_000 });
+        // The hover of the diagnostic, from the keyboard (Show Hover: Ctrl+K Ctrl+I) with the cursor in the statement.
+        await page.locator('.view-lines .view-line').first().click();
+        await page.keyboard.press('End');
+        await page.keyboard.press('ArrowLeft');
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+I');
+        const hover = page.locator('.monaco-hover').filter({ hasText: 'create-index-non-concurrently' }).first();
+        await hover.waitFor({ timeout: 10_000 });
+        log(`hover: ${(await hover.innerText()).split('\n')[0]}`);
+        log(`screenshot ${await shot(page, 'lint-diagnostic-hover')}`);
+        await page.mouse.move(900, 500);
+        await page.locator('.view-lines').first().click();
+        await page.keyboard.press('Control+Home');
+        await page.keyboard.press('Control+.');
+        const menu = page.locator('.action-widget').first();
+        await menu.waitFor({ timeout: 10_000 });
+        const items = await menu.innerText();
+        if (!items.includes('Add the -- no-transaction header'))
+          throw new Error(`quick fixes: ${JSON.stringify(items)}`);
+        log(`quick fixes: ${items.split('\n').join(' | ')}`);
+        log(`screenshot ${await shot(page, 'lint-quick-fix')}`);
+        await page.keyboard.press('Escape');
+        // The Migrations view marks the pending migration with its findings.
+        await openWorkbench(page, server, FIXTURE_WORKSPACE);
+        await openContainer(page);
+        const p = await expandPane(page, 'Migrations');
+        const rows = await waitForRows(p, 'the pending migration with its lint mark', (l) =>
+          l.some((x) => x.includes('readings time index') && x.includes('2 lint warnings')),
+        );
+        log(`Migrations: ${rows.join(' | ')}`);
+        log(`screenshot ${await shot(page, 'lint-migrations-view')}`);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+  },
+  {
+    name:
+      'stack workspace: the Recovery Timeline shows the sets, the WAL band, a manual backup and the migrations; ' +
+      'hover shows a card; a migration tick asks to restore to just before it',
+    fn: async ({ server, stack, stackPage: page, log }) => {
+      await openStackWorkbench(page, server, stack);
+      // A manual backup on the timeline (the pg_dump test makes one when the whole suite runs).
+      const manualDir = join(stack.infraDir, 'backups', 'manual_backup');
+      const hasDump = existsSync(manualDir) && readdirSync(manualDir).some((n) => /_pg_dump_.*\.tar$/.test(n));
+      if (!hasDump) {
+        const db = stack.env.POSTGRES_DB ?? 'postgres';
+        await stack.exec('timescaledb', [
+          'pg_dump',
+          '-U',
+          stack.env.POSTGRES_USER ?? 'postgres',
+          '-F',
+          't',
+          '-f',
+          `/var/lib/pgbackrest/manual_backup/${db}_pg_dump_20261124_120000.tar`,
+          db,
+        ]);
+      }
+      // The extension has read the stack (its palette entries need that): the Backups view lists the full set.
+      await waitForRows(
+        await expandPane(page, 'Backups'),
+        'Backups lists a full set',
+        (l) => l.some((x) => /^\d{8}-\d{6}F\b/.test(x)),
+        60_000,
+      );
+      await runFromPalette(page, 'TimescaleDB Ops: Recovery Timeline');
+      const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+      await frame.locator('svg .set').first().waitFor({ timeout: 60_000 });
+      const count = async (sel: string) => frame.locator(sel).count();
+      const deadline = Date.now() + 30_000;
+      let marks = { sets: 0, wal: 0, manual: 0, migrations: 0 };
+      while (Date.now() < deadline) {
+        marks = {
+          sets: await count('rect.set'),
+          wal: await count('rect.wal-covered'),
+          manual: await count('path.manual'),
+          migrations: await count('g.migration'),
+        };
+        if (marks.sets >= 2 && marks.wal >= 1 && marks.manual >= 1 && marks.migrations === 3) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      log(`marks in the DOM: ${JSON.stringify(marks)}`);
+      if (marks.sets < 2 || marks.wal < 1 || marks.manual < 1 || marks.migrations !== 3)
+        throw new Error(`expected 2 sets, a WAL band, a manual backup and 3 migrations: ${JSON.stringify(marks)}`);
+      await frame.locator('rect.set-full').first().hover();
+      const card = frame.locator('#card');
+      await card.waitFor({ state: 'visible', timeout: 10_000 });
+      const cardText = (await card.innerText()).trim();
+      log(`hover card: ${cardText.replace(/\s*\n\s*/g, ' / ')}`);
+      if (!/full backup \d{8}-\d{6}F/.test(cardText) || !/size /.test(cardText))
+        throw new Error(`the set's card says: ${cardText}`);
+      // For the screenshots: the manual backup's card, right of the sets and the WAL band.
+      await frame.locator('path.manual').first().hover();
+      await card.filter({ hasText: 'pg_dump' }).waitFor({ timeout: 10_000 });
+      const startedDark = (await page.locator('.monaco-workbench.vs-dark').count()) > 0;
+      log(`screenshot ${await shot(page, `stack-recovery-timeline-${startedDark ? 'dark' : 'light'}`)}`);
+      // Keyboard: focus the first migration tick and press Enter.
+      const tick = frame.locator('g.migration').first();
+      const label = (await tick.getAttribute('aria-label')) ?? '';
+      const version = /^migration (\d+) /.exec(label)?.[1];
+      if (!version) throw new Error(`migration tick label: ${label}`);
+      await tick.focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.locator('.monaco-dialog-box').first();
+      await dialog.waitFor({ timeout: 30_000 });
+      const text = (await dialog.innerText()).trim();
+      log(`dialog: ${text.replace(/\s*\n\s*/g, ' / ').slice(0, 400)}`);
+      if (!text.includes(`just before migration ${version}`))
+        throw new Error(`the confirmation does not name ${version}`);
+      if (!/transaction \d+/.test(text)) throw new Error('the confirmation does not name the transaction');
+      log(`screenshot ${await shot(page, 'stack-recovery-timeline-confirmation')}`);
+      await dialog
+        .locator('.monaco-button', { hasText: /^Cancel$/ })
+        .first()
+        .click();
+      await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      // The other theme (the panel follows VS Code's theme variables), then back.
+      await pickColorTheme(page, startedDark ? 'Light Modern' : 'Dark Modern');
+      await new Promise((r) => setTimeout(r, 1500));
+      await frame.locator('path.manual').first().hover();
+      await card.waitFor({ state: 'visible', timeout: 10_000 });
+      log(`screenshot ${await shot(page, `stack-recovery-timeline-${startedDark ? 'light' : 'dark'}`)}`);
+      await pickColorTheme(page, startedDark ? 'Dark Modern' : 'Light Modern');
     },
   },
 ];

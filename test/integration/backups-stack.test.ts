@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { runningServiceContainer } from '../../src/core/docker/find';
 import {
   ContainerRuntime,
@@ -26,7 +26,7 @@ import { readSidecar } from '../../src/core/backups/sidecar';
 import { stackBackupTargets, type StackBackupTargets } from '../../src/core/backups/targets';
 import { freshnessAt, loadBackupsOverview } from '../../src/core/backups/overview';
 import { LogFollower } from '../../src/core/logs/follower';
-import { followContainerLog } from '../../src/core/logs/container-log';
+import { streamLogs } from '../../src/core/docker/logs';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { requirePart } from '../support/requirements';
@@ -280,16 +280,14 @@ describe('backups on the fixture stack (container runtime)', function () {
     const c = await runningServiceContainer(client, config.projectName, svc.name);
     const a = new AbortController();
     const lines: string[] = [];
-    const done = followContainerLog(
-      client,
-      c.Id,
-      (l) => {
+    await streamLogs(client, c.Id, {
+      follow: true,
+      signal: a.signal,
+      onLine: (l) => {
         lines.push(l);
         a.abort();
       },
-      { signal: a.signal },
-    );
-    await done;
+    });
     assert.match(lines[0] ?? '', /ofelia stand-in started/);
   });
 

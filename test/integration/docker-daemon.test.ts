@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { StackMonitor, type MonitorState } from '../../src/core/docker/events';
 import { parseCompose } from '../../src/core/infra/compose';
 import { registerCleanup } from '../support/cleanup';

@@ -15,7 +15,7 @@ import { listManualBackups } from '../../src/core/backups/manual';
 import { loadBackupsOverview } from '../../src/core/backups/overview';
 import { manualBackupHostDir } from '../../src/core/stack/site';
 import type Dockerode from 'dockerode';
-import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../../src/core/docker/engine';
+import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../../src/core/docker/engine-address';
 import { StackMonitor, readStackModel, type MonitorState } from '../../src/core/docker/events';
 import { runCompose } from '../../src/core/docker/compose-cli';
 import { runningServiceContainer } from '../../src/core/docker/find';

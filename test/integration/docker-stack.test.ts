@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type Dockerode from 'dockerode';
 import { join } from 'node:path';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { StackMonitor, readStackModel, type MonitorState } from '../../src/core/docker/events';
 import { findComposeCli, runCompose } from '../../src/core/docker/compose-cli';
 import { containerAction, hasBash } from '../../src/core/docker/lifecycle';
@@ -15,6 +15,7 @@ import { streamLogs } from '../../src/core/docker/logs';
 import { cleanStart, defaultProfile, profileArgs } from '../../src/core/docker/clean-start';
 import { describeState, type ServiceStatus, type StackModel } from '../../src/core/docker/model';
 import { readStack, type StackConfig } from '../../src/core/infra';
+import { CancelledError } from '../../src/core/operations/cancel';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { debootstrapAvailable, debootstrapInstallHint, TIMESCALEDB_TEST_IMAGE } from '../support/image';
 import { requirePart } from '../support/requirements';
@@ -290,5 +291,36 @@ describe('Containers core on the real engine and the fixture stack', function ()
       dbService: 'timescaledb',
     });
     assert.equal(svc(model, 'timescaledb').state, 'running');
+  });
+
+  it('Cancel while the built-in clean start waits for PostgreSQL is a cancel (CancelledError), not a "Cancelled: pg_isready" failure', async () => {
+    const ac = new AbortController();
+    const steps: string[] = [];
+    const p = cleanStart(config, {
+      docker,
+      dockerHost: stack.docker.host,
+      builtin: true,
+      signal: ac.signal,
+      step: (s) => {
+        steps.push(s);
+        if (s === 'Waiting for PostgreSQL') ac.abort();
+      },
+    });
+    const e = await p.then(
+      () => assert.fail('the clean start finished although it was cancelled'),
+      (err: unknown) => err,
+    );
+    assert.ok(
+      e instanceof CancelledError,
+      `a cancel, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    );
+    assert.equal(steps.at(-1), 'Waiting for PostgreSQL', 'it stopped at the step that was cancelled');
+    assert.ok(!steps.some((s) => s.startsWith('Setting up pgBackRest')), 'no step ran after the cancel');
+    const model = await readStackModel(docker, {
+      project: config.projectName,
+      services: config.compose!.services,
+      dbService: 'timescaledb',
+    });
+    assert.equal(svc(model, 'timescaledb').state, 'running', 'the database keeps running');
   });
 });

@@ -4,10 +4,10 @@
  * Env: DOCKER_HOST, CONTAINER (the database container id), PGUSER_ (POSTGRES_USER), MODE (`oneoff`
  * for a PostgreSQL-as-PID-1 container, else in place).
  */
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
-import { restorePhysical } from '../../src/core/backups/restore-physical';
-import { restoreInOneOff } from '../../src/core/backups/restore-oneoff';
+import { restorePhysical } from '../../src/core/backups/restore/physical';
+import { restoreInOneOff } from '../../src/core/backups/restore/oneoff';
 
 async function main(): Promise<void> {
   const client = await connectEngine(resolveEngine(undefined, process.env));

@@ -6,16 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime, HostRuntime } from '../../src/core/runtime';
 import {
   restoreDump,
   restoreDumpAll,
   timescaleVersions,
   type LogicalTarget,
-} from '../../src/core/backups/restore-logical';
-import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore-run';
-import { restorePhysical } from '../../src/core/backups/restore-physical';
+} from '../../src/core/backups/restore/logical';
+import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore/run';
+import { restorePhysical } from '../../src/core/backups/restore/physical';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';

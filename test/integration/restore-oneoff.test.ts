@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
 import {
   ONEOFF_LABEL,
@@ -16,10 +16,10 @@ import {
   recoverInOneOff,
   restoreInOneOff,
   type OneOffTarget,
-} from '../../src/core/backups/restore-oneoff';
-import { RestoreError } from '../../src/core/backups/restore-run';
-import { journalPath } from '../../src/core/backups/restore-physical';
-import { listPreRestoreCopies } from '../../src/core/backups/pre-restore';
+} from '../../src/core/backups/restore/oneoff';
+import { RestoreError } from '../../src/core/backups/restore/run';
+import { journalPath } from '../../src/core/backups/restore/physical';
+import { listPreRestoreCopies } from '../../src/core/backups/restore/pre-restore';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -70,11 +70,11 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     await stack?.stop();
   });
 
-  it('restores latest in a one-off container and starts the service again', async () => {
+  it('restores exactly the newest set in a one-off container and starts the service again', async () => {
     await sql('INSERT INTO t VALUES (1), (2)');
     await stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=full', 'backup']);
     await sql('INSERT INTO t VALUES (3)');
-    const r = await restoreInOneOff(target, { kind: 'pgbackrest', stanza: 'db' }, ctx());
+    const r = await restoreInOneOff(target, { kind: 'pgbackrest', stanza: 'db', target: 'set' }, ctx());
     assert.deepEqual(await values(), [1, 2]);
     assert.ok(steps.includes('Creating a one-off restore container with the same volumes'));
     assert.ok(steps.includes('Starting the database container'));
@@ -84,7 +84,10 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     assert.equal(await postgresIsPid1(new ContainerRuntime(client, id, 'db')), true);
     const copies = await listPreRestoreCopies(new ContainerRuntime(client, id, 'db'), DATA);
     assert.ok(copies.some((c) => c.path === r.preRestoreCopy));
-    const left = await client.listContainers({ all: true, filters: { label: [ONEOFF_LABEL] } });
+    const left = await client.listContainers({
+      all: true,
+      filters: { label: [`${ONEOFF_LABEL}=${target.containerId}`] },
+    });
     assert.equal(left.length, 0, 'the one-off container is gone');
   });
 
@@ -137,11 +140,19 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
     // VS Code died: the service is stopped and the one-off container is still there.
     const info = await client.getContainer(target.containerId).inspect();
     assert.equal(info.State.Running, false);
-    assert.equal((await client.listContainers({ all: true, filters: { label: [ONEOFF_LABEL] } })).length, 1);
+    assert.equal(
+      (await client.listContainers({ all: true, filters: { label: [`${ONEOFF_LABEL}=${target.containerId}`] } }))
+        .length,
+      1,
+    );
     const j = await recoverInOneOff(target, ctx());
     assert.ok(j, 'the journal was found');
     assert.deepEqual(await values(), expected);
-    assert.equal((await client.listContainers({ all: true, filters: { label: [ONEOFF_LABEL] } })).length, 0);
+    assert.equal(
+      (await client.listContainers({ all: true, filters: { label: [`${ONEOFF_LABEL}=${target.containerId}`] } }))
+        .length,
+      0,
+    );
     assert.equal(await recoverInOneOff(target, ctx()), undefined, 'nothing left to recover');
   });
 });

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
-import { listPreRestoreCopies } from '../../src/core/backups/pre-restore';
+import { listPreRestoreCopies } from '../../src/core/backups/restore/pre-restore';
 import {
   deletePreRestoreCopy,
   journalPath,
@@ -18,8 +18,8 @@ import {
   restorePhysical,
   serverState,
   type PhysicalTarget,
-} from '../../src/core/backups/restore-physical';
-import { BackupVerifyError, RestoreError } from '../../src/core/backups/restore-run';
+} from '../../src/core/backups/restore/physical';
+import { BackupVerifyError, RestoreError } from '../../src/core/backups/restore/run';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -64,20 +64,33 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     await stack?.stop();
   });
 
-  it('restore latest brings back exactly the rows of the backup, and keeps the old data aside', async () => {
+  /** Switches to a new WAL segment and waits until pg_stat_archiver says it (and every earlier one) is archived. */
+  const archiveNow = async () => {
+    const wal = (await sql<{ wal: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS wal'))[0]!.wal;
+    for (let i = 0; i < 240; i++) {
+      const [a] = await sql<{ w: string | null }>('SELECT last_archived_wal AS w FROM pg_stat_archiver');
+      if (a?.w && a.w >= wal) return wal;
+      await sleep(250);
+    }
+    throw new Error(`WAL ${wal} was not archived`);
+  };
+
+  it('a default restore brings back a row committed and archived after the newest backup; { set: newest } does not', async () => {
     await sql('INSERT INTO t VALUES (1), (2)');
     await pgbackrest(['--type=full', 'backup']);
+    const newest = JSON.parse((await pgbackrest(['--output=json', 'info'])).stdout) as {
+      backup: { label: string }[];
+    }[];
+    const label = newest[0]!.backup.at(-1)!.label;
     await sql('INSERT INTO t VALUES (3)');
+    await archiveNow();
+    // Default (no target, no set): newest set + every archived WAL, the guide's `pgbackrest restore`.
     const r = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db' }, ctx());
-    assert.deepEqual(await values(), [1, 2]);
+    assert.deepEqual(await values(), [1, 2, 3], 'the archived row after the backup is there');
     assert.ok(r.preRestoreCopy?.startsWith(`${DATA}.pre-restore-`), r.preRestoreCopy);
     assert.ok(r.databases.includes('connect_db'));
-    assert.ok(
-      lines.some(
-        (l) => l.startsWith('$ pgbackrest --stanza=db') && l.includes('--type=immediate') && l.endsWith(' restore'),
-      ),
-      'the exact command is logged',
-    );
+    const cmd = lines.filter((l) => l.startsWith('$ pgbackrest --stanza=db') && l.endsWith(' restore')).at(-1)!;
+    assert.ok(!cmd.includes('--type='), `the latest state uses pgBackRest's default type: ${cmd}`);
     assert.ok(steps.includes('Stopping PostgreSQL') && steps.includes('Checking PostgreSQL stopped'));
     const copies = await listPreRestoreCopies(target.rt, DATA);
     assert.ok(
@@ -85,10 +98,81 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       JSON.stringify(copies),
     );
     await noJournal();
+
+    // Exactly the set: the row archived after it is not there.
+    const r2 = await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', set: label }, ctx());
+    assert.deepEqual(await values(), [1, 2], 'exactly the rows of the backup');
+    assert.equal(r2.from, label);
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.startsWith('$ pgbackrest --stanza=db') &&
+          l.includes(`--set=${label}`) &&
+          l.includes('--type=immediate') &&
+          l.endsWith(' restore'),
+      ),
+      'the exact command is logged',
+    );
     // The copy is the way back; deleting it is a separate, explicit step.
-    await deletePreRestoreCopy(target, r.preRestoreCopy!, ctx());
+    for (const c of [r.preRestoreCopy!, r2.preRestoreCopy!]) await deletePreRestoreCopy(target, c, ctx());
     assert.equal((await listPreRestoreCopies(target.rt, DATA)).length, 0);
     await assert.rejects(deletePreRestoreCopy(target, DATA, ctx()), /not a pre-restore copy/);
+  });
+
+  it('replayWal: true is "this set plus every archived WAL"; exclusive maps to --target-exclusive', async () => {
+    await sql('DELETE FROM t');
+    await sql('INSERT INTO t VALUES (5)');
+    await pgbackrest(['--type=full', 'backup']);
+    const info = JSON.parse((await pgbackrest(['--output=json', 'info'])).stdout) as { backup: { label: string }[] }[];
+    const label = info[0]!.backup.at(-1)!.label;
+    await sql('INSERT INTO t VALUES (6)');
+    const xid = (await sql<{ xid: string }>('SELECT txid_current()::text AS xid'))[0]!.xid;
+    await sql('INSERT INTO t VALUES (7)');
+    await archiveNow();
+    await restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', set: label, replayWal: true }, ctx());
+    assert.deepEqual(await values(), [5, 6, 7]);
+    // xid target, exclusive: stops just before that transaction (which inserted nothing itself).
+    const r = await restorePhysical(
+      target,
+      { kind: 'pgbackrest', stanza: 'db', set: label, target: 'xid', xid, exclusive: true },
+      ctx(),
+    );
+    assert.equal(r.target, `xid ${xid}`);
+    assert.ok(
+      lines.some((l) => l.includes(`--type=xid --target=${xid} --target-exclusive`)),
+      'xid exclusive',
+    );
+    assert.deepEqual(await values(), [5, 6]);
+    for (const c of await listPreRestoreCopies(target.rt, DATA)) await deletePreRestoreCopy(target, c.path, ctx());
+  });
+
+  it('a backup fired during a restore fails fast with [062] (stanza stopped); the restore completes and the stanza is started before PostgreSQL', async () => {
+    await sql('INSERT INTO t VALUES (8)');
+    await pgbackrest(['--type=full', 'backup']);
+    const expected = await values();
+    let fired: Promise<{ exitCode: number; out: string }> | undefined;
+    await restorePhysical(
+      target,
+      { kind: 'pgbackrest', stanza: 'db' },
+      ctx(undefined, (l) => {
+        if (!fired && /restore command begin/.test(l))
+          fired = stack!
+            .exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=diff', 'backup'], { reject: false })
+            .then((r) => ({ exitCode: r.exitCode ?? -1, out: `${r.stdout}${r.stderr}` }));
+      }),
+    );
+    const b = await fired!;
+    assert.equal(b.exitCode, 62, b.out);
+    assert.match(b.out, /stop file exists/);
+    assert.deepEqual(await values(), expected, 'the restore completed');
+    const i = steps.lastIndexOf('Starting pgBackRest stanza db again');
+    assert.ok(i >= 0 && i < steps.lastIndexOf('Starting PostgreSQL'), steps.join(' / '));
+    const stop = steps.lastIndexOf('Stopping pgBackRest stanza db (no backup during the restore)');
+    assert.ok(stop > steps.lastIndexOf('Checking PostgreSQL stopped'), 'after the shutdown archived its last WAL');
+    assert.ok(stop < i, steps.join(' / '));
+    // Started again: the next backup works.
+    await pgbackrest(['--type=diff', 'backup']);
+    for (const c of await listPreRestoreCopies(target.rt, DATA)) await deletePreRestoreCopy(target, c.path, ctx());
   });
 
   it('a point-in-time restore between two committed writes keeps the first and not the second', async () => {

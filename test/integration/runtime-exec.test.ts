@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime, HostRuntime, ToolCancelledError, type ToolRuntime } from '../../src/core/runtime';
 import { dockerAvailable, dockerInstallHint, ensureDocker, type DockerHandle } from '../support/docker';
 import {

@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 const file = process.argv[2] ?? 'out/tsdb-ops.vsix';
 const size = statSync(file).size;
 const listing = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
-const allowed =
-  /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/extension\.js|media\/[^/]+))$/;
+const allowed = new RegExp(
+  '^(extension\\.vsixmanifest|\\[Content_Types\\]\\.xml|extension/(package\\.json|readme\\.md|changelog\\.md|LICENSE\\.txt|' +
+    'dist/(extension\\.js|timeline\\.js|libpg-query\\.wasm)|media/[^/]+))$',
+);
 const unexpected = listing.filter((name) => !allowed.test(name));
 console.log(`${file}: ${(size / 1024).toFixed(1)} KB, ${listing.length} files`);
 let failed = false;
@@ -21,6 +23,8 @@ if (unexpected.length) {
 }
 for (const needed of [
   'extension/dist/extension.js',
+  'extension/dist/libpg-query.wasm',
+  'extension/dist/timeline.js',
   'extension/package.json',
   'extension/readme.md',
   'extension/LICENSE.txt',

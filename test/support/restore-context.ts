@@ -1,5 +1,5 @@
 /** A RestoreContext for core restore tests that records every step and line (and can react to lines). */
-import type { RestoreContext } from '../../src/core/backups/restore-run';
+import type { RestoreContext } from '../../src/core/backups/restore/run';
 
 export function recordingContext(): {
   steps: string[];

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogFollower, readTail, type FollowedLine } from '../../src/core/logs/follower';
-import { formatSavedRun, lastRunByJob, listSavedRuns, parseOfeliaContainerLog } from '../../src/core/logs/ofelia-runs';
+import { formatSavedRun, lastRunByJob, listSavedRuns } from '../../src/core/logs/ofelia-runs';
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -196,24 +196,5 @@ describe('Ofelia saved runs', () => {
     assert.match(text[0]!, /job pgbackrest-diff-backup: FAILED in 0\.3s/);
     assert.ok(text.some((l) => /stderr/.test(l)));
     assert.ok(text.some((l) => /ERROR: \[050\]/.test(l)));
-  });
-
-  it('reads runs from the Ofelia container log when nothing is saved', () => {
-    const runs = parseOfeliaContainerLog([
-      '2026-11-24T20:15:00.001Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (7c2f0a1b)] Started - pgbackrest --stanza=db --type=diff backup',
-      '2026-11-24T20:15:00.500Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (7c2f0a1b)] StdOut: INFO: ok',
-      '2026-11-24T20:15:12.001Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (7c2f0a1b)] ' +
-        'Finished in "12.0s", failed: false, skipped: false, error: none',
-      '2026-11-24T20:30:00.001Z  common.go:125 ▶ NOTICE [Job "pgbackrest-diff-backup" (8d3e)] Started - pgbackrest --stanza=db --type=diff backup',
-      '2026-11-24T20:30:00.301Z  common.go:121 ▶ ERROR [Job "pgbackrest-diff-backup" (8d3e)] ' +
-        'Finished in "300ms", failed: true, skipped: false, error: error non-zero exit code: 50',
-    ]);
-    assert.deepEqual(
-      runs.map((r) => [r.id, r.date.toISOString(), r.failed, r.errorLine]),
-      [
-        ['8d3e', '2026-11-24T20:30:00.001Z', true, 'error non-zero exit code: 50'],
-        ['7c2f0a1b', '2026-11-24T20:15:00.001Z', false, undefined],
-      ],
-    );
   });
 });

@@ -3,6 +3,7 @@
  * as the Engine sends them), the compose CLI's argv, the clean start's folders and profiles.
  */
 import { strict as assert } from 'node:assert';
+import { formatDuration } from '../../src/core/format';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { parseCompose } from '../../src/core/infra/compose';
@@ -11,7 +12,6 @@ import {
   buildStackModel,
   describeState,
   exitCodeFromStatus,
-  formatDuration,
   formatPort,
   healthFromStatus,
   serviceResult,

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { EngineConfigError, resolveEngine } from '../../src/core/docker/engine';
+import { EngineConfigError, resolveEngine } from '../../src/core/docker/engine-address';
 import { maskSecrets, OperationBusyError, OperationQueue } from '../../src/core/operations/queue';
-import { preRestoreName, preRestoreTimestamp } from '../../src/core/backups/pre-restore';
+import { preRestoreName, preRestoreTimestamp } from '../../src/core/backups/restore/pre-restore';
 
 describe('Docker engine address', () => {
   it('the setting wins over DOCKER_HOST, which wins over the local socket', () => {

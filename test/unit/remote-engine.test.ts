@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { currentContextName, listContexts } from '../../src/core/docker/contexts';
-import { resolveEngine } from '../../src/core/docker/engine';
+import { resolveEngine } from '../../src/core/docker/engine-address';
 import { checkHostKey, hostKeyError, parseKnownHosts } from '../../src/core/docker/known-hosts';
 import { parseSshHost } from '../../src/core/docker/ssh-engine';
 

@@ -1,11 +1,12 @@
 /** Ofelia labels → schedules (croner), last/next runs and backup freshness with a fixed clock. */
 import { strict as assert } from 'node:assert';
+import { formatDuration } from '../../src/core/format';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCompose } from '../../src/core/infra/compose';
 import { ofeliaFiveFieldMode, parseGoDuration, parseOfeliaSchedule } from '../../src/core/schedule/cron';
 import { backupKindOfCommand, ofeliaJobs, ofeliaSettings } from '../../src/core/schedule/ofelia';
-import { computeFreshness, formatAge, type BackupMoment } from '../../src/core/schedule/freshness';
+import { computeFreshness, type BackupMoment } from '../../src/core/schedule/freshness';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'infra', 'docker-compose.yaml');
 const at = (s: string) => new Date(s);
@@ -142,7 +143,7 @@ describe('backup freshness (fixed clock)', () => {
       '2026-11-24T20:45:00.000Z',
       'the 21:00 run is still within the grace period',
     );
-    assert.equal(formatAge(f.ageMs!), '21m');
+    assert.equal(formatDuration(f.ageMs!), '21 min');
   });
 
   it('warns when the newest diff is older than its schedule allows', () => {
@@ -183,7 +184,7 @@ describe('backup freshness (fixed clock)', () => {
       backups: [F('a', '2026-11-20T00:00:00Z')],
     });
     assert.equal(f.level, 'ok');
-    assert.equal(formatAge(f.ageMs!), '5d 0h');
+    assert.equal(formatDuration(f.ageMs!), '5 days');
     assert.equal(
       computeFreshness({ jobs: [], now: at('2026-11-25T00:20:00Z'), graceMs: grace, backups: [] }).level,
       'none',

@@ -77,32 +77,26 @@ function checkDatabaseName(db: string): void {
   }
 }
 
+/** One query through psql (unaligned, tuples only, stops on the first error): its output lines. */
+async function psqlRows(t: ManualBackupTarget, database: string, sql: string, signal?: AbortSignal): Promise<string[]> {
+  const argv = ['psql', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', ...(t.connArgs ?? []), '-U', t.user, '-d', database];
+  const r = await runChecked(t.runtime, [...argv, '-c', sql], { env: t.env, signal });
+  return r.stdoutLines;
+}
+
 /** server_version and the timescaledb extension version of `database`. */
 export async function serverVersions(
   t: ManualBackupTarget,
   database: string,
   signal?: AbortSignal,
 ): Promise<{ pgVersion: string; timescaledbVersion?: string }> {
-  const r = await runChecked(
-    t.runtime,
-    [
-      'psql',
-      '-X',
-      '-A',
-      '-t',
-      '-v',
-      'ON_ERROR_STOP=1',
-      ...(t.connArgs ?? []),
-      '-U',
-      t.user,
-      '-d',
-      database,
-      '-c',
-      "SELECT current_setting('server_version') || '|' || coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')",
-    ],
-    { env: t.env, signal },
+  const rows = await psqlRows(
+    t,
+    database,
+    "SELECT current_setting('server_version') || '|' || coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')",
+    signal,
   );
-  const line = r.stdoutLines.find((l) => l.includes('|')) ?? '';
+  const line = rows.find((l) => l.includes('|')) ?? '';
   const [pg, ts] = line.split('|');
   if (!pg) throw new Error(`Could not read the server version of ${database} (${t.runtime.description}).`);
   return { pgVersion: pg.trim(), timescaledbVersion: ts?.trim() || undefined };
@@ -245,24 +239,11 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
 
 /** The databases a pg_dump can take (not templates). */
 export async function listDatabases(t: ManualBackupTarget, signal?: AbortSignal): Promise<string[]> {
-  const r = await runChecked(
-    t.runtime,
-    [
-      'psql',
-      '-X',
-      '-A',
-      '-t',
-      '-v',
-      'ON_ERROR_STOP=1',
-      ...(t.connArgs ?? []),
-      '-U',
-      t.user,
-      '-d',
-      t.maintenanceDb,
-      '-c',
-      'SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1',
-    ],
-    { env: t.env, signal },
+  const rows = await psqlRows(
+    t,
+    t.maintenanceDb,
+    'SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1',
+    signal,
   );
-  return r.stdoutLines.map((l) => l.trim()).filter(Boolean);
+  return rows.map((l) => l.trim()).filter(Boolean);
 }

@@ -3,18 +3,21 @@
  * pgBackRest info, manual backups (with sidecars), pre-restore copies, Ofelia schedules and saved
  * runs, and the freshness computed from them. Parts that fail keep their error; the rest still shows.
  */
+import { readArchiverStatus, type ArchiverStatus } from './archiver';
+import { readDrillReports, type DrillReport } from './drill';
+import type { ServerConnection } from './restore/run';
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
-import { listPreRestoreCopies, type PreRestoreCopy } from './pre-restore';
-import { pgbackrestInfo, type StanzaInfo } from './pgbackrest';
+import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
+import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
 import { listManualBackupsVia, readSidecarVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
 import { manualBackupHostDir, readSite, type Site } from '../stack/site';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
 import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
-import { backupMoments, computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
+import { computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
 
 export interface ManualBackupEntry extends ManualBackup {
   readonly sidecar?: BackupSidecar;
@@ -37,6 +40,16 @@ export interface BackupsOverview {
   readonly runs: OfeliaRun[];
   readonly freshness: Freshness;
   readonly loadedAt: Date;
+  /** pg_stat_archiver of the live server (the live recovery point, archiving failures). */
+  readonly archiver?: ArchiverStatus;
+  readonly archiverError?: string;
+  /** Restore drill reports (infra/backups/drills), newest first. */
+  readonly drills: DrillReport[];
+}
+
+/** Where drill reports go: `<infra>/backups/drills`. */
+export function drillsDir(stack: StackConfig): string {
+  return `${stack.backupsDir}/drills`;
 }
 
 const MANUAL_KIND: Readonly<Record<ManualBackup['kind'], JobBackupKind>> = {
@@ -99,16 +112,41 @@ export async function loadBackupsOverview(input: {
   let preRestore: PreRestoreCopy[] = [];
   let preRestoreError: Error | undefined;
   let site: Site | undefined;
+  let archiver: ArchiverStatus | undefined;
+  let archiverError: string | undefined;
+  const drillsPromise = readDrillReports(drillsDir(stack));
   try {
     const rt = await input.runtime();
     site = await readSite(stack, { settings: input.settings, runtime: rt });
     targets = targetsOf(stack, rt, site, input.settings);
-    const [info, copies] = await Promise.allSettled([
+    const m = targets.manual;
+    const conn: ServerConnection =
+      rt.kind === 'container'
+        ? { user: m.user, database: m.maintenanceDb }
+        : {
+            user: m.user,
+            database: m.maintenanceDb,
+            host: m.connArgs?.[1],
+            port: m.connArgs?.[3] ? Number(m.connArgs[3]) : undefined,
+            password: m.env?.['PGPASSWORD'],
+          };
+    const [info, copies, arch] = await Promise.allSettled([
       pgbackrestInfo(targets.pgbackrest, input.signal, now),
       listPreRestoreCopies(rt, targets.dataDir, input.signal),
+      readArchiverStatus(rt, conn),
     ]);
-    if (info.status === 'fulfilled') stanza = info.value;
-    else stanzaError = info.reason as Error;
+    if (arch.status === 'fulfilled') archiver = arch.value;
+    else archiverError = (arch.reason as Error).message;
+    if (info.status === 'fulfilled') {
+      stanza = info.value;
+      // The point-in-time window ends at the newest archived WAL (not "now").
+      const last = archiver?.lastArchivedTime;
+      if (stanza.pitr && last) {
+        const newestStop = stanza.backups[stanza.backups.length - 1]?.stop;
+        const to = newestStop && newestStop > last ? newestStop : last;
+        stanza = { ...stanza, pitr: { ...stanza.pitr, to } };
+      }
+    } else stanzaError = info.reason as Error;
     if (copies.status === 'fulfilled') preRestore = copies.value;
     else preRestoreError = copies.reason as Error;
   } catch (e) {
@@ -139,7 +177,17 @@ export async function loadBackupsOverview(input: {
     runs,
     freshness,
     loadedAt: now,
+    archiver,
+    archiverError,
+    drills: await drillsPromise,
   };
+}
+
+/** Every backup with its time, newest first: the pgBackRest sets and the manual backups. */
+export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
+  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort(
+    (a, b) => b.at.getTime() - a.at.getTime(),
+  );
 }
 
 /** The freshness of a loaded overview at another time (the status item ticks without reloading). */

@@ -67,18 +67,6 @@ export interface StanzaInfo {
   repos: { key: number; code: number; message: string }[];
 }
 
-/** pgBackRest's stanza status codes (info.c). */
-export const STANZA_STATUS: Readonly<Record<number, string>> = {
-  0: 'ok',
-  1: 'missing stanza path',
-  2: 'no valid backups',
-  3: 'missing stanza data',
-  4: 'different across repos',
-  5: 'database mismatch across repos',
-  6: 'requested backup not found',
-  99: 'other',
-};
-
 /** What the UI offers for an error code. */
 export type PgBackRestErrorAction = 'stanzaCreate' | 'anotherBackupRunning' | 'postgresRunning' | 'stopFile';
 

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { lineSplitter } from './exec';
+import { CancelledError } from '../operations/cancel';
 
 export interface ComposeCli {
   /** The program: `docker` or `docker-compose`. */
@@ -45,10 +46,10 @@ export class ComposeFailedError extends Error {
   }
 }
 
-export class ComposeCancelledError extends Error {
+export class ComposeCancelledError extends CancelledError {
   constructor(readonly argv: readonly string[]) {
     super(`Cancelled: ${argv.join(' ')}`);
-    this.name = 'CancelledError';
+    this.name = 'ComposeCancelledError';
   }
 }
 

@@ -6,10 +6,11 @@
  */
 import type Dockerode from 'dockerode';
 import type { ComposeService } from '../infra';
-import { isUnreachable } from './engine';
+import { isUnreachable } from './engine-address';
 import { lineSplitter } from './exec';
 import { PROJECT_LABEL } from './find';
 import { buildStackModel, isOneOff, snapshotFromEngine, type ContainerSnapshot, type StackModel } from './model';
+import { errorText } from '../format';
 
 /** Reads the project's containers (list, then inspect each) into snapshots. */
 export async function readProjectContainers(
@@ -106,11 +107,6 @@ class Timeout extends Error {
   constructor(what: string, ms: number) {
     super(`${what} did not answer within ${ms / 1000} s`);
   }
-}
-
-function errorText(e: unknown): string {
-  const err = e as { message?: string; code?: string } | undefined;
-  return err?.message || err?.code || String(e);
 }
 
 export class StackMonitor {

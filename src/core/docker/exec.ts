@@ -5,6 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { CancelledError } from '../operations/cancel';
 
 export interface ExecOptions {
   user?: string;
@@ -28,7 +29,7 @@ export interface ExecResult {
   stdoutLines: string[];
 }
 
-export class ExecCancelledError extends Error {
+export class ExecCancelledError extends CancelledError {
   constructor(readonly argv: readonly string[]) {
     super(`Cancelled: ${argv[0] ?? ''}`);
     this.name = 'ExecCancelledError';

@@ -49,9 +49,24 @@ export async function runningServiceContainer(
   project: string,
   service: string,
 ): Promise<Dockerode.ContainerInfo> {
-  const list = await projectContainers(docker, project, service);
-  if (!list.length) throw new ServiceNotCreatedError(project, service);
+  const list = await createdContainers(docker, project, service);
   const running = list.find((c) => c.State === 'running');
   if (!running) throw new ServiceNotRunningError(service, list[0]!.State);
   return running;
+}
+
+/** The service's main container: a running one first, else the newest; throws when it has none. */
+export async function serviceContainer(
+  docker: Dockerode,
+  project: string,
+  service: string,
+): Promise<Dockerode.ContainerInfo> {
+  const list = await createdContainers(docker, project, service);
+  return list.find((c) => c.State === 'running') ?? [...list].sort((a, b) => b.Created - a.Created)[0]!;
+}
+
+async function createdContainers(docker: Dockerode, project: string, service: string) {
+  const list = await projectContainers(docker, project, service);
+  if (!list.length) throw new ServiceNotCreatedError(project, service);
+  return list;
 }

@@ -3,7 +3,7 @@
  * labels). A service with no container yet is created by Compose (`up -d <service>`), not here.
  */
 import type Dockerode from 'dockerode';
-import { projectContainers, ServiceNotCreatedError } from './find';
+import { serviceContainer } from './find';
 
 export type ContainerAction = 'start' | 'stop' | 'restart';
 
@@ -14,17 +14,6 @@ export interface ContainerActionResult {
   readonly action: ContainerAction;
   /** What the Engine did: false when the container already was in the wanted state. */
   readonly changed: boolean;
-}
-
-/** The service's main container: a running one first, else the newest. */
-export async function serviceContainer(
-  docker: Dockerode,
-  project: string,
-  service: string,
-): Promise<Dockerode.ContainerInfo> {
-  const list = await projectContainers(docker, project, service);
-  if (!list.length) throw new ServiceNotCreatedError(project, service);
-  return list.find((c) => c.State === 'running') ?? [...list].sort((a, b) => b.Created - a.Created)[0]!;
 }
 
 export async function containerAction(

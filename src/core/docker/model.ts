@@ -6,6 +6,7 @@
 import type Dockerode from 'dockerode';
 import type { ComposeService } from '../infra';
 import { ONEOFF_LABEL, SERVICE_LABEL } from './find';
+import { formatDuration } from '../format';
 
 export type ContainerState =
   'running' | 'restarting' | 'paused' | 'exited' | 'created' | 'dead' | 'removing' | 'notCreated';
@@ -244,18 +245,6 @@ export function describeState(s: Pick<ServiceStatus, 'state' | 'exitCode' | 'hea
     default:
       return s.state;
   }
-}
-
-/** "42 s", "5 min", "3 h 12 min", "2 days 4 h". */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h${m % 60 ? ` ${m % 60} min` : ''}`;
-  const d = Math.floor(h / 24);
-  return `${d} days${h % 24 ? ` ${h % 24} h` : ''}`;
 }
 
 /** How long the container has been up (running), or undefined. */

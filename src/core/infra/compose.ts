@@ -288,9 +288,3 @@ export function composeProjectName(model: ComposeModel, vars: Readonly<Record<st
   const fromEnv = vars['COMPOSE_PROJECT_NAME'];
   return normalizeProjectName(fromEnv || model.name || basename(model.projectDir));
 }
-
-/** Services that `up` starts with the given profiles active (services without profiles always start). */
-export function servicesForProfiles(model: ComposeModel, profiles: readonly string[]): ComposeService[] {
-  const active = new Set(profiles);
-  return model.services.filter((s) => s.profiles.length === 0 || s.profiles.some((p) => active.has(p) || p === '*'));
-}

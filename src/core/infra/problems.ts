@@ -18,10 +18,3 @@ export function formatProblem(p: InfraProblem, relativeTo?: (file: string) => st
   const where = `${relativeTo ? relativeTo(p.file) : p.file}${p.line ? `:${p.line}` : ''}`;
   return `${where}: ${p.message}${p.fix ? ` ${p.fix}` : ''}`;
 }
-
-/** 1-based line of a character offset in a text. */
-export function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}

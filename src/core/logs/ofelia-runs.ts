@@ -126,35 +126,3 @@ export async function formatSavedRun(run: OfeliaRun, maxBytes = 256 * 1024): Pro
   }
   return out;
 }
-
-/** Runs found in the Ofelia container's log (when no save-folder is set). */
-export function parseOfeliaContainerLog(lines: readonly string[]): OfeliaRun[] {
-  const started = new Map<string, { job: string; date: Date; command?: string }>();
-  const runs: OfeliaRun[] = [];
-  for (const l of lines) {
-    const m = /\[Job "([^"]+)" \(([^)]+)\)\] (.*)$/.exec(l);
-    if (!m) continue;
-    const [, job, id, rest] = m as unknown as [string, string, string, string];
-    const ts = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)/.exec(l)?.[1];
-    const date = ts ? new Date(ts) : new Date(0);
-    const s = /^Started - (.*)$/.exec(rest);
-    if (s) {
-      started.set(id, { job, date, command: s[1] });
-      continue;
-    }
-    const f = /^Finished in "([^"]*)", failed: (true|false), skipped: (true|false), error: (.*)$/.exec(rest);
-    if (f) {
-      const st = started.get(id);
-      runs.push({
-        job,
-        id,
-        date: st?.date ?? date,
-        failed: f[2] === 'true',
-        skipped: f[3] === 'true',
-        command: st?.command,
-        errorLine: f[4] !== 'none' ? f[4] : undefined,
-      });
-    }
-  }
-  return runs.sort((a, b) => b.date.getTime() - a.date.getTime());
-}

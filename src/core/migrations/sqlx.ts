@@ -1,4 +1,5 @@
 /** sqlx's PostgreSQL statements, byte for byte (shared/specs/sqlx-migrations.md §1), and its error messages (§5). */
+import { errorText } from '../format';
 
 export const SQL = {
   ensureTable: `CREATE TABLE IF NOT EXISTS _sqlx_migrations (
@@ -66,7 +67,7 @@ export class MigrateError extends Error {
     );
   }
   static execute(v: bigint, e: unknown, position?: { file: string; line: number; column: number }): MigrateError {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorText(e);
     return new MigrateError('ExecuteMigration', `while executing migration ${v}: ${msg}`, v, position, e);
   }
   static notPresent(v: bigint): MigrateError {

@@ -10,6 +10,7 @@
 import type Dockerode from 'dockerode';
 import type { Readable, Writable } from 'node:stream';
 import { execInContainer, ExecCancelledError, lineSplitter } from '../docker/exec';
+import { CancelledError } from '../operations/cancel';
 
 export interface ToolRunOptions {
   /** Extra environment (PGPASSWORD…); never put secrets in argv. */
@@ -50,7 +51,7 @@ export function envRecord(list: readonly string[] | undefined): Record<string, s
   return out;
 }
 
-export class ToolCancelledError extends Error {
+export class ToolCancelledError extends CancelledError {
   constructor(readonly argv: readonly string[]) {
     super(`Cancelled: ${argv.join(' ')}`);
     this.name = 'ToolCancelledError';

@@ -3,7 +3,6 @@
  * says it should be? A job's last scheduled run, `grace` ago, must have produced a backup of at
  * least that kind (a newer full also satisfies a differential schedule).
  */
-import type { BackupSet } from '../backups/pgbackrest';
 import type { OfeliaRun } from '../logs/ofelia-runs';
 import type { JobBackupKind, OfeliaJob } from './ofelia';
 
@@ -55,22 +54,6 @@ const SATISFIES: Readonly<Record<JobBackupKind, readonly JobBackupKind[]>> = {
 
 /** The kinds whose staleness turns the status to warning. */
 const WATCHED: readonly JobBackupKind[] = ['full', 'diff'];
-
-export function backupMoments(sets: readonly BackupSet[], manual: readonly BackupMoment[] = []): BackupMoment[] {
-  return [...sets.map((s) => ({ name: s.label, kind: s.type, at: s.stop })), ...manual].sort(
-    (a, b) => b.at.getTime() - a.at.getTime(),
-  );
-}
-
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
 
 export function computeFreshness(input: {
   jobs: readonly OfeliaJob[];

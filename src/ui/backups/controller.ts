@@ -1,17 +1,23 @@
 /**
  * Holds the backups overview of each stack (core/backups/overview) for the Backups view and the
- * freshness status item, and reloads it on events: the stacks or the engine changed, a backup
- * command finished, the manual backups, pgBackRest log or Ofelia save folders changed.
+ * freshness status item, and reloads it on events. Every reload trigger is here: the stacks, the
+ * engine, the database container or the settings changed; a backup command finished (the commands
+ * call scheduleRefresh); a file came or went in the manual backups folder; a saved Ofelia run appeared; a
+ * pgBackRest command that changes the repository logged its end.
  */
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { HostRuntime, type ToolRuntime } from '../../core/runtime';
 import { loadBackupsOverview, type BackupsOverview } from '../../core/backups/overview';
 import { stackBackupTargets, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
-import { hostRunAs } from '../../core/stack/site';
+import { hostRunAs, manualBackupHostDir } from '../../core/stack/site';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
+import { LogFollower } from '../../core/logs/follower';
+
+/** A pgBackRest log line saying a command that changes what `info` reports has ended. */
+const REPOSITORY_CHANGED = / (backup|expire|stanza-create|stanza-upgrade|restore) command end: /;
 
 export interface BackupsConfig extends BackupSettings {
   runtime: 'container' | 'host';
@@ -41,14 +47,20 @@ export class BackupsController implements vscode.Disposable {
   private generation = 0;
   /** Per stack: the database container's id and whether it runs, to reload only when that changes. */
   private readonly dbKeys = new Map<string, string>();
+  /** The stacks' folder watchers and pgBackRest log followers (renewed when the stacks change). */
+  private watchers: vscode.Disposable[] = [];
+  private logFollowers: LogFollower[] = [];
 
   constructor(
     private readonly registry: StackRegistry,
-    private readonly engine: EngineService,
+    private readonly engine: DockerService,
   ) {
     this.debounce = new Debouncer(() => this.refresh());
     this.disposables.push(
-      registry.onDidChange(() => this.scheduleRefresh()),
+      registry.onDidChange(() => {
+        this.watchFolders();
+        this.scheduleRefresh();
+      }),
       engine.onDidChangeEngine(() => this.scheduleRefresh()),
       // The database container came up, went down or was replaced: what pgBackRest can tell changes.
       // Health checks and other services' changes don't trigger a reload.
@@ -63,6 +75,43 @@ export class BackupsController implements vscode.Disposable {
         if (e.affectsConfiguration('tsdbOps.backups')) this.scheduleRefresh();
       }),
     );
+    this.watchFolders();
+  }
+
+  /** Watches each stack's manual_backup and Ofelia save folders and follows its pgBackRest log folder. */
+  private watchFolders(): void {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [];
+    for (const stack of this.registry.stacks) {
+      const manual = this.watch(manualBackupHostDir(stack), '*');
+      manual.onDidCreate(() => this.scheduleRefresh());
+      manual.onDidDelete(() => this.scheduleRefresh());
+      manual.onDidChange(() => this.scheduleRefresh());
+      this.watch(stack.ofeliaLogDir, '*.json').onDidCreate(() => this.scheduleRefresh());
+    }
+    this.followLogs();
+  }
+
+  private watch(dir: string, glob: string): vscode.FileSystemWatcher {
+    const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), glob));
+    this.watchers.push(w);
+    return w;
+  }
+
+  /** One follower per pgBackRest log folder: kept while it watches, made again for one that could not (yet). */
+  private followLogs(): void {
+    const dirs = new Set(this.registry.stacks.map((s) => s.pgbackrestLogDir));
+    const keep = this.logFollowers.filter((f) => f.watching && dirs.has(f.dir));
+    for (const f of this.logFollowers) if (!keep.includes(f)) f.dispose();
+    this.logFollowers = keep;
+    for (const dir of dirs) {
+      if (keep.some((f) => f.dir === dir)) continue;
+      const f = new LogFollower(dir, ({ line }) => {
+        if (REPOSITORY_CHANGED.test(line)) this.scheduleRefresh();
+      });
+      this.logFollowers.push(f);
+      void f.start();
+    }
   }
 
   config(stack: StackConfig): BackupsConfig {
@@ -104,29 +153,42 @@ export class BackupsController implements vscode.Disposable {
     await this.registry.ready;
     const gen = ++this.generation;
     const stacks = this.registry.stacks;
-    await Promise.all(stacks.map((s) => this.loadOne(s)));
+    await Promise.all(stacks.map((s) => this.loadOne(s, true)));
     if (gen !== this.generation) return;
+    // A log folder that did not exist yet (a fresh stack) is followed after the next reload.
+    if (this.logFollowers.some((f) => !f.watching)) this.followLogs();
     for (const key of [...this.overviews.keys()])
       if (!stacks.some((s) => s.infraDir === key)) this.overviews.delete(key);
     this.changed.fire();
   }
 
-  private loadOne(stack: StackConfig): Promise<BackupsOverview> {
+  /**
+   * Loads a stack's overview. A load already running is shared; with `fresh`, one that started before this
+   * call is waited for and then a new one runs (a refresh after a change must not answer with what was read
+   * before it).
+   */
+  private loadOne(stack: StackConfig, fresh = false): Promise<BackupsOverview> {
     const running = this.loading.get(stack.infraDir);
-    if (running) return running;
-    const cfg = this.config(stack);
-    const p = loadBackupsOverview({
-      stack,
-      runtime: () => this.runtime(stack),
-      settings: cfg,
-      graceMs: cfg.graceMinutes * 60_000,
-      remoteFiles: cfg.runtime === 'container' && this.engine.isRemote,
-    })
+    if (running && !fresh) return running;
+    const p: Promise<BackupsOverview> = (running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        const cfg = this.config(stack);
+        return loadBackupsOverview({
+          stack,
+          runtime: () => this.runtime(stack),
+          settings: cfg,
+          graceMs: cfg.graceMinutes * 60_000,
+          remoteFiles: cfg.runtime === 'container' && this.engine.isRemote,
+        });
+      })
       .then((o) => {
         this.overviews.set(stack.infraDir, o);
         return o;
       })
-      .finally(() => this.loading.delete(stack.infraDir));
+      .finally(() => {
+        if (this.loading.get(stack.infraDir) === p) this.loading.delete(stack.infraDir);
+      });
     this.loading.set(stack.infraDir, p);
     return p;
   }
@@ -134,10 +196,12 @@ export class BackupsController implements vscode.Disposable {
   dispose(): void {
     this.debounce.dispose();
     for (const d of this.disposables) d.dispose();
+    for (const w of this.watchers) w.dispose();
+    for (const f of this.logFollowers) f.dispose();
   }
 }
 
-function databaseKey(engine: EngineService, stack: StackConfig): string {
+function databaseKey(engine: DockerService, stack: StackConfig): string {
   const state = engine.state(stack);
   if (!state || state.kind !== 'ready') return state?.kind ?? 'unknown';
   const db = state.model.database;

@@ -26,25 +26,23 @@ import {
 import type { BackupsOverview } from '../../core/backups/overview';
 import type { OperationContext } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { BackupsController } from '../backups/controller';
 import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels';
 import type { BackupNode } from '../views/backups';
-import { pickStack, requireTrust } from './stack-pick';
-import { CancelledByUser, register } from './index';
+import { requireTrust, stackFor as stackOf, str, type Args } from './args';
+import { CancelledByUser, register } from './register';
 import { logOutput, runStackOperation } from '../operation';
+import { COMMAND } from '../ids';
 
 export interface BackupCommandContext {
   readonly registry: StackRegistry;
-  readonly engine: EngineService;
+  readonly engine: DockerService;
   readonly controller: BackupsController;
   readonly log: vscode.LogOutputChannel;
   readonly pgbackrestChannel: PgBackRestChannel;
   readonly ofeliaChannel: OfeliaChannel;
 }
-
-type Args = Record<string, unknown> | undefined;
-type Handler = (args: Args, node: BackupNode | undefined) => unknown;
 
 const KINDS = ['full', 'diff', 'incr', 'dump', 'dumpAll', 'baseBackup'] as const;
 type Kind = (typeof KINDS)[number];
@@ -59,13 +57,6 @@ const KIND_PICKS: { label: string; description: string; backupKind: Kind }[] = [
 
 function isNode(a: unknown): a is BackupNode {
   return typeof a === 'object' && a !== null && 'item' in a && (a as { item: unknown }).item instanceof vscode.TreeItem;
-}
-
-function str(args: Args, key: string): string | undefined {
-  const v = args?.[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new Error(`${key} must be a string, not ${JSON.stringify(v)}.`);
-  return v;
 }
 
 function toResult(r: ManualBackupResult) {
@@ -116,20 +107,17 @@ export function overviewResult(o: BackupsOverview) {
 export function registerBackupCommands(ctx: BackupCommandContext): vscode.Disposable[] {
   const { controller, log } = ctx;
 
-  const reg = (id: string, handler: Handler): vscode.Disposable =>
-    register({ log }, id, (args, node) => handler(args, isNode(node) ? node : undefined), {
+  const reg = (id: string, handler: (args: Args, node: BackupNode | undefined) => unknown): vscode.Disposable =>
+    register<BackupNode>({ log }, id, handler, {
+      isNode,
       showError: (e, node) => {
         if (!(e instanceof PgBackRestError)) return false;
-        void showPgBackRestError(e, isNode(node) ? node.stack : undefined);
+        void showPgBackRestError(e, node?.stack);
         return true;
       },
     });
 
-  async function stackFor(args: Args, node: BackupNode | undefined): Promise<StackConfig> {
-    const s = node?.stack ?? (await pickStack(ctx.registry, args));
-    if (!s) throw new CancelledByUser();
-    return s;
-  }
+  const stackFor = (args: Args, node: BackupNode | undefined) => stackOf(ctx.registry, args, node);
 
   /** Runs `work` in the stack's queue under a cancellable progress notification. */
   function operation<T>(stack: StackConfig, title: string, work: (op: OperationContext) => Promise<T>): Promise<T> {
@@ -152,7 +140,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     const choice = await vscode.window.showErrorMessage(`${e.message}${hint}`, ...actions);
     if (choice === 'Create Stanza')
       return vscode.commands.executeCommand(
-        'tsdbOps.backup.stanzaCreate',
+        COMMAND.backupStanzaCreate,
         stack ? { folder: stack.workspaceFolder, interactive: true } : undefined,
       );
     if (choice === 'Show pgBackRest Log') ctx.pgbackrestChannel.channel.show(true);
@@ -224,7 +212,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
   }
 
   return [
-    reg('tsdbOps.backup.new', async (args, node) => {
+    reg(COMMAND.backupNew, async (args, node) => {
       let kind = str(args, 'kind') as Kind | undefined;
       if (kind !== undefined && !KINDS.includes(kind))
         throw new Error(`kind must be one of ${KINDS.join(', ')}, not "${kind}".`);
@@ -237,14 +225,14 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (kind === 'full' || kind === 'diff' || kind === 'incr') return pgbackrest({ ...args, type: kind }, node);
       return manual(kind, args, node);
     }),
-    reg('tsdbOps.backup.pgbackrest', (args, node) =>
+    reg(COMMAND.backupPgbackrest, (args, node) =>
       pgbackrest(args, node, node?.set?.type === 'full' ? 'diff' : undefined),
     ),
-    reg('tsdbOps.backup.dump', (args, node) => manual('dump', args, node)),
-    reg('tsdbOps.backup.dumpAll', (args, node) => manual('dumpAll', args, node)),
-    reg('tsdbOps.backup.baseBackup', (args, node) => manual('baseBackup', args, node)),
+    reg(COMMAND.backupDump, (args, node) => manual('dump', args, node)),
+    reg(COMMAND.backupDumpAll, (args, node) => manual('dumpAll', args, node)),
+    reg(COMMAND.backupBaseBackup, (args, node) => manual('baseBackup', args, node)),
 
-    reg('tsdbOps.backup.check', async (args, node) => {
+    reg(COMMAND.backupCheck, async (args, node) => {
       const stack = await stackFor(args, node);
       requireTrust('pgBackRest check');
       const targets = await controller.targets(stack);
@@ -258,7 +246,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return { ok: true, stanza: targets.pgbackrest.stanza };
     }),
 
-    reg('tsdbOps.backup.stanzaCreate', async (args, node) => {
+    reg(COMMAND.backupStanzaCreate, async (args, node) => {
       const stack = await stackFor(args, node);
       requireTrust('pgBackRest stanza-create');
       const targets = await controller.targets(stack);
@@ -271,12 +259,12 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return { stanza: targets.pgbackrest.stanza };
     }),
 
-    reg('tsdbOps.backup.refresh', async () => {
+    reg(COMMAND.backupRefresh, async () => {
       await controller.refresh();
       return { stacks: controller.all().map(overviewResult) };
     }),
 
-    reg('tsdbOps.backup.info', async (args, node) => {
+    reg(COMMAND.backupInfo, async (args, node) => {
       const stack = await stackFor(args, node);
       if (args?.['refresh'] !== false) await controller.refresh();
       const result = overviewResult(await controller.load(stack));
@@ -290,7 +278,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return result;
     }),
 
-    reg('tsdbOps.backup.openLog', async (args, node) => {
+    reg(COMMAND.backupOpenLog, async (args, node) => {
       const stack = await stackFor(args, node);
       const dir = stack.pgbackrestLogDir;
       let file = str(args, 'file');
@@ -308,7 +296,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return { file: path };
     }),
 
-    reg('tsdbOps.backup.showLog', async (args, node) => {
+    reg(COMMAND.backupShowLog, async (args, node) => {
       const which = str(args, 'channel') ?? 'pgBackRest';
       if (which !== 'pgBackRest' && which !== 'Ofelia')
         throw new Error(`channel must be "pgBackRest" or "Ofelia", not "${which}".`);

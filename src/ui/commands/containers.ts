@@ -16,29 +16,31 @@ import {
   profileArgs,
   type StackProfile,
 } from '../../core/docker/clean-start';
-import { containerAction, hasBash, serviceContainer, type ContainerAction } from '../../core/docker/lifecycle';
+import { containerAction, hasBash, type ContainerAction } from '../../core/docker/lifecycle';
+import { serviceContainer } from '../../core/docker/find';
 import { runningServiceContainer, ServiceNotCreatedError } from '../../core/docker/find';
 import { streamLogs } from '../../core/docker/logs';
 import { describeState, serviceResult, type ServiceStatus } from '../../core/docker/model';
 import type { OperationContext } from '../../core/operations/queue';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import { readBackupsConfig } from '../backups/controller';
 import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
-import { pickStack, requireTrust } from './stack-pick';
-import { CancelledByUser, register } from './index';
+import { requireTrust, stackFor as stackOf, type Args } from './args';
+import { CancelledByUser, register } from './register';
 import { checkConfirmArg } from '../../core/stack/production';
 import { confirmDestructive, guardFor } from '../production';
 import { logOutput, runStackOperation } from '../operation';
 import { findOnPath } from '../../core/docker/cli-path';
+import { COMMAND, CONTEXT_KEY, VIEW, focusCommand } from '../ids';
+import { errorText } from '../../core/format';
 
 export interface ContainerCommandContext {
   readonly registry: StackRegistry;
-  readonly engine: EngineService;
+  readonly engine: DockerService;
   readonly log: vscode.LogOutputChannel;
 }
 
-type Args = Record<string, unknown> | undefined;
 /** `interactive`: from the palette, the tree or the status bar (prompt, confirm, show errors). */
 type Handler = (args: Args, interactive: boolean) => unknown;
 
@@ -64,16 +66,15 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
 
   /** A service row of the Containers view becomes `{ service, folder }` (interactive). */
   const reg = (id: string, handler: Handler): vscode.Disposable =>
-    register({ log }, id, (plain, node) => {
-      const row = isServiceNode(node) ? node : undefined;
-      return handler(row ? { service: row.status.service, folder: row.stack.infraDir } : plain, plain === undefined);
-    });
+    register(
+      { log },
+      id,
+      (plain, row) =>
+        handler(row ? { service: row.status.service, folder: row.stack.infraDir } : plain, plain === undefined),
+      { isNode: isServiceNode },
+    );
 
-  async function stackFor(args: Args): Promise<StackConfig> {
-    const stack = await pickStack(registry, args);
-    if (!stack) throw new CancelledByUser();
-    return stack;
-  }
+  const stackFor = (args: Args) => stackOf(registry, args);
 
   /** The stack's services as the monitor sees them now (read again first). */
   async function services(stack: StackConfig): Promise<ServiceStatus[]> {
@@ -164,16 +165,20 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
       parseProfile(args?.profile) ??
       (interactive ? await askProfile(stack, `Start ${stack.projectName}`) : defaultProfile(stack));
     const title = `Starting ${stack.projectName} (${profile === 'full' ? 'every service' : 'database only'})`;
-    await operation(stack, title, interactive, async (op) => {
-      op.step(`compose ${[...profileArgs(profile), 'up', '-d'].join(' ')}`);
-      await runCompose(stack, [...profileArgs(profile), 'up', '-d'], {
+    await composeOperation(stack, title, interactive, [...profileArgs(profile), 'up', '-d']);
+    return { profile, ...(await afterChange(stack)) };
+  };
+
+  /** One compose command (`compose <args>`) as an operation on the stack. */
+  const composeOperation = (stack: StackConfig, title: string, interactive: boolean, composeArgs: string[]) =>
+    operation(stack, title, interactive, async (op) => {
+      op.step(`compose ${composeArgs.join(' ')}`);
+      await runCompose(stack, composeArgs, {
         dockerHost: await engine.cliDockerHost(),
         signal: op.signal,
         onLine: op.line,
       });
     });
-    return { profile, ...(await afterChange(stack)) };
-  };
 
   const stackDown: Handler = async (args, interactive) => {
     requireTrust('Stopping the stack');
@@ -200,14 +205,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     } else if (args?.confirm !== true) {
       throw new Error('tsdbOps.stack.down stops and removes the stack’s containers: pass { confirm: true }.');
     }
-    await operation(stack, `Stopping ${stack.projectName}`, interactive, async (op) => {
-      op.step(`compose ${[...profileArgs(profile), 'down'].join(' ')}`);
-      await runCompose(stack, [...profileArgs(profile), 'down'], {
-        dockerHost: await engine.cliDockerHost(),
-        signal: op.signal,
-        onLine: op.line,
-      });
-    });
+    await composeOperation(stack, `Stopping ${stack.projectName}`, interactive, [...profileArgs(profile), 'down']);
     return { profile, ...(await afterChange(stack)) };
   };
 
@@ -327,18 +325,18 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     }
     const ac = new AbortController();
     following.set(key, ac);
-    void vscode.commands.executeCommand('setContext', 'tsdbOps.followingLogs', following.size > 0);
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY.followingLogs, following.size > 0);
     void streamLogs(docker, c.Id, { tail, follow: true, signal: ac.signal, onLine: (l) => out.appendLine(l) })
       .then(
         (r) =>
           out.appendLine(
             r.ended === 'cancelled' ? '── following stopped ──' : `── ${cname} stopped: following ended ──`,
           ),
-        (e: unknown) => out.appendLine(`── following ended: ${e instanceof Error ? e.message : String(e)} ──`),
+        (e: unknown) => out.appendLine(`── following ended: ${errorText(e)} ──`),
       )
       .finally(() => {
         if (following.get(key) === ac) following.delete(key);
-        void vscode.commands.executeCommand('setContext', 'tsdbOps.followingLogs', following.size > 0);
+        void vscode.commands.executeCommand('setContext', CONTEXT_KEY.followingLogs, following.size > 0);
       });
     return { service, containerId: c.Id, channel: name, following: true };
   };
@@ -428,10 +426,10 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
               : []),
           ]
         : []),
-      { label: '$(refresh) Refresh', run: () => vscode.commands.executeCommand('tsdbOps.refresh') },
+      { label: '$(refresh) Refresh', run: () => vscode.commands.executeCommand(COMMAND.refresh) },
       {
         label: '$(list-tree) Show Containers View',
-        run: () => vscode.commands.executeCommand('tsdbOps.containers.focus'),
+        run: () => vscode.commands.executeCommand(focusCommand(VIEW.containers)),
       },
       { label: '', kind: vscode.QuickPickItemKind.Separator },
       {
@@ -454,16 +452,16 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   };
 
   return [
-    reg('tsdbOps.stack.up', stackUp),
-    reg('tsdbOps.stack.down', stackDown),
-    reg('tsdbOps.stack.cleanStart', stackCleanStart),
-    reg('tsdbOps.stack.actions', actions),
-    reg('tsdbOps.container.start', lifecycle('start')),
-    reg('tsdbOps.container.stop', lifecycle('stop')),
-    reg('tsdbOps.container.restart', lifecycle('restart')),
-    reg('tsdbOps.container.logs', logs),
-    reg('tsdbOps.container.stopLogs', stopLogs),
-    reg('tsdbOps.container.shell', shell),
+    reg(COMMAND.stackUp, stackUp),
+    reg(COMMAND.stackDown, stackDown),
+    reg(COMMAND.stackCleanStart, stackCleanStart),
+    reg(COMMAND.stackActions, actions),
+    reg(COMMAND.containerStart, lifecycle('start')),
+    reg(COMMAND.containerStop, lifecycle('stop')),
+    reg(COMMAND.containerRestart, lifecycle('restart')),
+    reg(COMMAND.containerLogs, logs),
+    reg(COMMAND.containerStopLogs, stopLogs),
+    reg(COMMAND.containerShell, shell),
     new vscode.Disposable(() => {
       for (const ac of following.values()) ac.abort();
       following.clear();

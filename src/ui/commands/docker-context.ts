@@ -8,14 +8,15 @@
  */
 import * as vscode from 'vscode';
 import { currentContextName, listContexts, readContext } from '../../core/docker/contexts';
-import type { EngineService } from '../engine';
-import { CancelledByUser, register } from './index';
+import type { DockerService } from '../docker-service';
+import { CancelledByUser, register } from './register';
+import { COMMAND } from '../ids';
 
 export function registerDockerContextCommand(ctx: {
-  engine: EngineService;
+  engine: DockerService;
   log: vscode.LogOutputChannel;
 }): vscode.Disposable {
-  return register(ctx, 'tsdbOps.docker.switchContext', async (args) => {
+  return register(ctx, COMMAND.dockerSwitchContext, async (args) => {
     let name: string;
     if (args) {
       if (typeof args['context'] !== 'string')

@@ -7,70 +7,16 @@ import { isAbsolute, join, relative } from 'node:path';
 import { COMPOSE_FILE_NAMES } from '../../core/infra';
 import { existsSync } from 'node:fs';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import { serviceResult } from '../../core/docker/model';
+import { COMMAND } from '../ids';
+import { register } from './register';
 
 export interface CommandContext {
   readonly registry: StackRegistry;
   readonly log: vscode.LogOutputChannel;
   /** When given, Refresh also reads every stack's containers again (and retries an unreachable Docker). */
-  readonly engine?: EngineService;
-}
-
-/** `args` for automation (a plain object), `node` when invoked on a tree item (the view's node, with its model). */
-export type Handler = (args: Record<string, unknown> | undefined, node: unknown) => unknown;
-
-/** The user dismissed a prompt or a confirmation: not an error, nothing is shown. */
-export class CancelledByUser extends Error {
-  constructor() {
-    super('Cancelled.');
-    this.name = 'CancelledError';
-  }
-}
-
-export interface RegisterOptions {
-  /** Shows an error its own way (with an action that fixes it); returns false to get the plain message. */
-  showError?: (e: Error, node: unknown) => boolean;
-}
-
-function isCancel(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'CancelledError' || e.name === 'ToolCancelledError');
-}
-
-/**
- * Registers a command: an args object (not a tree node) means automation, so errors are thrown to the
- * caller; from the palette or a view, errors are shown, and a cancel is quiet. A tree node (a TreeItem,
- * or an object with `item`) reaches the handler as `node`.
- */
-export function register(
-  ctx: { log: vscode.LogOutputChannel },
-  id: string,
-  handler: Handler,
-  opts: RegisterOptions = {},
-): vscode.Disposable {
-  return vscode.commands.registerCommand(id, async (arg?: unknown) => {
-    const isNode = !!arg && typeof arg === 'object' && (arg instanceof vscode.TreeItem || 'item' in arg);
-    const plain = arg && typeof arg === 'object' && !isNode ? (arg as Record<string, unknown>) : undefined;
-    try {
-      return await handler(plain, isNode ? arg : undefined);
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      if (plain) {
-        // Automation gets the error and decides; the log keeps a trace without calling it our failure.
-        ctx.log.warn(`${id} (called with args) failed: ${msg}`);
-        throw e;
-      }
-      if (isCancel(e)) {
-        ctx.log.info(`${id}: cancelled`);
-        return undefined;
-      }
-      ctx.log.error(`${id}: ${msg}`);
-      if ((e as { shown?: boolean }).shown) return undefined;
-      if (e instanceof Error && opts.showError?.(e, isNode ? arg : undefined)) return undefined;
-      void vscode.window.showErrorMessage(msg);
-      return undefined;
-    }
-  });
+  readonly engine?: DockerService;
 }
 
 function folderFor(path: string | undefined, folderArg: unknown): vscode.WorkspaceFolder | undefined {
@@ -82,7 +28,7 @@ function folderFor(path: string | undefined, folderArg: unknown): vscode.Workspa
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
-    register(ctx, 'tsdbOps.refresh', async () => {
+    register(ctx, COMMAND.refresh, async () => {
       await ctx.registry.refresh();
       const engine = ctx.engine;
       if (!engine) return { stacks: ctx.registry.summaries() };
@@ -101,7 +47,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       return { stacks: ctx.registry.summaries(), docker };
     }),
 
-    register(ctx, 'tsdbOps.pickInfraFolder', async (args) => {
+    register(ctx, COMMAND.pickInfraFolder, async (args) => {
       let path = typeof args?.path === 'string' ? args.path : undefined;
       if (!path) {
         const picked = await vscode.window.showOpenDialog({
@@ -132,15 +78,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       return { infraPath: value, folder: folder.uri.fsPath };
     }),
 
-    register(ctx, 'tsdbOps.openSettings', async () => {
+    register(ctx, COMMAND.openSettings, async () => {
       await vscode.commands.executeCommand('workbench.action.openSettings', '@ext:tsdb-ops-team.tsdb-ops');
     }),
 
-    register(ctx, 'tsdbOps.showOutput', () => {
+    register(ctx, COMMAND.showOutput, () => {
       ctx.log.show(true);
     }),
 
-    register(ctx, 'tsdbOps.openComposeFile', async (args) => {
+    register(ctx, COMMAND.openComposeFile, async (args) => {
       const stacks = ctx.registry.stacks;
       const stack =
         typeof args?.folder === 'string' ? stacks.find((s) => s.workspaceFolder === args.folder) : stacks[0];

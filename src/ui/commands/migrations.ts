@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { relative } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { CancelledError, type StatusReport } from '../../core/migrations/engine';
+import { CancelledError } from '../../core/operations/cancel';
+import type { StatusReport } from '../../core/migrations/migrator';
 import { MigrateError } from '../../core/migrations/sqlx';
 import { createMigration } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
@@ -17,7 +18,10 @@ import type { MigrationStatus } from '../../core/migrations/status';
 import type { MigrationsController } from '../migrations/controller';
 import { isPasswordProblem } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
-import { pickStack, requireTrust } from './stack-pick';
+import { pickStack, requireTrust } from './args';
+import { COMMAND } from '../ids';
+import { errorText } from '../../core/format';
+import type { LintService } from '../lint/service';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -25,6 +29,8 @@ export interface MigrationCommandContext {
   readonly log: vscode.LogOutputChannel;
   readonly output: vscode.OutputChannel;
   readonly register: (id: string, handler: (args?: Record<string, unknown>) => unknown) => vscode.Disposable;
+  /** Run Pending stops on error-level lint findings unless `force: true`. */
+  readonly lint?: LintService;
 }
 
 /** A migration as commands return it (JSON-friendly: versions as strings). */
@@ -82,6 +88,16 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
     return { target: state?.target ?? (await controller.target(stack)), report: state?.report };
   }
 
+  /** Error-level lint findings of the pending migrations (undefined: none, forced, or no lint). */
+  async function lintGate(stack: StackConfig, pending: MigrationStatus[], force: boolean) {
+    const state = controller.get(stack);
+    const paths = pending.flatMap((m) => (m.file ? [m.file.path] : []));
+    if (!ctx.lint || force || !state || paths.length === 0) return undefined;
+    const r = await ctx.lint.lintStack(state, { paths });
+    const errors = r.report.findings.filter((f) => f.severity === 'error');
+    return errors.length ? errors : undefined;
+  }
+
   /** Shows a migration failure with a way to its position in the file, and rethrows it (flagged as shown). */
   function showFailure(e: unknown): never {
     if (e instanceof MigrateError && e.position) {
@@ -103,7 +119,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
   }
 
   return [
-    ctx.register('tsdbOps.migrations.refresh', async () => {
+    ctx.register(COMMAND.migrationsRefresh, async () => {
       await controller.refresh();
       return {
         stacks: controller
@@ -112,7 +128,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       };
     }),
 
-    ctx.register('tsdbOps.migrations.status', async (args) => {
+    ctx.register(COMMAND.migrationsStatus, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       await controller.refresh();
@@ -128,7 +144,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       };
     }),
 
-    ctx.register('tsdbOps.migrations.runPending', async (args) => {
+    ctx.register(COMMAND.migrationsRunPending, async (args) => {
       requireTrust('Running migrations');
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
@@ -145,6 +161,23 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       if (mode === 'builtin' && pending.length === 0 && problems === 0) {
         if (interactive) void vscode.window.showInformationMessage('No pending migrations.');
         return { applied: [], mode };
+      }
+      const lintErrors = await lintGate(stack, pending, args?.force === true);
+      if (lintErrors) {
+        const list = lintErrors.map((f) => `• ${relative(stack.migrationsDir ?? '', f.file)}: ${f.message}`).join('\n');
+        if (!interactive)
+          throw new Error(
+            `Run Pending stopped: ${lintErrors.length} error-level lint finding(s) in the pending migrations ` +
+              `(pass { force: true } to run anyway):\n${list}`,
+          );
+        const choice = await vscode.window.showWarningMessage(
+          `${lintErrors.length} error-level lint finding(s) in the pending migrations:\n\n${list}`,
+          { modal: true },
+          'Run Anyway',
+          'Show Problems',
+        );
+        if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
+        if (choice !== 'Run Anyway') return undefined;
       }
       if (interactive) {
         const list = pending
@@ -211,14 +244,14 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
           },
         );
       } catch (e) {
-        output.appendLine(`error: ${e instanceof Error ? e.message : String(e)}`);
+        output.appendLine(`error: ${errorText(e)}`);
         await controller.refresh();
         if (e instanceof CancelledError && interactive) return undefined;
         return showFailure(e);
       }
     }),
 
-    ctx.register('tsdbOps.migrations.create', async (args) => {
+    ctx.register(COMMAND.migrationsCreate, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       if (!stack.migrationsDir)
@@ -243,7 +276,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       return created;
     }),
 
-    ctx.register('tsdbOps.migrations.revert', async (args) => {
+    ctx.register(COMMAND.migrationsRevert, async (args) => {
       requireTrust('Reverting a migration');
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
@@ -274,13 +307,13 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
         await controller.refresh();
         return { reverted: r.reverted.map((a) => ({ version: a.version.toString(), description: a.description })) };
       } catch (e) {
-        output.appendLine(`error: ${e instanceof Error ? e.message : String(e)}`);
+        output.appendLine(`error: ${errorText(e)}`);
         await controller.refresh();
         return showFailure(e);
       }
     }),
 
-    ctx.register('tsdbOps.migrations.copyCliCommand', async (args) => {
+    ctx.register(COMMAND.migrationsCopyCliCommand, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       const action = args?.action === 'info' || args?.action === 'revert' ? args.action : 'run';
@@ -294,7 +327,7 @@ export function registerMigrationCommands(ctx: MigrationCommandContext): vscode.
       return { command };
     }),
 
-    ctx.register('tsdbOps.migrations.setPassword', async (args) => {
+    ctx.register(COMMAND.migrationsSetPassword, async (args) => {
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       const pw = typeof args?.password === 'string' ? args.password : undefined;

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { Debouncer } from '../debounce';
 import type { StackConfig } from '../../core/infra';
-import { Migrator, type StatusReport } from '../../core/migrations/engine';
+import { Migrator, type StatusReport } from '../../core/migrations/migrator';
 import { loadMigrations, type LoadedMigrations } from '../../core/migrations/source';
 import {
   connect,

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { dirname, basename } from 'node:path';
 import type { MigrationStatus } from '../../core/migrations/status';
 import type { MigrationsController } from './controller';
+import { COMMAND } from '../ids';
 
 export class MigrationGuard implements vscode.Disposable, vscode.FileDecorationProvider {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('tsdbOps.migrations');
@@ -74,7 +75,7 @@ export class MigrationGuard implements vscode.Disposable, vscode.FileDecorationP
       'Create New Migration',
     );
     if (choice === 'Restore Applied Version') await this.restore(doc, m);
-    if (choice === 'Create New Migration') await vscode.commands.executeCommand('tsdbOps.migrations.create');
+    if (choice === 'Create New Migration') await vscode.commands.executeCommand(COMMAND.migrationsCreate);
   }
 
   /** Puts back the committed content when its checksum is the applied one (git), else says how. */

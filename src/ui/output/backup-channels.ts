@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import type { StackConfig } from '../../core/infra';
 import { LogFollower } from '../../core/logs/follower';
 import { formatSavedRun, listSavedRuns, readSavedRun } from '../../core/logs/ofelia-runs';
-import { followContainerLog } from '../../core/logs/container-log';
+import { streamLogs } from '../../core/docker/logs';
 import { runningServiceContainer } from '../../core/docker/find';
 import { ofeliaService } from '../../core/schedule/ofelia';
 import { maskSecrets } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { BackupsController } from '../backups/controller';
 
 export class PgBackRestChannel implements vscode.Disposable {
@@ -68,8 +68,6 @@ export class PgBackRestChannel implements vscode.Disposable {
             this.append(`==> ${join(stack.pgbackrestLogDir, file)} <==`, stack);
           }
           this.append(line, stack);
-          if (/ (backup|expire|stanza-create|stanza-upgrade|restore) command end: /.test(line))
-            this.controller.scheduleRefresh();
         },
         { initialTailBytes: 8 * 1024 },
       );
@@ -95,8 +93,7 @@ export class OfeliaChannel implements vscode.Disposable {
 
   constructor(
     private readonly registry: StackRegistry,
-    private readonly controller: BackupsController,
-    private readonly engine: EngineService,
+    private readonly engine: DockerService,
   ) {
     this.subs.push(registry.onDidChange(() => void this.renew()));
     void this.renew();
@@ -136,7 +133,7 @@ export class OfeliaChannel implements vscode.Disposable {
         const w = watch(dir, { persistent: false }, (_e, name) => {
           const n = name?.toString();
           if (n && /^\d{8}_\d{6}_.+\.json$/.test(n)) {
-            void this.printRun(stack, join(dir, n)).then(() => this.controller.scheduleRefresh());
+            void this.printRun(stack, join(dir, n));
           }
         });
         w.on('error', () => undefined);
@@ -166,8 +163,9 @@ export class OfeliaChannel implements vscode.Disposable {
     const c = await runningServiceContainer(docker, stack.projectName, svc.name);
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
     this.append(`==> log of container ${name} (no saved runs in ${stack.ofeliaLogDir}) <==`, stack);
-    void followContainerLog(docker, c.Id, (l) => this.append(l, stack), { signal: abort.signal, tail: 200 }).catch(
-      (e: Error) => this.append(`(container log ended: ${e.message})`, stack),
+    const onLine = (l: string) => this.append(l, stack);
+    void streamLogs(docker, c.Id, { follow: true, tail: 200, signal: abort.signal, onLine }).catch((e: Error) =>
+      this.append(`(container log ended: ${e.message})`, stack),
     );
     return { source: 'container', container: name };
   }

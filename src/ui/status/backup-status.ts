@@ -5,22 +5,26 @@
  */
 import * as vscode from 'vscode';
 import { freshnessAt } from '../../core/backups/overview';
-import { formatAge, type Freshness } from '../../core/schedule/freshness';
+import type { Freshness } from '../../core/schedule/freshness';
 import type { BackupsController } from '../backups/controller';
+import { VIEW, focusCommand } from '../ids';
+import { formatDuration } from '../../core/format';
+import { describeArchiver } from '../../core/backups/archiver';
+import { drillFreshness } from '../../core/backups/drill';
 
 export class BackupStatus implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('tsdbOps.backups', vscode.StatusBarAlignment.Left, 48);
   private readonly sub: vscode.Disposable;
   private readonly timer: NodeJS.Timeout;
   /** What is shown (tests read it). */
-  state: { text: string; level: Freshness['level']; tooltip: string } | undefined;
+  state: { text: string; level: Freshness['level'] | 'error'; tooltip: string } | undefined;
 
   constructor(
     private readonly controller: BackupsController,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.item.name = 'TimescaleDB Ops: Backup Freshness';
-    this.item.command = 'tsdbOps.backups.focus';
+    this.item.command = focusCommand(VIEW.backups);
     this.sub = controller.onDidChange(() => void this.update());
     // The age changes with time: re-render from the loaded model each minute (no I/O).
     this.timer = setInterval(() => void this.update(), 60_000);
@@ -40,19 +44,46 @@ export class BackupStatus implements vscode.Disposable {
       this.item.hide();
       return undefined;
     }
-    const warn = shown.some((p) => p.f.level === 'warning');
+    // Restore drills ("verified 2h ago", warning when none passed within tsdbOps.drill.maxAgeDays)
+    // and live archiving (error when pg_stat_archiver says it fails).
+    const drills = shown.map(({ o }) => ({
+      o,
+      d: drillFreshness(
+        o.drills ?? [],
+        vscode.workspace
+          .getConfiguration('tsdbOps', vscode.Uri.file(o.stack.workspaceFolder))
+          .get<number>('drill.maxAgeDays', 7),
+        at,
+      ),
+    }));
+    const drillStale = drills.some((x) => x.d.stale);
+    const failingArchive = shown.filter((p) => p.o.archiver?.failing);
+    const warn = shown.some((p) => p.f.level === 'warning') || drillStale;
     const newest = shown
       .map((p) => p.f)
       .filter((f) => f.newest)
       .sort((a, b) => (a.ageMs ?? 0) - (b.ageMs ?? 0))[0];
     const unknown = shown.some((p) => p.f.unknown);
+    const verified = drills.length === 1 ? drills[0]!.d : (drills.find((x) => x.d.stale)?.d ?? drills[0]?.d);
     const text =
-      `$(${warn ? 'warning' : 'archive'}) ` +
-      `${newest?.ageMs !== undefined ? `backup ${formatAge(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}`;
+      `$(${failingArchive.length ? 'error' : warn ? 'warning' : 'archive'}) ` +
+      `${newest?.ageMs !== undefined ? `backup ${formatDuration(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}` +
+      (verified ? ` · ${verified.lastPassed ? verified.text : 'not verified'}` : '');
     const lines: string[] = [];
+    for (const { o } of failingArchive) lines.push(`$(error) ${o.stack.projectName}: ${describeArchiver(o.archiver!)}`);
+    for (const { o, d } of drills) {
+      const last = d.lastPassed
+        ? `last passing restore drill ${d.text.replace('verified ', '')}`
+        : 'no restore drill passed yet';
+      lines.push(
+        d.stale
+          ? `$(warning) ${o.stack.projectName}: ${last} — run "Verify Backup by Restoring…"`
+          : `$(beaker) ${o.stack.projectName}: ${d.text} (restore drill of ${d.lastPassed?.source})`,
+      );
+    }
     for (const { o, f } of shown) {
       lines.push(
-        `**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatAge(f.ageMs ?? 0)} ago` : ': none yet'}`,
+        `**Backups of ${o.stack.projectName}**${f.newest ? `: newest ${f.newest.name} (${f.newest.kind}), ${formatDuration(f.ageMs ?? 0)} ago` : ': none yet'}`,
       );
       for (const r of f.reasons) lines.push(`$(warning) ${r}`);
       if (f.unknown) lines.push(`$(question) pgBackRest backups unknown: ${f.unknown.split('\n')[0]}`);
@@ -68,14 +99,20 @@ export class BackupStatus implements vscode.Disposable {
       }
     }
     const tooltip = lines.join('\n\n');
-    this.state = { text, level: warn ? 'warning' : 'ok', tooltip };
+    const level = failingArchive.length ? 'error' : warn ? 'warning' : 'ok';
+    this.state = { text, level, tooltip };
     this.item.text = text;
-    this.item.backgroundColor = warn ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.backgroundColor =
+      level === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : warn
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
     const md = new vscode.MarkdownString(tooltip);
     md.supportThemeIcons = true;
     this.item.tooltip = md;
     this.item.accessibilityInformation = {
-      label: `Newest backup ${newest?.ageMs !== undefined ? formatAge(newest.ageMs) : 'none'} old${warn ? ', behind schedule' : ''}`,
+      label: `Newest backup ${newest?.ageMs !== undefined ? formatDuration(newest.ageMs) : 'none'} old${warn ? ', behind schedule' : ''}`,
     };
     this.item.show();
     return this.state;

@@ -1,6 +1,7 @@
 /** Status bar: "N pending migrations" (hidden at 0), error colour when a migration is modified or failed. */
 import * as vscode from 'vscode';
 import type { MigrationsController } from '../migrations/controller';
+import { COMMAND, VIEW, focusCommand } from '../ids';
 
 export class MigrationsStatus implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('tsdbOps.migrations', vscode.StatusBarAlignment.Left, 49);
@@ -31,7 +32,7 @@ export class MigrationsStatus implements vscode.Disposable {
     this.item.tooltip = broken
       ? 'A migration was modified after it was applied, failed, or is missing: see the Migrations view.'
       : 'Click to apply the pending migrations (asks first).';
-    this.item.command = broken ? 'tsdbOps.migrations.focus' : 'tsdbOps.migrations.runPending';
+    this.item.command = broken ? focusCommand(VIEW.migrations) : COMMAND.migrationsRunPending;
     this.item.accessibilityInformation = { label: `TimescaleDB Ops: ${parts.join(', ')}` };
     this.item.show();
   }

@@ -8,8 +8,9 @@ import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { describeState, formatPort, uptime, type ServiceStatus } from '../../core/docker/model';
 import type { MonitorState } from '../../core/docker/events';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
+import { COMMAND } from '../ids';
 
 export interface StatusBarSnapshot {
   readonly text: string;
@@ -62,10 +63,10 @@ export class StackStatus implements vscode.Disposable {
 
   constructor(
     private readonly registry: StackRegistry,
-    private readonly engine?: EngineService,
+    private readonly engine?: DockerService,
   ) {
     this.item.name = 'TimescaleDB Ops';
-    this.item.command = engine ? 'tsdbOps.stack.actions' : 'workbench.view.extension.tsdbOps';
+    this.item.command = engine ? COMMAND.stackActions : 'workbench.view.extension.tsdbOps';
     this.subs.push(registry.onDidChange(() => this.update()));
     if (engine) this.subs.push(engine.onDidChangeState(() => this.update()));
     this.update();

@@ -10,16 +10,19 @@
  * `stanza`, `set`, `backup`, `copy`, `pitr` or `job`).
  */
 import * as vscode from 'vscode';
+import { ITEM } from '../ids';
 import type { StackConfig } from '../../core/infra';
 import { formatBytes } from '../../core/backups/manual';
 import { groupBackupSets, PgBackRestError, type BackupSet, type StanzaInfo } from '../../core/backups/pgbackrest';
 import type { BackupsOverview, ManualBackupEntry } from '../../core/backups/overview';
-import type { PreRestoreCopy } from '../../core/backups/pre-restore';
+import type { PreRestoreCopy } from '../../core/backups/restore/pre-restore';
 import type { JobFreshness } from '../../core/schedule/freshness';
-import { formatAge } from '../../core/schedule/freshness';
 import type { BackupsController } from '../backups/controller';
+import { describeArchiver } from '../../core/backups/archiver';
+import { drillFreshness, latestPerSource } from '../../core/backups/drill';
 import type { StackRegistry } from '../stacks';
 import { leaf, StackTreeProvider, type Node } from './node';
+import { formatDuration } from '../../core/format';
 
 export interface BackupRow {
   depth: number;
@@ -39,7 +42,6 @@ export interface BackupNode extends Node {
   readonly job?: JobFreshness;
 }
 
-const MANUAL_CONTEXT = { pg_dump: 'dump', pg_dumpall: 'dumpAll', pg_basebackup: 'baseBackup', other: 'other' } as const;
 const MANUAL_LABEL = {
   pg_dump: 'pg_dump',
   pg_dumpall: 'pg_dumpall',
@@ -72,7 +74,7 @@ export class BackupsProvider extends StackTreeProvider {
     return [];
   }
 
-  /** Also reloads the model (the manual_backup watcher and the refresh command call this). */
+  /** Also reloads the model (the refresh command calls this). */
   override refresh(): void {
     this.controller.scheduleRefresh();
   }
@@ -81,6 +83,7 @@ export class BackupsProvider extends StackTreeProvider {
     const o = await this.controller.load(stack);
     const nodes: BackupNode[] = [this.stanzaNode(o), this.manualNode(o)];
     if (o.preRestore.length) nodes.push(this.preRestoreNode(o));
+    nodes.push(this.drillsNode(o));
     nodes.push(this.schedulesNode(o));
     return nodes;
   }
@@ -89,7 +92,7 @@ export class BackupsProvider extends StackTreeProvider {
     const s = o.stanza;
     const item = new vscode.TreeItem(`pgBackRest (stanza ${o.stanzaName})`, vscode.TreeItemCollapsibleState.Expanded);
     item.id = `${o.stack.infraDir}#stanza`;
-    item.contextValue = 'stanza';
+    item.contextValue = ITEM.stanza;
     if (s) {
       const ok = s.status.code === 0;
       item.description = `${s.status.message}${s.lockHeld ? ' · backup running' : ''} · ${s.backups.length} backup${s.backups.length === 1 ? '' : 's'}`;
@@ -124,7 +127,7 @@ export class BackupsProvider extends StackTreeProvider {
       );
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
       item.tooltip = md([e.message.replace(/\n/g, '\n\n')]);
-      item.contextValue = e instanceof PgBackRestError && e.action ? `stanzaError.${e.action}` : 'stanzaError';
+      item.contextValue = ITEM.stanzaError(e instanceof PgBackRestError ? e.action : undefined);
       out.push({ ...leaf(item), stack: o.stack });
       return out;
     }
@@ -133,7 +136,7 @@ export class BackupsProvider extends StackTreeProvider {
     if (s.status.code !== 0 && s.status.code !== 2) {
       const item = new vscode.TreeItem(`Stanza status: ${s.status.message}`);
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-      item.contextValue = s.status.code === 1 ? 'stanzaError.stanzaCreate' : 'stanzaError';
+      item.contextValue = ITEM.stanzaError(s.status.code === 1 ? 'stanzaCreate' : undefined);
       item.tooltip = md([
         ...s.repos.map((r) => `repo${r.key}: ${r.message}`),
         s.status.code === 1 ? 'Run **Create Stanza** (pgbackrest stanza-create) before the first backup.' : '',
@@ -155,18 +158,34 @@ export class BackupsProvider extends StackTreeProvider {
       wal.description = `${s.walMin ?? '?'} … ${s.walMax ?? '?'}`;
       wal.iconPath = new vscode.ThemeIcon('list-ordered');
       wal.tooltip = 'The oldest and newest WAL segments in the repository (there may be gaps between them).';
-      wal.contextValue = 'walRange';
+      wal.contextValue = ITEM.walRange;
       out.push({ ...leaf(wal), stack: o.stack, stanza: s });
+    }
+    const a = o.archiver;
+    if (a && (a.failing || a.archiveMode === 'off')) {
+      const w = new vscode.TreeItem(a.failing ? 'WAL archiving is failing' : 'WAL archiving is off');
+      w.description = a.failing
+        ? `${a.failedCount} failures · last ${a.lastFailedWal ?? '?'} at ${a.lastFailedTime ? when(a.lastFailedTime) : '?'}`
+        : 'archive_mode=off';
+      w.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+      w.tooltip = md([
+        describeArchiver(a),
+        'Point-in-time recovery ends at the newest archived WAL until archiving works again.',
+      ]);
+      w.contextValue = 'archivingFailing';
+      out.push({ ...leaf(w), stack: o.stack, stanza: s });
     }
     if (s.pitr) {
       const p = new vscode.TreeItem('Point-in-time window');
       p.description = `${when(s.pitr.from)} → ${when(s.pitr.to)}`;
       p.iconPath = new vscode.ThemeIcon('history');
-      p.contextValue = 'pitrWindow';
+      p.contextValue = ITEM.pitrWindow;
       p.tooltip = md([
         `A restore can target any time from **${s.pitr.from.toISOString()}** (the oldest backup's end) to **${s.pitr.to.toISOString()}**.`,
-        'pgBackRest does not report the time of the newest archived WAL: ' +
-          "the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup's end.",
+        o.archiver?.lastArchivedTime
+          ? `The end is the newest archived WAL (${o.archiver.lastArchivedWal}, pg_stat_archiver): later writes are not in the repository yet.`
+          : 'pgBackRest does not report the time of the newest archived WAL: ' +
+            "the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup's end.",
       ]);
       out.push({ ...leaf(p), stack: o.stack, stanza: s, pitr: { ...s.pitr, stanza: s.name } });
     }
@@ -184,12 +203,12 @@ export class BackupsProvider extends StackTreeProvider {
       b.error ? 'warning' : b.type === 'full' ? 'package' : 'diff',
       b.error ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
     );
-    item.contextValue = `backupSet.${b.type}`;
+    item.contextValue = ITEM.backupSet(b.type);
     const ann = Object.entries(b.annotations);
     item.tooltip = md(
       [
         `**${b.label}** (${b.type})`,
-        `Started ${b.start.toISOString()}, finished ${b.stop.toISOString()} (${formatAge(b.stop.getTime() - b.start.getTime())})`,
+        `Started ${b.start.toISOString()}, finished ${b.stop.toISOString()} (${formatDuration(b.stop.getTime() - b.start.getTime())})`,
         `Size ${formatBytes(b.sizeBytes)} (backed up ${formatBytes(b.deltaBytes)}); ` +
           `in the repository ${formatBytes(b.repoSizeBytes)} (this backup ${formatBytes(b.repoDeltaBytes)})`,
         `WAL ${b.walStart ?? '?'} … ${b.walStop ?? '?'}${b.lsnStart ? `, LSN ${b.lsnStart} … ${b.lsnStop ?? '?'}` : ''}`,
@@ -208,7 +227,7 @@ export class BackupsProvider extends StackTreeProvider {
     item.iconPath = new vscode.ThemeIcon('folder');
     item.tooltip = dir;
     item.description = o.manual.length ? `${o.manual.length}` : undefined;
-    item.contextValue = 'manualBackups';
+    item.contextValue = ITEM.manualBackups;
     return {
       item,
       stack: o.stack,
@@ -223,7 +242,7 @@ export class BackupsProvider extends StackTreeProvider {
           i.id = `${o.stack.infraDir}#manual#${b.name}`;
           i.description = `${MANUAL_LABEL[b.kind]} · ${formatBytes(b.size)} · ${when(b.sidecar ? new Date(b.sidecar.created) : b.modified)}`;
           i.iconPath = new vscode.ThemeIcon(b.isDirectory ? 'file-directory' : 'file-binary');
-          i.contextValue = `manualBackup.${MANUAL_CONTEXT[b.kind]}`;
+          i.contextValue = ITEM.manualBackup(b.kind);
           i.resourceUri = vscode.Uri.file(b.path);
           const m = b.sidecar;
           i.tooltip = md(
@@ -250,7 +269,7 @@ export class BackupsProvider extends StackTreeProvider {
     item.iconPath = new vscode.ThemeIcon('history');
     item.tooltip =
       'Data folders a physical restore moved aside: the way back. Delete them when the restore is confirmed good.';
-    item.contextValue = 'preRestoreCopies';
+    item.contextValue = ITEM.preRestoreCopies;
     return {
       item,
       stack: o.stack,
@@ -262,9 +281,82 @@ export class BackupsProvider extends StackTreeProvider {
             .filter(Boolean)
             .join(' · ');
           i.iconPath = new vscode.ThemeIcon('file-directory');
-          i.contextValue = 'preRestoreCopy';
+          i.contextValue = ITEM.preRestoreCopy;
           i.tooltip = `${c.path} (in ${o.targets?.manual.runtime.description ?? 'the database container'})`;
           return { ...leaf(i), stack: o.stack, copy: c };
+        }),
+    };
+  }
+
+  /** Restore drills: the last result per source, when, RTO, recovery point, failed checks with their message. */
+  private drillsNode(o: BackupsOverview): BackupNode {
+    const latest = latestPerSource(o.drills);
+    const maxAgeDays = vscode.workspace
+      .getConfiguration('tsdbOps', vscode.Uri.file(o.stack.workspaceFolder))
+      .get<number>('drill.maxAgeDays', 7);
+    const f = drillFreshness(o.drills, maxAgeDays);
+    const item = new vscode.TreeItem('Drills', vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `${o.stack.infraDir}#drills`;
+    item.contextValue = 'drills';
+    item.description = latest.length ? f.text : 'no restore drill yet';
+    item.iconPath = new vscode.ThemeIcon(
+      f.stale ? 'warning' : 'beaker',
+      f.stale ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+    );
+    item.tooltip = f.stale
+      ? `No restore drill passed within ${maxAgeDays} days: run "Verify Backup by Restoring…".`
+      : 'Restore drills restore a backup into a scratch container and check it (reports in backups/drills).';
+    const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
+    return {
+      item,
+      stack: o.stack,
+      children: () =>
+        latest.map((r): BackupNode => {
+          const failed = r.checks.filter((c) => c.status === 'failed');
+          const i = new vscode.TreeItem(
+            r.source,
+            failed.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+          );
+          i.id = `${o.stack.infraDir}#drill#${r.sourceKey}`;
+          i.description = [
+            r.passed ? 'passed' : 'FAILED',
+            when(new Date(r.finished)),
+            `RTO ${secs(r.rtoMs)}`,
+            r.recoveryPoint ? `recovery point ${when(new Date(r.recoveryPoint))}` : '',
+          ]
+            .filter(Boolean)
+            .join(' · ');
+          i.iconPath = new vscode.ThemeIcon(
+            r.passed ? 'pass' : 'error',
+            new vscode.ThemeColor(r.passed ? 'testing.iconPassed' : 'problemsErrorIcon.foreground'),
+          );
+          i.contextValue = r.passed ? 'drill.passed' : 'drill.failed';
+          i.tooltip = md(
+            [
+              `**${r.source}**: ${r.passed ? 'passed' : 'FAILED'} (${r.finished})`,
+              `RTO ${secs(r.rtoMs)}: ${r.phases.map((p) => `${p.name} ${secs(p.ms)}`).join(', ')}`,
+              r.recoveryPoint ? `Recovery point ${r.recoveryPoint} (${r.recoveryPointFrom})` : '',
+              ...r.checks.map(
+                (c) =>
+                  `${c.status === 'passed' ? '$(pass)' : c.status === 'failed' ? '$(error)' : '$(circle-slash)'} ${c.name}: ${c.message}`,
+              ),
+            ].filter(Boolean),
+          );
+          return {
+            item: i,
+            stack: o.stack,
+            children: failed.length
+              ? () =>
+                  failed.map((c) => {
+                    const ci = new vscode.TreeItem(c.name);
+                    ci.description = c.message;
+                    ci.tooltip = c.message;
+                    ci.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+                    ci.contextValue = 'drillCheck.failed';
+                    return { ...leaf(ci), stack: o.stack };
+                  })
+              : undefined,
+          };
         }),
     };
   }
@@ -277,9 +369,9 @@ export class BackupsProvider extends StackTreeProvider {
       f.level === 'warning' ? 'warning' : 'watch',
       f.level === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
     );
-    item.description = f.newest ? `newest backup ${formatAge(f.ageMs ?? 0)} ago` : 'no backups yet';
+    item.description = f.newest ? `newest backup ${formatDuration(f.ageMs ?? 0)} ago` : 'no backups yet';
     item.tooltip = f.reasons.length ? md(f.reasons) : 'Ofelia job-exec labels in the compose file.';
-    item.contextValue = 'schedules';
+    item.contextValue = ITEM.schedules;
     const errors = o.jobs.filter((j) => j.scheduleError);
     return {
       item,
@@ -306,7 +398,7 @@ export class BackupsProvider extends StackTreeProvider {
               ? new vscode.ThemeColor('problemsWarningIcon.foreground')
               : undefined,
           );
-          i.contextValue = `schedule.${j.state}`;
+          i.contextValue = ITEM.schedule(j.state);
           i.tooltip = md(
             [
               `**${j.job.name}** (${j.job.type} on ${j.job.service}): ` +
@@ -330,7 +422,7 @@ export class BackupsProvider extends StackTreeProvider {
           i.description = 'invalid schedule';
           i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
           i.tooltip = j.scheduleError;
-          i.contextValue = 'schedule.invalid';
+          i.contextValue = ITEM.scheduleInvalid;
           nodes.push({ ...leaf(i), stack: o.stack });
         }
         if (!nodes.length) {

@@ -7,10 +7,11 @@ import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { describeState, formatPort, uptime, type ServiceStatus } from '../../core/docker/model';
 import type { MonitorState } from '../../core/docker/events';
-import type { EngineService } from '../engine';
+import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { productionOf } from '../production';
 import { leaf, openFileCommand, problemNode, StackTreeProvider, type Node } from './node';
+import { COMMAND, ITEM, VIEW } from '../ids';
 
 /** A service row: commands invoked from it get the stack and the service. */
 export interface ServiceNode extends Node {
@@ -60,7 +61,7 @@ export function serviceDescription(s: ServiceStatus): string {
 }
 
 export function contextValueOf(s: ServiceStatus): string {
-  return `container.${s.state}${s.isDatabase ? '.database' : ''}`;
+  return ITEM.container(s.state, s.isDatabase);
 }
 
 function tooltip(stack: StackConfig, s: ServiceStatus): vscode.MarkdownString {
@@ -105,7 +106,7 @@ export class ContainersProvider extends StackTreeProvider {
 
   constructor(
     registry: StackRegistry,
-    private readonly engine?: EngineService,
+    private readonly engine?: DockerService,
   ) {
     super(registry);
     this.engineSub = engine?.onDidChangeState(() => this.refresh());
@@ -121,8 +122,8 @@ export class ContainersProvider extends StackTreeProvider {
       const item = new vscode.TreeItem(`Docker not reachable at ${this.engine.describeHost()}`);
       item.description = state.error;
       item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
-      item.command = { title: 'Retry', command: 'tsdbOps.refresh' };
-      item.contextValue = 'dockerUnreachable';
+      item.command = { title: 'Retry', command: COMMAND.refresh };
+      item.contextValue = ITEM.dockerUnreachable;
       return [...problems, leaf(item)];
     }
     if (state.kind === 'connecting') {
@@ -145,10 +146,10 @@ export class ContainersProvider extends StackTreeProvider {
  */
 export function createContainersView(
   registry: StackRegistry,
-  engine: EngineService,
+  engine: DockerService,
 ): { provider: ContainersProvider; view: vscode.TreeView<Node>; disposable: vscode.Disposable } {
   const provider = new ContainersProvider(registry, engine);
-  const view = vscode.window.createTreeView('tsdbOps.containers', {
+  const view = vscode.window.createTreeView(VIEW.containers, {
     treeDataProvider: provider,
     showCollapseAll: false,
   });

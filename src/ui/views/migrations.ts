@@ -8,6 +8,7 @@ import type { MigrationsController } from '../migrations/controller';
 import { isPasswordProblem } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
 import { leaf, openFileCommand, StackTreeProvider, type Node } from './node';
+import { COMMAND, ITEM } from '../ids';
 
 const ICON: Record<MigrationStatus['state'], [string, string | undefined]> = {
   applied: ['pass', 'testing.iconPassed'],
@@ -34,11 +35,33 @@ function group(label: string, children: Node[], icon: string, expanded = true): 
   );
   item.iconPath = new vscode.ThemeIcon(icon);
   item.description = String(children.length);
-  item.contextValue = `migrationGroup.${label.toLowerCase()}`;
+  item.contextValue = ITEM.migrationGroup(label);
   return { item, children: () => children };
 }
 
-function migrationNode(m: MigrationStatus): Node {
+/** Lint findings of a migration file, for its mark in the view. */
+export type LintMarks = (path: string) => ReadonlyArray<{ severity: string; rule: string; message: string }>;
+
+function lintMark(item: vscode.TreeItem, md: vscode.MarkdownString, findings: ReturnType<LintMarks>): void {
+  if (findings.length === 0) return;
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.length - errors;
+  const text = [
+    errors ? `${errors} lint error${errors > 1 ? 's' : ''}` : '',
+    warnings ? `${warnings} lint warning${warnings > 1 ? 's' : ''}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  item.description = [item.description, text].filter(Boolean).join(' · ');
+  item.iconPath = new vscode.ThemeIcon(
+    errors ? 'error' : 'warning',
+    new vscode.ThemeColor(errors ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground'),
+  );
+  md.appendMarkdown(`\n**Lint** (${text}):\n`);
+  for (const f of findings.slice(0, 10)) md.appendMarkdown(`- \`${f.rule}\` ${f.message}\n`);
+}
+
+function migrationNode(m: MigrationStatus, marks?: LintMarks): Node {
   const item = new vscode.TreeItem(`${m.version} ${m.description}`);
   const [icon, color] = ICON[m.state];
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
@@ -60,8 +83,9 @@ function migrationNode(m: MigrationStatus): Node {
   if (m.file) md.appendMarkdown(`- file: \`${m.file.fileName}\`${m.down ? ` (down: \`${m.down.fileName}\`)` : ''}\n`);
   if (m.hint) md.appendMarkdown(`\n$(lightbulb) ${m.hint}\n`);
   if (m.detail) md.appendCodeblock(m.detail, 'text');
+  if (marks && m.file && (m.state === 'pending' || m.state === 'outOfOrder')) lintMark(item, md, marks(m.file.path));
   item.tooltip = md;
-  item.contextValue = `migration.${m.state}${m.down ? '.reversible' : ''}`;
+  item.contextValue = ITEM.migration(m.state, !!m.down);
   if (m.file) {
     item.resourceUri = vscode.Uri.file(m.file.path);
     item.command = openFileCommand(m.file.path);
@@ -69,18 +93,24 @@ function migrationNode(m: MigrationStatus): Node {
   return leaf(item);
 }
 
-function localNode(m: LocalMigration): Node {
+function localNode(m: LocalMigration, marks?: LintMarks): Node {
   const item = new vscode.TreeItem(`${m.version} ${m.description}`);
   item.iconPath = new vscode.ThemeIcon('file-code');
   item.description = 'status unknown';
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${m.version}** ${m.description}\n`);
+  if (marks) lintMark(item, md, marks(m.path));
+  item.tooltip = md;
   item.resourceUri = vscode.Uri.file(m.path);
   item.command = openFileCommand(m.path);
-  item.contextValue = 'migration.unknown';
+  item.contextValue = ITEM.migrationUnknown;
   return leaf(item);
 }
 
 export class MigrationsProvider extends StackTreeProvider {
   private readonly controllerSub: vscode.Disposable;
+  private lintSub: vscode.Disposable | undefined;
+  private marks: LintMarks | undefined;
 
   constructor(
     registry: StackRegistry,
@@ -88,6 +118,12 @@ export class MigrationsProvider extends StackTreeProvider {
   ) {
     super(registry);
     this.controllerSub = controller.onDidChange(() => this.refresh());
+  }
+
+  /** Shows a lint mark on each pending migration, refreshed when the lint changes. */
+  setLint(marks: LintMarks, onDidChange: vscode.Event<void>): void {
+    this.marks = marks;
+    this.lintSub = onDidChange(() => this.refresh());
   }
 
   protected override invalidChildren(): Node[] {
@@ -99,7 +135,7 @@ export class MigrationsProvider extends StackTreeProvider {
       const item = new vscode.TreeItem('No migrations folder');
       item.description = 'database/migrations or migrations, or set tsdbOps.migrations.path';
       item.iconPath = new vscode.ThemeIcon('info');
-      item.command = { title: 'Open Settings', command: 'tsdbOps.openSettings' };
+      item.command = { title: 'Open Settings', command: COMMAND.openSettings };
       return [leaf(item)];
     }
     const state = this.controller.get(stack);
@@ -121,24 +157,30 @@ export class MigrationsProvider extends StackTreeProvider {
       item.description = state.error.message;
       item.tooltip = state.error.message;
       item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-      item.contextValue = 'migrationsConnectionError';
+      item.contextValue = ITEM.migrationsConnectionError;
       item.command = isPasswordProblem(state.error)
-        ? { title: 'Enter Password', command: 'tsdbOps.migrations.setPassword' }
-        : { title: 'Retry', command: 'tsdbOps.migrations.refresh' };
+        ? { title: 'Enter Password', command: COMMAND.migrationsSetPassword }
+        : { title: 'Retry', command: COMMAND.migrationsRefresh };
       problems.push(leaf(item));
     }
     if (!state.report) {
-      const files = (state.local?.migrations ?? []).filter((m) => m.type !== 'down').map(localNode);
+      const files = (state.local?.migrations ?? [])
+        .filter((m) => m.type !== 'down')
+        .map((m) => localNode(m, this.marks));
       return [...problems, ...files];
     }
     const list = state.report.migrations;
     problems.push(
-      ...list.filter((m) => m.state === 'modified' || m.state === 'failed' || m.state === 'missing').map(migrationNode),
+      ...list
+        .filter((m) => m.state === 'modified' || m.state === 'failed' || m.state === 'missing')
+        .map((m) => migrationNode(m)),
     );
-    const pending = list.filter((m) => m.state === 'pending' || m.state === 'outOfOrder').map(migrationNode);
+    const pending = list
+      .filter((m) => m.state === 'pending' || m.state === 'outOfOrder')
+      .map((m) => migrationNode(m, this.marks));
     const applied = list
       .filter((m) => m.state === 'applied')
-      .map(migrationNode)
+      .map((m) => migrationNode(m))
       .reverse();
     return [
       ...(problems.length ? [group('Problems', problems, 'warning')] : []),
@@ -149,6 +191,7 @@ export class MigrationsProvider extends StackTreeProvider {
 
   override dispose(): void {
     this.controllerSub.dispose();
+    this.lintSub?.dispose();
     super.dispose();
   }
 }

@@ -1,5 +1,6 @@
 /** One tree node: what VS Code draws, and (for a parent) how to get its children. */
 import * as vscode from 'vscode';
+import { ITEM } from '../ids';
 import { productionOf } from '../production';
 import { basename } from 'node:path';
 import type { InfraProblem } from '../../core/infra';
@@ -36,7 +37,7 @@ export function problemNode(p: InfraProblem): Node {
   item.tooltip = new vscode.MarkdownString(
     `**${p.message}**\n\n${p.fix ?? ''}\n\n\`${p.file}${p.line ? `:${p.line}` : ''}\``,
   );
-  item.contextValue = 'problem';
+  item.contextValue = ITEM.problem;
   item.command = openFileCommand(p.file, p.line);
   return leaf(item);
 }

@@ -207,12 +207,14 @@ describe('Backups: commands on a real stack, the view, the freshness status item
   it("the freshness status item shows the newest backup's age, and warns at a time past the schedules", async () => {
     const now = backups.statusBar();
     assert.ok(now, 'shown');
-    assert.equal(now.level, 'ok', now.tooltip);
-    assert.match(now.text, /^\$\(archive\) backup \d+(s|m) ago$/);
+    // No restore drill passed yet (none ran in this workspace): the item warns and says so.
+    assert.equal(now.level, 'warning', now.tooltip);
+    assert.match(now.text, /^\$\(warning\) backup \d+ (s|min) ago · not verified$/);
+    assert.match(now.tooltip, /no restore drill passed yet — run "Verify Backup by Restoring…"/);
     assert.match(now.tooltip, /pgbackrest-diff-backup: every 15 minutes; last scheduled .*; next /);
     const later = backups.statusBar(new Date(Date.now() + 3 * 3_600_000).toISOString());
     assert.equal(later?.level, 'warning');
-    assert.match(later!.text, /^\$\(warning\) backup 3h \d+m ago$/);
+    assert.match(later!.text, /^\$\(warning\) backup 3 h( \d+ min)? ago · not verified$/);
     assert.match(later!.tooltip, /pgbackrest-diff-backup: newest full or differential backup/);
   });
 

@@ -95,8 +95,8 @@ describe('Restores: commands on a real compose stack', function () {
     assert.deepEqual(await values(), [1, 2, 3]);
   });
 
-  it('tsdbOps.restore.pgbackrest { confirm: true } brings back the latest backup and keeps the old data aside; a second one is refused meanwhile', async () => {
-    const first = run<PhysicalResult>('tsdbOps.restore.pgbackrest', { confirm: true });
+  it("tsdbOps.restore.pgbackrest { target: 'set', confirm: true } restores exactly the newest set, keeps the old data aside, refuses a second", async () => {
+    const first = run<PhysicalResult>('tsdbOps.restore.pgbackrest', { target: 'set', confirm: true });
     await new Promise((r) => setTimeout(r, 2000));
     await assert.rejects(
       run('tsdbOps.restore.dump', { file: `${MB}/none.tar`, database: 'x', confirm: true }),
@@ -269,7 +269,7 @@ describe('Restores: without Docker (tsdbOps.backups.runtime = host) on a host cl
     await cluster.psql('CREATE TABLE t (v int); INSERT INTO t VALUES (1)');
     await cluster.pgbackrest(['--type=full', 'backup']);
     await cluster.psql('INSERT INTO t VALUES (2)');
-    const r = await run<PhysicalResult>('tsdbOps.restore.pgbackrest', { confirm: true });
+    const r = await run<PhysicalResult>('tsdbOps.restore.pgbackrest', { target: 'set', confirm: true });
     assert.equal(r.dataDir, cluster.dataDir);
     assert.equal(await cluster.psql("SELECT string_agg(v::text, ',' ORDER BY v) FROM t"), '1');
     assert.ok(r.preRestoreCopy?.startsWith(`${cluster.dataDir}.pre-restore-`));

@@ -1,0 +1,92 @@
+/**
+ * What a restore needs to know about a running stack, read from the stack itself: the pgBackRest
+ * config (`$PGBACKREST_CONFIG` in the database container), its stanza and `pg1-path` (PGDATA, where
+ * a restore must go: the restored cluster's archive-push fails with [032] elsewhere), whether
+ * PostgreSQL is PID 1 (then restores run in a one-off container), and how host paths of the backups
+ * folder map into the container.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { ContainerRuntime } from '../../runtime';
+import type { StackConfig, VolumeMount } from '../../infra';
+import { readSite, type Site, type SiteSettings } from '../../stack/site';
+import { postgresIsPid1 } from './oneoff';
+import type { ServerConnection } from './run';
+import type { RestoreJournal } from './physical';
+
+export { containerPath, hostPath } from '../../stack/site';
+
+export interface StackRestoreSetup {
+  readonly containerId: string;
+  readonly containerName: string;
+  readonly dataDir: string;
+  readonly stanza: string;
+  /** `--config` for pgBackRest (the setting), when set; else pgBackRest finds site.configFile itself. */
+  readonly configPath?: string;
+  readonly conn: ServerConnection;
+  /** PostgreSQL is the container's main process: physical restores run in a one-off container. */
+  readonly postgresIsPid1: boolean;
+  /** Whether the container runs (a stopped one after a crashed one-off restore). */
+  readonly running: boolean;
+  readonly site: Site;
+}
+
+/** The database container of a stack, inspected (running or stopped), and where its things are (core/stack/site). */
+export async function readRestoreSetup(opts: {
+  stack: StackConfig;
+  docker: Dockerode;
+  containerId: string;
+  user: string;
+  password?: string;
+  database?: string;
+  /** tsdbOps.backups.stanza / pgbackrestConfig, when set. */
+  settings?: SiteSettings;
+}): Promise<StackRestoreSetup> {
+  const info = await opts.docker.getContainer(opts.containerId).inspect();
+  const name = info.Name.replace(/^\//, '');
+  const running = info.State.Running;
+  const rt = new ContainerRuntime(opts.docker, opts.containerId, `container ${name}`);
+  const site = await readSite(opts.stack, {
+    settings: { ...opts.settings, runtime: 'container' },
+    runtime: running ? rt : undefined,
+    container: { name, env: info.Config.Env },
+  });
+  return {
+    containerId: opts.containerId,
+    containerName: name,
+    dataDir: site.dataDir,
+    stanza: site.stanza,
+    configPath: site.configOption,
+    conn: { user: opts.user, password: opts.password, database: opts.database },
+    postgresIsPid1: running ? await postgresIsPid1(rt) : false,
+    running,
+    site,
+  };
+}
+
+/**
+ * Journals of unfinished physical restores, read on this machine from the service's bind-mounted
+ * folders (PGDATA's parent is one: `${PG_DATA}` → /home/postgres/pgdata). No Docker needed, so it can
+ * run when the extension starts, even while the database container is stopped.
+ */
+export async function findRestoreJournals(
+  volumes: readonly VolumeMount[],
+): Promise<{ file: string; journal: RestoreJournal }[]> {
+  const out: { file: string; journal: RestoreJournal }[] = [];
+  for (const v of volumes) {
+    if (v.type !== 'bind' || !v.source) continue;
+    const names = await readdir(v.source).catch(() => [] as string[]);
+    for (const n of names) {
+      if (!/^\.tsdbops-restore-.+\.json$/.test(n)) continue;
+      const file = join(v.source, n);
+      try {
+        const journal = JSON.parse(await readFile(file, 'utf8')) as RestoreJournal;
+        if (journal.version === 1 && journal.dataDir) out.push({ file, journal });
+      } catch {
+        // Being written or unreadable: the next check sees it.
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,270 @@
+/**
+ * The sqlx-compatible migrator: `status`, `run` and `revert` with sqlx's lock, statements, transactions,
+ * checks (in sqlx's order) and messages, so the Rust service and this extension share one history.
+ */
+import type { Client } from 'pg';
+import { CancelledError } from '../operations/cancel';
+import { advisoryLockId } from './checksum';
+import { loadMigrations, type LocalMigration } from './source';
+import { computeStatus, summarize, type AppliedMigration, type MigrationStatus, type StatusSummary } from './status';
+import { formatRustDuration, MigrateError, SQL } from './sqlx';
+
+export type ConnectFn = () => Promise<Client>;
+
+export interface StatusReport {
+  readonly migrations: MigrationStatus[];
+  readonly summary: StatusSummary;
+  /** File problems (invalid version prefix, invalid UTF-8): sqlx would refuse to run. */
+  readonly fileErrors: Error[];
+  /** False when `_sqlx_migrations` does not exist yet. */
+  readonly tableExists: boolean;
+  readonly database: string;
+}
+
+export interface RunOptions {
+  /** Apply up to and including this version (sqlx `--target-version`). */
+  readonly target?: bigint;
+  readonly ignoreMissing?: boolean;
+  readonly dryRun?: boolean;
+  readonly signal?: AbortSignal;
+  /** Each line sqlx would print (`Applied 1/migrate create users (7.6ms)`), plus ours about waiting. */
+  readonly onLine?: (line: string) => void;
+}
+
+export interface AppliedResult {
+  readonly version: bigint;
+  readonly description: string;
+  readonly elapsedNs: bigint;
+}
+
+function toApplied(r: Record<string, unknown>): AppliedMigration {
+  return {
+    version: BigInt(r.version as string),
+    description: String(r.description ?? ''),
+    installedOn: r.installed_on as Date,
+    success: r.success as boolean,
+    checksum: r.checksum as Buffer,
+    executionTimeNs: BigInt(r.execution_time as string),
+  };
+}
+
+/** 1-based line and column of a 1-based character position in a text. */
+function positionIn(text: string, position: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, position - 1));
+  const lines = before.split('\n');
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
+export class Migrator {
+  constructor(
+    readonly dir: string,
+    private readonly connect: ConnectFn,
+  ) {}
+
+  /** Read-only: never creates the table. One query for the rows, plus hashing the files. */
+  async status(): Promise<StatusReport> {
+    const [{ migrations: local, errors }, db] = await Promise.all([loadMigrations(this.dir), this.readApplied()]);
+    const migrations = computeStatus(local, db.applied);
+    return {
+      migrations,
+      summary: summarize(migrations),
+      fileErrors: errors,
+      tableExists: db.tableExists,
+      database: db.database,
+    };
+  }
+
+  private async readApplied(): Promise<{ applied: AppliedMigration[]; tableExists: boolean; database: string }> {
+    const client = await this.connect();
+    try {
+      const head = await client.query(`${SQL.tableExists}, current_database() AS db`);
+      const tableExists = head.rows[0].exists === true;
+      const database = String(head.rows[0].db);
+      if (!tableExists) return { applied: [], tableExists, database };
+      const rows = await client.query(SQL.listAppliedFull);
+      return { applied: rows.rows.map(toApplied), tableExists, database };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** `sqlx migrate run` with the library's lock: the checks in sqlx's order, then each pending migration in its own transaction. */
+  async run(opts: RunOptions = {}): Promise<{ applied: AppliedResult[]; skipped: bigint[] }> {
+    const { migrations: local, errors } = await loadMigrations(this.dir);
+    if (errors.length) throw errors[0];
+    const ups = local.filter((m) => m.type !== 'down');
+    if (opts.target !== undefined && !ups.some((m) => m.version === opts.target))
+      throw MigrateError.notPresent(opts.target);
+
+    return this.locked(opts, async (client) => {
+      await client.query(SQL.ensureTable);
+      const dirty = await client.query(SQL.dirty);
+      if (dirty.rows.length) throw MigrateError.dirty(BigInt(dirty.rows[0].version));
+      const appliedRows = (await client.query(SQL.listApplied)).rows.map((r) => ({
+        version: BigInt(r.version),
+        checksum: r.checksum as Buffer,
+      }));
+      if (!opts.ignoreMissing) {
+        const localVersions = new Set(ups.map((m) => m.version));
+        const missing = appliedRows.find((a) => !localVersions.has(a.version));
+        if (missing) throw MigrateError.missing(missing.version);
+      }
+      const latest = appliedRows.at(-1)?.version;
+      if (opts.target !== undefined && latest !== undefined && opts.target < latest)
+        throw MigrateError.tooOld(opts.target, latest);
+
+      const applied = new Map(appliedRows.map((a) => [a.version, a.checksum]));
+      const done: AppliedResult[] = [];
+      const skipped: bigint[] = [];
+      for (const m of ups) {
+        const checksum = applied.get(m.version);
+        if (checksum) {
+          if (!m.checksum.equals(checksum)) throw MigrateError.mismatch(m.version);
+          continue;
+        }
+        if (opts.target !== undefined && m.version > opts.target) {
+          skipped.push(m.version);
+          opts.onLine?.(`Skipped ${m.version}/migrate ${m.description} (0ns)`);
+          continue;
+        }
+        if (opts.dryRun) {
+          opts.onLine?.(`Can apply ${m.version}/migrate ${m.description} (0ns)`);
+          continue;
+        }
+        if (opts.signal?.aborted) throw new CancelledError();
+        const elapsedNs = await this.apply(client, m, opts.signal);
+        opts.onLine?.(`Applied ${m.version}/migrate ${m.description} (${formatRustDuration(elapsedNs)})`);
+        done.push({ version: m.version, description: m.description, elapsedNs });
+      }
+      return { applied: done, skipped };
+    });
+  }
+
+  /**
+   * `sqlx migrate revert`: the highest applied migration with a local `.down.sql` (or, with `target`,
+   * every applied version above it, newest first). Checksums are not validated, as in sqlx.
+   */
+  async revert(opts: RunOptions = {}): Promise<{ reverted: AppliedResult[] }> {
+    const { migrations: local, errors } = await loadMigrations(this.dir);
+    if (errors.length) throw errors[0];
+    const downs = new Map(local.filter((m) => m.type === 'down').map((m) => [m.version, m]));
+    if (opts.target !== undefined && opts.target !== 0n && !local.some((m) => m.version === opts.target))
+      throw MigrateError.notPresent(opts.target);
+
+    return this.locked(opts, async (client) => {
+      await client.query(SQL.ensureTable);
+      const dirty = await client.query(SQL.dirty);
+      if (dirty.rows.length) throw MigrateError.dirty(BigInt(dirty.rows[0].version));
+      const appliedVersions = (await client.query(SQL.listApplied)).rows.map((r) => BigInt(r.version)).reverse();
+      const latest = appliedVersions[0];
+      if (opts.target !== undefined && latest !== undefined && opts.target > latest)
+        throw MigrateError.tooNew(opts.target, latest);
+      const reverted: AppliedResult[] = [];
+      for (const version of appliedVersions) {
+        const down = downs.get(version);
+        if (!down) continue;
+        if (opts.target !== undefined && version <= opts.target) break;
+        if (opts.signal?.aborted) throw new CancelledError();
+        if (opts.dryRun) {
+          opts.onLine?.(`Can apply ${version}/revert ${down.description} (0ns)`);
+        } else {
+          const elapsedNs = await this.revertOne(client, down, opts.signal);
+          opts.onLine?.(`Applied ${version}/revert ${down.description} (${formatRustDuration(elapsedNs)})`);
+          reverted.push({ version, description: down.description, elapsedNs });
+        }
+        if (opts.target === undefined) break; // the CLI reverts one
+      }
+      if (reverted.length === 0 && !opts.dryRun) opts.onLine?.('No migrations available to revert');
+      return { reverted };
+    });
+  }
+
+  /** Takes sqlx's advisory lock first and always releases it (sqlx itself leaks it on errors: sqlx#1871). */
+  private async locked<T>(opts: RunOptions, body: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    const cancel = () => void this.cancelBackend(client);
+    opts.signal?.addEventListener('abort', cancel, { once: true });
+    let lockId: bigint | undefined;
+    try {
+      // sqlx's session settings, so migrations behave as they do under the Rust service.
+      await client.query(
+        "SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET extra_float_digits = 2; SET client_encoding = 'UTF8'",
+      );
+      const db = String((await client.query(SQL.currentDatabase)).rows[0].current_database);
+      const id = advisoryLockId(db);
+      const tried = await client.query('SELECT pg_try_advisory_lock($1) AS ok', [id.toString()]);
+      if (tried.rows[0].ok !== true) {
+        opts.onLine?.(
+          `Waiting for the migration lock ${id} on database "${db}": another runner is applying migrations…`,
+        );
+        await client.query(SQL.lock, [id.toString()]);
+      }
+      lockId = id;
+      if (opts.signal?.aborted) throw new CancelledError();
+      return await body(client);
+    } catch (e) {
+      if (
+        opts.signal?.aborted &&
+        !(e instanceof CancelledError) &&
+        !(e instanceof MigrateError && e.kind !== 'ExecuteMigration')
+      )
+        throw new CancelledError();
+      throw e;
+    } finally {
+      opts.signal?.removeEventListener('abort', cancel);
+      if (lockId !== undefined) await client.query(SQL.unlock, [lockId.toString()]).catch(() => undefined);
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private async cancelBackend(client: Client): Promise<void> {
+    const pid = (client as unknown as { processID?: number }).processID;
+    if (!pid) return;
+    const other = await this.connect().catch(() => undefined);
+    if (!other) return;
+    await other.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    await other.end().catch(() => undefined);
+  }
+
+  /** Applies an up/simple migration: script and bookkeeping INSERT in one transaction, the execution time after. */
+  private async apply(client: Client, m: LocalMigration, signal?: AbortSignal): Promise<bigint> {
+    const elapsed = await this.execute(client, m, signal, () =>
+      client.query(SQL.insert, [m.version.toString(), m.description, m.checksum]),
+    );
+    await client.query(SQL.updateTime, [elapsed.toString(), m.version.toString()]);
+    return elapsed;
+  }
+
+  /** Reverts with a down file: script and DELETE of the row in one transaction (sqlx stores no time). */
+  private revertOne(client: Client, down: LocalMigration, signal?: AbortSignal): Promise<bigint> {
+    return this.execute(client, down, signal, () => client.query(SQL.delete, [down.version.toString()]));
+  }
+
+  /**
+   * BEGIN (unless `-- no-transaction`); the file as one simple-protocol Query (so multi-statement files work);
+   * the bookkeeping statement; COMMIT. On error: ROLLBACK, and sqlx's message with the position in the file.
+   */
+  private async execute(
+    client: Client,
+    m: LocalMigration,
+    signal: AbortSignal | undefined,
+    bookkeeping: () => Promise<unknown>,
+  ): Promise<bigint> {
+    const start = process.hrtime.bigint();
+    try {
+      if (!m.noTx) await client.query('BEGIN');
+      await client.query(m.sql);
+      await bookkeeping();
+      if (!m.noTx) await client.query('COMMIT');
+    } catch (e) {
+      if (!m.noTx) await client.query('ROLLBACK').catch(() => undefined);
+      if (signal?.aborted) throw new CancelledError();
+      const pos = Number((e as { position?: string }).position);
+      throw MigrateError.execute(m.version, e, {
+        file: m.path,
+        ...(Number.isFinite(pos) && pos > 0 ? positionIn(m.sql, pos) : { line: 1, column: 1 }),
+      });
+    }
+    return process.hrtime.bigint() - start;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * `tsdbOps.backup.drill` — "Verify Backup by Restoring…": a restore drill (core/backups/drill) of a
+ * pgBackRest set (default: the newest, latest state) or a pg_basebackup folder in a scratch container,
+ * never touching the live one. With args it asks nothing and returns `{ report, files }`; from the
+ * palette or a set / base backup in the Backups view it runs with a cancellable progress and opens the
+ * Markdown report. At activation, scratch containers whose owner is gone are swept.
+ */
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import type { StackConfig } from '../../core/infra';
+import { projectContainers } from '../../core/docker/find';
+import { runDrill, sweepDrills, writeDrillReport, type DrillSource } from '../../core/backups/drill';
+import { drillsDir } from '../../core/backups/overview';
+import { containerPath, readRestoreSetup } from '../../core/backups/restore/stack';
+import { readBackupsConfig } from '../backups/controller';
+import type { DockerService } from '../docker-service';
+import type { StackRegistry } from '../stacks';
+import { pickStack, requireTrust, str, type Args } from './args';
+import { CancelledByUser, register } from './register';
+import { COMMAND } from '../ids';
+
+export interface DrillCommandContext {
+  readonly registry: StackRegistry;
+  readonly engine: DockerService;
+  readonly log: vscode.LogOutputChannel;
+  readonly output: vscode.OutputChannel;
+}
+
+interface ViewNode {
+  readonly item?: vscode.TreeItem;
+  readonly stack?: StackConfig;
+  readonly set?: { label: string };
+  readonly backup?: { path: string; kind?: string };
+}
+
+/** The user's SQL checks: `tsdbOps.drill.checks` (paths or `dir/*.sql`, relative to the workspace folder), else `<infra>/drill-checks/*.sql`. */
+export async function drillCheckFiles(
+  stack: StackConfig,
+  setting: readonly string[],
+): Promise<{ name: string; sql: string }[]> {
+  const patterns = setting.length ? setting : [join(stack.infraDir, 'drill-checks', '*.sql')];
+  const files: string[] = [];
+  for (const p0 of patterns) {
+    const p = isAbsolute(p0) ? p0 : join(stack.workspaceFolder, p0);
+    if (/\*\.sql$/.test(p)) {
+      const dir = dirname(p);
+      const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.sql')).sort();
+      files.push(...names.map((n) => join(dir, n)));
+    } else if (existsSync(p)) files.push(p);
+    else if (setting.length)
+      throw new Error(
+        `tsdbOps.drill.checks: ${p0} does not exist (give SQL files, or a folder pattern such as infra/drill-checks/*.sql).`,
+      );
+  }
+  return Promise.all(files.map(async (f) => ({ name: basename(f), sql: await readFile(f, 'utf8') })));
+}
+
+export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposable[] {
+  const { engine, output } = ctx;
+
+  // Abandoned scratch containers (a window or machine that died midway) go at activation.
+  void ctx.registry.ready.then(async () => {
+    if (!ctx.registry.stacks.length) return;
+    try {
+      const r = await sweepDrills(await engine.docker(), (l) => ctx.log.info(l));
+      if (r.containers.length || r.volumes.length)
+        ctx.log.info(`Swept ${r.containers.length} abandoned drill containers and ${r.volumes.length} volumes.`);
+    } catch (e) {
+      ctx.log.debug(`Drill sweep skipped: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+
+  return [
+    register<ViewNode>(ctx, COMMAND.backupDrill, async (args: Args, node) => {
+      requireTrust('A restore drill');
+      const stack = node?.stack ?? (await pickStack(ctx.registry, args));
+      if (!stack) throw new CancelledByUser();
+      if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to drill.`);
+      const bc = readBackupsConfig(vscode.Uri.file(stack.workspaceFolder));
+      if (bc.runtime === 'host')
+        throw new Error('Restore drills need Docker (a scratch container); tsdbOps.backups.runtime is "host".');
+      const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(stack.workspaceFolder));
+      const docker = await engine.docker();
+      await engine.runtimeFor(stack); // a clear error when the database container is not running
+      const list = await projectContainers(docker, stack.projectName, stack.dbService.name);
+      const live = list.find((c) => c.State === 'running');
+      if (!live)
+        throw new Error(
+          `The ${stack.dbService.name} container of ${stack.projectName} is not running: start it first.`,
+        );
+      const user = stack.env.user ?? stack.dbService.environment['POSTGRES_USER'] ?? 'postgres';
+      const setup = await readRestoreSetup({
+        docker,
+        containerId: live.Id,
+        user,
+        password: stack.env.password ?? stack.dbService.environment['POSTGRES_PASSWORD'],
+        database: stack.env.database ?? stack.dbService.environment['POSTGRES_DB'],
+        stack,
+        settings: bc,
+      });
+
+      let src: DrillSource;
+      const fromNode =
+        node?.backup?.kind === 'pg_dump'
+          ? 'dump'
+          : node?.backup?.kind === 'pg_dumpall'
+            ? 'dumpAll'
+            : node?.backup
+              ? 'baseBackup'
+              : 'pgbackrest';
+      const kind = str(args, 'source') ?? fromNode;
+      if (kind === 'baseBackup') {
+        const dir = str(args, 'dir') ?? node?.backup?.path;
+        if (!dir)
+          throw new Error('tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.');
+        src = { kind: 'baseBackup', dir: containerPath(stack.dbService.volumes, dir) };
+      } else if (kind === 'dump' || kind === 'dumpAll') {
+        const file = str(args, 'file') ?? node?.backup?.path;
+        if (!file)
+          throw new Error(
+            `tsdbOps.backup.drill needs { file } for source "${kind}": a ${kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} file.`,
+          );
+        src = { kind, file: containerPath(stack.dbService.volumes, file), database: str(args, 'database') };
+      } else if (kind === 'pgbackrest') {
+        const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
+        if (target !== 'latest' && target !== 'set')
+          throw new Error(`tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`);
+        src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target };
+      } else
+        throw new Error(
+          `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,
+        );
+
+      const checks = await drillCheckFiles(stack, cfg.get<string[]>('drill.checks') ?? []);
+      const title = `Restore drill of ${stack.projectName}`;
+      output.appendLine('');
+      output.appendLine(`[${new Date().toISOString()}] ${title}`);
+      if (!args) output.show(true);
+      const secret = setup.conn.password;
+      const mask = (l: string) => (secret ? l.split(secret).join('****') : l);
+      const report = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        async (progress, token) => {
+          const ac = new AbortController();
+          const sub = token.onCancellationRequested(() => ac.abort());
+          try {
+            return await runDrill(
+              {
+                docker,
+                containerId: live.Id,
+                project: stack.projectName,
+                stanza: setup.stanza,
+                configPath: bc.pgbackrestConfig ?? setup.configPath,
+                dataDir: setup.dataDir,
+                conn: setup.conn,
+                checks,
+              },
+              src,
+              {
+                signal: ac.signal,
+                step: (s) => {
+                  progress.report({ message: s });
+                  output.appendLine(`▶ ${s}`);
+                },
+                line: (l) => output.appendLine(mask(l)),
+              },
+            );
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
+      const files = await writeDrillReport(drillsDir(stack), report);
+      void vscode.commands.executeCommand('tsdbOps.backup.refresh').then(undefined, () => undefined);
+      if (!args) {
+        await vscode.window.showTextDocument(vscode.Uri.file(files.markdown), { preview: true });
+        const failed = report.checks.filter((c) => c.status === 'failed');
+        if (report.passed)
+          void vscode.window.showInformationMessage(`${title}: passed (RTO ${Math.round(report.rtoMs / 1000)} s).`);
+        else
+          void vscode.window.showErrorMessage(
+            `${title}: FAILED — ${report.error ?? failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+          );
+      }
+      return { report, files };
+    }),
+  ];
+}

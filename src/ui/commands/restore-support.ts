@@ -1,0 +1,289 @@
+/**
+ * What the restore handlers (ui/commands/restores.ts) share: the Backups view node they accept, the stack and
+ * where its restore runs (container or host), the backup path and the confirmation, the operation with its
+ * progress and output, and the PITR time prompt.
+ */
+import type { DestructiveGuard } from '../../core/stack/production';
+import { confirmDestructive } from '../production';
+import * as vscode from 'vscode';
+import type { StackConfig } from '../../core/infra';
+import { OperationBusyError } from '../../core/operations/queue';
+import { projectContainers } from '../../core/docker/find';
+import { ContainerRuntime, HostRuntime, type ToolRuntime } from '../../core/runtime';
+import { stackBackupTargets } from '../../core/backups/targets';
+import { hostRunAs, manualBackupHostDir } from '../../core/stack/site';
+import { readBackupsConfig } from '../backups/controller';
+import { pgbackrestInfo, type StanzaInfo } from '../../core/backups/pgbackrest';
+import { restorePhysical, type PhysicalRestoreResult, type PhysicalSource } from '../../core/backups/restore/physical';
+import { restoreInOneOff } from '../../core/backups/restore/oneoff';
+import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore/pitr';
+import { containerPath, readRestoreSetup } from '../../core/backups/restore/stack';
+import type { RestoreContext, ServerConnection } from '../../core/backups/restore/run';
+import type { DockerService } from '../docker-service';
+import type { StackRegistry } from '../stacks';
+import { stackFor as stackOf, str, type Args } from './args';
+import { CancelledByUser, register } from './register';
+import { runStackOperation } from '../operation';
+import { COMMAND } from '../ids';
+import { errorText } from '../../core/format';
+
+export const RESTORE_CHANNEL = 'TimescaleDB Ops: Restore';
+
+export interface RestoreCommandContext {
+  readonly registry: StackRegistry;
+  readonly engine: DockerService;
+  readonly log: vscode.LogOutputChannel;
+  readonly output: vscode.OutputChannel;
+}
+
+/** Where a stack's restore runs (see setupFor). */
+export interface Site {
+  readonly mode: 'container' | 'host';
+  readonly rt: ToolRuntime;
+  readonly dataDir: string;
+  readonly stanza: string;
+  readonly configPath?: string;
+  readonly conn: ServerConnection;
+  readonly postgresIsPid1: boolean;
+  readonly containerId?: string;
+  /** "container <name>" or "this machine". */
+  readonly where: string;
+  /** A backup path as the tools see it. */
+  toolPath(path: string): string;
+}
+/** A Backups view node (the Backups helper's shapes): `set`, `backup`, `copy`, maybe `stack`. */
+export interface ViewNode {
+  readonly item: vscode.TreeItem;
+  readonly stack?: StackConfig;
+  readonly set?: { label: string };
+  readonly stanza?: { name: string };
+  readonly backup?: { path: string; database?: string };
+  readonly copy?: { path: string; sizeBytes?: number; created?: Date };
+}
+
+/** register() with the Backups view's node, and errors offering the restore channel. */
+export function registerRestore(
+  ctx: RestoreCommandContext,
+  id: string,
+  handler: (args: Args, node: ViewNode | undefined) => unknown,
+): vscode.Disposable {
+  return register<ViewNode>(ctx, id, handler, {
+    showError: (e) => {
+      void vscode.window.showErrorMessage(e.message, 'Show Output').then((a) => a && ctx.output.show(true));
+      return true;
+    },
+  });
+}
+
+/**
+ * The backup a restore starts from: `args[key]`, else the clicked Backups view item, else (from the
+ * palette) an open dialog in the stack's manual_backup folder. With args and no path: an error naming it.
+ */
+export async function backupPath(
+  args: Args,
+  node: ViewNode | undefined,
+  stack: StackConfig,
+  key: 'file' | 'dir',
+  id: string,
+  what: string,
+  dialog: Pick<vscode.OpenDialogOptions, 'title' | 'filters'>,
+): Promise<string> {
+  const given = str(args, key) ?? node?.backup?.path;
+  if (given) return given;
+  if (args)
+    throw new Error(`${id} needs { ${key} }: ${what} (host path under the backups folder, or its container path).`);
+  const picked = await vscode.window.showOpenDialog({
+    ...dialog,
+    canSelectFolders: key === 'dir',
+    canSelectFiles: key === 'file',
+    defaultUri: vscode.Uri.file(manualBackupHostDir(stack)),
+  });
+  const path = picked?.[0]?.fsPath;
+  if (!path) throw new CancelledByUser();
+  return path;
+}
+
+export async function confirm(
+  args: Args,
+  id: string,
+  message: string,
+  detail: string,
+  button: string,
+  guard?: DestructiveGuard,
+): Promise<void> {
+  const modal = async (): Promise<void> => {
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
+    if (choice !== button) throw new CancelledByUser();
+  };
+  // A production stack (tsdbOps.stacks.production) needs the typed name, with args too.
+  if (guard?.production) return confirmDestructive(args as Record<string, unknown> | undefined, guard, modal);
+  if (args) {
+    if (args.confirm !== true)
+      throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
+    return;
+  }
+  return modal();
+}
+
+/** What every restore handler needs: the stack and where its restore runs, the operation, the confirmations' texts. */
+export class Restores {
+  constructor(private readonly ctx: RestoreCommandContext) {}
+
+  async stackFor(args: Args, node: ViewNode | undefined): Promise<StackConfig> {
+    const stack = await stackOf(this.ctx.registry, args, node);
+    if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to restore into.`);
+    return stack;
+  }
+
+  /** The database service's container (running or not: after a one-off crash it may be stopped). */
+  async dbContainer(stack: StackConfig): Promise<string> {
+    const docker = await this.ctx.engine.docker();
+    const list = await projectContainers(docker, stack.projectName, stack.dbService!.name);
+    const c = list.find((x) => x.State === 'running') ?? list[0];
+    if (!c)
+      throw new Error(
+        `The ${stack.dbService!.name} container of compose project "${stack.projectName}" does not exist: start the stack first.`,
+      );
+    return c.Id;
+  }
+
+  credentials(stack: StackConfig): ServerConnection {
+    const svc = stack.dbService!;
+    return {
+      user: stack.env.user ?? svc.environment['POSTGRES_USER'] ?? 'postgres',
+      password: stack.env.password ?? svc.environment['POSTGRES_PASSWORD'],
+      database: stack.env.database ?? svc.environment['POSTGRES_DB'],
+    };
+  }
+
+  /**
+   * Where a restore of this stack runs: the database container (default), or this machine with
+   * `tsdbOps.backups.runtime` = host (an install without Docker; the cluster's own user runs VS Code).
+   */
+  async setupFor(stack: StackConfig, node?: ViewNode): Promise<Site> {
+    const bc = readBackupsConfig(vscode.Uri.file(stack.workspaceFolder));
+    const stanzaSetting = node?.stanza?.name ?? bc.stanza;
+    const cred = this.credentials(stack);
+    if (bc.runtime === 'host') {
+      // The OS user: core/stack/site's rule (postgres when VS Code runs as root), as for backups.
+      const rt = new HostRuntime(bc.hostBinDirs, hostRunAs());
+      const t = await stackBackupTargets(stack, rt, { ...bc, stanza: stanzaSetting });
+      const conn: ServerConnection = { ...cred, host: bc.host ?? 'localhost', port: bc.port ?? stack.env.port ?? 5432 };
+      return {
+        mode: 'host',
+        rt,
+        dataDir: t.dataDir,
+        stanza: t.pgbackrest.stanza,
+        configPath: t.pgbackrest.configPath,
+        conn,
+        postgresIsPid1: false,
+        where: 'this machine',
+        toolPath: (p) => p,
+      };
+    }
+    await this.ctx.engine.runtimeFor(stack); // a clear error when the container is not running
+    const docker = await this.ctx.engine.docker();
+    const setup = await readRestoreSetup({
+      stack,
+      docker,
+      containerId: await this.dbContainer(stack),
+      ...cred,
+      settings: { ...bc, stanza: stanzaSetting },
+    });
+    return {
+      ...setup,
+      mode: 'container',
+      rt: new ContainerRuntime(docker, setup.containerId, `container ${setup.containerName}`),
+      where: `container ${setup.containerName}`,
+      toolPath: (p) => containerPath(stack.dbService!.volumes, p),
+    };
+  }
+
+  /** Runs a restore in the stack's queue (refusing a second one) with progress, output and cancel. */
+  async runOperation<T>(stack: StackConfig, title: string, work: (rctx: RestoreContext) => Promise<T>): Promise<T> {
+    const queue = this.ctx.engine.queueFor(stack);
+    if (queue.busy) throw new OperationBusyError(queue.running ?? 'another operation', title);
+    this.ctx.output.appendLine('');
+    this.ctx.output.appendLine(`[${new Date().toISOString()}] ${title} (${stack.projectName})`);
+    this.ctx.output.show(true);
+    try {
+      return await runStackOperation(queue, title, (op) => work({ signal: op.signal, step: op.step, line: op.line }), {
+        mode: 'refuse',
+        secrets: [stack.env.password],
+        onCancel: () => this.ctx.output.appendLine('Cancel requested: stopping the running step and rolling back.'),
+        output: {
+          step: (_t, s) => this.ctx.output.appendLine(`▶ ${s}`),
+          line: (_t, l) => this.ctx.output.appendLine(l),
+        },
+      });
+    } catch (e) {
+      this.ctx.output.appendLine(`✖ ${errorText(e)}`);
+      throw e;
+    } finally {
+      void vscode.commands.executeCommand(COMMAND.backupRefresh).then(undefined, () => undefined);
+    }
+  }
+
+  physicalDetail(setup: Site, what: string): string {
+    return [
+      `Replaced: the whole cluster in ${setup.dataDir} (every database) with ${what}. ` +
+        `PostgreSQL is stopped during the restore` +
+        (setup.postgresIsPid1
+          ? ` (PostgreSQL is the main process of the ${setup.where}: ` +
+            `the container is stopped and the restore runs in a one-off container with the same volumes)`
+          : ` (${setup.where})`) +
+        '.',
+      `Kept: the current data folder is moved to ${setup.dataDir}.pre-restore-<time>, listed under the Backups view's pre-restore copies until you delete it.`,
+      'If the restore fails or you cancel it, the old folder is put back and PostgreSQL is started again.',
+    ].join('\n\n');
+  }
+
+  async physical(stack: StackConfig, setup: Site, src: PhysicalSource, title: string): Promise<PhysicalRestoreResult> {
+    const docker = setup.postgresIsPid1 ? await this.ctx.engine.docker() : undefined;
+    const r = await this.runOperation(stack, title, (rctx) =>
+      docker && setup.containerId
+        ? restoreInOneOff(
+            { docker, containerId: setup.containerId, dataDir: setup.dataDir, conn: setup.conn },
+            src,
+            rctx,
+          )
+        : restorePhysical({ rt: setup.rt, dataDir: setup.dataDir, conn: setup.conn }, src, rctx),
+    );
+    void vscode.window
+      .showInformationMessage(
+        `${title}: done.${r.preRestoreCopy ? ` The previous data is kept at ${r.preRestoreCopy}.` : ''}`,
+        'Show Output',
+      )
+      .then((a) => a && this.ctx.output.show(true));
+    return r;
+  }
+
+  async stanzaInfo(setup: Site): Promise<StanzaInfo> {
+    return pgbackrestInfo({ runtime: setup.rt, stanza: setup.stanza, configPath: setup.configPath });
+  }
+
+  async askTime(info: StanzaInfo): Promise<Date> {
+    const from = info.pitr?.from ?? info.backups[0]?.stop;
+    const to = info.pitr?.to ?? new Date();
+    if (!from) throw new Error(`Stanza ${info.name} has no backup: take a full backup first.`);
+    const earliest = new Date(Math.floor(from.getTime() / 1000) * 1000 + 1000);
+    const value = await vscode.window.showInputBox({
+      title: 'Restore to a point in time',
+      prompt: `A time between ${formatTimeTarget(earliest)} and ${formatTimeTarget(to)} (UTC unless you give a zone).`,
+      value: formatTimeTarget(new Date(Math.floor(to.getTime() / 1000) * 1000)),
+      validateInput: (v) => {
+        try {
+          const d = parseTimeTarget(/[zZ]|[+-]\d{2}(:?\d{2})?$/.test(v.trim()) ? v : `${v.trim()}Z`);
+          checkNotFuture(d);
+          if (d < earliest)
+            return `Pick a time at or after ${formatTimeTarget(earliest)} (the oldest backup ended just before).`;
+          return undefined;
+        } catch (e) {
+          return errorText(e);
+        }
+      },
+    });
+    if (!value) throw new CancelledByUser();
+    return parseTimeTarget(/[zZ]|[+-]\d{2}(:?\d{2})?$/.test(value.trim()) ? value : `${value.trim()}Z`);
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The Docker Engine client shared by every view and command, and the per-stack pieces that sit on
+ * it: the live model of each stack's containers (one events stream per compose project, see
+ * core/docker/events), the tool runtime of a stack (its database container, through docker exec)
+ * and the stack's operation queue. The client and the monitors are rebuilt when
+ * `tsdbOps.docker.host` changes.
+ */
+import * as vscode from 'vscode';
+import type Dockerode from 'dockerode';
+import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../core/docker/engine-address';
+import { disposeSshEngines } from '../core/docker/ssh-engine';
+import { runningServiceContainer } from '../core/docker/find';
+import { StackMonitor, type MonitorState } from '../core/docker/events';
+import { ContainerRuntime, type ToolRuntime } from '../core/runtime';
+import { OperationQueue } from '../core/operations/queue';
+import type { StackConfig } from '../core/infra';
+import type { StackRegistry } from './stacks';
+import { CONTEXT_KEY } from './ids';
+import { errorText } from '../core/format';
+
+/** Reachability of the engine over every stack: the `tsdbOps.dockerState` context key. */
+export type DockerState = 'unknown' | 'reachable' | 'unreachable';
+
+/** Settings that change the engine: the client and the monitors are rebuilt. */
+const ENGINE_SETTINGS = [
+  'tsdbOps.docker.host',
+  'tsdbOps.docker.context',
+  'tsdbOps.docker.sshKeyFile',
+  'tsdbOps.docker.knownHostsFile',
+];
+
+interface Watched {
+  stack: StackConfig;
+  readonly monitor: StackMonitor;
+  readonly unsubscribe: () => void;
+}
+
+export class DockerService implements vscode.Disposable {
+  private client: Promise<Dockerode> | undefined;
+  private targetCache: EngineTarget | undefined;
+  private readonly queues = new Map<string, OperationQueue>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires when the engine address changes (setting or reload). */
+  readonly onDidChangeEngine = this.changed.event;
+  private readonly stateChanged = new vscode.EventEmitter<StackConfig | undefined>();
+  /** Fires when a stack's container model or the engine's reachability changes. */
+  readonly onDidChangeState = this.stateChanged.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.stateChanged];
+  private readonly watched = new Map<string, Watched>();
+  private polling = false;
+  private dockerState: DockerState | undefined;
+  private hostSource: string | undefined;
+
+  constructor(
+    private readonly registry?: StackRegistry,
+    private readonly log?: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (ENGINE_SETTINGS.some((k) => e.affectsConfiguration(k))) {
+          this.client = undefined;
+          disposeSshEngines();
+          this.targetCache = undefined;
+          this.stopWatching();
+          this.updateContext();
+          this.changed.fire();
+          this.sync();
+        }
+      }),
+    );
+    if (registry) {
+      this.disposables.push(registry.onDidChange(() => this.sync()));
+      // After the first discovery, off the activation path.
+      void registry.ready.then(() => this.sync());
+    }
+    this.updateContext();
+  }
+
+  /** Where the engine is (setting, else DOCKER_HOST, else the local socket). Throws EngineConfigError on a bad value. */
+  get target(): EngineTarget {
+    const c = vscode.workspace.getConfiguration('tsdbOps.docker');
+    const file = (k: string): string[] | undefined =>
+      c.get<string>(k)?.trim() ? [c.get<string>(k)!.trim()] : undefined;
+    this.targetCache ??= resolveEngine(c.get<string>('host'), process.env, {
+      context: c.get<string>('context'),
+      identityFiles: file('sshKeyFile'),
+      knownHostsFiles: file('knownHostsFile'),
+    });
+    return this.targetCache;
+  }
+
+  /** True when the engine is on another machine (ssh://, or tcp:// to a host other than this one). */
+  get isRemote(): boolean {
+    try {
+      const t = this.target;
+      if (t.ssh) return true;
+      const host = (t.options as { host?: string }).host;
+      return host !== undefined && !['localhost', '127.0.0.1', '::1'].includes(host);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The Docker context in use (for the Containers view's title), if the engine came from one. */
+  get contextName(): string | undefined {
+    try {
+      return this.target.context;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * DOCKER_HOST for CLI children (compose, docker exec in a terminal); undefined for the local default.
+   * For ssh:// it is a private local socket over the checked SSH connection (a refused host key throws here).
+   */
+  cliDockerHost(): Promise<string | undefined> {
+    return cliDockerHost(this.target);
+  }
+
+  /** The engine address for messages ("unix:///var/run/docker.sock (DOCKER_HOST)"), never throws. */
+  describeHost(): string {
+    try {
+      const t = this.target;
+      return `${t.host}${t.source === 'default' ? '' : ` (${t.source})`}`;
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /** DOCKER_HOST for CLI children (compose, docker exec in a terminal); undefined for the local default. */
+  dockerHostEnv(): string | undefined {
+    try {
+      const t = this.target;
+      return t.source === 'default' ? undefined : t.host;
+    } catch {
+      return undefined;
+    }
+  }
+
+  docker(): Promise<Dockerode> {
+    this.client ??= connectEngine(this.target);
+    return this.client;
+  }
+
+  /** The tools of a stack run in its running database container. */
+  async runtimeFor(stack: StackConfig): Promise<ToolRuntime> {
+    if (!stack.dbService)
+      throw new Error(
+        `${stack.composeFile} has no database service (a service running a timescaledb or postgres image).`,
+      );
+    const docker = await this.docker();
+    const c = await runningServiceContainer(docker, stack.projectName, stack.dbService.name);
+    const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
+    return new ContainerRuntime(docker, c.Id, `container ${name}`);
+  }
+
+  /** One operation at a time per stack. */
+  queueFor(stack: StackConfig): OperationQueue {
+    let q = this.queues.get(stack.infraDir);
+    if (!q) this.queues.set(stack.infraDir, (q = new OperationQueue()));
+    return q;
+  }
+
+  // ---- the live model ----
+
+  /** The monitor of a stack's compose project (created and started on first use). */
+  monitorFor(stack: StackConfig): StackMonitor {
+    let w = this.watched.get(stack.infraDir);
+    if (w && w.monitor.project !== stack.projectName) {
+      this.unwatch(stack.infraDir);
+      w = undefined;
+    }
+    if (!w) w = this.watch(stack);
+    else if (w.stack !== stack) {
+      // Discovery read the infra again (compose file or .env changed): the services may differ.
+      const servicesChanged =
+        JSON.stringify(w.stack.compose?.services) !== JSON.stringify(stack.compose?.services) ||
+        w.stack.dbService?.name !== stack.dbService?.name;
+      w.stack = stack;
+      if (servicesChanged && w.monitor.state.kind === 'ready') void w.monitor.refresh();
+    }
+    return w.monitor;
+  }
+
+  /** The current state of a stack's containers (undefined before its monitor exists). */
+  state(stack: StackConfig): MonitorState | undefined {
+    const w = this.watched.get(stack.infraDir);
+    return w && w.monitor.project === stack.projectName ? w.monitor.state : undefined;
+  }
+
+  /** Resolves once the stack's monitor has had its first answer (ready or unreachable). */
+  async firstState(stack: StackConfig): Promise<MonitorState> {
+    const m = this.monitorFor(stack);
+    if (m.state.kind !== 'connecting') return m.state;
+    return m.refresh();
+  }
+
+  /** Reads every stack's containers again now (and retries an unreachable engine at once). */
+  async refreshDocker(stack?: StackConfig): Promise<void> {
+    const stacks = stack ? [stack] : (this.registry?.stacks ?? [...this.watched.values()].map((w) => w.stack));
+    await Promise.all(stacks.map((s) => this.monitorFor(s).refresh()));
+  }
+
+  get reachability(): DockerState {
+    return this.dockerState ?? 'unknown';
+  }
+
+  /** The slow fallback poll runs only while a view showing the model is visible. */
+  setPolling(on: boolean): void {
+    this.polling = on;
+    for (const w of this.watched.values()) w.monitor.setPolling(on);
+  }
+
+  private watch(stack: StackConfig): Watched {
+    const key = stack.infraDir;
+    const monitor = new StackMonitor({
+      connect: () => this.docker(),
+      project: stack.projectName,
+      services: () => this.watched.get(key)?.stack.compose?.services ?? stack.compose?.services ?? [],
+      dbService: () => (this.watched.get(key)?.stack ?? stack).dbService?.name,
+      log: (level, message) => this.log?.[level](message),
+    });
+    const w: Watched = {
+      stack,
+      monitor,
+      unsubscribe: monitor.onChange(() => {
+        this.updateContext();
+        this.stateChanged.fire(this.watched.get(key)?.stack ?? stack);
+      }),
+    };
+    this.watched.set(key, w);
+    monitor.setPolling(this.polling);
+    monitor.start();
+    return w;
+  }
+
+  private unwatch(key: string): void {
+    const w = this.watched.get(key);
+    if (!w) return;
+    w.unsubscribe();
+    w.monitor.dispose();
+    this.watched.delete(key);
+  }
+
+  private stopWatching(): void {
+    for (const key of [...this.watched.keys()]) this.unwatch(key);
+    this.updateContext();
+  }
+
+  /** One monitor per discovered stack; monitors of stacks that are gone stop. */
+  private sync(): void {
+    if (!this.registry) return;
+    const stacks = this.registry.stacks;
+    const keys = new Set(stacks.map((s) => s.infraDir));
+    for (const key of [...this.watched.keys()]) if (!keys.has(key)) this.unwatch(key);
+    for (const s of stacks) this.monitorFor(s);
+    this.updateContext();
+    this.stateChanged.fire(undefined);
+  }
+
+  private updateContext(): void {
+    const states = [...this.watched.values()].map((w) => w.monitor.state.kind);
+    const next: DockerState = states.includes('unreachable')
+      ? 'unreachable'
+      : states.length && states.every((s) => s === 'ready')
+        ? 'reachable'
+        : 'unknown';
+    let source: string;
+    try {
+      source = this.target.source;
+    } catch {
+      source = 'invalid';
+    }
+    if (source !== this.hostSource) {
+      this.hostSource = source;
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEY.dockerHostSource, source);
+    }
+    if (next === this.dockerState) return;
+    this.dockerState = next;
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEY.dockerState, next);
+  }
+
+  dispose(): void {
+    this.stopWatching();
+    disposeSshEngines();
+    for (const d of this.disposables) d.dispose();
+  }
+}

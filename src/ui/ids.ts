@@ -1,0 +1,112 @@
+/**
+ * Every name the extension shares with package.json, in one place: command ids, view ids, the context keys
+ * that `when` clauses test, and the context values of tree items (`viewItem`). A unit test checks them against
+ * package.json, so a command or a menu clause that names something the code never produces fails there.
+ */
+import type { ContainerState } from '../core/docker/model';
+import type { MigrationState } from '../core/migrations/status';
+import type { BackupType } from '../core/backups/pgbackrest';
+import type { ManualBackupKind } from '../core/backups/manual';
+import type { JobFreshness } from '../core/schedule/freshness';
+
+export const VIEW = {
+  containers: 'tsdbOps.containers',
+  migrations: 'tsdbOps.migrations',
+  backups: 'tsdbOps.backups',
+} as const;
+
+/** Keys set with `setContext`, tested in `when` clauses. */
+export const CONTEXT_KEY = {
+  /** 'found' when a stack was discovered (see ui/stacks). */
+  infraState: 'tsdbOps.infraState',
+  /** DockerState of ui/docker-service. */
+  dockerState: 'tsdbOps.dockerState',
+  /** Where the engine address came from (setting, DOCKER_HOST, default). */
+  dockerHostSource: 'tsdbOps.dockerHostSource',
+  /** True while a container's logs are followed. */
+  followingLogs: 'tsdbOps.followingLogs',
+} as const;
+
+export const COMMAND = {
+  refresh: 'tsdbOps.refresh',
+  pickInfraFolder: 'tsdbOps.pickInfraFolder',
+  openSettings: 'tsdbOps.openSettings',
+  showOutput: 'tsdbOps.showOutput',
+  openComposeFile: 'tsdbOps.openComposeFile',
+
+  dockerSwitchContext: 'tsdbOps.docker.switchContext',
+
+  stackUp: 'tsdbOps.stack.up',
+  stackDown: 'tsdbOps.stack.down',
+  stackCleanStart: 'tsdbOps.stack.cleanStart',
+  stackActions: 'tsdbOps.stack.actions',
+  containerStart: 'tsdbOps.container.start',
+  containerStop: 'tsdbOps.container.stop',
+  containerRestart: 'tsdbOps.container.restart',
+  containerLogs: 'tsdbOps.container.logs',
+  containerStopLogs: 'tsdbOps.container.stopLogs',
+  containerShell: 'tsdbOps.container.shell',
+
+  migrationsRefresh: 'tsdbOps.migrations.refresh',
+  migrationsStatus: 'tsdbOps.migrations.status',
+  migrationsRunPending: 'tsdbOps.migrations.runPending',
+  migrationsCreate: 'tsdbOps.migrations.create',
+  migrationsRevert: 'tsdbOps.migrations.revert',
+  migrationsCopyCliCommand: 'tsdbOps.migrations.copyCliCommand',
+  migrationsSetPassword: 'tsdbOps.migrations.setPassword',
+  migrationsLint: 'tsdbOps.migrations.lint',
+
+  backupNew: 'tsdbOps.backup.new',
+  backupRefresh: 'tsdbOps.backup.refresh',
+  backupPgbackrest: 'tsdbOps.backup.pgbackrest',
+  backupDump: 'tsdbOps.backup.dump',
+  backupDumpAll: 'tsdbOps.backup.dumpAll',
+  backupBaseBackup: 'tsdbOps.backup.baseBackup',
+  backupCheck: 'tsdbOps.backup.check',
+  backupStanzaCreate: 'tsdbOps.backup.stanzaCreate',
+  backupInfo: 'tsdbOps.backup.info',
+  backupOpenLog: 'tsdbOps.backup.openLog',
+  backupShowLog: 'tsdbOps.backup.showLog',
+  backupTimeline: 'tsdbOps.backup.timeline',
+  backupDrill: 'tsdbOps.backup.drill',
+
+  restorePgbackrest: 'tsdbOps.restore.pgbackrest',
+  restoreDump: 'tsdbOps.restore.dump',
+  restoreDumpAll: 'tsdbOps.restore.dumpAll',
+  restoreBaseBackup: 'tsdbOps.restore.baseBackup',
+  restoreDeletePreRestoreCopy: 'tsdbOps.restore.deletePreRestoreCopy',
+  restoreRecover: 'tsdbOps.restore.recover',
+} as const;
+
+export type CommandId = (typeof COMMAND)[keyof typeof COMMAND];
+
+/** `focus` commands VS Code makes for each view. */
+export const focusCommand = (view: (typeof VIEW)[keyof typeof VIEW]): string => `${view}.focus`;
+
+const MANUAL_ITEM = { pg_dump: 'dump', pg_dumpall: 'dumpAll', pg_basebackup: 'baseBackup', other: 'other' } as const;
+
+/** Context values of tree items (`viewItem` in package.json). */
+export const ITEM = {
+  problem: 'problem',
+  dockerUnreachable: 'dockerUnreachable',
+  container: (state: ContainerState, isDatabase: boolean) => `container.${state}${isDatabase ? '.database' : ''}`,
+
+  migrationGroup: (label: string) => `migrationGroup.${label.toLowerCase()}`,
+  migration: (state: MigrationState, reversible: boolean) => `migration.${state}${reversible ? '.reversible' : ''}`,
+  migrationUnknown: 'migration.unknown',
+  migrationsConnectionError: 'migrationsConnectionError',
+
+  stanza: 'stanza',
+  /** A stanza that cannot be read; with the action that fixes it (e.g. `stanzaCreate`) when there is one. */
+  stanzaError: (action?: string) => (action ? `stanzaError.${action}` : 'stanzaError'),
+  walRange: 'walRange',
+  pitrWindow: 'pitrWindow',
+  backupSet: (type: BackupType) => `backupSet.${type}`,
+  manualBackups: 'manualBackups',
+  manualBackup: (kind: ManualBackupKind) => `manualBackup.${MANUAL_ITEM[kind]}`,
+  preRestoreCopies: 'preRestoreCopies',
+  preRestoreCopy: 'preRestoreCopy',
+  schedules: 'schedules',
+  schedule: (state: JobFreshness['state']) => `schedule.${state}`,
+  scheduleInvalid: 'schedule.invalid',
+} as const;

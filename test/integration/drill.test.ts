@@ -1,0 +1,355 @@
+/**
+ * Restore drills on the fixture stack: a scratch container of the service's image restores the newest
+ * set (latest state) and checks it, with the live database, the repository (every file's hash) and the
+ * container and volume lists exactly as before; a damaged repository file fails the drill naming it;
+ * two drills at once, not enough disk, a cancel and a killed owner leave nothing behind.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
+import {
+  DRILL_LABEL,
+  DrillRefusedError,
+  readDrillReports,
+  runDrill,
+  sweepDrills,
+  writeDrillReport,
+  type DrillTarget,
+} from '../../src/core/backups/drill';
+import { ContainerRuntime } from '../../src/core/runtime';
+import { describeArchiver, readArchiverStatus } from '../../src/core/backups/archiver';
+import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
+import { dockerAvailable, dockerInstallHint } from '../support/docker';
+import { requirePart } from '../support/requirements';
+import { composeAvailable, composeInstallHint, startStack, type Stack } from '../support/stack';
+import { recordingContext } from '../support/restore-context';
+import { sleep } from '../support/proc';
+
+function treeHashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else out[p.slice(dir.length)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('restore drills in a scratch container', function () {
+  this.timeout(600_000);
+  let stack: Stack | undefined;
+  let docker: Dockerode;
+  let target: DrillTarget;
+  const { lines, ctx } = recordingContext();
+  const sql = <T = Record<string, unknown>>(q: string) => stack!.sql<T>(q);
+  const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
+  const repo = () => join(stack!.infraDir, 'backups');
+  // The engine is shared with other suites: compare this stack's containers and every drill's.
+  const world = async () => {
+    const project = { label: [`com.docker.compose.project=${stack!.projectName}`] };
+    const drill = { label: [DRILL_LABEL] };
+    return {
+      containers: [
+        ...(await docker.listContainers({ all: true, filters: project })),
+        ...(await docker.listContainers({ all: true, filters: drill })),
+      ]
+        .map((c) => `${c.Id} ${c.State}`)
+        .sort(),
+      volumes: [
+        ...((await docker.listVolumes({ filters: project })).Volumes ?? []),
+        ...((await docker.listVolumes({ filters: drill })).Volumes ?? []),
+      ]
+        .map((v) => v.Name)
+        .sort(),
+    };
+  };
+  const noDrillLeft = async () => {
+    assert.equal(
+      (await docker.listContainers({ all: true, filters: { label: [DRILL_LABEL] } })).length,
+      0,
+      'no container',
+    );
+    assert.equal(
+      ((await docker.listVolumes({ filters: { label: [DRILL_LABEL] } })).Volumes ?? []).length,
+      0,
+      'no volume',
+    );
+  };
+
+  before(async function () {
+    requirePart(this, dockerAvailable(), 'docker', dockerInstallHint);
+    requirePart(this, composeAvailable(), 'docker compose', composeInstallHint);
+    requirePart(this, debootstrapAvailable(), 'debootstrap', debootstrapInstallHint);
+    stack = await startStack();
+    docker = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: stack.docker.host }));
+    const id = await stack.containerId('timescaledb');
+    target = {
+      docker,
+      containerId: id,
+      project: stack.projectName,
+      stanza: 'db',
+      configPath: '/home/postgres/pgdata/backup/pgbackrest.conf',
+      dataDir: '/home/postgres/pgdata/data',
+      conn: { user: stack.env.POSTGRES_USER!, password: stack.env.POSTGRES_PASSWORD, database: stack.env.POSTGRES_DB },
+      checks: [
+        { name: 'rows.sql', sql: 'SELECT count(*) >= 2 AS enough FROM t;' },
+        { name: 'no-rows.sql', sql: 'SELECT 1 FROM t WHERE v < 0;' },
+      ],
+    };
+    await sql('CREATE TABLE t (v int PRIMARY KEY)');
+    await sql('INSERT INTO t VALUES (1), (2)');
+    await stack.exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=full', '--log-level-console=warn', 'backup']);
+    await sql('INSERT INTO t VALUES (3)');
+    const wal = (await sql<{ w: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS w'))[0]!.w;
+    for (let i = 0; i < 240; i++) {
+      const a = (await sql<{ w: string | null }>('SELECT last_archived_wal AS w FROM pg_stat_archiver'))[0];
+      if (a?.w && a.w >= wal) break;
+      await sleep(250);
+    }
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('drills the newest set (latest state): every check reported, RTO and recovery point; live, repository and engine untouched', async () => {
+    const liveBefore = await values();
+    const repoBefore = treeHashes(repo());
+    const worldBefore = await world();
+    const r = await runDrill(target, { kind: 'pgbackrest' }, ctx());
+    // Every check passed but the user check that returns no row: the drill fails, naming it.
+    assert.equal(r.passed, false, JSON.stringify(r, null, 2));
+    assert.deepEqual(
+      r.checks.filter((c) => c.status === 'failed').map((c) => c.name),
+      ['check no-rows.sql'],
+    );
+    const names = r.checks.map((c) => c.name);
+    for (const n of [
+      'restore',
+      'PostgreSQL starts and leaves recovery',
+      'every database accepts a connection',
+      'pg_amcheck (heap and B-tree, every database)',
+      'check rows.sql',
+    ])
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    assert.equal(r.checks.find((c) => c.name === 'check no-rows.sql')?.status, 'failed', 'no row is a failure');
+    assert.match(r.checks.find((c) => c.name === 'check no-rows.sql')!.message, /no row/);
+    assert.deepEqual(
+      r.phases.map((p) => p.name),
+      ['prepare', 'restore', 'replay and start', 'checks'],
+    );
+    assert.ok(r.rtoMs > 0);
+    assert.equal(r.recoveryPointFrom, 'last replayed commit');
+    assert.ok(r.recoveryPoint && !Number.isNaN(Date.parse(r.recoveryPoint)));
+    assert.ok(lines.some((l) => l.includes('--network none') && l.includes('readonly')));
+    // Nothing else changed.
+    assert.deepEqual(await values(), liveBefore);
+    assert.deepEqual(treeHashes(repo()), repoBefore, 'every repository file has the same hash');
+    assert.deepEqual(await world(), worldBefore, 'the same containers and volumes');
+    // The report files.
+    const files = await writeDrillReport(join(stack!.infraDir, 'backups', 'drills'), r);
+    assert.match(readFileSync(files.markdown, 'utf8'), /# Restore drill FAILED: pgbackrest .* \(latest state\)/);
+    const back = await readDrillReports(join(stack!.infraDir, 'backups', 'drills'));
+    assert.equal(back[0]?.sourceKey, 'pgbackrest:db');
+  });
+
+  it('passes when every check passes', async () => {
+    const r = await runDrill({ ...target, checks: [target.checks![0]!] }, { kind: 'pgbackrest', target: 'set' }, ctx());
+    assert.equal(r.passed, true, JSON.stringify(r.checks));
+    assert.equal(r.target, 'set');
+    await noDrillLeft();
+  });
+
+  it('two drills at once on one stack: the second is refused with a message', async () => {
+    const results = await Promise.allSettled([
+      runDrill(target, { kind: 'pgbackrest' }, ctx()),
+      runDrill(target, { kind: 'pgbackrest' }, ctx()),
+    ]);
+    const refused = results.filter((x) => x.status === 'rejected');
+    assert.equal(refused.length, 1);
+    const e = (refused[0] as PromiseRejectedResult).reason as Error;
+    assert.ok(e instanceof DrillRefusedError);
+    assert.match(e.message, /already running/);
+    await noDrillLeft();
+  });
+
+  it('not enough disk on the engine: refused before the restore, with the numbers', async () => {
+    const e = await runDrill({ ...target, reserveBytes: 2 ** 60 }, { kind: 'pgbackrest' }, ctx()).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof DrillRefusedError, String(e));
+    assert.match(e.message, /Not enough disk on the Docker engine .* needs about \d+ MB .* \d+ MB are free/);
+    await noDrillLeft();
+  });
+
+  it('a cancel midway removes the scratch container and volume', async () => {
+    const ac = new AbortController();
+    const e = await runDrill(
+      target,
+      { kind: 'pgbackrest' },
+      ctx(ac.signal, (l) => {
+        if (/restore command begin/.test(l)) ac.abort();
+      }),
+    ).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    assert.ok(e, 'the cancel ends the drill with an error');
+    await noDrillLeft();
+  });
+
+  it('a killed owner leaves a scratch container that the next sweep removes (never a live one)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'drill-crash-child.ts')], {
+      env: {
+        ...process.env,
+        DOCKER_HOST: stack!.docker.host,
+        CONTAINER: target.containerId,
+        PROJECT: target.project,
+        PGUSER_: stack!.env.POSTGRES_USER,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the child never reached the restore:\n${out}`)), 120_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/restore command begin/.test(out)) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the child ended before the restore began:\n${out}`)));
+    });
+    await new Promise((r) => child.once('exit', r));
+    assert.equal(
+      (await docker.listContainers({ all: true, filters: { label: [DRILL_LABEL] } })).length,
+      1,
+      'left behind',
+    );
+    const swept = await sweepDrills(docker);
+    assert.equal(swept.containers.length, 1);
+    await noDrillLeft();
+    // The live database is untouched.
+    assert.deepEqual(await values(), [1, 2, 3]);
+  });
+
+  it('a damaged repository file fails the drill naming it; live, repository and engine as before', async () => {
+    const info = JSON.parse(
+      (await stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--output=json', 'info'])).stdout,
+    ) as { backup: { label: string }[] }[];
+    const label = info[0]!.backup.at(-1)!.label;
+    const setDir = join(repo(), 'backup', 'db', label, 'pg_data');
+    // The biggest file of the set: flip bytes in its middle.
+    const files = Object.keys(treeHashes(setDir)).map((p) => join(setDir, p));
+    const victim = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const original = readFileSync(victim);
+    const damaged = Buffer.from(original);
+    for (let i = 0; i < 16; i++) {
+      const k = Math.floor(damaged.length / 2) + i;
+      damaged[k] = damaged[k]! ^ 0xff;
+    }
+    writeFileSync(victim, damaged);
+    try {
+      const liveBefore = await values();
+      const repoBefore = treeHashes(repo());
+      const worldBefore = await world();
+      const r = await runDrill(target, { kind: 'pgbackrest', set: label }, ctx());
+      assert.equal(r.passed, false);
+      const restore = r.checks.find((c) => c.name === 'restore');
+      assert.equal(restore?.status, 'failed', JSON.stringify(r.checks));
+      const rel = victim.slice(setDir.length + 1).replace(/\.(gz|lz4|zst|bz2)$/, '');
+      assert.ok(restore!.message.includes(rel), `the message names ${rel}: ${restore!.message}`);
+      assert.match(restore!.message, /ERROR: \[\d{3}\]/);
+      assert.deepEqual(await values(), liveBefore);
+      assert.deepEqual(treeHashes(repo()), repoBefore, 'every repository file has the same hash');
+      assert.deepEqual(await world(), worldBefore, 'the same containers and volumes');
+    } finally {
+      writeFileSync(victim, original);
+    }
+  });
+
+  it('drills a pg_dump file and a pg_dumpall script in a new cluster of the scratch container', async () => {
+    const MB = '/var/lib/pgbackrest/manual_backup';
+    const user = stack!.env.POSTGRES_USER!;
+    await stack!.exec('timescaledb', ['mkdir', '-p', MB]);
+    await stack!.exec('timescaledb', [
+      'pg_dump',
+      '-h',
+      '/var/run/postgresql',
+      '-U',
+      user,
+      '-F',
+      't',
+      '-f',
+      `${MB}/connect_db_pg_dump_20261124_201500.tar`,
+      'connect_db',
+    ]);
+    await stack!.exec('timescaledb', [
+      'pg_dumpall',
+      '-h',
+      '/var/run/postgresql',
+      '-U',
+      user,
+      '-f',
+      `${MB}/all_dbs_pg_dumpall_20261124_201512.sql`,
+    ]);
+    const dump = await runDrill(
+      { ...target, checks: [target.checks![0]!] },
+      { kind: 'dump', file: `${MB}/connect_db_pg_dump_20261124_201500.tar` },
+      ctx(),
+    );
+    assert.equal(dump.passed, true, JSON.stringify(dump.checks));
+    assert.equal(dump.checks.find((c) => c.name === 'check rows.sql')?.status, 'passed');
+    assert.equal(dump.recoveryPointFrom, 'backup stop time');
+    const all = await runDrill(
+      { ...target, checks: [target.checks![0]!] },
+      { kind: 'dumpAll', file: `${MB}/all_dbs_pg_dumpall_20261124_201512.sql` },
+      ctx(),
+    );
+    assert.equal(all.passed, true, JSON.stringify(all.checks));
+    assert.match(all.checks.find((c) => c.name === 'every database accepts a connection')!.message, /connect_db/);
+    await noDrillLeft();
+  });
+
+  it('pg_stat_archiver: the newest archived WAL, then failing archiving seen, then healthy again', async () => {
+    const rt = new ContainerRuntime(docker, target.containerId, 'container timescaledb');
+    const conn = { user: stack!.env.POSTGRES_USER!, database: stack!.env.POSTGRES_DB };
+    const ok = await readArchiverStatus(rt, conn);
+    assert.equal(ok.failing, false);
+    assert.match(ok.lastArchivedWal ?? '', /^[0-9A-F]{24}$/);
+    await sql("ALTER SYSTEM SET archive_command = 'false'");
+    await sql('SELECT pg_reload_conf()');
+    try {
+      await sql('INSERT INTO t VALUES (100)');
+      await sql('SELECT pg_switch_wal()');
+      let a = await readArchiverStatus(rt, conn);
+      for (let i = 0; i < 120 && !a.failing; i++) {
+        await sleep(500);
+        a = await readArchiverStatus(rt, conn);
+      }
+      assert.equal(a.failing, true, JSON.stringify(a));
+      assert.ok(a.failedCount > 0 && a.lastFailedWal);
+      assert.match(describeArchiver(a), /WAL archiving is FAILING/);
+    } finally {
+      await sql('ALTER SYSTEM RESET archive_command');
+      await sql('SELECT pg_reload_conf()');
+    }
+    let b = await readArchiverStatus(rt, conn);
+    for (let i = 0; i < 240 && b.failing; i++) {
+      await sleep(500);
+      b = await readArchiverStatus(rt, conn);
+    }
+    assert.equal(b.failing, false, 'archiving works again');
+  });
+});
