@@ -276,12 +276,32 @@ export async function execInContainer(
   if (endedEarly?.why === 'input-broken') throw new ExecInputBrokenError(argv, endedEarly.reason);
   // The exec may report Running briefly after the stream ends.
   for (let i = 0; i < 50; i++) {
-    const info = await exec.inspect();
+    let info: Dockerode.ExecInspectInfo;
+    try {
+      info = await exec.inspect();
+    } catch (e) {
+      throw new ExecConnectionLostError(argv, (e as Error).message);
+    }
     if (!info.Running) return { exitCode: info.ExitCode ?? -1, stderrTail, stdoutLines };
     await new Promise((r) => setTimeout(r, 20));
   }
   if (streamError) throw streamError;
-  return { exitCode: -1, stderrTail, stdoutLines };
+  // The output stream ended while the tool still runs: the connection to the engine dropped (e.g. SSH).
+  throw new ExecConnectionLostError(argv, 'the tool is still running in the container');
+}
+
+/** The connection to the engine dropped while a tool ran in the container (its output stream ended early). */
+export class ExecConnectionLostError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    detail: string,
+  ) {
+    super(
+      `The connection to the Docker engine was lost while "${argv[0] ?? ''}" ran in the container (${detail}). ` +
+        `Its result is unknown: check the state once the engine is reachable again.`,
+    );
+    this.name = 'ExecConnectionLostError';
+  }
 }
 
 /** Ends a process inside the container (the Engine has no "kill exec"; its inspect Pid is the host's). */
