@@ -234,6 +234,38 @@ async function writeInRuntime(
   // The folder may have been deleted since the probe: create it where the tool runs (as the tool's user).
   if (!verified || !(await exists(t.hostDir)))
     await runChecked(t.runtime, ['mkdir', '-p', '--', runtimeDir], { signal: ctx.signal });
+  await runWritingPartial(
+    t,
+    run,
+    ctx,
+    async () => {
+      await gate;
+      if (!(await exists(hostPartial))) {
+        await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
+        throw new Error(
+          `${argv[0]} wrote ${rtFinal} in ${t.runtime.description}, but ${t.hostDir} on this machine does not show it: ` +
+            `that is not the folder mounted there. Copy the file out, and set tsdbOps.backups.dumpTo to "auto" or "here".`,
+        );
+      }
+      await renameWritten(t, hostPartial, path, rtPartial, rtFinal);
+    },
+    () => removeWritten(t, hostPartial, rtPartial),
+  );
+  return [...argv, '-f', rtFinal];
+}
+
+/**
+ * Runs a tool that writes its output under a `.partial` name where it runs: `commit` (the rename) runs
+ * once it exited 0; on failure, cancel (after the tool has been ended) or a failed commit, `discard`
+ * removes what it wrote. No partial file survives either way.
+ */
+async function runWritingPartial(
+  t: ManualBackupTarget,
+  run: string[],
+  ctx: BackupRunContext,
+  commit: () => Promise<void>,
+  discard: () => Promise<unknown>,
+): Promise<void> {
   ctx.onLine?.(`$ ${run.join(' ')}`);
   let ok = false;
   try {
@@ -245,21 +277,11 @@ async function writeInRuntime(
     });
     if (ctx.signal?.aborted) throw new ToolCancelledError(run);
     if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
-    await gate;
-    if (!(await exists(hostPartial))) {
-      await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
-      ok = true;
-      throw new Error(
-        `${argv[0]} wrote ${rtFinal} in ${t.runtime.description}, but ${t.hostDir} on this machine does not show it: ` +
-          `that is not the folder mounted there. Copy the file out, and set tsdbOps.backups.dumpTo to "auto" or "here".`,
-      );
-    }
-    await renameWritten(t, hostPartial, path, rtPartial, rtFinal);
+    await commit();
     ok = true;
   } finally {
-    if (!ok) await removeWritten(t, hostPartial, rtPartial);
+    if (!ok) await discard();
   }
-  return [...argv, '-f', rtFinal];
 }
 
 /**
@@ -418,22 +440,13 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
   ];
   const run = [...argv.slice(0, argv.indexOf('-D') + 1), partial, ...argv.slice(argv.indexOf('-D') + 2)];
   await runChecked(t.runtime, ['mkdir', '-p', runtimeDir], { signal: ctx.signal });
-  ctx.onLine?.(`$ ${run.join(' ')}`);
-  let ok = false;
-  try {
-    const r = await t.runtime.run(run, {
-      env: t.env,
-      onStdoutLine: ctx.onLine,
-      onStderrLine: ctx.onLine,
-      signal: ctx.signal,
-    });
-    if (ctx.signal?.aborted) throw new ToolCancelledError(run);
-    if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
-    await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env });
-    ok = true;
-  } finally {
-    if (!ok) await t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined);
-  }
+  await runWritingPartial(
+    t,
+    run,
+    ctx,
+    async () => void (await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env })),
+    () => t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined),
+  );
   return finish(t, 'baseBackup', join(t.hostDir, name), argv, versions, created, {});
 }
 

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ContainerRuntime } from '../../core/runtime';
 import { readBackupsConfig } from '../backups/controller';
-import { formatBytes } from '../../core/backups/manual';
+import { formatBytes } from '../../core/format';
 import { readSidecar } from '../../core/backups/sidecar';
 import { listPreRestoreCopies } from '../../core/backups/restore/pre-restore';
 import {
