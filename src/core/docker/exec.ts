@@ -311,12 +311,10 @@ async function killInContainer(docker: Dockerode, containerId: string, pid: stri
     const kill = await docker.getContainer(containerId).exec({
       Cmd: ['sh', '-c', 'kill -TERM "$0"', pid] /* the shell's kill: images may lack procps */,
       User: 'root',
-      AttachStdout: true,
-      AttachStderr: true,
     });
-    const s = (await kill.start({})) as NodeJS.ReadableStream;
-    s.resume();
-    await new Promise((r) => s.on('end', r));
+    // Detached: nothing to read back. An attached kill's stream was seen never to end while the process
+    // it signals still had a hijacked stream open (its stdout reader gone), which hung the whole pipeline.
+    await kill.start({ Detach: true });
   } catch {
     // The process already ended.
   }
