@@ -18,10 +18,10 @@ import { run, sleep } from '../../test/support/proc';
 import type { Stack } from '../../test/support/stack';
 import { interleaved, median, peakRssGrowth, pick, ratios, timed, fmt, type BenchContext, type Figure } from '../lib';
 
-const DATA = '/home/postgres/pgdata/data';
+export const DATA = '/home/postgres/pgdata/data';
 const RESTORE_DB = 'bench_restore';
 
-interface Prepared {
+export interface Prepared {
   stack: Stack;
   containerId: string;
   targets: StackBackupTargets;
@@ -40,7 +40,7 @@ let keptDump: Promise<string> | undefined;
 const quiet: RestoreContext = { step: () => undefined, line: () => undefined };
 
 /** The stack with one big table in POSTGRES_DB (about 1 GB at full size), prepared once per run. */
-function prepare(ctx: BenchContext): Promise<Prepared> {
+export function prepare(ctx: BenchContext): Promise<Prepared> {
   prepared ??= (async () => {
     const stack = await ctx.stack();
     const rows = pick(ctx.size, 300_000, 9_500_000);
