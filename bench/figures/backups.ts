@@ -16,7 +16,18 @@ import { deletePreRestoreCopy, restorePhysical, type PhysicalTarget } from '../.
 import type { RestoreContext } from '../../src/core/backups/restore/run';
 import { run, sleep } from '../../test/support/proc';
 import type { Stack } from '../../test/support/stack';
-import { interleaved, median, peakRssGrowth, pick, ratios, timed, fmt, type BenchContext, type Figure } from '../lib';
+import {
+  interleaved,
+  median,
+  peakRssGrowth,
+  pick,
+  ratios,
+  timed,
+  fmt,
+  StepTimes,
+  type BenchContext,
+  type Figure,
+} from '../lib';
 
 export const DATA = '/home/postgres/pgdata/data';
 const RESTORE_DB = 'bench_restore';
@@ -287,33 +298,45 @@ export const pgbackrestRestoreFigure: Figure = {
     const p = await prepare(ctx);
     let restoreArgv: string[] | undefined;
     const asides: string[] = [];
+    const extSteps = new StepTimes();
+    const rawSteps = new StepTimes();
     const ext = () =>
       timed(async () => {
         const r = await restorePhysical(
           p.physical,
           { kind: 'pgbackrest', stanza: 'db' },
           {
-            step: () => undefined,
+            step: (title) =>
+              extSteps.mark(
+                title.startsWith('Restoring ')
+                  ? '`pgbackrest restore`'
+                  : title.replace(/ to \S*\.pre-restore-\S+$/, ''),
+              ),
             line: (l) => {
               if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) restoreArgv ??= l.slice(2).split(' ');
             },
           },
         );
+        extSteps.end();
         if (r.preRestoreCopy) asides.push(r.preRestoreCopy);
       });
     let n = 0;
     const raw = () => {
       const aside = `${DATA}.bench-raw-${++n}`;
       return timed(async () => {
+        rawSteps.mark('`pg_ctl stop`');
         await p.dockerExec(['pg_ctl', '-D', DATA, '-m', 'fast', '-w', 'stop']);
         // The guide: check it stopped (exit 3: no server running).
+        rawSteps.mark('`pg_ctl status`, `mv`, `mkdir`');
         await run('docker', ['exec', p.containerId, 'pg_ctl', '-D', DATA, 'status'], {
           env: p.stack.dockerEnv,
           reject: false,
         });
         await p.dockerExec(['mv', DATA, aside]);
         await p.dockerExec(['mkdir', '-m', '0700', DATA]);
+        rawSteps.mark('`pgbackrest restore`');
         await p.dockerExec(restoreArgv!);
+        rawSteps.mark('`pg_ctl -w start` and psql until ready');
         await p.dockerExec(['pg_ctl', '-D', DATA, '-l', '/home/postgres/pgdata/bench-raw-start.log', '-w', 'start']);
         // Ready: accepts connections and has left recovery (polled every 100 ms, as fast as a person could).
         for (;;) {
@@ -337,6 +360,7 @@ export const pgbackrestRestoreFigure: Figure = {
           if (r.exitCode === 0 && r.stdout.trim() === 'f') break;
           await sleep(100);
         }
+        rawSteps.end();
       }).finally(() => asides.push(aside));
     };
     const cleanup = async () => {
@@ -366,6 +390,7 @@ export const pgbackrestRestoreFigure: Figure = {
         ratio: { kind: 'ext/raw', values: rs },
         target: '≤ 1.05',
         met,
+        note: `the extension's steps (medians): ${extSteps.summary()}; the raw side's: ${rawSteps.summary()}`,
         cause: met
           ? undefined
           : `extra per run ${fmt(median(r.a) - median(r.b), 0)} ms (medians) for the steps the guide lacks: pgBackRest info ` +
