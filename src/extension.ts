@@ -32,6 +32,7 @@ import { VIEW } from './ui/ids';
 import { LintService } from './ui/lint/service';
 import { registerLintCommands } from './ui/commands/lint';
 import { registerTimeline } from './ui/timeline/panel';
+import { registerDockerContextCommand } from './ui/commands/docker-context';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
@@ -77,6 +78,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log, engine }),
     ...registerContainerCommands({ registry, engine, log }),
+    registerDockerContextCommand({ engine, log }),
     ...registerMigrationCommands({
       registry,
       controller: migrationsController,

@@ -1,4 +1,4 @@
-/** The texts every area shows the same way: an error's message and a duration. */
+/** The texts every area shows the same way: an error's message, a duration and a size. */
 
 /** The message of anything thrown: an Error's message (or its code, e.g. ECONNREFUSED, when it has none). */
 export function errorText(e: unknown): string {
@@ -20,4 +20,16 @@ export function formatDuration(ms: number): string {
   if (h < 48) return `${h} h${m % 60 ? ` ${m % 60} min` : ''}`;
   const d = Math.floor(h / 24);
   return `${d} days${h % 24 ? ` ${h % 24} h` : ''}`;
+}
+
+/** A size for people: "1.5 MB" (1024-based, one decimal under 10). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

@@ -7,7 +7,8 @@
  */
 import * as vscode from 'vscode';
 import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine, type EngineTarget } from '../core/docker/engine-address';
+import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../core/docker/engine-address';
+import { disposeSshEngines } from '../core/docker/ssh-engine';
 import { runningServiceContainer } from '../core/docker/find';
 import { StackMonitor, type MonitorState } from '../core/docker/events';
 import { ContainerRuntime, type ToolRuntime } from '../core/runtime';
@@ -19,6 +20,14 @@ import { errorText } from '../core/format';
 
 /** Reachability of the engine over every stack: the `tsdbOps.dockerState` context key. */
 export type DockerState = 'unknown' | 'reachable' | 'unreachable';
+
+/** Settings that change the engine: the client and the monitors are rebuilt. */
+const ENGINE_SETTINGS = [
+  'tsdbOps.docker.host',
+  'tsdbOps.docker.context',
+  'tsdbOps.docker.sshKeyFile',
+  'tsdbOps.docker.knownHostsFile',
+];
 
 interface Watched {
   stack: StackConfig;
@@ -48,8 +57,9 @@ export class DockerService implements vscode.Disposable {
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('tsdbOps.docker.host')) {
+        if (ENGINE_SETTINGS.some((k) => e.affectsConfiguration(k))) {
           this.client = undefined;
+          disposeSshEngines();
           this.targetCache = undefined;
           this.stopWatching();
           this.updateContext();
@@ -68,8 +78,44 @@ export class DockerService implements vscode.Disposable {
 
   /** Where the engine is (setting, else DOCKER_HOST, else the local socket). Throws EngineConfigError on a bad value. */
   get target(): EngineTarget {
-    this.targetCache ??= resolveEngine(vscode.workspace.getConfiguration('tsdbOps').get<string>('docker.host'));
+    const c = vscode.workspace.getConfiguration('tsdbOps.docker');
+    const file = (k: string): string[] | undefined =>
+      c.get<string>(k)?.trim() ? [c.get<string>(k)!.trim()] : undefined;
+    this.targetCache ??= resolveEngine(c.get<string>('host'), process.env, {
+      context: c.get<string>('context'),
+      identityFiles: file('sshKeyFile'),
+      knownHostsFiles: file('knownHostsFile'),
+    });
     return this.targetCache;
+  }
+
+  /** True when the engine is on another machine (ssh://, or tcp:// to a host other than this one). */
+  get isRemote(): boolean {
+    try {
+      const t = this.target;
+      if (t.ssh) return true;
+      const host = (t.options as { host?: string }).host;
+      return host !== undefined && !['localhost', '127.0.0.1', '::1'].includes(host);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The Docker context in use (for the Containers view's title), if the engine came from one. */
+  get contextName(): string | undefined {
+    try {
+      return this.target.context;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * DOCKER_HOST for CLI children (compose, docker exec in a terminal); undefined for the local default.
+   * For ssh:// it is a private local socket over the checked SSH connection (a refused host key throws here).
+   */
+  cliDockerHost(): Promise<string | undefined> {
+    return cliDockerHost(this.target);
   }
 
   /** The engine address for messages ("unix:///var/run/docker.sock (DOCKER_HOST)"), never throws. */
@@ -237,6 +283,7 @@ export class DockerService implements vscode.Disposable {
 
   dispose(): void {
     this.stopWatching();
+    disposeSshEngines();
     for (const d of this.disposables) d.dispose();
   }
 }

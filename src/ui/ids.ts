@@ -34,6 +34,8 @@ export const COMMAND = {
   showOutput: 'tsdbOps.showOutput',
   openComposeFile: 'tsdbOps.openComposeFile',
 
+  dockerSwitchContext: 'tsdbOps.docker.switchContext',
+
   stackUp: 'tsdbOps.stack.up',
   stackDown: 'tsdbOps.stack.down',
   stackCleanStart: 'tsdbOps.stack.cleanStart',

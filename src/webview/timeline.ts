@@ -9,6 +9,7 @@ import { scaleTime, type ScaleTime } from 'd3-scale';
 import { select, type BaseType, type Selection } from 'd3-selection';
 import { zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3-zoom';
 import { axisBottom } from 'd3-axis';
+import { formatBytes } from '../core/format';
 import type {
   TimelineDrill,
   TimelineManual,
@@ -42,16 +43,6 @@ const fmtTime = (t: number) =>
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, 'Z');
-function fmtBytes(n: number): string {
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < u.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
-}
 function fmtDuration(ms: number | undefined): string {
   if (ms === undefined) return 'not recorded';
   return ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
@@ -122,7 +113,7 @@ function setCard(s: TimelineSet): Card {
     title: `${s.type} backup ${s.label}`,
     lines: [
       `${fmtTime(s.start)} → ${fmtTime(s.stop)}`,
-      `size ${fmtBytes(s.sizeBytes)} · repository ${fmtBytes(s.repoSizeBytes)}`,
+      `size ${formatBytes(s.sizeBytes)} · repository ${formatBytes(s.repoSizeBytes)}`,
       ...(s.prior ? [`based on ${s.prior}`] : []),
       ...(s.walStart ? [`WAL ${s.walStart} … ${s.walStop ?? '?'}`] : []),
       ...(s.error ? ['page checksum errors were found in this backup'] : []),
@@ -133,7 +124,7 @@ function setCard(s: TimelineSet): Card {
 function manualCard(m: TimelineManual): Card {
   return {
     title: `${m.kind} ${m.name}`,
-    lines: [fmtTime(m.at), fmtBytes(m.sizeBytes), ...(m.database ? [`database ${m.database}`] : [])],
+    lines: [fmtTime(m.at), formatBytes(m.sizeBytes), ...(m.database ? [`database ${m.database}`] : [])],
     action: {
       label: 'Restore this backup…',
       run: () => post({ kind: 'restoreManual', path: m.path, backupKind: m.kind }),
@@ -165,7 +156,7 @@ function drillCard(d: TimelineDrill): Card {
 function copyCard(c: TimelineCopy): Card {
   return {
     title: `pre-restore copy ${c.name}`,
-    lines: [fmtTime(c.at), ...(c.sizeBytes !== undefined ? [fmtBytes(c.sizeBytes)] : []), c.path],
+    lines: [fmtTime(c.at), ...(c.sizeBytes !== undefined ? [formatBytes(c.sizeBytes)] : []), c.path],
   };
 }
 
@@ -319,7 +310,11 @@ function render(m: TimelineModel): void {
     .attr('class', (d) => `mark set set-${d.type}${d.error ? ' set-error' : ''}`)
     .attr('y', (d) => LANES.sets - (d.type === 'full' ? 12 : d.type === 'diff' ? 9 : 6))
     .attr('height', (d) => (d.type === 'full' ? 24 : d.type === 'diff' ? 18 : 12));
-  interactive(sets, setCard, (d) => `${d.type} backup ${d.label}, ended ${fmtTime(d.stop)}, ${fmtBytes(d.sizeBytes)}`);
+  interactive(
+    sets,
+    setCard,
+    (d) => `${d.type} backup ${d.label}, ended ${fmtTime(d.stop)}, ${formatBytes(d.sizeBytes)}`,
+  );
 
   const manual = plot
     .append('g')

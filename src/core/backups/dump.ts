@@ -27,6 +27,7 @@ import { join, posix } from 'node:path';
 import { once } from 'node:events';
 import { runChecked, ToolCancelledError, ToolFailedError, type ToolRuntime } from '../runtime';
 import { writeSidecar, type BackupSidecar } from './sidecar';
+import { dumpAllSections } from './restore/logical';
 
 export interface ManualBackupTarget {
   runtime: ToolRuntime;
@@ -60,6 +61,8 @@ export interface ManualBackupResult {
   meta: BackupSidecar;
   /** pg_dump/pg_dumpall: `engine` when the tool wrote the file where it runs, `here` when it streamed to this machine. */
   wroteIn?: 'engine' | 'here';
+  /** How this backup will be restored, when that needs saying (a pg_dumpall with TimescaleDB databases). */
+  restoreNote?: string;
 }
 
 export interface BackupRunContext {
@@ -231,6 +234,38 @@ async function writeInRuntime(
   // The folder may have been deleted since the probe: create it where the tool runs (as the tool's user).
   if (!verified || !(await exists(t.hostDir)))
     await runChecked(t.runtime, ['mkdir', '-p', '--', runtimeDir], { signal: ctx.signal });
+  await runWritingPartial(
+    t,
+    run,
+    ctx,
+    async () => {
+      await gate;
+      if (!(await exists(hostPartial))) {
+        await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
+        throw new Error(
+          `${argv[0]} wrote ${rtFinal} in ${t.runtime.description}, but ${t.hostDir} on this machine does not show it: ` +
+            `that is not the folder mounted there. Copy the file out, and set tsdbOps.backups.dumpTo to "auto" or "here".`,
+        );
+      }
+      await renameWritten(t, hostPartial, path, rtPartial, rtFinal);
+    },
+    () => removeWritten(t, hostPartial, rtPartial),
+  );
+  return [...argv, '-f', rtFinal];
+}
+
+/**
+ * Runs a tool that writes its output under a `.partial` name where it runs: `commit` (the rename) runs
+ * once it exited 0; on failure, cancel (after the tool has been ended) or a failed commit, `discard`
+ * removes what it wrote. No partial file survives either way.
+ */
+async function runWritingPartial(
+  t: ManualBackupTarget,
+  run: string[],
+  ctx: BackupRunContext,
+  commit: () => Promise<void>,
+  discard: () => Promise<unknown>,
+): Promise<void> {
   ctx.onLine?.(`$ ${run.join(' ')}`);
   let ok = false;
   try {
@@ -242,21 +277,11 @@ async function writeInRuntime(
     });
     if (ctx.signal?.aborted) throw new ToolCancelledError(run);
     if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
-    await gate;
-    if (!(await exists(hostPartial))) {
-      await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
-      ok = true;
-      throw new Error(
-        `${argv[0]} wrote ${rtFinal} in ${t.runtime.description}, but ${t.hostDir} on this machine does not show it: ` +
-          `that is not the folder mounted there. Copy the file out, and set tsdbOps.backups.dumpTo to "auto" or "here".`,
-      );
-    }
-    await renameWritten(t, hostPartial, path, rtPartial, rtFinal);
+    await commit();
     ok = true;
   } finally {
-    if (!ok) await removeWritten(t, hostPartial, rtPartial);
+    if (!ok) await discard();
   }
-  return [...argv, '-f', rtFinal];
 }
 
 /**
@@ -365,7 +390,28 @@ export async function createDumpAll(t: ManualBackupTarget, ctx: BackupRunContext
   const argv = ['pg_dumpall', ...(t.connArgs ?? []), '-U', t.user, '-l', t.maintenanceDb];
   const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
   const versions = await versionsP;
-  return { ...(await finish(t, 'dumpAll', path, command, versions, created, {})), wroteIn };
+  const result = { ...(await finish(t, 'dumpAll', path, command, versions, created, {})), wroteIn };
+  const ts = await timescaleSectionsOf(path);
+  if (!ts.length) return result;
+  const restoreNote =
+    `TimescaleDB databases in this pg_dumpall: ${ts.join(', ')}. Restoring it runs each of them between ` +
+    `timescaledb_pre_restore() and timescaledb_post_restore(), one database at a time, and needs the same TimescaleDB ` +
+    `version on the target. TimescaleDB recommends one database at a time: a pg_dump of each database restores them ` +
+    `singly (with the same procedure).`;
+  ctx.onLine?.(restoreNote);
+  return { ...result, restoreNote };
+}
+
+/** The databases of a pg_dumpall script (a file on this machine) that create the timescaledb extension. */
+async function timescaleSectionsOf(path: string): Promise<string[]> {
+  const { createInterface } = await import('node:readline');
+  const { createReadStream } = await import('node:fs');
+  const wanted: string[] = [];
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  for await (const l of rl) if (l.startsWith('\\connect ') || l.startsWith('CREATE EXTENSION ')) wanted.push(l);
+  return dumpAllSections(wanted)
+    .filter((x) => x.extensions.includes('timescaledb'))
+    .map((x) => x.database);
 }
 
 /** pg_basebackup of the cluster: tar format, gzip, WAL streamed (`-Ft -z -X stream`), as the guide does. */
@@ -394,22 +440,13 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
   ];
   const run = [...argv.slice(0, argv.indexOf('-D') + 1), partial, ...argv.slice(argv.indexOf('-D') + 2)];
   await runChecked(t.runtime, ['mkdir', '-p', runtimeDir], { signal: ctx.signal });
-  ctx.onLine?.(`$ ${run.join(' ')}`);
-  let ok = false;
-  try {
-    const r = await t.runtime.run(run, {
-      env: t.env,
-      onStdoutLine: ctx.onLine,
-      onStderrLine: ctx.onLine,
-      signal: ctx.signal,
-    });
-    if (ctx.signal?.aborted) throw new ToolCancelledError(run);
-    if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
-    await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env });
-    ok = true;
-  } finally {
-    if (!ok) await t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined);
-  }
+  await runWritingPartial(
+    t,
+    run,
+    ctx,
+    async () => void (await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env })),
+    () => t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined),
+  );
   return finish(t, 'baseBackup', join(t.hostDir, name), argv, versions, created, {});
 }
 

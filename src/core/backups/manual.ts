@@ -57,15 +57,3 @@ export async function listManualBackups(dir: string): Promise<ManualBackup[]> {
   }
   return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
 }
-
-/** `1.5 MB`-style size for people. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}

@@ -12,6 +12,7 @@ import { listManualBackups, type ManualBackup } from './manual';
 import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
 import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
+import { listManualBackupsVia, readSidecarVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
 import { manualBackupHostDir, readSite, type Site } from '../stack/site';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
@@ -76,20 +77,34 @@ export async function loadBackupsOverview(input: {
   now?: Date;
   graceMs?: number;
   signal?: AbortSignal;
+  /** The engine is remote: the manual backups folder is read through the database container. */
+  remoteFiles?: boolean;
 }): Promise<BackupsOverview> {
   const { stack } = input;
   const now = input.now ?? new Date();
-  const manualPromise = listManualBackups(manualBackupHostDir(stack)).then((list) =>
+  const withSidecars = (list: ManualBackup[], read: (path: string) => Promise<BackupSidecar | undefined>) =>
     Promise.all(
       list.map(async (m): Promise<ManualBackupEntry> => {
         try {
-          return { ...m, sidecar: await readSidecar(m.path) };
+          return { ...m, sidecar: await read(m.path) };
         } catch (e) {
           return { ...m, sidecarError: (e as Error).message };
         }
       }),
-    ),
-  );
+    );
+  const local = listManualBackups(manualBackupHostDir(stack)).then((list) => withSidecars(list, readSidecar));
+  // On a remote engine the folder is on the engine's machine: read it through the database container
+  // (dumps streamed here are in this machine's folder: both are listed, newest first).
+  const manualPromise = input.remoteFiles
+    ? Promise.all([
+        input.runtime().then(async (rt) => {
+          const dir = (await readSite(stack, { settings: input.settings, runtime: rt })).manualRuntimeDir;
+          const list = await listManualBackupsVia(rt, dir, input.signal);
+          return withSidecars(list, (path) => readSidecarVia(rt, path, input.signal));
+        }),
+        local,
+      ]).then(([remote, here]) => [...remote, ...here].sort((a, b) => b.modified.getTime() - a.modified.getTime()))
+    : local;
   const runsPromise = listSavedRuns(stack.ofeliaLogDir).then((r) => r.runs);
   let targets: StackBackupTargets | undefined;
   let stanza: StanzaInfo | undefined;

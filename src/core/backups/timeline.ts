@@ -7,7 +7,7 @@
 import type { BackupsOverview } from './overview';
 import type { BackupType } from './pgbackrest';
 import type { MigrationStatus } from '../migrations/status';
-import { formatBytes } from './manual';
+import { formatBytes } from '../format';
 import { formatTimeTarget } from './restore/pitr';
 import type { DrillReport } from './drill';
 

@@ -4,6 +4,11 @@
  * (docker-modem) supports them. dockerode is loaded on first use, never at activation.
  */
 import type Dockerode from 'dockerode';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { currentContextName, readContext, type DockerContext } from './contexts';
+import { parseSshHost, sshEngineFor, type SshAddress } from './ssh-engine';
 
 export interface EngineTarget {
   /** What the user configured (or the default), for messages: "unix:///var/run/docker.sock". */
@@ -11,6 +16,17 @@ export interface EngineTarget {
   /** Where it came from: "tsdbOps.docker.host", "DOCKER_HOST", "default". */
   readonly source: string;
   readonly options: Dockerode.DockerOptions;
+  /** The Docker context the address came from, if any. */
+  readonly context?: string;
+  /** For ssh:// hosts: the address and the SSH settings (core/docker/ssh-engine connects). */
+  readonly ssh?: SshAddress & SshSettings;
+}
+
+/** SSH settings: `tsdbOps.docker.sshKeyFile`, `tsdbOps.docker.knownHostsFile` (undefined: OpenSSH's defaults). */
+export interface SshSettings {
+  readonly identityFiles?: readonly string[];
+  readonly knownHostsFiles?: readonly string[];
+  readonly agent?: string;
 }
 
 export class EngineConfigError extends Error {
@@ -22,16 +38,50 @@ export class EngineConfigError extends Error {
 
 const DEFAULT_SOCKET = process.platform === 'win32' ? 'npipe:////./pipe/docker_engine' : 'unix:///var/run/docker.sock';
 
-/** Resolves the engine address: the setting wins over DOCKER_HOST, which wins over the local socket. */
-export function resolveEngine(setting: string | undefined, env: NodeJS.ProcessEnv = process.env): EngineTarget {
+/** Settings besides `tsdbOps.docker.host`: the SSH ones and `tsdbOps.docker.context`. */
+export interface EngineSettings extends SshSettings {
+  /** A Docker context chosen in the extension (Switch Docker Context…); wins over DOCKER_HOST and the CLI's current one. */
+  readonly context?: string;
+}
+
+/**
+ * Resolves the engine address, like the docker CLI plus the extension's settings: `tsdbOps.docker.host`,
+ * else `tsdbOps.docker.context`, else DOCKER_HOST, else the CLI's current context (DOCKER_CONTEXT, then
+ * config.json's currentContext), else the local socket.
+ */
+export function resolveEngine(
+  setting: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  settings: EngineSettings = {},
+): EngineTarget {
   const fromSetting = setting?.trim();
   const fromEnv = env['DOCKER_HOST']?.trim();
-  const [host, source] = fromSetting
-    ? [fromSetting, 'tsdbOps.docker.host']
-    : fromEnv
-      ? [fromEnv, 'DOCKER_HOST']
+  let host: string;
+  let source: string;
+  let context: DockerContext | undefined;
+  if (fromSetting) [host, source] = [fromSetting, 'tsdbOps.docker.host'];
+  else if (settings.context?.trim()) {
+    context = readContext(settings.context.trim(), env);
+    [host, source] = [context.host ?? fromEnv ?? DEFAULT_SOCKET, `context ${context.name} (tsdbOps.docker.context)`];
+  } else if (fromEnv) [host, source] = [fromEnv, 'DOCKER_HOST'];
+  else {
+    const current = currentContextName(env);
+    context = current.name === 'default' ? undefined : readContext(current.name, env);
+    [host, source] = context?.host
+      ? [context.host, `context ${context.name} (${current.source})`]
       : [DEFAULT_SOCKET, 'default'];
-  return { host, source, options: engineOptions(host, source, env) };
+  }
+  const optionEnv = context?.tlsDir ? { ...env, DOCKER_CERT_PATH: context.tlsDir } : env;
+  const options = engineOptions(host, source, optionEnv);
+  const base = { host, source, options, context: context?.name };
+  if (options.protocol !== 'ssh') return base;
+  const ssh = {
+    ...parseSshHost(host, env),
+    agent: settings.agent ?? env['SSH_AUTH_SOCK'],
+    identityFiles: settings.identityFiles,
+    knownHostsFiles: settings.knownHostsFiles,
+  };
+  return { ...base, ssh };
 }
 
 function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Dockerode.DockerOptions {
@@ -53,11 +103,12 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
     case 'tcp:':
     case 'http:':
     case 'https:': {
-      const tls = url.protocol === 'https:' || env['DOCKER_TLS_VERIFY'] === '1';
+      const tls = url.protocol === 'https:' || Boolean(env['DOCKER_TLS_VERIFY']) || Boolean(env['DOCKER_CERT_PATH']);
       return {
         host: url.hostname,
         port: url.port ? Number(url.port) : tls ? 2376 : 2375,
         protocol: tls ? 'https' : 'http',
+        ...(tls ? tlsFiles(env) : {}),
       };
     }
     case 'ssh:':
@@ -76,16 +127,45 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
   }
 }
 
+/** The client certificate files the docker CLI uses: DOCKER_CERT_PATH, else ~/.docker (ca.pem, cert.pem, key.pem). */
+function tlsFiles(env: NodeJS.ProcessEnv): Pick<Dockerode.DockerOptions, 'ca' | 'cert' | 'key'> {
+  const dir = env['DOCKER_CERT_PATH'] || join(env['HOME'] || homedir(), '.docker');
+  const out: Record<string, Buffer> = {};
+  for (const k of ['ca', 'cert', 'key'] as const)
+    if (existsSync(join(dir, `${k}.pem`))) out[k] = readFileSync(join(dir, `${k}.pem`));
+  return out;
+}
+
 /** A dockerode client for the target (the module is imported lazily). */
 export async function connectEngine(target: EngineTarget): Promise<Dockerode> {
   const mod = await import('dockerode');
   const Docker = (mod.default ?? mod) as unknown as typeof Dockerode;
+  // ssh:// goes through one shared, host-key-checked SSH connection (docker-modem's own ssh opens one per request).
+  if (target.ssh)
+    return new Docker({
+      protocol: 'http',
+      host: 'docker',
+      port: 2375,
+      agent: sshEngineFor(target.ssh).httpAgent(),
+    } as Dockerode.DockerOptions);
   return new Docker(target.options);
+}
+
+/**
+ * DOCKER_HOST for a CLI child (compose, docker): undefined for the local default, the address for unix/tcp,
+ * and for ssh:// a private local socket forwarding over the verified connection (connects first, so a
+ * refused host key is thrown here).
+ */
+export async function cliDockerHost(target: EngineTarget): Promise<string | undefined> {
+  if (target.ssh) return sshEngineFor(target.ssh).cliHost();
+  return target.source === 'default' ? undefined : target.host;
 }
 
 /** True when an error means "the engine is not there" (socket missing, refused, timed out), not a bad request. */
 export function isUnreachable(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
+  const name = (e as { name?: string } | undefined)?.name;
+  if (name === 'HostKeyError' || name === 'SshConnectError') return true;
   return ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', 'ENOTFOUND'].includes(
     code ?? '',
   );

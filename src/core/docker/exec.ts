@@ -2,6 +2,12 @@
  * `docker exec` through the Engine API: an argv array (never a shell string), a user, extra
  * environment (how secrets travel), stdout and stderr demultiplexed and delivered as they come.
  * Cancelling (AbortSignal) kills the process inside the container, not only the stream.
+ *
+ * Pipelines end like a shell's: when the reader of `stdout` goes away (the Writable closes or fails
+ * before the process has ended) the process is ended (ExecOutputClosedError), as SIGPIPE would; when
+ * the process ends before it read all of `stdin`, that Readable is destroyed, so whatever feeds it
+ * learns that its reader is gone; when `stdin` breaks (destroyed or failed before its end), the process
+ * is ended rather than left waiting for input that will never come (ExecInputBrokenError).
  */
 import type Dockerode from 'dockerode';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -35,6 +41,85 @@ export class ExecCancelledError extends CancelledError {
     super(`Cancelled: ${argv[0] ?? ''}`);
     this.name = 'ExecCancelledError';
   }
+}
+
+/** The reader of the process's stdout went away before the process ended; the process was ended. */
+export class ExecOutputClosedError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    reason?: unknown,
+  ) {
+    super(
+      `${argv[0] ?? ''} was stopped: the reader of its output went away` +
+        (reason instanceof Error ? ` (${reason.message})` : ''),
+    );
+    this.name = 'ExecOutputClosedError';
+  }
+}
+
+/** The stream feeding the process's stdin broke before its end; the process was ended. */
+export class ExecInputBrokenError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    reason?: unknown,
+  ) {
+    super(
+      `${argv[0] ?? ''} was stopped: its input broke off before the end` +
+        (reason instanceof Error ? ` (${reason.message})` : ''),
+    );
+    this.name = 'ExecInputBrokenError';
+  }
+}
+
+/**
+ * Wires the pipeline ends shared by both runtimes. `end(why)` must end the process; it is called at
+ * most once, when stdout's reader goes away or stdin breaks. `processEnded()` releases stdin (destroying
+ * it when it was not read to its end) and the listeners; it returns why the process was ended, if it was.
+ */
+export function pipelineEnds(
+  opts: { stdout?: Writable; stdin?: Readable },
+  end: (why: 'output-closed' | 'input-broken', reason?: unknown) => void,
+): { processEnded(): { why: 'output-closed' | 'input-broken'; reason?: unknown } | undefined } {
+  let ended: { why: 'output-closed' | 'input-broken'; reason?: unknown } | undefined;
+  let done = false;
+  const fire = (why: 'output-closed' | 'input-broken', reason?: unknown) => {
+    if (done || ended) return;
+    ended = { why, reason };
+    end(why, reason);
+  };
+  const target = opts.stdout;
+  const onTargetError = (e: unknown) => fire('output-closed', e);
+  const onTargetClose = () => fire('output-closed');
+  target?.on('error', onTargetError);
+  target?.on('close', onTargetClose);
+  const input = opts.stdin;
+  let inputEnded = false;
+  const onInputEnd = () => (inputEnded = true);
+  const onInputError = (e: unknown) => fire('input-broken', e);
+  const onInputClose = () => {
+    if (!inputEnded) fire('input-broken');
+  };
+  input?.on('end', onInputEnd);
+  input?.on('error', onInputError);
+  input?.on('close', onInputClose);
+  return {
+    processEnded() {
+      done = true;
+      target?.off('error', onTargetError);
+      target?.off('close', onTargetClose);
+      if (input) {
+        input.off('end', onInputEnd);
+        input.off('close', onInputClose);
+        // Keep a listener: a late error from a destroyed feeder must not become an uncaught exception.
+        input.off('error', onInputError);
+        input.on('error', () => undefined);
+        if (!inputEnded && !input.destroyed) {
+          input.destroy();
+        }
+      }
+      return ended;
+    },
+  };
 }
 
 /** Splits a byte stream into lines, calling `onLine` for each complete one; `flush()` ends the last. */
@@ -85,11 +170,14 @@ export async function execInContainer(
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const err = new PassThrough();
   let pid: string | undefined;
+  /** A stop asked for before the pid was known runs as soon as it is. */
+  let pidKnown: (() => void) | undefined;
   const errLines = lineSplitter((l) => {
     if (pid === undefined) {
       const m = /^tsdbops-pid (\d+)$/.exec(l);
       if (m) {
         pid = m[1];
+        pidKnown?.();
         return;
       }
     }
@@ -102,9 +190,10 @@ export async function execInContainer(
   if (opts.stdout) {
     const target = opts.stdout;
     out.pipe(target, { end: false });
-    outDone = new Promise((resolve, reject) => {
+    // A reader that went away is handled by pipelineEnds (the process is ended), not here.
+    outDone = new Promise((resolve) => {
       out.on('end', resolve);
-      target.on('error', reject);
+      out.on('close', resolve);
     });
   } else {
     const outLines = lineSplitter((l) => {
@@ -112,7 +201,10 @@ export async function execInContainer(
       opts.onStdoutLine?.(l);
     });
     out.on('data', (c: Buffer) => outLines.write(c));
-    outDone = new Promise((resolve) => out.on('end', () => (outLines.flush(), resolve())));
+    outDone = new Promise((resolve) => {
+      out.on('end', () => (outLines.flush(), resolve()));
+      out.on('close', resolve);
+    });
   }
   // demuxStream ignores write()'s return value: pause the exec stream while stdout's consumer (a
   // dump's file) is behind, so memory stays flat and backpressure reaches the tool in the container.
@@ -137,35 +229,79 @@ export async function execInContainer(
     opts.stdin.pipe(stream as unknown as Writable);
   }
 
+  // Ending the process early (cancel, stdout's reader gone, stdin broken): signal it inside the
+  // container (once its pid is known), then drop the stream, which may be paused and never end itself.
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    const kill = () =>
+      void killInContainer(docker, containerId, pid).finally(() =>
+        (stream as unknown as { destroy?: () => void }).destroy?.(),
+      );
+    if (pid !== undefined) kill();
+    else pidKnown = kill;
+  };
+  const ends = pipelineEnds(opts, () => stop());
   let cancelled = false;
   const onAbort = () => {
     cancelled = true;
-    void killInContainer(docker, containerId, pid).finally(() =>
-      (stream as unknown as { destroy?: () => void }).destroy?.(),
-    );
+    stop();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let streamError: unknown;
+  let endedEarly: ReturnType<typeof ends.processEnded>;
   try {
-    await new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
-      stream.on('error', (e) => (cancelled ? resolve() : reject(e)));
+      // A write to stdin after the process exited fails (EPIPE): the exit code below tells what happened.
+      stream.on('error', (e) => ((streamError = e), resolve()));
     });
-    out.end();
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    endedEarly = ends.processEnded();
+    if (opts.stdin) opts.stdin.unpipe(stream as unknown as Writable);
+    if (opts.stdout && (endedEarly || cancelled)) {
+      // Output nobody reads any more: drop it rather than wait for a drain that never comes.
+      out.unpipe(opts.stdout);
+      out.destroy();
+    } else out.end();
     err.end();
     await outDone;
     errLines.flush();
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
   }
   if (cancelled) throw new ExecCancelledError(argv);
+  if (endedEarly?.why === 'output-closed') throw new ExecOutputClosedError(argv, endedEarly.reason);
+  if (endedEarly?.why === 'input-broken') throw new ExecInputBrokenError(argv, endedEarly.reason);
   // The exec may report Running briefly after the stream ends.
   for (let i = 0; i < 50; i++) {
-    const info = await exec.inspect();
+    let info: Dockerode.ExecInspectInfo;
+    try {
+      info = await exec.inspect();
+    } catch (e) {
+      throw new ExecConnectionLostError(argv, (e as Error).message);
+    }
     if (!info.Running) return { exitCode: info.ExitCode ?? -1, stderrTail, stdoutLines };
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { exitCode: -1, stderrTail, stdoutLines };
+  if (streamError) throw streamError;
+  // The output stream ended while the tool still runs: the connection to the engine dropped (e.g. SSH).
+  throw new ExecConnectionLostError(argv, 'the tool is still running in the container');
+}
+
+/** The connection to the engine dropped while a tool ran in the container (its output stream ended early). */
+export class ExecConnectionLostError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    detail: string,
+  ) {
+    super(
+      `The connection to the Docker engine was lost while "${argv[0] ?? ''}" ran in the container (${detail}). ` +
+        `Its result is unknown: check the state once the engine is reachable again.`,
+    );
+    this.name = 'ExecConnectionLostError';
+  }
 }
 
 /** Ends a process inside the container (the Engine has no "kill exec"; its inspect Pid is the host's). */

@@ -24,6 +24,7 @@ import {
 } from './ast';
 import { loadParser, type SqlParser, type Statement, lineIndex } from './parser';
 import { FROM_SQUAWK, RULE_BY_ID, type RuleCategory, type Severity } from './rules';
+import { formatBytes } from '../format';
 
 export interface LintFile {
   readonly path: string;
@@ -197,17 +198,6 @@ const VOLATILE_FUNCTIONS = new Set([
 ]);
 const SERIAL_TYPES = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
 const NO_TX_CALLS = new Set(['refresh_continuous_aggregate']);
-
-function formatBytes(n: number): string {
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
 
 export function describeFacts(t: TableFacts): string {
   const rows = t.rows < 0 ? 'never analyzed' : `~${Math.round(t.rows).toLocaleString('en-US')} rows`;

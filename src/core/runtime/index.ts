@@ -5,11 +5,21 @@
  *  - `HostRuntime`: on this machine through execa, for an install without Docker (and the tests'
  *    host clusters).
  * Every call is an argv array; secrets go in `env`; output streams line by line (or raw into a
- * Writable for dumps); an AbortSignal cancels the process.
+ * Writable for dumps); an AbortSignal cancels the process. Pipelines end like a shell's in both places:
+ * a process whose stdout reader went away is ended (ToolOutputClosedError), a process that exits
+ * before reading all of `stdin` has that stream destroyed (its feeder learns it), and a broken `stdin`
+ * ends the process (ToolInputBrokenError) instead of leaving it waiting.
  */
 import type Dockerode from 'dockerode';
-import type { Readable, Writable } from 'node:stream';
-import { execInContainer, ExecCancelledError, lineSplitter } from '../docker/exec';
+import { PassThrough, pipeline, type Duplex, type Readable, type Writable } from 'node:stream';
+import {
+  execInContainer,
+  ExecCancelledError,
+  ExecInputBrokenError,
+  ExecOutputClosedError,
+  lineSplitter,
+  pipelineEnds,
+} from '../docker/exec';
 import { CancelledError } from '../operations/cancel';
 
 export interface ToolRunOptions {
@@ -58,6 +68,28 @@ export class ToolCancelledError extends CancelledError {
   }
 }
 
+/** The reader of the tool's stdout went away before the tool ended, so the tool was ended (a shell's SIGPIPE). */
+export class ToolOutputClosedError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    where: string,
+  ) {
+    super(`${argv[0]} in ${where} was stopped: the reader of its output went away`);
+    this.name = 'ToolOutputClosedError';
+  }
+}
+
+/** The stream feeding the tool's stdin broke off before its end, so the tool was ended. */
+export class ToolInputBrokenError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    where: string,
+  ) {
+    super(`${argv[0]} in ${where} was stopped: its input broke off before the end`);
+    this.name = 'ToolInputBrokenError';
+  }
+}
+
 /** A tool exited non-zero: keeps argv (no secrets there by rule), exit code and stderr's tail. */
 export class ToolFailedError extends Error {
   constructor(
@@ -84,6 +116,51 @@ export async function runChecked(
   return r;
 }
 
+/**
+ * `producer | filter | consumer`, ending like a shell pipeline: whichever end stops first ends the
+ * other (the runtime ends a producer whose reader went away and destroys a consumer's unread input),
+ * so a consumer that stops on an error never leaves the producer blocked on a full pipe. Throws the
+ * consumer's failure first (the cause a user needs), then the producer's.
+ */
+export async function runPipeline(
+  rt: ToolRuntime,
+  producer: readonly string[],
+  filter: Duplex,
+  consumer: readonly string[],
+  opts: Omit<ToolRunOptions, 'stdin' | 'stdout'>,
+): Promise<void> {
+  const source = new PassThrough();
+  // pipeline: either stream closing early destroys the other.
+  pipeline(source, filter, () => undefined);
+  let producerError: unknown;
+  const feeding = rt.run(producer, { stdout: source, signal: opts.signal }).then(
+    (r) => {
+      if (r.exitCode === 0) source.end();
+      else {
+        producerError = new ToolFailedError(producer, r.exitCode, r.stderrTail, rt.description);
+        source.destroy();
+      }
+    },
+    (e: unknown) => {
+      producerError = e;
+      source.destroy();
+    },
+  );
+  let consumed: Awaited<ReturnType<ToolRuntime['run']>> | undefined;
+  let consumerError: unknown;
+  try {
+    consumed = await rt.run(consumer, { ...opts, stdin: filter });
+  } catch (e) {
+    consumerError = e;
+  }
+  await feeding;
+  if (consumerError instanceof ToolInputBrokenError && producerError) throw producerError;
+  if (consumerError) throw consumerError;
+  if (consumed && consumed.exitCode !== 0)
+    throw new ToolFailedError(consumer, consumed.exitCode, consumed.stderrTail, rt.description);
+  if (producerError && !(producerError instanceof ToolOutputClosedError)) throw producerError;
+}
+
 export class ContainerRuntime implements ToolRuntime {
   readonly kind = 'container' as const;
   constructor(
@@ -107,6 +184,8 @@ export class ContainerRuntime implements ToolRuntime {
       });
     } catch (e) {
       if (e instanceof ExecCancelledError) throw new ToolCancelledError(argv);
+      if (e instanceof ExecOutputClosedError) throw new ToolOutputClosedError(argv, this.description);
+      if (e instanceof ExecInputBrokenError) throw new ToolInputBrokenError(argv, this.description);
       throw e;
     }
   }
@@ -144,7 +223,19 @@ export class HostRuntime implements ToolRuntime {
       cancelSignal: opts.signal,
       forceKillAfterDelay: 5000,
     });
-    if (opts.stdin && child.stdin) opts.stdin.pipe(child.stdin);
+    if (opts.stdin && child.stdin) {
+      // The child may exit before reading everything: its stdin then fails with EPIPE, which is no error here.
+      child.stdin.on('error', () => undefined);
+      opts.stdin.pipe(child.stdin);
+    }
+    const ends = pipelineEnds(opts, (why) => {
+      if (why === 'output-closed' && opts.stdout) {
+        // Output nobody reads any more: drop it so the child's pipe never stalls, then end the child.
+        child.stdout!.unpipe(opts.stdout);
+        child.stdout!.resume();
+      }
+      child.kill('SIGTERM');
+    });
     const outLines = lineSplitter((l) => {
       if (stdoutLines.length < 10_000) stdoutLines.push(l);
       opts.onStdoutLine?.(l);
@@ -154,21 +245,23 @@ export class HostRuntime implements ToolRuntime {
       if (stderrTail.length > 200) stderrTail.shift();
       opts.onStderrLine?.(l);
     });
-    let outDone: Promise<void> = Promise.resolve();
-    if (opts.stdout) {
-      const target = opts.stdout;
-      child.stdout!.pipe(target, { end: false });
-      outDone = new Promise((resolve, reject) => {
-        child.stdout!.on('end', resolve);
-        target.on('error', reject);
-      });
-    } else child.stdout!.on('data', (c: Buffer) => outLines.write(c));
+    const outEnded = new Promise<void>((resolve) => {
+      child.stdout!.on('end', resolve);
+      child.stdout!.on('close', resolve);
+    });
+    if (opts.stdout) child.stdout!.pipe(opts.stdout, { end: false });
+    else child.stdout!.on('data', (c: Buffer) => outLines.write(c));
     child.stderr!.on('data', (c: Buffer) => errLines.write(c));
     const r = await child;
-    await outDone;
+    const endedEarly = ends.processEnded();
+    if (!endedEarly) await outEnded;
+    if (opts.stdin && child.stdin) opts.stdin.unpipe(child.stdin);
+    if (opts.stdout) child.stdout!.unpipe(opts.stdout);
     outLines.flush();
     errLines.flush();
     if (r.isCanceled || opts.signal?.aborted) throw new ToolCancelledError(argv);
+    if (endedEarly?.why === 'output-closed') throw new ToolOutputClosedError(argv, this.description);
+    if (endedEarly?.why === 'input-broken') throw new ToolInputBrokenError(argv, this.description);
     if (r.failed && r.exitCode === undefined) {
       throw new ToolFailedError(argv, -1, [r.shortMessage ?? String(r.message)], this.description);
     }

@@ -68,6 +68,7 @@ function toResult(r: ManualBackupResult) {
     sidecarPath: r.sidecarPath,
     meta: r.meta,
     wroteIn: r.wroteIn,
+    ...(r.restoreNote ? { restoreNote: r.restoreNote } : {}),
   };
 }
 
@@ -215,7 +216,11 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       return createBaseBackup(t, c);
     });
     log.info(`${title}: ${result.path} (${result.sizeBytes} bytes).`);
-    if (!args) void vscode.window.showInformationMessage(`${title} written to ${result.name}.`);
+    if (result.restoreNote) log.info(result.restoreNote);
+    if (!args)
+      void vscode.window.showInformationMessage(
+        `${title} written to ${result.name}.${result.restoreNote ? ` ${result.restoreNote}` : ''}`,
+      );
     return toResult(result);
   }
 

@@ -28,6 +28,8 @@ import type { StackRegistry } from '../stacks';
 import { isServiceNode } from '../views/containers';
 import { requireTrust, stackFor as stackOf, type Args } from './args';
 import { CancelledByUser, register } from './register';
+import { checkConfirmArg } from '../../core/stack/production';
+import { confirmDestructive, guardFor } from '../production';
 import { logOutput, runStackOperation } from '../operation';
 import { findOnPath } from '../../core/docker/cli-path';
 import { COMMAND, CONTEXT_KEY, VIEW, focusCommand } from '../ids';
@@ -171,14 +173,21 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
   const composeOperation = (stack: StackConfig, title: string, interactive: boolean, composeArgs: string[]) =>
     operation(stack, title, interactive, async (op) => {
       op.step(`compose ${composeArgs.join(' ')}`);
-      await runCompose(stack, composeArgs, { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
+      await runCompose(stack, composeArgs, {
+        dockerHost: await engine.cliDockerHost(),
+        signal: op.signal,
+        onLine: op.line,
+      });
     });
 
   const stackDown: Handler = async (args, interactive) => {
     requireTrust('Stopping the stack');
     const stack = await stackFor(args);
     const profile = parseProfile(args?.profile) ?? 'full';
-    if (interactive) {
+    const guard = guardFor(stack, 'tsdbOps.stack.down', 'cluster', undefined, engine.contextName);
+    if (interactive && guard.production) {
+      await confirmDestructive(undefined, guard, async () => undefined);
+    } else if (interactive) {
       const ok = await vscode.window.showWarningMessage(
         `Stop ${stack.projectName}?`,
         {
@@ -191,6 +200,8 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
         'Stop Stack',
       );
       if (ok !== 'Stop Stack') return undefined;
+    } else if (guard.production) {
+      checkConfirmArg(args?.confirm, guard);
     } else if (args?.confirm !== true) {
       throw new Error('tsdbOps.stack.down stops and removes the stack’s containers: pass { confirm: true }.');
     }
@@ -224,10 +235,11 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
       );
     }
     const docker = await engine.docker();
+    const dockerHost = await engine.cliDockerHost();
     const r = await operation(stack, `Clean start of ${stack.projectName}`, interactive, (op) =>
       cleanStart(stack, {
         docker,
-        dockerHost: engine.dockerHostEnv(),
+        dockerHost,
         profile,
         builtin: args?.builtin === true,
         settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
@@ -270,7 +282,11 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
           const profiles = stack.compose?.services.find((s) => s.name === service)?.profiles ?? [];
           const argv = [...profiles.flatMap((p) => ['--profile', p]), 'up', '-d', service];
           op.step(`compose ${argv.join(' ')}`);
-          await runCompose(stack, argv, { dockerHost: engine.dockerHostEnv(), signal: op.signal, onLine: op.line });
+          await runCompose(stack, argv, {
+            dockerHost: await engine.cliDockerHost(),
+            signal: op.signal,
+            onLine: op.line,
+          });
           const c = await serviceContainer(docker, stack.projectName, service);
           return {
             service,
@@ -354,7 +370,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     const docker = await engine.docker();
     const c = await runningServiceContainer(docker, stack.projectName, service);
     const sh = (await hasBash(docker, c.Id)) ? 'bash' : 'sh';
-    const host = engine.dockerHostEnv();
+    const host = await engine.cliDockerHost();
     const name = `${service} (${sh})`;
     const terminal = vscode.window.createTerminal({
       name,

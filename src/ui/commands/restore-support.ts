@@ -3,6 +3,8 @@
  * where its restore runs (container or host), the backup path and the confirmation, the operation with its
  * progress and output, and the PITR time prompt.
  */
+import type { DestructiveGuard } from '../../core/stack/production';
+import { confirmDestructive } from '../production';
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { OperationBusyError } from '../../core/operations/queue';
@@ -101,14 +103,26 @@ export async function backupPath(
   return path;
 }
 
-export async function confirm(args: Args, id: string, message: string, detail: string, button: string): Promise<void> {
+export async function confirm(
+  args: Args,
+  id: string,
+  message: string,
+  detail: string,
+  button: string,
+  guard?: DestructiveGuard,
+): Promise<void> {
+  const modal = async (): Promise<void> => {
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
+    if (choice !== button) throw new CancelledByUser();
+  };
+  // A production stack (tsdbOps.stacks.production) needs the typed name, with args too.
+  if (guard?.production) return confirmDestructive(args as Record<string, unknown> | undefined, guard, modal);
   if (args) {
     if (args.confirm !== true)
       throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
     return;
   }
-  const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
-  if (choice !== button) throw new CancelledByUser();
+  return modal();
 }
 
 /** What every restore handler needs: the stack and where its restore runs, the operation, the confirmations' texts. */

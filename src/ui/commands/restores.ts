@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ContainerRuntime } from '../../core/runtime';
 import { readBackupsConfig } from '../backups/controller';
-import { formatBytes } from '../../core/backups/manual';
+import { formatBytes } from '../../core/format';
 import { readSidecar } from '../../core/backups/sidecar';
 import { listPreRestoreCopies } from '../../core/backups/restore/pre-restore';
 import {
@@ -30,6 +30,7 @@ import { bool, requireTrust, str } from './args';
 import { CancelledByUser } from './register';
 import { COMMAND, ITEM } from '../ids';
 import { errorText } from '../../core/format';
+import { guardFor } from '../production';
 import { RestoreCommandContext, registerRestore, backupPath, confirm, Restores } from './restore-support';
 
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
@@ -107,6 +108,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} to ${what}?`,
         `${reach}${failing}\n\n${restores.physicalDetail(setup, what)}`,
         'Restore',
+        guardFor(stack, COMMAND.restorePgbackrest, 'cluster', undefined, engine.contextName),
       );
       const src: PhysicalSource = {
         kind: 'pgbackrest',
@@ -153,6 +155,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} from ${what}?`,
         restores.physicalDetail(setup, what),
         'Restore',
+        guardFor(stack, COMMAND.restoreBaseBackup, 'cluster', undefined, engine.contextName),
       );
       const r = await restores.physical(
         stack,
@@ -240,6 +243,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${basename(file)} into database ${database}?`,
         detail,
         'Restore',
+        guardFor(stack, COMMAND.restoreDump, 'database', database, engine.contextName),
       );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)} into ${database}`, (rctx) =>
         restoreDump(
@@ -281,7 +285,14 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           `other databases are untouched. ` +
           `If the restore fails or you cancel it, the renamed databases get their names back.`,
       ].join('\n\n');
-      await confirm(args, COMMAND.restoreDumpAll, `Restore every database of ${basename(file)}?`, detail, 'Restore');
+      await confirm(
+        args,
+        COMMAND.restoreDumpAll,
+        `Restore every database of ${basename(file)}?`,
+        detail,
+        'Restore',
+        guardFor(stack, COMMAND.restoreDumpAll, 'cluster', undefined, engine.contextName),
+      );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)}`, (rctx) =>
         restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
       );
@@ -327,6 +338,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `It holds the data folder from before a restore: the way back to that state. ` +
           `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
         'Delete',
+        guardFor(stack, COMMAND.restoreDeletePreRestoreCopy, 'cluster', undefined, engine.contextName),
       );
       await restores.runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
         deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),

@@ -12,7 +12,7 @@
 import * as vscode from 'vscode';
 import { ITEM } from '../ids';
 import type { StackConfig } from '../../core/infra';
-import { formatBytes } from '../../core/backups/manual';
+import { formatBytes } from '../../core/format';
 import { groupBackupSets, PgBackRestError, type BackupSet, type StanzaInfo } from '../../core/backups/pgbackrest';
 import type { BackupsOverview, ManualBackupEntry } from '../../core/backups/overview';
 import type { PreRestoreCopy } from '../../core/backups/restore/pre-restore';

@@ -9,6 +9,7 @@ import { describeState, formatPort, uptime, type ServiceStatus } from '../../cor
 import type { MonitorState } from '../../core/docker/events';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
+import { productionOf } from '../production';
 import { leaf, openFileCommand, problemNode, StackTreeProvider, type Node } from './node';
 import { COMMAND, ITEM, VIEW } from '../ids';
 
@@ -156,7 +157,14 @@ export function createContainersView(
   // The welcome names where the host came from; the title's description names the host itself.
   const updateMessage = () => {
     const unreachable = registry.stacks.some((s) => engine.state(s)?.kind === 'unreachable');
-    view.description = unreachable ? `unreachable: ${engine.describeHost()}` : undefined;
+    const context = engine.contextName;
+    const production = registry.stacks.length === 1 && productionOf(registry.stacks[0]!, context);
+    view.description = unreachable
+      ? `unreachable: ${engine.describeHost()}`
+      : production
+        ? `$(shield) production (${production.matched})`
+        : undefined;
+    view.title = context ? `Containers (${context})` : 'Containers';
   };
   engine.setPolling(view.visible);
   const disposable = vscode.Disposable.from(
@@ -169,6 +177,8 @@ export function createContainersView(
     }),
     engine.onDidChangeState(updateMessage),
     registry.onDidChange(updateMessage),
+    engine.onDidChangeEngine(updateMessage),
   );
+  updateMessage();
   return { provider, view, disposable };
 }

@@ -1,6 +1,7 @@
 /** One tree node: what VS Code draws, and (for a parent) how to get its children. */
 import * as vscode from 'vscode';
 import { ITEM } from '../ids';
+import { productionOf } from '../production';
 import { basename } from 'node:path';
 import type { InfraProblem } from '../../core/infra';
 import type { StackRegistry } from '../stacks';
@@ -83,6 +84,14 @@ export abstract class StackTreeProvider implements vscode.TreeDataProvider<Node>
       const item = new vscode.TreeItem(basename(folder), vscode.TreeItemCollapsibleState.Expanded);
       item.iconPath = new vscode.ThemeIcon('root-folder');
       if (d.kind === 'found') item.description = d.stack.projectName;
+      // The production guard's badge (tsdbOps.stacks.production): a distinct icon, colour and word.
+      const production = d.kind === 'found' ? productionOf(d.stack) : undefined;
+      if (production) {
+        item.description = `${d.kind === 'found' ? d.stack.projectName : ''} · production`;
+        item.iconPath = new vscode.ThemeIcon('shield', new vscode.ThemeColor('list.errorForeground'));
+        item.tooltip = `Production stack (${production.matched}, tsdbOps.stacks.production "${production.glob}"): destructive commands ask for the typed name.`;
+        item.contextValue = 'productionStack';
+      }
       return {
         item,
         children: () =>

@@ -87,7 +87,7 @@ describe('Migration lint: command, diagnostics, quick fixes and the Run Pending 
     assert.equal(f.severity, 'warning');
     assert.equal(f.table, 'sensors');
     assert.ok(f.tableFacts!.bytes > 0);
-    assert.match(f.message, /sensors: \d+(\.\d)? kB, /);
+    assert.match(f.message, /sensors: \d+(\.\d)? KB, /);
   });
 
   it('shows the finding as a diagnostic with quick fixes in the open file', async () => {

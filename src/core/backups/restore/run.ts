@@ -35,6 +35,8 @@ export interface LoggedRunOptions extends Omit<ToolRunOptions, 'onStdoutLine' | 
   quietStdout?: boolean;
   /** Every stdout line (the returned ones stop at 10,000). */
   onStdout?: (line: string) => void;
+  /** Every stderr line (before masking), besides the log. */
+  onStderr?: (line: string) => void;
   /** Secrets to mask in logged lines (the connection password is always masked). */
   secrets?: readonly (string | undefined)[];
 }
@@ -49,7 +51,7 @@ export async function runLogged(
   const secrets = opts.secrets ?? [];
   const mask = (t: string) => maskSecrets(t, secrets);
   ctx.line(`$ ${mask(displayArgv(argv))}`);
-  const { quietStdout, onStdout, secrets: _s, ...rest } = opts;
+  const { quietStdout, onStdout, onStderr, secrets: _s, ...rest } = opts;
   return rt.run(argv, {
     signal: ctx.signal,
     ...rest,
@@ -57,7 +59,10 @@ export async function runLogged(
       onStdout?.(l);
       if (!quietStdout) ctx.line(mask(l));
     },
-    onStderrLine: (l) => ctx.line(mask(l)),
+    onStderrLine: (l) => {
+      onStderr?.(l);
+      ctx.line(mask(l));
+    },
   });
 }
 
