@@ -137,3 +137,32 @@ export async function peakRssGrowth<T>(work: () => Promise<T>, everyMs = 50): Pr
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Per-step times of repeated runs (the itemised gap of a figure): `mark(name)` starts a step and ends the one
+ * before, `end()` closes a run; `summary()` gives each step's median over the runs, in the order first seen.
+ */
+export class StepTimes {
+  private readonly runs: Map<string, number>[] = [];
+  private current?: { name: string; t0: number; run: Map<string, number> };
+
+  mark(name: string): void {
+    const t = performance.now();
+    const run = this.current?.run ?? new Map<string, number>();
+    if (this.current) run.set(this.current.name, (run.get(this.current.name) ?? 0) + t - this.current.t0);
+    else this.runs.push(run);
+    this.current = { name, t0: t, run };
+  }
+
+  end(): void {
+    if (this.current) this.mark('');
+    this.current?.run.delete('');
+    this.current = undefined;
+  }
+
+  summary(): string {
+    const names: string[] = [];
+    for (const r of this.runs) for (const n of r.keys()) if (n && !names.includes(n)) names.push(n);
+    return names.map((n) => `${n} ${fmt(median(this.runs.map((r) => r.get(n) ?? 0)), 0)} ms`).join(', ');
+  }
+}

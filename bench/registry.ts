@@ -9,7 +9,9 @@ import { dumpFigure, pgRestoreFigure, pgbackrestRestoreFigure } from './figures/
 import { migrationsApplyFigure, migrationStatusFigure } from './figures/migrations';
 import { dockerEventFigure, dockerIdleFigure } from './figures/docker';
 import { logFollowerFigure } from './figures/logs';
-import { backupsViewFigure, extensionHostFigure, lintFigure, restoreDrillFigure } from './figures/pending';
+import { restoreDrillFigure } from './figures/drill';
+import { lintFigure } from './figures/lint';
+import { backupsViewFigure, extensionHostFigure } from './figures/pending';
 
 export const FIGURES: readonly Figure[] = [
   migrationStatusFigure,

@@ -10,20 +10,6 @@ const pending = (id: string, title: string, rows: Parameters<typeof notMeasured>
   run: async () => rows.map((r) => notMeasured(...r)),
 });
 
-export const restoreDrillFigure = pending('restore-drill', 'restore drill', [
-  [
-    'restore drill of the newest set ÷ raw restore into a scratch folder + start',
-    '≤ 1.2',
-    'not yet (feature missing)',
-    'the extension has no restore drill yet',
-  ],
-]);
-
-export const lintFigure = pending('lint', 'migration lint', [
-  ['lint: parser load', '≤ 150 ms', 'not yet (feature missing)', 'the extension has no SQL lint yet'],
-  ['lint: 1,000 files', '≤ 1 s', 'not yet (feature missing)', 'the extension has no SQL lint yet'],
-]);
-
 export const extensionHostFigure = pending('extension-host', 'activation and first tree items', [
   [
     'activation in the real extension host (activate() to views registered)',
