@@ -275,7 +275,12 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       if (!pending?.includes('2')) throw new Error(`expected 2 pending, got "${pending}"`);
       if (!rows.some((x) => x.includes('create sensors')))
         throw new Error('the applied "create sensors" is not listed');
-      const badge = (await page.locator('.activitybar .badge-content').allInnerTexts()).map((b) => b.trim());
+      // The badge follows the same model change as the rows, in its own render: wait for it (hang bound 15 s).
+      let badge: string[] = [];
+      for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+        badge = (await page.locator('.activitybar .badge-content').allInnerTexts()).map((b) => b.trim());
+        if (badge.includes('2')) break;
+      }
       if (!badge.includes('2')) throw new Error(`activity bar badge: ${JSON.stringify(badge)} (expected 2 pending)`);
       const status = (await page.locator('.statusbar-item').allInnerTexts())
         .map((t) => t.trim())
@@ -476,7 +481,7 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       log(`Backups: ${rows.join(' | ')}`);
       const age = (await page.locator('.statusbar-item').allInnerTexts())
         .map((t) => t.trim())
-        .find((t) => /^backup \d+ \w+( \d+ \w+)? ago$/.test(t));
+        .find((t) => /^backup \d+ \w+( \d+ \w+)? ago( · .+)?$/.test(t));
       if (!age)
         throw new Error(
           `no "backup … ago" item in the status bar: ${JSON.stringify(await page.locator('.statusbar-item').allInnerTexts())}`,
