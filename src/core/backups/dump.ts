@@ -145,6 +145,8 @@ async function streamToFile(
     ok = true;
   } finally {
     if (!ok) {
+      // A write still in flight from the ended tool fails once the file is destroyed: expected, not an error.
+      out.on('error', () => undefined);
       out.destroy();
       await rm(partial, { force: true });
     }
