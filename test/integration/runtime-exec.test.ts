@@ -9,17 +9,8 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime, HostRuntime, ToolCancelledError, type ToolRuntime } from '../../src/core/runtime';
-import { dockerAvailable, dockerInstallHint, ensureDocker, type DockerHandle } from '../support/docker';
-import {
-  debootstrapAvailable,
-  debootstrapInstallHint,
-  ensureTestImages,
-  TIMESCALEDB_TEST_IMAGE,
-} from '../support/image';
-import { requirePart } from '../support/requirements';
+import { useIdleContainer } from '../support/idle-container';
 
 const SECRET = 'never-in-argv-9f3a';
 
@@ -102,43 +93,23 @@ function behaves(name: string, make: () => ToolRuntime) {
 
 describe('tool runtimes on real processes', function () {
   this.timeout(300_000);
-  let docker: DockerHandle | undefined;
-  let client: Dockerode;
-  let container: Dockerode.Container | undefined;
-
-  before(async function () {
-    requirePart(this, dockerAvailable(), 'docker', dockerInstallHint);
-    requirePart(this, debootstrapAvailable(), 'debootstrap', debootstrapInstallHint);
-    docker = await ensureDocker();
-    await ensureTestImages();
-    client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: docker.host }));
-    container = await client.createContainer({
-      Image: TIMESCALEDB_TEST_IMAGE,
-      Entrypoint: ['sleep', 'infinity'],
-      Labels: { 'tsdb-ops.test': 'runtime-exec' },
-      HostConfig: { NetworkMode: 'none' },
-    });
-    await container.start();
-  });
-
-  after(async () => {
-    await container?.remove({ force: true }).catch(() => undefined);
-    await docker?.stop();
-  });
+  const idle = useIdleContainer('runtime-exec');
 
   behaves(
     'ContainerRuntime (docker exec through the Engine API)',
-    () => new ContainerRuntime(client, container!.id, 'test container'),
+    () => new ContainerRuntime(idle.client(), idle.container().id, 'test container'),
   );
   behaves('HostRuntime (execa on this machine)', () => new HostRuntime());
 
   it("ContainerRuntime runs as postgres by default, like the guide's docker exec -u postgres", async () => {
-    const r = await new ContainerRuntime(client, container!.id, 'test container').run(['id', '-un']);
+    const r = await new ContainerRuntime(idle.client(), idle.container().id, 'test container').run(['id', '-un']);
     assert.equal(r.stdoutLines[0], 'postgres');
   });
 
   it('a missing tool is an exit code, not a hang', async () => {
-    const r = await new ContainerRuntime(client, container!.id, 'test container').run(['no-such-tool-xyz']);
+    const r = await new ContainerRuntime(idle.client(), idle.container().id, 'test container').run([
+      'no-such-tool-xyz',
+    ]);
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderrTail.join('\n'), /no-such-tool-xyz/);
     void readFileSync;

@@ -7,8 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import type Dockerode from 'dockerode';
-import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import {
   ContainerRuntime,
   HostRuntime,
@@ -18,14 +16,7 @@ import {
   ToolOutputClosedError,
   type ToolRuntime,
 } from '../../src/core/runtime';
-import { dockerAvailable, dockerInstallHint, ensureDocker, type DockerHandle } from '../support/docker';
-import {
-  debootstrapAvailable,
-  debootstrapInstallHint,
-  ensureTestImages,
-  TIMESCALEDB_TEST_IMAGE,
-} from '../support/image';
-import { requirePart } from '../support/requirements';
+import { useIdleContainer } from '../support/idle-container';
 
 /** A hang guard, not a timing assertion. */
 const HANG_GUARD_MS = 60_000;
@@ -155,30 +146,8 @@ function behaves(name: string, make: () => ToolRuntime) {
 
 describe('tool runtimes: pipelines end like a shell’s', function () {
   this.timeout(300_000);
-  let docker: DockerHandle | undefined;
-  let client: Dockerode;
-  let container: Dockerode.Container | undefined;
+  const idle = useIdleContainer('runtime-pipeline');
 
-  before(async function () {
-    requirePart(this, dockerAvailable(), 'docker', dockerInstallHint);
-    requirePart(this, debootstrapAvailable(), 'debootstrap', debootstrapInstallHint);
-    docker = await ensureDocker();
-    await ensureTestImages();
-    client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: docker.host }));
-    container = await client.createContainer({
-      Image: TIMESCALEDB_TEST_IMAGE,
-      Entrypoint: ['sleep', 'infinity'],
-      Labels: { 'tsdb-ops.test': 'runtime-pipeline' },
-      HostConfig: { NetworkMode: 'none' },
-    });
-    await container.start();
-  });
-
-  after(async () => {
-    await container?.remove({ force: true }).catch(() => undefined);
-    await docker?.stop();
-  });
-
-  behaves('ContainerRuntime', () => new ContainerRuntime(client, container!.id, 'test container'));
+  behaves('ContainerRuntime', () => new ContainerRuntime(idle.client(), idle.container().id, 'test container'));
   behaves('HostRuntime', () => new HostRuntime());
 });
