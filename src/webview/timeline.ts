@@ -18,13 +18,10 @@ import type {
   TimelineSet,
   TimelineCopy,
 } from '../core/backups/timeline';
+import type { TimelineAction } from '../core/backups/timeline-restore';
 
-/** What the webview posts (the extension's TimelinePanel handles them). */
-export type TimelineAction =
-  | { kind: 'restoreTime'; time: number }
-  | { kind: 'restoreBeforeMigration'; version: string }
-  | { kind: 'restoreSet'; label: string }
-  | { kind: 'restoreManual'; path: string; backupKind: TimelineManual['kind'] };
+/** What the webview posts (the extension's TimelinePanel handles them; core/backups/timeline-restore plans them). */
+export type { TimelineAction };
 
 export type WebviewMessage =
   | { type: 'ready' }
