@@ -179,15 +179,28 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
     return vscode.commands.executeCommand(p.command, { ...p.args, confirm: true });
   }
 
+  /**
+   * One action, the same way from the webview and from `tsdbOps.backup.timeline { action, confirm: true }`:
+   * plan it (core), let `confirm` accept or refuse the plan (it throws to refuse), run the restore command.
+   */
+  async function perform(
+    panel: TimelinePanel,
+    a: TimelineAction,
+    confirm: (p: RestorePlan) => Promise<void>,
+  ): Promise<{ plan: RestorePlan; result: unknown }> {
+    const p = await plan(panel, a);
+    await confirm(p);
+    return { plan: p, result: await run(p) };
+  }
+
   /** From the webview: confirm with a modal, then run; errors are shown with the restore channel. */
   async function onAction(panel: TimelinePanel, a: TimelineAction): Promise<void> {
     try {
-      const p = await plan(panel, a);
-      if (!p.node) {
+      await perform(panel, a, async (p) => {
+        if (p.node) return; // the restore command on the file asks its own questions and confirmation
         const choice = await vscode.window.showWarningMessage(p.message, { modal: true, detail: p.detail }, 'Restore');
         if (choice !== 'Restore') throw new CancelledByUser();
-      }
-      await run(p);
+      });
     } catch (e) {
       if (e instanceof CancelledByUser) return;
       const msg = e instanceof Error ? e.message : String(e);
@@ -231,15 +244,22 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
       const model = await tp.update();
       const action = args?.action as TimelineAction | undefined;
       if (action) {
-        const p = await plan(tp, action);
-        if (args?.dryRun === true) return { model, plan: p.node ? { ...p, node: { backup: p.node.backup } } : p };
+        if (args?.dryRun === true) {
+          const p = await plan(tp, action);
+          return { model, plan: p.node ? { ...p, node: { backup: p.node.backup } } : p };
+        }
         if (args?.confirm !== true)
           throw new Error(
             'tsdbOps.backup.timeline with { action } restores: pass { confirm: true } to run it, or { dryRun: true } for its plan.',
           );
-        if (p.node)
-          throw new Error(`${p.command} from the timeline asks its options: call ${p.command} with its args instead.`);
-        return { model, plan: p, result: await run(p) };
+        // The plan (with its confirmation text) comes back with the restore command's result.
+        const done = await perform(tp, action, async (p) => {
+          if (p.node)
+            throw new Error(
+              `${p.command} from the timeline asks its options: call ${p.command} with its args instead.`,
+            );
+        });
+        return { model, ...done };
       }
       const waitMs = typeof args?.waitRenderedMs === 'number' ? args.waitRenderedMs : 0;
       const rendered = waitMs > 0 ? await tp.whenRendered(waitMs) : undefined;
