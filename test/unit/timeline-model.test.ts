@@ -4,6 +4,8 @@
  * pre-restore copies, built from a Backups overview and a migration status as the controllers hold them.
  */
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildTimeline,
   drillResultsOf,
@@ -349,5 +351,20 @@ describe('timeline: restore drills from their reports', () => {
         ],
       ],
     );
+  });
+});
+
+describe('timeline: live without a polling loop of its own', () => {
+  const read = (f: string) => readFileSync(join(__dirname, '..', '..', f), 'utf8');
+  it("the panel rebuilds on the Backups and Migrations controllers' events and has no timer loop (the in-host suite shows it live)", () => {
+    const panel = read('src/ui/timeline/panel.ts');
+    assert.match(panel, /ctx\.backups\.onDidChange\(\(\) => void this\.update\(\)\)/);
+    assert.match(panel, /ctx\.migrations\.onDidChange\(\(\) => void this\.update\(\)\)/);
+    for (const f of ['src/ui/timeline/panel.ts', 'src/webview/timeline.ts']) {
+      const src = read(f);
+      assert.doesNotMatch(src, /setInterval\(/, `${f} polls`);
+      // The only timer: the one-shot bound of whenRendered (waiting for the webview's report).
+      assert.ok((src.match(/setTimeout\(/g) ?? []).length <= (f.endsWith('panel.ts') ? 1 : 0), `${f} has a timer`);
+    }
   });
 });
