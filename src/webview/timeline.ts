@@ -135,7 +135,7 @@ function migrationCard(m: TimelineMigration): Card {
       `applied ${fmtTime(m.installedOn)}`,
       `took ${fmtDuration(m.durationMs)}`,
       m.noTransaction
-        ? '-- no-transaction: a restore before it targets a time (approximate)'
+        ? '-- no-transaction: a restore to just before it is approximate'
         : 'ran in one transaction: a restore before it targets that transaction',
     ],
     action: {
