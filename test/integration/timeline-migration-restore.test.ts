@@ -135,6 +135,10 @@ describe('Recovery Timeline: restore to just before a migration (PostgreSQL 15 +
     assert.equal(tx.source, 'replacedVersion');
     assert.notEqual(tx.rowXmin, tx.xid, "the live row's xmin is sqlx's execution_time UPDATE");
 
+    // A later UPDATE of the row (not sqlx's) only makes its update chain longer: the oldest version is still B's.
+    await cluster.psql(
+      'UPDATE _sqlx_migrations SET execution_time = execution_time + 1 WHERE version = 20261124100001',
+    );
     const plan = await planBefore(await timeline(migrator), '20261124100001');
     assert.deepEqual(plan.restore === 'pgbackrest' && plan.args, { target: 'xid', xid: bXid, exclusive: true });
     assert.equal(plan.approximate, false);
