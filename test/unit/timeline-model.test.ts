@@ -262,6 +262,17 @@ describe('Recovery Timeline model', () => {
     assert.equal(previousInSameRun(m.migrations, m.migrations[1]!)?.version, '20261124100000');
     assert.equal(previousInSameRun(m.migrations, m.migrations[2]!), undefined);
     assert.equal(previousInSameRun(m.migrations, m.migrations[0]!), undefined);
+    // Two quick ones: D took 2 ms, E's estimated start (its row's time minus 6 ms, which counts its INSERT and the
+    // round trips) falls before D's own start. Still the same run (seen on the fixture stack under load).
+    const d = { ...m.migrations[0]!, version: '3', installedOn: T('12:00:00.100').getTime(), durationMs: 2 };
+    const e = {
+      ...m.migrations[1]!,
+      version: '4',
+      installedOn: T('12:00:00.104').getTime(),
+      durationMs: 6,
+      restore: migrationRestore(T('12:00:00.104'), 6, true),
+    };
+    assert.equal(previousInSameRun([d, e], e)?.version, '3');
   });
 
   it('names a migrations read error as a problem, and the migration restore of a transactional one is its transaction', () => {
