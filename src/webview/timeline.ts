@@ -18,13 +18,10 @@ import type {
   TimelineSet,
   TimelineCopy,
 } from '../core/backups/timeline';
+import type { TimelineAction } from '../core/backups/timeline-restore';
 
-/** What the webview posts (the extension's TimelinePanel handles them). */
-export type TimelineAction =
-  | { kind: 'restoreTime'; time: number }
-  | { kind: 'restoreBeforeMigration'; version: string }
-  | { kind: 'restoreSet'; label: string }
-  | { kind: 'restoreManual'; path: string; backupKind: TimelineManual['kind'] };
+/** What the webview posts (the extension's TimelinePanel handles them; core/backups/timeline-restore plans them). */
+export type { TimelineAction };
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -138,7 +135,7 @@ function migrationCard(m: TimelineMigration): Card {
       `applied ${fmtTime(m.installedOn)}`,
       `took ${fmtDuration(m.durationMs)}`,
       m.noTransaction
-        ? '-- no-transaction: a restore before it targets a time (approximate)'
+        ? '-- no-transaction: a restore to just before it is approximate'
         : 'ran in one transaction: a restore before it targets that transaction',
     ],
     action: {

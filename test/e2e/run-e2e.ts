@@ -12,6 +12,7 @@ import { startCluster } from '../support/cluster';
 import { startStack, type Stack } from '../support/stack';
 import { Migrator } from '../../src/core/migrations/migrator';
 import { connect } from '../../src/core/postgres/connection';
+import { migrationTransaction } from '../../src/core/migrations/xid';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,6 +208,8 @@ interface Ctx {
   /** The fixture workspace copied to a temp dir, its compose stack running on the test engine (two pgBackRest sets made the guide's way). */
   stack: Stack;
   stackPage: Page;
+  /** The database of DATABASE_URL (the Migrations view's): 3 of the sample migrations applied. */
+  migrationsDb: Parameters<typeof connect>[0];
   log: (line: string) => void;
 }
 
@@ -585,7 +588,7 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
     name:
       'stack workspace: the Recovery Timeline shows the sets, the WAL band, a manual backup and the migrations; ' +
       'hover shows a card; a migration tick asks to restore to just before it',
-    fn: async ({ server, stack, stackPage: page, log }) => {
+    fn: async ({ server, stack, stackPage: page, migrationsDb, log }) => {
       await openStackWorkbench(page, server, stack);
       // A manual backup on the timeline (the pg_dump test makes one when the whole suite runs).
       const manualDir = join(stack.infraDir, 'backups', 'manual_backup');
@@ -615,20 +618,33 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       await frame.locator('svg .set').first().waitFor({ timeout: 60_000 });
       const count = async (sel: string) => frame.locator(sel).count();
       const deadline = Date.now() + 30_000;
-      let marks = { sets: 0, wal: 0, manual: 0, migrations: 0 };
+      let marks = { sets: 0, full: 0, diff: 0, wal: 0, newest: 0, manual: 0, migrations: 0 };
+      const want = (m: typeof marks) =>
+        m.sets === 2 &&
+        m.full === 1 &&
+        m.diff === 1 &&
+        m.wal === 1 &&
+        m.newest === 1 &&
+        m.manual >= 1 &&
+        m.migrations === 3;
       while (Date.now() < deadline) {
         marks = {
           sets: await count('rect.set'),
+          full: await count('rect.set-full'),
+          diff: await count('rect.set-diff'),
           wal: await count('rect.wal-covered'),
+          newest: await count('.newest'),
           manual: await count('path.manual'),
           migrations: await count('g.migration'),
         };
-        if (marks.sets >= 2 && marks.wal >= 1 && marks.manual >= 1 && marks.migrations === 3) break;
+        if (want(marks)) break;
         await new Promise((r) => setTimeout(r, 500));
       }
       log(`marks in the DOM: ${JSON.stringify(marks)}`);
-      if (marks.sets < 2 || marks.wal < 1 || marks.manual < 1 || marks.migrations !== 3)
-        throw new Error(`expected 2 sets, a WAL band, a manual backup and 3 migrations: ${JSON.stringify(marks)}`);
+      if (!want(marks))
+        throw new Error(
+          `expected 2 sets (a full, a diff), one WAL band, the newest moment, a manual backup and 3 migrations: ${JSON.stringify(marks)}`,
+        );
       await frame.locator('rect.set-full').first().hover();
       const card = frame.locator('#card');
       await card.waitFor({ state: 'visible', timeout: 10_000 });
@@ -641,26 +657,56 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       await card.filter({ hasText: 'pg_dump' }).waitFor({ timeout: 10_000 });
       const startedDark = (await page.locator('.monaco-workbench.vs-dark').count()) > 0;
       log(`screenshot ${await shot(page, `stack-recovery-timeline-${startedDark ? 'dark' : 'light'}`)}`);
-      // Keyboard: focus the first migration tick and press Enter.
-      const tick = frame.locator('g.migration').first();
-      const label = (await tick.getAttribute('aria-label')) ?? '';
-      const version = /^migration (\d+) /.exec(label)?.[1];
-      if (!version) throw new Error(`migration tick label: ${label}`);
-      await tick.focus();
-      await page.keyboard.press('Enter');
+
+      // The migration ticks: the transaction each confirmation must name, read from the database itself.
+      const ticks = frame.locator('g.migration');
+      const tickOf = async (i: number) => {
+        const label = (await ticks.nth(i).getAttribute('aria-label')) ?? '';
+        const m = /^migration (\d+) (.+?)(?:,|$)/.exec(label);
+        if (!m) throw new Error(`migration tick label: ${label}`);
+        const client = await connect(migrationsDb);
+        try {
+          return { version: m[1]!, label, xid: (await migrationTransaction(client, BigInt(m[1]!))).xid };
+        } finally {
+          await client.end();
+        }
+      };
       const dialog = page.locator('.monaco-dialog-box').first();
-      await dialog.waitFor({ timeout: 30_000 });
-      const text = (await dialog.innerText()).trim();
-      log(`dialog: ${text.replace(/\s*\n\s*/g, ' / ').slice(0, 400)}`);
-      if (!text.includes(`just before migration ${version}`))
-        throw new Error(`the confirmation does not name ${version}`);
-      if (!/transaction \d+/.test(text)) throw new Error('the confirmation does not name the transaction');
+      const confirmation = async (t: { version: string; xid: string }) => {
+        await dialog.waitFor({ timeout: 30_000 });
+        const text = (await dialog.innerText()).trim();
+        log(`dialog: ${text.replace(/\s*\n\s*/g, ' / ').slice(0, 400)}`);
+        if (!text.includes(`just before migration ${t.version} `))
+          throw new Error(`the confirmation does not name migration ${t.version}: ${text}`);
+        if (!text.includes(`transaction ${t.xid}, excluded`))
+          throw new Error(`the confirmation does not name the migration's transaction ${t.xid}: ${text}`);
+        return text;
+      };
+      const cancel = async () => {
+        await dialog
+          .locator('.monaco-button', { hasText: /^Cancel$/ })
+          .first()
+          .click();
+        await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      };
+      // Mouse: hover shows the tick's card; a click pins it with its action; the action asks to confirm. The three
+      // sample migrations were applied within milliseconds, so their ticks overlap: the last one is on top.
+      const top = await tickOf(2);
+      await ticks.nth(2).hover();
+      await card.filter({ hasText: `migration ${top.version}` }).waitFor({ timeout: 10_000 });
+      await ticks.nth(2).click();
+      const action = card.locator('button', { hasText: 'Restore to just before this migration…' });
+      await action.waitFor({ timeout: 10_000 });
+      await action.click();
+      await confirmation(top);
       log(`screenshot ${await shot(page, 'stack-recovery-timeline-confirmation')}`);
-      await dialog
-        .locator('.monaco-button', { hasText: /^Cancel$/ })
-        .first()
-        .click();
-      await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      await cancel();
+      // Keyboard: focus the first tick (under the others) and press Enter.
+      const first = await tickOf(0);
+      await ticks.nth(0).focus();
+      await page.keyboard.press('Enter');
+      await confirmation(first);
+      await cancel();
       // The other theme (the panel follows VS Code's theme variables), then back.
       await pickColorTheme(page, startedDark ? 'Light Modern' : 'Dark Modern');
       await new Promise((r) => setTimeout(r, 1500));
@@ -714,16 +760,15 @@ async function main(): Promise<number> {
   const cluster = await startCluster();
   onCleanup(() => cluster.stop());
   const databaseUrl = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/postgres`;
-  await new Migrator(join(REPO_ROOT, 'migrations'), () =>
-    connect({
-      host: '127.0.0.1',
-      port: cluster.port,
-      user: cluster.user,
-      database: 'postgres',
-      params: {},
-      source: 'test',
-    }),
-  ).run({ target: 20240103000000n });
+  const migrationsDb = {
+    host: '127.0.0.1',
+    port: cluster.port,
+    user: cluster.user,
+    database: 'postgres',
+    params: {},
+    source: 'test',
+  } as const;
+  await new Migrator(join(REPO_ROOT, 'migrations'), () => connect(migrationsDb)).run({ target: 20240103000000n });
   // The compose stack for the Containers, Backups and restore tests, with the guide's own backups.
   const stack = await startStack({ workspace: true });
   onCleanup(() => stack.stop());
@@ -753,6 +798,7 @@ async function main(): Promise<number> {
     emptyFolder,
     stack,
     stackPage: await newPage(),
+    migrationsDb,
     log: (line) => console.log(`     ${line}`),
   };
 

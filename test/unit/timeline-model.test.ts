@@ -4,6 +4,8 @@
  * pre-restore copies, built from a Backups overview and a migration status as the controllers hold them.
  */
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildTimeline,
   drillResultsOf,
@@ -260,6 +262,17 @@ describe('Recovery Timeline model', () => {
     assert.equal(previousInSameRun(m.migrations, m.migrations[1]!)?.version, '20261124100000');
     assert.equal(previousInSameRun(m.migrations, m.migrations[2]!), undefined);
     assert.equal(previousInSameRun(m.migrations, m.migrations[0]!), undefined);
+    // Two quick ones: D took 2 ms, E's estimated start (its row's time minus 6 ms, which counts its INSERT and the
+    // round trips) falls before D's own start. Still the same run (seen on the fixture stack under load).
+    const d = { ...m.migrations[0]!, version: '3', installedOn: T('12:00:00.100').getTime(), durationMs: 2 };
+    const e = {
+      ...m.migrations[1]!,
+      version: '4',
+      installedOn: T('12:00:00.104').getTime(),
+      durationMs: 6,
+      restore: migrationRestore(T('12:00:00.104'), 6, true),
+    };
+    assert.equal(previousInSameRun([d, e], e)?.version, '3');
   });
 
   it('names a migrations read error as a problem, and the migration restore of a transactional one is its transaction', () => {
@@ -349,5 +362,20 @@ describe('timeline: restore drills from their reports', () => {
         ],
       ],
     );
+  });
+});
+
+describe('timeline: live without a polling loop of its own', () => {
+  const read = (f: string) => readFileSync(join(__dirname, '..', '..', f), 'utf8');
+  it("the panel rebuilds on the Backups and Migrations controllers' events and has no timer loop (the in-host suite shows it live)", () => {
+    const panel = read('src/ui/timeline/panel.ts');
+    assert.match(panel, /ctx\.backups\.onDidChange\(\(\) => void this\.update\(\)\)/);
+    assert.match(panel, /ctx\.migrations\.onDidChange\(\(\) => void this\.update\(\)\)/);
+    for (const f of ['src/ui/timeline/panel.ts', 'src/webview/timeline.ts']) {
+      const src = read(f);
+      assert.doesNotMatch(src, /setInterval\(/, `${f} polls`);
+      // The only timer: the one-shot bound of whenRendered (waiting for the webview's report).
+      assert.ok((src.match(/setTimeout\(/g) ?? []).length <= (f.endsWith('panel.ts') ? 1 : 0), `${f} has a timer`);
+    }
   });
 });

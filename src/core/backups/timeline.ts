@@ -186,7 +186,9 @@ export function migrationRestore(installedOn: Date, durationMs: number | undefin
 /**
  * The migration applied right before `m` in the same Run Pending (it ended less than `withinMs` before
  * `m` began), if any. For a `-- no-transaction` migration, the end of that one's bookkeeping (its row's
- * xmin, inclusive) is a sharper target than a time.
+ * xmin, inclusive) is a sharper target than a time. `m`'s start is an estimate (installed_on minus its
+ * execution time, which also counts the bookkeeping INSERT and round trips), so it may fall a little
+ * before the previous one's end or even its start: the order of installed_on decides which came first.
  */
 export function previousInSameRun(
   migrations: readonly TimelineMigration[],
@@ -198,7 +200,7 @@ export function previousInSameRun(
   if (!prev) return undefined;
   const began = m.restore.kind === 'time' ? m.restore.time : m.installedOn;
   const prevEnd = prev.installedOn + (prev.durationMs ?? 0);
-  return began - prevEnd <= withinMs && began >= prev.installedOn ? prev : undefined;
+  return began - prevEnd <= withinMs ? prev : undefined;
 }
 
 export function buildTimeline(input: TimelineInput): TimelineModel {

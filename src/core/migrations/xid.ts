@@ -5,9 +5,10 @@
  * sqlx INSERTs the `_sqlx_migrations` row inside the migration's transaction, but then UPDATEs its
  * `execution_time` in a transaction of its own, after the commit. The live row's `xmin` is therefore
  * the UPDATE's transaction, which commits after the migration: a target just before it would keep the
- * migration. The migration's transaction is the `xmin` of the row version the UPDATE replaced. That
- * version stays in the table's page until VACUUM removes it; pageinspect reads it (superuser), in a
- * transaction that is rolled back, so the extension is never left installed.
+ * migration. The migration's transaction is the `xmin` of the row version the UPDATE replaced (the oldest
+ * version of the row's update chain, should the row have been updated again later). That version stays in
+ * the table's page until VACUUM (or page pruning) removes it; pageinspect reads it (superuser), in a
+ * transaction that is rolled back, so the extension is never left installed (an installed one is left as is).
  *
  * When the row was never updated (`execution_time = -1`: the process stopped after the commit), the live
  * row's `xmin` is the migration's transaction itself.
@@ -56,22 +57,37 @@ export async function migrationTransaction(client: Client, version: bigint): Pro
         `pageinspect is needed to read the migration's transaction and could not be loaded: ${(e as Error).message}`,
       );
     }
-    // Every version in the table whose update led to the live row: t_xmax is the UPDATE's xid, t_ctid the live row.
-    // A HOT update keeps the old version in the same page; otherwise scan every page (the table is small).
+    // Walk the row's update chain back from the live version: the version an UPDATE replaced has t_xmax = that
+    // UPDATE's xid (the newer version's xmin) and t_ctid = the newer version's ctid. The oldest version found is
+    // the one the migration's INSERT wrote (sqlx's one UPDATE gives a chain of two; any later UPDATE of the row
+    // only makes it longer). A HOT update keeps the old version in the same page; otherwise every page is read
+    // (the table is small).
     const pages = await client.query<{ n: string }>(
       "SELECT (pg_relation_size('_sqlx_migrations') / current_setting('block_size')::int)::text AS n",
     );
     const count = Number(pages.rows[0]?.n ?? 0);
-    const order = [block, ...Array.from({ length: count }, (_, i) => i).filter((i) => i !== block)];
-    for (const blk of order) {
-      const r = await client.query<{ xmin: string }>(
-        `SELECT t_xmin::text AS xmin FROM heap_page_items(get_raw_page('_sqlx_migrations', $1::int))
-          WHERE t_xmax::text = $2 AND t_ctid::text = $3`,
-        [blk, row.xmin, row.ctid],
-      );
-      const found = r.rows[0];
-      if (found) return { version, xid: found.xmin, source: 'replacedVersion', rowXmin: row.xmin };
+    let current = { xmin: row.xmin, ctid: row.ctid, block };
+    let oldest: string | undefined;
+    for (let step = 0; step < 1000; step++) {
+      const order = [current.block, ...Array.from({ length: count }, (_, i) => i).filter((i) => i !== current.block)];
+      let found: { xmin: string; ctid: string; block: number } | undefined;
+      for (const blk of order) {
+        const r = await client.query<{ xmin: string; lp: number }>(
+          `SELECT t_xmin::text AS xmin, lp FROM heap_page_items(get_raw_page('_sqlx_migrations', $1::int))
+            WHERE t_xmax::text = $2 AND t_ctid::text = $3`,
+          [blk, current.xmin, current.ctid],
+        );
+        const hit = r.rows[0];
+        if (hit) {
+          found = { xmin: hit.xmin, ctid: `(${blk},${hit.lp})`, block: blk };
+          break;
+        }
+      }
+      if (!found) break;
+      oldest = found.xmin;
+      current = found;
     }
+    if (oldest !== undefined) return { version, xid: oldest, source: 'replacedVersion', rowXmin: row.xmin };
     throw new MigrationXidError(
       `The row version that migration ${version}'s own transaction wrote is gone (VACUUM removed it after sqlx's ` +
         'execution_time UPDATE), so its transaction id is no longer known.',

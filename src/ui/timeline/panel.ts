@@ -9,9 +9,8 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { StackConfig } from '../../core/infra';
-import { buildTimeline, drillResultsOf, previousInSameRun, type TimelineModel } from '../../core/backups/timeline';
-import { formatTimeTarget } from '../../core/backups/restore/pitr';
-import { migrationTransaction, MigrationXidError, rowXmin } from '../../core/migrations/xid';
+import { buildTimeline, drillResultsOf, type TimelineModel } from '../../core/backups/timeline';
+import { planTimelineAction, type TimelineAction } from '../../core/backups/timeline-restore';
 import { connect } from '../../core/postgres/connection';
 import type { BackupsController } from '../backups/controller';
 import type { MigrationsController } from '../migrations/controller';
@@ -19,7 +18,7 @@ import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust } from '../commands/args';
 import { CancelledByUser, register } from '../commands/register';
 import { COMMAND } from '../ids';
-import type { TimelineAction, WebviewMessage } from '../../webview/timeline';
+import type { WebviewMessage } from '../../webview/timeline';
 
 export interface TimelineContext {
   readonly registry: StackRegistry;
@@ -40,10 +39,6 @@ export interface RestorePlan {
   readonly detail: string;
   readonly approximate: boolean;
 }
-
-const SAFETY =
-  'The restore command checks the backup first, moves the current data folder aside as a pre-restore copy ' +
-  '(the way back) and rolls back by itself if anything fails or you cancel.';
 
 class TimelinePanel implements vscode.Disposable {
   model: TimelineModel | undefined;
@@ -156,110 +151,23 @@ Diamonds: manual backups. Ticks: migrations (dashed: -- no-transaction). Dots: r
 export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
   const panels = new Map<string, TimelinePanel>();
 
-  /** Turns a webview action into the restore it runs. */
+  /** Turns a webview action into the restore it runs (core/backups/timeline-restore builds the plan and its text). */
   async function plan(p: TimelinePanel, a: TimelineAction): Promise<RestorePlan> {
     // Every action is a restore, and finding a migration's transaction touches the database: trust first.
     requireTrust('Restoring a backup');
     const stack = p.stack;
-    const folder = stack.workspaceFolder;
-    const project = stack.projectName;
-    if (a.kind === 'restoreSet') {
-      return {
-        command: COMMAND.restorePgbackrest,
-        args: { target: 'set', set: a.label, folder },
-        message: `Restore ${project} to exactly backup set ${a.label}?`,
-        detail: `The data as it was when ${a.label} ended (no WAL replayed after it). ${SAFETY}`,
-        approximate: false,
-      };
-    }
-    if (a.kind === 'restoreTime') {
-      const at = formatTimeTarget(new Date(a.time));
-      return {
-        command: COMMAND.restorePgbackrest,
-        args: { target: 'time', time: new Date(a.time).toISOString(), folder },
-        message: `Restore ${project} to the moment ${at}?`,
-        detail: `pgBackRest point-in-time recovery: the newest set that ended before it, plus the archived WAL up to ${at}. ${SAFETY}`,
-        approximate: false,
-      };
-    }
-    if (a.kind === 'restoreManual') {
-      const command =
-        a.backupKind === 'pg_dump'
-          ? COMMAND.restoreDump
-          : a.backupKind === 'pg_dumpall'
-            ? COMMAND.restoreDumpAll
-            : COMMAND.restoreBaseBackup;
-      const m = p.model?.manual.find((x) => x.path === a.path);
-      return {
-        command,
-        node: { stack, backup: { path: a.path, database: m?.database } },
-        message: `Restore ${project} from ${basename(a.path)}?`,
-        detail: 'The restore command asks its options and confirms what it replaces.',
-        approximate: false,
-      };
-    }
-    const m = p.model?.migrations.find((x) => x.version === a.version);
-    if (!m) throw new Error(`Migration ${a.version} is not on the timeline of ${project} (applied migrations only).`);
-    const name = `${m.version} ${m.description}`;
-    if (m.restore.kind === 'xid') {
-      const target = await ctx.migrations.target(stack);
-      const client = await connect(target);
-      try {
-        const tx = await migrationTransaction(client, BigInt(m.version));
-        return {
-          command: COMMAND.restorePgbackrest,
-          args: { target: 'xid', xid: tx.xid, exclusive: true, folder },
-          message: `Restore ${project} to just before migration ${name}?`,
-          detail:
-            `Target: the migration's transaction ${tx.xid}, excluded (--type=xid --target-exclusive). Everything committed ` +
-            `before it stays, also migrations applied earlier in the same run. ${SAFETY}`,
-          approximate: false,
-        };
-      } catch (e) {
-        if (!(e instanceof MigrationXidError)) throw e;
-        const time = m.installedOn - 1;
-        return {
-          command: COMMAND.restorePgbackrest,
-          args: { target: 'time', time: new Date(time).toISOString(), folder },
-          message: `Restore ${project} to just before migration ${name}? (approximate)`,
-          detail:
-            `${e.message} The target is therefore the time the migration's transaction began (${formatTimeTarget(new Date(time))}): ` +
-            `approximate, since commits made by other sessions while it ran are not kept. ${SAFETY}`,
-          approximate: true,
-        };
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }
-    // -- no-transaction: right after the previous migration's bookkeeping when it ran just before in the
-    // same Run Pending (its row's xmin, included), else a time before it began.
-    const prev = previousInSameRun(p.model?.migrations ?? [], m);
-    if (prev) {
-      const client = await connect(await ctx.migrations.target(stack));
-      try {
-        const xid = await rowXmin(client, BigInt(prev.version));
-        return {
-          command: COMMAND.restorePgbackrest,
-          args: { target: 'xid', xid, exclusive: false, folder },
-          message: `Restore ${project} to just before migration ${name}? (approximate)`,
-          detail:
-            `${name} is a -- no-transaction migration: no single transaction marks it, so the target is approximate: just after ` +
-            `the previous migration ${prev.version} ${prev.description} finished in the same run (transaction ${xid}, included). ${SAFETY}`,
-          approximate: true,
-        };
-      } catch (e) {
-        if (!(e instanceof MigrationXidError)) throw e;
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }
-    return {
-      command: COMMAND.restorePgbackrest,
-      args: { target: 'time', time: new Date(m.restore.time).toISOString(), folder },
-      message: `Restore ${project} to just before migration ${name}? (approximate)`,
-      detail: `The target is approximate: ${m.restore.why}. ${SAFETY}`,
-      approximate: true,
-    };
+    const model = p.model ?? (await p.update());
+    const tp = await planTimelineAction(model, a, async () => connect(await ctx.migrations.target(stack)));
+    const text = { message: tp.message, detail: tp.detail, approximate: tp.approximate };
+    if (tp.restore === 'pgbackrest')
+      return { command: COMMAND.restorePgbackrest, args: { ...tp.args, folder: stack.workspaceFolder }, ...text };
+    const command =
+      tp.restore === 'dump'
+        ? COMMAND.restoreDump
+        : tp.restore === 'dumpAll'
+          ? COMMAND.restoreDumpAll
+          : COMMAND.restoreBaseBackup;
+    return { command, node: { stack, backup: tp.backup }, ...text };
   }
 
   async function run(p: RestorePlan): Promise<unknown> {
@@ -271,15 +179,28 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
     return vscode.commands.executeCommand(p.command, { ...p.args, confirm: true });
   }
 
+  /**
+   * One action, the same way from the webview and from `tsdbOps.backup.timeline { action, confirm: true }`:
+   * plan it (core), let `confirm` accept or refuse the plan (it throws to refuse), run the restore command.
+   */
+  async function perform(
+    panel: TimelinePanel,
+    a: TimelineAction,
+    confirm: (p: RestorePlan) => Promise<void>,
+  ): Promise<{ plan: RestorePlan; result: unknown }> {
+    const p = await plan(panel, a);
+    await confirm(p);
+    return { plan: p, result: await run(p) };
+  }
+
   /** From the webview: confirm with a modal, then run; errors are shown with the restore channel. */
   async function onAction(panel: TimelinePanel, a: TimelineAction): Promise<void> {
     try {
-      const p = await plan(panel, a);
-      if (!p.node) {
+      await perform(panel, a, async (p) => {
+        if (p.node) return; // the restore command on the file asks its own questions and confirmation
         const choice = await vscode.window.showWarningMessage(p.message, { modal: true, detail: p.detail }, 'Restore');
         if (choice !== 'Restore') throw new CancelledByUser();
-      }
-      await run(p);
+      });
     } catch (e) {
       if (e instanceof CancelledByUser) return;
       const msg = e instanceof Error ? e.message : String(e);
@@ -323,15 +244,22 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
       const model = await tp.update();
       const action = args?.action as TimelineAction | undefined;
       if (action) {
-        const p = await plan(tp, action);
-        if (args?.dryRun === true) return { model, plan: p.node ? { ...p, node: { backup: p.node.backup } } : p };
+        if (args?.dryRun === true) {
+          const p = await plan(tp, action);
+          return { model, plan: p.node ? { ...p, node: { backup: p.node.backup } } : p };
+        }
         if (args?.confirm !== true)
           throw new Error(
             'tsdbOps.backup.timeline with { action } restores: pass { confirm: true } to run it, or { dryRun: true } for its plan.',
           );
-        if (p.node)
-          throw new Error(`${p.command} from the timeline asks its options: call ${p.command} with its args instead.`);
-        return { model, plan: p, result: await run(p) };
+        // The plan (with its confirmation text) comes back with the restore command's result.
+        const done = await perform(tp, action, async (p) => {
+          if (p.node)
+            throw new Error(
+              `${p.command} from the timeline asks its options: call ${p.command} with its args instead.`,
+            );
+        });
+        return { model, ...done };
       }
       const waitMs = typeof args?.waitRenderedMs === 'number' ? args.waitRenderedMs : 0;
       const rendered = waitMs > 0 ? await tp.whenRendered(waitMs) : undefined;

@@ -2,11 +2,18 @@
  * In-host suite: the Recovery Timeline panel (tsdbOps.backup.timeline) on the real fixture stack with two
  * pgBackRest sets, archived WAL, a pg_dump and three migrations applied in one Run Pending (the last one
  * `-- no-transaction`). Checks the model the panel posted, the marks the webview drew, the restore plans of
- * the migration ticks (B: its own transaction, excluded; C: approximate), and that a new backup reaches the
- * open panel without reopening it.
+ * the migration ticks, and that a new backup, migration and drill reach the open panel without reopening it.
+ *
+ * The acceptance restores run the way a click does: `tsdbOps.backup.timeline { action, confirm: true }` goes
+ * through the same function as the panel's message handler (plan the action in core, confirm, then run
+ * tsdbOps.restore.pgbackrest with the plan's args), on the stack's real WAL archive:
+ * (1) A and B in one Run Pending, B drops a column: restore to just before B (its own transaction, excluded)
+ *     brings the column and its rows back and keeps A;
+ * (2) D and a `-- no-transaction` E in one Run Pending, E drops the column: the confirmation says the target
+ *     is approximate (right after D's bookkeeping, included); the column is back and D is kept.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -20,7 +27,7 @@ interface Model {
   newestRecoverable?: number;
   manual: Array<{ name: string; kind: string }>;
   migrations: Array<{ version: string; description: string; noTransaction: boolean; durationMs?: number }>;
-  drills: unknown[];
+  drills: Array<{ ok: boolean; source?: string }>;
   problems: string[];
 }
 interface Opened {
@@ -31,10 +38,15 @@ interface Plan {
   model: Model;
   plan: { command: string; args: Record<string, unknown>; message: string; detail: string; approximate: boolean };
 }
+interface Done extends Plan {
+  result: { restoreTarget: string; preRestoreCopy?: string; databases: string[] };
+}
 
 const A = '20261124100000';
 const B = '20261124100001';
 const C = '20261124100002';
+const D = '20261124100003';
+const E = '20261124100004';
 
 describe('Recovery Timeline: the panel on a real stack', function () {
   this.timeout(300_000);
@@ -173,5 +185,104 @@ describe('Recovery Timeline: the panel on a real stack', function () {
       'the second pg_dump on the open panel',
     );
     assert.equal(r.model.manual.length, 2);
+  });
+  const notes = async () =>
+    (await stack.sql<{ n: string }>("SELECT string_agg(note, ',' ORDER BY id) AS n FROM readings"))[0]!.n;
+  const sites = async () => (await stack.sql<{ id: number }>('SELECT id FROM sites ORDER BY id')).map((r) => r.id);
+  const applied = async () =>
+    (await stack.sql<{ v: string }>('SELECT version::text AS v FROM _sqlx_migrations ORDER BY version')).map(
+      (r) => r.v,
+    );
+  /** What a click on the tick and "Restore" in its confirmation run (the panel's own path, see the header). */
+  const restoreBefore = (version: string) =>
+    vscode.commands.executeCommand<Done>('tsdbOps.backup.timeline', {
+      action: { kind: 'restoreBeforeMigration', version },
+      confirm: true,
+    });
+
+  it('(1) restore to just before B (tsdbOps.restore.pgbackrest, its xid excluded): the dropped column and its rows are back, A kept', async () => {
+    const bXid = (await stack.sql<{ xid: string }>('SELECT xid FROM b_xid'))[0]!.xid;
+    await assert.rejects(notes(), /column "note" does not exist/, 'B dropped the column');
+    const r = await restoreBefore(B);
+    assert.equal(r.plan.command, 'tsdbOps.restore.pgbackrest');
+    assert.deepEqual(r.plan.args, { target: 'xid', xid: bXid, exclusive: true, folder: r.plan.args.folder });
+    assert.equal(r.plan.approximate, false);
+    assert.equal(r.result.restoreTarget, 'xid');
+    assert.ok(r.result.preRestoreCopy, 'the replaced data stays as a pre-restore copy (the way back)');
+    assert.equal(await notes(), 'a,b', 'the column and its rows are back');
+    assert.deepEqual(await sites(), [7], "A's effects are kept");
+    assert.deepEqual(await applied(), [A], 'B and the later C are undone');
+  });
+
+  it('(2) a -- no-transaction E after D in one run: the confirmation says approximate; column back, D kept; both shown live', async () => {
+    for (const v of [B, C])
+      rmSync(
+        join(
+          dir,
+          readdirSync(dir).find((n) => n.startsWith(v))!,
+        ),
+      );
+    writeFileSync(join(dir, `${D}_add_site.sql`), 'INSERT INTO sites VALUES (8);\n');
+    writeFileSync(join(dir, `${E}_drop_note_notx.sql`), '-- no-transaction\nALTER TABLE readings DROP COLUMN note;\n');
+    const run = await vscode.commands.executeCommand<{ applied: unknown[] }>('tsdbOps.migrations.runPending', {
+      confirm: true,
+    });
+    assert.equal(run.applied.length, 2, 'D and E in one Run Pending');
+    await assert.rejects(notes(), /column "note" does not exist/, 'E dropped the column');
+    // Live: the open panel follows the Migrations view's model (no reopening, no polling of its own).
+    const live = await waitFor(
+      async () => {
+        const o = await open({ reload: false });
+        return o.model.migrations.map((m) => m.version).join() === [A, D, E].join() ? o : undefined;
+      },
+      60_000,
+      'D and E on the open panel',
+    );
+    assert.deepEqual(
+      live.model.migrations.map((m) => [m.version, m.noTransaction]),
+      [
+        [A, false],
+        [D, false],
+        [E, true],
+      ],
+    );
+    const dXmin = (
+      await stack.sql<{ x: string }>(`SELECT xmin::text AS x FROM _sqlx_migrations WHERE version = ${D}`)
+    )[0]!.x;
+
+    const r = await restoreBefore(E);
+    assert.equal(r.plan.command, 'tsdbOps.restore.pgbackrest');
+    assert.deepEqual(r.plan.args, { target: 'xid', xid: dXmin, exclusive: false, folder: r.plan.args.folder });
+    assert.equal(r.plan.approximate, true);
+    // The confirmation the user reads (the modal's message and detail).
+    assert.equal(
+      r.plan.message,
+      `Restore ${stack.projectName} to just before migration ${E} drop note notx? (approximate)`,
+    );
+    assert.match(
+      r.plan.detail,
+      new RegExp(
+        `^${E} drop note notx is a -- no-transaction migration: no single transaction marks it, so the target is ` +
+          `approximate: just after the previous migration ${D} add site finished in the same run \\(transaction ${dXmin}, included\\)`,
+      ),
+    );
+    assert.equal(r.result.restoreTarget, 'xid');
+    assert.equal(await notes(), 'a,b', 'the column and its rows are back');
+    assert.deepEqual(await sites(), [7, 8], "A's and D's effects are kept");
+    assert.deepEqual(await applied(), [A, D]);
+  });
+
+  it('a restore drill reaches the open panel without reopening it', async () => {
+    const before = (await open({ reload: false })).model.drills.length;
+    const d = await vscode.commands.executeCommand<{ report: { passed: boolean } }>('tsdbOps.backup.drill', {});
+    const r = await waitFor(
+      async () => {
+        const o = await open({ reload: false });
+        return o.model.drills.length === before + 1 ? o : undefined;
+      },
+      60_000,
+      'the drill on the open panel',
+    );
+    assert.equal(r.model.drills.at(-1)!.ok, d.report.passed);
   });
 });
