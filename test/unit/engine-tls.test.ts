@@ -2,7 +2,7 @@
  * tcp:// engines with TLS: how `tsdbOps.docker.tlsCertPath` and DOCKER_CERT_PATH/DOCKER_TLS_VERIFY map to
  * dockerode's options (ca/cert/key read from the folder, https) and to the CLIs' environment (paths only,
  * never a key's contents); a folder missing a file is an error naming it. The live check against a
- * `dockerd --tlsverify` is in test/integration/docker-tls.test.ts when present.
+ * `dockerd --tlsverify` is test/integration/docker-tls.test.ts.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

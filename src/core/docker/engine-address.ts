@@ -169,10 +169,13 @@ export async function connectEngine(target: EngineTarget): Promise<Dockerode> {
   const mod = await import('dockerode');
   const Docker = (mod.default ?? mod) as unknown as typeof Dockerode;
   // ssh:// goes through one shared, host-key-checked SSH connection (docker-modem's own ssh opens one per request).
+  // The host name is never looked up (the agent makes every connection a channel), but it must be `localhost`:
+  // VS Code's proxy support (http.proxySupport `override`, the default) replaces a request's agent with its own
+  // unless the host is localhost, and would then resolve the name and fail (seen in the in-host multi-root test).
   if (target.ssh)
     return new Docker({
       protocol: 'http',
-      host: 'docker',
+      host: 'localhost',
       port: 2375,
       agent: sshEngineFor(target.ssh).httpAgent(),
     } as Dockerode.DockerOptions);
