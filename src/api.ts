@@ -14,8 +14,15 @@ export interface StackSummary {
 export interface ContainersApi {
   /** The view's rows now, as a person sees them (label = service, description = state). */
   items(): Promise<Array<{ label: string; description?: string; contextValue?: string; tooltip?: string }>>;
-  /** The status bar item now. */
-  statusBar(): { text: string; tooltip: string; background?: string; visible: boolean };
+  /** The status bar item now; with several stacks `stack` is the one shown (active editor's folder, or pinned). */
+  statusBar(): {
+    text: string;
+    tooltip: string;
+    background?: string;
+    visible: boolean;
+    stack?: string;
+    pinned?: boolean;
+  };
   /** Docker reachability over every stack. */
   reachability(): 'unknown' | 'reachable' | 'unreachable';
 }
@@ -45,4 +52,6 @@ export interface TsdbOpsApi {
   readonly containers?: ContainersApi;
   /** The Backups view, the freshness status item and the log channels. */
   readonly backups?: BackupsApi;
+  /** The root rows of a view (with several stacks: one per folder, described with the stack and its engine). */
+  viewRoots?(view: 'containers' | 'migrations' | 'backups'): Promise<Array<{ label: string; description?: string }>>;
 }

@@ -33,15 +33,19 @@ import { LintService } from './ui/lint/service';
 import { registerLintCommands } from './ui/commands/lint';
 import { registerTimeline } from './ui/timeline/panel';
 import { registerDockerContextCommand } from './ui/commands/docker-context';
+import { StackFocus } from './ui/status/focus';
+import { registerStatusPinCommands } from './ui/commands/status-pin';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
   const log = createLog();
   const registry = new StackRegistry(log);
   const engine = new DockerService(registry, log);
+  registry.engineOf = (s) => ({ label: engine.engineLabelOf(s), context: engine.contextOf(s) });
   const restoreOutput = vscode.window.createOutputChannel(RESTORE_CHANNEL);
   const containers = createContainersView(registry, engine);
-  const stackStatus = new StackStatus(registry, engine);
+  const focus = new StackFocus(registry, context.workspaceState);
+  const stackStatus = new StackStatus(registry, engine, focus);
   const migrationsController = new MigrationsController(registry, context.secrets, log);
   const migrationsOutput = vscode.window.createOutputChannel('TimescaleDB Ops: Migrations');
   const migrations = new MigrationsProvider(registry, migrationsController);
@@ -58,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const backups = new BackupsProvider(registry, backupsController);
   const pgbackrestChannel = new PgBackRestChannel(registry, backupsController);
   const ofeliaChannel = new OfeliaChannel(registry, engine);
-  const backupStatus = new BackupStatus(backupsController);
+  const backupStatus = new BackupStatus(backupsController, undefined, focus);
 
   context.subscriptions.push(
     log,
@@ -72,9 +76,11 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     migrationsView,
     migrationsController.onDidChange(updateBadge),
     new MigrationGuard(migrationsController, log),
-    new MigrationsStatus(migrationsController),
+    new MigrationsStatus(migrationsController, focus),
     vscode.window.createTreeView(VIEW.backups, { treeDataProvider: backups }),
     stackStatus,
+    focus,
+    ...registerStatusPinCommands({ registry, focus, log }),
     new InfraDiagnostics(registry),
     ...registerCommands({ registry, log, engine }),
     ...registerContainerCommands({ registry, engine, log }),
@@ -123,8 +129,15 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   log.info(
     `Activated in ${activationTimeMs.toFixed(1)} ms (TimescaleDB Ops ${context.extension.packageJSON.version as string}).`,
   );
+  const rootsOf = async (p: { getChildren(): Promise<Array<{ item: vscode.TreeItem }>> }) =>
+    (await p.getChildren()).map(({ item }) => ({
+      label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''),
+      description: typeof item.description === 'string' ? item.description : undefined,
+    }));
   return {
     activationTimeMs,
+    viewRoots: (view) =>
+      rootsOf(view === 'containers' ? containers.provider : view === 'migrations' ? migrations : backups),
     ready: registry.ready,
     stacks: () => registry.summaries(),
     refresh: () => registry.refresh(),

@@ -7,7 +7,14 @@
  */
 import * as vscode from 'vscode';
 import type Dockerode from 'dockerode';
-import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../core/docker/engine-address';
+import {
+  cliDockerEnv,
+  cliDockerHost,
+  connectEngine,
+  engineLabel,
+  resolveEngine,
+  type EngineTarget,
+} from '../core/docker/engine-address';
 import { disposeSshEngines } from '../core/docker/ssh-engine';
 import { runningServiceContainer } from '../core/docker/find';
 import { StackMonitor, type MonitorState } from '../core/docker/events';
@@ -17,17 +24,13 @@ import type { StackConfig } from '../core/infra';
 import type { StackRegistry } from './stacks';
 import { CONTEXT_KEY } from './ids';
 import { errorText } from '../core/format';
+import { ENGINE_SETTINGS, engineSettingsOf } from './engine-settings';
 
 /** Reachability of the engine over every stack: the `tsdbOps.dockerState` context key. */
 export type DockerState = 'unknown' | 'reachable' | 'unreachable';
 
-/** Settings that change the engine: the client and the monitors are rebuilt. */
-const ENGINE_SETTINGS = [
-  'tsdbOps.docker.host',
-  'tsdbOps.docker.context',
-  'tsdbOps.docker.sshKeyFile',
-  'tsdbOps.docker.knownHostsFile',
-];
+/** What picks a stack's engine: its workspace folder (folder-scoped settings). Undefined: the window's settings. */
+export type EngineScope = Pick<StackConfig, 'workspaceFolder'> | undefined;
 
 interface Watched {
   stack: StackConfig;
@@ -36,8 +39,9 @@ interface Watched {
 }
 
 export class DockerService implements vscode.Disposable {
-  private client: Promise<Dockerode> | undefined;
-  private targetCache: EngineTarget | undefined;
+  /** One client per distinct engine (folders with equal settings share it), keyed by the settings. */
+  private readonly clients = new Map<string, Promise<Dockerode>>();
+  private readonly targets = new Map<string, EngineTarget>();
   private readonly queues = new Map<string, OperationQueue>();
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when the engine address changes (setting or reload). */
@@ -58,9 +62,9 @@ export class DockerService implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (ENGINE_SETTINGS.some((k) => e.affectsConfiguration(k))) {
-          this.client = undefined;
+          this.clients.clear();
           disposeSshEngines();
-          this.targetCache = undefined;
+          this.targets.clear();
           this.stopWatching();
           this.updateContext();
           this.changed.fire();
@@ -76,23 +80,30 @@ export class DockerService implements vscode.Disposable {
     this.updateContext();
   }
 
-  /** Where the engine is (setting, else DOCKER_HOST, else the local socket). Throws EngineConfigError on a bad value. */
+  /** Where the window's engine is (the settings without a folder); see targetOf for a stack's. */
   get target(): EngineTarget {
-    const c = vscode.workspace.getConfiguration('tsdbOps.docker');
-    const file = (k: string): string[] | undefined =>
-      c.get<string>(k)?.trim() ? [c.get<string>(k)!.trim()] : undefined;
-    this.targetCache ??= resolveEngine(c.get<string>('host'), process.env, {
-      context: c.get<string>('context'),
-      identityFiles: file('sshKeyFile'),
-      knownHostsFiles: file('knownHostsFile'),
-    });
-    return this.targetCache;
+    return this.targetOf(undefined);
+  }
+
+  /**
+   * Where a stack's engine is: its folder's `tsdbOps.docker.host`, else `.context`, else DOCKER_HOST, else the
+   * CLI's current context, else the local socket. Throws EngineConfigError on a bad value.
+   */
+  targetOf(scope: EngineScope): EngineTarget {
+    const { host, settings, key } = engineSettingsOf(scope?.workspaceFolder);
+    let t = this.targets.get(key);
+    if (!t) this.targets.set(key, (t = resolveEngine(host, process.env, settings)));
+    return t;
   }
 
   /** True when the engine is on another machine (ssh://, or tcp:// to a host other than this one). */
   get isRemote(): boolean {
+    return this.isRemoteFor(undefined);
+  }
+
+  isRemoteFor(scope: EngineScope): boolean {
     try {
-      const t = this.target;
+      const t = this.targetOf(scope);
       if (t.ssh) return true;
       const host = (t.options as { host?: string }).host;
       return host !== undefined && !['localhost', '127.0.0.1', '::1'].includes(host);
@@ -103,8 +114,12 @@ export class DockerService implements vscode.Disposable {
 
   /** The Docker context in use (for the Containers view's title), if the engine came from one. */
   get contextName(): string | undefined {
+    return this.contextOf(undefined);
+  }
+
+  contextOf(scope: EngineScope): string | undefined {
     try {
-      return this.target.context;
+      return this.targetOf(scope).context;
     } catch {
       return undefined;
     }
@@ -114,33 +129,55 @@ export class DockerService implements vscode.Disposable {
    * DOCKER_HOST for CLI children (compose, docker exec in a terminal); undefined for the local default.
    * For ssh:// it is a private local socket over the checked SSH connection (a refused host key throws here).
    */
-  cliDockerHost(): Promise<string | undefined> {
-    return cliDockerHost(this.target);
+  cliDockerHost(scope?: EngineScope): Promise<string | undefined> {
+    return cliDockerHost(this.targetOf(scope));
+  }
+
+  /** DOCKER_HOST, and DOCKER_CERT_PATH + DOCKER_TLS_VERIFY for a TLS engine, for CLI children. */
+  cliDockerEnv(scope?: EngineScope): Promise<Record<string, string>> {
+    return cliDockerEnv(this.targetOf(scope));
   }
 
   /** The engine address for messages ("unix:///var/run/docker.sock (DOCKER_HOST)"), never throws. */
-  describeHost(): string {
+  describeHost(scope?: EngineScope): string {
     try {
-      const t = this.target;
+      const t = this.targetOf(scope);
       return `${t.host}${t.source === 'default' ? '' : ` (${t.source})`}`;
     } catch (e) {
       return errorText(e);
     }
   }
 
-  /** DOCKER_HOST for CLI children (compose, docker exec in a terminal); undefined for the local default. */
-  dockerHostEnv(): string | undefined {
+  /** A short name of a stack's engine for the view roots ("local engine", "ssh://…", "context prod"), never throws. */
+  engineLabelOf(scope: EngineScope): string {
     try {
-      const t = this.target;
+      return engineLabel(this.targetOf(scope));
+    } catch {
+      return 'engine setting invalid';
+    }
+  }
+
+  /** DOCKER_HOST for CLI children (compose, docker exec in a terminal); undefined for the local default. */
+  dockerHostEnv(scope?: EngineScope): string | undefined {
+    try {
+      const t = this.targetOf(scope);
       return t.source === 'default' ? undefined : t.host;
     } catch {
       return undefined;
     }
   }
 
-  docker(): Promise<Dockerode> {
-    this.client ??= connectEngine(this.target);
-    return this.client;
+  /** The dockerode client of a stack's engine (the window's without a stack). */
+  docker(scope?: EngineScope): Promise<Dockerode> {
+    const target = this.targetOf(scope);
+    const key = engineSettingsOf(scope?.workspaceFolder).key;
+    let c = this.clients.get(key);
+    if (!c) {
+      c = connectEngine(target);
+      this.clients.set(key, c);
+      c.catch(() => this.clients.get(key) === c && this.clients.delete(key));
+    }
+    return c;
   }
 
   /** The tools of a stack run in its running database container. */
@@ -149,7 +186,7 @@ export class DockerService implements vscode.Disposable {
       throw new Error(
         `${stack.composeFile} has no database service (a service running a timescaledb or postgres image).`,
       );
-    const docker = await this.docker();
+    const docker = await this.docker(stack);
     const c = await runningServiceContainer(docker, stack.projectName, stack.dbService.name);
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
     return new ContainerRuntime(docker, c.Id, `container ${name}`);
@@ -215,7 +252,7 @@ export class DockerService implements vscode.Disposable {
   private watch(stack: StackConfig): Watched {
     const key = stack.infraDir;
     const monitor = new StackMonitor({
-      connect: () => this.docker(),
+      connect: () => this.docker(this.watched.get(key)?.stack ?? stack),
       project: stack.projectName,
       services: () => this.watched.get(key)?.stack.compose?.services ?? stack.compose?.services ?? [],
       dbService: () => (this.watched.get(key)?.stack ?? stack).dbService?.name,

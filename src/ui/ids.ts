@@ -40,6 +40,8 @@ export const COMMAND = {
   stackDown: 'tsdbOps.stack.down',
   stackCleanStart: 'tsdbOps.stack.cleanStart',
   stackActions: 'tsdbOps.stack.actions',
+  stackPinStatusBar: 'tsdbOps.stack.pinStatusBar',
+  stackUnpinStatusBar: 'tsdbOps.stack.unpinStatusBar',
   containerStart: 'tsdbOps.container.start',
   containerStop: 'tsdbOps.container.stop',
   containerRestart: 'tsdbOps.container.restart',

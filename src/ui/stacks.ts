@@ -19,6 +19,11 @@ export class StackRegistry implements vscode.Disposable {
   private running: Promise<void> | undefined;
   private again = false;
   readonly ready: Promise<void>;
+  /**
+   * Which engine a stack lives on, for the view roots of a multi-root workspace ("local engine",
+   * "ssh://deploy@staging", "context prod") and the production guard's context glob; set by activate().
+   */
+  engineOf: ((stack: StackConfig) => { label: string; context?: string }) | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.ready = this.refresh();

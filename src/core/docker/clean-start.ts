@@ -42,6 +42,8 @@ export function cleanStartScript(stack: Pick<StackConfig, 'infraDir'>): string |
 export interface CleanStartOptions {
   readonly docker: Dockerode;
   readonly dockerHost?: string;
+  /** The engine's variables for the CLIs (cliDockerEnv); DOCKER_HOST here wins over dockerHost. */
+  readonly dockerEnv?: Readonly<Record<string, string>>;
   readonly profile?: StackProfile;
   readonly signal?: AbortSignal;
   readonly step?: (title: string) => void;
@@ -90,7 +92,7 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
   const line = (l: string) => opts.onLine?.(l);
   if (script) {
     opts.step?.(`Running ${relative(stack.infraDir, script)}`);
-    const env = composeEnv({ dockerHost: opts.dockerHost });
+    const env = composeEnv({ dockerHost: opts.dockerHost, dockerEnv: opts.dockerEnv });
     env['COMPOSE_PROJECT_NAME'] = stack.projectName;
     env['ONLY_DATABASE'] = profile === 'database' ? 'TRUE' : 'FALSE';
     const argv = ['bash', script];
@@ -109,7 +111,13 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
       `${stack.composeFile} has no database service (a service running a timescaledb or postgres image): clean start has nothing to set up.`,
     );
   const compose = (args: string[]) => {
-    return runCompose(stack, args, { dockerHost: opts.dockerHost, signal: opts.signal, cli: opts.cli, onLine: line });
+    return runCompose(stack, args, {
+      dockerHost: opts.dockerHost,
+      dockerEnv: opts.dockerEnv,
+      signal: opts.signal,
+      cli: opts.cli,
+      onLine: line,
+    });
   };
 
   opts.step?.('Creating the mounted folders');

@@ -109,6 +109,8 @@ export function projectArgs(p: ComposeProject): string[] {
 export interface RunComposeOptions {
   /** The Docker Engine for the CLI (`DOCKER_HOST`); undefined leaves the environment's. */
   readonly dockerHost?: string;
+  /** The engine's variables (DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY: core/docker/engine-address cliDockerEnv). */
+  readonly dockerEnv?: Readonly<Record<string, string>>;
   readonly env?: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
   /** Each line of stdout and stderr (Compose writes its progress to stderr). */
@@ -128,8 +130,8 @@ export function composeArgv(cli: ComposeCli, p: ComposeProject, args: readonly s
 }
 
 /** The environment of a compose child: the given one, with DOCKER_HOST when one is set. */
-export function composeEnv(opts: Pick<RunComposeOptions, 'dockerHost' | 'env'>): NodeJS.ProcessEnv {
-  const env = { ...(opts.env ?? process.env) };
+export function composeEnv(opts: Pick<RunComposeOptions, 'dockerHost' | 'dockerEnv' | 'env'>): NodeJS.ProcessEnv {
+  const env = { ...(opts.env ?? process.env), ...opts.dockerEnv };
   if (opts.dockerHost) env['DOCKER_HOST'] = opts.dockerHost;
   return env;
 }

@@ -20,6 +20,8 @@ export interface EngineTarget {
   readonly context?: string;
   /** For ssh:// hosts: the address and the SSH settings (core/docker/ssh-engine connects). */
   readonly ssh?: SshAddress & SshSettings;
+  /** For tcp:// with TLS: the folder of ca.pem, cert.pem, key.pem (handed to the CLIs as DOCKER_CERT_PATH). */
+  readonly tls?: { readonly certPath: string };
 }
 
 /** SSH settings: `tsdbOps.docker.sshKeyFile`, `tsdbOps.docker.knownHostsFile` (undefined: OpenSSH's defaults). */
@@ -42,6 +44,11 @@ const DEFAULT_SOCKET = process.platform === 'win32' ? 'npipe:////./pipe/docker_e
 export interface EngineSettings extends SshSettings {
   /** A Docker context chosen in the extension (Switch Docker Context…); wins over DOCKER_HOST and the CLI's current one. */
   readonly context?: string;
+  /**
+   * `tsdbOps.docker.tlsCertPath`: a folder holding ca.pem, cert.pem and key.pem for a tcp:// engine with
+   * TLS; the server is verified against ca.pem (as DOCKER_CERT_PATH with DOCKER_TLS_VERIFY=1 does).
+   */
+  readonly tlsCertPath?: string;
 }
 
 /**
@@ -71,9 +78,15 @@ export function resolveEngine(
       ? [context.host, `context ${context.name} (${current.source})`]
       : [DEFAULT_SOCKET, 'default'];
   }
-  const optionEnv = context?.tlsDir ? { ...env, DOCKER_CERT_PATH: context.tlsDir } : env;
-  const options = engineOptions(host, source, optionEnv);
-  const base = { host, source, options, context: context?.name };
+  const certPath = settings.tlsCertPath?.trim();
+  const optionEnv: NodeJS.ProcessEnv = certPath
+    ? { ...env, DOCKER_CERT_PATH: certPath, DOCKER_TLS_VERIFY: '1' }
+    : context?.tlsDir
+      ? { ...env, DOCKER_CERT_PATH: context.tlsDir }
+      : env;
+  const options = engineOptions(host, source, optionEnv, certPath ? 'tsdbOps.docker.tlsCertPath' : undefined);
+  const tlsDir = options.protocol === 'https' ? (certPath ?? context?.tlsDir) : undefined;
+  const base = { host, source, options, context: context?.name, ...(tlsDir ? { tls: { certPath: tlsDir } } : {}) };
   if (options.protocol !== 'ssh') return base;
   const ssh = {
     ...parseSshHost(host, env),
@@ -84,7 +97,12 @@ export function resolveEngine(
   return { ...base, ssh };
 }
 
-function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Dockerode.DockerOptions {
+function engineOptions(
+  host: string,
+  source: string,
+  env: NodeJS.ProcessEnv,
+  certSetting?: string,
+): Dockerode.DockerOptions {
   if (host.startsWith('/')) return { socketPath: host };
   let url: URL;
   try {
@@ -108,7 +126,7 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
         host: url.hostname,
         port: url.port ? Number(url.port) : tls ? 2376 : 2375,
         protocol: tls ? 'https' : 'http',
-        ...(tls ? tlsFiles(env) : {}),
+        ...(tls ? tlsFiles(env, certSetting) : {}),
       };
     }
     case 'ssh:':
@@ -127,12 +145,22 @@ function engineOptions(host: string, source: string, env: NodeJS.ProcessEnv): Do
   }
 }
 
-/** The client certificate files the docker CLI uses: DOCKER_CERT_PATH, else ~/.docker (ca.pem, cert.pem, key.pem). */
-function tlsFiles(env: NodeJS.ProcessEnv): Pick<Dockerode.DockerOptions, 'ca' | 'cert' | 'key'> {
+/**
+ * The client certificate files the docker CLI uses: DOCKER_CERT_PATH, else ~/.docker (ca.pem, cert.pem, key.pem).
+ * From `tsdbOps.docker.tlsCertPath` (`certSetting`) all three must exist: a missing one is an error naming it.
+ */
+function tlsFiles(env: NodeJS.ProcessEnv, certSetting?: string): Pick<Dockerode.DockerOptions, 'ca' | 'cert' | 'key'> {
   const dir = env['DOCKER_CERT_PATH'] || join(env['HOME'] || homedir(), '.docker');
   const out: Record<string, Buffer> = {};
-  for (const k of ['ca', 'cert', 'key'] as const)
-    if (existsSync(join(dir, `${k}.pem`))) out[k] = readFileSync(join(dir, `${k}.pem`));
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const file = join(dir, `${k}.pem`);
+    if (existsSync(file)) out[k] = readFileSync(file);
+    else if (certSetting)
+      throw new EngineConfigError(
+        `${certSetting} "${dir}" has no ${k}.pem: the folder must hold ca.pem, cert.pem and key.pem ` +
+          '(the files `dockerd --tlsverify` clients use), or clear the setting.',
+      );
+  }
   return out;
 }
 
@@ -141,10 +169,13 @@ export async function connectEngine(target: EngineTarget): Promise<Dockerode> {
   const mod = await import('dockerode');
   const Docker = (mod.default ?? mod) as unknown as typeof Dockerode;
   // ssh:// goes through one shared, host-key-checked SSH connection (docker-modem's own ssh opens one per request).
+  // The host name is never looked up (the agent makes every connection a channel), but it must be `localhost`:
+  // VS Code's proxy support (http.proxySupport `override`, the default) replaces a request's agent with its own
+  // unless the host is localhost, and would then resolve the name and fail (seen in the in-host multi-root test).
   if (target.ssh)
     return new Docker({
       protocol: 'http',
-      host: 'docker',
+      host: 'localhost',
       port: 2375,
       agent: sshEngineFor(target.ssh).httpAgent(),
     } as Dockerode.DockerOptions);
@@ -159,6 +190,25 @@ export async function connectEngine(target: EngineTarget): Promise<Dockerode> {
 export async function cliDockerHost(target: EngineTarget): Promise<string | undefined> {
   if (target.ssh) return sshEngineFor(target.ssh).cliHost();
   return target.source === 'default' ? undefined : target.host;
+}
+
+/**
+ * The engine for a docker/compose CLI child, as environment variables: DOCKER_HOST (see cliDockerHost) and,
+ * for a TLS engine, DOCKER_CERT_PATH and DOCKER_TLS_VERIFY=1. Only paths: the key's contents never leave its file.
+ */
+export async function cliDockerEnv(target: EngineTarget): Promise<Record<string, string>> {
+  const host = await cliDockerHost(target);
+  return {
+    ...(host ? { DOCKER_HOST: host } : {}),
+    ...(target.tls ? { DOCKER_CERT_PATH: target.tls.certPath, DOCKER_TLS_VERIFY: '1' } : {}),
+  };
+}
+
+/** A short name of where the engine is, for view roots: "local", "ssh://root@host:2222", "context prod". */
+export function engineLabel(target: EngineTarget): string {
+  if (target.source === 'default') return 'local engine';
+  if (target.context) return `context ${target.context}`;
+  return target.host;
 }
 
 /** True when an error means "the engine is not there" (socket missing, refused, timed out), not a bad request. */

@@ -187,7 +187,7 @@ export class BackupsController implements vscode.Disposable {
           runtime: () => this.runtime(stack),
           settings: cfg,
           graceMs: cfg.graceMinutes * 60_000,
-          remoteFiles: cfg.runtime === 'container' && this.engine.isRemote,
+          remoteFiles: cfg.runtime === 'container' && this.engine.isRemoteFor(stack),
         });
       })
       .then((o) => {

@@ -82,7 +82,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     if (state.kind === 'ready') return [...state.model.services];
     if (state.kind === 'unreachable')
       throw new Error(
-        `Docker not reachable at ${engine.describeHost()}: ${state.error}. Start Docker, or set tsdbOps.docker.host.`,
+        `Docker not reachable at ${engine.describeHost(stack)}: ${state.error}. Start Docker, or set tsdbOps.docker.host.`,
       );
     return [];
   }
@@ -133,7 +133,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     work: (op: OperationContext) => Promise<T>,
   ): Promise<T> {
     if (interactive) log.show(true);
-    log.info(`${title} (${stack.projectName}, ${engine.describeHost()})`);
+    log.info(`${title} (${stack.projectName}, ${engine.describeHost(stack)})`);
     return runStackOperation(engine.queueFor(stack), title, work, {
       output: logOutput(log),
       secrets: [stack.env.password],
@@ -174,7 +174,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     operation(stack, title, interactive, async (op) => {
       op.step(`compose ${composeArgs.join(' ')}`);
       await runCompose(stack, composeArgs, {
-        dockerHost: await engine.cliDockerHost(),
+        dockerEnv: await engine.cliDockerEnv(stack),
         signal: op.signal,
         onLine: op.line,
       });
@@ -184,7 +184,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     requireTrust('Stopping the stack');
     const stack = await stackFor(args);
     const profile = parseProfile(args?.profile) ?? 'full';
-    const guard = guardFor(stack, 'tsdbOps.stack.down', 'cluster', undefined, engine.contextName);
+    const guard = guardFor(stack, 'tsdbOps.stack.down', 'cluster', undefined, engine.contextOf(stack));
     if (interactive && guard.production) {
       await confirmDestructive(undefined, guard, async () => undefined);
     } else if (interactive) {
@@ -234,12 +234,12 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
         'tsdbOps.stack.cleanStart runs the infra’s start script and starts the stack: pass { confirm: true }.',
       );
     }
-    const docker = await engine.docker();
-    const dockerHost = await engine.cliDockerHost();
+    const docker = await engine.docker(stack);
+    const dockerEnv = await engine.cliDockerEnv(stack);
     const r = await operation(stack, `Clean start of ${stack.projectName}`, interactive, (op) =>
       cleanStart(stack, {
         docker,
-        dockerHost,
+        dockerEnv,
         profile,
         builtin: args?.builtin === true,
         settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
@@ -269,7 +269,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
         );
         if (ok !== verb) return undefined;
       }
-      const docker = await engine.docker();
+      const docker = await engine.docker(stack);
       const title = `${verb === 'Stop' ? 'Stopping' : verb === 'Start' ? 'Starting' : 'Restarting'} ${service}`;
       const result = await operation(stack, title, false, async (op) => {
         try {
@@ -283,7 +283,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
           const argv = [...profiles.flatMap((p) => ['--profile', p]), 'up', '-d', service];
           op.step(`compose ${argv.join(' ')}`);
           await runCompose(stack, argv, {
-            dockerHost: await engine.cliDockerHost(),
+            dockerEnv: await engine.cliDockerEnv(stack),
             signal: op.signal,
             onLine: op.line,
           });
@@ -306,7 +306,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     const service = await pickService(stack, args, interactive, 'Show Logs', (s) => s.state !== 'notCreated');
     const tail = parseTail(args?.tail) ?? 200;
     const follow = typeof args?.follow === 'boolean' ? args.follow : interactive;
-    const docker = await engine.docker();
+    const docker = await engine.docker(stack);
     const c = await serviceContainer(docker, stack.projectName, service);
     const key = `${stack.infraDir}#${service}`;
     let channel = logChannels.get(key);
@@ -367,16 +367,16 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
           'Install the Docker CLI (the engine can stay remote: tsdbOps.docker.host is passed as DOCKER_HOST).',
       );
     const service = await pickService(stack, args, interactive, 'Open Shell', (s) => s.state === 'running');
-    const docker = await engine.docker();
+    const docker = await engine.docker(stack);
     const c = await runningServiceContainer(docker, stack.projectName, service);
     const sh = (await hasBash(docker, c.Id)) ? 'bash' : 'sh';
-    const host = await engine.cliDockerHost();
+    const dockerEnv = await engine.cliDockerEnv(stack);
     const name = `${service} (${sh})`;
     const terminal = vscode.window.createTerminal({
       name,
       shellPath: cli,
       shellArgs: ['exec', '-it', c.Id, sh],
-      env: host ? { DOCKER_HOST: host } : undefined,
+      env: Object.keys(dockerEnv).length ? dockerEnv : undefined,
       iconPath: new vscode.ThemeIcon('terminal'),
     });
     terminal.show(args?.preserveFocus === true);

@@ -4,7 +4,8 @@
  * (`~/.docker/config.json`) is left as it is: other terminals and tools keep theirs.
  *
  * Args: `{ context: string }` (a context name; `''` goes back to the CLI's current context), with
- * `target?: 'global' | 'workspace'` (default global). Result: `{ context, host, source }`.
+ * `target?: 'global' | 'workspace' | 'folder'` (default global; `folder` needs `folder`: a workspace folder's
+ * path or name, whose stack alone then uses the context). Result: `{ context, host, source }`.
  */
 import * as vscode from 'vscode';
 import { currentContextName, listContexts, readContext } from '../../core/docker/contexts';
@@ -50,10 +51,23 @@ export function registerDockerContextCommand(ctx: {
       if (!pick) throw new CancelledByUser();
       name = pick.value;
     }
-    const target =
-      args?.['target'] === 'workspace' ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-    await vscode.workspace.getConfiguration('tsdbOps.docker').update('context', name || undefined, target);
-    const t = ctx.engine.target;
+    let folder: vscode.WorkspaceFolder | undefined;
+    if (args?.['target'] === 'folder') {
+      const f = args['folder'];
+      folder = vscode.workspace.workspaceFolders?.find((w) => w.uri.fsPath === f || w.name === f);
+      if (!folder)
+        throw new Error(
+          `tsdbOps.docker.switchContext: target "folder" needs { folder } naming a workspace folder ` +
+            `(${(vscode.workspace.workspaceFolders ?? []).map((w) => w.name).join(', ') || 'none open'}), not ${JSON.stringify(f)}.`,
+        );
+    }
+    const target = folder
+      ? vscode.ConfigurationTarget.WorkspaceFolder
+      : args?.['target'] === 'workspace'
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+    await vscode.workspace.getConfiguration('tsdbOps.docker', folder?.uri).update('context', name || undefined, target);
+    const t = ctx.engine.targetOf(folder ? { workspaceFolder: folder.uri.fsPath } : undefined);
     ctx.log.info(`Docker engine: ${t.host} (${t.source}).`);
     return { context: t.context ?? (name || 'default'), host: t.host, source: t.source };
   });

@@ -62,13 +62,25 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
 
   // Abandoned scratch containers (a window or machine that died midway) go at activation.
   void ctx.registry.ready.then(async () => {
-    if (!ctx.registry.stacks.length) return;
-    try {
-      const r = await sweepDrills(await engine.docker(), (l) => ctx.log.info(l));
-      if (r.containers.length || r.volumes.length)
-        ctx.log.info(`Swept ${r.containers.length} abandoned drill containers and ${r.volumes.length} volumes.`);
-    } catch (e) {
-      ctx.log.debug(`Drill sweep skipped: ${e instanceof Error ? e.message : String(e)}`);
+    // Each distinct engine once (folders of a multi-root workspace may each have their own).
+    const engines = new Set(
+      ctx.registry.stacks.map((s) => {
+        try {
+          return engine.docker(s); // one cached promise per distinct engine
+        } catch (e) {
+          return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      }),
+    );
+    for (const client of engines) {
+      try {
+        const docker = await client;
+        const r = await sweepDrills(docker, (l) => ctx.log.info(l));
+        if (r.containers.length || r.volumes.length)
+          ctx.log.info(`Swept ${r.containers.length} abandoned drill containers and ${r.volumes.length} volumes.`);
+      } catch (e) {
+        ctx.log.debug(`Drill sweep skipped: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   });
 
@@ -82,7 +94,7 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       if (bc.runtime === 'host')
         throw new Error('Restore drills need Docker (a scratch container); tsdbOps.backups.runtime is "host".');
       const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(stack.workspaceFolder));
-      const docker = await engine.docker();
+      const docker = await engine.docker(stack);
       await engine.runtimeFor(stack); // a clear error when the database container is not running
       const list = await projectContainers(docker, stack.projectName, stack.dbService.name);
       const live = list.find((c) => c.State === 'running');

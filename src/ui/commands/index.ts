@@ -38,7 +38,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         return {
           folder: s.workspaceFolder,
           project: s.projectName,
-          host: engine.describeHost(),
+          host: engine.describeHost(s),
           state: st?.kind ?? 'connecting',
           error: st?.kind === 'unreachable' ? st.error : undefined,
           services: st?.kind === 'ready' ? st.model.services.map(serviceResult) : undefined,

@@ -137,7 +137,7 @@ export class Restores {
 
   /** The database service's container (running or not: after a one-off crash it may be stopped). */
   async dbContainer(stack: StackConfig): Promise<string> {
-    const docker = await this.ctx.engine.docker();
+    const docker = await this.ctx.engine.docker(stack);
     const list = await projectContainers(docker, stack.projectName, stack.dbService!.name);
     const c = list.find((x) => x.State === 'running') ?? list[0];
     if (!c)
@@ -182,7 +182,7 @@ export class Restores {
       };
     }
     await this.ctx.engine.runtimeFor(stack); // a clear error when the container is not running
-    const docker = await this.ctx.engine.docker();
+    const docker = await this.ctx.engine.docker(stack);
     const setup = await readRestoreSetup({
       stack,
       docker,
@@ -239,7 +239,7 @@ export class Restores {
   }
 
   async physical(stack: StackConfig, setup: Site, src: PhysicalSource, title: string): Promise<PhysicalRestoreResult> {
-    const docker = setup.postgresIsPid1 ? await this.ctx.engine.docker() : undefined;
+    const docker = setup.postgresIsPid1 ? await this.ctx.engine.docker(stack) : undefined;
     const r = await this.runOperation(stack, title, (rctx) =>
       docker && setup.containerId
         ? restoreInOneOff(

@@ -108,7 +108,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} to ${what}?`,
         `${reach}${failing}\n\n${restores.physicalDetail(setup, what)}`,
         'Restore',
-        guardFor(stack, COMMAND.restorePgbackrest, 'cluster', undefined, engine.contextName),
+        guardFor(stack, COMMAND.restorePgbackrest, 'cluster', undefined, engine.contextOf(stack)),
       );
       const src: PhysicalSource = {
         kind: 'pgbackrest',
@@ -155,7 +155,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} from ${what}?`,
         restores.physicalDetail(setup, what),
         'Restore',
-        guardFor(stack, COMMAND.restoreBaseBackup, 'cluster', undefined, engine.contextName),
+        guardFor(stack, COMMAND.restoreBaseBackup, 'cluster', undefined, engine.contextOf(stack)),
       );
       const r = await restores.physical(
         stack,
@@ -243,7 +243,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${basename(file)} into database ${database}?`,
         detail,
         'Restore',
-        guardFor(stack, COMMAND.restoreDump, 'database', database, engine.contextName),
+        guardFor(stack, COMMAND.restoreDump, 'database', database, engine.contextOf(stack)),
       );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)} into ${database}`, (rctx) =>
         restoreDump(
@@ -291,7 +291,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore every database of ${basename(file)}?`,
         detail,
         'Restore',
-        guardFor(stack, COMMAND.restoreDumpAll, 'cluster', undefined, engine.contextName),
+        guardFor(stack, COMMAND.restoreDumpAll, 'cluster', undefined, engine.contextOf(stack)),
       );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)}`, (rctx) =>
         restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
@@ -338,7 +338,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `It holds the data folder from before a restore: the way back to that state. ` +
           `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
         'Delete',
-        guardFor(stack, COMMAND.restoreDeletePreRestoreCopy, 'cluster', undefined, engine.contextName),
+        guardFor(stack, COMMAND.restoreDeletePreRestoreCopy, 'cluster', undefined, engine.contextOf(stack)),
       );
       await restores.runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
         deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),
@@ -361,7 +361,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           );
         return { recovered: Boolean(j), journal: j };
       }
-      const docker = await engine.docker();
+      const docker = await engine.docker(stack);
       const containerId = await restores.dbContainer(stack);
       const conn = restores.credentials(stack);
       // Running or stopped, the container's PGDATA comes from core/stack/site like every restore's.

@@ -159,7 +159,7 @@ export class OfeliaChannel implements vscode.Disposable {
     }
     this.containerLog?.abort();
     const abort = (this.containerLog = new AbortController());
-    const docker = await this.engine.docker();
+    const docker = await this.engine.docker(stack);
     const c = await runningServiceContainer(docker, stack.projectName, svc.name);
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
     this.append(`==> log of container ${name} (no saved runs in ${stack.ofeliaLogDir}) <==`, stack);

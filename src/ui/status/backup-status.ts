@@ -11,6 +11,7 @@ import { VIEW, focusCommand } from '../ids';
 import { formatDuration } from '../../core/format';
 import { describeArchiver } from '../../core/backups/archiver';
 import { drillFreshness } from '../../core/backups/drill';
+import type { StackFocus } from './focus';
 
 export class BackupStatus implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('tsdbOps.backups', vscode.StatusBarAlignment.Left, 48);
@@ -22,10 +23,14 @@ export class BackupStatus implements vscode.Disposable {
   constructor(
     private readonly controller: BackupsController,
     private readonly now: () => Date = () => new Date(),
+    private readonly focus?: StackFocus,
   ) {
     this.item.name = 'TimescaleDB Ops: Backup Freshness';
     this.item.command = focusCommand(VIEW.backups);
-    this.sub = controller.onDidChange(() => void this.update());
+    this.sub = vscode.Disposable.from(
+      controller.onDidChange(() => void this.update()),
+      ...(focus ? [focus.onDidChange(() => void this.update())] : []),
+    );
     // The age changes with time: re-render from the loaded model each minute (no I/O).
     this.timer = setInterval(() => void this.update(), 60_000);
     this.timer.unref?.();
@@ -33,7 +38,9 @@ export class BackupStatus implements vscode.Disposable {
 
   /** Renders at `at` (default: the clock). Returns what is shown. */
   update(at: Date = this.now()): BackupStatus['state'] {
-    const overviews = this.controller.all();
+    // Several stacks: the one the status bar follows (active editor's folder, or pinned).
+    const focused = this.focus?.several ? this.focus.current : undefined;
+    const overviews = this.controller.all().filter((o) => !focused || o.stack.infraDir === focused.infraDir);
     const parts = overviews.map((o) => ({
       o,
       f: freshnessAt(o, at, this.controller.config(o.stack).graceMinutes * 60_000),

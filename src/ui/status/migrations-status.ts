@@ -2,20 +2,30 @@
 import * as vscode from 'vscode';
 import type { MigrationsController } from '../migrations/controller';
 import { COMMAND, VIEW, focusCommand } from '../ids';
+import type { StackFocus } from './focus';
 
 export class MigrationsStatus implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('tsdbOps.migrations', vscode.StatusBarAlignment.Left, 49);
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly controller: MigrationsController) {
+  constructor(
+    private readonly controller: MigrationsController,
+    private readonly focus?: StackFocus,
+  ) {
     this.item.name = 'TimescaleDB Ops: Migrations';
-    this.sub = controller.onDidChange(() => this.update());
+    this.sub = vscode.Disposable.from(
+      controller.onDidChange(() => this.update()),
+      ...(focus ? [focus.onDidChange(() => this.update())] : []),
+    );
   }
 
   private update(): void {
     let pending = 0;
     let broken = 0;
+    // Several stacks: the one the status bar follows (active editor's folder, or pinned).
+    const focused = this.focus?.several ? this.focus.current : undefined;
     for (const s of this.controller.all()) {
+      if (focused && s.stack.infraDir !== focused.infraDir) continue;
       pending += s.report?.summary.pending ?? 0;
       broken += (s.report?.summary.modified ?? 0) + (s.report?.summary.failed ?? 0) + (s.report?.summary.missing ?? 0);
     }

@@ -11,6 +11,8 @@ import type { MonitorState } from '../../core/docker/events';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { COMMAND } from '../ids';
+import type { StackFocus } from './focus';
+import { basename } from 'node:path';
 
 export interface StatusBarSnapshot {
   readonly text: string;
@@ -19,6 +21,9 @@ export interface StatusBarSnapshot {
   readonly background?: string;
   readonly command?: string;
   readonly visible: boolean;
+  /** The stack shown (its compose project), and whether it is pinned (several stacks: see StackFocus). */
+  readonly stack?: string;
+  readonly pinned?: boolean;
 }
 
 interface DbView {
@@ -64,11 +69,13 @@ export class StackStatus implements vscode.Disposable {
   constructor(
     private readonly registry: StackRegistry,
     private readonly engine?: DockerService,
+    private readonly focus?: StackFocus,
   ) {
     this.item.name = 'TimescaleDB Ops';
     this.item.command = engine ? COMMAND.stackActions : 'workbench.view.extension.tsdbOps';
     this.subs.push(registry.onDidChange(() => this.update()));
     if (engine) this.subs.push(engine.onDidChangeState(() => this.update()));
+    if (focus) this.subs.push(focus.onDidChange(() => this.update()));
     this.update();
   }
 
@@ -87,13 +94,16 @@ export class StackStatus implements vscode.Disposable {
     }
     const errors = problems.filter((p) => p.severity === 'error').length;
     const names = stacks.map((s) => s.projectName).join(', ');
-    const stack = stacks[0];
+    // Several stacks: the one of the active editor's folder, or the pinned one, named in the item.
+    const stack = this.focus?.current ?? stacks[0];
+    const pinned = Boolean(stack && this.focus?.pinned === stack);
+    const which = stack && stacks.length > 1 ? ` ${basename(stack.workspaceFolder)}${pinned ? ' $(pinned)' : ''}` : '';
     const state = stack && this.engine ? this.engine.state(stack) : undefined;
     const db = stack ? databaseView(state, stack) : undefined;
     const errorText = errors ? ` $(error) ${errors}` : '';
     this.item.text = db
-      ? `$(${db.icon}) TimescaleDB: ${db.text}${errorText}`
-      : `$(database) TimescaleDB: ${names || 'infra'}${errorText}`;
+      ? `$(${db.icon}) TimescaleDB${which}: ${db.text}${errorText}`
+      : `$(database) TimescaleDB${which}: ${which ? stack!.projectName : names || 'infra'}${errorText}`;
     const background = errors
       ? 'statusBarItem.errorBackground'
       : db?.warn
@@ -105,11 +115,14 @@ export class StackStatus implements vscode.Disposable {
     md.appendMarkdown('**TimescaleDB Ops**\n\n');
     for (const s of stacks) {
       const st = this.engine?.state(s);
+      const marker = s === stack && stacks.length > 1 ? (pinned ? '$(pinned) ' : '$(arrow-right) ') : '';
+      const on = this.engine ? ` on ${this.engine.engineLabelOf(s)}` : '';
       md.appendMarkdown(
-        `- \`${s.projectName}\` in \`${s.infraDir}\`: ${s.compose?.services.length ?? 0} services, database \`${s.dbService?.name ?? '?'}\`\n`,
+        `- ${marker}\`${s.projectName}\` in \`${s.infraDir}\`: ${s.compose?.services.length ?? 0} services, ` +
+          `database \`${s.dbService?.name ?? '?'}\`${on}\n`,
       );
       if (st?.kind === 'unreachable') {
-        md.appendMarkdown(`  - Docker not reachable at \`${this.engine!.describeHost()}\`: ${st.error}\n`);
+        md.appendMarkdown(`  - Docker not reachable at \`${this.engine!.describeHost(s)}\`: ${st.error}\n`);
       } else if (st?.kind === 'ready' && st.model.database) {
         const d = st.model.database;
         md.appendMarkdown(`  - state: **${describeState(d)}**\n`);
@@ -125,9 +138,17 @@ export class StackStatus implements vscode.Disposable {
       md.appendMarkdown(
         `\n$(error) ${errors} problem${errors > 1 ? 's' : ''} in the infra files (see the Problems panel)\n`,
       );
+    if (stacks.length > 1)
+      md.appendMarkdown(
+        pinned
+          ? '\nPinned ("Unpin Status Bar Stack" follows the active editor again).\n'
+          : '\nFollows the active editor\'s folder ("Pin Stack for the Status Bar…" keeps one).\n',
+      );
     md.appendMarkdown(this.engine ? '\nClick for the stack actions.' : '\nClick to open the TimescaleDB Ops views.');
     this.item.tooltip = md;
-    const label = db ? `TimescaleDB ${db.text}` : `TimescaleDB Ops: ${names || 'infra'}`;
+    const label = db
+      ? `TimescaleDB${which.replace(' $(pinned)', ' pinned')} ${db.text}`
+      : `TimescaleDB Ops: ${names || 'infra'}`;
     this.item.accessibilityInformation = { label: `${label}${errors ? `, ${errors} problems` : ''}` };
     this.item.show();
     this.last = {
@@ -136,6 +157,8 @@ export class StackStatus implements vscode.Disposable {
       background,
       command: typeof this.item.command === 'string' ? this.item.command : undefined,
       visible: true,
+      stack: stack?.projectName,
+      pinned,
     };
   }
 

@@ -119,7 +119,7 @@ export class ContainersProvider extends StackTreeProvider {
     if (state.kind === 'unreachable') {
       // One stack: the welcome content (Retry) shows on an empty view. Several: say it in the folder.
       if (this.registry.stacks.length <= 1) return [];
-      const item = new vscode.TreeItem(`Docker not reachable at ${this.engine.describeHost()}`);
+      const item = new vscode.TreeItem(`Docker not reachable at ${this.engine.describeHost(stack)}`);
       item.description = state.error;
       item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
       item.command = { title: 'Retry', command: COMMAND.refresh };
@@ -156,11 +156,13 @@ export function createContainersView(
   // Not view.message: VS Code hides the welcome content (with Retry) while a view has a message.
   // The welcome names where the host came from; the title's description names the host itself.
   const updateMessage = () => {
-    const unreachable = registry.stacks.some((s) => engine.state(s)?.kind === 'unreachable');
-    const context = engine.contextName;
+    const unreachable = registry.stacks.find((s) => engine.state(s)?.kind === 'unreachable');
+    // The title names the context when every stack's engine comes from the same one.
+    const contexts = new Set(registry.stacks.length ? registry.stacks.map((s) => engine.contextOf(s)) : [undefined]);
+    const context = contexts.size === 1 ? [...contexts][0] : undefined;
     const production = registry.stacks.length === 1 && productionOf(registry.stacks[0]!, context);
     view.description = unreachable
-      ? `unreachable: ${engine.describeHost()}`
+      ? `unreachable: ${engine.describeHost(unreachable)}`
       : production
         ? `$(shield) production (${production.matched})`
         : undefined;

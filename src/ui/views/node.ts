@@ -83,11 +83,14 @@ export abstract class StackTreeProvider implements vscode.TreeDataProvider<Node>
       const folder = d.kind === 'found' ? d.stack.workspaceFolder : d.workspaceFolder;
       const item = new vscode.TreeItem(basename(folder), vscode.TreeItemCollapsibleState.Expanded);
       item.iconPath = new vscode.ThemeIcon('root-folder');
-      if (d.kind === 'found') item.description = d.stack.projectName;
+      // Each stack says which engine it lives on (a folder may have its own tsdbOps.docker.* settings).
+      const engine = d.kind === 'found' ? this.registry.engineOf?.(d.stack) : undefined;
+      const onEngine = engine ? ` · ${engine.label}` : '';
+      if (d.kind === 'found') item.description = `${d.stack.projectName}${onEngine}`;
       // The production guard's badge (tsdbOps.stacks.production): a distinct icon, colour and word.
-      const production = d.kind === 'found' ? productionOf(d.stack) : undefined;
+      const production = d.kind === 'found' ? productionOf(d.stack, engine?.context) : undefined;
       if (production) {
-        item.description = `${d.kind === 'found' ? d.stack.projectName : ''} · production`;
+        item.description = `${d.kind === 'found' ? d.stack.projectName : ''} · production${onEngine}`;
         item.iconPath = new vscode.ThemeIcon('shield', new vscode.ThemeColor('list.errorForeground'));
         item.tooltip = `Production stack (${production.matched}, tsdbOps.stacks.production "${production.glob}"): destructive commands ask for the typed name.`;
         item.contextValue = 'productionStack';

@@ -113,9 +113,10 @@ function globToRegExp(glob: string): RegExp {
 }
 
 /** The repository's own suites, grouped by the workspace they need (test/vscode/<group>/*.test.ts). */
-export function repoSuites(): { fixture: string[]; empty: string[]; untrusted: string[] } {
+export function repoSuites(): { fixture: string[]; empty: string[]; untrusted: string[]; multiroot: string[] } {
   const dir = join(REPO_ROOT, 'test', 'vscode');
   return {
+    multiroot: expandTests(join(dir, 'multiroot', '**', '*.test.ts')),
     fixture: expandTests(join(dir, 'workspace', '**', '*.test.ts')),
     empty: expandTests(join(dir, 'empty', '**', '*.test.ts')),
     untrusted: expandTests(join(dir, 'untrusted', '**', '*.test.ts')),

@@ -12,7 +12,8 @@
  * Options:
  *   --tests <file|glob|dir>   run these suite files (anywhere on disk) instead of the repo's; repeatable
  *   --workspace <dir>         the folder to open (default: test/fixtures/workspace; for the repo's
- *                             empty-workspace suites a fresh empty temp folder)
+ *                             empty-workspace suites a fresh empty temp folder; for test/vscode/multiroot
+ *                             a fresh multi-root workspace: folders dev/ and staging/ in a .code-workspace)
  *   --timeout <seconds>       per-run limit (default 900: the in-host suites start compose stacks)
  *   --grep <text>             only tests whose full title matches
  *   --no-electron             do not try @vscode/test-electron
@@ -20,7 +21,7 @@
  *   --verbose                 echo the browser console
  * Exit code: 0 when every test passed, 1 on any failure, timeout or harness error.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,17 @@ import { runWithTestElectron } from './electron.js';
 import { indent, printResults } from './print.js';
 
 const FIXTURE_WORKSPACE = join(REPO_ROOT, 'test', 'fixtures', 'workspace');
+const MULTIROOT_SUITES = join(REPO_ROOT, 'test', 'vscode', 'multiroot');
+
+/** A fresh multi-root workspace: empty folders dev/ and staging/ (the suites point each at a stack) in a .code-workspace. */
+function multiRootWorkspace(keep: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsdb-ops-multiroot-ws-'));
+  if (!keep) onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['dev', 'staging']) mkdirSync(join(dir, name));
+  const file = join(dir, 'stacks.code-workspace');
+  writeFileSync(file, JSON.stringify({ folders: [{ path: 'dev' }, { path: 'staging' }], settings: {} }, null, 2));
+  return file;
+}
 
 interface Run {
   name: string;
@@ -86,11 +98,16 @@ async function main(): Promise<number> {
   if (values.tests?.length) {
     const sources = values.tests.flatMap((t) => expandTests(t));
     if (!sources.length) throw new Error(`--tests ${values.tests.join(' ')} matched no file`);
-    const ws = values.workspace ? resolve(values.workspace) : FIXTURE_WORKSPACE;
+    const multiroot = sources.every((s) => s.startsWith(MULTIROOT_SUITES));
+    const ws = values.workspace
+      ? resolve(values.workspace)
+      : multiroot
+        ? multiRootWorkspace(!!values.keep)
+        : FIXTURE_WORKSPACE;
     runs.push({
       name: 'custom',
       workspace: ws,
-      workspaceKind: values.workspace ? 'custom' : 'fixture',
+      workspaceKind: values.workspace ? 'custom' : multiroot ? 'multiroot' : 'fixture',
       sources,
       bundles: [],
     });
@@ -115,6 +132,13 @@ async function main(): Promise<number> {
         bundles: [],
       });
       runs.push({ name: 'empty', workspace: emptyWs, workspaceKind: 'empty', sources: suites.empty, bundles: [] });
+      runs.push({
+        name: 'multiroot',
+        workspace: suites.multiroot.length ? multiRootWorkspace(!!values.keep) : '',
+        workspaceKind: 'multiroot',
+        sources: suites.multiroot,
+        bundles: [],
+      });
       runs.push({
         name: 'untrusted',
         workspace: FIXTURE_WORKSPACE,

@@ -179,7 +179,8 @@ export async function launchChromium(): Promise<BrowserHandle> {
 /** The workbench URL of a folder on the server (optionally with a payload). */
 export function workbenchUrl(origin: string, folder: string | undefined, payload?: Array<[string, string]>): string {
   const params = new URLSearchParams();
-  if (folder) params.set('folder', folder);
+  // A multi-root workspace opens from its .code-workspace file.
+  if (folder) params.set(folder.endsWith('.code-workspace') ? 'workspace' : 'folder', folder);
   if (payload) params.set('payload', JSON.stringify(payload));
   const q = params.toString();
   return `${origin}/${q ? `?${q}` : ''}`;
