@@ -350,6 +350,8 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
       if (!(await vscode.workspace.applyEdit(edit)) || !(await doc.save()))
         throw new Error(`Could not write ${stack.composeFile}.`);
+      // Re-read the compose file now (an infra folder outside the workspace has no file watcher).
+      await ctx.registry.refresh();
       controller.scheduleRefresh();
       const note = `Ofelia job ${job.name} now runs as postgres. Recreate the ${job.service} container (docker compose up -d) so Ofelia sees the label.`;
       log.info(note);
