@@ -15,8 +15,9 @@
  *
  * Options: --no-stack, --workspace <dir> (implies --no-stack), --port <n> (default: a free one), --host <addr> (default 127.0.0.1),
  *          --browser (use the browser-hosted server even when `code` is on PATH),
- *          --check (open the URL in headless Chromium, check the TimescaleDB Ops container is there,
- *          save test-results/screenshots/start.png, and exit).
+ *          --check (open the URL in headless Chromium, check the TimescaleDB Ops container is there
+ *          and, with the demo stack, that the three views show it live; save
+ *          test-results/screenshots/start.png, stop everything and exit).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -46,8 +47,14 @@ async function main(): Promise<number> {
   const b = await runProcess(['npm', 'run', '--silent', 'build'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
   if (b.code !== 0) throw new Error(`npm run build failed (exit ${b.code}):\n${b.output}`);
 
+  let liveRows: [string, string | RegExp][] | undefined;
   if (withStack) {
     const demo = await startDemoStack({ log: (l) => console.log(l) });
+    liveRows = [
+      ['Containers', /running/],
+      ['Migrations', /Pending/],
+      ['Backups', demo.backupLabel],
+    ];
     onCleanup(async () => {
       console.log(`stopping the demo stack ${demo.stack.projectName} (docker compose down -v)…`);
       await demo.stack.stop();
@@ -98,6 +105,19 @@ async function main(): Promise<number> {
       .locator('.part.sidebar .monaco-list-row', { hasText: 'timescaledb' })
       .first()
       .waitFor({ timeout: 30_000 });
+    if (liveRows) {
+      // With the demo stack: each view shows live data (the container running, pending migrations, the backup).
+      for (const [title, text] of liveRows) {
+        const pane = page
+          .locator('.part.sidebar .pane')
+          .filter({ has: page.locator('.pane-header .title', { hasText: new RegExp(`^${title}$`, 'i') }) })
+          .first();
+        const header = pane.locator('.pane-header').first();
+        if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+        await pane.locator('.monaco-list-row', { hasText: text }).first().waitFor({ timeout: 60_000 });
+        console.log(`check: ${title} shows ${String(text)}`);
+      }
+    }
     const shots = join(REPO_ROOT, 'test-results', 'screenshots');
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'start.png') });
