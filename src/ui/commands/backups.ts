@@ -111,6 +111,8 @@ export function overviewResult(o: BackupsOverview) {
       state: j.state,
     })),
     freshness: { level: o.freshness.level, newest: o.freshness.newest?.name, reasons: o.freshness.reasons },
+    environment: o.pgbackrestEnv ?? (o.pgbackrestEnvError ? { error: o.pgbackrestEnvError } : undefined),
+    environmentWarnings: o.pgbackrestEnvWarnings.map((w) => ({ code: w.code, title: w.title, message: w.message })),
   };
 }
 

@@ -99,6 +99,13 @@ describe('Backups: the pgBackRest environment of the container, its warnings and
     assert.equal(envRows['Config in effect'], '/home/postgres/pgdata/backup/pgbackrest.conf');
     assert.match(envRows['pgbackrest version'] ?? '', /^2\.\d+/);
     assert.equal(envRows['Ofelia jobs’ stanza'], 'db');
+    const info = await vscode.commands.executeCommand<{
+      environment: { stanza: string; configPath: string };
+      environmentWarnings: { code: string }[];
+    }>('tsdbOps.backup.info', { refresh: false });
+    assert.equal(info.environment.stanza, 'poddb');
+    assert.equal(info.environment.configPath, '/home/postgres/pgdata/backup/pgbackrest.conf');
+    assert.deepEqual(info.environmentWarnings.map((w) => w.code).sort(), ['job-runs-as-root', 'stanza-mismatch']);
   });
 
   it('tsdbOps.backup.fixOfeliaUser: refuses without confirm, then adds user: postgres to that job only', async () => {
