@@ -71,6 +71,7 @@ export const COMMAND = {
   backupShowLog: 'tsdbOps.backup.showLog',
   backupTimeline: 'tsdbOps.backup.timeline',
   backupDrill: 'tsdbOps.backup.drill',
+  backupFixOfeliaUser: 'tsdbOps.backup.fixOfeliaUser',
 
   restorePgbackrest: 'tsdbOps.restore.pgbackrest',
   restoreDump: 'tsdbOps.restore.dump',
@@ -111,4 +112,8 @@ export const ITEM = {
   schedules: 'schedules',
   schedule: (state: JobFreshness['state']) => `schedule.${state}`,
   scheduleInvalid: 'schedule.invalid',
+  /** The pgBackRest environment of the database container (a row) and what disagrees in it. */
+  pgbackrestEnv: 'pgbackrestEnv',
+  pgbackrestEnvWarning: (code: string) =>
+    `pgbackrestEnvWarning.${code.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())}`,
 } as const;

@@ -4,8 +4,14 @@
  * and pgBackRest jobs that run as root, with the quick fix that adds `user: postgres` to the label.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { parseCompose } from '../../src/core/infra';
 import {
   addOfeliaUserLabel,
+  describePgbackrestEnvironment,
+  jobsRunningPgbackrestAsRoot,
   pgbackrestEnvironmentWarnings,
   stanzaOfCommand,
   type PgbackrestEnvironment,
@@ -106,5 +112,93 @@ describe('pgBackRest environment of the database container', () => {
     const root = '      ofelia.job-exec.full.user: "root"';
     assert.equal(addOfeliaUserLabel(root, 'full'), '      ofelia.job-exec.full.user: "postgres"');
     assert.throws(() => addOfeliaUserLabel(map, 'nope'), /No ofelia\.job-exec\.nope\.\* label/);
+  });
+
+  it('warns when PGBACKREST_STANZA differs from the stack’s stanza even when the jobs agree with the stack', () => {
+    const w = pgbackrestEnvironmentWarnings(haEnv, [job('full', 'pgbackrest --stanza=db backup', 'postgres')], 'db');
+    assert.deepEqual(
+      w.map((x) => x.code),
+      ['stanza-mismatch'],
+    );
+    assert.equal(w[0]!.title, 'PGBACKREST_STANZA is "poddb", this stack\'s stanza is "db"');
+    assert.match(w[0]!.message, /Set PGBACKREST_STANZA: db in the environment of the database service/);
+    assert.deepEqual(pgbackrestEnvironmentWarnings({ ...haEnv, stanza: 'db' }, [], 'db'), []);
+  });
+
+  it('describes the environment as rows: variables, config in effect (link followed), version, the jobs’ stanza', () => {
+    const rows = describePgbackrestEnvironment(
+      { ...haEnv, configPath: '/etc/pgbackrest.conf', configResolved: '/home/postgres/pgdata/backup/pgbackrest.conf' },
+      [job('full', 'pgbackrest --stanza=db backup'), job('diff', 'pgbackrest backup')],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.label, r.value]),
+      [
+        ['PGBACKREST_CONFIG', '/home/postgres/pgdata/backup/pgbackrest.conf'],
+        ['PGBACKREST_STANZA', 'poddb'],
+        ['Config in effect', '/etc/pgbackrest.conf → /home/postgres/pgdata/backup/pgbackrest.conf'],
+        ['pgbackrest version', '2.45'],
+        ['Ofelia jobs’ stanza', 'db, poddb (no --stanza)'],
+      ],
+    );
+    assert.match(rows[1]!.tooltip, /option --stanza/);
+    const missing = describePgbackrestEnvironment(
+      { ...haEnv, configExists: false, configResolved: undefined, version: undefined },
+      [],
+    );
+    assert.deepEqual(
+      missing.slice(2).map((r) => r.value),
+      ['/home/postgres/pgdata/backup/pgbackrest.conf (missing)', 'not found'],
+    );
+  });
+
+  it('the quick fix on the fixture compose file: only the one service’s job gets the line, comments and the rest unchanged', () => {
+    const fixture = readFileSync(join(__dirname, '..', 'fixtures', 'infra', 'docker-compose.yaml'), 'utf8');
+    const rootText = fixture.replace('      ofelia.job-exec.pgbackrest-diff-backup.user: "postgres"\n', '');
+    const vars = {
+      TIMESCALEDB_IMAGE: 'x',
+      POSTGRES_USER: 'u',
+      POSTGRES_PASSWORD: 'p',
+      POSTGRES_DB: 'd',
+      PG_DATA: './pgdata',
+    };
+    const before = parseCompose(rootText, 'docker-compose.yaml', vars).model;
+    assert.deepEqual(
+      jobsRunningPgbackrestAsRoot(before).map((j) => [j.name, j.service]),
+      [['pgbackrest-diff-backup', 'timescaledb']],
+    );
+    const fixed = addOfeliaUserLabel(rootText, 'pgbackrest-diff-backup', 'timescaledb');
+    const added = fixed.split('\n').filter((l) => !rootText.split('\n').includes(l));
+    assert.deepEqual(added, ['      ofelia.job-exec.pgbackrest-diff-backup.user: "postgres"']);
+    assert.equal(fixed.replace(`${added[0]}\n`, ''), rootText, 'nothing else changes (comments kept)');
+    assert.deepEqual(jobsRunningPgbackrestAsRoot(parseCompose(fixed, 'docker-compose.yaml', vars).model), []);
+    assert.throws(() => addOfeliaUserLabel(rootText, 'pgbackrest-diff-backup', 'ofelia'), /on service ofelia/);
+  });
+
+  it('the quick fix keeps a value’s quotes, handles a comment after the last label and flow-style labels', () => {
+    const commented = [
+      's:',
+      '  labels:',
+      '    - "ofelia.job-exec.f.command=pgbackrest backup"  # nightly',
+      '    - x=1',
+      '',
+    ].join('\n');
+    assert.equal(
+      addOfeliaUserLabel(commented, 'f'),
+      [
+        's:',
+        '  labels:',
+        '    - "ofelia.job-exec.f.command=pgbackrest backup"  # nightly',
+        '    - "ofelia.job-exec.f.user=postgres"',
+        '    - x=1',
+        '',
+      ].join('\n'),
+    );
+    const single = "s:\n  labels:\n    ofelia.job-exec.f.user: 'root' # was\n";
+    assert.equal(addOfeliaUserLabel(single, 'f'), "s:\n  labels:\n    ofelia.job-exec.f.user: 'postgres' # was\n");
+    const flow = 's:\n  labels: { ofelia.job-exec.f.command: "pgbackrest backup" }\n';
+    assert.equal(
+      parseDocument(addOfeliaUserLabel(flow, 'f')).getIn(['s', 'labels', 'ofelia.job-exec.f.user']),
+      'postgres',
+    );
   });
 });

@@ -12,6 +12,14 @@ import { listManualBackups, type ManualBackup } from './manual';
 import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
 import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
+import {
+  describePgbackrestEnvironment,
+  pgbackrestEnvironmentWarnings,
+  readPgbackrestEnvironment,
+  type PgbackrestEnvironment,
+  type PgbackrestEnvironmentRow,
+  type PgbackrestEnvironmentWarning,
+} from './pgbackrest-env';
 import { listManualBackupsVia, readSidecarVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
 import { manualBackupHostDir, readSite, type Site } from '../stack/site';
@@ -45,6 +53,12 @@ export interface BackupsOverview {
   readonly archiverError?: string;
   /** Restore drill reports (infra/backups/drills), newest first. */
   readonly drills: DrillReport[];
+  /** The pgBackRest environment where the tools run (PGBACKREST_*, config in effect, version), as rows. */
+  readonly pgbackrestEnv?: PgbackrestEnvironment;
+  readonly pgbackrestEnvRows: PgbackrestEnvironmentRow[];
+  readonly pgbackrestEnvError?: string;
+  /** Where that environment, the stack's stanza and the Ofelia jobs disagree (jobs running as root …). */
+  readonly pgbackrestEnvWarnings: PgbackrestEnvironmentWarning[];
 }
 
 /** Where drill reports go: `<infra>/backups/drills`. */
@@ -114,6 +128,8 @@ export async function loadBackupsOverview(input: {
   let site: Site | undefined;
   let archiver: ArchiverStatus | undefined;
   let archiverError: string | undefined;
+  let pgbackrestEnv: PgbackrestEnvironment | undefined;
+  let pgbackrestEnvError: string | undefined;
   const drillsPromise = readDrillReports(drillsDir(stack));
   try {
     const rt = await input.runtime();
@@ -130,11 +146,14 @@ export async function loadBackupsOverview(input: {
             port: m.connArgs?.[3] ? Number(m.connArgs[3]) : undefined,
             password: m.env?.['PGPASSWORD'],
           };
-    const [info, copies, arch] = await Promise.allSettled([
+    const [info, copies, arch, envRead] = await Promise.allSettled([
       pgbackrestInfo(targets.pgbackrest, input.signal, now),
       listPreRestoreCopies(rt, targets.dataDir, input.signal),
       readArchiverStatus(rt, conn),
+      readPgbackrestEnvironment(targets.pgbackrest.runtime, input.signal),
     ]);
+    if (envRead.status === 'fulfilled') pgbackrestEnv = envRead.value;
+    else pgbackrestEnvError = (envRead.reason as Error).message;
     if (arch.status === 'fulfilled') archiver = arch.value;
     else archiverError = (arch.reason as Error).message;
     if (info.status === 'fulfilled') {
@@ -164,6 +183,10 @@ export async function loadBackupsOverview(input: {
   });
   site ??= await readSite(stack, { settings: input.settings });
   return {
+    pgbackrestEnv,
+    pgbackrestEnvRows: pgbackrestEnv ? describePgbackrestEnvironment(pgbackrestEnv, jobs) : [],
+    pgbackrestEnvError,
+    pgbackrestEnvWarnings: pgbackrestEnv ? pgbackrestEnvironmentWarnings(pgbackrestEnv, jobs, site.stanza) : [],
     stack,
     stanzaName: site.stanza,
     site,

@@ -4,8 +4,10 @@
  * a config path given that way must exist, and `/etc/pgbackrest.conf` may be a link. Compared with the
  * stanza the Ofelia jobs name and the user they run as, it yields warnings a user can act on.
  */
+import { isMap, isPair, isScalar, isSeq, parseDocument, visit, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { ToolRuntime } from '../runtime';
-import type { OfeliaJob } from '../schedule/ofelia';
+import { ofeliaJobs, type OfeliaJob } from '../schedule/ofelia';
+import type { ComposeModel } from '../infra';
 
 export interface PgbackrestEnvironment {
   /** Every PGBACKREST_* variable of the container (values of *KEY*, *PASS*, *SECRET* variables masked). */
@@ -22,6 +24,7 @@ export interface PgbackrestEnvironment {
 }
 
 const SECRET_NAME = /KEY|PASS|SECRET|TOKEN/i;
+const PGBACKREST_COMMAND = /(^|[\s/])pgbackrest(\s|$)/;
 
 /** Reads the environment with three fixed commands (argv arrays: the path travels as an argument). */
 export async function readPgbackrestEnvironment(rt: ToolRuntime, signal?: AbortSignal): Promise<PgbackrestEnvironment> {
@@ -31,10 +34,9 @@ export async function readPgbackrestEnvironment(rt: ToolRuntime, signal?: AbortS
     const m = /^(PGBACKREST_[A-Z0-9_]+)=(.*)$/.exec(l);
     if (m) variables[m[1]!] = SECRET_NAME.test(m[1]!) ? '***' : m[2]!;
   }
-  const v = await rt.run(['pgbackrest', 'version'], { signal }).catch(() => undefined);
-  const version = v && v.exitCode === 0 ? /pgBackRest (\S+)/.exec(v.stdoutLines.join(' '))?.[1] : undefined;
+  const versionRun = rt.run(['pgbackrest', 'version'], { signal }).catch(() => undefined);
   // pgBackRest's default is /etc/pgbackrest/pgbackrest.conf, with /etc/pgbackrest.conf read when only that exists.
-  const r = await rt.run(
+  const configRun = rt.run(
     [
       'sh',
       '-c',
@@ -45,6 +47,8 @@ export async function readPgbackrestEnvironment(rt: ToolRuntime, signal?: AbortS
     ],
     { signal },
   );
+  const [v, r] = await Promise.all([versionRun, configRun]);
+  const version = v && v.exitCode === 0 ? /pgBackRest (\S+)/.exec(v.stdoutLines.join(' '))?.[1] : undefined;
   const get = (k: string) =>
     r.stdoutLines
       .find((l) => l.startsWith(`${k}=`))
@@ -73,8 +77,58 @@ function versionAtLeast(v: string | undefined, major: number, minor: number): bo
   return Boolean(m && (Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor)));
 }
 
+/** One row of the environment as the Backups view shows it (label, value, and what it means). */
+export interface PgbackrestEnvironmentRow {
+  readonly label: string;
+  readonly value: string;
+  readonly tooltip: string;
+}
+
+/** The rows of the pgBackRest environment: PGBACKREST_* variables, the config in effect, the version, the jobs' stanza. */
+export function describePgbackrestEnvironment(
+  env: PgbackrestEnvironment,
+  jobs: readonly OfeliaJob[],
+): PgbackrestEnvironmentRow[] {
+  const rows: PgbackrestEnvironmentRow[] = Object.entries(env.variables)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => ({
+      label: k,
+      value: v,
+      tooltip: `pgBackRest reads ${k} as the option --${k.slice('PGBACKREST_'.length).toLowerCase().replace(/_/g, '-')}.`,
+    }));
+  const resolved = env.configResolved && env.configResolved !== env.configPath ? ` → ${env.configResolved}` : '';
+  rows.push({
+    label: 'Config in effect',
+    value: env.configExists ? `${env.configPath}${resolved}` : `${env.configPath} (missing)`,
+    tooltip: env.variables['PGBACKREST_CONFIG']
+      ? 'PGBACKREST_CONFIG names it (a config path given that way must exist).'
+      : "pgBackRest's default path (no PGBACKREST_CONFIG).",
+  });
+  rows.push({
+    label: 'pgbackrest version',
+    value: env.version ?? 'not found',
+    tooltip: env.version
+      ? '`pgbackrest version` in the container.'
+      : '`pgbackrest version` failed: is pgBackRest installed?',
+  });
+  const named = jobs
+    .filter((j) => j.type === 'job-exec' && PGBACKREST_COMMAND.test(j.command ?? ''))
+    .map((j) => ({ job: j.name, stanza: stanzaOfCommand(j.command) }));
+  if (named.length) {
+    const stanzas = [...new Set(named.map((n) => n.stanza ?? `${env.stanza ?? '?'} (no --stanza)`))];
+    rows.push({
+      label: 'Ofelia jobs’ stanza',
+      value: stanzas.join(', '),
+      tooltip: named.map((n) => `${n.job}: ${n.stanza ? `--stanza=${n.stanza}` : 'no --stanza'}`).join('\n\n'),
+    });
+  }
+  return rows;
+}
+
 export interface PgbackrestEnvironmentWarning {
   readonly code: 'config-missing' | 'stanza-mismatch' | 'job-runs-as-root';
+  /** One line for a list (the view's row). */
+  readonly title: string;
   readonly message: string;
   /** For `job-runs-as-root`: the job, so a quick fix can add its `user` label. */
   readonly job?: { readonly service: string; readonly name: string };
@@ -90,13 +144,14 @@ export function pgbackrestEnvironmentWarnings(
   if (!env.configExists) {
     out.push({
       code: 'config-missing',
+      title: `pgBackRest config missing: ${env.configPath}`,
       message:
         `pgBackRest reads ${env.configPath}${env.variables['PGBACKREST_CONFIG'] ? ' (PGBACKREST_CONFIG)' : ''}, which does not ` +
         `exist in the container: every pgBackRest command fails. Mount your pgbackrest.conf there, or set PGBACKREST_CONFIG ` +
         `in the compose file to where it is mounted.`,
     });
   }
-  const pgbr = jobs.filter((j) => j.type === 'job-exec' && /(^|[\s/])pgbackrest(\s|$)/.test(j.command ?? ''));
+  const pgbr = jobs.filter((j) => j.type === 'job-exec' && PGBACKREST_COMMAND.test(j.command ?? ''));
   const named = new Map<string, string[]>();
   for (const j of pgbr) {
     const s = stanzaOfCommand(j.command) ?? env.stanza;
@@ -107,6 +162,7 @@ export function pgbackrestEnvironmentWarnings(
     if (expected && stanza !== expected) {
       out.push({
         code: 'stanza-mismatch',
+        title: `Ofelia job${names.length > 1 ? 's' : ''} on stanza "${stanza}", expected "${expected}"`,
         message:
           `Ofelia job${names.length > 1 ? 's' : ''} ${names.join(', ')} back up stanza "${stanza}", but ` +
           (extensionStanza
@@ -117,11 +173,22 @@ export function pgbackrestEnvironmentWarnings(
       });
     }
   }
+  if (extensionStanza && env.stanza && env.stanza !== extensionStanza) {
+    out.push({
+      code: 'stanza-mismatch',
+      title: `PGBACKREST_STANZA is "${env.stanza}", this stack's stanza is "${extensionStanza}"`,
+      message:
+        `The container's PGBACKREST_STANZA is "${env.stanza}", but this stack's stanza is "${extensionStanza}": ` +
+        `pgBackRest commands without --stanza (a shell in the container, the image's own scripts) use "${env.stanza}". ` +
+        `Set PGBACKREST_STANZA: ${extensionStanza} in the environment of the database service in the compose file.`,
+    });
+  }
   for (const j of pgbr) {
     if (j.user && j.user !== 'root') continue;
     out.push({
       code: 'job-runs-as-root',
       job: { service: j.service, name: j.name },
+      title: `Ofelia job ${j.name} runs pgBackRest as root`,
       message:
         `Ofelia job ${j.name} runs pgBackRest as root (job-exec runs as root unless its label sets user): ` +
         (versionAtLeast(env.version, 2, 59)
@@ -134,34 +201,70 @@ export function pgbackrestEnvironmentWarnings(
   return out;
 }
 
+/** The Ofelia job-exec jobs of a compose file that run pgBackRest as root (no `user`, or `user: root`). */
+export function jobsRunningPgbackrestAsRoot(compose: ComposeModel | undefined): OfeliaJob[] {
+  return ofeliaJobs(compose).filter(
+    (j) => j.type === 'job-exec' && PGBACKREST_COMMAND.test(j.command ?? '') && (!j.user || j.user === 'root'),
+  );
+}
+
 /**
  * The quick fix for `job-runs-as-root`: the compose file's text with `ofelia.job-exec.<job>.user: "postgres"`
  * added right after the job's last label (map or list style labels), or the user label changed from root.
- * Throws when the job's labels are not found in the text.
+ * The labels are found with the `yaml` library (in `services.<service>.labels` when the file has it, else
+ * anywhere); the text is then changed at that spot only, so comments and formatting stay as they were
+ * (a flow-style `labels: { … }` is rewritten by the library). Throws when the job's labels are not found.
  */
-export function addOfeliaUserLabel(composeText: string, job: string): string {
-  const lines = composeText.split('\n');
+export function addOfeliaUserLabel(composeText: string, job: string, service?: string): string {
+  const doc = parseDocument(composeText);
   const prefix = `ofelia.job-exec.${job}.`.toLowerCase();
-  const keyOf = (l: string) => l.trim().replace(/^-\s*/, '').replace(/^["']/, '').toLowerCase();
-  let last = -1;
-  for (let i = 0; i < lines.length; i++) {
-    const k = keyOf(lines[i]!);
-    if (!k.startsWith(prefix)) continue;
-    if (k.startsWith(`${prefix}user`)) {
-      lines[i] = lines[i]!.replace(/root/, 'postgres');
-      return lines.join('\n');
+  const collections: (YAMLMap | YAMLSeq)[] = [];
+  const scoped = service ? doc.getIn(['services', service, 'labels'], true) : undefined;
+  if (isMap(scoped) || isSeq(scoped)) collections.push(scoped);
+  else
+    visit(doc, {
+      Map: (_k, m) => void collections.push(m),
+      Seq: (_k, q) => void collections.push(q),
+    });
+  const keyOf = (item: unknown): string | undefined => {
+    if (isPair(item) && isScalar(item.key)) return String(item.key.value).toLowerCase();
+    if (isScalar(item) && typeof item.value === 'string') return item.value.split('=')[0]!.trim().toLowerCase();
+    return undefined;
+  };
+  for (const c of collections) {
+    const items = c.items as unknown[];
+    const mine = items.filter((it) => keyOf(it)?.startsWith(prefix));
+    if (!mine.length) continue;
+    const userItem = mine.find((it) => keyOf(it) === `${prefix}user`);
+    const splice = (from: number, to: number, text: string) =>
+      composeText.slice(0, from) + text + composeText.slice(to);
+    if (c.flow) {
+      if (isMap(c)) c.set(`ofelia.job-exec.${job}.user`, 'postgres');
+      else if (userItem) (userItem as Scalar).value = `ofelia.job-exec.${job}.user=postgres`;
+      else c.add(`ofelia.job-exec.${job}.user=postgres`);
+      return doc.toString();
     }
-    last = i;
+    if (userItem) {
+      // Only the value changes (root → postgres), in the quotes it had.
+      const node = isPair(userItem) ? (userItem.value as Scalar) : (userItem as Scalar);
+      const [from, to] = node.range!;
+      return splice(from, to, composeText.slice(from, to).replace(/root/, 'postgres'));
+    }
+    const last = mine[mine.length - 1]!;
+    const keyNode = (isPair(last) ? last.key : last) as Scalar;
+    const endNode = (isPair(last) ? (last.value ?? last.key) : last) as Scalar;
+    const lineStart = composeText.lastIndexOf('\n', keyNode.range![0] - 1) + 1;
+    const lead = composeText.slice(lineStart, keyNode.range![0]);
+    const indent = /^\s*/.exec(lead)![0];
+    const quote = keyNode.type === 'QUOTE_DOUBLE' ? '"' : keyNode.type === 'QUOTE_SINGLE' ? "'" : '';
+    const added = isSeq(c)
+      ? `${lead}${quote}ofelia.job-exec.${job}.user=postgres${quote}`
+      : `${indent}${quote}ofelia.job-exec.${job}.user${quote}: "postgres"`;
+    const eol = composeText.indexOf('\n', endNode.range![1] - 1);
+    const at = eol < 0 ? composeText.length : eol;
+    return splice(at, at, `\n${added}`);
   }
-  if (last < 0)
-    throw new Error(`No ofelia.job-exec.${job}.* label found in the compose file: add the user label by hand.`);
-  const line = lines[last]!;
-  const indent = /^\s*/.exec(line)![0];
-  const listStyle = /^\s*-\s/.test(line);
-  const quote = /^\s*-?\s*"/.test(line) ? '"' : '';
-  const added = listStyle
-    ? `${indent}- ${quote}ofelia.job-exec.${job}.user=postgres${quote}`
-    : `${indent}ofelia.job-exec.${job}.user: "postgres"`;
-  lines.splice(last + 1, 0, added);
-  return lines.join('\n');
+  throw new Error(
+    `No ofelia.job-exec.${job}.* label found${service ? ` on service ${service}` : ''} in the compose file: add the user label by hand.`,
+  );
 }

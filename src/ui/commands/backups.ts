@@ -30,6 +30,7 @@ import type { DockerService } from '../docker-service';
 import type { BackupsController } from '../backups/controller';
 import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels';
 import type { BackupNode } from '../views/backups';
+import { addOfeliaUserLabel, jobsRunningPgbackrestAsRoot } from '../../core/backups/pgbackrest-env';
 import { requireTrust, stackFor as stackOf, str, type Args } from './args';
 import { CancelledByUser, register } from './register';
 import { logOutput, runStackOperation } from '../operation';
@@ -110,6 +111,8 @@ export function overviewResult(o: BackupsOverview) {
       state: j.state,
     })),
     freshness: { level: o.freshness.level, newest: o.freshness.newest?.name, reasons: o.freshness.reasons },
+    environment: o.pgbackrestEnv ?? (o.pgbackrestEnvError ? { error: o.pgbackrestEnvError } : undefined),
+    environmentWarnings: o.pgbackrestEnvWarnings.map((w) => ({ code: w.code, title: w.title, message: w.message })),
   };
 }
 
@@ -307,6 +310,55 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       const path = file.startsWith('/') ? file : join(dir, file);
       await vscode.window.showTextDocument(vscode.Uri.file(path), { preview: true });
       return { file: path };
+    }),
+
+    reg(COMMAND.backupFixOfeliaUser, async (args, node) => {
+      const stack = await stackFor(args, node);
+      requireTrust('Changing the compose file');
+      const candidates = jobsRunningPgbackrestAsRoot(stack.compose);
+      let name = str(args, 'job') ?? node?.envWarning?.job?.name;
+      if (!name) {
+        if (candidates.length === 1) name = candidates[0]!.name;
+        else if (!candidates.length)
+          throw new Error(`No Ofelia job in ${stack.composeFile} runs pgBackRest as root: nothing to fix.`);
+        else if (args) throw new Error(`Pass { job } (one of ${candidates.map((j) => j.name).join(', ')}).`);
+        else {
+          const pick = await vscode.window.showQuickPick(
+            candidates.map((j) => ({ label: j.name, description: j.command })),
+            { title: 'Run which Ofelia job as postgres?' },
+          );
+          if (!pick) throw new CancelledByUser();
+          name = pick.label;
+        }
+      }
+      const job = candidates.find((j) => j.name === name);
+      if (!job)
+        throw new Error(
+          `job "${name}" is not an Ofelia job-exec running pgBackRest as root in ${stack.composeFile}` +
+            (candidates.length ? ` (those are: ${candidates.map((j) => j.name).join(', ')}).` : ' (there is none).'),
+        );
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(stack.composeFile));
+      const text = addOfeliaUserLabel(doc.getText(), job.name, job.service);
+      if (args?.['confirm'] !== true) {
+        if (args) throw new Error('This changes the compose file: pass { confirm: true }.');
+        const ok = await vscode.window.showWarningMessage(
+          `Add ofelia.job-exec.${job.name}.user: "postgres" to service ${job.service} in ${stack.composeFile}?`,
+          { modal: true, detail: 'Ofelia reads labels from the container: recreate it (docker compose up -d).' },
+          'Add user label',
+        );
+        if (ok !== 'Add user label') throw new CancelledByUser();
+      }
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
+      if (!(await vscode.workspace.applyEdit(edit)) || !(await doc.save()))
+        throw new Error(`Could not write ${stack.composeFile}.`);
+      // Re-read the compose file now (an infra folder outside the workspace has no file watcher).
+      await ctx.registry.refresh();
+      controller.scheduleRefresh();
+      const note = `Ofelia job ${job.name} now runs as postgres. Recreate the ${job.service} container (docker compose up -d) so Ofelia sees the label.`;
+      log.info(note);
+      if (!args) void vscode.window.showInformationMessage(note);
+      return { file: stack.composeFile, job: job.name, service: job.service, note };
     }),
 
     reg(COMMAND.backupShowLog, async (args, node) => {

@@ -33,6 +33,12 @@ import { errorText } from '../../core/format';
 import { guardFor } from '../production';
 import { RestoreCommandContext, registerRestore, backupPath, confirm, Restores } from './restore-support';
 
+/** A logical restore's outcome: with warnings (errors ignored, workers not back …) never a plain success. */
+function announce(done: string, warnings: readonly string[]): void {
+  if (warnings.length) void vscode.window.showWarningMessage(`${done} With warnings: ${warnings.join(' ')}`);
+  else void vscode.window.showInformationMessage(done);
+}
+
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
   const restores = new Restores(ctx);
   const { engine } = ctx;
@@ -259,10 +265,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           rctx,
         ),
       );
-      for (const w of r.warnings) void vscode.window.showWarningMessage(w);
-      void vscode.window.showInformationMessage(
-        `Restored ${basename(file)} into ${database}${r.created ? ' (created)' : ''}.`,
-      );
+      announce(`Restored ${basename(file)} into ${database}${r.created ? ' (created)' : ''}.`, r.warnings);
       return r;
     }),
 
@@ -297,8 +300,9 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
       );
       const kept = Object.values(r.keptAside);
-      void vscode.window.showInformationMessage(
+      announce(
         `Restored ${basename(file)}.${kept.length ? ` The previous databases are kept as ${kept.join(', ')}.` : ''}`,
+        r.warnings,
       );
       return r;
     }),

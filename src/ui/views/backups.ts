@@ -17,6 +17,7 @@ import { groupBackupSets, PgBackRestError, type BackupSet, type StanzaInfo } fro
 import type { BackupsOverview, ManualBackupEntry } from '../../core/backups/overview';
 import type { PreRestoreCopy } from '../../core/backups/restore/pre-restore';
 import type { JobFreshness } from '../../core/schedule/freshness';
+import type { PgbackrestEnvironmentWarning } from '../../core/backups/pgbackrest-env';
 import type { BackupsController } from '../backups/controller';
 import { describeArchiver } from '../../core/backups/archiver';
 import { drillFreshness, latestPerSource } from '../../core/backups/drill';
@@ -40,6 +41,8 @@ export interface BackupNode extends Node {
   readonly copy?: PreRestoreCopy;
   readonly pitr?: { from: Date; to: Date; stanza: string };
   readonly job?: JobFreshness;
+  /** A disagreement in the pgBackRest environment (the fix command reads its job). */
+  readonly envWarning?: PgbackrestEnvironmentWarning;
 }
 
 const MANUAL_LABEL = {
@@ -116,8 +119,43 @@ export class BackupsProvider extends StackTreeProvider {
     return { item, stack: o.stack, stanza: s, children: () => this.stanzaChildren(o) };
   }
 
+  /** What disagrees in the pgBackRest environment (warnings), then the environment itself (collapsed). */
+  private environmentNodes(o: BackupsOverview): BackupNode[] {
+    const out: BackupNode[] = o.pgbackrestEnvWarnings.map((w) => {
+      const item = new vscode.TreeItem(w.title);
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.tooltip = md([w.message]);
+      item.contextValue = ITEM.pgbackrestEnvWarning(w.code);
+      return { ...leaf(item), stack: o.stack, envWarning: w };
+    });
+    if (!o.pgbackrestEnvRows.length && !o.pgbackrestEnvError) return out;
+    const env = new vscode.TreeItem('Environment', vscode.TreeItemCollapsibleState.Collapsed);
+    env.id = `${o.stack.infraDir}#pgbackrestEnv`;
+    env.iconPath = new vscode.ThemeIcon('symbol-variable');
+    env.contextValue = ITEM.pgbackrestEnv;
+    env.description =
+      o.pgbackrestEnvError ??
+      o.pgbackrestEnvRows
+        .filter((r) => r.label === 'PGBACKREST_STANZA' || r.label === 'pgbackrest version')
+        .map((r) => (r.label === 'pgbackrest version' ? `pgBackRest ${r.value}` : `${r.label}=${r.value}`))
+        .join(' · ');
+    env.tooltip = `The pgBackRest environment of ${o.targets?.pgbackrest.runtime.description ?? 'the database container'}.`;
+    out.push({
+      item: env,
+      stack: o.stack,
+      children: () =>
+        o.pgbackrestEnvRows.map((r) => {
+          const i = new vscode.TreeItem(r.label);
+          i.description = r.value;
+          i.tooltip = md([r.tooltip]);
+          return { ...leaf(i), stack: o.stack };
+        }),
+    });
+    return out;
+  }
+
   private stanzaChildren(o: BackupsOverview): BackupNode[] {
-    const out: BackupNode[] = [];
+    const out: BackupNode[] = this.environmentNodes(o);
     const e = o.stanzaError;
     if (e) {
       const item = new vscode.TreeItem(
