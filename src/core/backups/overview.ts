@@ -10,7 +10,7 @@ import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
 import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
-import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
+import { pgbackrestInfo, pgbackrestStopFile, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
 import { listManualBackupsVia, readSidecarVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
@@ -33,6 +33,8 @@ export interface BackupsOverview {
   readonly stanza?: StanzaInfo;
   /** Why pgBackRest info is missing (container not running, pgBackRest error …). */
   readonly stanzaError?: Error;
+  /** The stanza's stop file (`pgbackrest stop`: a restore runs, or one failed before `start`): backups are refused. */
+  readonly stanzaStopFile?: string;
   readonly manual: ManualBackupEntry[];
   readonly preRestore: PreRestoreCopy[];
   readonly preRestoreError?: Error;
@@ -114,6 +116,7 @@ export async function loadBackupsOverview(input: {
   let site: Site | undefined;
   let archiver: ArchiverStatus | undefined;
   let archiverError: string | undefined;
+  let stanzaStopFile: string | undefined;
   const drillsPromise = readDrillReports(drillsDir(stack));
   try {
     const rt = await input.runtime();
@@ -130,11 +133,13 @@ export async function loadBackupsOverview(input: {
             port: m.connArgs?.[3] ? Number(m.connArgs[3]) : undefined,
             password: m.env?.['PGPASSWORD'],
           };
-    const [info, copies, arch] = await Promise.allSettled([
+    const [info, copies, arch, stop] = await Promise.allSettled([
       pgbackrestInfo(targets.pgbackrest, input.signal, now),
       listPreRestoreCopies(rt, targets.dataDir, input.signal),
       readArchiverStatus(rt, conn),
+      pgbackrestStopFile(targets.pgbackrest, input.signal),
     ]);
+    if (stop.status === 'fulfilled') stanzaStopFile = stop.value;
     if (arch.status === 'fulfilled') archiver = arch.value;
     else archiverError = (arch.reason as Error).message;
     if (info.status === 'fulfilled') {
@@ -170,6 +175,7 @@ export async function loadBackupsOverview(input: {
     targets,
     stanza,
     stanzaError,
+    stanzaStopFile,
     manual,
     preRestore,
     preRestoreError,
