@@ -95,7 +95,9 @@ export class BackupsProvider extends StackTreeProvider {
     item.contextValue = ITEM.stanza;
     if (s) {
       const ok = s.status.code === 0;
-      item.description = `${o.stanzaStopFile ? 'stopped — backups refused · ' : ''}${s.status.message}${s.lockHeld ? ' · backup running' : ''} · ${s.backups.length} backup${s.backups.length === 1 ? '' : 's'}`;
+      const stopped = o.stanzaStopFile ? 'stopped — backups refused · ' : '';
+      const count = `${s.backups.length} backup${s.backups.length === 1 ? '' : 's'}`;
+      item.description = `${stopped}${s.status.message}${s.lockHeld ? ' · backup running' : ''} · ${count}`;
       item.iconPath = new vscode.ThemeIcon(
         s.lockHeld ? 'sync~spin' : ok ? 'archive' : 'warning',
         ok ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'),

@@ -1,0 +1,118 @@
+/**
+ * UI test of restore drills (imported by run-e2e.ts, which passes its helpers): on the stack workspace
+ * the Drills node says "no restore drill yet" and the backup status item warns "not verified"; then a
+ * real drill runs through `tsdbOps.backup.drill` with args (a user keybinding carrying them, the way a
+ * user binds a command with args), and the Drills node shows the passed drill (RTO, recovery point) and
+ * the status item "verified …m ago". Screenshots: stack-drills-not-verified, stack-drills-verified.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import type { Stack } from '../support/stack';
+import type { Server } from '../support/vscode/workbench.js';
+
+export interface DrillsE2eHelpers {
+  openStackWorkbench(page: Page, server: Server, stack: Stack): Promise<void>;
+  pane(page: Page, title: string): Locator;
+  expandPane(page: Page, title: string): Promise<Locator>;
+  waitForRows(p: Locator, what: string, test: (labels: string[]) => boolean, timeoutMs?: number): Promise<string[]>;
+  widenSidebar(page: Page, width: number): Promise<void>;
+  shot(page: Page, name: string): Promise<string>;
+}
+
+interface Ctx {
+  server: Server;
+  stack: Stack;
+  stackPage: Page;
+  log: (line: string) => void;
+}
+
+const KEY = 'ctrl+alt+shift+f9';
+
+async function statusItems(page: Page): Promise<string[]> {
+  return (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim());
+}
+
+async function waitForStatus(page: Page, what: string, re: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let items: string[] = [];
+  while (Date.now() < deadline) {
+    items = await statusItems(page);
+    const hit = items.find((t) => re.test(t));
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what}: the status bar shows ${JSON.stringify(items)}`);
+}
+
+export function drillsE2eTest(h: DrillsE2eHelpers): { name: string; fn: (ctx: Ctx) => Promise<void> } {
+  return {
+    name:
+      'stack workspace: before a drill the Drills node and the status item warn "not verified"; a real drill through ' +
+      'tsdbOps.backup.drill with args shows "passed" with RTO and recovery point, and "verified …m ago"',
+    fn: async ({ server, stack, stackPage: page, log }) => {
+      rmSync(join(stack.infraDir, 'backups', 'drills'), { recursive: true, force: true });
+      await h.openStackWorkbench(page, server, stack);
+      const p = await h.expandPane(page, 'Backups');
+      for (const other of ['Containers', 'Migrations']) {
+        const header = h.pane(page, other).locator('.pane-header').first();
+        if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+      }
+      await h.widenSidebar(page, 720);
+      const before = await h.waitForRows(
+        p,
+        'the Drills node says no drill yet',
+        (l) => l.some((x) => x === 'Drills — no restore drill yet'),
+        60_000,
+      );
+      const warn = await waitForStatus(page, 'the backup item warns', /^backup .* ago · not verified$/, 30_000);
+      const warnKind = await page
+        .locator('.statusbar-item', { hasText: 'not verified' })
+        .first()
+        .evaluate((e: unknown) => (e as { className: string }).className);
+      if (!/warning-kind/.test(warnKind)) throw new Error(`the "not verified" item is not a warning: ${warnKind}`);
+      log(`before: ${before.filter((x) => x.startsWith('Drills')).join(' | ')}; status bar "${warn}"`);
+      log(`screenshot ${await h.shot(page, 'stack-drills-not-verified')}`);
+
+      // A user keybinding with args: the command runs as with executeCommand(id, args) (asks nothing).
+      const userDir = join(server.dirs.userData, 'User');
+      mkdirSync(userDir, { recursive: true });
+      writeFileSync(
+        join(userDir, 'keybindings.json'),
+        JSON.stringify([
+          { key: KEY, command: 'tsdbOps.backup.drill', args: { source: 'pgbackrest', target: 'latest' } },
+        ]),
+      );
+      await new Promise((r) => setTimeout(r, 2500)); // the workbench reloads keybindings.json on change
+      await page
+        .locator('.monaco-workbench')
+        .click({ position: { x: 1000, y: 450 } })
+        .catch(() => undefined);
+      await page.keyboard.press('Control+Alt+Shift+F9');
+      await page
+        .locator('.notifications-toasts', { hasText: /Restore drill of/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
+      const rows = await h.waitForRows(
+        p,
+        'the Drills node shows the passed drill',
+        (l) =>
+          l.some((x) =>
+            /^pgbackrest \d{8}-\d{6}F\S* \(latest state\) — passed · .* · RTO \d+ s · recovery point /.test(x),
+          ),
+        300_000,
+      );
+      const verified = await waitForStatus(
+        page,
+        'the backup item says verified',
+        /^backup .* ago · verified \d+m ago$/,
+        60_000,
+      );
+      log(`after: ${rows.filter((x) => /^(Drills|pgbackrest )/.test(x)).join(' | ')}; status bar "${verified}"`);
+      await page.mouse.move(1100, 300);
+      await new Promise((r) => setTimeout(r, 1000)); // the progress notification fades
+      log(`screenshot ${await h.shot(page, 'stack-drills-verified')}`);
+      writeFileSync(join(userDir, 'keybindings.json'), '[]');
+    },
+  };
+}
