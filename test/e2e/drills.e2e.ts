@@ -27,7 +27,7 @@ interface Ctx {
   log: (line: string) => void;
 }
 
-const KEY = 'ctrl+alt+shift+f9';
+const KEY = 'ctrl+alt+shift+d';
 
 async function statusItems(page: Page): Promise<string[]> {
   return (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim());
@@ -52,13 +52,28 @@ export function drillsE2eTest(h: DrillsE2eHelpers): { name: string; fn: (ctx: Ct
       'tsdbOps.backup.drill with args shows "passed" with RTO and recovery point, and "verified …m ago"',
     fn: async ({ server, stack, stackPage: page, log }) => {
       rmSync(join(stack.infraDir, 'backups', 'drills'), { recursive: true, force: true });
+      // A user keybinding with args: the command runs as with executeCommand(id, args) (asks nothing).
+      // Written before the window (re)loads, so the workbench reads it.
+      const userDir = join(server.dirs.userData, 'User');
+      mkdirSync(userDir, { recursive: true });
+      const bindings = join(userDir, 'keybindings.json');
+      writeFileSync(
+        bindings,
+        JSON.stringify([
+          { key: KEY, command: 'tsdbOps.backup.drill', args: { source: 'pgbackrest', target: 'latest' } },
+        ]),
+      );
+      if (page.url().startsWith('http')) {
+        await page.reload({ waitUntil: 'domcontentloaded' });
+        await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+      }
       await h.openStackWorkbench(page, server, stack);
       const p = await h.expandPane(page, 'Backups');
       for (const other of ['Containers', 'Migrations']) {
         const header = h.pane(page, other).locator('.pane-header').first();
         if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
       }
-      await h.widenSidebar(page, 720);
+      await h.widenSidebar(page, 980); // whole rows: the drill with its RTO and recovery point
       const before = await h.waitForRows(
         p,
         'the Drills node says no drill yet',
@@ -74,21 +89,11 @@ export function drillsE2eTest(h: DrillsE2eHelpers): { name: string; fn: (ctx: Ct
       log(`before: ${before.filter((x) => x.startsWith('Drills')).join(' | ')}; status bar "${warn}"`);
       log(`screenshot ${await h.shot(page, 'stack-drills-not-verified')}`);
 
-      // A user keybinding with args: the command runs as with executeCommand(id, args) (asks nothing).
-      const userDir = join(server.dirs.userData, 'User');
-      mkdirSync(userDir, { recursive: true });
-      writeFileSync(
-        join(userDir, 'keybindings.json'),
-        JSON.stringify([
-          { key: KEY, command: 'tsdbOps.backup.drill', args: { source: 'pgbackrest', target: 'latest' } },
-        ]),
-      );
-      await new Promise((r) => setTimeout(r, 2500)); // the workbench reloads keybindings.json on change
       await page
         .locator('.monaco-workbench')
         .click({ position: { x: 1000, y: 450 } })
         .catch(() => undefined);
-      await page.keyboard.press('Control+Alt+Shift+F9');
+      await page.keyboard.press('Control+Alt+Shift+KeyD');
       await page
         .locator('.notifications-toasts', { hasText: /Restore drill of/ })
         .first()
@@ -112,7 +117,7 @@ export function drillsE2eTest(h: DrillsE2eHelpers): { name: string; fn: (ctx: Ct
       await page.mouse.move(1100, 300);
       await new Promise((r) => setTimeout(r, 1000)); // the progress notification fades
       log(`screenshot ${await h.shot(page, 'stack-drills-verified')}`);
-      writeFileSync(join(userDir, 'keybindings.json'), '[]');
+      writeFileSync(bindings, '[]');
     },
   };
 }

@@ -120,6 +120,11 @@ describe('Restore drills: the command with args, the Drills row and the status i
   });
 
   it('failing WAL archiving (pg_stat_archiver): a problem row in the Backups view and the status item turns to error', async () => {
+    // Healthy: the point-in-time window ends at the newest archived WAL (pg_stat_archiver), not "now".
+    await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+    const pitr = (await backups.rows()).find((x) => x.contextValue === 'pitrWindow');
+    assert.match(pitr?.tooltip ?? '', /The end is the newest archived WAL \([0-9A-F]{24}, pg_stat_archiver\)/);
+    assert.ok(!(await backups.rows()).some((x) => x.contextValue === 'archivingFailing'), 'no problem row yet');
     await stack.sql("ALTER SYSTEM SET archive_command = 'false'");
     await stack.sql('SELECT pg_reload_conf()');
     try {
