@@ -108,6 +108,21 @@ describe('Restore drills: the command with args, the Drills row and the status i
         Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'incr' })),
         /\[062\] stop file exists for stanza db/,
       );
+      // While a restore journal exists (a restore runs, or one was killed: its recovery starts the stanza), Start is refused.
+      const journal = join(stack.infraDir, 'backups', '.tsdbops-restore-data.json');
+      writeFileSync(
+        journal,
+        JSON.stringify({ version: 1, dataDir: '/home/postgres/pgdata/data', started: new Date().toISOString() }),
+      );
+      try {
+        await assert.rejects(
+          Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.stanzaStart', {})),
+          /A restore of .* is running or was interrupted .*tsdbOps\.restore\.recover/,
+        );
+      } finally {
+        rmSync(journal, { force: true });
+      }
+      await stack.exec('timescaledb', ['test', '-e', '/tmp/pgbackrest/db.stop']); // still stopped
     } finally {
       const r = await vscode.commands.executeCommand<{ wasStopped: boolean }>('tsdbOps.backup.stanzaStart', {});
       assert.equal(r.wasStopped, true);
@@ -123,7 +138,10 @@ describe('Restore drills: the command with args, the Drills row and the status i
     // Healthy: the point-in-time window ends at the newest archived WAL (pg_stat_archiver), not "now".
     await vscode.commands.executeCommand('tsdbOps.backup.refresh');
     const pitr = (await backups.rows()).find((x) => x.contextValue === 'pitrWindow');
-    assert.match(pitr?.tooltip ?? '', /The end is the newest archived WAL \([0-9A-F]{24}, pg_stat_archiver\)/);
+    assert.match(
+      pitr?.tooltip ?? '',
+      /The end is the newest archived WAL \([0-9A-F]{24}(\.[0-9A-F]{8}\.backup)?, pg_stat_archiver\)/,
+    );
     assert.ok(!(await backups.rows()).some((x) => x.contextValue === 'archivingFailing'), 'no problem row yet');
     await stack.sql("ALTER SYSTEM SET archive_command = 'false'");
     await stack.sql('SELECT pg_reload_conf()');
