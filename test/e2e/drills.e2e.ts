@@ -48,6 +48,17 @@ async function waitForStatus(page: Page, what: string, re: RegExp, timeoutMs: nu
   throw new Error(`${what}: the status bar shows ${JSON.stringify(items)}`);
 }
 
+/** The Backups pane alone (Containers and Migrations collapsed) in a wide side bar: whole rows. */
+async function backupsOnly(h: DrillsE2eHelpers, page: Page): Promise<Locator> {
+  const p = await h.expandPane(page, 'Backups');
+  for (const other of ['Containers', 'Migrations']) {
+    const header = h.pane(page, other).locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+  }
+  await h.widenSidebar(page, 980); // whole rows: the drill with its RTO and recovery point
+  return p;
+}
+
 type E2eTest = { name: string; fn: (ctx: Ctx) => Promise<void> };
 
 export function drillsE2eTests(h: DrillsE2eHelpers): E2eTest[] {
@@ -74,12 +85,7 @@ export function drillsE2eTests(h: DrillsE2eHelpers): E2eTest[] {
           await page.locator('.statusbar').waitFor({ timeout: 60_000 });
         }
         await h.openStackWorkbench(page, server, stack);
-        const p = await h.expandPane(page, 'Backups');
-        for (const other of ['Containers', 'Migrations']) {
-          const header = h.pane(page, other).locator('.pane-header').first();
-          if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
-        }
-        await h.widenSidebar(page, 980); // whole rows: the drill with its RTO and recovery point
+        const p = await backupsOnly(h, page);
         const before = await h.waitForRows(
           p,
           'the Drills node says no drill yet',
@@ -132,7 +138,7 @@ export function drillsE2eTests(h: DrillsE2eHelpers): E2eTest[] {
         'pgbackrest start',
       fn: async ({ server, stack, stackPage: page, log }) => {
         await h.openStackWorkbench(page, server, stack);
-        const p = await h.expandPane(page, 'Backups');
+        const p = await backupsOnly(h, page);
         await h.waitForRows(
           p,
           'the stanza row',
