@@ -263,7 +263,7 @@ describe('restore drills in a scratch container', function () {
     await noDrillLeft();
   });
 
-  it('a killed owner leaves a scratch container that the next sweep removes (never a live one)', async () => {
+  it('a drill of another process refuses a second one; killed, it leaves a scratch container that the next sweep removes', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'drill-crash-child.ts')], {
       env: {
         ...process.env,
@@ -281,12 +281,20 @@ describe('restore drills in a scratch container', function () {
         out += c.toString();
         if (/restore command begin/.test(out)) {
           clearTimeout(timer);
-          child.kill('SIGKILL');
+          child.kill('SIGSTOP'); // alive, frozen midway: its drill container stays
           resolve();
         }
       });
       child.on('exit', () => reject(new Error(`the child ended before the restore began:\n${out}`)));
     });
+    // Another process (window) runs a drill of this stack: this one is refused, naming that process.
+    const e = await runDrill(target, { kind: 'pgbackrest' }, ctx()).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof DrillRefusedError, String(e));
+    assert.match(e.message, new RegExp(`already running \\(container [0-9a-f]{12}, .* by process ${child.pid} on `));
+    child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     assert.equal(
       (await docker.listContainers({ all: true, filters: { label: [DRILL_LABEL] } })).length,
