@@ -66,6 +66,7 @@ export const COMMAND = {
   backupBaseBackup: 'tsdbOps.backup.baseBackup',
   backupCheck: 'tsdbOps.backup.check',
   backupStanzaCreate: 'tsdbOps.backup.stanzaCreate',
+  backupStanzaStart: 'tsdbOps.backup.stanzaStart',
   backupInfo: 'tsdbOps.backup.info',
   backupOpenLog: 'tsdbOps.backup.openLog',
   backupShowLog: 'tsdbOps.backup.showLog',
@@ -102,6 +103,8 @@ export const ITEM = {
   stanza: 'stanza',
   /** A stanza that cannot be read; with the action that fixes it (e.g. `stanzaCreate`) when there is one. */
   stanzaError: (action?: string) => (action ? `stanzaError.${action}` : 'stanzaError'),
+  /** `pgbackrest stop` is in effect for the stanza (backups refused); its action runs `pgbackrest start`. */
+  stanzaStopped: 'stanzaStopped',
   walRange: 'walRange',
   pitrWindow: 'pitrWindow',
   backupSet: (type: BackupType) => `backupSet.${type}`,

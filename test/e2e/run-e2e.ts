@@ -22,6 +22,7 @@ import { REPO_ROOT } from '../support/vscode/bundle.js';
 import { checkParts, ensureCodeServer } from '../support/vscode/code-server.js';
 import { onCleanup, runMain, runProcess } from '../support/vscode/processes.js';
 import { launchChromium, makeDirs, startCodeServer, workbenchUrl, type Server } from '../support/vscode/workbench.js';
+import { drillsE2eTests } from './drills.e2e';
 
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
 const FIXTURE_WORKSPACE = join(REPO_ROOT, 'test', 'fixtures', 'workspace');
@@ -716,6 +717,7 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
       await pickColorTheme(page, startedDark ? 'Dark Modern' : 'Light Modern');
     },
   },
+  ...drillsE2eTests({ openStackWorkbench, pane, expandPane, waitForRows, widenSidebar, shot, runFromPalette }),
 ];
 
 async function main(): Promise<number> {

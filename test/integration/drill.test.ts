@@ -29,6 +29,16 @@ import { composeAvailable, composeInstallHint, startStack, type Stack } from '..
 import { recordingContext } from '../support/restore-context';
 import { sleep } from '../support/proc';
 
+const EXT = '/usr/share/postgresql/15/extension';
+const TSDB_STANDIN = [
+  'CREATE SCHEMA timescaledb_information;',
+  'CREATE VIEW timescaledb_information.hypertables AS SELECT nspname AS hypertable_schema, ' +
+    "relname AS hypertable_name, 3 AS num_chunks FROM pg_class JOIN pg_namespace n ON n.oid = relnamespace WHERE relname = 'metrics' AND relkind = 'r';",
+  'CREATE VIEW timescaledb_information.continuous_aggregates AS SELECT nspname AS view_schema, ' +
+    "relname AS view_name FROM pg_class JOIN pg_namespace n ON n.oid = relnamespace WHERE relname = 'metrics_hourly' AND relkind = 'v';",
+  'CREATE VIEW timescaledb_information.jobs AS SELECT 1000 AS job_id;',
+].join('\n');
+
 function treeHashes(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
@@ -106,8 +116,36 @@ describe('restore drills in a scratch container', function () {
     };
     await sql('CREATE TABLE t (v int PRIMARY KEY)');
     await sql('INSERT INTO t VALUES (1), (2)');
+    // The sqlx history (sqlx's own table shape): one migration in the backup, a second applied after it.
+    await sql(
+      'CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL, ' +
+        'installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT NULL, checksum bytea NOT NULL, ' +
+        'execution_time bigint NOT NULL)',
+    );
+    await sql("INSERT INTO _sqlx_migrations VALUES (20240101000000, 'create t', now(), true, '\\x00', 1)");
+    // TimescaleDB is not in Debian: a stand-in extension whose catalog (version, timescaledb_information views
+    // of a hypertable, a continuous aggregate and a job) the drill reads from the restored copy. Its files are
+    // in the live container only: the scratch copy reads the restored catalog, which needs none.
+    await stack.exec('timescaledb', ['sh', '-c', 'cat > "$0"', `${EXT}/timescaledb.control`], {
+      user: 'root',
+      input: "default_version = '2.10.3'\ncomment = 'test stand-in'\nrelocatable = false\nsuperuser = true\n",
+    });
+    await stack.exec('timescaledb', ['sh', '-c', 'cat > "$0"', `${EXT}/timescaledb--2.10.3.sql`], {
+      user: 'root',
+      input: TSDB_STANDIN,
+    });
+    await sql('CREATE DATABASE tsdb_drill');
+    await stack.sql('CREATE EXTENSION timescaledb', { database: 'tsdb_drill' });
+    await stack.sql('CREATE TABLE metrics (ts timestamptz, v float8)', { database: 'tsdb_drill' });
+    await stack.sql(
+      "CREATE VIEW metrics_hourly AS SELECT date_trunc('hour', ts) AS h, avg(v) FROM metrics GROUP BY 1",
+      {
+        database: 'tsdb_drill',
+      },
+    );
     await stack.exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=full', '--log-level-console=warn', 'backup']);
     await sql('INSERT INTO t VALUES (3)');
+    await sql("INSERT INTO _sqlx_migrations VALUES (20240102000000, 'add index', now(), true, '\\x00', 1)");
     const wal = (await sql<{ w: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS w'))[0]!.w;
     for (let i = 0; i < 240; i++) {
       const a = (await sql<{ w: string | null }>('SELECT last_archived_wal AS w FROM pg_stat_archiver'))[0];
@@ -138,8 +176,16 @@ describe('restore drills in a scratch container', function () {
       'every database accepts a connection',
       'pg_amcheck (heap and B-tree, every database)',
       'check rows.sql',
+      'TimescaleDB in tsdb_drill',
+      'sqlx history',
     ])
       assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    assert.match(
+      r.checks.find((c) => c.name === 'TimescaleDB in tsdb_drill')!.message,
+      /^version 2\.10\.3; 1 hypertables \(public\.metrics: 3 chunks\); 1 continuous aggregates; 1 jobs$/,
+    );
+    // Latest state: the migration applied after the backup came back with the archived WAL.
+    assert.match(r.checks.find((c) => c.name === 'sqlx history')!.message, /20240102000000; the same as live$/);
     assert.equal(r.checks.find((c) => c.name === 'check no-rows.sql')?.status, 'failed', 'no row is a failure');
     assert.match(r.checks.find((c) => c.name === 'check no-rows.sql')!.message, /no row/);
     assert.deepEqual(
@@ -165,7 +211,17 @@ describe('restore drills in a scratch container', function () {
     const r = await runDrill({ ...target, checks: [target.checks![0]!] }, { kind: 'pgbackrest', target: 'set' }, ctx());
     assert.equal(r.passed, true, JSON.stringify(r.checks));
     assert.equal(r.target, 'set');
+    // Exactly the set: it predates the migration applied after it.
+    assert.equal(
+      r.checks.find((c) => c.name === 'sqlx history')?.message,
+      'newest applied migration in the backup: 20240101000000; it predates 1 applied live: 20240102000000 add index',
+    );
     await noDrillLeft();
+    // The later drills (a pg_dumpall script restored into a fresh cluster) need no stand-in extension.
+    await sql('DROP DATABASE tsdb_drill');
+    await stack!.exec('timescaledb', ['rm', '-f', `${EXT}/timescaledb.control`, `${EXT}/timescaledb--2.10.3.sql`], {
+      user: 'root',
+    });
   });
 
   it('two drills at once on one stack: the second is refused with a message', async () => {
@@ -207,7 +263,7 @@ describe('restore drills in a scratch container', function () {
     await noDrillLeft();
   });
 
-  it('a killed owner leaves a scratch container that the next sweep removes (never a live one)', async () => {
+  it('a drill of another process refuses a second one; killed, it leaves a scratch container that the next sweep removes', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'drill-crash-child.ts')], {
       env: {
         ...process.env,
@@ -225,12 +281,20 @@ describe('restore drills in a scratch container', function () {
         out += c.toString();
         if (/restore command begin/.test(out)) {
           clearTimeout(timer);
-          child.kill('SIGKILL');
+          child.kill('SIGSTOP'); // alive, frozen midway: its drill container stays
           resolve();
         }
       });
       child.on('exit', () => reject(new Error(`the child ended before the restore began:\n${out}`)));
     });
+    // Another process (window) runs a drill of this stack: this one is refused, naming that process.
+    const e = await runDrill(target, { kind: 'pgbackrest' }, ctx()).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    assert.ok(e instanceof DrillRefusedError, String(e));
+    assert.match(e.message, new RegExp(`already running \\(container [0-9a-f]{12}, .* by process ${child.pid} on `));
+    child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     assert.equal(
       (await docker.listContainers({ all: true, filters: { label: [DRILL_LABEL] } })).length,

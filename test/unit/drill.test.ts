@@ -1,5 +1,9 @@
 /** Restore drills without Docker: which mounts a scratch container carries, how user checks are judged, freshness. */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drillCheckFiles } from '../../src/core/backups/drill-checks';
 import {
   drillFreshness,
   drillMarkdown,
@@ -67,5 +71,34 @@ describe('restore drills (pure parts)', () => {
     assert.deepEqual(drillFreshness([failedLater], 7, now), { stale: true, text: 'never verified by a restore drill' });
     assert.deepEqual(latestPerSource([failedLater, ok, other]), [failedLater, other]);
     assert.match(drillMarkdown(failedLater), /^# Restore drill FAILED: pgbackrest/);
+  });
+
+  it('user checks: infra/drill-checks/*.sql by default, tsdbOps.drill.checks when set, a missing file named', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'tsdbops-drill-checks-'));
+    try {
+      const stack = { workspaceFolder: ws, infraDir: join(ws, 'infra') };
+      assert.deepEqual(await drillCheckFiles(stack, []), [], 'no folder: no checks');
+      mkdirSync(join(ws, 'infra', 'drill-checks'), { recursive: true });
+      writeFileSync(join(ws, 'infra', 'drill-checks', 'b.sql'), 'SELECT 2;');
+      writeFileSync(join(ws, 'infra', 'drill-checks', 'a.sql'), 'SELECT 1;');
+      writeFileSync(join(ws, 'infra', 'drill-checks', 'notes.txt'), 'not a check');
+      assert.deepEqual(await drillCheckFiles(stack, []), [
+        { name: 'a.sql', sql: 'SELECT 1;' },
+        { name: 'b.sql', sql: 'SELECT 2;' },
+      ]);
+      mkdirSync(join(ws, 'checks'));
+      writeFileSync(join(ws, 'checks', 'only.sql'), 'SELECT true;');
+      assert.deepEqual(await drillCheckFiles(stack, ['checks/only.sql']), [{ name: 'only.sql', sql: 'SELECT true;' }]);
+      assert.deepEqual(
+        (await drillCheckFiles(stack, ['checks/*.sql'])).map((c) => c.name),
+        ['only.sql'],
+      );
+      await assert.rejects(
+        drillCheckFiles(stack, ['checks/nope.sql']),
+        /tsdbOps\.drill\.checks: checks\/nope\.sql does not exist/,
+      );
+    } finally {
+      rmSync(ws, { recursive: true, force: true });
+    }
   });
 });

@@ -10,7 +10,7 @@ import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
 import { listManualBackups, type ManualBackup } from './manual';
 import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
-import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
+import { pgbackrestInfo, pgbackrestStopFile, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
 import {
   describePgbackrestEnvironment,
@@ -41,6 +41,8 @@ export interface BackupsOverview {
   readonly stanza?: StanzaInfo;
   /** Why pgBackRest info is missing (container not running, pgBackRest error …). */
   readonly stanzaError?: Error;
+  /** The stanza's stop file (`pgbackrest stop`: a restore runs, or one failed before `start`): backups are refused. */
+  readonly stanzaStopFile?: string;
   readonly manual: ManualBackupEntry[];
   readonly preRestore: PreRestoreCopy[];
   readonly preRestoreError?: Error;
@@ -130,6 +132,7 @@ export async function loadBackupsOverview(input: {
   let archiverError: string | undefined;
   let pgbackrestEnv: PgbackrestEnvironment | undefined;
   let pgbackrestEnvError: string | undefined;
+  let stanzaStopFile: string | undefined;
   const drillsPromise = readDrillReports(drillsDir(stack));
   try {
     const rt = await input.runtime();
@@ -146,14 +149,16 @@ export async function loadBackupsOverview(input: {
             port: m.connArgs?.[3] ? Number(m.connArgs[3]) : undefined,
             password: m.env?.['PGPASSWORD'],
           };
-    const [info, copies, arch, envRead] = await Promise.allSettled([
+    const [info, copies, arch, envRead, stop] = await Promise.allSettled([
       pgbackrestInfo(targets.pgbackrest, input.signal, now),
       listPreRestoreCopies(rt, targets.dataDir, input.signal),
       readArchiverStatus(rt, conn),
       readPgbackrestEnvironment(targets.pgbackrest.runtime, input.signal),
+      pgbackrestStopFile(targets.pgbackrest, input.signal),
     ]);
     if (envRead.status === 'fulfilled') pgbackrestEnv = envRead.value;
     else pgbackrestEnvError = (envRead.reason as Error).message;
+    if (stop.status === 'fulfilled') stanzaStopFile = stop.value;
     if (arch.status === 'fulfilled') archiver = arch.value;
     else archiverError = (arch.reason as Error).message;
     if (info.status === 'fulfilled') {
@@ -193,6 +198,7 @@ export async function loadBackupsOverview(input: {
     targets,
     stanza,
     stanzaError,
+    stanzaStopFile,
     manual,
     preRestore,
     preRestoreError,

@@ -7,6 +7,7 @@
  * win otherwise) and `--log-level-console=info --log-level-stderr=off`, so the output is the same on
  * every pgBackRest version (2.53 changed the stderr default).
  */
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { ToolCancelledError, type ToolRuntime } from '../runtime';
 
@@ -355,6 +356,40 @@ export async function pgbackrestStanzaCreate(
   ctx: { signal?: AbortSignal; onLine?: (line: string) => void; offline?: boolean } = {},
 ): Promise<void> {
   await runPgBackRest(t, 'stanza-create', ctx.offline ? ['--no-online'] : [], ctx);
+}
+
+/**
+ * The stop file `pgbackrest stop` left for the stanza (`<lock-path>/<stanza>.stop`, or `all.stop`), if any:
+ * while it exists every backup, expire and archive-push/get of the stanza fails fast with [062] (a restore
+ * stops the stanza until `pgbackrest restore` has returned). The lock path is pgBackRest's own
+ * (`help start lock-path` resolves the config file and the PGBACKREST_* environment).
+ */
+export async function pgbackrestStopFile(t: PgBackRestTarget, signal?: AbortSignal): Promise<string | undefined> {
+  const help = await t.runtime.run([...baseArgs(t), 'help', 'start', 'lock-path'], { signal });
+  if (help.exitCode !== 0)
+    throw new PgBackRestError(
+      help.exitCode,
+      help.stderrTail.slice(-3).join('\n') || `exited with code ${help.exitCode}`,
+      [],
+      'help',
+      t.runtime.description,
+    );
+  const value = (key: string) =>
+    help.stdoutLines.map((l) => new RegExp(`^${key}: (.+)$`).exec(l.trim())?.[1]).find((v) => v !== undefined);
+  const lockPath = value('current') ?? value('default') ?? '/tmp/pgbackrest';
+  for (const f of [posix.join(lockPath, `${t.stanza}.stop`), posix.join(lockPath, 'all.stop')]) {
+    const r = await t.runtime.run(['test', '-e', f], { signal });
+    if (r.exitCode === 0) return f;
+  }
+  return undefined;
+}
+
+/** `pgbackrest start`: removes the stanza's stop file so backups run again (a warning only when none existed). */
+export async function pgbackrestStart(
+  t: PgBackRestTarget,
+  ctx: { signal?: AbortSignal; onLine?: (line: string) => void } = {},
+): Promise<void> {
+  await runPgBackRest(t, 'start', [], ctx);
 }
 
 /** Section names of a pgbackrest.conf that are stanzas (not `global` / `global:<command>`). */

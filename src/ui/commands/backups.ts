@@ -14,8 +14,11 @@ import {
   pgbackrestBackup,
   pgbackrestCheck,
   pgbackrestStanzaCreate,
+  pgbackrestStart,
+  pgbackrestStopFile,
   type BackupType,
 } from '../../core/backups/pgbackrest';
+import { findRestoreJournals } from '../../core/backups/restore/stack';
 import {
   createBaseBackup,
   createDump,
@@ -142,6 +145,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
   async function showPgBackRestError(e: PgBackRestError, stack: StackConfig | undefined): Promise<unknown> {
     const actions: string[] = [];
     if (e.action === 'stanzaCreate') actions.push('Create Stanza');
+    if (e.action === 'stopFile') actions.push('Start Stanza');
     actions.push('Show pgBackRest Log');
     const hint =
       e.action === 'anotherBackupRunning'
@@ -153,6 +157,11 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     if (choice === 'Create Stanza')
       return vscode.commands.executeCommand(
         COMMAND.backupStanzaCreate,
+        stack ? { folder: stack.workspaceFolder, interactive: true } : undefined,
+      );
+    if (choice === 'Start Stanza')
+      return vscode.commands.executeCommand(
+        COMMAND.backupStanzaStart,
         stack ? { folder: stack.workspaceFolder, interactive: true } : undefined,
       );
     if (choice === 'Show pgBackRest Log') ctx.pgbackrestChannel.channel.show(true);
@@ -273,6 +282,31 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (interactive)
         void vscode.window.showInformationMessage(`pgBackRest stanza ${targets.pgbackrest.stanza} created.`);
       return { stanza: targets.pgbackrest.stanza };
+    }),
+
+    // `pgbackrest start` for a stanza a failed or killed operation left stopped (never during a restore).
+    reg(COMMAND.backupStanzaStart, async (args, node) => {
+      const stack = await stackFor(args, node);
+      requireTrust('pgBackRest start');
+      const journals = stack.dbService ? await findRestoreJournals(stack.dbService.volumes).catch(() => []) : [];
+      if (journals.length)
+        throw new Error(
+          `A restore of ${stack.projectName} is running or was interrupted (${journals[0]!.file}): its end starts the ` +
+            'stanza again; for an interrupted one run "Recover Interrupted Restore" (tsdbOps.restore.recover).',
+        );
+      const targets = await controller.targets(stack);
+      const stopFile = await operation(stack, `pgBackRest start (stanza ${targets.pgbackrest.stanza})`, async (op) => {
+        const f = await pgbackrestStopFile(targets.pgbackrest, op.signal);
+        await pgbackrestStart(targets.pgbackrest, { signal: op.signal, onLine: op.line });
+        return f;
+      });
+      if (!args || args['interactive'] === true)
+        void vscode.window.showInformationMessage(
+          stopFile
+            ? `pgBackRest stanza ${targets.pgbackrest.stanza} started: backups run again.`
+            : `pgBackRest stanza ${targets.pgbackrest.stanza} was not stopped.`,
+        );
+      return { stanza: targets.pgbackrest.stanza, wasStopped: !!stopFile, stopFile };
     }),
 
     reg(COMMAND.backupRefresh, async () => {

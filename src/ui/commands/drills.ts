@@ -6,13 +6,11 @@
  * Markdown report. At activation, scratch containers whose owner is gone are swept.
  */
 import * as vscode from 'vscode';
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { StackConfig } from '../../core/infra';
 import { projectContainers } from '../../core/docker/find';
 import { runDrill, sweepDrills, writeDrillReport, type DrillSource } from '../../core/backups/drill';
 import { drillsDir } from '../../core/backups/overview';
+import { drillCheckFiles } from '../../core/backups/drill-checks';
 import { containerPath, readRestoreSetup } from '../../core/backups/restore/stack';
 import { readBackupsConfig } from '../backups/controller';
 import type { DockerService } from '../docker-service';
@@ -33,28 +31,6 @@ interface ViewNode {
   readonly stack?: StackConfig;
   readonly set?: { label: string };
   readonly backup?: { path: string; kind?: string };
-}
-
-/** The user's SQL checks: `tsdbOps.drill.checks` (paths or `dir/*.sql`, relative to the workspace folder), else `<infra>/drill-checks/*.sql`. */
-export async function drillCheckFiles(
-  stack: StackConfig,
-  setting: readonly string[],
-): Promise<{ name: string; sql: string }[]> {
-  const patterns = setting.length ? setting : [join(stack.infraDir, 'drill-checks', '*.sql')];
-  const files: string[] = [];
-  for (const p0 of patterns) {
-    const p = isAbsolute(p0) ? p0 : join(stack.workspaceFolder, p0);
-    if (/\*\.sql$/.test(p)) {
-      const dir = dirname(p);
-      const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.sql')).sort();
-      files.push(...names.map((n) => join(dir, n)));
-    } else if (existsSync(p)) files.push(p);
-    else if (setting.length)
-      throw new Error(
-        `tsdbOps.drill.checks: ${p0} does not exist (give SQL files, or a folder pattern such as infra/drill-checks/*.sql).`,
-      );
-  }
-  return Promise.all(files.map(async (f) => ({ name: basename(f), sql: await readFile(f, 'utf8') })));
 }
 
 export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposable[] {

@@ -98,7 +98,9 @@ export class BackupsProvider extends StackTreeProvider {
     item.contextValue = ITEM.stanza;
     if (s) {
       const ok = s.status.code === 0;
-      item.description = `${s.status.message}${s.lockHeld ? ' · backup running' : ''} · ${s.backups.length} backup${s.backups.length === 1 ? '' : 's'}`;
+      const stopped = o.stanzaStopFile ? 'stopped — backups refused · ' : '';
+      const count = `${s.backups.length} backup${s.backups.length === 1 ? '' : 's'}`;
+      item.description = `${stopped}${s.status.message}${s.lockHeld ? ' · backup running' : ''} · ${count}`;
       item.iconPath = new vscode.ThemeIcon(
         s.lockHeld ? 'sync~spin' : ok ? 'archive' : 'warning',
         ok ? undefined : new vscode.ThemeColor('problemsWarningIcon.foreground'),
@@ -156,6 +158,18 @@ export class BackupsProvider extends StackTreeProvider {
 
   private stanzaChildren(o: BackupsOverview): BackupNode[] {
     const out: BackupNode[] = this.environmentNodes(o);
+    if (o.stanzaStopFile) {
+      const item = new vscode.TreeItem('Stanza stopped — backups refused');
+      item.description = 'pgbackrest stop is in effect';
+      item.iconPath = new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.tooltip = md([
+        `**${o.stanzaStopFile}** exists: every backup, expire and WAL archive command of the stanza fails with [062].`,
+        'A restore stops the stanza until `pgbackrest restore` has returned. If no restore is running (one failed ' +
+          'or was killed), **Start pgBackRest Stanza** (`pgbackrest start`) allows backups again.',
+      ]);
+      item.contextValue = ITEM.stanzaStopped;
+      out.push({ ...leaf(item), stack: o.stack, stanza: o.stanza });
+    }
     const e = o.stanzaError;
     if (e) {
       const item = new vscode.TreeItem(

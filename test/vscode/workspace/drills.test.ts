@@ -1,10 +1,12 @@
 /**
  * In-host suite: the restore drill command with args on the real fixture stack, its report files, the
  * Drills row in the Backups view and "verified … ago" in the backup status item; bad args of the drill
- * and of tsdbOps.restore.pgbackrest are refused naming the field.
+ * and of tsdbOps.restore.pgbackrest are refused naming the field; user checks from infra/drill-checks; a
+ * stopped stanza shown with its start action; failing WAL archiving as a problem row and an error status item.
  */
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startStack, type Stack } from '../../support/stack';
 import { activate, waitFor } from '../extension.js';
@@ -14,6 +16,7 @@ interface Row {
   label: string;
   description?: string;
   contextValue?: string;
+  tooltip?: string;
 }
 interface BackupsApi {
   rows(): Promise<Row[]>;
@@ -56,8 +59,22 @@ describe('Restore drills: the command with args, the Drills row and the status i
   });
 
   it('tsdbOps.backup.drill with args drills the newest set and writes the reports; the view and status item show it', async () => {
-    const r = await vscode.commands.executeCommand<DrillResult>('tsdbOps.backup.drill', {});
+    // No drill yet: the status item warns "not verified".
+    await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+    assert.match(backups.statusBar()?.text ?? '', / · not verified$/);
+    assert.equal(backups.statusBar()?.level, 'warning');
+    // The user's checks: infra/drill-checks/*.sql (tsdbOps.drill.checks unset).
+    const checksDir = join(stack.infraDir, 'drill-checks');
+    mkdirSync(checksDir, { recursive: true });
+    writeFileSync(join(checksDir, 'has-rows.sql'), 'SELECT count(*) >= 1 AS has_rows FROM t;\n');
+    let r: DrillResult;
+    try {
+      r = await vscode.commands.executeCommand<DrillResult>('tsdbOps.backup.drill', {});
+    } finally {
+      rmSync(checksDir, { recursive: true, force: true });
+    }
     assert.equal(r.report.passed, true, JSON.stringify(r.report.checks));
+    assert.equal(r.report.checks.find((c) => c.name === 'check has-rows.sql')?.status, 'passed');
     assert.match(r.report.source, /^pgbackrest \d{8}-\d{6}F \(latest state\)$/);
     assert.ok(existsSync(r.files.json) && existsSync(r.files.markdown));
     assert.match(readFileSync(r.files.markdown, 'utf8'), /^# Restore drill passed/);
@@ -77,7 +94,98 @@ describe('Restore drills: the command with args, the Drills row and the status i
     assert.match(status?.text ?? '', / · verified \d+m ago$/);
   });
 
+  it('a stopped stanza: the view says backups are refused, a backup fails fast with [062], Start runs pgbackrest start', async () => {
+    await stack.exec('timescaledb', ['pgbackrest', '--stanza=db', 'stop']);
+    try {
+      await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+      const rows = await backups.rows();
+      const stanza = rows.find((x) => x.label === 'pgBackRest (stanza db)');
+      assert.match(stanza?.description ?? '', /^stopped — backups refused · /);
+      const stopped = rows.find((x) => x.contextValue === 'stanzaStopped');
+      assert.equal(stopped?.label, 'Stanza stopped — backups refused');
+      assert.match(stopped?.tooltip ?? '', /\/db\.stop\*\* exists/);
+      await assert.rejects(
+        Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'incr' })),
+        /\[062\] stop file exists for stanza db/,
+      );
+      // While a restore journal exists (a restore runs, or one was killed: its recovery starts the stanza), Start is refused.
+      const journal = join(stack.infraDir, 'backups', '.tsdbops-restore-data.json');
+      writeFileSync(
+        journal,
+        JSON.stringify({ version: 1, dataDir: '/home/postgres/pgdata/data', started: new Date().toISOString() }),
+      );
+      try {
+        await assert.rejects(
+          Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.stanzaStart', {})),
+          /A restore of .* is running or was interrupted .*tsdbOps\.restore\.recover/,
+        );
+      } finally {
+        rmSync(journal, { force: true });
+      }
+      await stack.exec('timescaledb', ['test', '-e', '/tmp/pgbackrest/db.stop']); // still stopped
+    } finally {
+      const r = await vscode.commands.executeCommand<{ wasStopped: boolean }>('tsdbOps.backup.stanzaStart', {});
+      assert.equal(r.wasStopped, true);
+    }
+    await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+    assert.ok(!(await backups.rows()).some((x) => x.contextValue === 'stanzaStopped'), 'started: no stopped row');
+    const again = await vscode.commands.executeCommand<{ wasStopped: boolean }>('tsdbOps.backup.stanzaStart', {});
+    assert.equal(again.wasStopped, false);
+    await vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'incr' });
+  });
+
+  it('failing WAL archiving (pg_stat_archiver): a problem row in the Backups view and the status item turns to error', async () => {
+    // Healthy: the point-in-time window ends at the newest archived WAL (pg_stat_archiver), not "now".
+    await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+    const pitr = (await backups.rows()).find((x) => x.contextValue === 'pitrWindow');
+    assert.match(
+      pitr?.tooltip ?? '',
+      /The end is the newest archived WAL \([0-9A-F]{24}(\.[0-9A-F]{8}\.backup)?, pg_stat_archiver\)/,
+    );
+    assert.ok(!(await backups.rows()).some((x) => x.contextValue === 'archivingFailing'), 'no problem row yet');
+    await stack.sql("ALTER SYSTEM SET archive_command = 'false'");
+    await stack.sql('SELECT pg_reload_conf()');
+    try {
+      await stack.sql('INSERT INTO t VALUES (2)');
+      await stack.sql('SELECT pg_switch_wal()');
+      const row = await waitFor(
+        async () => {
+          await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+          return (await backups.rows()).find((x) => x.contextValue === 'archivingFailing');
+        },
+        60_000,
+        'a failing-archiving row',
+      );
+      assert.equal(row.label, 'WAL archiving is failing');
+      assert.match(row.description ?? '', /^\d+ failures · last [0-9A-F]{24} at /);
+      const status = backups.statusBar();
+      assert.equal(status?.level, 'error');
+      assert.match(status?.text ?? '', /^\$\(error\) /);
+      assert.match(status?.tooltip ?? '', /WAL archiving is FAILING/);
+    } finally {
+      await stack.sql('ALTER SYSTEM RESET archive_command');
+      await stack.sql('SELECT pg_reload_conf()');
+    }
+    await waitFor(
+      async () => {
+        await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+        return backups.statusBar()?.level !== 'error' ? true : undefined;
+      },
+      120_000,
+      'archiving healthy again',
+    );
+  });
+
   it('bad args are refused naming the field and the value', async () => {
+    await cfg().update('drill.checks', ['checks/missing.sql'], vscode.ConfigurationTarget.Global);
+    try {
+      await assert.rejects(
+        Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.drill', {})),
+        /tsdbOps\.drill\.checks: checks\/missing\.sql does not exist/,
+      );
+    } finally {
+      await cfg().update('drill.checks', undefined, vscode.ConfigurationTarget.Global);
+    }
     await assert.rejects(
       Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.drill', { target: 'newest' })),
       /target must be 'latest' or 'set', not "newest"/,
