@@ -36,8 +36,11 @@ interface ViewNode {
 export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposable[] {
   const { engine, output } = ctx;
 
-  // Abandoned scratch containers (a window or machine that died midway) go at activation.
-  void ctx.registry.ready.then(async () => {
+  // Abandoned scratch containers (a window or machine that died midway) go at activation and whenever the
+  // stacks are read again (a folder added, a tsdbOps setting changed, Refresh): one label-filtered list per
+  // engine, never on a timer. A drill still owned by a live process (here or elsewhere) is left alone.
+  const sweeping = new Set<Promise<unknown>>();
+  const sweepEngines = async (): Promise<void> => {
     // Each distinct engine once (folders of a multi-root workspace may each have their own).
     const engines = new Set(
       ctx.registry.stacks.map((s) => {
@@ -49,6 +52,8 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       }),
     );
     for (const client of engines) {
+      if (sweeping.has(client)) continue;
+      sweeping.add(client);
       try {
         const docker = await client;
         const r = await sweepDrills(docker, (l) => ctx.log.info(l));
@@ -56,11 +61,16 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
           ctx.log.info(`Swept ${r.containers.length} abandoned drill containers and ${r.volumes.length} volumes.`);
       } catch (e) {
         ctx.log.debug(`Drill sweep skipped: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        sweeping.delete(client);
       }
     }
-  });
+  };
+  void ctx.registry.ready.then(sweepEngines);
+  const onStacks = ctx.registry.onDidChange(() => void sweepEngines());
 
   return [
+    onStacks,
     register<ViewNode>(ctx, COMMAND.backupDrill, async (args: Args, node) => {
       requireTrust('A restore drill');
       const stack = node?.stack ?? (await pickStack(ctx.registry, args));

@@ -8,6 +8,17 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import {
+  DRILL_HOST_LABEL,
+  DRILL_LABEL,
+  DRILL_PID_LABEL,
+  DRILL_PROJECT_LABEL,
+  DRILL_STARTED_LABEL,
+} from '../../../src/core/backups/drill';
+import { run } from '../../support/proc';
+import { TIMESCALEDB_TEST_IMAGE } from '../../support/image';
 import { startStack, type Stack } from '../../support/stack';
 import { activate, waitFor } from '../extension.js';
 
@@ -56,6 +67,54 @@ describe('Restore drills: the command with args, the Drills row and the status i
     await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
+  });
+
+  it('a drill abandoned by a window that died (its owner process is gone) is swept when the stacks are read again', async () => {
+    // What a killed extension host leaves: a scratch container and its volume labelled with this host and
+    // a process id that no longer runs (a real process that has exited).
+    const deadPid = spawnSync('true').pid;
+    assert.ok(deadPid && deadPid > 0);
+    const labels = {
+      [DRILL_LABEL]: '1',
+      [DRILL_PROJECT_LABEL]: stack.projectName,
+      [DRILL_HOST_LABEL]: hostname(),
+      [DRILL_PID_LABEL]: String(deadPid),
+      [DRILL_STARTED_LABEL]: new Date().toISOString(),
+    };
+    const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    const docker = (args: string[]) => run('docker', args, { env: stack.dockerEnv });
+    const volume = `${stack.projectName}-abandoned-drill`;
+    await docker(['volume', 'create', ...labelArgs, volume]);
+    const orphan = (
+      await docker([
+        'run',
+        '-d',
+        ...labelArgs,
+        '--network',
+        'none',
+        '-v',
+        `${volume}:/var/lib/postgresql/data`,
+        '--entrypoint',
+        'sleep',
+        TIMESCALEDB_TEST_IMAGE,
+        'infinity',
+      ])
+    ).stdout.trim();
+    try {
+      await vscode.commands.executeCommand('tsdbOps.refresh'); // the stacks are read again, as after a restart
+      await waitFor(
+        async () => {
+          const left = (await docker(['ps', '-aq', '--no-trunc', '--filter', `id=${orphan}`])).stdout.trim();
+          const vols = (await docker(['volume', 'ls', '-q', '--filter', `name=${volume}`])).stdout.trim();
+          return left === '' && vols === '' ? true : undefined;
+        },
+        60_000,
+        'the abandoned drill container and its volume removed',
+      );
+    } finally {
+      await run('docker', ['rm', '-f', '-v', orphan], { env: stack.dockerEnv, reject: false });
+      await run('docker', ['volume', 'rm', volume], { env: stack.dockerEnv, reject: false });
+    }
   });
 
   it('tsdbOps.backup.drill with args drills the newest set and writes the reports; the view and status item show it', async () => {
