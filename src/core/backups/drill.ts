@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { ContainerRuntime, ToolCancelledError, type ToolRuntime } from '../runtime';
 import { confOption } from './pgbackrest';
+import { repositoriesInConf } from './repositories';
 import { parseDfAvailable, restorableSets } from './restore/physical';
 import { restoreTypeOptions, type RestoreTarget } from './restore/target';
 import { errorText } from '../format';
@@ -54,6 +55,8 @@ export type DrillSource =
       readonly set?: string;
       /** 'latest' (default): the set plus every archived WAL; 'set': exactly the set. */
       readonly target?: 'latest' | 'set';
+      /** The pgBackRest repository (`--repo=N`); default: the set's. Object stores are refused (no network). */
+      readonly repo?: number;
     }
   | {
       readonly kind: 'baseBackup';
@@ -303,9 +306,10 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   let sizeBytes: number | undefined;
   let conf: string | undefined;
   let target: RestoreTarget | undefined;
+  let repoArgs: string[] = [];
   if (src.kind === 'pgbackrest') {
     ctx.step('Checking the backup set in pgBackRest info');
-    const info = await restorableSets(live, ctx, t.stanza, t.configPath);
+    const info = await restorableSets(live, ctx, t.stanza, t.configPath, src.repo);
     if (info.status.code !== 0)
       throw new DrillRefusedError(`pgBackRest stanza "${t.stanza}" is not restorable: ${info.status.message}.`);
     const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
@@ -319,11 +323,19 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     setStop = set.stop;
     sizeBytes = set.sizeBytes;
     target = { target: src.target ?? 'latest', set: set.label };
-    sourceText = `pgbackrest ${set.label} (${target.target === 'latest' ? 'latest state' : 'exactly the set'})`;
-    sourceKey = `pgbackrest:${t.stanza}`;
+    const repo = src.repo ?? (info.multiRepo ? set.repoKey : undefined);
+    repoArgs = repo !== undefined ? [`--repo=${repo}`] : [];
+    sourceText = `pgbackrest ${set.label}${repo !== undefined && info.multiRepo ? ` from repo${repo}` : ''} (${target.target === 'latest' ? 'latest state' : 'exactly the set'})`;
+    sourceKey = `pgbackrest:${t.stanza}${src.repo !== undefined ? `:repo${src.repo}` : ''}`;
     const confFile = t.configPath ?? '/etc/pgbackrest.conf';
     const r = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
     conf = r.exitCode === 0 ? r.stdoutLines.join('\n') : undefined;
+    const rc = repositoriesInConf(conf, t.stanza).find((c) => c.key === (repo ?? 1));
+    if (rc && rc.type !== 'posix' && rc.type !== 'cifs')
+      throw new DrillRefusedError(
+        `repo${rc.key} is an object store (${rc.type}): the drill's scratch container has no network, so it cannot read it. ` +
+          `Drill from a posix repository, or restore from repo${rc.key} with "Restore from pgBackRest…" (repo: ${rc.key}).`,
+      );
   } else if (src.kind === 'dump' || src.kind === 'dumpAll') {
     sourceText = `${src.kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} ${posix.basename(src.file)}`;
     sourceKey = `${src.kind}:${src.file}`;
@@ -426,7 +438,10 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
       const mk = await scratch.run(['mkdir', '-p', '-m', '0700', '--', dataDir, drillLog]);
       if (mk.exitCode !== 0) throw new Error(`Cannot create ${dataDir}: ${mk.stderrTail.join(' ')}`);
       if (conf !== undefined) {
-        const w = await scratch.run(['sh', '-c', 'printf "%s\\n" "$1" > "$0"', drillConf, conf]);
+        // Through stdin: the config may hold repository keys, which never go into an argv.
+        const w = await scratch.run(['sh', '-c', 'umask 077 && cat > "$0"', drillConf], {
+          stdin: Readable.from([`${conf}\n`]),
+        });
         if (w.exitCode !== 0) throw new Error(`Cannot write ${drillConf}: ${w.stderrTail.join(' ')}`);
       }
       // Disk: measured on the engine, where the scratch volume lives; refused before restoring.
@@ -480,6 +495,7 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
               `--stanza=${t.stanza}`,
               '--log-level-console=info',
               '--log-level-stderr=off',
+              ...repoArgs,
               `--set=${setLabel}`,
               ...restoreTypeOptions(target!),
               'restore',

@@ -12,6 +12,7 @@ import { listManualBackups, type ManualBackup } from './manual';
 import { listPreRestoreCopies, type PreRestoreCopy } from './restore/pre-restore';
 import { pgbackrestInfo, type BackupSet, type StanzaInfo } from './pgbackrest';
 import { readSidecar, type BackupSidecar } from './sidecar';
+import { repositoriesOf, type Repository } from './repositories';
 import { listManualBackupsVia, readSidecarVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
 import { manualBackupHostDir, readSite, type Site } from '../stack/site';
@@ -45,6 +46,8 @@ export interface BackupsOverview {
   readonly archiverError?: string;
   /** Restore drill reports (infra/backups/drills), newest first. */
   readonly drills: DrillReport[];
+  /** pgBackRest repositories (config in effect joined with info; no secret option values). */
+  readonly repositories: Repository[];
 }
 
 /** Where drill reports go: `<infra>/backups/drills`. */
@@ -163,6 +166,13 @@ export async function loadBackupsOverview(input: {
     pgbackrestUnknown: stanzaError?.message,
   });
   site ??= await readSite(stack, { settings: input.settings });
+  const repositories = repositoriesOf({
+    conf: site.conf,
+    stanza: site.stanza,
+    info: stanza,
+    now,
+    lastArchived: archiver?.lastArchivedTime,
+  });
   return {
     stack,
     stanzaName: site.stanza,
@@ -180,6 +190,7 @@ export async function loadBackupsOverview(input: {
     archiver,
     archiverError,
     drills: await drillsPromise,
+    repositories,
   };
 }
 
