@@ -325,7 +325,8 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     target = { target: src.target ?? 'latest', set: set.label };
     const repo = src.repo ?? (info.multiRepo ? set.repoKey : undefined);
     repoArgs = repo !== undefined ? [`--repo=${repo}`] : [];
-    sourceText = `pgbackrest ${set.label}${repo !== undefined && info.multiRepo ? ` from repo${repo}` : ''} (${target.target === 'latest' ? 'latest state' : 'exactly the set'})`;
+    const fromRepo = repo !== undefined && info.multiRepo ? ` from repo${repo}` : '';
+    sourceText = `pgbackrest ${set.label}${fromRepo} (${target.target === 'latest' ? 'latest state' : 'exactly the set'})`;
     sourceKey = `pgbackrest:${t.stanza}${src.repo !== undefined ? `:repo${src.repo}` : ''}`;
     const confFile = t.configPath ?? '/etc/pgbackrest.conf';
     const r = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });

@@ -259,7 +259,8 @@ export class BackupsProvider extends StackTreeProvider {
       p.iconPath = new vscode.ThemeIcon('history');
       p.contextValue = ITEM.pitrWindow;
       p.tooltip = md([
-        `A restore${repo !== undefined ? ` from repo${repo}` : ''} can target any time from **${pitr.from.toISOString()}** (the oldest backup's end) to **${pitr.to.toISOString()}**.`,
+        `A restore${repo !== undefined ? ` from repo${repo}` : ''} can target any time from **${pitr.from.toISOString()}** ` +
+          `(the oldest backup's end) to **${pitr.to.toISOString()}**.`,
         o.archiver?.lastArchivedTime
           ? `The end is the newest archived WAL (${o.archiver.lastArchivedWal}, pg_stat_archiver): later writes are not in the repository yet.`
           : 'pgBackRest does not report the time of the newest archived WAL: ' +

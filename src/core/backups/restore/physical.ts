@@ -429,7 +429,8 @@ async function verifyPgBackRest(
       `Backup set ${src.set} is not in stanza "${src.stanza}"${src.repo ? ` repo${src.repo}` : ''} (sets: ${info.sets.map((s) => s.label).join(', ')}).`,
     );
   ctx.line(
-    `Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository${set.repoKey && info.multiRepo ? ` (repo${set.repoKey})` : ''}.`,
+    `Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository` +
+      `${set.repoKey && info.multiRepo ? ` (repo${set.repoKey})` : ''}.`,
   );
   if (t.target === 'latest') ctx.line('Every WAL archived after it is replayed (the latest state).');
   return {
