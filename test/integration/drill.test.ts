@@ -279,6 +279,57 @@ describe('restore drills in a scratch container', function () {
     }
   });
 
+  it('drills from a chosen repository (repo: 2 → --repo=2); an object-store repository is refused before anything is created', async () => {
+    const confFile = join(stack!.infraDir, 'pgbackrest.conf');
+    const original = readFileSync(confFile, 'utf8');
+    const withRepo2 = original.replace(
+      '[global]\n',
+      '[global]\nrepo2-path=/var/lib/pgbackrest/repo2\nrepo2-retention-full=1\n',
+    );
+    const pgb = (args: string[]) =>
+      stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--log-level-console=warn', ...args]);
+    writeFileSync(confFile, withRepo2); // the bind mount sees the change (same file, rewritten in place)
+    try {
+      await pgb(['stanza-create']);
+      await pgb(['--repo=2', '--type=full', 'backup']);
+      const before = lines.length;
+      const r = await runDrill(target, { kind: 'pgbackrest', repo: 2 }, ctx());
+      const mine = lines.slice(before);
+      assert.equal(r.passed, true, JSON.stringify(r.checks));
+      assert.equal(r.sourceKey, 'pgbackrest:db:repo2');
+      assert.match(r.source, / from repo2 /);
+      assert.ok(
+        mine.some((l) => l.includes('--repo=2') && l.includes('restore')),
+        'the restore names --repo=2',
+      );
+      assert.ok(
+        mine.some((l) => /repo2: restore backup set/.test(l)),
+        'pgBackRest restored from repo2',
+      );
+      await noDrillLeft();
+      // repo2 as an object store: refused with the reason, nothing created.
+      const secret = 'azure-key-never-in-a-line';
+      writeFileSync(
+        confFile,
+        original.replace(
+          '[global]\n',
+          `[global]\nrepo2-type=azure\nrepo2-azure-account=a\nrepo2-azure-key=${secret}\nrepo2-azure-container=c\nrepo2-path=/repo\n`,
+        ),
+      );
+      const worldBefore = await world();
+      const from = lines.length;
+      await assert.rejects(
+        runDrill(target, { kind: 'pgbackrest', repo: 2 }, ctx()),
+        (e: unknown) =>
+          e instanceof DrillRefusedError && /repo2 is an object store \(azure\).*no network/.test(e.message),
+      );
+      assert.deepEqual(await world(), worldBefore, 'nothing created');
+      assert.ok(!lines.slice(from).some((l) => l.includes(secret)), 'the key is in no output line');
+    } finally {
+      writeFileSync(confFile, original);
+    }
+  });
+
   it('drills a pg_dump file and a pg_dumpall script in a new cluster of the scratch container', async () => {
     const MB = '/var/lib/pgbackrest/manual_backup';
     const user = stack!.env.POSTGRES_USER!;

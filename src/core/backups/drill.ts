@@ -308,17 +308,37 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   let target: RestoreTarget | undefined;
   let repoArgs: string[] = [];
   if (src.kind === 'pgbackrest') {
+    const confFile = t.configPath ?? '/etc/pgbackrest.conf';
+    const c = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
+    conf = c.exitCode === 0 ? c.stdoutLines.join('\n') : undefined;
+    // The scratch container has no network: only repositories on a mounted file system can be drilled.
+    const repoConfs = repositoriesInConf(conf, t.stanza);
+    const objectStore = (key: number | undefined) => {
+      const rc = repoConfs.find((x) => x.key === (key ?? 1));
+      return rc && rc.type !== 'posix' && rc.type !== 'cifs' ? rc : undefined;
+    };
+    const refuse = (rc: { key: number; type: string }) =>
+      new DrillRefusedError(
+        `repo${rc.key} is an object store (${rc.type}): the drill's scratch container has no network, so it cannot read it. ` +
+          `Drill from a posix repository, or restore from repo${rc.key} with "Restore from pgBackRest…" (repo: ${rc.key}).`,
+      );
+    const chosen = src.repo !== undefined ? objectStore(src.repo) : undefined;
+    if (chosen) throw refuse(chosen);
     ctx.step('Checking the backup set in pgBackRest info');
     const info = await restorableSets(live, ctx, t.stanza, t.configPath, src.repo);
     if (info.status.code !== 0)
       throw new DrillRefusedError(`pgBackRest stanza "${t.stanza}" is not restorable: ${info.status.message}.`);
-    const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
+    // Without a repository named, the newest set of a repository the scratch container can read.
+    const sets = src.repo === undefined && !src.set ? info.sets.filter((x) => !objectStore(x.repoKey)) : info.sets;
+    const set = src.set ? sets.find((s) => s.label === src.set) : sets[sets.length - 1];
     if (!set)
       throw new DrillRefusedError(
         src.set
           ? `Backup set ${src.set} is not in stanza "${t.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ') || 'none'}).`
-          : `Stanza "${t.stanza}" has no backup set: take a full backup first.`,
+          : `Stanza "${t.stanza}" has no backup set${info.sets.length ? ' in a repository on disk' : ''}: take a full backup first.`,
       );
+    const inStore = objectStore(set.repoKey);
+    if (inStore) throw refuse(inStore);
     setLabel = set.label;
     setStop = set.stop;
     sizeBytes = set.sizeBytes;
@@ -328,15 +348,6 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     const fromRepo = repo !== undefined && info.multiRepo ? ` from repo${repo}` : '';
     sourceText = `pgbackrest ${set.label}${fromRepo} (${target.target === 'latest' ? 'latest state' : 'exactly the set'})`;
     sourceKey = `pgbackrest:${t.stanza}${src.repo !== undefined ? `:repo${src.repo}` : ''}`;
-    const confFile = t.configPath ?? '/etc/pgbackrest.conf';
-    const r = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
-    conf = r.exitCode === 0 ? r.stdoutLines.join('\n') : undefined;
-    const rc = repositoriesInConf(conf, t.stanza).find((c) => c.key === (repo ?? 1));
-    if (rc && rc.type !== 'posix' && rc.type !== 'cifs')
-      throw new DrillRefusedError(
-        `repo${rc.key} is an object store (${rc.type}): the drill's scratch container has no network, so it cannot read it. ` +
-          `Drill from a posix repository, or restore from repo${rc.key} with "Restore from pgBackRest…" (repo: ${rc.key}).`,
-      );
   } else if (src.kind === 'dump' || src.kind === 'dumpAll') {
     sourceText = `${src.kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} ${posix.basename(src.file)}`;
     sourceKey = `${src.kind}:${src.file}`;
