@@ -46,6 +46,7 @@ function producedItems(): string[] {
   for (const t of BACKUP_TYPES) out.push(ITEM.backupSet(t));
   for (const k of ['pg_dump', 'pg_dumpall', 'pg_basebackup', 'other'] as const) out.push(ITEM.manualBackup(k));
   for (const s of ['ok', 'stale', 'unknown'] as const) out.push(ITEM.schedule(s));
+  out.push(ITEM.repository(false), ITEM.repository(true));
   return out;
 }
 
