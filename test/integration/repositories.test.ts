@@ -7,7 +7,7 @@
  *
  * Proven: a backup to repo2 (`--repo=2`), the Backups model listing both repositories with type, container,
  * encryption, retention and their own sets and windows, a restore from repo2, azurite stopped → repo2 a
- * problem item with pgBackRest's message while repo1 still lists its sets and window (a backup to repo1 then
+ * problem item with pgBackRest's message while repo1 still lists its sets and window and restores (a backup to repo1 then
  * fails with [082]: pgBackRest's archive-push fails while any repository is unreachable); and the repository keys
  * never appear in an argv (recorded, and /proc scanned while each tool runs), in the model or in any output line.
  * Not proven here: a restore drill from repo2 (drills refuse object-store repositories: the scratch container
@@ -210,7 +210,7 @@ describe('pgBackRest repositories: repo1 on disk, repo2 in object storage (azuri
     assert.equal(await cluster.psql("SELECT string_agg(v::text, ',' ORDER BY v) FROM t"), '1,2,3');
   });
 
-  it("azurite stopped: repo2 is a problem item with pgBackRest's message; repo1 still lists (a backup waits on archiving)", async () => {
+  it("azurite stopped: repo2 is a problem item with pgBackRest's message; repo1 still lists and restores (a backup waits on archiving)", async () => {
     await azurite.stop();
     try {
       const o = await overview();
@@ -231,6 +231,18 @@ describe('pgBackRest repositories: repo1 on disk, repo2 in object storage (azuri
       );
       assert.ok(err instanceof PgBackRestError, String(err));
       assert.equal(err.code, 82, err.message);
+      // A restore without repo uses the repositories that work: the newest set of repo1 (--repo=1), latest state.
+      const before = rt.argvs.length;
+      const r = await restorePhysical(
+        { rt, dataDir: cluster.dataDir, conn: { host: cluster.socketDir, port: cluster.port, user: cluster.user } },
+        { kind: 'pgbackrest', stanza: cluster.stanza, configPath: cluster.pgbackrestConf },
+        ctx,
+      );
+      assert.equal(r.from, r1.backups[r1.backups.length - 1]!.label);
+      const restoreArgv = rt.argvs.slice(before).find((a) => a.includes('restore'))!;
+      assert.ok(restoreArgv.includes('--repo=1'), restoreArgv.join(' '));
+      assert.ok(lines.some((l) => /repo2 is not usable .*only the other repositories are used/.test(l)));
+      assert.equal(await cluster.psql("SELECT string_agg(v::text, ',' ORDER BY v) FROM t"), '1,2,3');
     } finally {
       await azurite.start();
     }
