@@ -107,7 +107,7 @@ describe('pgBackRest repositories: repo1 on disk, repo2 in object storage (azuri
         '',
         '[global]',
         // An unreachable object store fails within seconds, not pgBackRest's default 60 s per request.
-        'io-timeout=5',
+        'io-timeout=1',
         // The backup below that waits for WAL pgBackRest never reports archived gives up after 10 s (default 60 s).
         'archive-timeout=10',
         'repo2-type=azure',
