@@ -108,6 +108,8 @@ export const ITEM = {
   walRange: 'walRange',
   pitrWindow: 'pitrWindow',
   backupSet: (type: BackupType) => `backupSet.${type}`,
+  /** A pgBackRest repository (shown when there are several); `repository.error` when unreachable or broken. */
+  repository: (problem: boolean) => (problem ? 'repository.error' : 'repository'),
   manualBackups: 'manualBackups',
   manualBackup: (kind: ManualBackupKind) => `manualBackup.${MANUAL_ITEM[kind]}`,
   preRestoreCopies: 'preRestoreCopies',

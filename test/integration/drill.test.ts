@@ -13,6 +13,7 @@ import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import {
   DRILL_LABEL,
+  DRILL_PROJECT_LABEL,
   DrillRefusedError,
   readDrillReports,
   runDrill,
@@ -340,6 +341,71 @@ describe('restore drills in a scratch container', function () {
       assert.deepEqual(await world(), worldBefore, 'the same containers and volumes');
     } finally {
       writeFileSync(victim, original);
+    }
+  });
+
+  it('drills from a chosen repository (repo: 2 → --repo=2); an object-store repository is refused before anything is created', async () => {
+    const confFile = join(stack!.infraDir, 'pgbackrest.conf');
+    const original = readFileSync(confFile, 'utf8');
+    const withRepo2 = original.replace(
+      '[global]\n',
+      '[global]\nrepo2-path=/var/lib/pgbackrest/repo2\nrepo2-retention-full=1\n',
+    );
+    const pgb = (args: string[]) =>
+      stack!.exec('timescaledb', ['pgbackrest', '--stanza=db', '--log-level-console=warn', ...args]);
+    writeFileSync(confFile, withRepo2); // the bind mount sees the change (same file, rewritten in place)
+    try {
+      await pgb(['stanza-create']);
+      await pgb(['--repo=2', '--type=full', 'backup']);
+      const before = lines.length;
+      const r = await runDrill({ ...target, checks: [] }, { kind: 'pgbackrest', repo: 2 }, ctx());
+      const mine = lines.slice(before);
+      assert.equal(r.passed, true, JSON.stringify(r.checks));
+      assert.equal(r.sourceKey, 'pgbackrest:db:repo2');
+      assert.match(r.source, / from repo2 /);
+      assert.ok(
+        mine.some((l) => l.includes('--repo=2') && l.includes('restore')),
+        'the restore names --repo=2',
+      );
+      assert.ok(
+        mine.some((l) => /repo2: restore backup set/.test(l)),
+        'pgBackRest restored from repo2',
+      );
+      // This stack's drills only: other sessions share the engine.
+      const ours = { label: [`${DRILL_PROJECT_LABEL}=${stack!.projectName}`] };
+      assert.equal((await docker.listContainers({ all: true, filters: ours })).length, 0, 'no drill container left');
+      // repo2 as an object store: refused with the reason, nothing created.
+      const secret = 'azure-key-never-in-a-line';
+      writeFileSync(
+        confFile,
+        original.replace(
+          '[global]\n',
+          `[global]\nrepo2-type=azure\nrepo2-azure-account=a\nrepo2-azure-key=${secret}\nrepo2-azure-container=c\nrepo2-path=/repo\n`,
+        ),
+      );
+      const ourDrills = async () =>
+        [
+          ...(await docker.listContainers({ all: true, filters: ours })).map((c) => c.Id),
+          ...((await docker.listVolumes({ filters: ours })).Volumes ?? []).map((v) => v.Name),
+        ].length;
+      const from = lines.length;
+      await assert.rejects(
+        runDrill(target, { kind: 'pgbackrest', repo: 2 }, ctx()),
+        (e: unknown) =>
+          e instanceof DrillRefusedError && /repo2 is an object store \(azure\).*no network/.test(e.message),
+      );
+      assert.equal(await ourDrills(), 0, 'nothing created');
+      assert.ok(!lines.slice(from).some((l) => l.includes(secret)), 'the key is in no output line');
+    } finally {
+      writeFileSync(confFile, original);
+      // The newest archived file is the repo2 backup's history file: archive one more segment, as the suite began.
+      await sql('CREATE TABLE IF NOT EXISTS repo2_drill_mark AS SELECT 1 AS v');
+      const wal = (await sql<{ w: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS w'))[0]!.w;
+      for (let i = 0; i < 240; i++) {
+        const a = (await sql<{ w: string | null }>('SELECT last_archived_wal AS w FROM pg_stat_archiver'))[0];
+        if (a?.w && /^[0-9A-F]{24}$/.test(a.w) && a.w >= wal) break;
+        await sleep(250);
+      }
     }
   });
 

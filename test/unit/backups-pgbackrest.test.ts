@@ -86,7 +86,7 @@ describe('pgBackRest info and errors', () => {
     assert.equal(s?.status.code, 1);
     assert.equal(s?.systemId, undefined);
     assert.equal(s?.pitr, undefined);
-    assert.deepEqual(s?.repos, [{ key: 1, code: 1, message: 'missing stanza path' }]);
+    assert.deepEqual(s?.repos, [{ key: 1, code: 1, message: 'missing stanza path', cipher: 'none' }]);
   });
 
   it('names the field when the JSON is not what pgBackRest prints', () => {

@@ -47,6 +47,7 @@ function producedItems(): string[] {
   for (const k of ['pg_dump', 'pg_dumpall', 'pg_basebackup', 'other'] as const) out.push(ITEM.manualBackup(k));
   for (const s of ['ok', 'stale', 'unknown'] as const) out.push(ITEM.schedule(s));
   for (const c of ['config-missing', 'stanza-mismatch', 'job-runs-as-root']) out.push(ITEM.pgbackrestEnvWarning(c));
+  out.push(ITEM.repository(false), ITEM.repository(true));
   return out;
 }
 

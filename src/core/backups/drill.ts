@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { ContainerRuntime, ToolCancelledError, type ToolRuntime } from '../runtime';
 import { confOption } from './pgbackrest';
+import { repositoriesInConf } from './repositories';
 import { parseDfAvailable, restorableSets } from './restore/physical';
 import { restoreTypeOptions, type RestoreTarget } from './restore/target';
 import { errorText } from '../format';
@@ -54,6 +55,8 @@ export type DrillSource =
       readonly set?: string;
       /** 'latest' (default): the set plus every archived WAL; 'set': exactly the set. */
       readonly target?: 'latest' | 'set';
+      /** The pgBackRest repository (`--repo=N`); default: the set's. Object stores are refused (no network). */
+      readonly repo?: number;
     }
   | {
       readonly kind: 'baseBackup';
@@ -303,27 +306,48 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   let sizeBytes: number | undefined;
   let conf: string | undefined;
   let target: RestoreTarget | undefined;
+  let repoArgs: string[] = [];
   if (src.kind === 'pgbackrest') {
+    const confFile = t.configPath ?? '/etc/pgbackrest.conf';
+    const c = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
+    conf = c.exitCode === 0 ? c.stdoutLines.join('\n') : undefined;
+    // The scratch container has no network: only repositories on a mounted file system can be drilled.
+    const repoConfs = repositoriesInConf(conf, t.stanza);
+    const objectStore = (key: number | undefined) => {
+      const rc = repoConfs.find((x) => x.key === (key ?? 1));
+      return rc && rc.type !== 'posix' && rc.type !== 'cifs' ? rc : undefined;
+    };
+    const refuse = (rc: { key: number; type: string }) =>
+      new DrillRefusedError(
+        `repo${rc.key} is an object store (${rc.type}): the drill's scratch container has no network, so it cannot read it. ` +
+          `Drill from a posix repository, or restore from repo${rc.key} with "Restore from pgBackRest…" (repo: ${rc.key}).`,
+      );
+    const chosen = src.repo !== undefined ? objectStore(src.repo) : undefined;
+    if (chosen) throw refuse(chosen);
     ctx.step('Checking the backup set in pgBackRest info');
-    const info = await restorableSets(live, ctx, t.stanza, t.configPath);
+    const info = await restorableSets(live, ctx, t.stanza, t.configPath, src.repo);
     if (info.status.code !== 0)
       throw new DrillRefusedError(`pgBackRest stanza "${t.stanza}" is not restorable: ${info.status.message}.`);
-    const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
+    // Without a repository named, the newest set of a repository the scratch container can read.
+    const sets = src.repo === undefined && !src.set ? info.sets.filter((x) => !objectStore(x.repoKey)) : info.sets;
+    const set = src.set ? sets.find((s) => s.label === src.set) : sets[sets.length - 1];
     if (!set)
       throw new DrillRefusedError(
         src.set
           ? `Backup set ${src.set} is not in stanza "${t.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ') || 'none'}).`
-          : `Stanza "${t.stanza}" has no backup set: take a full backup first.`,
+          : `Stanza "${t.stanza}" has no backup set${info.sets.length ? ' in a repository on disk' : ''}: take a full backup first.`,
       );
+    const inStore = objectStore(set.repoKey);
+    if (inStore) throw refuse(inStore);
     setLabel = set.label;
     setStop = set.stop;
     sizeBytes = set.sizeBytes;
     target = { target: src.target ?? 'latest', set: set.label };
-    sourceText = `pgbackrest ${set.label} (${target.target === 'latest' ? 'latest state' : 'exactly the set'})`;
-    sourceKey = `pgbackrest:${t.stanza}`;
-    const confFile = t.configPath ?? '/etc/pgbackrest.conf';
-    const r = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
-    conf = r.exitCode === 0 ? r.stdoutLines.join('\n') : undefined;
+    const repo = src.repo ?? (info.multiRepo ? set.repoKey : undefined);
+    repoArgs = repo !== undefined ? [`--repo=${repo}`] : [];
+    const fromRepo = repo !== undefined && info.multiRepo ? ` from repo${repo}` : '';
+    sourceText = `pgbackrest ${set.label}${fromRepo} (${target.target === 'latest' ? 'latest state' : 'exactly the set'})`;
+    sourceKey = `pgbackrest:${t.stanza}${src.repo !== undefined ? `:repo${src.repo}` : ''}`;
   } else if (src.kind === 'dump' || src.kind === 'dumpAll') {
     sourceText = `${src.kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} ${posix.basename(src.file)}`;
     sourceKey = `${src.kind}:${src.file}`;
@@ -426,7 +450,10 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
       const mk = await scratch.run(['mkdir', '-p', '-m', '0700', '--', dataDir, drillLog]);
       if (mk.exitCode !== 0) throw new Error(`Cannot create ${dataDir}: ${mk.stderrTail.join(' ')}`);
       if (conf !== undefined) {
-        const w = await scratch.run(['sh', '-c', 'printf "%s\\n" "$1" > "$0"', drillConf, conf]);
+        // Through stdin: the config may hold repository keys, which never go into an argv.
+        const w = await scratch.run(['sh', '-c', 'umask 077 && cat > "$0"', drillConf], {
+          stdin: Readable.from([`${conf}\n`]),
+        });
         if (w.exitCode !== 0) throw new Error(`Cannot write ${drillConf}: ${w.stderrTail.join(' ')}`);
       }
       // Disk: measured on the engine, where the scratch volume lives; refused before restoring.
@@ -480,6 +507,7 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
               `--stanza=${t.stanza}`,
               '--log-level-console=info',
               '--log-level-stderr=off',
+              ...repoArgs,
               `--set=${setLabel}`,
               ...restoreTypeOptions(target!),
               'restore',

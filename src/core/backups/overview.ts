@@ -20,6 +20,7 @@ import {
   type PgbackrestEnvironmentRow,
   type PgbackrestEnvironmentWarning,
 } from './pgbackrest-env';
+import { repositoriesOf, type Repository } from './repositories';
 import { listManualBackupsVia, readSidecarVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
 import { manualBackupHostDir, readSite, type Site } from '../stack/site';
@@ -61,6 +62,8 @@ export interface BackupsOverview {
   readonly pgbackrestEnvError?: string;
   /** Where that environment, the stack's stanza and the Ofelia jobs disagree (jobs running as root …). */
   readonly pgbackrestEnvWarnings: PgbackrestEnvironmentWarning[];
+  /** pgBackRest repositories (config in effect joined with info; no secret option values). */
+  readonly repositories: Repository[];
 }
 
 /** Where drill reports go: `<infra>/backups/drills`. */
@@ -187,6 +190,13 @@ export async function loadBackupsOverview(input: {
     pgbackrestUnknown: stanzaError?.message,
   });
   site ??= await readSite(stack, { settings: input.settings });
+  const repositories = repositoriesOf({
+    conf: site.conf,
+    stanza: site.stanza,
+    info: stanza,
+    now,
+    lastArchived: archiver?.lastArchivedTime,
+  });
   return {
     pgbackrestEnv,
     pgbackrestEnvRows: pgbackrestEnv ? describePgbackrestEnvironment(pgbackrestEnv, jobs) : [],
@@ -209,6 +219,7 @@ export async function loadBackupsOverview(input: {
     archiver,
     archiverError,
     drills: await drillsPromise,
+    repositories,
   };
 }
 

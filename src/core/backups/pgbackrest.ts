@@ -44,6 +44,8 @@ export interface BackupSet {
   annotations: Record<string, string>;
   lsnStart?: string;
   lsnStop?: string;
+  /** The repository holding it (`database.repo-key`; pgBackRest 2.33+). */
+  repoKey?: number;
 }
 
 export interface StanzaInfo {
@@ -64,8 +66,10 @@ export interface StanzaInfo {
    * when WAL was archived after the newest backup, else the newest backup's stop.
    */
   pitr?: { from: Date; to: Date };
-  /** Per-repository status (code 99 puts the real error here). */
-  repos: { key: number; code: number; message: string }[];
+  /** Per-repository status (code 99 puts the real error here) and encryption. */
+  repos: { key: number; code: number; message: string; cipher?: string }[];
+  /** Archived WAL per repository and PostgreSQL version (`archive[]`). */
+  archives?: { repoKey?: number; id: string; min?: string; max?: string }[];
 }
 
 /** What the UI offers for an error code. */
@@ -125,6 +129,7 @@ const backupSchema = z.object({
   }),
   error: z.boolean().optional(),
   annotation: nullish(z.record(z.string(), z.string())),
+  database: nullish(z.object({ 'repo-key': z.number().optional() }).passthrough()),
 });
 
 const stanzaSchema = z.object({
@@ -138,9 +143,26 @@ const stanzaSchema = z.object({
       .optional(),
   }),
   db: z.array(z.object({ id: z.number(), 'system-id': z.string().regex(/^\d+$/), version: z.string() })).default([]),
-  archive: z.array(z.object({ id: z.string(), min: nullish(z.string()), max: nullish(z.string()) })).default([]),
+  archive: z
+    .array(
+      z.object({
+        id: z.string(),
+        min: nullish(z.string()),
+        max: nullish(z.string()),
+        database: nullish(z.object({ 'repo-key': z.number().optional() }).passthrough()),
+      }),
+    )
+    .default([]),
   backup: z.array(backupSchema).default([]),
-  repo: z.array(z.object({ key: z.number(), status: z.object({ code: z.number(), message: z.string() }) })).default([]),
+  repo: z
+    .array(
+      z.object({
+        key: z.number(),
+        cipher: z.string().optional(),
+        status: z.object({ code: z.number(), message: z.string() }),
+      }),
+    )
+    .default([]),
 });
 
 /** Quotes `system-id` values (uint64 > 2^53) so JSON.parse keeps every digit. */
@@ -181,6 +203,7 @@ export function parsePgBackRestInfo(json: string, now: Date = new Date()): Stanz
       annotations: b.annotation ?? {},
       lsnStart: b.lsn?.start,
       lsnStop: b.lsn?.stop,
+      repoKey: b.database?.['repo-key'],
     }));
     backups.sort((a, b) => a.stop.getTime() - b.stop.getTime());
     const db = s.db[s.db.length - 1];
@@ -205,7 +228,8 @@ export function parsePgBackRestInfo(json: string, now: Date = new Date()): Stanz
       walMax,
       backups,
       pitr,
-      repos: s.repo.map((r) => ({ key: r.key, code: r.status.code, message: r.status.message })),
+      repos: s.repo.map((r) => ({ key: r.key, code: r.status.code, message: r.status.message, cipher: r.cipher })),
+      archives: s.archive.map((a) => ({ repoKey: a.database?.['repo-key'], id: a.id, min: a.min, max: a.max })),
     };
   });
 }
@@ -321,13 +345,22 @@ export async function pgbackrestInfo(t: PgBackRestTarget, signal?: AbortSignal, 
 export async function pgbackrestBackup(
   t: PgBackRestTarget,
   type: BackupType,
-  ctx: { signal?: AbortSignal; onLine?: (line: string) => void; annotations?: Record<string, string> } = {},
+  ctx: {
+    signal?: AbortSignal;
+    onLine?: (line: string) => void;
+    annotations?: Record<string, string>;
+    /** `--repo=N`: the repository to back up to (default: pgBackRest's, repo1). */
+    repo?: number;
+  } = {},
 ): Promise<{ label: string }> {
   if (!BACKUP_TYPES.includes(type))
     throw new Error(`Unknown pgBackRest backup type "${String(type)}": use full, diff or incr.`);
+  if (ctx.repo !== undefined && !(Number.isInteger(ctx.repo) && ctx.repo >= 1 && ctx.repo <= 256))
+    throw new Error(`pgBackRest repository must be a number from 1 to 256 (repo1, repo2 …), not ${String(ctx.repo)}.`);
   const annotations = Object.entries(ctx.annotations ?? {}).map(([k, v]) => `--annotation=${k}=${v}`);
+  const repoArg = ctx.repo !== undefined ? [`--repo=${ctx.repo}`] : [];
   let label: string | undefined;
-  await runPgBackRest(t, 'backup', [`--type=${type}`, ...annotations], {
+  await runPgBackRest(t, 'backup', [`--type=${type}`, ...repoArg, ...annotations], {
     signal: ctx.signal,
     onLine: (l) => {
       const m = /new backup label = (\S+)/.exec(l);
@@ -338,7 +371,7 @@ export async function pgbackrestBackup(
   if (!label) {
     // Older versions log the label at detail level only: take the newest from info.
     const info = await pgbackrestInfo(t, ctx.signal);
-    label = info.backups[info.backups.length - 1]?.label;
+    label = info.backups.filter((b) => ctx.repo === undefined || b.repoKey === ctx.repo).pop()?.label;
   }
   if (!label) throw new Error('pgBackRest reported success but no backup label was found.');
   return { label };

@@ -27,6 +27,8 @@ import {
   type ManualBackupResult,
 } from '../../core/backups/dump';
 import type { BackupsOverview } from '../../core/backups/overview';
+import { parseRepoArg, repositoriesInConf, repositorySummary } from '../../core/backups/repositories';
+import { askRepository } from './repositories';
 import type { OperationContext } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
 import type { DockerService } from '../docker-service';
@@ -116,6 +118,23 @@ export function overviewResult(o: BackupsOverview) {
     freshness: { level: o.freshness.level, newest: o.freshness.newest?.name, reasons: o.freshness.reasons },
     environment: o.pgbackrestEnv ?? (o.pgbackrestEnvError ? { error: o.pgbackrestEnvError } : undefined),
     environmentWarnings: o.pgbackrestEnvWarnings.map((w) => ({ code: w.code, title: w.title, message: w.message })),
+    // No option values beyond these: secret options are dropped in core (only their names are kept).
+    repositories: o.repositories.map((r) => ({
+      repo: r.key,
+      name: r.name,
+      type: r.config?.type,
+      location: r.location,
+      cipher: r.cipher,
+      retention: r.retention,
+      summary: repositorySummary(r),
+      status: r.status,
+      problem: r.problem,
+      backups: r.backups.map((b) => b.label),
+      walMin: r.walMin,
+      walMax: r.walMax,
+      pitr: r.pitr ? { from: r.pitr.from.toISOString(), to: r.pitr.to.toISOString() } : undefined,
+      secretOptionsSet: r.config?.secretOptions ?? [],
+    })),
   };
 }
 
@@ -186,17 +205,25 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       }
     }
     const targets = await controller.targets(stack);
+    // The repository: args.repo, the clicked repository's, else (palette, several repositories) asked.
+    const known = repositoriesInConf(targets.conf, targets.pgbackrest.stanza).map((r) => r.key);
+    let repo = parseRepoArg(args?.['repo'], COMMAND.backupPgbackrest, targets.conf ? known : undefined) ?? node?.repo;
+    if (repo === undefined && !args && known.length > 1)
+      repo = await askRepository(controller.get(stack)?.repositories ?? [], 'pgBackRest backup: to which repository?');
+    const to = repo !== undefined ? ` to repo${repo}` : '';
     const label = await operation(
       stack,
-      `pgBackRest ${type} backup (stanza ${targets.pgbackrest.stanza})`,
+      `pgBackRest ${type} backup${to} (stanza ${targets.pgbackrest.stanza})`,
       async (op) => {
-        op.step(`Running pgbackrest backup --type=${type} in ${targets.pgbackrest.runtime.description}`);
-        return pgbackrestBackup(targets.pgbackrest, type!, { signal: op.signal, onLine: op.line });
+        op.step(
+          `Running pgbackrest backup --type=${type}${repo !== undefined ? ` --repo=${repo}` : ''} in ${targets.pgbackrest.runtime.description}`,
+        );
+        return pgbackrestBackup(targets.pgbackrest, type!, { signal: op.signal, onLine: op.line, repo });
       },
     );
-    log.info(`pgBackRest ${type} backup ${label.label} done.`);
-    if (!args) void vscode.window.showInformationMessage(`pgBackRest ${type} backup ${label.label} done.`);
-    return { label: label.label, type, stanza: targets.pgbackrest.stanza };
+    log.info(`pgBackRest ${type} backup${to} ${label.label} done.`);
+    if (!args) void vscode.window.showInformationMessage(`pgBackRest ${type} backup${to} ${label.label} done.`);
+    return { label: label.label, type, stanza: targets.pgbackrest.stanza, ...(repo !== undefined ? { repo } : {}) };
   }
 
   async function manual(kind: 'dump' | 'dumpAll' | 'baseBackup', args: Args, node: BackupNode | undefined) {

@@ -18,6 +18,7 @@ import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust, str, type Args } from './args';
 import { CancelledByUser, register } from './register';
 import { COMMAND } from '../ids';
+import { parseRepoArg } from '../../core/backups/repositories';
 
 export interface DrillCommandContext {
   readonly registry: StackRegistry;
@@ -31,6 +32,7 @@ interface ViewNode {
   readonly stack?: StackConfig;
   readonly set?: { label: string };
   readonly backup?: { path: string; kind?: string };
+  readonly repo?: number;
 }
 
 export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposable[] {
@@ -125,7 +127,8 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
         const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
         if (target !== 'latest' && target !== 'set')
           throw new Error(`tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`);
-        src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target };
+        const repo = parseRepoArg(args?.['repo'], COMMAND.backupDrill) ?? node?.repo;
+        src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target, ...(repo ? { repo } : {}) };
       } else
         throw new Error(
           `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,

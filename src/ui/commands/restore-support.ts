@@ -57,6 +57,8 @@ export interface ViewNode {
   readonly stack?: StackConfig;
   readonly set?: { label: string };
   readonly stanza?: { name: string };
+  /** The pgBackRest repository of a node under a repository (several repositories). */
+  readonly repo?: number;
   readonly backup?: { path: string; database?: string };
   readonly copy?: { path: string; sizeBytes?: number; created?: Date };
 }

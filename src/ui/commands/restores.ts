@@ -25,6 +25,8 @@ import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '.
 import { formatTimeTarget } from '../../core/backups/restore/pitr';
 import { hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
 import { describeRestoreTarget, parseRestoreTarget, type RestoreTarget } from '../../core/backups/restore/target';
+import { repositoriesOf, stanzaInRepository } from '../../core/backups/repositories';
+import { askRepository } from './repositories';
 import { describeArchiver, readArchiverStatus } from '../../core/backups/archiver';
 import { bool, requireTrust, str } from './args';
 import { CancelledByUser } from './register';
@@ -48,15 +50,26 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const stack = await restores.stackFor(args, node);
       const setup = await restores.setupFor(stack, node);
       // The one args schema (core/backups/restore/target.ts); a clicked set means "exactly that set".
+      // A node under a repository (several repositories) restores from that repository.
+      const nodeRepo = node?.repo !== undefined ? { repo: node.repo } : {};
       let t: RestoreTarget = args
         ? parseRestoreTarget(args)
         : node?.set?.label
-          ? { target: 'set', set: node.set.label }
-          : { target: 'latest' };
+          ? { target: 'set', set: node.set.label, ...nodeRepo }
+          : { target: 'latest', ...nodeRepo };
       const archiver = await readArchiverStatus(setup.rt, setup.conn).catch(() => undefined);
       if (!args) {
-        const info = await restores.stanzaInfo(setup);
-        if (node?.item.contextValue === ITEM.pitrWindow) t = { target: 'time', time: await restores.askTime(info) };
+        const all = await restores.stanzaInfo(setup);
+        const repo =
+          node?.repo ??
+          (node?.set?.label
+            ? undefined
+            : await askRepository(repositoriesOf({ stanza: all.name, info: all }), 'Restore from which repository?'));
+        const info = stanzaInRepository(all, repo);
+        const withRepo = (x: RestoreTarget): RestoreTarget => (repo !== undefined ? { ...x, repo } : x);
+        t = withRepo(t);
+        if (node?.item.contextValue === ITEM.pitrWindow)
+          t = withRepo({ target: 'time', time: await restores.askTime(info) });
         else if (!node?.set?.label) {
           const newest = info.backups[info.backups.length - 1];
           if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
@@ -93,7 +106,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
             placeHolder: 'What to restore',
           });
           if (!picked) throw new CancelledByUser();
-          t = picked.pitr ? { target: 'time', time: await restores.askTime(info) } : picked.t!;
+          t = withRepo(picked.pitr ? { target: 'time', time: await restores.askTime(info) } : picked.t!);
         }
       }
       const what = describeRestoreTarget(t);
@@ -125,6 +138,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         time: t.time,
         xid: t.xid,
         exclusive: t.exclusive,
+        ...(t.repo !== undefined ? { repo: t.repo } : {}),
       };
       const title =
         t.target === 'time'
@@ -138,6 +152,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return {
         ...r,
         restoreTarget: t.target,
+        ...(t.repo !== undefined ? { repo: t.repo } : {}),
         stanza: setup.stanza,
         dataDir: setup.dataDir,
         oneOffContainer: setup.postgresIsPid1,

@@ -6,8 +6,13 @@
  *
  * Context values (stable, for menus and the restore commands): `stanza`, `stanzaError.<action>`,
  * `backupSet.full|diff|incr`, `pitrWindow`, `manualBackup.dump|dumpAll|baseBackup|other`,
- * `preRestoreCopy`, `schedule.ok|stale|unknown`. Each node keeps its model object (`stack`, and
- * `stanza`, `set`, `backup`, `copy`, `pitr` or `job`).
+ * `preRestoreCopy`, `schedule.ok|stale|unknown`, `repository` / `repository.error`. Each node keeps its model
+ * object (`stack`, and `stanza`, `set`, `backup`, `copy`, `pitr` or `job`; `repo` under a repository).
+ *
+ * Repositories (core/backups/repositories): with one, the stanza lists its sets as it always did (the
+ * repository's type, path, encryption and retention are in the stanza's tooltip); with several, the stanza
+ * has one node per repository (`repo1`, `repo2` …) holding that repository's sets, WAL and window, and an
+ * unreachable one is a problem node with pgBackRest's message while the others list as usual.
  */
 import * as vscode from 'vscode';
 import { ITEM } from '../ids';
@@ -24,6 +29,7 @@ import { drillFreshness, latestPerSource } from '../../core/backups/drill';
 import type { StackRegistry } from '../stacks';
 import { leaf, StackTreeProvider, type Node } from './node';
 import { formatDuration } from '../../core/format';
+import { repositorySummary, type Repository } from '../../core/backups/repositories';
 
 export interface BackupRow {
   depth: number;
@@ -43,6 +49,8 @@ export interface BackupNode extends Node {
   readonly job?: JobFreshness;
   /** A disagreement in the pgBackRest environment (the fix command reads its job). */
   readonly envWarning?: PgbackrestEnvironmentWarning;
+  /** The pgBackRest repository of a repository node and of what is under it (several repositories only). */
+  readonly repo?: number;
 }
 
 const MANUAL_LABEL = {
@@ -110,6 +118,7 @@ export class BackupsProvider extends StackTreeProvider {
           `**Stanza ${s.name}**: ${s.status.message} (code ${s.status.code})`,
           s.pgVersion ? `PostgreSQL ${s.pgVersion}, system-id ${s.systemId?.toString() ?? '?'}` : '',
           ...s.repos.filter((r) => r.code !== 0).map((r) => `repo${r.key}: ${r.message}`),
+          ...o.repositories.map((r) => `${r.name}: ${repositorySummary(r)}`),
           `Tools run in ${o.targets?.pgbackrest.runtime.description ?? '?'}`,
         ].filter(Boolean),
       );
@@ -185,7 +194,9 @@ export class BackupsProvider extends StackTreeProvider {
     }
     const s = o.stanza;
     if (!s) return out;
-    if (s.status.code !== 0 && s.status.code !== 2) {
+    const several = o.repositories.length > 1;
+    const perRepoProblem = several && o.repositories.some((r) => r.problem);
+    if (s.status.code !== 0 && s.status.code !== 2 && !perRepoProblem) {
       const item = new vscode.TreeItem(`Stanza status: ${s.status.message}`);
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
       item.contextValue = ITEM.stanzaError(s.status.code === 1 ? 'stanzaCreate' : undefined);
@@ -195,17 +206,12 @@ export class BackupsProvider extends StackTreeProvider {
       ]);
       out.push({ ...leaf(item), stack: o.stack, stanza: s });
     }
-    const groups = groupBackupSets(s.backups).reverse();
-    if (!groups.length && s.status.code !== 1) {
-      const none = new vscode.TreeItem('No backups yet');
-      none.description = 'New Backup… takes one';
-      out.push({ ...leaf(none), stack: o.stack });
+    if (several) {
+      for (const r of o.repositories) out.push(this.repositoryNode(o, s, r));
+    } else {
+      out.push(...this.setNodes(o, s, s.backups, s.status.code !== 1));
     }
-    for (const g of groups) {
-      const node = this.setNode(o, s, g.full, g.children.length > 0);
-      out.push({ ...node, children: () => [...g.children].reverse().map((c) => this.setNode(o, s, c, false)) });
-    }
-    if (s.walMin || s.walMax) {
+    if (!several && (s.walMin || s.walMax)) {
       const wal = new vscode.TreeItem('Archived WAL');
       wal.description = `${s.walMin ?? '?'} … ${s.walMax ?? '?'}`;
       wal.iconPath = new vscode.ThemeIcon('list-ordered');
@@ -227,24 +233,96 @@ export class BackupsProvider extends StackTreeProvider {
       w.contextValue = 'archivingFailing';
       out.push({ ...leaf(w), stack: o.stack, stanza: s });
     }
-    if (s.pitr) {
+    if (!several && s.pitr) out.push(this.pitrNode(o, s, s.pitr));
+    return out;
+  }
+
+  /** Full sets with their diff/incr children, newest first (or "No backups yet"). */
+  private setNodes(
+    o: BackupsOverview,
+    s: StanzaInfo,
+    backups: BackupSet[],
+    sayNone: boolean,
+    repo?: number,
+  ): BackupNode[] {
+    const out: BackupNode[] = [];
+    const groups = groupBackupSets(backups).reverse();
+    if (!groups.length && sayNone) {
+      const none = new vscode.TreeItem('No backups yet');
+      none.description = 'New Backup… takes one';
+      out.push({ ...leaf(none), stack: o.stack, repo });
+    }
+    for (const g of groups) {
+      const node = this.setNode(o, s, g.full, g.children.length > 0, repo);
+      out.push({ ...node, children: () => [...g.children].reverse().map((c) => this.setNode(o, s, c, false, repo)) });
+    }
+    return out;
+  }
+
+  /** One repository (several only): its sets, WAL and window; a problem node when pgBackRest cannot read it. */
+  private repositoryNode(o: BackupsOverview, s: StanzaInfo, r: Repository): BackupNode {
+    const item = new vscode.TreeItem(
+      r.name,
+      r.problem ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded,
+    );
+    item.id = `${o.stack.infraDir}#repo#${r.key}`;
+    item.contextValue = ITEM.repository(Boolean(r.problem));
+    item.description = r.problem
+      ? `${r.location} · ${r.problem.split('\n')[0]}`
+      : `${r.location} · ${r.backups.length} backup${r.backups.length === 1 ? '' : 's'}`;
+    item.iconPath = r.problem
+      ? new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'))
+      : new vscode.ThemeIcon(r.config?.type === 'posix' || r.config?.type === 'cifs' ? 'database' : 'cloud');
+    item.tooltip = md(
+      [
+        `**${r.name}**: ${repositorySummary(r)}`,
+        r.status ? `pgBackRest: ${r.status.message} (code ${r.status.code})` : '',
+        r.config?.secretOptions.length ? `Set, never shown: ${r.config.secretOptions.join(', ')}` : '',
+      ].filter(Boolean),
+    );
+    const children = (): BackupNode[] => {
+      if (r.problem) {
+        const e = new vscode.TreeItem(r.problem.split('\n')[0]!);
+        e.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+        e.tooltip = md([r.problem.replace(/\n/g, '\n\n')]);
+        e.contextValue = ITEM.repository(true);
+        return [{ ...leaf(e), stack: o.stack, stanza: s, repo: r.key }];
+      }
+      const nodes = this.setNodes(o, s, r.backups, true, r.key);
+      if (r.walMin || r.walMax) {
+        const wal = new vscode.TreeItem('Archived WAL');
+        wal.description = `${r.walMin ?? '?'} … ${r.walMax ?? '?'}`;
+        wal.iconPath = new vscode.ThemeIcon('list-ordered');
+        wal.tooltip = `The oldest and newest WAL segments in ${r.name} (there may be gaps between them).`;
+        wal.contextValue = ITEM.walRange;
+        nodes.push({ ...leaf(wal), stack: o.stack, stanza: s, repo: r.key });
+      }
+      if (r.pitr) nodes.push(this.pitrNode(o, s, r.pitr, r.key));
+      return nodes;
+    };
+    return { item, stack: o.stack, stanza: s, repo: r.key, children };
+  }
+
+  private pitrNode(o: BackupsOverview, s: StanzaInfo, pitr: { from: Date; to: Date }, repo?: number): BackupNode {
+    {
       const p = new vscode.TreeItem('Point-in-time window');
-      p.description = `${when(s.pitr.from)} → ${when(s.pitr.to)}`;
+      if (repo !== undefined) p.id = `${o.stack.infraDir}#repo#${repo}#pitr`;
+      p.description = `${when(pitr.from)} → ${when(pitr.to)}`;
       p.iconPath = new vscode.ThemeIcon('history');
       p.contextValue = ITEM.pitrWindow;
       p.tooltip = md([
-        `A restore can target any time from **${s.pitr.from.toISOString()}** (the oldest backup's end) to **${s.pitr.to.toISOString()}**.`,
+        `A restore${repo !== undefined ? ` from repo${repo}` : ''} can target any time from **${pitr.from.toISOString()}** ` +
+          `(the oldest backup's end) to **${pitr.to.toISOString()}**.`,
         o.archiver?.lastArchivedTime
           ? `The end is the newest archived WAL (${o.archiver.lastArchivedWal}, pg_stat_archiver): later writes are not in the repository yet.`
           : 'pgBackRest does not report the time of the newest archived WAL: ' +
             "the end is when this view was loaded if WAL was archived after the newest backup, else the newest backup's end.",
       ]);
-      out.push({ ...leaf(p), stack: o.stack, stanza: s, pitr: { ...s.pitr, stanza: s.name } });
+      return { ...leaf(p), stack: o.stack, stanza: s, pitr: { ...pitr, stanza: s.name }, repo };
     }
-    return out;
   }
 
-  private setNode(o: BackupsOverview, s: StanzaInfo, b: BackupSet, hasChildren: boolean): BackupNode {
+  private setNode(o: BackupsOverview, s: StanzaInfo, b: BackupSet, hasChildren: boolean, repo?: number): BackupNode {
     const item = new vscode.TreeItem(
       b.label,
       hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
@@ -269,7 +347,7 @@ export class BackupsProvider extends StackTreeProvider {
         ann.length ? `Annotations: ${ann.map(([k, v]) => `${k}=${v}`).join(', ')}` : '',
       ].filter(Boolean),
     );
-    return { item, stack: o.stack, stanza: s, set: b };
+    return { item, stack: o.stack, stanza: s, set: b, repo };
   }
 
   private manualNode(o: BackupsOverview): BackupNode {

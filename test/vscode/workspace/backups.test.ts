@@ -157,6 +157,53 @@ describe('Backups: commands on a real stack, the view, the freshness status item
     assert.deepEqual(await vscode.commands.executeCommand('tsdbOps.backup.check', {}), { ok: true, stanza: 'db' });
   });
 
+  it('a second repository: backup with { repo: 2 }, the view groups sets per repository, info lists both', async () => {
+    const confFile = join(stack.infraDir, 'pgbackrest.conf');
+    const original = readFileSync(confFile, 'utf8');
+    // Written in place: the container's bind mount of the file sees it.
+    writeFileSync(
+      confFile,
+      original.replace('[global]\n', '[global]\nrepo2-path=/var/lib/pgbackrest/repo2\nrepo2-retention-full=1\n'),
+    );
+    try {
+      await vscode.commands.executeCommand('tsdbOps.backup.stanzaCreate', {});
+      const r = await vscode.commands.executeCommand<{ label: string; repo?: number }>('tsdbOps.backup.pgbackrest', {
+        type: 'full',
+        repo: 2,
+      });
+      assert.equal(r.repo, 2);
+      const rows = await rowsWhere((x) => x.some((y) => y.label === r.label), 'the repo2 set');
+      const repo1 = rows.findIndex((x) => x.label === 'repo1');
+      const repo2 = rows.findIndex((x) => x.label === 'repo2');
+      assert.ok(repo1 > 0 && repo2 > repo1, rows.map((x) => x.label).join(', '));
+      assert.equal(rows[repo2]!.contextValue, 'repository');
+      assert.equal(rows[repo2]!.depth, 1);
+      assert.match(rows[repo2]!.description!, /^posix \/var\/lib\/pgbackrest\/repo2 · 1 backup$/);
+      const set = rows.findIndex((x) => x.label === r.label);
+      assert.ok(set > repo2 && rows[set]!.depth === 2, 'the repo2 set is under repo2');
+      const full1 = rows.findIndex((x) => x.label === fullLabel);
+      assert.ok(full1 > repo1 && full1 < repo2, 'the earlier full is under repo1');
+      const info = await vscode.commands.executeCommand<{
+        repositories: Array<{ name: string; location: string; retention: string; backups: string[] }>;
+      }>('tsdbOps.backup.info', {});
+      assert.deepEqual(
+        info.repositories.map((x) => [x.name, x.location, x.retention]),
+        [
+          ['repo1', 'posix /var/lib/pgbackrest', 'full 2'],
+          ['repo2', 'posix /var/lib/pgbackrest/repo2', 'full 1'],
+        ],
+      );
+      assert.deepEqual(info.repositories[1]!.backups, [r.label]);
+      await assert.rejects(
+        Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'full', repo: 3 })),
+        /no repo3 in the pgBackRest config \(repositories: repo1, repo2\)/,
+      );
+    } finally {
+      writeFileSync(confFile, original);
+      await vscode.commands.executeCommand('tsdbOps.backup.refresh');
+    }
+  });
+
   it('pg_dump, pg_dumpall and pg_basebackup land in manual_backup with sidecars and show in the view', async () => {
     const dump = await vscode.commands.executeCommand<{
       path: string;

@@ -71,6 +71,8 @@ export type PhysicalSource =
       readonly target?: RestoreTargetKind;
       /** Alias: with `set`, that set plus every archived WAL after it (target 'latest'). */
       readonly replayWal?: boolean;
+      /** The repository to restore from (`--repo=N`); default: the chosen set's. */
+      readonly repo?: number;
     }
   | {
       readonly kind: 'baseBackup';
@@ -301,13 +303,24 @@ async function exists(
 
 // ---------- Verifying the backup before touching anything ----------
 
-/** The backup sets pgBackRest's info lists (the Backups view's parser), for the restore's own check. */
+/**
+ * The backup sets pgBackRest's info lists (the Backups view's parser), for the restore's own check.
+ * With `repo`, only that repository's sets and its status; without, when some repositories fail
+ * (unreachable object store …) and others are fine, the sets of the working ones (the others are named).
+ */
 export async function restorableSets(
   rt: ToolRuntime,
   ctx: RestoreContext,
   stanza: string,
   configPath?: string,
-): Promise<{ sets: RestorableSet[]; lockHeld: boolean; status: { code: number; message: string } }> {
+  repo?: number,
+): Promise<{
+  sets: RestorableSet[];
+  lockHeld: boolean;
+  status: { code: number; message: string };
+  /** More than one repository: the restore names the set's repository (`--repo`). */
+  multiRepo: boolean;
+}> {
   ctx.line(`$ pgbackrest --stanza=${stanza}${configPath ? ` --config=${configPath}` : ''} --output=json info`);
   let info: StanzaInfo;
   try {
@@ -316,16 +329,37 @@ export async function restorableSets(
     if (isCancelled(e)) throw e;
     throw new BackupVerifyError(`pgBackRest info failed: ${errorText(e)}`);
   }
+  let status = info.status;
+  let usable = (_k: number | undefined) => true;
+  if (repo !== undefined) {
+    const r = info.repos.find((x) => x.key === repo);
+    if (!r && (info.repos.length || repo !== 1))
+      throw new BackupVerifyError(
+        `There is no repo${repo} in stanza "${stanza}" (repositories: ${info.repos.map((x) => `repo${x.key}`).join(', ') || 'repo1'}).`,
+      );
+    if (r) status = { code: r.code === 2 ? 0 : r.code, message: r.code === 0 ? 'ok' : `repo${repo}: ${r.message}` };
+    usable = (k) => (k ?? 1) === repo;
+  } else if (status.code !== 0 && info.repos.some((r) => r.code === 0 || r.code === 2)) {
+    const bad = info.repos.filter((r) => r.code !== 0 && r.code !== 2);
+    for (const b of bad) ctx.line(`repo${b.key} is not usable (${b.message}): only the other repositories are used.`);
+    const good = new Set(info.repos.filter((r) => !bad.includes(r)).map((r) => r.key));
+    status = { code: 0, message: 'ok' };
+    usable = (k) => good.has(k ?? 1);
+  }
   return {
-    status: info.status,
+    status,
     lockHeld: info.lockHeld,
-    sets: info.backups.map((b) => ({
-      label: b.label,
-      type: b.type,
-      start: b.start,
-      stop: b.stop,
-      sizeBytes: b.sizeBytes,
-    })),
+    multiRepo: info.repos.length > 1,
+    sets: info.backups
+      .filter((b) => usable(b.repoKey))
+      .map((b) => ({
+        label: b.label,
+        type: b.type,
+        start: b.start,
+        stop: b.stop,
+        sizeBytes: b.sizeBytes,
+        repoKey: b.repoKey,
+      })),
   };
 }
 
@@ -345,18 +379,24 @@ async function verifyPgBackRest(
   src: Extract<PhysicalSource, { kind: 'pgbackrest' }>,
   ctx: RestoreContext,
 ): Promise<VerifiedSource> {
-  const info = await restorableSets(rt, ctx, src.stanza, src.configPath);
+  const info = await restorableSets(rt, ctx, src.stanza, src.configPath, src.repo);
   if (info.status.code !== 0) {
     throw new BackupVerifyError(
       `pgBackRest stanza "${src.stanza}" is not restorable: ${info.status.message} (status ${info.status.code}).`,
     );
   }
+  const repoArg = (set: RestorableSet) => {
+    const k = src.repo ?? (info.multiRepo ? set.repoKey : undefined);
+    return k !== undefined ? [`--repo=${k}`] : [];
+  };
   if (info.lockHeld)
     throw new BackupVerifyError(
       `A pgBackRest backup of stanza "${src.stanza}" is running: wait for it to finish, then restore.`,
     );
   if (!info.sets.length)
-    throw new BackupVerifyError(`Stanza "${src.stanza}" has no backup set: take a full backup first.`);
+    throw new BackupVerifyError(
+      `Stanza "${src.stanza}" has no backup set${src.repo ? ` in repo${src.repo}` : ''}: take a full backup first.`,
+    );
   const common = [
     'pgbackrest',
     `--stanza=${src.stanza}`,
@@ -380,21 +420,30 @@ async function verifyPgBackRest(
       from: set.label,
       target,
       sizeBytes: set.sizeBytes,
-      restoreArgv: [...common, `--set=${set.label}`, ...restoreTypeOptions(t, target), 'restore'],
+      restoreArgv: [...common, ...repoArg(set), `--set=${set.label}`, ...restoreTypeOptions(t, target), 'restore'],
     };
   }
   const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
   if (!set)
     throw new BackupVerifyError(
-      `Backup set ${src.set} is not in stanza "${src.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ')}).`,
+      `Backup set ${src.set} is not in stanza "${src.stanza}"${src.repo ? ` repo${src.repo}` : ''} (sets: ${info.sets.map((s) => s.label).join(', ')}).`,
     );
-  ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository.`);
+  ctx.line(
+    `Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is in the repository` +
+      `${set.repoKey && info.multiRepo ? ` (repo${set.repoKey})` : ''}.`,
+  );
   if (t.target === 'latest') ctx.line('Every WAL archived after it is replayed (the latest state).');
   return {
     from: set.label,
     target: t.target === 'xid' ? `xid ${t.xid}` : undefined,
     sizeBytes: set.sizeBytes,
-    restoreArgv: [...common, `--set=${set.label}`, ...restoreTypeOptions({ ...t, set: set.label }), 'restore'],
+    restoreArgv: [
+      ...common,
+      ...repoArg(set),
+      `--set=${set.label}`,
+      ...restoreTypeOptions({ ...t, set: set.label }),
+      'restore',
+    ],
   };
 }
 
@@ -655,7 +704,7 @@ function describeSource(src: PhysicalSource): string {
   if (src.kind === 'baseBackup') return `pg_basebackup ${src.dir}`;
   const t = targetOfSource(src);
   const at = src.time ? ` time ${formatTimeTarget(src.time)}` : src.xid ? ` xid ${src.xid}` : '';
-  return `pgBackRest stanza ${src.stanza} ${t.target}${src.set ? ` set ${src.set}` : ''}${at}`;
+  return `pgBackRest stanza ${src.stanza}${src.repo ? ` repo${src.repo}` : ''} ${t.target}${src.set ? ` set ${src.set}` : ''}${at}`;
 }
 
 /** Runs a restore tool with its pid recorded (a fixed wrapper; the tool's argv stays separate). */

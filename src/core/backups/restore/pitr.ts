@@ -13,6 +13,8 @@ export interface RestorableSet {
   readonly stop: Date;
   /** Size of the database at that backup (pgBackRest `info.size`). */
   readonly sizeBytes?: number;
+  /** The repository holding it (pgBackRest 2.33+). */
+  readonly repoKey?: number;
 }
 
 export class TimeTargetError extends Error {

@@ -2,14 +2,17 @@
  * The one args schema of `tsdbOps.restore.pgbackrest` (also used by the timeline and production-guard
  * work) and the pgBackRest restore options each target maps to:
  *
- *   { target?: 'latest' | 'set' | 'time' | 'xid', set?, time?, xid?, exclusive?, replayWal?, confirm }
+ *   { target?: 'latest' | 'set' | 'time' | 'xid', set?, time?, xid?, exclusive?, replayWal?, repo?, confirm }
  *
  * Without `target`: `time` given → 'time'; `xid` given → 'xid'; `set` given → 'set' (exactly that set,
  * `--type=immediate`); neither → 'latest' (the newest set plus every archived WAL: the guide's plain
  * `pgbackrest --stanza=db restore`). `replayWal: true` is an alias for "this set plus every archived WAL"
  * (target 'latest' from the given set). `exclusive` maps to `--target-exclusive` (time and xid only).
+ * `repo` (a number: 2 for repo2) restores from that pgBackRest repository (`--repo=2`); default: the
+ * repository of the chosen set.
  */
 import { parseTimeTarget, TimeTargetError } from './pitr';
+import { parseRepoArg } from '../repositories';
 
 export type RestoreTargetKind = 'latest' | 'set' | 'time' | 'xid';
 export const RESTORE_TARGET_KINDS: readonly RestoreTargetKind[] = ['latest', 'set', 'time', 'xid'];
@@ -22,6 +25,8 @@ export interface RestoreTarget {
   readonly time?: Date;
   readonly xid?: string;
   readonly exclusive?: boolean;
+  /** The pgBackRest repository (`--repo`). */
+  readonly repo?: number;
 }
 
 export class RestoreArgsError extends Error {
@@ -83,6 +88,12 @@ export function parseRestoreTarget(args: Record<string, unknown> = {}): RestoreT
   }
   const exclusive = optBool(args, 'exclusive');
   const replayWal = optBool(args, 'replayWal');
+  let repo: number | undefined;
+  try {
+    repo = parseRepoArg(args['repo'], ID);
+  } catch (e) {
+    throw new RestoreArgsError((e as Error).message);
+  }
 
   const target: RestoreTargetKind =
     (rawTarget as RestoreTargetKind | undefined) ??
@@ -111,6 +122,7 @@ export function parseRestoreTarget(args: Record<string, unknown> = {}): RestoreT
     ...(time ? { time } : {}),
     ...(xid ? { xid } : {}),
     ...(exclusive !== undefined ? { exclusive } : {}),
+    ...(repo !== undefined ? { repo } : {}),
   };
 }
 
@@ -144,6 +156,11 @@ export function restoreTypeOptions(t: RestoreTarget, formattedTime?: string): st
 
 /** In words, for confirmations, progress titles and reports. */
 export function describeRestoreTarget(t: RestoreTarget): string {
+  const what = describeTarget(t);
+  return t.repo !== undefined ? `${what}, from repo${t.repo}` : what;
+}
+
+function describeTarget(t: RestoreTarget): string {
   switch (t.target) {
     case 'latest':
       return t.set
@@ -166,7 +183,15 @@ export function targetOfSource(src: {
   xid?: string;
   exclusive?: boolean;
   replayWal?: boolean;
+  repo?: number;
 }): RestoreTarget {
   const target = src.target ?? (src.time ? 'time' : src.xid ? 'xid' : src.set && !src.replayWal ? 'set' : 'latest');
-  return { target, set: src.set, time: src.time, xid: src.xid, exclusive: src.exclusive };
+  return {
+    target,
+    set: src.set,
+    time: src.time,
+    xid: src.xid,
+    exclusive: src.exclusive,
+    ...(src.repo !== undefined ? { repo: src.repo } : {}),
+  };
 }
