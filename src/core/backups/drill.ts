@@ -5,6 +5,10 @@
  * **scratch container** of the database service's own image (same image ID): no published ports, no
  * network, its data in an engine volume of its own, the backup repository mounted read-only, WAL
  * archiving off, and labels naming its owner (host, process) so it can always be found and swept.
+ * From an object-store or sftp repository (s3, gcs, azure, sftp) the scratch container is instead on a
+ * bridge network of its own, made for the drill (labelled like the container, no other container on it,
+ * no published ports) and removed with it: it reaches the repository's endpoint, but also whatever the
+ * engine host routes to (the engine does not restrict a bridge network to one address; the report says so).
  * Then PostgreSQL is started and checked (leaves recovery, every database connects, pg_amcheck,
  * TimescaleDB, the sqlx history, the user's SQL checks), the RTO of each phase and the recovery
  * point are measured, and the scratch container and volume are removed (also on failure and cancel).
@@ -55,7 +59,7 @@ export type DrillSource =
       readonly set?: string;
       /** 'latest' (default): the set plus every archived WAL; 'set': exactly the set. */
       readonly target?: 'latest' | 'set';
-      /** The pgBackRest repository (`--repo=N`); default: the set's. Object stores are refused (no network). */
+      /** The pgBackRest repository (`--repo=N`); default: the set's. Object stores: a network of the drill's own. */
       readonly repo?: number;
     }
   | {
@@ -126,6 +130,8 @@ export interface DrillReport {
   readonly recoveryPointFrom?: 'last replayed commit' | 'backup stop time';
   readonly image: string;
   readonly owner: { readonly host: string; readonly pid: number };
+  /** The scratch container's network: "none", or what the drill's own network reaches (object-store repositories). */
+  readonly network?: string;
 }
 
 /** Which live mounts a scratch container carries, read-only: everything but the data folder's (and what is under it). */
@@ -190,6 +196,7 @@ async function ownerAlive(docker: Dockerode, c: Dockerode.ContainerInfo): Promis
 export interface SweepResult {
   readonly containers: string[];
   readonly volumes: string[];
+  readonly networks: string[];
   /** Drills still owned by a live window (this or another machine): left alone. */
   readonly running: { id: string; project: string; owner: DrillOwner; started?: string }[];
 }
@@ -202,7 +209,7 @@ export async function sweepDrills(
   docker: Dockerode,
   log: (line: string) => void = () => undefined,
 ): Promise<SweepResult> {
-  const out: SweepResult = { containers: [], volumes: [], running: [] };
+  const out: SweepResult = { containers: [], volumes: [], networks: [], running: [] };
   const list = await docker.listContainers({ all: true, filters: { label: [DRILL_LABEL] } });
   const keepVolumes = new Set<string>();
   for (const c of list) {
@@ -238,6 +245,23 @@ export async function sweepDrills(
       .getVolume(v.Name)
       .remove()
       .then(() => out.volumes.push(v.Name))
+      .catch(() => undefined);
+  }
+  // A drill's own network (object-store repositories): removed once no container is on it.
+  const nets = await docker.listNetworks({ filters: { label: [DRILL_LABEL] } });
+  for (const n of nets) {
+    const o = ownerOf(n.Labels);
+    if (o.host === hostname() && (o.pid === process.pid || pidAlive(o.pid))) continue;
+    const info = (await docker
+      .getNetwork(n.Id)
+      .inspect()
+      .catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
+    if (!info || Object.keys(info.Containers ?? {}).length) continue;
+    log(`Removing abandoned drill network ${n.Name}.`);
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .then(() => out.networks.push(n.Name))
       .catch(() => undefined);
   }
   return out;
@@ -307,29 +331,25 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   let conf: string | undefined;
   let target: RestoreTarget | undefined;
   let repoArgs: string[] = [];
+  /** Set when the set is read from an object store or sftp: the scratch container gets a network of its own. */
+  let storeEndpoint: string | undefined;
   if (src.kind === 'pgbackrest') {
     const confFile = t.configPath ?? '/etc/pgbackrest.conf';
     const c = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
     conf = c.exitCode === 0 ? c.stdoutLines.join('\n') : undefined;
-    // The scratch container has no network: only repositories on a mounted file system can be drilled.
+    // A repository on a mounted file system is read with no network; an object store through a network of the drill's own.
     const repoConfs = repositoriesInConf(conf, t.stanza);
     const objectStore = (key: number | undefined) => {
       const rc = repoConfs.find((x) => x.key === (key ?? 1));
       return rc && rc.type !== 'posix' && rc.type !== 'cifs' ? rc : undefined;
     };
-    const refuse = (rc: { key: number; type: string }) =>
-      new DrillRefusedError(
-        `repo${rc.key} is an object store (${rc.type}): the drill's scratch container has no network, so it cannot read it. ` +
-          `Drill from a posix repository, or restore from repo${rc.key} with "Restore from pgBackRest…" (repo: ${rc.key}).`,
-      );
-    const chosen = src.repo !== undefined ? objectStore(src.repo) : undefined;
-    if (chosen) throw refuse(chosen);
     ctx.step('Checking the backup set in pgBackRest info');
     const info = await restorableSets(live, ctx, t.stanza, t.configPath, src.repo);
     if (info.status.code !== 0)
       throw new DrillRefusedError(`pgBackRest stanza "${t.stanza}" is not restorable: ${info.status.message}.`);
-    // Without a repository named, the newest set of a repository the scratch container can read.
-    const sets = src.repo === undefined && !src.set ? info.sets.filter((x) => !objectStore(x.repoKey)) : info.sets;
+    // Without a repository named, the newest set, preferring a repository on disk (no network needed).
+    const onDisk = info.sets.filter((x) => !objectStore(x.repoKey));
+    const sets = src.repo === undefined && !src.set && onDisk.length ? onDisk : info.sets;
     const set = src.set ? sets.find((s) => s.label === src.set) : sets[sets.length - 1];
     if (!set)
       throw new DrillRefusedError(
@@ -337,8 +357,15 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
           ? `Backup set ${src.set} is not in stanza "${t.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ') || 'none'}).`
           : `Stanza "${t.stanza}" has no backup set${info.sets.length ? ' in a repository on disk' : ''}: take a full backup first.`,
       );
-    const inStore = objectStore(set.repoKey);
-    if (inStore) throw refuse(inStore);
+    const inStore = objectStore(src.repo ?? set.repoKey);
+    if (inStore) {
+      if (!inStore.endpoint)
+        throw new DrillRefusedError(
+          `repo${inStore.key} (${inStore.type}) has no endpoint or host in ${confFile}: set repo${inStore.key}-` +
+            `${inStore.type === 'sftp' ? 'sftp-host' : inStore.type === 's3' ? 's3-endpoint' : `${inStore.type}-host`} so the drill knows where the repository is.`,
+        );
+      storeEndpoint = `${inStore.type} endpoint ${inStore.endpoint}`;
+    }
     setLabel = set.label;
     setStop = set.stop;
     sizeBytes = set.sizeBytes;
@@ -384,6 +411,11 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   const scratchConn: ServerConnection = { ...t.conn, host: sock, port: 5432 };
   let container: Dockerode.Container | undefined;
   let volume: string | undefined;
+  let network: string | undefined;
+  const networkText = storeEndpoint
+    ? `a bridge network of the drill's own (${name}), to reach the repository's ${storeEndpoint}; no other container ` +
+      `is on it and no port is published, but it can reach whatever the Docker engine's host routes to, not only the endpoint`
+    : 'none';
   let heartbeat: NodeJS.Timeout | undefined;
   let error: string | undefined;
   let recoveryPoint: string | undefined;
@@ -401,8 +433,14 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   try {
     const rt: ToolRuntime = await phase('prepare', async () => {
       ctx.step('Creating the scratch container');
+      if (storeEndpoint) {
+        ctx.line(`$ docker network create --driver bridge ${name}`);
+        await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+        network = name;
+        ctx.line(`Scratch container network: ${networkText}.`);
+      }
       ctx.line(
-        `$ docker run -d --name ${name} --network none --mount type=volume,dst=${dataMountPoint} ` +
+        `$ docker run -d --name ${name} --network ${network ?? 'none'} --mount type=volume,dst=${dataMountPoint} ` +
           `${carried.map((m) => `--mount type=${m.type},src=${m.source},dst=${m.target},readonly`).join(' ')} ` +
           `--entrypoint sleep ${liveInfo.Image.slice(0, 19)} infinity`,
       );
@@ -424,9 +462,9 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
           'PGBACKREST_ARCHIVE_ASYNC=n',
         ],
         Labels: labels,
-        NetworkDisabled: true,
+        NetworkDisabled: !network,
         HostConfig: {
-          NetworkMode: 'none',
+          NetworkMode: network ?? 'none',
           PortBindings: {},
           PublishAllPorts: false,
           Mounts: [
@@ -534,7 +572,7 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
       });
       if (r.exitCode !== 0) {
         error = `The restore failed (exit ${r.exitCode}): ${(errors.length ? errors : r.stderrTail).join(' ') || 'no message'}`;
-        if (src.kind === 'pgbackrest') {
+        if (src.kind === 'pgbackrest' && !storeEndpoint) {
           // pgBackRest names the error, not always the file: find damaged compressed files of the stanza's sets.
           const repoPath = (conf && confOption(conf, t.stanza, 'repo1-path')) || '/var/lib/pgbackrest';
           const damaged = await damagedRepoFiles(rt, posix.join(repoPath, 'backup', t.stanza), ctx);
@@ -609,7 +647,8 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     check('drill', 'failed', error);
   } finally {
     if (heartbeat) clearInterval(heartbeat);
-    if (container || volume) ctx.step('Removing the scratch container and its volume');
+    if (container || volume || network)
+      ctx.step(`Removing the scratch container and its volume${network ? ' and network' : ''}`);
     if (container) {
       ctx.line(`$ docker rm -f ${name}`);
       await container.remove({ force: true, v: true }).catch((e: unknown) => ctx.line(`docker rm: ${errorText(e)}`));
@@ -621,6 +660,13 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
         .getVolume(volume)
         .remove()
         .catch((e: unknown) => ctx.line(`docker volume rm: ${errorText(e)}`));
+    }
+    if (network) {
+      ctx.line(`$ docker network rm ${network}`);
+      await docker
+        .getNetwork(network)
+        .remove()
+        .catch((e: unknown) => ctx.line(`docker network rm: ${errorText(e)}`));
     }
   }
   const sum = (names: DrillPhase['name'][]) =>
@@ -643,6 +689,7 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     recoveryPointFrom,
     image: liveInfo.Image,
     owner: { host: hostname(), pid: process.pid },
+    network: networkText,
   };
   ctx.line(
     `Drill ${report.passed ? 'PASSED' : 'FAILED'} in ${Math.round((Date.now() - t0) / 1000)} s: RTO ${Math.round(report.rtoMs / 1000)} s` +

@@ -59,8 +59,10 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       try {
         const docker = await client;
         const r = await sweepDrills(docker, (l) => ctx.log.info(l));
-        if (r.containers.length || r.volumes.length)
-          ctx.log.info(`Swept ${r.containers.length} abandoned drill containers and ${r.volumes.length} volumes.`);
+        if (r.containers.length || r.volumes.length || r.networks.length)
+          ctx.log.info(
+            `Swept ${r.containers.length} abandoned drill containers, ${r.volumes.length} volumes and ${r.networks.length} networks.`,
+          );
       } catch (e) {
         ctx.log.debug(`Drill sweep skipped: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
