@@ -10,8 +10,7 @@
  * problem item with pgBackRest's message while repo1 still lists its sets and window and restores (a backup to repo1 then
  * fails with [082]: pgBackRest's archive-push fails while any repository is unreachable); and the repository keys
  * never appear in an argv (recorded, and /proc scanned while each tool runs), in the model or in any output line.
- * Not proven here: a restore drill from repo2 (drills refuse object-store repositories: the scratch container
- * has no network; see README "Repositories").
+ * A restore drill from repo2 is in drill-object-store.test.ts (azurite reachable from the private engine's containers).
  */
 import { strict as assert } from 'node:assert';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -355,15 +355,17 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
       throw new DrillRefusedError(
         src.set
           ? `Backup set ${src.set} is not in stanza "${t.stanza}" (sets: ${info.sets.map((s) => s.label).join(', ') || 'none'}).`
-          : `Stanza "${t.stanza}" has no backup set${info.sets.length ? ' in a repository on disk' : ''}: take a full backup first.`,
+          : `Stanza "${t.stanza}" has no backup set: take a full backup first.`,
       );
     const inStore = objectStore(src.repo ?? set.repoKey);
     if (inStore) {
-      if (!inStore.endpoint)
+      if (!inStore.endpoint) {
+        const option = inStore.type === 's3' ? 's3-endpoint' : `${inStore.type}-host`;
         throw new DrillRefusedError(
-          `repo${inStore.key} (${inStore.type}) has no endpoint or host in ${confFile}: set repo${inStore.key}-` +
-            `${inStore.type === 'sftp' ? 'sftp-host' : inStore.type === 's3' ? 's3-endpoint' : `${inStore.type}-host`} so the drill knows where the repository is.`,
+          `repo${inStore.key} (${inStore.type}) has no endpoint or host in ${confFile}: ` +
+            `set repo${inStore.key}-${option} so the drill knows where the repository is.`,
         );
+      }
       storeEndpoint = `${inStore.type} endpoint ${inStore.endpoint}`;
     }
     setLabel = set.label;
@@ -906,6 +908,7 @@ export function drillMarkdown(r: DrillReport): string {
     `- RTO: ${s(r.rtoMs)} (${r.phases.map((p) => `${p.name} ${s(p.ms)}`).join(', ')})`,
     `- Recovery point: ${r.recoveryPoint ? `${r.recoveryPoint} (${r.recoveryPointFrom})` : 'unknown'}`,
     `- Image: ${r.image}`,
+    ...(r.network && r.network !== 'none' ? [`- Scratch container network: ${r.network}`] : []),
     ...(r.error ? [`- Error: ${r.error}`] : []),
     '',
     '| Check | Result | Details |',
