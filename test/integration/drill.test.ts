@@ -63,10 +63,11 @@ describe('restore drills in a scratch container', function () {
   const sql = <T = Record<string, unknown>>(q: string) => stack!.sql<T>(q);
   const values = async () => (await sql<{ v: number }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
   const repo = () => join(stack!.infraDir, 'backups');
-  // The engine is shared with other suites: compare this stack's containers and every drill's.
+  // The engine is shared with other suites (and other runs' drills): compare this stack's containers and its drills'.
+  const ourDrills = () => ({ label: [DRILL_LABEL, `${DRILL_PROJECT_LABEL}=${stack!.projectName}`] });
   const world = async () => {
     const project = { label: [`com.docker.compose.project=${stack!.projectName}`] };
-    const drill = { label: [DRILL_LABEL] };
+    const drill = ourDrills();
     return {
       containers: [
         ...(await docker.listContainers({ all: true, filters: project })),
@@ -83,16 +84,8 @@ describe('restore drills in a scratch container', function () {
     };
   };
   const noDrillLeft = async () => {
-    assert.equal(
-      (await docker.listContainers({ all: true, filters: { label: [DRILL_LABEL] } })).length,
-      0,
-      'no container',
-    );
-    assert.equal(
-      ((await docker.listVolumes({ filters: { label: [DRILL_LABEL] } })).Volumes ?? []).length,
-      0,
-      'no volume',
-    );
+    assert.equal((await docker.listContainers({ all: true, filters: ourDrills() })).length, 0, 'no container');
+    assert.equal(((await docker.listVolumes({ filters: ourDrills() })).Volumes ?? []).length, 0, 'no volume');
   };
 
   before(async function () {
@@ -297,13 +290,10 @@ describe('restore drills in a scratch container', function () {
     assert.match(e.message, new RegExp(`already running \\(container [0-9a-f]{12}, .* by process ${child.pid} on `));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    assert.equal(
-      (await docker.listContainers({ all: true, filters: { label: [DRILL_LABEL] } })).length,
-      1,
-      'left behind',
-    );
+    const left = await docker.listContainers({ all: true, filters: ourDrills() });
+    assert.equal(left.length, 1, 'left behind');
     const swept = await sweepDrills(docker);
-    assert.equal(swept.containers.length, 1);
+    assert.ok(swept.containers.includes(left[0]!.Id), 'the killed drill’s container is swept');
     await noDrillLeft();
     // The live database is untouched.
     assert.deepEqual(await values(), [1, 2, 3]);
