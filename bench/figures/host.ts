@@ -329,8 +329,8 @@ export const extensionHostFigure: Figure = {
           500,
           `discovery of the stack${kind === 'many' ? 's' : ''} alone ends at ${v('discovery')} ms (median) in the new window, ` +
             `while the extension host, the built-in extensions and the workbench in Chromium start on the same 2 loaded cores; ` +
-            `the slowest view is the Backups view (${v('backups')} ms: its first overview of each stack asks the engine for ` +
-            `the database container and the pgBackRest info) after Containers (${v('containers')} ms) and Migrations (${v('migrations')} ms)`,
+            `per view (medians): Backups ${v('backups')} ms (its first overview of each stack asks the engine for the ` +
+            `database container and reads the stack's backup folders), Containers ${v('containers')} ms, Migrations ${v('migrations')} ms`,
         ),
         note:
           `from the start of activate() to every view's roots and their children showing what was read, not a placeholder ` +
