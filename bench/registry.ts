@@ -2,7 +2,7 @@
  * Every figure of `npm run bench`, in the order they run and print. To add one: write a Figure (see
  * lib.ts: `run(ctx)` returns rows; `ctx.stack()` / `ctx.cluster()` lend the shared real parts;
  * `interleaved()` does the A/B pairs) and list it here. A figure whose feature is missing stays in
- * figures/pending.ts until then.
+ * the registry out until then (printed with notMeasured, lib.ts).
  */
 import type { Figure } from './lib';
 import { dumpFigure, pgRestoreFigure, pgbackrestRestoreFigure } from './figures/backups';
@@ -11,7 +11,8 @@ import { dockerEventFigure, dockerIdleFigure } from './figures/docker';
 import { logFollowerFigure } from './figures/logs';
 import { restoreDrillFigure } from './figures/drill';
 import { lintFigure } from './figures/lint';
-import { backupsViewFigure, extensionHostFigure } from './figures/pending';
+import { backupsViewFigure, extensionHostFigure } from './figures/host';
+import { timelineFigure } from './figures/timeline';
 
 export const FIGURES: readonly Figure[] = [
   migrationStatusFigure,
@@ -25,5 +26,6 @@ export const FIGURES: readonly Figure[] = [
   dockerEventFigure,
   extensionHostFigure,
   backupsViewFigure,
+  timelineFigure,
   lintFigure,
 ];

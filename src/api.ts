@@ -50,6 +50,8 @@ export interface TsdbOpsApi {
   refresh(): Promise<void>;
   /** The Containers view and the database status bar item. */
   readonly containers?: ContainersApi;
+  /** The Migrations view's rows of the first two levels (automation, the bench's first-render figure). */
+  readonly migrations?: { items(): Promise<Array<{ label: string }>> };
   /** The Backups view, the freshness status item and the log channels. */
   readonly backups?: BackupsApi;
   /** The root rows of a view (with several stacks: one per folder, described with the stack and its engine). */

@@ -210,7 +210,8 @@ describe('migrations against PostgreSQL 15 (sqlx-compatible)', function () {
     const started = Date.now();
     setTimeout(() => ac.abort(), 500);
     await assert.rejects(f.migrator.run({ signal: ac.signal }), CancelledError);
-    assert.ok(Date.now() - started < 5000, 'cancel takes effect at once');
+    // A hang bound, not a timing: without the cancel the migration runs its 20 s pg_sleep.
+    assert.ok(Date.now() - started < 15_000, 'cancel ends the migration before its pg_sleep(20) does');
     assert.equal(await f.sql('SELECT count(*) FROM _sqlx_migrations'), '0');
     assert.equal(await f.sql("SELECT to_regclass('cx') IS NULL"), 't');
     assert.equal(await cluster.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), '0');

@@ -39,21 +39,25 @@ async function sizeOf(path: string): Promise<number> {
 /** Lists `dir`, newest first; a missing folder is an empty list. Sidecar metadata files are not backups. */
 export async function listManualBackups(dir: string): Promise<ManualBackup[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: ManualBackup[] = [];
-  for (const e of entries) {
-    if (e.name.startsWith('.') || e.name.endsWith('.meta.json')) continue;
-    const path = join(dir, e.name);
-    const s = await stat(path).catch(() => undefined);
-    if (!s) continue;
-    const isDirectory = s.isDirectory();
-    out.push({
-      ...classifyManualBackup(e.name, isDirectory),
-      name: e.name,
-      path,
-      isDirectory,
-      size: await sizeOf(path),
-      modified: s.mtime,
-    });
-  }
+  // stat in parallel: a folder of 1,000 backups is listed in one round of I/O, not 2,000 in a row (bench: backups-view).
+  const listed = await Promise.all(
+    entries
+      .filter((e) => !e.name.startsWith('.') && !e.name.endsWith('.meta.json'))
+      .map(async (e): Promise<ManualBackup | undefined> => {
+        const path = join(dir, e.name);
+        const s = await stat(path).catch(() => undefined);
+        if (!s) return undefined;
+        const isDirectory = s.isDirectory();
+        return {
+          ...classifyManualBackup(e.name, isDirectory),
+          name: e.name,
+          path,
+          isDirectory,
+          size: isDirectory ? await sizeOf(path) : s.size,
+          modified: s.mtime,
+        };
+      }),
+  );
+  const out = listed.filter((m): m is ManualBackup => m !== undefined);
   return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
 }
