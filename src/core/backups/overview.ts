@@ -21,7 +21,7 @@ import {
   type PgbackrestEnvironmentWarning,
 } from './pgbackrest-env';
 import { repositoriesOf, type Repository } from './repositories';
-import { listManualBackupsVia, readSidecarVia } from './remote-files';
+import { listManualBackupsVia, readSidecarsVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
 import { manualBackupHostDir, readSite, type Site } from '../stack/site';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
@@ -119,7 +119,15 @@ export async function loadBackupsOverview(input: {
         input.runtime().then(async (rt) => {
           const dir = (await readSite(stack, { settings: input.settings, runtime: rt })).manualRuntimeDir;
           const list = await listManualBackupsVia(rt, dir, input.signal);
-          return withSidecars(list, (path) => readSidecarVia(rt, path, input.signal));
+          const sidecars = await readSidecarsVia(
+            rt,
+            list.map((m) => m.path),
+            input.signal,
+          );
+          return list.map((m): ManualBackupEntry => {
+            const s = sidecars.get(m.path);
+            return s instanceof Error ? { ...m, sidecarError: s.message } : { ...m, sidecar: s };
+          });
         }),
         local,
       ]).then(([remote, here]) => [...remote, ...here].sort((a, b) => b.modified.getTime() - a.modified.getTime()))

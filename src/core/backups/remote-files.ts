@@ -2,8 +2,9 @@
  * Files that live on the engine's machine (a remote Docker engine): the manual backups folder and
  * its sidecars are read through the database container, which mounts them. One `find` lists the
  * folder (type, size, mtime, relative path of every entry, so a pg_basebackup folder's size is the
- * sum of its files); one `cat` per sidecar reads the metadata. Argv arrays only: a file name never
- * reaches a shell.
+ * sum of its files); one more exec reads every sidecar (a fixed script whose arguments are the paths),
+ * so a folder of 1,000 backups costs two round trips over an SSH engine, not 1,001 concurrent channels.
+ * Argv arrays only: a file name never reaches a shell's parser.
  */
 import { posix } from 'node:path';
 import type { ToolRuntime } from '../runtime';
@@ -61,21 +62,48 @@ export async function listManualBackupsVia(
   return out.sort((a, b) => b.modified.getTime() - a.modified.getTime());
 }
 
-/** A backup's sidecar read where the runtime runs; undefined when there is none. */
-export async function readSidecarVia(
+/** Separates the sidecars in the one exec's output (a control character no JSON text contains raw). */
+const RECORD = '\x1etsdbops-sidecar ';
+const UNREADABLE = '\x1etsdbops-unreadable';
+/** For each path (its `$1`…): a record line, then the sidecar's text if the file exists. A constant script. */
+const READ_SIDECARS =
+  'for f do printf "\\036tsdbops-sidecar %s\\n" "$f"; ' +
+  'if [ -e "$f" ]; then cat -- "$f" || printf "\\036tsdbops-unreadable\\n"; echo; fi; done';
+
+/**
+ * The sidecars of these backups (paths where the runtime runs), read in one exec per 500 paths: path →
+ * its sidecar, undefined when it has none, or the Error that says why it could not be used.
+ */
+export async function readSidecarsVia(
   rt: ToolRuntime,
-  backupPath: string,
+  backupPaths: readonly string[],
   signal?: AbortSignal,
-): Promise<BackupSidecar | undefined> {
-  const file = `${backupPath}${SIDECAR_SUFFIX}`;
-  const r = await rt.run(['cat', '--', file], { signal });
-  if (r.exitCode !== 0) {
-    if (r.stderrTail.some((l) => /No such file or directory/.test(l))) return undefined;
-    throw new Error(`Reading ${file} in ${rt.description} failed: ${r.stderrTail.slice(-1).join('')}`);
+): Promise<Map<string, BackupSidecar | Error | undefined>> {
+  const out = new Map<string, BackupSidecar | Error | undefined>();
+  for (let i = 0; i < backupPaths.length; i += 500) {
+    const chunk = backupPaths.slice(i, i + 500);
+    const files = chunk.map((p) => `${p}${SIDECAR_SUFFIX}`);
+    const r = await rt.run(['sh', '-c', READ_SIDECARS, 'tsdbops', ...files], { signal });
+    if (r.exitCode !== 0)
+      throw new Error(`Reading sidecars in ${rt.description} failed: ${r.stderrTail.slice(-1).join('')}`);
+    const texts = new Map<string, string[]>();
+    let current: string[] | undefined;
+    for (const l of r.stdoutLines) {
+      if (l.startsWith(RECORD)) texts.set(l.slice(RECORD.length), (current = []));
+      else current?.push(l);
+    }
+    chunk.forEach((path, k) => {
+      const file = files[k]!;
+      const lines = texts.get(file);
+      const text = lines?.join('\n').trim() ?? '';
+      if (!lines || text === '') return out.set(path, undefined);
+      if (lines.includes(UNREADABLE)) return out.set(path, new Error(`${file} in ${rt.description} is not readable`));
+      try {
+        out.set(path, JSON.parse(text) as BackupSidecar);
+      } catch (e) {
+        out.set(path, new Error(`${file} (in ${rt.description}) is not valid JSON: ${(e as Error).message}`));
+      }
+    });
   }
-  try {
-    return JSON.parse(r.stdoutLines.join('\n')) as BackupSidecar;
-  } catch (e) {
-    throw new Error(`${file} (in ${rt.description}) is not valid JSON: ${(e as Error).message}`);
-  }
+  return out;
 }

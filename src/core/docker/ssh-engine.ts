@@ -81,6 +81,8 @@ interface Link {
   /** Channels this connection accepts (lowered when the server refuses one). */
   limit: number;
   closed: boolean;
+  /** Its open channels: ended with it, so no idle keep-alive socket of a dead connection is used again. */
+  readonly open: Set<ClientChannel>;
 }
 
 /** One SSH engine: connections, channels to `docker system dial-stdio`, an HTTP agent and a CLI socket. */
@@ -206,10 +208,13 @@ export class SshEngine {
         });
         // dial-stdio's own diagnostics (e.g. "docker: command not found") go to the log.
         ch.stderr.on('data', (d: Buffer) => this.opts.log?.('warn', `${this.address}: ${d.toString().trim()}`));
+        link.open.add(ch);
         ch.once('close', () => {
+          link.open.delete(ch);
           link.channels--;
           this.trim();
         });
+        if (link.closed) endChannels(link); // the connection died while the channel opened
         return ch;
       } catch (e) {
         link.channels--;
@@ -277,6 +282,7 @@ export class SshEngine {
       channels: 0,
       limit: Number.POSITIVE_INFINITY,
       closed: false,
+      open: new Set(),
       ready: new Promise<void>((resolve, reject) => {
         client.once('ready', () => {
           this.opts.log?.('info', `Connected to the Docker engine over ${this.address}.`);
@@ -293,6 +299,7 @@ export class SshEngine {
     // ssh2 closes the connection's channels with it, which ends their HTTP requests and streams.
     client.on('close', () => {
       link.closed = true;
+      endChannels(link);
     });
     this.links.push(link);
     client.connect(config);
@@ -343,6 +350,20 @@ function describeConnectError(e: Error & { level?: string; code?: string }, addr
 }
 
 /** ssh2 channels lack the few net.Socket methods Node's HTTP client may call. */
+/**
+ * Ends every channel of a connection that died: an idle keep-alive channel in the HTTP agent's pool would
+ * otherwise serve the next request and never answer (a hang); destroyed, it leaves the pool at once.
+ */
+function endChannels(link: Link): void {
+  for (const ch of [...link.open]) {
+    try {
+      ch.destroy();
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function asSocket(ch: ClientChannel): Duplex {
   const s = ch as unknown as Record<string, unknown>;
   for (const m of ['setTimeout', 'setNoDelay', 'setKeepAlive', 'ref', 'unref'])
