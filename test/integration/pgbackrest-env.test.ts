@@ -63,7 +63,7 @@ describe('the pgBackRest environment in effect: a compose file that keeps the im
     await Promise.all([plain?.stop(), override?.stop()]);
   });
 
-  it('the test image is shaped like timescaledb-ha: uid 1000, SIGINT, PGBACKREST_CONFIG and poddb, the /etc link', async () => {
+  it('the test image is shaped like timescaledb-ha: uid 1000, SIGINT, PGBACKREST_CONFIG and poddb, the /etc link, procps', async () => {
     const inspect = await run('docker', ['image', 'inspect', TIMESCALEDB_TEST_IMAGE, '--format', '{{json .Config}}'], {
       env: { DOCKER_HOST: plain!.docker.host },
     });
@@ -73,6 +73,8 @@ describe('the pgBackRest environment in effect: a compose file that keeps the im
     assert.ok(config.Env.includes('PGBACKREST_STANZA=poddb'), config.Env.join(' '));
     assert.equal((await plain!.exec('timescaledb', ['id', '-u'])).stdout.trim(), '1000');
     assert.equal((await plain!.exec('timescaledb', ['readlink', '/etc/pgbackrest.conf'])).stdout.trim(), IMAGE_CONF);
+    // procps, as in the real image: ps lists the container's postmaster.
+    assert.match((await plain!.exec('timescaledb', ['ps', '-eo', 'comm'])).stdout, /postgres/);
   });
 
   it('without an override: the image’s config (also behind /etc/pgbackrest.conf), the compose file’s stanza db', async () => {

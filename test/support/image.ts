@@ -23,7 +23,8 @@ export const RECIPE_LABEL = 'tsdb-ops.recipe';
 
 const RECIPE_DIR = join(supportDir(), 'image');
 const SUITE = 'bookworm';
-const INCLUDE = ['postgresql-15', 'pgbackrest'];
+// procps: the real timescaledb-ha image ships it (ps, pkill); the extension never needs it (it signals with the shell's kill).
+const INCLUDE = ['postgresql-15', 'pgbackrest', 'procps'];
 const IMPORT_PATH = 'PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function debootstrapAvailable(): boolean {
