@@ -1,0 +1,107 @@
+/**
+ * The `restore_command` of a restore that fetches WAL asynchronously, and why it exists.
+ *
+ * PostgreSQL reads a `restore_command` that exits below 126 as "no such segment": it ends recovery there and
+ * promotes. A repository read error, or an async queue that could not fetch a segment (spool unwritable or
+ * full, a worker killed), would end a "latest state" restore early, in silence, with the newer data missing.
+ * The wrapper runs the async `archive-get` first; when that does not give the segment it fetches it again the
+ * plain way (`--no-archive-async`, up to 3 tries), and only a plain "not in the archive" (pgBackRest's exit 1)
+ * ends recovery. Any other failure exits 255, which PostgreSQL treats as fatal: recovery stops and the server
+ * does not start, so the restore fails and rolls back instead of promoting early.
+ *
+ * The script is a constant (written as is into the container): the pgBackRest options come as arguments,
+ * after `%f "%p" <log>`; those before RECOVERY_WRAPPER_ASYNC_MARK are for every call, those after only for
+ * the async one. Each line of its log is one segment the async queue could not give ("async <file> <code>"),
+ * then how the plain way ended ("plain <file> ok" / "plain <file> <code> try <n>").
+ */
+
+export const RECOVERY_WRAPPER_ASYNC_MARK = '--tsdbops-async';
+
+/** A word a restore_command can carry without quoting (PostgreSQL runs it through /bin/sh). */
+export function isShellSafe(word: string): boolean {
+  return /^[A-Za-z0-9_./=:@%+,-]+$/.test(word);
+}
+
+export const RECOVERY_WRAPPER_SCRIPT = `#!/bin/sh
+# tsdb-ops: restore_command of one restore (removed after it). Async archive-get first; a segment it could not
+# give is fetched again the plain way; only a plain "not in the archive" (exit 1) ends recovery, any other
+# failure exits 255 so PostgreSQL stops instead of promoting early.
+f=$1; p=$2; log=$3; shift 3
+plain=''; async=''; mark=''
+for a in "$@"; do
+  if [ "$a" = ${RECOVERY_WRAPPER_ASYNC_MARK} ]; then mark=1; continue; fi
+  if [ -n "$mark" ]; then async="$async $a"; else plain="$plain $a"; fi
+done
+case "$f" in
+  *.history|*.partial|*.backup) async='' ;;
+esac
+if [ -n "$async" ]; then
+  pgbackrest $plain $async archive-get "$f" "$p" && exit 0
+  echo "async $f $?" >> "$log"
+fi
+n=0
+while :; do
+  pgbackrest $plain --no-archive-async archive-get "$f" "$p"
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    [ -n "$async" ] && echo "plain $f ok" >> "$log"
+    exit 0
+  fi
+  [ $rc -eq 1 ] && exit 1
+  n=$((n + 1))
+  echo "plain $f $rc try $n" >> "$log"
+  if [ $n -ge 3 ]; then
+    echo "tsdb-ops: WAL segment $f could not be read from the archive (pgBackRest exit $rc, 3 tries): stopping recovery" >&2
+    exit 255
+  fi
+  sleep 2
+done
+`;
+
+export interface WrapperLog {
+  /** Segments the async queue could not give (in order, no repeats). */
+  readonly asyncMissed: string[];
+  /** Of those, fetched the plain way. */
+  readonly fetchedPlain: string[];
+  /** Segments that failed the plain way too after every try (recovery stopped there). */
+  readonly failed: { readonly file: string; readonly code: number }[];
+  /** Plain tries that failed and were retried. */
+  readonly retries: number;
+}
+
+/** Reads the wrapper's log (its lines, see the module comment). */
+export function parseWrapperLog(text: string): WrapperLog {
+  const asyncMissed: string[] = [];
+  const fetchedPlain: string[] = [];
+  const failed: { file: string; code: number }[] = [];
+  let retries = 0;
+  for (const line of text.split(/\r?\n/)) {
+    const w = line.trim().split(/\s+/);
+    if (w[0] === 'async' && w[1] && !asyncMissed.includes(w[1])) asyncMissed.push(w[1]);
+    else if (w[0] === 'plain' && w[1] && w[2] === 'ok' && !fetchedPlain.includes(w[1])) fetchedPlain.push(w[1]);
+    else if (w[0] === 'plain' && w[1] && w[3] === 'try') {
+      retries++;
+      if (Number(w[4]) >= 3) failed.push({ file: w[1], code: Number(w[2]) });
+    }
+  }
+  return { asyncMissed, fetchedPlain, failed, retries };
+}
+
+/** The restore's line about the fall-backs, or undefined when the async queue gave every segment. */
+export function describeWrapperLog(log: WrapperLog): string | undefined {
+  if (!log.asyncMissed.length && !log.retries) return undefined;
+  const parts: string[] = [];
+  if (log.asyncMissed.length) {
+    parts.push(
+      `the async queue could not give ${log.asyncMissed.length} segment${log.asyncMissed.length === 1 ? '' : 's'} ` +
+        `(first ${log.asyncMissed[0]}): fetched the plain way${log.fetchedPlain.length < log.asyncMissed.length ? ' where found' : ''}`,
+    );
+  }
+  if (log.retries) parts.push(`${log.retries} plain read${log.retries === 1 ? '' : 's'} failed and were retried`);
+  if (log.failed.length) {
+    parts.push(
+      `${log.failed.map((f) => `${f.file} (exit ${f.code})`).join(', ')} could not be read: recovery stopped there`,
+    );
+  }
+  return `archive-get: ${parts.join('; ')}.`;
+}
