@@ -12,7 +12,7 @@ export type Size = 'small' | 'full';
 export interface Row {
   /** Short id shown in the table (also what `--only` matches, with the figure's id). */
   readonly figure: string;
-  readonly unit: 'ms' | 's' | 'MB' | 'calls';
+  readonly unit: 'ms' | 's' | 'MB' | 'MB/s' | 'calls';
   /** The extension's samples (in `unit`). */
   readonly extension?: readonly number[];
   /** The raw tool / baseline samples (same unit), interleaved with the extension's. */

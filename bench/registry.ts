@@ -10,6 +10,7 @@ import { migrationsApplyFigure, migrationStatusFigure } from './figures/migratio
 import { dockerEventFigure, dockerIdleFigure } from './figures/docker';
 import { logFollowerFigure } from './figures/logs';
 import { restoreDrillFigure } from './figures/drill';
+import { restoreReplayFigure } from './figures/replay';
 import { lintFigure } from './figures/lint';
 import { backupsViewFigure, extensionHostFigure } from './figures/host';
 import { timelineFigure } from './figures/timeline';
@@ -22,6 +23,7 @@ export const FIGURES: readonly Figure[] = [
   pgRestoreFigure,
   pgbackrestRestoreFigure,
   restoreDrillFigure,
+  restoreReplayFigure,
   dockerIdleFigure,
   dockerEventFigure,
   extensionHostFigure,

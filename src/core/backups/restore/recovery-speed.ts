@@ -48,6 +48,8 @@ export interface RecoverySpeedInput {
   readonly walToReplayBytes?: number;
   /** The WAL segment size (16 MiB unless initdb chose another). */
   readonly walSegmentBytes?: number;
+  /** Set when the spool could not be created (recovery-run.ts): plain archive-get, for this reason. */
+  readonly spoolProblem?: string;
 }
 
 export type ArchiveGetMode = 'async' | 'plain' | 'user';
@@ -211,6 +213,7 @@ export function decideRecoverySpeed(i: RecoverySpeedInput): RecoverySpeed {
   }
   const plain = (reason: string) =>
     done({ mode: 'plain', why: `archive-get: plain, one segment per call (${reason})` });
+  if (i.spoolProblem) return plain(i.spoolProblem);
   const unsafe = [...i.baseArgs, i.workDir, i.runId, i.stanza].find((a) => !isShellSafe(a));
   if (unsafe !== undefined) return plain(`${JSON.stringify(unsafe)} cannot be carried safely in a restore_command`);
 

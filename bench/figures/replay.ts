@@ -1,0 +1,351 @@
+/**
+ * The realistic restore (issue 28): a 1 GB database whose newest full backup is followed by at least 1 GB of
+ * archived WAL (inserts and updates into a hypertable-shaped table, as a day before the next full), restored to
+ * the latest state. The extension's restore against the infra guide's raw procedure, interleaved pairs, with the
+ * phases of both sides: `pgbackrest restore`, the archive-get calls (count and total time, from pgBackRest's own
+ * archive-get log), and the last segment → accepting connections. Then the physical limit of this machine: the
+ * engine's disk write and read bandwidth, single-core gzip decompression and single-core WAL apply (the same WAL
+ * replayed from a local pg_wal, no restore_command), and the restore time those give.
+ *
+ * Runs alone with `npm run bench -- --only restore-replay` (`--size small`: 200 MB of WAL, 1 pair).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parsePgBackRestInfo, type BackupSet } from '../../src/core/backups/pgbackrest';
+import { deletePreRestoreCopy, restorePhysical } from '../../src/core/backups/restore/physical';
+import { newestArchivedSegment, parseWalSegment } from '../../src/core/backups/restore/recovery-proof';
+import { run, sleep } from '../../test/support/proc';
+import {
+  interleaved,
+  median,
+  pick,
+  ratios,
+  timed,
+  fmt,
+  StepTimes,
+  type BenchContext,
+  type Figure,
+  type Row,
+} from '../lib';
+import { DATA, prepare, type Prepared } from './backups';
+import { measureLimit, type Limit } from './replay-limit';
+
+const SEG = 16 * 1024 * 1024;
+
+export interface Scenario {
+  p: Prepared;
+  set: BackupSet;
+  /** WAL segments from the set's start to the archive's newest (both included). */
+  first: string;
+  last: string;
+  walBytes: number;
+  /** pgBackRest's archive-get log on this machine (the stack's ./logs/pgbackrest mount). */
+  archiveGetLog: string;
+}
+
+let scenario: Promise<Scenario> | undefined;
+
+/** The stack's SQL, with the connection retried (its 5 s connect timeout expires on a machine at load 30). */
+async function sql<T = Record<string, unknown>>(p: Prepared, q: string): Promise<T[]> {
+  for (let i = 1; ; i++) {
+    try {
+      return await p.stack.sql<T>(q);
+    } catch (e) {
+      if (i >= 10 || !/timeout expired|ECONNREFUSED|Connection terminated/.test(String(e))) throw e;
+      await sleep(2000);
+    }
+  }
+}
+
+async function waitArchived(ctx: BenchContext, p: Prepared): Promise<void> {
+  const [w] = await sql<{ wal: string }>(p, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal');
+  ctx.log(`waiting for the archiver to reach ${w!.wal}`);
+  for (const t0 = Date.now(); ; await sleep(1000)) {
+    const [a] = await sql<{ last: string | null }>(p, 'SELECT last_archived_wal AS last FROM pg_stat_archiver');
+    if (a?.last && a.last.slice(8) >= w!.wal.slice(8)) return;
+    if (Date.now() - t0 > 3_600_000) throw new Error(`WAL ${w!.wal} not archived within an hour (last ${a?.last})`);
+  }
+}
+
+/** The newest full, then ≥ 1 GB (small: 200 MB) of WAL from inserts and updates, every segment archived. */
+export function replayScenario(ctx: BenchContext): Promise<Scenario> {
+  scenario ??= (async () => {
+    const p = await prepare(ctx);
+    ctx.log('replay scenario: the newest full backup');
+    await sql(p, 'DROP TABLE IF EXISTS bench_metrics');
+    await p.stack.exec(
+      'timescaledb',
+      ['pgbackrest', '--stanza=db', '--type=full', '--archive-timeout=600', '--log-level-console=warn', 'backup'],
+      { timeoutMs: 3_600_000 },
+    );
+    const want = pick(ctx.size, 200, 1100) * 1024 * 1024;
+    await sql(
+      p,
+      'CREATE TABLE bench_metrics (time timestamptz NOT NULL, device_id int NOT NULL, value double precision, status text)',
+    );
+    await sql(p, 'CREATE INDEX ON bench_metrics (time DESC)');
+    await sql(p, 'CREATE INDEX ON bench_metrics (device_id, time DESC)');
+    const [s] = await sql<{ lsn: string }>(p, 'SELECT pg_current_wal_lsn()::text AS lsn');
+    const batch = 400_000;
+    for (let k = 0; ; k++) {
+      const from = `timestamptz '2026-01-01' + ${k * batch} * interval '200 ms'`;
+      await sql(
+        p,
+        `INSERT INTO bench_metrics SELECT ${from} + g * interval '200 ms', g % 1000, random() * 100, 'ok' ` +
+          `FROM generate_series(1, ${batch}) g`,
+      );
+      // A day's corrections: a tenth of the batch's rows updated.
+      await sql(
+        p,
+        `UPDATE bench_metrics SET value = value + 1, status = 'corrected' WHERE time >= ${from} AND device_id % 10 = ${k % 10}`,
+      );
+      const [d] = await sql<{ b: string }>(p, `SELECT (pg_current_wal_lsn() - '${s!.lsn}'::pg_lsn)::text AS b`);
+      ctx.log(`replay scenario: ${fmt(Number(d!.b) / 1e6, 0)} MB of WAL after the backup`);
+      if (Number(d!.b) >= want) break;
+    }
+    await waitArchived(ctx, p);
+    const r = await p.stack.exec('timescaledb', ['pgbackrest', '--stanza=db', '--output=json', 'info']);
+    const info = parsePgBackRestInfo(r.stdout)[0]!;
+    const set = info.backups.at(-1)!;
+    const last = newestArchivedSegment(info)!;
+    const first = set.walStart!;
+    const n = Number(parseWalSegment(last)!.number - parseWalSegment(first)!.number) + 1;
+    ctx.log(`replay scenario: set ${set.label}, WAL ${first} … ${last} (${n} segments)`);
+    return {
+      p,
+      set,
+      first,
+      last,
+      walBytes: n * SEG,
+      archiveGetLog: join(p.stack.infraDir, 'logs', 'pgbackrest', 'db-archive-get.log'),
+    };
+  })();
+  return scenario;
+}
+
+// ---------- pgBackRest's archive-get log ----------
+
+export interface ArchiveGets {
+  /** Calls that found their segment. */
+  found: number;
+  calls: number;
+  /** Sum of the calls' own durations ("command end: … (N ms)"). */
+  totalMs: number;
+  /** When the last call that found a segment ended (epoch ms). */
+  lastFoundEnd?: number;
+}
+
+const logTime = (line: string) => Date.parse(`${line.slice(0, 23).replace(' ', 'T')}Z`);
+
+/** The archive-get calls logged after `offset` (pgBackRest 2.45 log lines, TZ=UTC in the container). */
+export function archiveGetsSince(file: string, offset: number): ArchiveGets {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8').slice(offset);
+  } catch {
+    return { found: 0, calls: 0, totalMs: 0 };
+  }
+  const out: ArchiveGets = { found: 0, calls: 0, totalMs: 0 };
+  let found = false;
+  for (const l of text.split('\n')) {
+    if (/ P00 +INFO: found \S+ in the /.test(l)) found = true;
+    const m = / P00 +INFO: archive-get(?::async)? command end: .*\((\d+)ms\)/.exec(l);
+    if (m) {
+      out.calls++;
+      out.totalMs += Number(m[1]);
+      if (found) {
+        out.found++;
+        out.lastFoundEnd = logTime(l);
+      }
+      found = false;
+    }
+  }
+  return out;
+}
+
+const logSize = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/** Options the extension may add for speed: the raw side runs the guide's own command without them. */
+const SPEED_ARG = /^--(process-max|archive-async|spool-path|archive-get-queue-max|recovery-option=restore_command)\b/;
+
+// ---------- The figure ----------
+
+interface Phases {
+  restoreMs: number;
+  gets: ArchiveGets;
+  lastToReadyMs?: number;
+}
+
+function phaseNote(xs: readonly Phases[]): string {
+  const m = (f: (x: Phases) => number | undefined) => median(xs.map(f).filter((v): v is number => v !== undefined));
+  return (
+    `\`pgbackrest restore\` ${fmt(m((x) => x.restoreMs) / 1000)} s, ` +
+    `${fmt(
+      m((x) => x.gets.found),
+      0,
+    )} segments by ${fmt(
+      m((x) => x.gets.calls),
+      0,
+    )} archive-get calls taking ` +
+    `${fmt(m((x) => x.gets.totalMs) / 1000)} s in all, last segment → accepting connections ` +
+    `${fmt(m((x) => x.lastToReadyMs) / 1000)} s`
+  );
+}
+
+export const restoreReplayFigure: Figure = {
+  id: 'restore-replay',
+  title: 'pgBackRest restore, realistic: newest full + ≥ 1 GB of WAL',
+  async run(ctx) {
+    const sc = await replayScenario(ctx);
+    const p = sc.p;
+    const limit: Limit = await measureLimit(ctx, sc);
+    let extArgv: string[] | undefined;
+    const asides: string[] = [];
+    const extSteps = new StepTimes();
+    const extPhases: Phases[] = [];
+    const rawPhases: Phases[] = [];
+    const chosen = new Set<string>();
+    const ext = async () => {
+      const off = logSize(sc.archiveGetLog);
+      let restoreMs = 0;
+      let t0 = 0;
+      const ms = await timed(async () => {
+        const r = await restorePhysical(
+          p.physical,
+          { kind: 'pgbackrest', stanza: 'db' },
+          {
+            step: (title) => {
+              if (t0) restoreMs += performance.now() - t0;
+              t0 = title.startsWith('Restoring ') ? performance.now() : 0;
+              extSteps.mark(
+                title.startsWith('Restoring ')
+                  ? '`pgbackrest restore`'
+                  : title.replace(/ to \S*\.pre-restore-\S+$/, ''),
+              );
+            },
+            line: (l) => {
+              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) extArgv ??= l.slice(2).split(' ');
+              if (l.startsWith('archive-get: ') || l.startsWith('restore: ')) chosen.add(l);
+            },
+          },
+        );
+        extSteps.end();
+        if (r.preRestoreCopy) asides.push(r.preRestoreCopy);
+      });
+      const gets = archiveGetsSince(sc.archiveGetLog, off);
+      extPhases.push({
+        restoreMs,
+        gets,
+        lastToReadyMs: gets.lastFoundEnd ? Date.now() - gets.lastFoundEnd : undefined,
+      });
+      return ms;
+    };
+    let n = 0;
+    const raw = async () => {
+      const aside = `${DATA}.bench-replay-raw-${++n}`;
+      const argv = extArgv!.filter((a) => !SPEED_ARG.test(a));
+      const off = logSize(sc.archiveGetLog);
+      let restoreMs = 0;
+      const ms = await timed(async () => {
+        await p.dockerExec(['pg_ctl', '-D', DATA, '-m', 'fast', '-w', 'stop']);
+        await run('docker', ['exec', p.containerId, 'pg_ctl', '-D', DATA, 'status'], {
+          env: p.stack.dockerEnv,
+          reject: false,
+        });
+        await p.dockerExec(['mv', DATA, aside]);
+        await p.dockerExec(['mkdir', '-m', '0700', DATA]);
+        restoreMs = await timed(() => p.dockerExec(argv));
+        await p.dockerExec([
+          'pg_ctl',
+          '-D',
+          DATA,
+          '-l',
+          '/home/postgres/pgdata/bench-raw-start.log',
+          '-w',
+          '-t',
+          '3600',
+          'start',
+        ]);
+        for (;;) {
+          const r = await run(
+            'docker',
+            [
+              'exec',
+              p.containerId,
+              'psql',
+              '-X',
+              '-At',
+              '-U',
+              p.user,
+              '-d',
+              p.database,
+              '-c',
+              'SELECT pg_is_in_recovery()',
+            ],
+            { env: p.stack.dockerEnv, reject: false },
+          );
+          if (r.exitCode === 0 && r.stdout.trim() === 'f') break;
+          await sleep(100);
+        }
+      }).finally(() => asides.push(aside));
+      const gets = archiveGetsSince(sc.archiveGetLog, off);
+      rawPhases.push({
+        restoreMs,
+        gets,
+        lastToReadyMs: gets.lastFoundEnd ? Date.now() - gets.lastFoundEnd : undefined,
+      });
+      return ms;
+    };
+    const cleanup = async () => {
+      for (const a of asides.splice(0)) {
+        if (a.includes('.pre-restore-'))
+          await deletePreRestoreCopy(p.physical, a, { step: () => undefined, line: () => undefined });
+        else await p.dockerExec(['rm', '-rf', '--', a]);
+      }
+      await sleep(1100);
+    };
+    const r = await interleaved(pick(ctx.size, 1, 5), ext, raw, {
+      between: cleanup,
+      log: ctx.log,
+      label: 'replay restore',
+    });
+    const rs = ratios(r.a, r.b);
+    const limitS = limit.restoreAtLimitMs / 1000;
+    const ofLimit = (xs: number[]) => fmt(median(xs) / limit.restoreAtLimitMs, 2);
+    const met = median(rs) <= 0.5 || median(r.a) <= 1.25 * limit.restoreAtLimitMs;
+    const walMb = `${fmt(sc.walBytes / 2 ** 20, 0)} MB`;
+    const rows: Row[] = [
+      {
+        figure: `pgBackRest restore, latest state: ${fmt(p.dbBytes / 1e6, 0)} MB database, newest full + ${walMb} of archived WAL`,
+        unit: 's',
+        extension: r.a.map((x) => x / 1000),
+        raw: r.b.map((x) => x / 1000),
+        rawLabel:
+          'docker exec: `pg_ctl stop`, `pg_ctl status`, `mv data aside`, `mkdir`, the same `pgbackrest … restore` without ' +
+          'speed options (the guide: one process, plain archive-get), `pg_ctl -w start`, `psql` until not in recovery (100 ms)',
+        ratio: { kind: 'ext/raw', values: rs },
+        target: '≤ 0.5, or ≤ 1.25× the physical limit',
+        met,
+        note:
+          `per phase (medians), extension: ${phaseNote(extPhases)}; raw: ${phaseNote(rawPhases)}; ` +
+          `extension ${ofLimit(r.a)}× and raw ${ofLimit(r.b)}× the physical limit (${fmt(limitS)} s, rows below)` +
+          (chosen.size
+            ? `; the extension chose: ${[...chosen].join(' / ')}`
+            : '; the extension passed no speed option') +
+          `; its steps (medians): ${extSteps.summary()}`,
+        cause: met
+          ? undefined
+          : 'one process copies and decompresses the set, and PostgreSQL waits for one `pgbackrest archive-get` process per ' +
+            'WAL segment (each opens the repository, decompresses 16 MB and exits) while replay stands still',
+      },
+      ...limit.rows,
+    ];
+    return rows;
+  },
+};

@@ -1,0 +1,128 @@
+/**
+ * The recovery speed-up around one restore, where the tools run (a ToolRuntime): measure the machine (one
+ * exec: cores and the free space of each spool candidate the tools' user can write), set up what the decision
+ * needs (the wrapper script, the spool folder; a spool that cannot be created means plain archive-get, said so),
+ * and afterwards read the wrapper's log and remove the wrapper, its log and the spool (also after a cancel or a
+ * rollback: `tearDownRecoverySpeed` never throws). `replayEnd` asks the restored server where replay ended.
+ */
+import { Readable } from 'node:stream';
+import { posix } from 'node:path';
+import type { ToolRuntime } from '../../runtime';
+import {
+  decideRecoverySpeed,
+  type RecoveryMachine,
+  type RecoverySpeed,
+  type RecoverySpeedInput,
+} from './recovery-speed';
+import { RECOVERY_WRAPPER_SCRIPT, describeWrapperLog, parseWrapperLog } from './recovery-wrapper';
+
+/** Folders a spool may live in, best first: the PGDATA volume's folder, pgBackRest's default spool, /tmp. */
+export function spoolCandidates(dataDir: string): string[] {
+  return [posix.dirname(dataDir.replace(/\/+$/, '')), '/var/spool/pgbackrest', '/tmp'];
+}
+
+/** Prints `cores N`, then `free <dir> <df -Pk line>` for each writable folder (`free <dir> -` otherwise). */
+export const RECOVERY_PROBE_SCRIPT =
+  'echo "cores $(nproc 2>/dev/null || echo 1)"; ' +
+  'for d in "$@"; do if [ -d "$d" ] && [ -w "$d" ]; then echo "free $d $(df -Pk "$d" 2>/dev/null | tail -n 1)"; ' +
+  'else echo "free $d -"; fi; done';
+
+export function parseRecoveryProbe(lines: readonly string[], candidates: readonly string[]): RecoveryMachine {
+  let cores = 1;
+  const free = new Map<string, number>();
+  for (const l of lines) {
+    const c = /^cores (\d+)/.exec(l);
+    if (c) cores = Math.max(1, Number(c[1]));
+    const f = /^free (\S+) (.*)$/.exec(l);
+    if (f) {
+      // df -P: filesystem, 1024-blocks, used, available, capacity, mounted on.
+      const avail = f[2]!.trim().split(/\s+/)[3];
+      if (avail !== undefined && /^\d+$/.test(avail)) free.set(f[1]!, Number(avail) * 1024);
+    }
+  }
+  return { cores, spoolCandidates: candidates.map((path) => ({ path, freeBytes: free.get(path) })) };
+}
+
+export async function probeRecoveryMachine(
+  rt: ToolRuntime,
+  dataDir: string,
+  signal?: AbortSignal,
+): Promise<RecoveryMachine> {
+  const candidates = spoolCandidates(dataDir);
+  const r = await rt.run(['sh', '-c', RECOVERY_PROBE_SCRIPT, 'probe', ...candidates], { signal });
+  return parseRecoveryProbe(r.exitCode === 0 ? r.stdoutLines : [], candidates);
+}
+
+const oneLine = (lines: readonly string[]) => lines.join(' ').trim() || 'no message';
+
+/**
+ * Writes the wrapper and creates the spool the decision names. When the spool cannot be created the decision is
+ * made again without async (plain archive-get, saying why); when the wrapper cannot be written, pgBackRest's own
+ * restore_command is kept (plain), saying why.
+ */
+export async function setUpRecoverySpeed(
+  rt: ToolRuntime,
+  input: RecoverySpeedInput,
+  signal?: AbortSignal,
+): Promise<RecoverySpeed> {
+  const speed = decideRecoverySpeed(input);
+  if (speed.spoolDir) {
+    const r = await rt.run(['mkdir', '-m', '0700', '--', speed.spoolDir], { signal });
+    if (r.exitCode !== 0) {
+      return decideRecoverySpeed({
+        ...input,
+        spoolProblem: `the spool ${speed.spoolDir} could not be created: ${oneLine(r.stderrTail)}`,
+      });
+    }
+  }
+  if (speed.wrapperPath) {
+    const r = await rt.run(['sh', '-c', 'umask 077 && cat > "$1" && chmod 0700 "$1"', 'write', speed.wrapperPath], {
+      stdin: Readable.from([RECOVERY_WRAPPER_SCRIPT]),
+      signal,
+    });
+    if (r.exitCode !== 0) {
+      await tearDownRecoverySpeed(rt, speed);
+      return decideRecoverySpeed({
+        ...input,
+        spoolProblem: `the restore_command ${speed.wrapperPath} could not be written: ${oneLine(r.stderrTail)}`,
+      });
+    }
+  }
+  return speed;
+}
+
+/**
+ * Reads the wrapper's log (its one line for the output, when the async queue missed a segment) and removes the
+ * wrapper, its log, this restore's spool, or the queue inside the user's own spool. Never throws.
+ */
+export async function tearDownRecoverySpeed(rt: ToolRuntime, speed: RecoverySpeed): Promise<string | undefined> {
+  let said: string | undefined;
+  try {
+    if (speed.wrapperLogPath) {
+      const r = await rt.run(['sh', '-c', '[ ! -f "$1" ] || cat "$1"', 'read', speed.wrapperLogPath]);
+      if (r.exitCode === 0) said = describeWrapperLog(parseWrapperLog(r.stdoutLines.join('\n')));
+    }
+    const paths = [speed.wrapperPath, speed.wrapperLogPath, speed.spoolDir, speed.spoolQueueDir].filter(
+      (p): p is string => Boolean(p),
+    );
+    if (paths.length) await rt.run(['rm', '-rf', '--', ...paths]);
+  } catch {
+    // Best effort: a failed clean-up leaves files named .tsdbops-* beside PGDATA, swept by the next restore.
+  }
+  return said;
+}
+
+/**
+ * Where replay ended: `pg_last_wal_replay_lsn()` (it stays at the end of the recovery after promotion) and the
+ * timeline recovery came from (the checkpoint's previous timeline after a promotion). `query` runs one SQL
+ * statement on the restored server and gives the first row's columns.
+ */
+export async function replayEnd(
+  query: (sql: string) => Promise<readonly string[] | undefined>,
+): Promise<{ lsn: string; timeline: number } | undefined> {
+  const row = await query(
+    'SELECT pg_last_wal_replay_lsn()::text, (SELECT prev_timeline_id FROM pg_control_checkpoint())::text',
+  );
+  if (!row?.[0]) return undefined;
+  return { lsn: row[0], timeline: Number(row[1]) || 1 };
+}
