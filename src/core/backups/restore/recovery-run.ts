@@ -43,12 +43,14 @@ export function parseRecoveryProbe(lines: readonly string[], candidates: readonl
   return { cores, spoolCandidates: candidates.map((path) => ({ path, freeBytes: free.get(path) })) };
 }
 
+/** `also`: folders to measure as well (the user's own spool-path, see userSpoolPath). */
 export async function probeRecoveryMachine(
   rt: ToolRuntime,
   dataDir: string,
+  also: readonly string[] = [],
   signal?: AbortSignal,
 ): Promise<RecoveryMachine> {
-  const candidates = spoolCandidates(dataDir);
+  const candidates = [...new Set([...spoolCandidates(dataDir), ...also])];
   const r = await rt.run(['sh', '-c', RECOVERY_PROBE_SCRIPT, 'probe', ...candidates], { signal });
   return parseRecoveryProbe(r.exitCode === 0 ? r.stdoutLines : [], candidates);
 }

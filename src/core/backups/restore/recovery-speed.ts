@@ -130,6 +130,15 @@ export function userSetting(
 }
 
 const ARCHIVE_GET_SECTIONS = ['archive-get', 'restore'];
+
+/** The spool-path the user set (config or environment), to measure along with the other candidates. */
+export function userSpoolPath(
+  conf: string | undefined,
+  env: Readonly<Record<string, string | undefined>> | undefined,
+  stanza: string,
+): string | undefined {
+  return userSetting(confSections(conf ?? ''), env, stanza, ARCHIVE_GET_SECTIONS, 'spool-path')?.value;
+}
 const RESTORE_SECTIONS = ['restore'];
 
 /** pgBackRest's size syntax (bytes, or KiB/MiB/GiB/TiB, KB/MB/GB/TB, K/M/G/T, powers of 1024). */
