@@ -36,6 +36,8 @@ export interface Row {
 
 export interface BenchContext {
   readonly size: Size;
+  /** `--pairs`: interleaved pairs for the figures that honour it (else their size's default). */
+  readonly pairs?: number;
   /** The fixture compose stack (started on first use, shared by every figure, stopped at the end). */
   stack(): Promise<Stack>;
   /** A throwaway PostgreSQL 15 cluster on the host (started on first use, shared). */

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --size small|full] [--only <figure>[,<figure>…]] [--out <file>]`
+ * `npm run bench [-- --size small|full] [--only <figure>[,<figure>…]] [--pairs <n>] [--out <file>]`
+ * (`--pairs`: interleaved pairs of the figures that honour it, instead of their size's default)
  *
  * Runs the figures of bench/registry.ts on the real parts of the test bench (the fixture compose stack on
  * the private Docker engine, a throwaway PostgreSQL 15), prints a table and writes it as Markdown
@@ -20,12 +21,15 @@ const ROOT = resolve(__dirname, '..');
 
 interface Args {
   size: Size;
+  pairs?: number;
   only?: string[];
   out?: string;
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--size small|full] [--only <figure>[,<figure>…]] [--out <file>]`);
+  console.error(
+    `${problem}\nusage: npm run bench -- [--size small|full] [--only <figure>[,<figure>…]] [--pairs <n>] [--out <file>]`,
+  );
   console.error(`figures: ${FIGURES.map((f) => f.id).join(', ')}`);
   process.exit(2);
 }
@@ -44,6 +48,10 @@ function parseArgs(argv: string[]): Args {
       a.only = v.split(',').map((s) => s.trim());
       const unknown = a.only.filter((o) => !FIGURES.some((f) => f.id === o));
       if (unknown.length) usage(`--only: no figure ${unknown.join(', ')}`);
+      i++;
+    } else if (k === '--pairs') {
+      if (!v || !/^[1-9]\d*$/.test(v)) usage(`--pairs must be a positive whole number, not ${JSON.stringify(v)}`);
+      a.pairs = Number(v);
       i++;
     } else if (k === '--out') {
       if (!v) usage('--out needs a file name');
@@ -115,7 +123,8 @@ function markdown(args: Args, rows: Row[], info: Record<string, string>, loads: 
   const out: string[] = [];
   out.push('# Benchmarks', '');
   out.push(
-    `Written by \`npm run bench -- --size ${args.size}${args.only ? ` --only ${args.only.join(',')}` : ''}\` ` +
+    `Written by \`npm run bench -- --size ${args.size}${args.only ? ` --only ${args.only.join(',')}` : ''}` +
+      `${args.pairs ? ` --pairs ${args.pairs}` : ''}\` ` +
       `on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${fmt(minutes, 1)} min). ` +
       'Extension and raw runs are interleaved in one process (A B, then B A, …); a ratio is the median of the ' +
       'per-pair ratios, with their min–max. Times of the raw side are the infra guide’s own commands through the docker CLI.',
@@ -150,6 +159,7 @@ async function main(): Promise<void> {
   let cluster: Promise<Cluster> | undefined;
   const ctx: BenchContext = {
     size: args.size,
+    pairs: args.pairs,
     stack: () =>
       (stack ??= (async () => {
         console.error('[bench] starting the fixture stack (private dockerd, test image)…');

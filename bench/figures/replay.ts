@@ -9,11 +9,9 @@
  *
  * Runs alone with `npm run bench -- --only restore-replay` (`--size small`: 200 MB of WAL, 1 pair).
  */
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parsePgBackRestInfo, type BackupSet } from '../../src/core/backups/pgbackrest';
 import { deletePreRestoreCopy, restorePhysical } from '../../src/core/backups/restore/physical';
-import { newestArchivedSegment, parseWalSegment } from '../../src/core/backups/restore/recovery-proof';
+import { newestArchivedSegment, parseWalSegment, walSegmentName } from '../../src/core/backups/restore/recovery-proof';
 import { run, sleep } from '../../test/support/proc';
 import {
   interleaved,
@@ -39,8 +37,6 @@ export interface Scenario {
   first: string;
   last: string;
   walBytes: number;
-  /** pgBackRest's archive-get log on this machine (the stack's ./logs/pgbackrest mount). */
-  archiveGetLog: string;
 }
 
 let scenario: Promise<Scenario> | undefined;
@@ -117,59 +113,41 @@ export function replayScenario(ctx: BenchContext): Promise<Scenario> {
       first,
       last,
       walBytes: n * SEG,
-      archiveGetLog: join(p.stack.infraDir, 'logs', 'pgbackrest', 'db-archive-get.log'),
     };
   })();
   return scenario;
 }
 
-// ---------- pgBackRest's archive-get log ----------
+// ---------- The server's log ----------
 
-export interface ArchiveGets {
-  /** Calls that found their segment. */
-  found: number;
-  calls: number;
-  /** Sum of the calls' own durations ("command end: … (N ms)"). */
-  totalMs: number;
-  /** When the last call that found a segment ended (epoch ms). */
-  lastFoundEnd?: number;
+/**
+ * What PostgreSQL's log says about one recovery (TZ=UTC in the container): the segments restored from the
+ * archive, when the first and the last came, and when the server accepted connections.
+ */
+export interface ServerRecovery {
+  restored: number;
+  firstAt?: number;
+  lastAt?: number;
+  readyAt?: number;
 }
 
-const logTime = (line: string) => Date.parse(`${line.slice(0, 23).replace(' ', 'T')}Z`);
+const logTime = (line: string) => {
+  const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC/.exec(line);
+  return m ? Date.parse(`${m[1]!.replace(' ', 'T')}Z`) : undefined;
+};
 
-/** The archive-get calls logged after `offset` (pgBackRest 2.45 log lines, TZ=UTC in the container). */
-export function archiveGetsSince(file: string, offset: number): ArchiveGets {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8').slice(offset);
-  } catch {
-    return { found: 0, calls: 0, totalMs: 0 };
-  }
-  const out: ArchiveGets = { found: 0, calls: 0, totalMs: 0 };
-  let found = false;
+export function serverRecovery(text: string): ServerRecovery {
+  const out: ServerRecovery = { restored: 0 };
   for (const l of text.split('\n')) {
-    if (/ P00 +INFO: found \S+ in the /.test(l)) found = true;
-    const m = / P00 +INFO: archive-get(?::async)? command end: .*\((\d+)ms\)/.exec(l);
-    if (m) {
-      out.calls++;
-      out.totalMs += Number(m[1]);
-      if (found) {
-        out.found++;
-        out.lastFoundEnd = logTime(l);
-      }
-      found = false;
+    if (/restored log file "[0-9A-F]{24}" from archive/.test(l)) {
+      out.restored++;
+      out.firstAt ??= logTime(l);
+      out.lastAt = logTime(l) ?? out.lastAt;
     }
+    if (/database system is ready to accept connections/.test(l)) out.readyAt = logTime(l) ?? out.readyAt;
   }
   return out;
 }
-
-const logSize = (file: string) => {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-};
 
 /** Options the extension may add for speed: the raw side runs the guide's own command without them. */
 const SPEED_ARG = /^--(process-max|archive-async|spool-path|archive-get-queue-max|recovery-option=restore_command)\b/;
@@ -178,24 +156,39 @@ const SPEED_ARG = /^--(process-max|archive-async|spool-path|archive-get-queue-ma
 
 interface Phases {
   restoreMs: number;
-  gets: ArchiveGets;
-  lastToReadyMs?: number;
+  rec: ServerRecovery;
 }
 
-function phaseNote(xs: readonly Phases[]): string {
-  const m = (f: (x: Phases) => number | undefined) => median(xs.map(f).filter((v): v is number => v !== undefined));
+function phaseNote(xs: readonly Phases[], perGetMs: number): string {
+  const m = (f: (x: Phases) => number | undefined) => {
+    const v = xs.map(f).filter((y): y is number => y !== undefined && Number.isFinite(y));
+    return v.length ? median(v) : NaN;
+  };
+  const segs = m((x) => x.rec.restored);
   return (
-    `\`pgbackrest restore\` ${fmt(m((x) => x.restoreMs) / 1000)} s, ` +
-    `${fmt(
-      m((x) => x.gets.found),
-      0,
-    )} segments by ${fmt(
-      m((x) => x.gets.calls),
-      0,
-    )} archive-get calls taking ` +
-    `${fmt(m((x) => x.gets.totalMs) / 1000)} s in all, last segment → accepting connections ` +
-    `${fmt(m((x) => x.lastToReadyMs) / 1000)} s`
+    `\`pgbackrest restore\` ${fmt(m((x) => x.restoreMs) / 1000)} s; ${fmt(segs, 0)} segments restored from the archive ` +
+    `(≈ ${fmt((segs * perGetMs) / 1000)} s of archive-get at ${fmt(perGetMs, 0)} ms a call); ` +
+    `first → last segment ${fmt(m((x) => (x.rec.lastAt ?? NaN) - (x.rec.firstAt ?? NaN)) / 1000)} s; ` +
+    `last segment → accepting connections ${fmt(m((x) => (x.rec.readyAt ?? NaN) - (x.rec.lastAt ?? NaN)) / 1000)} s`
   );
+}
+
+/** One plain `pgbackrest archive-get` (the guide's restore_command) per segment of the scenario, in a row: ms a call. */
+async function timeArchiveGets(p: Prepared, sc: Scenario, count: number): Promise<number> {
+  const first = parseWalSegment(sc.first)!;
+  const names = Array.from({ length: count }, (_, i) =>
+    walSegmentName({ timeline: first.timeline, number: first.number + BigInt(i) }),
+  );
+  const ms = await timed(() =>
+    p.dockerExec([
+      'sh',
+      '-c',
+      'for f in "$@"; do pgbackrest --stanza=db archive-get "$f" /tmp/bench-archive-get || exit 1; done; rm -f /tmp/bench-archive-get',
+      'get',
+      ...names,
+    ]),
+  );
+  return ms / count;
 }
 
 export const restoreReplayFigure: Figure = {
@@ -212,7 +205,7 @@ export const restoreReplayFigure: Figure = {
     const rawPhases: Phases[] = [];
     const chosen = new Set<string>();
     const ext = async () => {
-      const off = logSize(sc.archiveGetLog);
+      const since = Math.floor(Date.now() / 1000) - 1;
       let restoreMs = 0;
       let t0 = 0;
       const ms = await timed(async () => {
@@ -238,19 +231,24 @@ export const restoreReplayFigure: Figure = {
         extSteps.end();
         if (r.preRestoreCopy) asides.push(r.preRestoreCopy);
       });
-      const gets = archiveGetsSince(sc.archiveGetLog, off);
-      extPhases.push({
-        restoreMs,
-        gets,
-        lastToReadyMs: gets.lastFoundEnd ? Date.now() - gets.lastFoundEnd : undefined,
-      });
+      // The restored server logs to the container's own output (PID 1's stdout).
+      const logs = await run('docker', ['logs', '--since', String(since), p.containerId], { env: p.stack.dockerEnv });
+      extPhases.push({ restoreMs, rec: serverRecovery(`${logs.stdout}\n${logs.stderr}`) });
       return ms;
     };
     let n = 0;
     const raw = async () => {
       const aside = `${DATA}.bench-replay-raw-${++n}`;
       const argv = extArgv!.filter((a) => !SPEED_ARG.test(a));
-      const off = logSize(sc.archiveGetLog);
+      const rawLog = '/home/postgres/pgdata/bench-raw-start.log';
+      const size = await run(
+        'docker',
+        ['exec', p.containerId, 'sh', '-c', 'stat -c %s "$1" 2>/dev/null || echo 0', 'size', rawLog],
+        {
+          env: p.stack.dockerEnv,
+        },
+      );
+      const off = Number(size.stdout.trim()) || 0;
       let restoreMs = 0;
       const ms = await timed(async () => {
         await p.dockerExec(['pg_ctl', '-D', DATA, '-m', 'fast', '-w', 'stop']);
@@ -294,12 +292,10 @@ export const restoreReplayFigure: Figure = {
           await sleep(100);
         }
       }).finally(() => asides.push(aside));
-      const gets = archiveGetsSince(sc.archiveGetLog, off);
-      rawPhases.push({
-        restoreMs,
-        gets,
-        lastToReadyMs: gets.lastFoundEnd ? Date.now() - gets.lastFoundEnd : undefined,
+      const text = await run('docker', ['exec', p.containerId, 'tail', '-c', `+${off + 1}`, rawLog], {
+        env: p.stack.dockerEnv,
       });
+      rawPhases.push({ restoreMs, rec: serverRecovery(text.stdout) });
       return ms;
     };
     const cleanup = async () => {
@@ -310,11 +306,13 @@ export const restoreReplayFigure: Figure = {
       }
       await sleep(1100);
     };
-    const r = await interleaved(pick(ctx.size, 1, 5), ext, raw, {
+    const r = await interleaved(ctx.pairs ?? pick(ctx.size, 1, 5), ext, raw, {
       between: cleanup,
       log: ctx.log,
       label: 'replay restore',
     });
+    ctx.log('replay restore: timing the plain archive-get calls');
+    const perGetMs = await timeArchiveGets(p, sc, Math.min(16, Math.round(sc.walBytes / SEG)));
     const rs = ratios(r.a, r.b);
     const limitS = limit.restoreAtLimitMs / 1000;
     const ofLimit = (xs: number[]) => fmt(median(xs) / limit.restoreAtLimitMs, 2);
@@ -333,7 +331,7 @@ export const restoreReplayFigure: Figure = {
         target: '≤ 0.5, or ≤ 1.25× the physical limit',
         met,
         note:
-          `per phase (medians), extension: ${phaseNote(extPhases)}; raw: ${phaseNote(rawPhases)}; ` +
+          `per phase (medians), extension: ${phaseNote(extPhases, perGetMs)}; raw: ${phaseNote(rawPhases, perGetMs)}; ` +
           `extension ${ofLimit(r.a)}× and raw ${ofLimit(r.b)}× the physical limit (${fmt(limitS)} s, rows below)` +
           (chosen.size
             ? `; the extension chose: ${[...chosen].join(' / ')}`
