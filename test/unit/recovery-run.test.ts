@@ -1,15 +1,26 @@
 /** The recovery speed-up around a restore, on this machine's real shell and file system (HostRuntime). */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostRuntime } from '../../src/core/runtime';
 import {
   parseRecoveryProbe,
+  plainRestoreCommand,
   probeRecoveryMachine,
   replayEnd,
   setUpRecoverySpeed,
   spoolCandidates,
+  sweepRecoveryLeftovers,
   tearDownRecoverySpeed,
 } from '../../src/core/backups/restore/recovery-run';
 import { RECOVERY_WRAPPER_SCRIPT } from '../../src/core/backups/restore/recovery-wrapper';
@@ -111,5 +122,38 @@ describe('recovery speed around a restore: probe, set up, tear down', () => {
     assert.deepEqual(end, { lsn: '0/43000000', timeline: 1 });
     assert.match(asked, /pg_last_wal_replay_lsn\(\)/);
     assert.equal(await replayEnd(async () => [null as unknown as string, '1']), undefined);
+  });
+});
+
+describe('recovery speed: what an interrupted restore left', () => {
+  it("the sweep removes only this module's names beside PGDATA, and says which", async () => {
+    const base = mkdtempSync(join(tmpdir(), 'tsdbops-sweep-'));
+    try {
+      const data = join(base, 'data');
+      mkdirSync(data);
+      mkdirSync(join(base, '.tsdbops-spool-20261206-1'));
+      writeFileSync(join(base, '.tsdbops-spool-20261206-1', 'seg'), 'x');
+      writeFileSync(join(base, '.tsdbops-restore-command-20261206-1.sh'), RECOVERY_WRAPPER_SCRIPT);
+      writeFileSync(join(base, '.tsdbops-restore-command-20261206-1.log'), '');
+      writeFileSync(join(base, '.tsdbops-restore-data.json'), '{}');
+      writeFileSync(join(base, 'spool-of-the-user'), '');
+      const gone = await sweepRecoveryLeftovers(new HostRuntime(), data);
+      assert.deepEqual(gone.sort(), [
+        join(base, '.tsdbops-restore-command-20261206-1.log'),
+        join(base, '.tsdbops-restore-command-20261206-1.sh'),
+        join(base, '.tsdbops-spool-20261206-1'),
+      ]);
+      assert.deepEqual(readdirSync(base).sort(), ['.tsdbops-restore-data.json', 'data', 'spool-of-the-user']);
+      assert.deepEqual(await sweepRecoveryLeftovers(new HostRuntime(), data), []);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it("pgBackRest's own restore_command, for postgresql.auto.conf after the wrapper is gone", () => {
+    assert.equal(
+      plainRestoreCommand(['--config=/etc/pgbackrest/pgbackrest.conf', '--stanza=db']),
+      'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=db archive-get %f "%p"',
+    );
   });
 });

@@ -128,3 +128,29 @@ export async function replayEnd(
   if (!row?.[0]) return undefined;
   return { lsn: row[0], timeline: Number(row[1]) || 1 };
 }
+
+/**
+ * Removes what an interrupted restore's speed-up left (VS Code killed, the container restarted): every
+ * `.tsdbops-spool-*` and `.tsdbops-restore-command-*` in the spool candidates of this PGDATA. Only names this
+ * module makes are touched. Run before a restore and by the rollback of an interrupted one. Never throws.
+ */
+export const RECOVERY_SWEEP_SCRIPT =
+  'for d in "$@"; do for f in "$d"/.tsdbops-spool-* "$d"/.tsdbops-restore-command-*; do ' +
+  '[ -e "$f" ] && rm -rf -- "$f" && echo "$f"; done; done; exit 0';
+
+export async function sweepRecoveryLeftovers(rt: ToolRuntime, dataDir: string): Promise<string[]> {
+  try {
+    const r = await rt.run(['sh', '-c', RECOVERY_SWEEP_SCRIPT, 'sweep', ...spoolCandidates(dataDir)]);
+    return r.stdoutLines.filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The `restore_command` pgBackRest itself would have written, for postgresql.auto.conf once a sped-up restore is
+ * verified (the wrapper it named is removed): `ALTER SYSTEM SET restore_command = <this>` as a parameter.
+ */
+export function plainRestoreCommand(baseArgs: readonly string[]): string {
+  return ['pgbackrest', ...baseArgs, 'archive-get', '%f', '"%p"'].join(' ');
+}
