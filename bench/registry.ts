@@ -11,6 +11,7 @@ import { dockerEventFigure, dockerIdleFigure } from './figures/docker';
 import { logFollowerFigure } from './figures/logs';
 import { restoreDrillFigure } from './figures/drill';
 import { restoreReplayFigure } from './figures/replay';
+import { restoreReplayPreviewFigure } from './figures/replay-preview';
 import { lintFigure } from './figures/lint';
 import { backupsViewFigure, extensionHostFigure } from './figures/host';
 import { timelineFigure } from './figures/timeline';
@@ -24,6 +25,7 @@ export const FIGURES: readonly Figure[] = [
   pgbackrestRestoreFigure,
   restoreDrillFigure,
   restoreReplayFigure,
+  restoreReplayPreviewFigure,
   dockerIdleFigure,
   dockerEventFigure,
   extensionHostFigure,
