@@ -25,6 +25,19 @@ export async function damagedRepoFiles(rt: ToolRuntime, dir: string, ctx: Restor
   return (r?.stdoutLines ?? []).filter(Boolean).slice(0, 20);
 }
 
+/** What every check of a restored copy uses: the scratch copy's and the live server's queries, the recorder. */
+interface CheckEnv {
+  readonly t: DrillTarget;
+  readonly rt: ToolRuntime;
+  readonly conn: ServerConnection;
+  readonly ctx: RestoreContext;
+  readonly check: (name: string, status: DrillCheckStatus, message: string) => void;
+  /** A query on the scratch copy (not logged). */
+  q(sql: string, database?: string): Promise<string[]>;
+  /** A query on the live server (read only, not logged). */
+  liveQ(sql: string, database?: string): Promise<string[]>;
+}
+
 export async function runChecks(
   t: DrillTarget,
   live: ToolRuntime,
@@ -33,12 +46,27 @@ export async function runChecks(
   ctx: RestoreContext,
   check: (name: string, status: DrillCheckStatus, message: string) => void,
 ): Promise<void> {
-  const q = (sql: string, database?: string) =>
-    psqlQuery(rt, { ...ctx, line: () => undefined }, conn, sql, { database });
-  const liveQ = (sql: string, database?: string) =>
-    psqlQuery(live, { ...ctx, line: () => undefined }, { ...t.conn, host: undefined, port: undefined }, sql, {
-      database,
-    });
+  const quiet = { ...ctx, line: () => undefined };
+  const env: CheckEnv = {
+    t,
+    rt,
+    conn,
+    ctx,
+    check,
+    q: (sql, database) => psqlQuery(rt, quiet, conn, sql, { database }),
+    liveQ: (sql, database) =>
+      psqlQuery(live, quiet, { ...t.conn, host: undefined, port: undefined }, sql, { database }),
+  };
+  const dbs = await checkConnections(env);
+  await checkAmcheck(env);
+  for (const db of dbs) await checkTimescale(env, db);
+  const db = t.conn.database ?? 'postgres';
+  await checkSqlxHistory(env, db);
+  await userChecks(env, db);
+}
+
+/** Every database accepts a connection; returns them. */
+async function checkConnections({ q, check }: CheckEnv): Promise<string[]> {
   const dbs = await q("SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'template1' ORDER BY 1");
   const failedConnect: string[] = [];
   for (const db of dbs) {
@@ -53,7 +81,10 @@ export async function runChecks(
     failedConnect.length ? 'failed' : 'passed',
     failedConnect.length ? failedConnect.join('; ') : dbs.join(', '),
   );
+  return dbs;
+}
 
+async function checkAmcheck({ rt, ctx, conn, check }: CheckEnv): Promise<void> {
   // pg_amcheck: heap and B-tree of every database; amcheck is created in the scratch copy only.
   const am = await runLogged(
     rt,
@@ -71,51 +102,47 @@ export async function runChecks(
       ? 'no corruption found'
       : `exit ${am.exitCode}: ${[...am.stdoutLines, ...am.stderrTail].slice(-5).join(' ')}`,
   );
+}
 
-  // TimescaleDB, where installed.
-  for (const db of dbs) {
-    const [ver] = await q(
-      "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')",
-      db,
-    );
-    if (!ver) continue;
-    const problems: string[] = [];
-    const [liveVer] = await liveQ(
-      "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')",
-      db,
-    ).catch(() => ['']);
-    if (liveVer && liveVer !== ver) problems.push(`extension ${ver} in the backup, ${liveVer} live`);
-    const hts = await q(
-      "SELECT format('%I.%I', hypertable_schema, hypertable_name) || '|' || num_chunks FROM timescaledb_information.hypertables ORDER BY 1",
-      db,
-    );
-    for (const h of hts) {
-      const ht = h.split('|')[0]!;
-      await q(`SELECT count(*) FROM ${ht}`, db).catch((e: unknown) =>
-        problems.push(`${ht} unreadable: ${errorText(e)}`),
-      );
-    }
-    const caggs = await q(
-      "SELECT format('%I.%I', view_schema, view_name) FROM timescaledb_information.continuous_aggregates",
-      db,
-    );
-    for (const c of caggs)
-      await q(`SELECT 1 FROM ${c} LIMIT 1`, db).catch((e: unknown) =>
-        problems.push(`${c} not queryable: ${errorText(e)}`),
-      );
-    const [jobs] = await q('SELECT count(*) FROM timescaledb_information.jobs', db);
-    check(
-      `TimescaleDB in ${db}`,
-      problems.length ? 'failed' : 'passed',
-      problems.length
-        ? problems.join('; ')
-        : `version ${ver}; ${hts.length} hypertables (${hts.map((h) => h.replace('|', ': ') + ' chunks').join(', ') || 'none'}); ` +
-            `${caggs.length} continuous aggregates; ${jobs} jobs`,
-    );
+/** TimescaleDB, where installed: the same version as live, every hypertable readable, every continuous aggregate queryable. */
+async function checkTimescale({ q, liveQ, check }: CheckEnv, db: string): Promise<void> {
+  const [ver] = await q("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')", db);
+  if (!ver) return;
+  const problems: string[] = [];
+  const [liveVer] = await liveQ(
+    "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')",
+    db,
+  ).catch(() => ['']);
+  if (liveVer && liveVer !== ver) problems.push(`extension ${ver} in the backup, ${liveVer} live`);
+  const hts = await q(
+    "SELECT format('%I.%I', hypertable_schema, hypertable_name) || '|' || num_chunks FROM timescaledb_information.hypertables ORDER BY 1",
+    db,
+  );
+  for (const h of hts) {
+    const ht = h.split('|')[0]!;
+    await q(`SELECT count(*) FROM ${ht}`, db).catch((e: unknown) => problems.push(`${ht} unreadable: ${errorText(e)}`));
   }
+  const caggs = await q(
+    "SELECT format('%I.%I', view_schema, view_name) FROM timescaledb_information.continuous_aggregates",
+    db,
+  );
+  for (const c of caggs)
+    await q(`SELECT 1 FROM ${c} LIMIT 1`, db).catch((e: unknown) =>
+      problems.push(`${c} not queryable: ${errorText(e)}`),
+    );
+  const [jobs] = await q('SELECT count(*) FROM timescaledb_information.jobs', db);
+  check(
+    `TimescaleDB in ${db}`,
+    problems.length ? 'failed' : 'passed',
+    problems.length
+      ? problems.join('; ')
+      : `version ${ver}; ${hts.length} hypertables (${hts.map((h) => h.replace('|', ': ') + ' chunks').join(', ') || 'none'}); ` +
+          `${caggs.length} continuous aggregates; ${jobs} jobs`,
+  );
+}
 
+async function checkSqlxHistory({ q, liveQ, check }: CheckEnv, db: string): Promise<void> {
   // The sqlx history: newest applied migration in the backup vs live.
-  const db = t.conn.database ?? 'postgres';
   const newestSql =
     "SELECT coalesce((SELECT max(version)::text FROM _sqlx_migrations WHERE success), '') WHERE to_regclass('_sqlx_migrations') IS NOT NULL";
   const [mine] = await q(newestSql, db).catch(() => [] as string[]);
@@ -132,7 +159,9 @@ export async function runChecks(
         (newer.length ? `; it predates ${newer.length} applied live: ${newer.join(', ')}` : '; the same as live'),
     );
   }
+}
 
+async function userChecks({ t, rt, ctx, conn, check }: CheckEnv, db: string): Promise<void> {
   // User checks: each query must return at least one row and no false.
   for (const c of t.checks ?? []) {
     const r = await runLogged(rt, ctx, [...psqlArgv(conn, db), '-f', '-'], {
