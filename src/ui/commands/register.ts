@@ -105,7 +105,9 @@ export function register<N = unknown>(
     const automation = arg !== undefined && arg !== null && !isViewNode(arg);
     const node =
       isViewNode(arg) &&
-      (spec.nodes.length === 0 || spec.nodes.includes(nodeKind(arg) ?? '')) &&
+      // A node of another kind is not this command's (as if none were given); a TreeItem without a context
+      // value is one the extension built itself (the timeline opening a restore on a backup): passed as is.
+      (spec.nodes.length === 0 || nodeKind(arg) === undefined || spec.nodes.includes(nodeKind(arg)!)) &&
       (!opts.isNode || opts.isNode(arg))
         ? (arg as N)
         : undefined;
