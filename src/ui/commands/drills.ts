@@ -35,6 +35,70 @@ interface ViewNode {
   readonly repo?: number;
 }
 
+type DrillStack = StackConfig & { dbService: NonNullable<StackConfig['dbService']> };
+
+/** The drill's set-up: the settings, the engine, the running database container and its restore set-up. */
+async function drillSetup(engine: DrillCommandContext['engine'], stack: DrillStack) {
+  const bc = readBackupsConfig(vscode.Uri.file(stack.workspaceFolder));
+  if (bc.runtime === 'host')
+    throw new Error('Restore drills need Docker (a scratch container); tsdbOps.backups.runtime is "host".');
+  const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(stack.workspaceFolder));
+  const docker = await engine.docker(stack);
+  await engine.runtimeFor(stack); // a clear error when the database container is not running
+  const list = await projectContainers(docker, stack.projectName, stack.dbService.name);
+  const live = list.find((c) => c.State === 'running');
+  if (!live)
+    throw new Error(`The ${stack.dbService.name} container of ${stack.projectName} is not running: start it first.`);
+  const user = stack.env.user ?? stack.dbService.environment['POSTGRES_USER'] ?? 'postgres';
+  const setup = await readRestoreSetup({
+    docker,
+    containerId: live.Id,
+    user,
+    password: stack.env.password ?? stack.dbService.environment['POSTGRES_PASSWORD'],
+    database: stack.env.database ?? stack.dbService.environment['POSTGRES_DB'],
+    stack,
+    settings: bc,
+  });
+  return { bc, cfg, docker, live, setup };
+}
+
+/** What the drill restores: `source` (else the clicked node's kind, else pgBackRest) and its file, folder or set. */
+function drillSource(args: Args, node: ViewNode | undefined, stack: DrillStack): DrillSource {
+  let src: DrillSource;
+  const fromNode =
+    node?.backup?.kind === 'pg_dump'
+      ? 'dump'
+      : node?.backup?.kind === 'pg_dumpall'
+        ? 'dumpAll'
+        : node?.backup
+          ? 'baseBackup'
+          : 'pgbackrest';
+  const kind = str(args, 'source') ?? fromNode;
+  if (kind === 'baseBackup') {
+    const dir = str(args, 'dir') ?? node?.backup?.path;
+    if (!dir)
+      throw new Error('tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.');
+    src = { kind: 'baseBackup', dir: containerPath(stack.dbService.volumes, dir) };
+  } else if (kind === 'dump' || kind === 'dumpAll') {
+    const file = str(args, 'file') ?? node?.backup?.path;
+    if (!file)
+      throw new Error(
+        `tsdbOps.backup.drill needs { file } for source "${kind}": a ${kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} file.`,
+      );
+    src = { kind, file: containerPath(stack.dbService.volumes, file), database: str(args, 'database') };
+  } else if (kind === 'pgbackrest') {
+    const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
+    if (target !== 'latest' && target !== 'set')
+      throw new Error(`tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`);
+    const repo = parseRepoArg(args?.['repo'], COMMAND.backupDrill) ?? node?.repo;
+    src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target, ...(repo ? { repo } : {}) };
+  } else
+    throw new Error(
+      `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,
+    );
+  return src;
+}
+
 export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposable[] {
   const { engine, output } = ctx;
 
@@ -80,61 +144,9 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       const stack = node?.stack ?? (await pickStack(ctx.registry, args));
       if (!stack) throw new CancelledByUser();
       if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to drill.`);
-      const bc = readBackupsConfig(vscode.Uri.file(stack.workspaceFolder));
-      if (bc.runtime === 'host')
-        throw new Error('Restore drills need Docker (a scratch container); tsdbOps.backups.runtime is "host".');
-      const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(stack.workspaceFolder));
-      const docker = await engine.docker(stack);
-      await engine.runtimeFor(stack); // a clear error when the database container is not running
-      const list = await projectContainers(docker, stack.projectName, stack.dbService.name);
-      const live = list.find((c) => c.State === 'running');
-      if (!live)
-        throw new Error(
-          `The ${stack.dbService.name} container of ${stack.projectName} is not running: start it first.`,
-        );
-      const user = stack.env.user ?? stack.dbService.environment['POSTGRES_USER'] ?? 'postgres';
-      const setup = await readRestoreSetup({
-        docker,
-        containerId: live.Id,
-        user,
-        password: stack.env.password ?? stack.dbService.environment['POSTGRES_PASSWORD'],
-        database: stack.env.database ?? stack.dbService.environment['POSTGRES_DB'],
-        stack,
-        settings: bc,
-      });
-
-      let src: DrillSource;
-      const fromNode =
-        node?.backup?.kind === 'pg_dump'
-          ? 'dump'
-          : node?.backup?.kind === 'pg_dumpall'
-            ? 'dumpAll'
-            : node?.backup
-              ? 'baseBackup'
-              : 'pgbackrest';
-      const kind = str(args, 'source') ?? fromNode;
-      if (kind === 'baseBackup') {
-        const dir = str(args, 'dir') ?? node?.backup?.path;
-        if (!dir)
-          throw new Error('tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.');
-        src = { kind: 'baseBackup', dir: containerPath(stack.dbService.volumes, dir) };
-      } else if (kind === 'dump' || kind === 'dumpAll') {
-        const file = str(args, 'file') ?? node?.backup?.path;
-        if (!file)
-          throw new Error(
-            `tsdbOps.backup.drill needs { file } for source "${kind}": a ${kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} file.`,
-          );
-        src = { kind, file: containerPath(stack.dbService.volumes, file), database: str(args, 'database') };
-      } else if (kind === 'pgbackrest') {
-        const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
-        if (target !== 'latest' && target !== 'set')
-          throw new Error(`tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`);
-        const repo = parseRepoArg(args?.['repo'], COMMAND.backupDrill) ?? node?.repo;
-        src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target, ...(repo ? { repo } : {}) };
-      } else
-        throw new Error(
-          `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,
-        );
+      const withDb = stack as DrillStack; // dbService checked above
+      const { bc, cfg, docker, live, setup } = await drillSetup(engine, withDb);
+      const src = drillSource(args, node, withDb);
 
       const checks = await drillCheckFiles(stack, cfg.get<string[]>('drill.checks') ?? []);
       const title = `Restore drill of ${stack.projectName}`;

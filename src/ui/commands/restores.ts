@@ -27,18 +27,87 @@ import { hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
 import { describeRestoreTarget, parseRestoreTarget, type RestoreTarget } from '../../core/backups/restore/target';
 import { repositoriesOf, stanzaInRepository } from '../../core/backups/repositories';
 import { askRepository } from './repositories';
-import { describeArchiver, readArchiverStatus } from '../../core/backups/archiver';
+import { describeArchiver, readArchiverStatus, type ArchiverStatus } from '../../core/backups/archiver';
 import { bool, requireTrust, str } from './args';
-import { CancelledByUser } from './register';
 import { COMMAND, ITEM } from '../ids';
 import { errorText } from '../../core/format';
-import { guardFor } from '../production';
-import { RestoreCommandContext, registerRestore, backupPath, confirm, Restores } from './restore-support';
+import { CancelledByUser, liveGuard } from './register';
+import {
+  RestoreCommandContext,
+  registerRestore,
+  backupPath,
+  confirm,
+  Restores,
+  type Site,
+  type ViewNode,
+} from './restore-support';
+import type { StackConfig } from '../../core/infra';
 
 /** A logical restore's outcome: with warnings (errors ignored, workers not back …) never a plain success. */
 function announce(done: string, warnings: readonly string[]): void {
   if (warnings.length) void vscode.window.showWarningMessage(`${done} With warnings: ${warnings.join(' ')}`);
   else void vscode.window.showInformationMessage(done);
+}
+
+/** From the palette or a Backups view item: which repository and what to restore (latest, a set, a time). */
+async function askTarget(
+  restores: Restores,
+  setup: Site,
+  stack: StackConfig,
+  node: ViewNode | undefined,
+  start: RestoreTarget,
+  archiver: ArchiverStatus | undefined,
+): Promise<RestoreTarget> {
+  let t = start;
+  const all = await restores.stanzaInfo(setup);
+  const repo =
+    node?.repo ??
+    (node?.set?.label
+      ? undefined
+      : await askRepository(repositoriesOf({ stanza: all.name, info: all }), 'Restore from which repository?'));
+  const info = stanzaInRepository(all, repo);
+  const withRepo = (x: RestoreTarget): RestoreTarget => (repo !== undefined ? { ...x, repo } : x);
+  t = withRepo(t);
+  if (node?.item.contextValue === ITEM.pitrWindow) t = withRepo({ target: 'time', time: await restores.askTime(info) });
+  else if (!node?.set?.label) {
+    const newest = info.backups[info.backups.length - 1];
+    if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
+    type Pick = vscode.QuickPickItem & { t?: RestoreTarget; pitr?: boolean };
+    const items: Pick[] = [
+      {
+        label: 'Latest state (newest backup + all archived WAL)',
+        description: archiver?.lastArchivedTime
+          ? `up to ${archiver.lastArchivedTime.toLocaleString()}`
+          : `${newest.label} and every WAL after it`,
+        t: { target: 'latest' },
+      },
+      {
+        label: `Exactly backup set ${newest.label}`,
+        description: `${newest.type}, ended ${newest.stop.toLocaleString()}; no WAL after it`,
+        t: { target: 'set', set: newest.label },
+      },
+      {
+        label: 'Point in time…',
+        description: info.pitr
+          ? `${info.pitr.from.toLocaleString()} – ${(archiver?.lastArchivedTime ?? info.pitr.to).toLocaleString()}`
+          : undefined,
+        pitr: true,
+      },
+      { label: 'Exactly one of the backup sets', kind: vscode.QuickPickItemKind.Separator },
+      ...[...info.backups].reverse().map((b) => ({
+        label: b.label,
+        description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`,
+        t: { target: 'set' as const, set: b.label },
+      })),
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Restore ${stack.projectName} from pgBackRest`,
+      placeHolder: 'What to restore',
+    });
+    if (!picked) throw new CancelledByUser();
+    t = withRepo(picked.pitr ? { target: 'time', time: await restores.askTime(info) } : picked.t!);
+  }
+  return t;
 }
 
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
@@ -58,57 +127,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           ? { target: 'set', set: node.set.label, ...nodeRepo }
           : { target: 'latest', ...nodeRepo };
       const archiver = await readArchiverStatus(setup.rt, setup.conn).catch(() => undefined);
-      if (!args) {
-        const all = await restores.stanzaInfo(setup);
-        const repo =
-          node?.repo ??
-          (node?.set?.label
-            ? undefined
-            : await askRepository(repositoriesOf({ stanza: all.name, info: all }), 'Restore from which repository?'));
-        const info = stanzaInRepository(all, repo);
-        const withRepo = (x: RestoreTarget): RestoreTarget => (repo !== undefined ? { ...x, repo } : x);
-        t = withRepo(t);
-        if (node?.item.contextValue === ITEM.pitrWindow)
-          t = withRepo({ target: 'time', time: await restores.askTime(info) });
-        else if (!node?.set?.label) {
-          const newest = info.backups[info.backups.length - 1];
-          if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
-          type Pick = vscode.QuickPickItem & { t?: RestoreTarget; pitr?: boolean };
-          const items: Pick[] = [
-            {
-              label: 'Latest state (newest backup + all archived WAL)',
-              description: archiver?.lastArchivedTime
-                ? `up to ${archiver.lastArchivedTime.toLocaleString()}`
-                : `${newest.label} and every WAL after it`,
-              t: { target: 'latest' },
-            },
-            {
-              label: `Exactly backup set ${newest.label}`,
-              description: `${newest.type}, ended ${newest.stop.toLocaleString()}; no WAL after it`,
-              t: { target: 'set', set: newest.label },
-            },
-            {
-              label: 'Point in time…',
-              description: info.pitr
-                ? `${info.pitr.from.toLocaleString()} – ${(archiver?.lastArchivedTime ?? info.pitr.to).toLocaleString()}`
-                : undefined,
-              pitr: true,
-            },
-            { label: 'Exactly one of the backup sets', kind: vscode.QuickPickItemKind.Separator },
-            ...[...info.backups].reverse().map((b) => ({
-              label: b.label,
-              description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`,
-              t: { target: 'set' as const, set: b.label },
-            })),
-          ];
-          const picked = await vscode.window.showQuickPick(items, {
-            title: `Restore ${stack.projectName} from pgBackRest`,
-            placeHolder: 'What to restore',
-          });
-          if (!picked) throw new CancelledByUser();
-          t = withRepo(picked.pitr ? { target: 'time', time: await restores.askTime(info) } : picked.t!);
-        }
-      }
+      if (!args) t = await askTarget(restores, setup, stack, node, t, archiver);
       const what = describeRestoreTarget(t);
       const reach =
         t.target === 'latest'
@@ -127,7 +146,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} to ${what}?`,
         `${reach}${failing}\n\n${restores.physicalDetail(setup, what)}`,
         'Restore',
-        guardFor(stack, COMMAND.restorePgbackrest, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restorePgbackrest, stack),
       );
       const src: PhysicalSource = {
         kind: 'pgbackrest',
@@ -176,7 +195,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} from ${what}?`,
         restores.physicalDetail(setup, what),
         'Restore',
-        guardFor(stack, COMMAND.restoreBaseBackup, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreBaseBackup, stack),
       );
       const r = await restores.physical(
         stack,
@@ -264,7 +283,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${basename(file)} into database ${database}?`,
         detail,
         'Restore',
-        guardFor(stack, COMMAND.restoreDump, 'database', database, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreDump, stack, database),
       );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)} into ${database}`, (rctx) =>
         restoreDump(
@@ -309,7 +328,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore every database of ${basename(file)}?`,
         detail,
         'Restore',
-        guardFor(stack, COMMAND.restoreDumpAll, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreDumpAll, stack),
       );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)}`, (rctx) =>
         restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
@@ -357,7 +376,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `It holds the data folder from before a restore: the way back to that state. ` +
           `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
         'Delete',
-        guardFor(stack, COMMAND.restoreDeletePreRestoreCopy, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreDeletePreRestoreCopy, stack),
       );
       await restores.runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
         deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),
