@@ -26,7 +26,7 @@ import { userInfo } from 'node:os';
 import type { StackConfig, VolumeMount } from '../infra';
 import { envRecord, type ToolRuntime } from '../runtime';
 import { ofeliaJobs } from '../schedule/ofelia';
-import { confOption, stanzasInConf } from '../backups/pgbackrest';
+import { confOption, stanzaOfCommand, stanzasInConf } from './pgbackrest-conf';
 
 /** PGDATA of timescaledb-ha and the guide's stack. */
 export const DEFAULT_PGDATA = '/home/postgres/pgdata/data';
@@ -102,11 +102,8 @@ export interface Site {
 export function stanzasOfJobs(jobs: readonly { job: string; command: string }[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const j of jobs) {
-    if (!/(^|[\s/])pgbackrest(\s|$)/.test(j.command)) continue;
-    const m = /(?:^|\s)--stanza(?:=|\s+)(\S+)/.exec(j.command);
-    if (!m) continue;
-    const name = m[1]!.replace(/^["']|["']$/g, '');
-    out.set(name, [...(out.get(name) ?? []), j.job]);
+    const name = stanzaOfCommand(j.command);
+    if (name) out.set(name, [...(out.get(name) ?? []), j.job]);
   }
   return out;
 }
