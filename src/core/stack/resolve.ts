@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { ComposeService, StackConfig } from '../infra';
 import { sourced } from '../infra/sourced';
 import type { Engine } from '../docker/engines';
-import { projectContainers } from '../docker/find';
+import { projectContainers, ServiceNotCreatedError, ServiceNotRunningError } from '../docker/find';
 import { ContainerRuntime, envRecord, HostRuntime, postgresIsPid1, type ToolRuntime } from '../runtime';
 import { resolveConnection, stackCredentials, type ConnectionTarget } from '../postgres/connection';
 import { maskConf, repositoriesInConf } from './pgbackrest-conf';
@@ -28,6 +28,7 @@ export class StackResolver implements StackContext {
   readonly runtimeKind: Sourced<RuntimeKind>;
   readonly toolConnection: ToolConnection;
   private cache = new Map<string, Promise<unknown>>();
+  private dbState: string | undefined;
 
   constructor(
     readonly stack: StackConfig,
@@ -77,6 +78,8 @@ export class StackResolver implements StackContext {
   }
 
   engine(): Engine {
+    if (!this.deps.engines)
+      throw new Error('resolveStack was given no engine registry: this caller cannot reach Docker.');
     return this.deps.engines.engine(this.settings.docker);
   }
 
@@ -98,11 +101,9 @@ export class StackResolver implements StackContext {
       const docker = await this.docker();
       const list = await projectContainers(docker, this.stack.projectName, svc.name);
       const c = list.find((x) => x.State === 'running') ?? list[0];
-      if (!c)
-        throw new Error(
-          `The ${svc.name} container of compose project "${this.stack.projectName}" does not exist: start the stack first.`,
-        );
+      if (!c) throw new ServiceNotCreatedError(this.stack.projectName, svc.name);
       const info = await docker.getContainer(c.Id).inspect();
+      this.dbState = c.State;
       const name = info.Name.replace(/^\//, '');
       const running = info.State.Running;
       const probe = new ContainerRuntime(docker, c.Id, `container ${name}`);
@@ -122,11 +123,14 @@ export class StackResolver implements StackContext {
     if (db.running) return db;
     this.refresh();
     const again = await this.database();
-    if (!again.running)
-      throw new Error(
-        `The ${this.dbService!.name} container of ${this.stack.projectName} (${again.name}) is not running: start it first.`,
-      );
+    if (!again.running) throw new ServiceNotRunningError(this.dbService!.name, this.dbState ?? 'stopped');
     return again;
+  }
+
+  async databaseRuntime(): Promise<ToolRuntime> {
+    const db = await this.runningDatabase();
+    const u = toolUserOf('container', undefined, { name: db.name, user: db.configUser });
+    return new ContainerRuntime(await this.docker(), db.id, `container ${db.name}`, u.user);
   }
 
   tools(): Promise<ToolPlace> {
