@@ -21,6 +21,7 @@ import {
   type StackDeps,
   type ToolConnection,
   type ToolPlace,
+  type ToolPlaceKind,
 } from './context-types';
 
 export class StackResolver implements StackContext {
@@ -150,15 +151,7 @@ export class StackResolver implements StackContext {
       const docker = await this.docker();
       const u = toolUserOf('container', undefined, { name: db.name, user: db.configUser });
       const volumes = this.dbService!.volumes;
-      const restore = !db.running
-        ? sourced<'one-off'>('one-off', 'container', `container ${db.name} is stopped`)
-        : db.postgresIsPid1
-          ? sourced<'one-off'>('one-off', 'container', `PostgreSQL is the main process (PID 1) of container ${db.name}`)
-          : sourced<'in-place'>(
-              'in-place',
-              'container',
-              `PostgreSQL runs under another main process in container ${db.name}`,
-            );
+      const restore = restorePlaceOf(db);
       return {
         runtime: 'container',
         restore,
@@ -260,6 +253,16 @@ export class StackResolver implements StackContext {
         `make it readable by that user (chmod 640 and the user's group), or ${fix}.`,
     );
   }
+}
+
+/** Where a physical restore runs: in place while PostgreSQL runs under another main process, else a one-off container. */
+export function restorePlaceOf(
+  db: Pick<DatabaseContainer, 'name' | 'running' | 'postgresIsPid1'>,
+): Sourced<ToolPlaceKind> {
+  if (!db.running) return sourced('one-off', 'container', `container ${db.name} is stopped`);
+  if (db.postgresIsPid1)
+    return sourced('one-off', 'container', `PostgreSQL is the main process (PID 1) of container ${db.name}`);
+  return sourced('in-place', 'container', `PostgreSQL runs under another main process in container ${db.name}`);
 }
 
 async function readLink(rt: ToolRuntime, file: string): Promise<string | undefined> {
