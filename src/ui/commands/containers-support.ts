@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { runCompose } from '../../core/docker/compose-cli';
-import { defaultProfile, type StackProfile } from '../../core/docker/clean-start';
+import { defaultProfile, type StackProfile } from '../../core/stack/clean-start';
 import { describeState, serviceResult, type ServiceStatus } from '../../core/docker/model';
 import type { OperationContext } from '../../core/operations/queue';
 import type { DockerService } from '../docker-service';

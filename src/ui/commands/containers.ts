@@ -7,7 +7,7 @@
  * tree it prompts for what is missing. The container ones are ./containers-services.ts.
  */
 import * as vscode from 'vscode';
-import { cleanStart, cleanStartScript, defaultProfile, profileArgs } from '../../core/docker/clean-start';
+import { cleanStart, cleanStartScript, defaultProfile, profileArgs } from '../../core/stack/clean-start';
 import { describeState } from '../../core/docker/model';
 import { readBackupsConfig } from '../backups/controller';
 import { isServiceNode } from '../views/containers';

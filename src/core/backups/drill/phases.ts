@@ -38,7 +38,7 @@ const preflight: Phase<DrillState> = {
     const liveInfo = await t.docker.getContainer(t.containerId).inspect();
     s.liveInfo = liveInfo;
     s.live = new ContainerRuntime(t.docker, t.containerId, `container ${liveInfo.Name.replace(/^\//, '')}`);
-    s.user = liveInfo.Config.User || 'postgres';
+    s.user = t.toolUser ?? (liveInfo.Config.User || 'postgres');
     // What to restore, checked on the live side before anything is created.
     s.plan = await planSource(t, s.src, s.live, ctx);
     s.layout = scratchLayout(s, scratchMounts(liveInfo.Mounts ?? [], s.dataDir));

@@ -43,9 +43,7 @@ async function planPgBackRest(
   live: ToolRuntime,
   ctx: RestoreContext,
 ): Promise<SourcePlan> {
-  const confFile = t.configPath ?? '/etc/pgbackrest.conf';
-  const c = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
-  const conf = c.exitCode === 0 ? c.stdoutLines.join('\n') : undefined;
+  const conf = t.conf ?? (await readConf(live, ctx, t.configPath ?? '/etc/pgbackrest.conf'));
   // A repository on a mounted file system is read with no network; an object store through a network of the drill's own.
   const repoConfs = repositoriesInConf(conf, t.stanza);
   const objectStore = (key: number | undefined) => {
@@ -72,7 +70,7 @@ async function planPgBackRest(
     if (!inStore.endpoint) {
       const option = inStore.type === 's3' ? 's3-endpoint' : `${inStore.type}-host`;
       throw new DrillRefusedError(
-        `repo${inStore.key} (${inStore.type}) has no endpoint or host in ${confFile}: ` +
+        `repo${inStore.key} (${inStore.type}) has no endpoint or host in ${t.configPath ?? 'the pgBackRest config'}: ` +
           `set repo${inStore.key}-${option} so the drill knows where the repository is.`,
       );
     }
@@ -127,4 +125,10 @@ async function planBaseBackup(
     sizeBytes: Number(r.stdoutLines[0]?.split(/\s+/)[0]) * 1024 * 4, // compressed archives: about 4× once extracted
     repoArgs: [],
   };
+}
+
+/** The config text when the stack context did not hand it down (a caller of runDrill without the context). */
+async function readConf(live: ToolRuntime, ctx: RestoreContext, file: string): Promise<string | undefined> {
+  const c = await runLogged(live, ctx, ['cat', file], { quietStdout: true });
+  return c.exitCode === 0 ? c.stdoutLines.join('\n') : undefined;
 }

@@ -39,8 +39,12 @@ export interface DrillTarget {
   /** Compose project: one drill per project at a time. */
   readonly project: string;
   readonly stanza: string;
-  /** pgBackRest config path in the live container (PGBACKREST_CONFIG), when set. */
+  /** pgBackRest config path in the live container: the file in effect (core/stack/context). */
   readonly configPath?: string;
+  /** Its text, read once by the stack context (drillTargetOf); when absent the drill reads configPath. */
+  readonly conf?: string;
+  /** The OS user the tools run as (the stack context's answer); default the container's Config.User, else postgres. */
+  readonly toolUser?: string;
   /** PGDATA (pg1-path) as the live container sees it; the scratch copy uses the same path. */
   readonly dataDir: string;
   /** The live server's credentials (user, password, database = POSTGRES_DB). */
