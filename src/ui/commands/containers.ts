@@ -15,7 +15,7 @@ import {
   defaultProfile,
   profileArgs,
   type StackProfile,
-} from '../../core/docker/clean-start';
+} from '../../core/stack/clean-start';
 import { containerAction, hasBash, type ContainerAction } from '../../core/docker/lifecycle';
 import { serviceContainer } from '../../core/docker/find';
 import { runningServiceContainer, ServiceNotCreatedError } from '../../core/docker/find';
