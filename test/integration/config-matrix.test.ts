@@ -162,7 +162,6 @@ async function runConfig(cfg: MatrixConfig, stack: Stack, sshd: Sshd | undefined
     });
     assert.equal(h?.success, true, 'recorded in the sqlx history');
   });
-  ops.dispose();
 }
 
 describe('configuration matrix: one stack context, every configuration (issue 25)', function () {

@@ -2,20 +2,19 @@
  * The configuration matrix's ONE way into the product: it resolves a stack the way the extension does and
  * calls the core operations the commands call, so the matrix tests what a user's click runs.
  *
- * Today's API (before the stack context of issue 25): like src/ui/commands/*.ts and
- * src/ui/backups/controller.ts, each operation reads the stack (readStack), connects the engine from the
- * settings (resolveEngine: tsdbOps.docker.host, else DOCKER_HOST), finds the database container, and builds
- * what core takes: stackBackupTargets (backups, pg_dump), readRestoreSetup (restores, drills; the drill's
- * config path is `tsdbOps.backups.pgbackrestConfig ?? setup.configPath`, as in ui/commands/drills.ts),
- * restorePhysical / restoreInOneOff, restoreDump, and the migrator with resolveConnection.
- * When resolveStack lands, this file switches to it and nothing else in the matrix changes.
+ * Every operation starts from the stack context (core/stack/context: `resolveStack(stack, settings, deps)`,
+ * issue 25): the engine from the settings (tsdbOps.docker.*, else DOCKER_HOST) through an EngineRegistry;
+ * the database container, where the tools run and as which OS user (`tools()`); PGDATA, the stanza and the
+ * manual backups folder (`site()`); the pgBackRest config in effect, read once (`pgbackrest()`, the drill
+ * requires it); the tools' connection (`toolConnection`) and this machine's (`connection()`, Run Pending).
+ * Nothing here decides a fact about the stack: it only hands the context's answers to the core operations
+ * (pgbackrestBackup, runDrill, restorePhysical / restoreInOneOff, createDump, restoreDump, the migrator).
  */
 import { join } from 'node:path';
-import type Dockerode from 'dockerode';
 import { runDrill, type DrillReport } from '../../../src/core/backups/drill';
 import { drillCheckFiles } from '../../../src/core/backups/drill-checks';
-import { createDump } from '../../../src/core/backups/dump';
-import { pgbackrestBackup } from '../../../src/core/backups/pgbackrest';
+import { createDump, type ManualBackupTarget } from '../../../src/core/backups/dump';
+import { pgbackrestBackup, type PgBackRestTarget } from '../../../src/core/backups/pgbackrest';
 import { restoreDump, type DumpRestoreResult } from '../../../src/core/backups/restore/logical';
 import { restoreInOneOff } from '../../../src/core/backups/restore/oneoff';
 import {
@@ -24,14 +23,12 @@ import {
   type PhysicalSource,
 } from '../../../src/core/backups/restore/physical';
 import type { RestoreContext, ServerConnection } from '../../../src/core/backups/restore/run';
-import { containerPath, readRestoreSetup } from '../../../src/core/backups/restore/stack';
-import { stackBackupTargets } from '../../../src/core/backups/targets';
-import { connectEngine, resolveEngine } from '../../../src/core/docker/engine-address';
-import { projectContainers } from '../../../src/core/docker/find';
-import { readStack, type StackConfig } from '../../../src/core/infra';
+import { EngineRegistry } from '../../../src/core/docker/engines';
+import { readStack } from '../../../src/core/infra';
 import { Migrator, type AppliedResult } from '../../../src/core/migrations/migrator';
-import { connect, resolveConnection } from '../../../src/core/postgres/connection';
-import { ContainerRuntime } from '../../../src/core/runtime';
+import { connect } from '../../../src/core/postgres/connection';
+import type { ToolRuntime } from '../../../src/core/runtime';
+import { resolveStack, type StackContext, type StackSettings } from '../../../src/core/stack/context';
 import type { MatrixSettings } from './configs';
 
 /** Where the stack is and what the user's settings say. */
@@ -54,98 +51,100 @@ export interface Ops {
   /** pg_dump of POSTGRES_DB, then pg_restore of that file into `database` (created). */
   dumpAndRestore(database: string, ctx: RestoreContext): Promise<{ file: string; restore: DumpRestoreResult }>;
   runPending(): Promise<AppliedResult[]>;
-  dispose(): void;
 }
 
-export function matrixOps(input: OpsInput): Ops {
-  const backups = { stanza: input.settings.stanza, pgbackrestConfig: input.settings.pgbackrestConfig };
-  let engine: Promise<Dockerode> | undefined;
+type PgbackrestSource = Extract<PhysicalSource, { kind: 'pgbackrest' }>;
 
-  const stackConfig = (): Promise<StackConfig> =>
-    readStack(
+export function matrixOps(input: OpsInput): Ops {
+  // Its clients are dropped with the suite (disposeSshEngines closes the SSH connections of every registry).
+  const engines = new EngineRegistry(input.environment);
+  const settings: StackSettings = {
+    backups: { stanza: input.settings.stanza, pgbackrestConfig: input.settings.pgbackrestConfig },
+    docker: {
+      host: input.settings.dockerHost,
+      sshKeyFile: input.settings.sshKeyFile,
+      knownHostsFile: input.settings.knownHostsFile,
+    },
+  };
+
+  /** The stack as the extension reads it, and its context (a new one per operation, as a command does). */
+  const context = async (): Promise<StackContext> => {
+    const stack = await readStack(
       { workspaceFolder: input.workspaceFolder, migrationsPath: input.migrationsPath },
       input.infraDir,
       join(input.infraDir, 'docker-compose.yaml'),
       input.environment,
     );
-  const docker = (): Promise<Dockerode> =>
-    (engine ??= connectEngine(
-      resolveEngine(input.settings.dockerHost, { ...input.environment } as NodeJS.ProcessEnv, {
-        identityFiles: input.settings.sshKeyFile ? [input.settings.sshKeyFile] : undefined,
-        knownHostsFiles: input.settings.knownHostsFile ? [input.settings.knownHostsFile] : undefined,
-      }),
-    ));
-  const dbContainer = async (stack: StackConfig): Promise<{ id: string; name: string }> => {
-    if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service`);
-    const list = await projectContainers(await docker(), stack.projectName, stack.dbService.name);
-    const c = list.find((x) => x.State === 'running');
-    if (!c) throw new Error(`The ${stack.dbService.name} container of ${stack.projectName} is not running`);
-    return { id: c.Id, name: c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12) };
+    return resolveStack(stack, settings, { engines, processEnv: input.environment });
   };
-  /** ui/backups/controller.ts: runtime + stackBackupTargets. */
-  const targets = async (stack: StackConfig) => {
-    const c = await dbContainer(stack);
-    const rt = new ContainerRuntime(await docker(), c.id, `container ${c.name}`);
-    return stackBackupTargets(stack, rt, backups);
+  const tools = async (sc: StackContext): Promise<ToolRuntime> => {
+    const place = await sc.tools();
+    if (!place.tools) throw new Error(`the tools of ${sc.stack.projectName} have no runtime (${place.where})`);
+    return place.tools;
   };
-  /** ui/commands/restore-support.ts: credentials + readRestoreSetup. */
-  const credentials = (stack: StackConfig): ServerConnection => {
-    const svc = stack.dbService!;
+  /** The tools' connection (user, database, password) as the context answers it. */
+  const conn = (sc: StackContext): ServerConnection => ({
+    user: sc.toolConnection.user.value,
+    database: sc.toolConnection.database.value,
+    password: sc.toolConnection.password.value,
+  });
+  const pgbackrestTarget = async (sc: StackContext): Promise<PgBackRestTarget> => {
+    const pg = await sc.pgbackrest();
+    return { runtime: await tools(sc), stanza: pg.stanza.value, configPath: pg.option };
+  };
+  const manualTarget = async (sc: StackContext): Promise<ManualBackupTarget> => {
+    const site = await sc.site();
+    const c = conn(sc);
     return {
-      user: stack.env.user ?? svc.environment['POSTGRES_USER'] ?? 'postgres',
-      password: stack.env.password ?? svc.environment['POSTGRES_PASSWORD'],
-      database: stack.env.database ?? svc.environment['POSTGRES_DB'],
+      runtime: await tools(sc),
+      hostDir: site.manualHostDir,
+      runtimeDir: site.manualRuntimeDir,
+      user: c.user,
+      connArgs: [],
+      env: c.password ? { PGPASSWORD: c.password } : {},
+      maintenanceDb: c.database ?? c.user,
     };
   };
-  const restoreSetup = async (stack: StackConfig) => {
-    const c = await dbContainer(stack);
-    const d = await docker();
-    const setup = await readRestoreSetup({
-      stack,
-      docker: d,
-      containerId: c.id,
-      ...credentials(stack),
-      settings: backups,
-    });
-    return { setup, docker: d, rt: new ContainerRuntime(d, setup.containerId, `container ${setup.containerName}`) };
-  };
-  type PgbackrestSource = Extract<PhysicalSource, { kind: 'pgbackrest' }>;
   const physical = async (
     src: Pick<PgbackrestSource, 'target' | 'time'>,
     ctx: RestoreContext,
   ): Promise<PhysicalRestoreResult> => {
-    const stack = await stackConfig();
-    const { setup, docker: d, rt } = await restoreSetup(stack);
-    const full: PgbackrestSource = { ...src, kind: 'pgbackrest', stanza: setup.stanza, configPath: setup.configPath };
-    return setup.postgresIsPid1
-      ? restoreInOneOff(
-          { docker: d, containerId: setup.containerId, dataDir: setup.dataDir, conn: setup.conn },
-          full,
-          ctx,
-        )
-      : restorePhysical({ rt, dataDir: setup.dataDir, conn: setup.conn }, full, ctx);
+    const sc = await context();
+    const [place, site, pg] = await Promise.all([sc.tools(), sc.site(), sc.pgbackrest()]);
+    const full: PgbackrestSource = { ...src, kind: 'pgbackrest', stanza: pg.stanza.value, configPath: pg.option };
+    if (place.restore.value === 'one-off') {
+      const db = await sc.database();
+      return restoreInOneOff(
+        { docker: await sc.docker(), containerId: db.id, dataDir: site.dataDir, conn: conn(sc) },
+        full,
+        ctx,
+      );
+    }
+    return restorePhysical({ rt: await tools(sc), dataDir: site.dataDir, conn: conn(sc) }, full, ctx);
   };
 
   return {
     async backupFull(ctx) {
-      const t = await targets(await stackConfig());
-      const r = await pgbackrestBackup(t.pgbackrest, 'full', { signal: ctx.signal, onLine: ctx.line });
-      return { label: r.label, stanza: t.pgbackrest.stanza };
+      const t = await pgbackrestTarget(await context());
+      const r = await pgbackrestBackup(t, 'full', { signal: ctx.signal, onLine: ctx.line });
+      return { label: r.label, stanza: t.stanza };
     },
 
     async drillLatest(ctx) {
-      const stack = await stackConfig();
-      const { setup, docker: d } = await restoreSetup(stack);
+      const sc = await context();
+      // The config in effect, read once by the context: a file the tools cannot read is an error naming it.
+      const pg = await sc.requirePgBackRestConfig();
+      const [db, site] = await Promise.all([sc.runningDatabase(), sc.site()]);
       return runDrill(
         {
-          docker: d,
-          containerId: setup.containerId,
-          project: stack.projectName,
-          stanza: setup.stanza,
-          configPath: backups.pgbackrestConfig ?? setup.configPath,
-          dataDir: setup.dataDir,
-          conn: setup.conn,
-          checks: await drillCheckFiles(stack, []),
+          docker: await sc.docker(),
+          containerId: db.id,
+          project: sc.stack.projectName,
+          stanza: pg.stanza.value,
+          configPath: pg.file.value,
+          dataDir: site.dataDir,
+          conn: conn(sc),
+          checks: await drillCheckFiles(sc.stack, [...(sc.settings.drill?.checks ?? [])]),
         },
         { kind: 'pgbackrest', target: 'latest' },
         ctx,
@@ -156,29 +155,28 @@ export function matrixOps(input: OpsInput): Ops {
     restoreToTime: (time, ctx) => physical({ target: 'time', time }, ctx),
 
     async dumpAndRestore(database, ctx) {
-      const stack = await stackConfig();
-      const t = await targets(stack);
+      const sc = await context();
+      const t = await manualTarget(sc);
       const dump = await createDump(
-        t.manual,
-        { database: t.manual.maintenanceDb, format: 'tar' },
+        t,
+        { database: t.maintenanceDb, format: 'tar' },
         { signal: ctx.signal, onLine: ctx.line },
       );
-      const { setup, rt } = await restoreSetup(stack);
-      const file = containerPath(stack.dbService!.volumes, dump.path);
-      const restore = await restoreDump({ rt, conn: setup.conn }, { file, database }, ctx);
+      const place = await sc.tools();
+      const restore = await restoreDump(
+        { rt: await tools(sc), conn: conn(sc) },
+        { file: place.toolPath(dump.path), database },
+        ctx,
+      );
       return { file: dump.path, restore };
     },
 
     async runPending() {
-      const stack = await stackConfig();
-      if (!stack.migrationsDir) throw new Error(`no migrations folder for ${stack.projectName}`);
-      const target = await resolveConnection(stack, input.environment);
-      const r = await new Migrator(stack.migrationsDir, () => connect(target)).run();
+      const sc = await context();
+      if (!sc.stack.migrationsDir) throw new Error(`no migrations folder for ${sc.stack.projectName}`);
+      const target = await sc.connection();
+      const r = await new Migrator(sc.stack.migrationsDir, () => connect(target)).run();
       return r.applied;
-    },
-
-    dispose() {
-      engine = undefined;
     },
   };
 }
