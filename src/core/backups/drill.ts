@@ -82,8 +82,12 @@ export interface DrillTarget {
   /** Compose project: one drill per project at a time. */
   readonly project: string;
   readonly stanza: string;
-  /** pgBackRest config path in the live container (PGBACKREST_CONFIG), when set. */
+  /** pgBackRest config path in the live container: the file in effect (core/stack/context). */
   readonly configPath?: string;
+  /** Its text, read once by the stack context (drillTargetOf); when absent the drill reads configPath. */
+  readonly conf?: string;
+  /** The OS user the tools run as (the stack context's answer); default the container's Config.User, else postgres. */
+  readonly toolUser?: string;
   /** PGDATA (pg1-path) as the live container sees it; the scratch copy uses the same path. */
   readonly dataDir: string;
   /** The live server's credentials (user, password, database = POSTGRES_DB). */
@@ -320,7 +324,7 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   const liveInfo = await docker.getContainer(t.containerId).inspect();
   const live = new ContainerRuntime(docker, t.containerId, `container ${liveInfo.Name.replace(/^\//, '')}`);
   const liveEnv = liveInfo.Config.Env ?? [];
-  const user = liveInfo.Config.User || 'postgres';
+  const user = t.toolUser ?? (liveInfo.Config.User || 'postgres');
 
   // What to restore, checked on the live side before anything is created.
   let sourceText: string;
@@ -335,8 +339,11 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   let storeEndpoint: string | undefined;
   if (src.kind === 'pgbackrest') {
     const confFile = t.configPath ?? '/etc/pgbackrest.conf';
-    const c = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
-    conf = c.exitCode === 0 ? c.stdoutLines.join('\n') : undefined;
+    if (t.conf !== undefined) conf = t.conf;
+    else {
+      const c = await runLogged(live, ctx, ['cat', confFile], { quietStdout: true });
+      conf = c.exitCode === 0 ? c.stdoutLines.join('\n') : undefined;
+    }
     // A repository on a mounted file system is read with no network; an object store through a network of the drill's own.
     const repoConfs = repositoriesInConf(conf, t.stanza);
     const objectStore = (key: number | undefined) => {

@@ -21,8 +21,8 @@ import type { Site } from './site';
 
 /** What resolveStack needs besides the stack and its settings. */
 export interface StackDeps {
-  /** The engines (one client per distinct engine settings). */
-  readonly engines: EngineRegistry;
+  /** The engines (one client per distinct engine settings); without it, only the facts that need no engine answer. */
+  readonly engines?: EngineRegistry;
   /** This machine's environment (DATABASE_URL, the host runtime's PGDATA …); default process.env. */
   readonly processEnv?: Readonly<Record<string, string | undefined>>;
   /** Who runs this program (host runtime's OS user); default this process's user. */
@@ -124,6 +124,8 @@ export interface StackContext {
   database(): Promise<DatabaseContainer>;
   /** The running database container; throws naming the service when it is not running. */
   runningDatabase(): Promise<DatabaseContainer>;
+  /** docker exec into the running database container, as the tools' OS user (whatever tsdbOps.backups.runtime says). */
+  databaseRuntime(): Promise<ToolRuntime>;
   /** Where the tools run and as which OS user. */
   tools(): Promise<ToolPlace>;
   /** PGDATA, the stanza, the config file, the manual backups folder, with every source looked at. */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { ComposeService, StackConfig } from '../infra';
 import { sourced } from '../infra/sourced';
 import type { Engine } from '../docker/engines';
-import { projectContainers } from '../docker/find';
+import { projectContainers, ServiceNotCreatedError, ServiceNotRunningError } from '../docker/find';
 import { ContainerRuntime, envRecord, HostRuntime, postgresIsPid1, type ToolRuntime } from '../runtime';
 import { resolveConnection, stackCredentials, type ConnectionTarget } from '../postgres/connection';
 import { maskConf, repositoriesInConf } from './pgbackrest-conf';
@@ -21,6 +21,7 @@ import {
   type StackDeps,
   type ToolConnection,
   type ToolPlace,
+  type ToolPlaceKind,
 } from './context-types';
 
 export class StackResolver implements StackContext {
@@ -28,6 +29,7 @@ export class StackResolver implements StackContext {
   readonly runtimeKind: Sourced<RuntimeKind>;
   readonly toolConnection: ToolConnection;
   private cache = new Map<string, Promise<unknown>>();
+  private dbState: string | undefined;
 
   constructor(
     readonly stack: StackConfig,
@@ -77,6 +79,8 @@ export class StackResolver implements StackContext {
   }
 
   engine(): Engine {
+    if (!this.deps.engines)
+      throw new Error('resolveStack was given no engine registry: this caller cannot reach Docker.');
     return this.deps.engines.engine(this.settings.docker);
   }
 
@@ -98,11 +102,9 @@ export class StackResolver implements StackContext {
       const docker = await this.docker();
       const list = await projectContainers(docker, this.stack.projectName, svc.name);
       const c = list.find((x) => x.State === 'running') ?? list[0];
-      if (!c)
-        throw new Error(
-          `The ${svc.name} container of compose project "${this.stack.projectName}" does not exist: start the stack first.`,
-        );
+      if (!c) throw new ServiceNotCreatedError(this.stack.projectName, svc.name);
       const info = await docker.getContainer(c.Id).inspect();
+      this.dbState = c.State;
       const name = info.Name.replace(/^\//, '');
       const running = info.State.Running;
       const probe = new ContainerRuntime(docker, c.Id, `container ${name}`);
@@ -122,11 +124,14 @@ export class StackResolver implements StackContext {
     if (db.running) return db;
     this.refresh();
     const again = await this.database();
-    if (!again.running)
-      throw new Error(
-        `The ${this.dbService!.name} container of ${this.stack.projectName} (${again.name}) is not running: start it first.`,
-      );
+    if (!again.running) throw new ServiceNotRunningError(this.dbService!.name, this.dbState ?? 'stopped');
     return again;
+  }
+
+  async databaseRuntime(): Promise<ToolRuntime> {
+    const db = await this.runningDatabase();
+    const u = toolUserOf('container', undefined, { name: db.name, user: db.configUser });
+    return new ContainerRuntime(await this.docker(), db.id, `container ${db.name}`, u.user);
   }
 
   tools(): Promise<ToolPlace> {
@@ -146,15 +151,7 @@ export class StackResolver implements StackContext {
       const docker = await this.docker();
       const u = toolUserOf('container', undefined, { name: db.name, user: db.configUser });
       const volumes = this.dbService!.volumes;
-      const restore = !db.running
-        ? sourced<'one-off'>('one-off', 'container', `container ${db.name} is stopped`)
-        : db.postgresIsPid1
-          ? sourced<'one-off'>('one-off', 'container', `PostgreSQL is the main process (PID 1) of container ${db.name}`)
-          : sourced<'in-place'>(
-              'in-place',
-              'container',
-              `PostgreSQL runs under another main process in container ${db.name}`,
-            );
+      const restore = restorePlaceOf(db);
       return {
         runtime: 'container',
         restore,
@@ -256,6 +253,16 @@ export class StackResolver implements StackContext {
         `make it readable by that user (chmod 640 and the user's group), or ${fix}.`,
     );
   }
+}
+
+/** Where a physical restore runs: in place while PostgreSQL runs under another main process, else a one-off container. */
+export function restorePlaceOf(
+  db: Pick<DatabaseContainer, 'name' | 'running' | 'postgresIsPid1'>,
+): Sourced<ToolPlaceKind> {
+  if (!db.running) return sourced('one-off', 'container', `container ${db.name} is stopped`);
+  if (db.postgresIsPid1)
+    return sourced('one-off', 'container', `PostgreSQL is the main process (PID 1) of container ${db.name}`);
+  return sourced('in-place', 'container', `PostgreSQL runs under another main process in container ${db.name}`);
 }
 
 async function readLink(rt: ToolRuntime, file: string): Promise<string | undefined> {

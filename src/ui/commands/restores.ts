@@ -10,8 +10,6 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ContainerRuntime } from '../../core/runtime';
-import { readBackupsConfig } from '../backups/controller';
 import { formatBytes } from '../../core/format';
 import { readSidecar } from '../../core/backups/sidecar';
 import { listPreRestoreCopies } from '../../core/backups/restore/pre-restore';
@@ -23,7 +21,7 @@ import {
 import { recoverInOneOff } from '../../core/backups/restore/oneoff';
 import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore/logical';
 import { formatTimeTarget } from '../../core/backups/restore/pitr';
-import { hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
+import { hostPath, serverConnectionOf } from '../../core/backups/restore/stack';
 import { describeRestoreTarget, parseRestoreTarget, type RestoreTarget } from '../../core/backups/restore/target';
 import { repositoriesOf, stanzaInRepository } from '../../core/backups/repositories';
 import { askRepository } from './repositories';
@@ -198,7 +196,8 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const meta = onHost && existsSync(onHost) ? await readSidecar(onHost).catch(() => undefined) : undefined;
       const fromName = /^(.+)_pg_dump_/.exec(basename(file))?.[1];
       let database = str(args, 'database');
-      const fallback = node?.backup?.database ?? meta?.database ?? fromName ?? stack.env.database;
+      const fallback =
+        node?.backup?.database ?? meta?.database ?? fromName ?? engine.contextFor(stack).toolConnection.database.value;
       if (!database && !args) {
         database = await vscode.window.showInputBox({
           title: `Restore ${basename(file)} into which database?`,
@@ -367,7 +366,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
 
     registerRestore(ctx, COMMAND.restoreRecover, async (args, node) => {
       const stack = await restores.stackFor(args, node);
-      if (readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)).runtime === 'host') {
+      if (engine.contextFor(stack).runtimeKind.value === 'host') {
         const site = await restores.setupFor(stack, node);
         const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
           recoverInterruptedRestore({ rt: site.rt, dataDir: site.dataDir, conn: site.conn }, rctx),
@@ -380,31 +379,16 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           );
         return { recovered: Boolean(j), journal: j };
       }
-      const docker = await engine.docker(stack);
-      const containerId = await restores.dbContainer(stack);
-      const conn = restores.credentials(stack);
-      // Running or stopped, the container's PGDATA comes from core/stack/site like every restore's.
-      const setup = await readRestoreSetup({
-        stack,
-        docker,
-        containerId,
-        ...conn,
-        settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
-      });
-      // A running container that is not PostgreSQL-as-PID-1 recovers in place; otherwise a one-off does it.
-      const inPlace = setup.running && !setup.postgresIsPid1;
-      const dataDir = setup.dataDir;
+      // Running or stopped, where the recovery runs and the container's PGDATA come from the stack context.
+      const sctx = engine.contextFor(stack);
+      const [place, site, db] = await Promise.all([sctx.tools(), sctx.site(), sctx.database()]);
+      const docker = await sctx.docker();
+      const conn = serverConnectionOf(sctx);
+      const dataDir = site.dataDir;
       const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
-        inPlace
-          ? recoverInterruptedRestore(
-              {
-                rt: new ContainerRuntime(docker, containerId, `container ${setup.containerName}`),
-                dataDir,
-                conn,
-              },
-              rctx,
-            )
-          : recoverInOneOff({ docker, containerId, dataDir, conn }, rctx),
+        place.restore.value === 'in-place' && place.tools
+          ? recoverInterruptedRestore({ rt: place.tools, dataDir, conn }, rctx)
+          : recoverInOneOff({ docker, containerId: db.id, dataDir, conn }, rctx),
       );
       if (!args)
         void vscode.window.showInformationMessage(
