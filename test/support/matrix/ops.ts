@@ -7,14 +7,16 @@
  * the database container, where the tools run and as which OS user (`tools()`); PGDATA, the stanza and the
  * manual backups folder (`site()`); the pgBackRest config in effect, read once (`pgbackrest()`, the drill
  * requires it); the tools' connection (`toolConnection`) and this machine's (`connection()`, Run Pending).
- * Nothing here decides a fact about the stack: it only hands the context's answers to the core operations
+ * Nothing here decides a fact about the stack: like the commands, it hands the context to core's helpers
+ * (targetsOf with the context's site, drillTargetOf, restoreSiteOf) and their answers to the operations
  * (pgbackrestBackup, runDrill, restorePhysical / restoreInOneOff, createDump, restoreDump, the migrator).
  */
 import { join } from 'node:path';
 import { runDrill, type DrillReport } from '../../../src/core/backups/drill';
 import { drillCheckFiles } from '../../../src/core/backups/drill-checks';
-import { createDump, type ManualBackupTarget } from '../../../src/core/backups/dump';
-import { pgbackrestBackup, type PgBackRestTarget } from '../../../src/core/backups/pgbackrest';
+import { drillTargetOf } from '../../../src/core/backups/drill-target';
+import { createDump } from '../../../src/core/backups/dump';
+import { pgbackrestBackup } from '../../../src/core/backups/pgbackrest';
 import { restoreDump, type DumpRestoreResult } from '../../../src/core/backups/restore/logical';
 import { restoreInOneOff } from '../../../src/core/backups/restore/oneoff';
 import {
@@ -22,12 +24,13 @@ import {
   type PhysicalRestoreResult,
   type PhysicalSource,
 } from '../../../src/core/backups/restore/physical';
-import type { RestoreContext, ServerConnection } from '../../../src/core/backups/restore/run';
+import type { RestoreContext } from '../../../src/core/backups/restore/run';
+import { restoreSiteOf } from '../../../src/core/backups/restore/stack';
+import { targetsOf } from '../../../src/core/backups/targets';
 import { EngineRegistry } from '../../../src/core/docker/engines';
 import { readStack } from '../../../src/core/infra';
 import { Migrator, type AppliedResult } from '../../../src/core/migrations/migrator';
 import { connect } from '../../../src/core/postgres/connection';
-import type { ToolRuntime } from '../../../src/core/runtime';
 import { resolveStack, type StackContext, type StackSettings } from '../../../src/core/stack/context';
 import type { MatrixSettings } from './configs';
 
@@ -77,75 +80,44 @@ export function matrixOps(input: OpsInput): Ops {
     );
     return resolveStack(stack, settings, { engines, processEnv: input.environment });
   };
-  const tools = async (sc: StackContext): Promise<ToolRuntime> => {
-    const place = await sc.tools();
-    if (!place.tools) throw new Error(`the tools of ${sc.stack.projectName} have no runtime (${place.where})`);
-    return place.tools;
-  };
-  /** The tools' connection (user, database, password) as the context answers it. */
-  const conn = (sc: StackContext): ServerConnection => ({
-    user: sc.toolConnection.user.value,
-    database: sc.toolConnection.database.value,
-    password: sc.toolConnection.password.value,
-  });
-  const pgbackrestTarget = async (sc: StackContext): Promise<PgBackRestTarget> => {
-    const pg = await sc.pgbackrest();
-    return { runtime: await tools(sc), stanza: pg.stanza.value, configPath: pg.option };
-  };
-  const manualTarget = async (sc: StackContext): Promise<ManualBackupTarget> => {
-    const site = await sc.site();
-    const c = conn(sc);
-    return {
-      runtime: await tools(sc),
-      hostDir: site.manualHostDir,
-      runtimeDir: site.manualRuntimeDir,
-      user: c.user,
-      connArgs: [],
-      env: c.password ? { PGPASSWORD: c.password } : {},
-      maintenanceDb: c.database ?? c.user,
-    };
-  };
+  /** As ui/backups/controller.ts: targetsOf(stack, the tools' runtime, the context's site, the settings). */
+  const targets = async (sc: StackContext) =>
+    targetsOf(
+      sc.stack,
+      sc.runtimeKind.value === 'host' ? (await sc.tools()).tools! : await sc.databaseRuntime(),
+      await sc.site(),
+      { ...sc.settings.backups },
+    );
+  /** As ui/commands/restore-support.ts: where the restore runs from restoreSiteOf(context). */
   const physical = async (
     src: Pick<PgbackrestSource, 'target' | 'time'>,
     ctx: RestoreContext,
   ): Promise<PhysicalRestoreResult> => {
     const sc = await context();
-    const [place, site, pg] = await Promise.all([sc.tools(), sc.site(), sc.pgbackrest()]);
-    const full: PgbackrestSource = { ...src, kind: 'pgbackrest', stanza: pg.stanza.value, configPath: pg.option };
-    if (place.restore.value === 'one-off') {
-      const db = await sc.database();
+    const site = await restoreSiteOf(sc);
+    const full: PgbackrestSource = { ...src, kind: 'pgbackrest', stanza: site.stanza, configPath: site.configPath };
+    if (site.postgresIsPid1 && site.containerId)
       return restoreInOneOff(
-        { docker: await sc.docker(), containerId: db.id, dataDir: site.dataDir, conn: conn(sc) },
+        { docker: await sc.docker(), containerId: site.containerId, dataDir: site.dataDir, conn: site.conn },
         full,
         ctx,
       );
-    }
-    return restorePhysical({ rt: await tools(sc), dataDir: site.dataDir, conn: conn(sc) }, full, ctx);
+    return restorePhysical({ rt: site.rt, dataDir: site.dataDir, conn: site.conn }, full, ctx);
   };
 
   return {
     async backupFull(ctx) {
-      const t = await pgbackrestTarget(await context());
+      const t = (await targets(await context())).pgbackrest;
       const r = await pgbackrestBackup(t, 'full', { signal: ctx.signal, onLine: ctx.line });
       return { label: r.label, stanza: t.stanza };
     },
 
     async drillLatest(ctx) {
       const sc = await context();
-      // The config in effect, read once by the context: a file the tools cannot read is an error naming it.
-      const pg = await sc.requirePgBackRestConfig();
-      const [db, site] = await Promise.all([sc.runningDatabase(), sc.site()]);
+      // As ui/commands/drills.ts: the target from the context (the config in effect and its text, read once).
+      const checks = await drillCheckFiles(sc.stack, [...(sc.settings.drill?.checks ?? [])]);
       return runDrill(
-        {
-          docker: await sc.docker(),
-          containerId: db.id,
-          project: sc.stack.projectName,
-          stanza: pg.stanza.value,
-          configPath: pg.file.value,
-          dataDir: site.dataDir,
-          conn: conn(sc),
-          checks: await drillCheckFiles(sc.stack, [...(sc.settings.drill?.checks ?? [])]),
-        },
+        await drillTargetOf(sc, { pgbackrest: true, checks }),
         { kind: 'pgbackrest', target: 'latest' },
         ctx,
       );
@@ -156,16 +128,16 @@ export function matrixOps(input: OpsInput): Ops {
 
     async dumpAndRestore(database, ctx) {
       const sc = await context();
-      const t = await manualTarget(sc);
+      const t = (await targets(sc)).manual;
       const dump = await createDump(
         t,
         { database: t.maintenanceDb, format: 'tar' },
         { signal: ctx.signal, onLine: ctx.line },
       );
-      const place = await sc.tools();
+      const site = await restoreSiteOf(sc);
       const restore = await restoreDump(
-        { rt: await tools(sc), conn: conn(sc) },
-        { file: place.toolPath(dump.path), database },
+        { rt: site.rt, conn: site.conn },
+        { file: site.toolPath(dump.path), database },
         ctx,
       );
       return { file: dump.path, restore };
