@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lintMigrations, type Finding, type LintFile, type RuleSetting, type TableFacts } from '../../core/lint/lint';
 import { RULE_BY_ID } from '../../core/lint/rules';
-import { CHANGED_SINCE_RULE, changedSince, changeFinding, HistoryError } from '../../core/lint/since';
+import { CHANGED_SINCE_RULE, changedSince, changeFinding, HistoryError } from '../../core/migrations/history';
 import { loadMigrations } from '../../core/migrations/source';
 import { parseMigrationFileName } from '../../core/migrations/files';
 import { connect, describeTarget, type ConnectionTarget } from '../../core/postgres/connection';

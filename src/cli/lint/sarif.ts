@@ -5,7 +5,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RULES, type Severity } from '../../core/lint/rules';
-import { CHANGED_SINCE_RULE } from '../../core/lint/since';
+import { CHANGED_SINCE_RULE } from '../../core/migrations/history';
 import { sortFindings, type LintOutcome } from './formats';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };

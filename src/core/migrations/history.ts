@@ -5,8 +5,8 @@
  * so a pre-commit hook sees uncommitted edits too).
  */
 import { basename, join } from 'node:path';
-import { parseMigrationFileName } from '../migrations/files';
-import type { Finding } from './lint';
+import { parseMigrationFileName } from './files';
+import type { Finding } from '../lint/lint';
 
 export const CHANGED_SINCE_RULE = 'migration-changed-since';
 
