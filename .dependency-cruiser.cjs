@@ -9,9 +9,10 @@ const FLOORS = [
   ['core/stack'],
   ['core/migrations'],
   ['core/backups'],
+  ['core/status'],
   ['webview', 'api'],
   ['ui'],
-  ['extension'],
+  ['extension', 'cli'],
 ];
 
 const path = (folder) => `^src/${folder}(\\.ts$|/)`;

@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test-results/**', '.cache/**', 'test/fixtures/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'cli/dist/**',
+      'out/**',
+      'node_modules/**',
+      'test-results/**',
+      '.cache/**',
+      'test/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,6 +11,8 @@ const allowed = new RegExp(
     'dist/(extension\\.js|timeline\\.js|libpg-query\\.wasm)|media/[^/]+))$',
 );
 const unexpected = listing.filter((name) => !allowed.test(name));
+// The command line (cli/: its package.json, build script and bundle) is its own npm package, never in the .vsix.
+const commandLine = listing.filter((name) => /^extension\/(cli\/|.*tsdb-ops\.js$)/.test(name));
 console.log(`${file}: ${(size / 1024).toFixed(1)} KB, ${listing.length} files`);
 let failed = false;
 if (size > 1.5 * 1024 * 1024) {
@@ -19,6 +21,10 @@ if (size > 1.5 * 1024 * 1024) {
 }
 if (unexpected.length) {
   console.error(`unexpected files in the package (fix .vscodeignore): ${unexpected.join(', ')}`);
+  failed = true;
+}
+if (commandLine.length) {
+  console.error(`files of the command line in the package (add cli/ to .vscodeignore): ${commandLine.join(', ')}`);
   failed = true;
 }
 for (const needed of [

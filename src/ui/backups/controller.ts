@@ -16,6 +16,7 @@ import type { StackRegistry } from '../stacks';
 import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
 import { LogFollower } from '../../core/logs/follower';
+import { stackStatus, type StackStatus } from '../../core/status/model';
 
 /** A pgBackRest log line saying a command that changes what `info` reports has ended. */
 const REPOSITORY_CHANGED = / (backup|expire|stanza-create|stanza-upgrade|restore) command end: /;
@@ -135,6 +136,13 @@ export class BackupsController implements vscode.Disposable {
   async targets(stack: StackConfig): Promise<StackBackupTargets> {
     const rt = await this.runtime(stack);
     return targetsOf(stack, rt, await this.engine.contextFor(stack).site(), this.config(stack));
+  }
+
+  /** The one stack status (core/status: the same as `tsdb-ops status`) at `now`, with this stack's settings. */
+  status(o: BackupsOverview, now = new Date()): StackStatus {
+    const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(o.stack.workspaceFolder));
+    const graceMs = this.config(o.stack).graceMinutes * 60_000;
+    return stackStatus(o, { now, graceMs, maxAgeDays: cfg.get<number>('drill.maxAgeDays', 7) });
   }
 
   get(stack: StackConfig): BackupsOverview | undefined {

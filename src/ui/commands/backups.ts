@@ -27,6 +27,7 @@ import {
   type ManualBackupResult,
 } from '../../core/backups/dump';
 import type { BackupsOverview } from '../../core/backups/overview';
+import type { StackStatus } from '../../core/status/model';
 import { parseRepoArg, repositoriesInConf, repositorySummary } from '../../core/backups/repositories';
 import { askRepository } from './repositories';
 import type { OperationContext } from '../../core/operations/queue';
@@ -78,9 +79,10 @@ function toResult(r: ManualBackupResult) {
   };
 }
 
-/** The overview as JSON for automation (tests, tasks). */
-export function overviewResult(o: BackupsOverview) {
+/** The overview as JSON for automation (tests, tasks); `status` is the one stack status (archiving, drills, level). */
+export function overviewResult(o: BackupsOverview, status?: StackStatus) {
   return {
+    overall: status,
     stack: o.stack.infraDir,
     stanza: o.stanzaName,
     status: o.stanza?.status,
@@ -338,13 +340,14 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
 
     reg(COMMAND.backupRefresh, async () => {
       await controller.refresh();
-      return { stacks: controller.all().map(overviewResult) };
+      return { stacks: controller.all().map((o) => overviewResult(o, controller.status(o))) };
     }),
 
     reg(COMMAND.backupInfo, async (args, node) => {
       const stack = await stackFor(args, node);
       if (args?.['refresh'] !== false) await controller.refresh();
-      const result = overviewResult(await controller.load(stack));
+      const loaded = await controller.load(stack);
+      const result = overviewResult(loaded, controller.status(loaded));
       if (!args) {
         const doc = await vscode.workspace.openTextDocument({
           language: 'json',

@@ -65,7 +65,12 @@ export class BackupStatus implements vscode.Disposable {
     }));
     const drillStale = drills.some((x) => x.d.stale);
     const failingArchive = shown.filter((p) => p.o.archiver?.failing);
-    const warn = shown.some((p) => p.f.level === 'warning') || drillStale;
+    // The level is the one stack status's (core/status: also tsdb-ops status and tsdbOps.backup.info): red when
+    // archiving fails or the newest drill failed, yellow for a missed schedule or no recent passing drill.
+    const statuses = shown.map((p) => this.controller.status(p.o, at));
+    const failedDrills = statuses.filter((st) => st.drills.newest && !st.drills.newest.passed);
+    const red = statuses.some((st) => st.level === 'error');
+    const warn = statuses.some((st) => st.level === 'warning') || drillStale;
     const newest = shown
       .map((p) => p.f)
       .filter((f) => f.newest)
@@ -73,11 +78,16 @@ export class BackupStatus implements vscode.Disposable {
     const unknown = shown.some((p) => p.f.unknown);
     const verified = drills.length === 1 ? drills[0]!.d : (drills.find((x) => x.d.stale)?.d ?? drills[0]?.d);
     const text =
-      `$(${failingArchive.length ? 'error' : warn ? 'warning' : 'archive'}) ` +
+      `$(${red ? 'error' : warn ? 'warning' : 'archive'}) ` +
       `${newest?.ageMs !== undefined ? `backup ${formatDuration(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}` +
       (verified ? ` · ${verified.lastPassed ? verified.text : 'not verified'}` : '');
     const lines: string[] = [];
     for (const { o } of failingArchive) lines.push(`$(error) ${o.stack.projectName}: ${describeArchiver(o.archiver!)}`);
+    for (const st of failedDrills)
+      lines.push(
+        `$(error) ${st.project}: the newest restore drill failed (${st.drills.newest!.source}, ${st.drills.newest!.finished})` +
+          `${st.drills.newest!.error ? `: ${st.drills.newest!.error}` : ''}`,
+      );
     for (const { o, d } of drills) {
       const last = d.lastPassed
         ? `last passing restore drill ${d.text.replace('verified ', '')}`
@@ -106,7 +116,7 @@ export class BackupStatus implements vscode.Disposable {
       }
     }
     const tooltip = lines.join('\n\n');
-    const level = failingArchive.length ? 'error' : warn ? 'warning' : 'ok';
+    const level = red ? 'error' : warn ? 'warning' : 'ok';
     this.state = { text, level, tooltip };
     this.item.text = text;
     this.item.backgroundColor =

@@ -221,6 +221,13 @@ describe('Restore drills: the command with args, the Drills row and the status i
       assert.equal(status?.level, 'error');
       assert.match(status?.text ?? '', /^\$\(error\) /);
       assert.match(status?.tooltip ?? '', /WAL archiving is FAILING/);
+      // The automation result says the same as the status item (one status model, core/status).
+      const info = await vscode.commands.executeCommand<{
+        overall: { level: string; archiving: { state: string; lastFailedWal?: string } };
+      }>('tsdbOps.backup.info', { refresh: false });
+      assert.equal(info.overall.level, 'error');
+      assert.equal(info.overall.archiving.state, 'failing');
+      assert.match(info.overall.archiving.lastFailedWal ?? '', /^[0-9A-F]{24}$/);
     } finally {
       await stack.sql('ALTER SYSTEM RESET archive_command');
       await stack.sql('SELECT pg_reload_conf()');
