@@ -4,7 +4,13 @@
  * step and line written (secrets masked) where the area keeps its output.
  */
 import * as vscode from 'vscode';
-import { maskSecrets, OperationBusyError, type OperationContext, type OperationQueue } from '../core/operations/queue';
+import {
+  maskSecrets,
+  OperationBusyError,
+  type OperationClaim,
+  type OperationContext,
+  type OperationQueue,
+} from '../core/operations/queue';
 
 export interface OperationOutput {
   step(title: string, step: string): void;
@@ -19,6 +25,8 @@ export interface StackOperationOptions {
   onCancel?: () => void;
   /** Masked in every line and step (a password a tool might echo). */
   secrets?: readonly (string | undefined)[];
+  /** The queue's place taken while the operation was prepared (OperationQueue.claim). */
+  claim?: OperationClaim;
 }
 
 export function runStackOperation<T>(
@@ -27,8 +35,10 @@ export function runStackOperation<T>(
   work: (op: OperationContext) => Promise<T>,
   opts: StackOperationOptions,
 ): Promise<T> {
-  if (opts.mode === 'refuse' && queue.busy)
+  if (opts.mode === 'refuse' && queue.busyBesides(opts.claim)) {
+    opts.claim?.release();
     return Promise.reject(new OperationBusyError(queue.running ?? 'another operation', title));
+  }
   const mask = (t: string) => (opts.secrets?.length ? maskSecrets(t, opts.secrets) : t);
   return Promise.resolve(
     vscode.window.withProgress(
@@ -43,6 +53,7 @@ export function runStackOperation<T>(
           return await queue.run(title, work, {
             signal: ac.signal,
             mode: opts.mode,
+            claim: opts.claim,
             listener: {
               onStep: (_op, t) => {
                 progress.report({ message: mask(t) });

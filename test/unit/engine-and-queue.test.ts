@@ -82,6 +82,37 @@ describe('OperationQueue: one operation at a time per stack', () => {
     assert.equal(await q.run('after', async () => 42, { mode: 'refuse' }), 42);
   });
 
+  it('a claim makes the queue busy at once: another claim or refuse-mode run is refused until it runs or is released', async () => {
+    const q = new OperationQueue();
+    const claim = q.claim('Restore from pgBackRest');
+    assert.equal(q.busy, true);
+    assert.equal(q.running, 'Restore from pgBackRest');
+    assert.throws(
+      () => q.claim('Restore a pg_dump'),
+      (e: Error) =>
+        e instanceof OperationBusyError &&
+        /"Restore from pgBackRest" is running.*"Restore a pg_dump" was not started/.test(e.message),
+    );
+    await assert.rejects(
+      q.run('Restore dump', async () => 1, { mode: 'refuse' }),
+      OperationBusyError,
+    );
+    let release!: () => void;
+    const first = q.run('Restoring exactly backup set x', () => new Promise<void>((r) => (release = r)), {
+      mode: 'refuse',
+      claim,
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(q.running, 'Restoring exactly backup set x');
+    assert.throws(() => q.claim('Restore a pg_dump'), /"Restoring exactly backup set x" is running/);
+    release();
+    await first;
+    assert.equal(q.busy, false);
+    q.claim('dropped').release();
+    assert.equal(q.busy, false);
+    assert.equal(await q.run('after', async () => 42, { mode: 'refuse' }), 42);
+  });
+
   it("passes the caller's cancel to the operation and reports steps and lines", async () => {
     const q = new OperationQueue();
     const ac = new AbortController();

@@ -34,27 +34,59 @@ export interface RunOperationOptions {
   /** 'wait' (default) queues behind the running operation; 'refuse' throws OperationBusyError. */
   mode?: 'wait' | 'refuse';
   listener?: OperationListener;
+  /**
+   * The claim this operation was announced with (see OperationQueue.claim): it is released once the
+   * operation has joined the queue, and does not count against it for 'refuse'.
+   */
+  claim?: OperationClaim;
+}
+
+/** A place in a stack's queue taken before the operation is ready to run (see OperationQueue.claim). */
+export interface OperationClaim {
+  readonly title: string;
+  /** Gives the place up (idempotent); running the operation with it releases it too. */
+  release(): void;
 }
 
 export class OperationQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private current: string | undefined;
   private waiting = 0;
+  private readonly claims = new Set<OperationClaim>();
 
-  /** The title of the running operation, if any. */
+  /** The title of the running operation, else of a claimed one, if any. */
   get running(): string | undefined {
-    return this.current;
+    return this.current ?? [...this.claims][0]?.title;
   }
 
   get busy(): boolean {
-    return this.current !== undefined || this.waiting > 0;
+    return this.current !== undefined || this.waiting > 0 || this.claims.size > 0;
+  }
+
+  /** Busy apart from `claim` (an operation's own claim does not refuse it). */
+  busyBesides(claim: OperationClaim | undefined): boolean {
+    return this.current !== undefined || this.waiting > 0 || [...this.claims].some((c) => c !== claim);
+  }
+
+  /**
+   * Takes the queue's place for an operation that first prepares (reads the stack, asks, confirms) and runs
+   * later with `{ claim }`: from this moment, synchronously, the queue is busy and a 'refuse' operation or
+   * another claim is refused (OperationBusyError naming `title`). Release it when the operation is not run.
+   */
+  claim(title: string): OperationClaim {
+    if (this.busy) throw new OperationBusyError(this.running ?? 'another operation', title);
+    const claim: OperationClaim = { title, release: () => void this.claims.delete(claim) };
+    this.claims.add(claim);
+    return claim;
   }
 
   run<T>(title: string, work: (ctx: OperationContext) => Promise<T>, opts: RunOperationOptions = {}): Promise<T> {
-    if (opts.mode === 'refuse' && this.busy) {
-      return Promise.reject(new OperationBusyError(this.current ?? 'another operation', title));
+    if (opts.mode === 'refuse' && this.busyBesides(opts.claim)) {
+      opts.claim?.release();
+      return Promise.reject(new OperationBusyError(this.running ?? 'another operation', title));
     }
     this.waiting++;
+    opts.claim?.release();
     const start = this.tail.catch(() => undefined);
     const result = start.then(async () => {
       this.waiting--;

@@ -7,7 +7,7 @@ import type { DestructiveGuard } from '../../core/stack/production';
 import { confirmDestructive } from '../production';
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
-import { OperationBusyError } from '../../core/operations/queue';
+import { OperationBusyError, type OperationClaim } from '../../core/operations/queue';
 import { manualBackupHostDir } from '../../core/stack/site';
 import { pgbackrestInfo, type StanzaInfo } from '../../core/backups/pgbackrest';
 import { restorePhysical, type PhysicalRestoreResult, type PhysicalSource } from '../../core/backups/restore/physical';
@@ -46,13 +46,26 @@ export interface ViewNode {
   readonly copy?: { path: string; sizeBytes?: number; created?: Date };
 }
 
-/** register() with the Backups view's node, and errors offering the restore channel. */
+/**
+ * register() with the Backups view's node, and errors offering the restore channel. Each call gets its own
+ * Restores, which takes the stack queue's place as soon as the stack is known (`what` names it until the
+ * operation runs): a second restore fired while this one still reads the stack or asks is refused.
+ */
 export function registerRestore(
   ctx: RestoreCommandContext,
   id: string,
-  handler: (args: Args, node: ViewNode | undefined) => unknown,
+  what: string,
+  handler: (args: Args, node: ViewNode | undefined, restores: Restores) => unknown,
 ): vscode.Disposable {
-  return register<ViewNode>(ctx, id, handler, {
+  const call = async (args: Args, node: ViewNode | undefined): Promise<unknown> => {
+    const restores = new Restores(ctx, what);
+    try {
+      return await handler(args, node, restores);
+    } finally {
+      restores.release();
+    }
+  };
+  return register<ViewNode>(ctx, id, call, {
     showError: (e) => {
       void vscode.window.showErrorMessage(e.message, 'Show Output').then((a) => a && ctx.output.show(true));
       return true;
@@ -110,14 +123,32 @@ export async function confirm(
   return modal();
 }
 
-/** What every restore handler needs: the stack and where its restore runs, the operation, the confirmations' texts. */
+/**
+ * What a restore handler needs (one per call): the stack and where its restore runs, the operation, the
+ * confirmations' texts.
+ */
 export class Restores {
-  constructor(private readonly ctx: RestoreCommandContext) {}
+  private claim: OperationClaim | undefined;
 
+  constructor(
+    private readonly ctx: RestoreCommandContext,
+    private readonly what: string,
+  ) {}
+
+  /**
+   * The stack, and its queue's place taken at once (before anything is read or asked): while this call
+   * prepares and runs, another restore on the stack is refused (OperationBusyError).
+   */
   async stackFor(args: Args, node: ViewNode | undefined): Promise<StackConfig> {
     const stack = await stackOf(this.ctx.registry, args, node);
     if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to restore into.`);
+    this.claim ??= this.ctx.engine.queueFor(stack).claim(this.what);
     return stack;
+  }
+
+  /** Gives the queue's place up when the call ends without running (done by registerRestore). */
+  release(): void {
+    this.claim?.release();
   }
 
   /** The database service's container (running or not: after a one-off crash it may be stopped). */
@@ -142,13 +173,19 @@ export class Restores {
   /** Runs a restore in the stack's queue (refusing a second one) with progress, output and cancel. */
   async runOperation<T>(stack: StackConfig, title: string, work: (rctx: RestoreContext) => Promise<T>): Promise<T> {
     const queue = this.ctx.engine.queueFor(stack);
-    if (queue.busy) throw new OperationBusyError(queue.running ?? 'another operation', title);
+    const claim = this.claim;
+    this.claim = undefined;
+    if (queue.busyBesides(claim)) {
+      claim?.release();
+      throw new OperationBusyError(queue.running ?? 'another operation', title);
+    }
     this.ctx.output.appendLine('');
     this.ctx.output.appendLine(`[${new Date().toISOString()}] ${title} (${stack.projectName})`);
     this.ctx.output.show(true);
     try {
       return await runStackOperation(queue, title, (op) => work({ signal: op.signal, step: op.step, line: op.line }), {
         mode: 'refuse',
+        claim,
         secrets: [this.ctx.engine.contextFor(stack).toolConnection.password.value],
         onCancel: () => this.ctx.output.appendLine('Cancel requested: stopping the running step and rolling back.'),
         output: {

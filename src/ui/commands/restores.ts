@@ -109,10 +109,9 @@ async function askTarget(
 }
 
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
-  const restores = new Restores(ctx);
   const { engine } = ctx;
   return [
-    registerRestore(ctx, COMMAND.restorePgbackrest, async (args, node) => {
+    registerRestore(ctx, COMMAND.restorePgbackrest, 'Restore from pgBackRest', async (args, node, restores) => {
       requireTrust('Restoring a backup');
       const stack = await restores.stackFor(args, node);
       const setup = await restores.setupFor(stack, node);
@@ -178,7 +177,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       };
     }),
 
-    registerRestore(ctx, COMMAND.restoreBaseBackup, async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreBaseBackup, 'Restore a pg_basebackup', async (args, node, restores) => {
       requireTrust('Restoring a backup');
       const stack = await restores.stackFor(args, node);
       const dir = await backupPath(args, node, stack, 'dir', COMMAND.restoreBaseBackup, 'a pg_basebackup -F t folder', {
@@ -204,7 +203,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return { ...r, dataDir: setup.dataDir, oneOffContainer: setup.postgresIsPid1 };
     }),
 
-    registerRestore(ctx, COMMAND.restoreDump, async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreDump, 'Restore a pg_dump', async (args, node, restores) => {
       requireTrust('Restoring a backup');
       const stack = await restores.stackFor(args, node);
       const file = await backupPath(args, node, stack, 'file', COMMAND.restoreDump, 'a pg_dump file', {
@@ -302,7 +301,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return r;
     }),
 
-    registerRestore(ctx, COMMAND.restoreDumpAll, async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreDumpAll, 'Restore a pg_dumpall', async (args, node, restores) => {
       requireTrust('Restoring a backup');
       const stack = await restores.stackFor(args, node);
       const file = await backupPath(args, node, stack, 'file', COMMAND.restoreDumpAll, 'a pg_dumpall .sql file', {
@@ -340,50 +339,55 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       return r;
     }),
 
-    registerRestore(ctx, COMMAND.restoreDeletePreRestoreCopy, async (args, node) => {
-      const stack = await restores.stackFor(args, node);
-      const setup = await restores.setupFor(stack, node);
-      const rt = setup.rt;
-      let path = str(args, 'path') ?? node?.copy?.path;
-      let size = node?.copy?.sizeBytes;
-      if (!path && !args) {
-        const copies = await listPreRestoreCopies(rt, setup.dataDir);
-        if (!copies.length) {
-          void vscode.window.showInformationMessage('There is no pre-restore copy.');
-          return { deleted: undefined };
+    registerRestore(
+      ctx,
+      COMMAND.restoreDeletePreRestoreCopy,
+      'Delete a pre-restore copy',
+      async (args, node, restores) => {
+        const stack = await restores.stackFor(args, node);
+        const setup = await restores.setupFor(stack, node);
+        const rt = setup.rt;
+        let path = str(args, 'path') ?? node?.copy?.path;
+        let size = node?.copy?.sizeBytes;
+        if (!path && !args) {
+          const copies = await listPreRestoreCopies(rt, setup.dataDir);
+          if (!copies.length) {
+            void vscode.window.showInformationMessage('There is no pre-restore copy.');
+            return { deleted: undefined };
+          }
+          const picked = await vscode.window.showQuickPick(
+            copies.map((c) => ({
+              label: c.name,
+              description: `${c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '?'} · ${c.created?.toLocaleString() ?? ''}`,
+              copy: c,
+            })),
+            { title: 'Delete which pre-restore copy?' },
+          );
+          if (!picked) throw new CancelledByUser();
+          path = picked.copy.path;
+          size = picked.copy.sizeBytes;
         }
-        const picked = await vscode.window.showQuickPick(
-          copies.map((c) => ({
-            label: c.name,
-            description: `${c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '?'} · ${c.created?.toLocaleString() ?? ''}`,
-            copy: c,
-          })),
-          { title: 'Delete which pre-restore copy?' },
+        if (!path)
+          throw new Error(
+            "tsdbOps.restore.deletePreRestoreCopy needs { path }: the copy's path in the container (see the Backups view).",
+          );
+        await confirm(
+          args,
+          COMMAND.restoreDeletePreRestoreCopy,
+          `Delete the pre-restore copy ${basename(path)}${size !== undefined ? ` (${formatBytes(size)})` : ''}?`,
+          `It holds the data folder from before a restore: the way back to that state. ` +
+            `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
+          'Delete',
+          liveGuard(COMMAND.restoreDeletePreRestoreCopy, stack),
         );
-        if (!picked) throw new CancelledByUser();
-        path = picked.copy.path;
-        size = picked.copy.sizeBytes;
-      }
-      if (!path)
-        throw new Error(
-          "tsdbOps.restore.deletePreRestoreCopy needs { path }: the copy's path in the container (see the Backups view).",
+        await restores.runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
+          deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),
         );
-      await confirm(
-        args,
-        COMMAND.restoreDeletePreRestoreCopy,
-        `Delete the pre-restore copy ${basename(path)}${size !== undefined ? ` (${formatBytes(size)})` : ''}?`,
-        `It holds the data folder from before a restore: the way back to that state. ` +
-          `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
-        'Delete',
-        liveGuard(COMMAND.restoreDeletePreRestoreCopy, stack),
-      );
-      await restores.runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
-        deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),
-      );
-      return { deleted: path };
-    }),
+        return { deleted: path };
+      },
+    ),
 
-    registerRestore(ctx, COMMAND.restoreRecover, async (args, node) => {
+    registerRestore(ctx, COMMAND.restoreRecover, 'Recover an interrupted restore', async (args, node, restores) => {
       const stack = await restores.stackFor(args, node);
       if (engine.contextFor(stack).runtimeKind.value === 'host') {
         const site = await restores.setupFor(stack, node);
