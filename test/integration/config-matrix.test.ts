@@ -205,7 +205,9 @@ describe('configuration matrix: one stack context, every configuration (issue 25
         chain = chain.then(() =>
           runConfig(cfg, stacks.get(key)!, sshd, cells).catch((e: unknown) => {
             // Anything outside the cells: printed at once; the stack's next configuration still runs.
-            console.log(`      [matrix] ${cfg.id} FAILED outside its cells — ${e instanceof Error ? e.stack : String(e)}`);
+            console.log(
+              `      [matrix] ${cfg.id} FAILED outside its cells — ${e instanceof Error ? e.stack : String(e)}`,
+            );
           }),
         );
         runs.set(cfg.id, chain);

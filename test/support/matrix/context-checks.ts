@@ -66,9 +66,11 @@ export async function contextChecks(stack: Stack): Promise<CheckResult[]> {
       const target = await drillTargetOf(sctx, { pgbackrest: true });
       assert.equal(target.configPath, MOUNTED);
       const { ctx } = recordingContext();
-      const r = await runDrill({ ...target, configPath: undefined, conf: undefined }, { kind: 'pgbackrest' }, ctx()).catch(
-        (e: Error) => ({ passed: false, error: e.message }),
-      );
+      const r = await runDrill(
+        { ...target, configPath: undefined, conf: undefined },
+        { kind: 'pgbackrest' },
+        ctx(),
+      ).catch((e: Error) => ({ passed: false, error: e.message }));
       assert.equal(r.passed, false, 'the drill with the old inputs must fail (the bug reproduced)');
       const docker = await sctx.docker();
       const left = await docker.listContainers({
