@@ -16,6 +16,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeSshEngines } from '../../src/core/docker/ssh-engine';
 import { CONFIGS, startMatrixStack, type ConfigId, type MatrixConfig, type StackKey } from '../support/matrix/configs';
+import { contextChecks, type CheckResult } from '../support/matrix/context-checks';
 import { matrixOps } from '../support/matrix/ops';
 import { formatMatrix, OPERATIONS, type Cell, type Operation } from '../support/matrix/table';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
@@ -77,16 +78,25 @@ async function runConfig(cfg: MatrixConfig, stack: Stack, sshd: Sshd | undefined
     }
   };
 
-  // Tiny data: two rows in the backup; the drill's check (the product's <infra>/drill-checks/*.sql) reads them.
-  await stack.sql(`CREATE TABLE ${table} (v int PRIMARY KEY)`);
-  await stack.sql(`INSERT INTO ${table} VALUES (1), (2)`);
-  // Only this configuration's check (an earlier configuration of the same stack restored its own table).
-  rmSync(join(stack.infraDir, 'drill-checks'), { recursive: true, force: true });
-  mkdirSync(join(stack.infraDir, 'drill-checks'), { recursive: true });
-  writeFileSync(
-    join(stack.infraDir, 'drill-checks', `${table}.sql`),
-    `SELECT array_agg(v ORDER BY v) = '{1,2}' AS rows_of_the_backup FROM ${table};\n`,
-  );
+  // Set-up inside error handling: a failure is printed at once and fails every cell of this configuration
+  // (with the error), and the next configuration of the stack still runs.
+  try {
+    // Tiny data: two rows in the backup; the drill's check (the product's <infra>/drill-checks/*.sql) reads them.
+    await stack.sql(`CREATE TABLE ${table} (v int PRIMARY KEY)`);
+    await stack.sql(`INSERT INTO ${table} VALUES (1), (2)`);
+    // Only this configuration's check (an earlier configuration of the same stack restored its own table).
+    rmSync(join(stack.infraDir, 'drill-checks'), { recursive: true, force: true });
+    mkdirSync(join(stack.infraDir, 'drill-checks'), { recursive: true });
+    writeFileSync(
+      join(stack.infraDir, 'drill-checks', `${table}.sql`),
+      `SELECT array_agg(v ORDER BY v) = '{1,2}' AS rows_of_the_backup FROM ${table};\n`,
+    );
+  } catch (e) {
+    const error = `set-up: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    console.log(`      [matrix] ${cfg.id} set-up FAILED — ${error}`);
+    for (const op of OPERATIONS) cells.push({ config: cfg.id, op, ok: false, seconds: 0, error });
+    return;
+  }
 
   await cell('full backup', async () => {
     const r = await ops.backupFull(ctx());
@@ -171,6 +181,8 @@ describe('configuration matrix: one stack context, every configuration (issue 25
   const stacks = new Map<StackKey, Stack>();
   let sshd: Sshd | undefined;
   const runs = new Map<ConfigId, Promise<void>>();
+  /** The stack context's own answers on stack A, checked between (a) and (f) (support/matrix/context-checks). */
+  let contextRun: Promise<CheckResult[]> | undefined;
   let t0 = 0;
 
   before(async function () {
@@ -190,15 +202,30 @@ describe('configuration matrix: one stack context, every configuration (issue 25
     for (const key of keys) {
       let chain = Promise.resolve();
       for (const cfg of CONFIGS.filter((c) => c.stack === key)) {
-        chain = chain.then(() => runConfig(cfg, stacks.get(key)!, sshd, cells));
+        chain = chain.then(() =>
+          runConfig(cfg, stacks.get(key)!, sshd, cells).catch((e: unknown) => {
+            // Anything outside the cells: printed at once; the stack's next configuration still runs.
+            console.log(
+              `      [matrix] ${cfg.id} FAILED outside its cells — ${e instanceof Error ? e.stack : String(e)}`,
+            );
+          }),
+        );
         runs.set(cfg.id, chain);
+        if (cfg.id === 'a') {
+          const checks = chain.then(() => contextChecks(stacks.get(key)!));
+          contextRun = checks;
+          chain = checks.then(
+            () => undefined,
+            () => undefined,
+          );
+        }
       }
     }
   });
 
   after(async function () {
     // Wait for every run (a failed `it` must not leave one running against a stack being removed).
-    await Promise.allSettled(runs.values());
+    await Promise.allSettled([...runs.values(), contextRun]);
     if (cells.length) {
       const text = formatMatrix(CONFIGS, cells, (Date.now() - t0) / 1000);
       console.log(`\n${text}\n`);
@@ -209,6 +236,15 @@ describe('configuration matrix: one stack context, every configuration (issue 25
     disposeSshEngines();
     await stopSharedSshd();
     await Promise.all([...stacks.values()].map((s) => s.stop()));
+  });
+
+  it('(a) the stack context: the mounted config from PGBACKREST_CONFIG; old inputs fail the drill; a bad config refused', async () => {
+    const results = await contextRun!;
+    assert.deepEqual(
+      results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`),
+      [],
+    );
+    assert.equal(results.length, 4, 'every check ran');
   });
 
   for (const cfg of CONFIGS) {
