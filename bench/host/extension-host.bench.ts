@@ -23,6 +23,7 @@ import type { TsdbOpsApi } from '../../src/api';
 import { discoverInfra, type StackConfig } from '../../src/core/infra/discovery';
 import { freshnessAt, loadBackupsOverview, type BackupsOverview } from '../../src/core/backups/overview';
 import { parsePgBackRestInfo } from '../../src/core/backups/pgbackrest';
+import { resolveStack } from '../../src/core/stack/context';
 import { BackupsProvider } from '../../src/ui/views/backups';
 import type { Node } from '../../src/ui/views/node';
 
@@ -71,7 +72,8 @@ async function backupsAtScale(b: NonNullable<HostInput['backups']>): Promise<Hos
   for (let i = 0; i < b.reps; i++) {
     const t0 = performance.now();
     const o = await loadBackupsOverview({
-      stack,
+      // No engine: the site is what the infra alone says (infraSite).
+      context: resolveStack(stack, {}, {}),
       // The only part not real: pgBackRest's answer is the generated info JSON read below.
       runtime: () => Promise.reject(new Error('bench: pgBackRest info comes from the generated JSON')),
     });

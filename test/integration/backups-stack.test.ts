@@ -26,6 +26,7 @@ import { createBaseBackup, createDump, createDumpAll } from '../../src/core/back
 import { readSidecar } from '../../src/core/backups/sidecar';
 import { stackBackupTargets, type StackBackupTargets } from '../../src/core/backups/targets';
 import { freshnessAt, loadBackupsOverview } from '../../src/core/backups/overview';
+import { overviewContext } from '../support/overview-context';
 import { LogFollower } from '../../src/core/logs/follower';
 import { streamLogs } from '../../src/core/docker/logs';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
@@ -306,7 +307,12 @@ describe('backups on the fixture stack (container runtime)', function () {
     const diff = info.backups.find((b) => b.label === diffLabel)!;
     // "Now" a few minutes after the diff: the diff schedule is met; 20 minutes past the next quarter it is not.
     const now = new Date(diff.stop.getTime() + 60_000);
-    const o = await loadBackupsOverview({ stack: config, runtime: async () => rt, now, graceMs: 10 * 60_000 });
+    const o = await loadBackupsOverview({
+      context: overviewContext(config, rt),
+      runtime: async () => rt,
+      now,
+      graceMs: 10 * 60_000,
+    });
     assert.equal(o.stanzaError, undefined);
     assert.equal(o.stanzaName, 'db');
     assert.deepEqual(

@@ -11,6 +11,7 @@ import { connectEngine, resolveEngine } from '../../src/core/docker/engine-addre
 import { discoverInfra, type StackConfig } from '../../src/core/infra';
 import { ContainerRuntime } from '../../src/core/runtime';
 import { loadBackupsOverview } from '../../src/core/backups/overview';
+import { overviewContext } from '../support/overview-context';
 import { Migrator } from '../../src/core/migrations/migrator';
 import { connect, resolveConnection } from '../../src/core/postgres/connection';
 import { debootstrapAvailable, debootstrapInstallHint, TIMESCALEDB_TEST_IMAGE } from '../support/image';
@@ -67,7 +68,7 @@ describe('npm start: the demo stack shows live data in all three views', functio
   it('Backups: the stanza holds the one full backup taken', async () => {
     const client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: demo!.stack.docker.host }));
     const rt = new ContainerRuntime(client, await demo!.stack.containerId('timescaledb'), 'container timescaledb');
-    const o = await loadBackupsOverview({ stack: config, runtime: async () => rt });
+    const o = await loadBackupsOverview({ context: overviewContext(config, rt), runtime: async () => rt });
     assert.equal(o.stanzaError, undefined);
     assert.deepEqual(
       o.stanza?.backups.map((b) => [b.label, b.type]),

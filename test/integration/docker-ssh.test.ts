@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createDump, type ManualBackupTarget } from '../../src/core/backups/dump';
 import { listManualBackups } from '../../src/core/backups/manual';
 import { loadBackupsOverview } from '../../src/core/backups/overview';
+import { overviewContext } from '../support/overview-context';
 import { manualBackupHostDir } from '../../src/core/stack/site';
 import type Dockerode from 'dockerode';
 import { cliDockerHost, connectEngine, resolveEngine, type EngineTarget } from '../../src/core/docker/engine-address';
@@ -289,7 +290,11 @@ describe('A Docker engine over SSH (a real sshd on loopback)', function () {
       join(hostDir, 'connect_db_pg_dump_20260101_000000.tar.meta.json'),
       JSON.stringify({ kind: 'dump', created: '2026-01-01T00:00:00.000Z', pgVersion: '15', database: 'connect_db' }),
     );
-    const overview = await loadBackupsOverview({ stack: config, runtime: async () => rt, remoteFiles: true });
+    const overview = await loadBackupsOverview({
+      context: overviewContext(config, rt),
+      runtime: async () => rt,
+      remoteFiles: true,
+    });
     // The bench's engine is on this machine, so the same folder is listed twice: through the container
     // (paths as the container sees them) and here (dumps streamed here land in this machine's folder).
     const viaContainer = overview.manual.filter((m) => !m.path.startsWith(hostDir));

@@ -13,6 +13,8 @@ import { findComposeCli, runCompose } from '../../src/core/docker/compose-cli';
 import { containerAction, hasBash } from '../../src/core/docker/lifecycle';
 import { streamLogs } from '../../src/core/docker/logs';
 import { cleanStart, defaultProfile, profileArgs } from '../../src/core/stack/clean-start';
+import { resolveStack } from '../../src/core/stack/context';
+import { EngineRegistry } from '../../src/core/docker/engines';
 import { describeState, type ServiceStatus, type StackModel } from '../../src/core/docker/model';
 import { readStack, type StackConfig } from '../../src/core/infra';
 import { CancelledError } from '../../src/core/operations/cancel';
@@ -33,6 +35,7 @@ describe('Containers core on the real engine and the fixture stack', function ()
   let config: StackConfig;
   let docker: Dockerode;
   let monitor: StackMonitor;
+  let engines: EngineRegistry | undefined;
   const states: Array<{ at: number; state: MonitorState }> = [];
 
   /** Waits until the monitor's model satisfies `ok`; resolves with the time it happened. */
@@ -75,6 +78,7 @@ describe('Containers core on the real engine and the fixture stack', function ()
       join(stack.infraDir, 'docker-compose.yaml'),
     );
     docker = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: stack.docker.host }));
+    engines = new EngineRegistry({ DOCKER_HOST: stack.docker.host });
     monitor = new StackMonitor({
       connect: async () => docker,
       project: config.projectName,
@@ -88,6 +92,7 @@ describe('Containers core on the real engine and the fixture stack', function ()
 
   after(async () => {
     monitor?.dispose();
+    engines?.dispose();
     await stack?.stop();
   });
 
@@ -276,6 +281,7 @@ describe('Containers core on the real engine and the fixture stack', function ()
       docker,
       dockerHost: stack.docker.host,
       builtin: true,
+      context: resolveStack(config, {}, { engines }),
       step: (s) => steps.push(s),
     });
     assert.equal(r.mode, 'builtin');
@@ -300,6 +306,7 @@ describe('Containers core on the real engine and the fixture stack', function ()
       docker,
       dockerHost: stack.docker.host,
       builtin: true,
+      context: resolveStack(config, {}, { engines }),
       signal: ac.signal,
       step: (s) => {
         steps.push(s);

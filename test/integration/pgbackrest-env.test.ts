@@ -14,6 +14,7 @@ import { connectEngine, resolveEngine } from '../../src/core/docker/engine-addre
 import { discoverInfra } from '../../src/core/infra';
 import { ContainerRuntime } from '../../src/core/runtime';
 import { loadBackupsOverview, type BackupsOverview } from '../../src/core/backups/overview';
+import { overviewContext } from '../support/overview-context';
 import { debootstrapAvailable, debootstrapInstallHint, TIMESCALEDB_TEST_IMAGE } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -44,7 +45,7 @@ async function overviewOf(stack: Stack): Promise<BackupsOverview> {
   if (d.kind !== 'found') throw new Error('no stack');
   const client = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: stack.docker.host }));
   const rt = new ContainerRuntime(client, await stack.containerId('timescaledb'), 'container timescaledb');
-  return loadBackupsOverview({ stack: d.stack, runtime: async () => rt });
+  return loadBackupsOverview({ context: overviewContext(d.stack, rt), runtime: async () => rt });
 }
 
 describe('the pgBackRest environment in effect: a compose file that keeps the image’s config and one that overrides it', function () {

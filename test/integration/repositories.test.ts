@@ -37,6 +37,7 @@ import {
   type PgBackRestTarget,
 } from '../../src/core/backups/pgbackrest';
 import { loadBackupsOverview } from '../../src/core/backups/overview';
+import { overviewContext } from '../support/overview-context';
 import { repositorySummary } from '../../src/core/backups/repositories';
 import { restorePhysical } from '../../src/core/backups/restore/physical';
 import { readStack } from '../../src/core/infra/discovery';
@@ -92,7 +93,12 @@ describe('pgBackRest repositories: repo1 on disk, repo2 in object storage (azuri
     host: cluster.socketDir,
     port: cluster.port,
   });
-  const overview = () => loadBackupsOverview({ stack, runtime: async () => rt, settings: settings() });
+  const overview = () =>
+    loadBackupsOverview({
+      context: overviewContext(stack, rt, settings()),
+      runtime: async () => rt,
+      settings: settings(),
+    });
 
   before(async function () {
     requirePart(this, postgresAvailable(), 'PostgreSQL 15', postgresInstallHint);

@@ -8,6 +8,7 @@ import { connectEngine, resolveEngine } from '../../src/core/docker/engine-addre
 import { ContainerRuntime } from '../../src/core/runtime';
 import { restorePhysical } from '../../src/core/backups/restore/physical';
 import { restoreInOneOff } from '../../src/core/backups/restore/oneoff';
+import { toolUserOf } from '../../src/core/stack/site';
 
 async function main(): Promise<void> {
   const client = await connectEngine(resolveEngine(undefined, process.env));
@@ -20,7 +21,17 @@ async function main(): Promise<void> {
   const dataDir = '/home/postgres/pgdata/data';
   if (process.env.MODE === 'oneoff')
     await restoreInOneOff(
-      { docker: client, containerId: process.env.CONTAINER!, dataDir, conn },
+      {
+        docker: client,
+        containerId: process.env.CONTAINER!,
+        dataDir,
+        conn,
+        // The tools' OS user, by the rule the stack context answers with (tools().user).
+        user: toolUserOf('container', undefined, {
+          name: 'timescaledb',
+          user: (await client.getContainer(process.env.CONTAINER!).inspect()).Config.User,
+        }).user,
+      },
       { kind: 'pgbackrest', stanza: 'db' },
       ctx,
     );

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
+import { toolUserOf } from '../../src/core/stack/site';
 import {
   ONEOFF_LABEL,
   postgresIsPid1,
@@ -57,9 +58,12 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
       true,
       'the override made PostgreSQL PID 1',
     );
+    // The tools' OS user, by the rule the stack context answers with (tools().user).
+    const info = await client.getContainer(id).inspect();
     target = {
       docker: client,
       containerId: id,
+      user: toolUserOf('container', undefined, { name: info.Name, user: info.Config.User }).user,
       dataDir: DATA,
       conn: { user: stack.env.POSTGRES_USER!, database: stack.env.POSTGRES_DB },
     };

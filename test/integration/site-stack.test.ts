@@ -18,6 +18,8 @@ import { loadBackupsOverview } from '../../src/core/backups/overview';
 import { readRestoreSetup } from '../../src/core/backups/restore/stack';
 import { restorePhysical } from '../../src/core/backups/restore/physical';
 import { cleanStart } from '../../src/core/stack/clean-start';
+import { resolveStack } from '../../src/core/stack/context';
+import { EngineRegistry } from '../../src/core/docker/engines';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { requirePart } from '../support/requirements';
@@ -54,6 +56,7 @@ describe('one site: a stack with its own PGDATA and stanza', function () {
   let docker: Dockerode;
   let rt: ContainerRuntime;
   let label: string;
+  let engines: EngineRegistry | undefined;
   const { ctx } = recordingContext();
 
   before(async function () {
@@ -62,6 +65,7 @@ describe('one site: a stack with its own PGDATA and stanza', function () {
     requirePart(this, debootstrapAvailable(), 'debootstrap', debootstrapInstallHint);
     stack = await startStack({ prepare: moveSite });
     docker = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: stack.docker.host }));
+    engines = new EngineRegistry({ DOCKER_HOST: stack.docker.host });
     const d = await discoverInfra({ workspaceFolder: stack.infraDir, infraPath: stack.infraDir });
     assert.equal(d.kind, 'found');
     config = d.stack;
@@ -71,6 +75,7 @@ describe('one site: a stack with its own PGDATA and stanza', function () {
     await stack.sql('INSERT INTO t VALUES (1)');
   });
   after(async () => {
+    engines?.dispose();
     await stack?.stop();
   });
 
@@ -87,7 +92,7 @@ describe('one site: a stack with its own PGDATA and stanza', function () {
   });
 
   it('the Backups overview shows that stanza with the backup, and the same data folder', async () => {
-    const o = await loadBackupsOverview({ stack: config, runtime: async () => rt });
+    const o = await loadBackupsOverview({ context: resolveStack(config, {}, { engines }), runtime: async () => rt });
     assert.equal(o.stanzaName, STANZA);
     assert.equal(o.stanzaError, undefined);
     assert.ok(o.stanza?.backups.some((b) => b.label === label));
@@ -128,7 +133,12 @@ describe('one site: a stack with its own PGDATA and stanza', function () {
   });
 
   it('the built-in clean start sets up the same stanza', async () => {
-    const r = await cleanStart(config, { docker, dockerHost: stack!.docker.host, builtin: true });
+    const r = await cleanStart(config, {
+      docker,
+      dockerHost: stack!.docker.host,
+      builtin: true,
+      context: resolveStack(config, {}, { engines }),
+    });
     assert.equal(r.stanza, STANZA);
   });
 });

@@ -102,7 +102,7 @@ describe('Recovery Timeline: restore to just before a migration (PostgreSQL 15 +
   }
 
   const planBefore = (model: TimelineModel, version: string) =>
-    planTimelineAction(model, { kind: 'restoreBeforeMigration', version }, () => connect(target()));
+    planTimelineAction(model, { kind: 'restoreBeforeMigration', version }, { connection: async () => target() });
 
   async function seed(): Promise<void> {
     await cluster.psql('CREATE TABLE readings (id int, note text)');

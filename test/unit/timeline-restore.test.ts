@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import type { Client } from 'pg';
 import { migrationRestore, type TimelineMigration, type TimelineModel } from '../../src/core/backups/timeline';
 import { planTimelineAction, restoreBeforeMigrationPlan } from '../../src/core/backups/timeline-restore';
+import type { ConnectionTarget } from '../../src/core/postgres/connection';
 
 const at = (s: string) => new Date(`2026-11-24T${s}Z`);
 function mig(version: string, description: string, installed: string, ms: number, noTx = false): TimelineMigration {
@@ -29,7 +30,7 @@ const model = (migrations: TimelineMigration[]) =>
     migrations,
     manual: [{ path: '/b/db_pg_dump_x.tar', database: 'db' }],
   }) as unknown as TimelineModel;
-const noDb = () => Promise.reject(new Error('no database needed'));
+const noDb = { connection: () => Promise.reject(new Error('no database needed')) };
 
 describe('Recovery Timeline restore plans and confirmations', () => {
   it("before a migration that ran in a transaction: its own transaction, excluded; the text names both and isn't approximate", () => {
@@ -99,6 +100,7 @@ describe('Recovery Timeline restore plans and confirmations', () => {
   });
 
   it('a migration tick reads its target with one connection and closes it', async () => {
+    const target = { host: 'db.example', port: 5432, user: 'u', database: 'd' } as unknown as ConnectionTarget;
     let ended = 0;
     const client = {
       query: async (sql: string) => {
@@ -110,7 +112,11 @@ describe('Recovery Timeline restore plans and confirmations', () => {
     const p = await planTimelineAction(
       model([A, B]),
       { kind: 'restoreBeforeMigration', version: B.version },
-      async () => client,
+      { connection: async () => target },
+      async (t) => {
+        assert.equal(t, target, 'the client opens on the context connection');
+        return client;
+      },
     );
     // execution_time -1: sqlx never updated the row, so its xmin is the migration's own transaction.
     assert.deepEqual(p.restore === 'pgbackrest' && p.args, { target: 'xid', xid: '7419', exclusive: true });

@@ -23,7 +23,8 @@ import {
 import { repositoriesOf, type Repository } from './repositories';
 import { listManualBackupsVia, readSidecarsVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
-import { manualBackupHostDir, readSite, type Site } from '../stack/site';
+import { manualBackupHostDir, type Site } from '../stack/site';
+import type { StackContext } from '../stack/context';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
 import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
 import { computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
@@ -88,8 +89,12 @@ export function manualMoments(manual: readonly ManualBackupEntry[]): BackupMomen
     }));
 }
 
+/** What the overview needs of the stack context: the stack and where its things are. */
+export type OverviewContext = Pick<StackContext, 'stack' | 'site' | 'infraSite'>;
+
 export async function loadBackupsOverview(input: {
-  stack: StackConfig;
+  /** The stack context (core/stack/context): the site comes from it, not read here. */
+  context: OverviewContext;
   /** Where the tools run; a function so a stopped container is an error of the pgBackRest part only. */
   runtime: () => Promise<ToolRuntime>;
   settings?: BackupSettings;
@@ -99,7 +104,7 @@ export async function loadBackupsOverview(input: {
   /** The engine is remote: the manual backups folder is read through the database container. */
   remoteFiles?: boolean;
 }): Promise<BackupsOverview> {
-  const { stack } = input;
+  const { stack } = input.context;
   const now = input.now ?? new Date();
   const withSidecars = (list: ManualBackup[], read: (path: string) => Promise<BackupSidecar | undefined>) =>
     Promise.all(
@@ -117,7 +122,7 @@ export async function loadBackupsOverview(input: {
   const manualPromise = input.remoteFiles
     ? Promise.all([
         input.runtime().then(async (rt) => {
-          const dir = (await readSite(stack, { settings: input.settings, runtime: rt })).manualRuntimeDir;
+          const dir = (await input.context.site()).manualRuntimeDir;
           const list = await listManualBackupsVia(rt, dir, input.signal);
           const sidecars = await readSidecarsVia(
             rt,
@@ -147,7 +152,7 @@ export async function loadBackupsOverview(input: {
   const drillsPromise = readDrillReports(drillsDir(stack));
   try {
     const rt = await input.runtime();
-    site = await readSite(stack, { settings: input.settings, runtime: rt });
+    site = await input.context.site();
     targets = targetsOf(stack, rt, site, input.settings);
     const m = targets.manual;
     const conn: ServerConnection =
@@ -197,7 +202,8 @@ export async function loadBackupsOverview(input: {
     graceMs: input.graceMs ?? 15 * 60_000,
     pgbackrestUnknown: stanzaError?.message,
   });
-  site ??= await readSite(stack, { settings: input.settings });
+  // Without a running container: what the infra alone says.
+  site ??= await input.context.site().catch(() => input.context.infraSite());
   const repositories = repositoriesOf({
     conf: site.conf,
     stanza: site.stanza,

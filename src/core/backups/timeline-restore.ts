@@ -19,6 +19,8 @@ import type { TimelineManual, TimelineMigration, TimelineModel } from './timelin
 import { previousInSameRun } from './timeline';
 import { formatTimeTarget } from './restore/pitr';
 import { migrationTransaction, MigrationXidError, rowXmin } from '../migrations/xid';
+import { connect, type ConnectionTarget } from '../postgres/connection';
+import type { StackContext } from '../stack/context';
 
 /** What the webview posts (and `tsdbOps.backup.timeline { action }` takes). */
 export type TimelineAction =
@@ -152,13 +154,15 @@ export async function findMigrationTarget(
 }
 
 /**
- * Turns a timeline action into the restore it runs and its confirmation. `connect` opens a connection to
- * the stack's database (only a migration tick needs one; it is closed before returning).
+ * Turns a timeline action into the restore it runs and its confirmation. The stack's database is reached
+ * through the stack context's connection (only a migration tick needs one; it is closed before returning).
+ * `open` opens the client (default core/postgres/connection; a unit test hands in its own).
  */
 export async function planTimelineAction(
   model: TimelineModel,
   a: TimelineAction,
-  connect: () => Promise<Client>,
+  context: Pick<StackContext, 'connection'>,
+  open: (target: ConnectionTarget) => Promise<Client> = connect,
 ): Promise<TimelineRestorePlan> {
   const project = model.project;
   switch (a.kind) {
@@ -193,7 +197,7 @@ export async function planTimelineAction(
     case 'restoreBeforeMigration': {
       const m = model.migrations.find((x) => x.version === a.version);
       if (!m) throw new Error(`Migration ${a.version} is not on the timeline of ${project} (applied migrations only).`);
-      const client = await connect();
+      const client = await open(await context.connection());
       try {
         return restoreBeforeMigrationPlan(project, m, await findMigrationTarget(client, model.migrations, m));
       } finally {

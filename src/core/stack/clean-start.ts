@@ -19,8 +19,8 @@ import {
 } from '../docker/compose-cli';
 import { execInContainer, ExecCancelledError } from '../docker/exec';
 import { runningServiceContainer } from '../docker/find';
-import { ContainerRuntime } from '../runtime';
-import { CONTAINER_BACKUPS_DIR, MANUAL_BACKUP_DIR, REPO_DIR, readSite, type SiteSettings } from './site';
+import type { StackContext } from './context';
+import { CONTAINER_BACKUPS_DIR, MANUAL_BACKUP_DIR, REPO_DIR } from './site';
 
 export type StackProfile = 'database' | 'full';
 
@@ -53,8 +53,11 @@ export interface CleanStartOptions {
   readonly builtin?: boolean;
   /** Max wait for PostgreSQL to accept connections (default 120 s). */
   readonly readyTimeoutMs?: number;
-  /** tsdbOps.backups.stanza / pgbackrestConfig: the stanza comes from core/stack/site like everywhere else. */
-  readonly settings?: SiteSettings;
+  /**
+   * The stack context (with the container runtime: the setup runs in the database container): the stanza
+   * and the config option come from its site(), read again once PostgreSQL accepts connections.
+   */
+  readonly context: Pick<StackContext, 'site' | 'refresh'>;
 }
 
 export interface CleanStartResult {
@@ -177,11 +180,9 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
   }
   line('PostgreSQL accepts connections');
 
-  const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
-  const { stanza, configOption } = await readSite(stack, {
-    settings: { ...opts.settings, runtime: 'container' },
-    runtime: new ContainerRuntime(opts.docker, c.Id, `container ${name}`),
-  });
+  // The container was (re)created just now: what the context knew of it is stale.
+  opts.context.refresh();
+  const { stanza, configOption } = await opts.context.site();
   opts.step?.(`Setting up pgBackRest (stanza ${stanza})`);
   for (const cmd of ['stanza-create', 'check']) {
     const argv = [

@@ -130,6 +130,8 @@ export interface StackContext {
   tools(): Promise<ToolPlace>;
   /** PGDATA, the stanza, the config file, the manual backups folder, with every source looked at. */
   site(): Promise<Site>;
+  /** As site(), from the compose file, `.env`, the settings and this machine alone (no engine: the container may not exist). */
+  infraSite(): Promise<Site>;
   /** The pgBackRest config in effect (never throws for a missing file: see `error`). */
   pgbackrest(): Promise<PgBackRestConfigFacts>;
   /** As pgbackrest(), but throws the PgBackRestConfigError when the file cannot be read. */

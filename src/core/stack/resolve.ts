@@ -188,6 +188,17 @@ export class StackResolver implements StackContext {
     });
   }
 
+  infraSite(): Promise<Site> {
+    return this.once('infraSite', () => {
+      const b = this.settings.backups ?? {};
+      return readSite(this.stack, {
+        settings: { stanza: b.stanza, pgbackrestConfig: b.pgbackrestConfig, runtime: this.runtimeKind.value },
+        processEnv: this.deps.processEnv,
+        processUser: this.deps.processUser,
+      });
+    });
+  }
+
   pgbackrest(): Promise<PgBackRestConfigFacts> {
     return this.once('pgbackrest', async (): Promise<PgBackRestConfigFacts> => {
       const site = await this.site();

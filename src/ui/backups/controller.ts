@@ -191,7 +191,7 @@ export class BackupsController implements vscode.Disposable {
       .then(() => {
         const cfg = this.config(stack);
         return loadBackupsOverview({
-          stack,
+          context: this.engine.contextFor(stack),
           runtime: () => this.runtime(stack),
           settings: cfg,
           graceMs: cfg.graceMinutes * 60_000,

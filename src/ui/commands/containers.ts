@@ -9,7 +9,6 @@
 import * as vscode from 'vscode';
 import { cleanStart, cleanStartScript, defaultProfile, profileArgs } from '../../core/stack/clean-start';
 import { describeState } from '../../core/docker/model';
-import { readBackupsConfig } from '../backups/controller';
 import { isServiceNode } from '../views/containers';
 import { requireTrust, stackFor as stackOf, type Args } from './args';
 import { confirmLive, register } from './register';
@@ -86,7 +85,8 @@ export async function stackCleanStart(cx: Cx, args: Args, interactive: boolean) 
       dockerEnv,
       profile,
       builtin: args?.builtin === true,
-      settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
+      // The setup runs in the database container, whatever tsdbOps.backups.runtime says.
+      context: cx.engine.contextFor(stack, { runtime: 'container' }),
       signal: op.signal,
       step: op.step,
       onLine: op.line,

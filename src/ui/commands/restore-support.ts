@@ -220,7 +220,13 @@ export class Restores {
     const r = await this.runOperation(stack, title, (rctx) =>
       docker && setup.containerId
         ? restoreInOneOff(
-            { docker, containerId: setup.containerId, dataDir: setup.dataDir, conn: setup.conn },
+            {
+              docker,
+              containerId: setup.containerId,
+              dataDir: setup.dataDir,
+              conn: setup.conn,
+              user: setup.toolUser,
+            },
             src,
             rctx,
           )

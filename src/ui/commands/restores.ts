@@ -411,7 +411,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
         place.restore.value === 'in-place' && place.tools
           ? recoverInterruptedRestore({ rt: place.tools, dataDir, conn }, rctx)
-          : recoverInOneOff({ docker, containerId: db.id, dataDir, conn }, rctx),
+          : recoverInOneOff({ docker, containerId: db.id, dataDir, conn, user: place.user.value }, rctx),
       );
       if (!args)
         void vscode.window.showInformationMessage(

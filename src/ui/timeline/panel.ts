@@ -11,7 +11,6 @@ import { basename } from 'node:path';
 import type { StackConfig } from '../../core/infra';
 import { buildTimeline, drillResultsOf, type TimelineModel } from '../../core/backups/timeline';
 import { planTimelineAction, type TimelineAction } from '../../core/backups/timeline-restore';
-import { connect } from '../../core/postgres/connection';
 import type { BackupsController } from '../backups/controller';
 import type { MigrationsController } from '../migrations/controller';
 import type { StackRegistry } from '../stacks';
@@ -157,7 +156,8 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
     requireTrust('Restoring a backup');
     const stack = p.stack;
     const model = p.model ?? (await p.update());
-    const tp = await planTimelineAction(model, a, async () => connect(await ctx.migrations.target(stack)));
+    // The context's connection, with the password the Migrations view keeps in SecretStorage.
+    const tp = await planTimelineAction(model, a, { connection: () => ctx.migrations.target(stack) });
     const text = { message: tp.message, detail: tp.detail, approximate: tp.approximate };
     if (tp.restore === 'pgbackrest')
       return { command: COMMAND.restorePgbackrest, args: { ...tp.args, folder: stack.workspaceFolder }, ...text };

@@ -98,7 +98,13 @@ export function matrixOps(input: OpsInput): Ops {
     const full: PgbackrestSource = { ...src, kind: 'pgbackrest', stanza: site.stanza, configPath: site.configPath };
     if (site.postgresIsPid1 && site.containerId)
       return restoreInOneOff(
-        { docker: await sc.docker(), containerId: site.containerId, dataDir: site.dataDir, conn: site.conn },
+        {
+          docker: await sc.docker(),
+          containerId: site.containerId,
+          dataDir: site.dataDir,
+          conn: site.conn,
+          user: site.toolUser,
+        },
         full,
         ctx,
       );

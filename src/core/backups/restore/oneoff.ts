@@ -30,6 +30,8 @@ export interface OneOffTarget {
   readonly containerId: string;
   readonly dataDir: string;
   readonly conn: ServerConnection;
+  /** The tools' OS user (the stack context's `tools().user`): the one-off container runs as it. */
+  readonly user: string;
   /** Seconds `docker stop` waits before killing (default 120; the image's stop signal is used). */
   readonly stopTimeoutSec?: number;
   readonly startTimeoutSec?: number;
@@ -66,7 +68,7 @@ async function startService(o: OneOffTarget, ctx: RestoreContext): Promise<void>
   );
 }
 
-/** A stopped-PID-1 one-off: same image, env and user, the service's volumes, no network, sleeping. */
+/** A stopped-PID-1 one-off: same image and env, the tools' user, the service's volumes, no network, sleeping. */
 async function createOneOff(o: OneOffTarget, ctx: RestoreContext): Promise<Dockerode.Container> {
   const info = await o.docker.getContainer(o.containerId).inspect();
   ctx.step('Creating a one-off restore container with the same volumes');
@@ -77,7 +79,7 @@ async function createOneOff(o: OneOffTarget, ctx: RestoreContext): Promise<Docke
     Image: info.Image,
     Entrypoint: ['sleep', 'infinity'],
     Cmd: [],
-    User: info.Config.User || 'postgres',
+    User: o.user,
     Env: info.Config.Env,
     WorkingDir: info.Config.WorkingDir || undefined,
     Labels: { [ONEOFF_LABEL]: o.containerId },
