@@ -33,33 +33,56 @@ describe('house rules', () => {
       [],
     );
   });
+
+  it('no file under src/ui builds a runtime, a connection or a pgBackRest config path (the stack context decides)', () => {
+    // Each of these decides a fact about a stack; core/stack/context decides it once (docs/architecture.md).
+    const forbidden: [string, RegExp][] = [
+      ['new ContainerRuntime(', /new\s+ContainerRuntime\s*\(/],
+      ['new HostRuntime(', /new\s+HostRuntime\s*\(/],
+      ['resolveConnection(', /\bresolveConnection\s*\(/],
+      ['stackCredentials(', /\bstackCredentials\s*\(/],
+      ['readSite(', /\breadSite\s*\(/],
+      ['readRestoreSetup(', /\breadRestoreSetup\s*\(/],
+      ['stackBackupTargets(', /\bstackBackupTargets\s*\(/],
+      ['hostRunAs(', /\bhostRunAs\s*\(/],
+      ['PGBACKREST_CONFIG', /PGBACKREST_CONFIG/],
+      ['/etc/pgbackrest', /\/etc\/pgbackrest/],
+      ['a POSTGRES_* variable read', /['"]POSTGRES_(USER|DB|PASSWORD|PORT)['"]\s*\]/],
+      ['stack.env.user / database (the context names the user and database)', /\.env\.(user|database)\b/],
+      ['Config.User', /Config\.User/],
+    ];
+    const files = tsFiles(join(root, 'src', 'ui'));
+    assert.ok(files.length > 20, 'src/ui has files');
+    const offenders: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      for (const [name, re] of forbidden) if (re.test(text)) offenders.push(`${relative(root, f)}: ${name}`);
+    }
+    assert.deepEqual(offenders, []);
+  });
 });
 
 /**
- * Issue 26's rules, with what is still to move: files that the stack-context work (issue 25) rewrites keep their
- * error classes and their length until it has landed. Each list may only shrink: a listed file that already
+ * Issue 26's rules, with what is still to move (measured after merging issue 25): the files listed still declare
+ * their own error classes, or are longer than 450 lines. Each list may only shrink: a listed file that already
  * follows the rule fails the test until it is taken off the list.
  */
 const ERRORS_NOT_YET_IN_THE_ERRORS_MODULE = [
-  'src/core/backups/drill.ts',
+  'src/core/backups/drill/types.ts',
   'src/core/backups/pgbackrest.ts',
-  'src/core/backups/restore/physical.ts',
+  'src/core/backups/restore/physical/journal.ts',
   'src/core/backups/restore/pitr.ts',
   'src/core/backups/restore/run.ts',
   'src/core/backups/restore/target.ts',
+  'src/core/operations/phases.ts',
   'src/core/postgres/connection.ts',
   'src/core/runtime/index.ts',
+  'src/core/stack/context-types.ts',
   'src/core/stack/production.ts',
-  'src/ui/commands/register.ts',
+  'src/ui/commands/cancel.ts',
+  'src/ui/commands/table/index.ts',
 ];
-const OVER_450_LINES = [
-  'src/core/backups/drill.ts',
-  'src/core/backups/dump.ts',
-  'src/core/backups/pgbackrest.ts',
-  'src/core/backups/restore/logical.ts',
-  'src/core/backups/restore/physical.ts',
-  'src/ui/commands/containers.ts',
-];
+const OVER_450_LINES = ['src/core/backups/dump.ts'];
 
 describe('house rules: one errors module, rooms a newcomer can read', () => {
   const src = tsFiles(join(root, 'src')).map((f) => relative(root, f));

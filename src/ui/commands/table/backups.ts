@@ -1,0 +1,173 @@
+/** Declarations: backups (pgBackRest and manual), their logs, the timeline and the drill. */
+import { z } from 'zod';
+import { COMMAND } from '../../ids';
+import { confirm, folder, live, notLive, type CommandSpec } from './types';
+
+const F = 'src/ui/commands/backups.ts';
+const repo = z.union([z.int(), z.string()]).optional();
+const manualArgs = {
+  folder,
+  database: z.string().min(1).optional(),
+  format: z.enum(['tar', 'custom']).optional(),
+};
+const writes = 'writes a backup next to the live database; the database itself is only read';
+/** Set by the Backups view's own buttons: show the outcome as a notification. */
+const interactive = z.boolean().optional();
+
+export const BACKUPS: readonly CommandSpec[] = [
+  {
+    id: COMMAND.backupNew,
+    args: z.strictObject({
+      ...manualArgs,
+      kind: z.enum(['full', 'diff', 'incr', 'dump', 'dumpAll', 'baseBackup']).optional(),
+      repo,
+    }),
+    mode: 'both',
+    nodes: ['manualBackups'],
+    live: notLive(writes),
+    result: 'the chosen backup command’s result',
+    handler: { file: F, name: 'backupNew' },
+  },
+  {
+    id: COMMAND.backupRefresh,
+    args: z.strictObject({}),
+    mode: 'both',
+    nodes: [],
+    live: notLive('reads the Backups view again'),
+    result: '`{ stacks }`',
+    handler: { file: F, name: 'backupRefresh' },
+  },
+  {
+    id: COMMAND.backupPgbackrest,
+    args: z.strictObject({ folder, type: z.enum(['full', 'diff', 'incr']).optional(), repo }),
+    mode: 'both',
+    nodes: ['stanza', 'backupSet', 'repository'],
+    live: notLive(writes),
+    result: '`{ type, label, repo?, … }`',
+    handler: { file: F, name: 'pgbackrest' },
+  },
+  {
+    id: COMMAND.backupDump,
+    args: z.strictObject(manualArgs),
+    mode: 'both',
+    nodes: ['manualBackups'],
+    live: notLive(writes),
+    result: '`{ file, sizeBytes, … }`',
+    handler: { file: F, name: 'manual' },
+  },
+  {
+    id: COMMAND.backupDumpAll,
+    args: z.strictObject({ folder }),
+    mode: 'both',
+    nodes: ['manualBackups'],
+    live: notLive(writes),
+    result: '`{ file, sizeBytes, … }`',
+    handler: { file: F, name: 'manual' },
+  },
+  {
+    id: COMMAND.backupBaseBackup,
+    args: z.strictObject({ folder }),
+    mode: 'both',
+    nodes: ['manualBackups'],
+    live: notLive(writes),
+    result: '`{ dir, sizeBytes, … }`',
+    handler: { file: F, name: 'manual' },
+  },
+  {
+    id: COMMAND.backupCheck,
+    args: z.strictObject({ folder }),
+    mode: 'both',
+    nodes: ['stanza'],
+    live: notLive('pgbackrest check switches a WAL segment; no data changes'),
+    result: '`{ ok, stanza }`',
+    handler: { file: F, name: 'check' },
+  },
+  {
+    id: COMMAND.backupStanzaCreate,
+    args: z.strictObject({ folder, interactive }),
+    mode: 'both',
+    nodes: ['stanza', 'stanzaError'],
+    live: notLive('creates the stanza in the backup repository; the database is only read'),
+    result: '`{ stanza }`',
+    handler: { file: F, name: 'stanzaCreate' },
+  },
+  {
+    id: COMMAND.backupStanzaStart,
+    args: z.strictObject({ folder, interactive }),
+    mode: 'both',
+    nodes: ['stanzaStopped'],
+    live: notLive('lifts a pgbackrest stop: backups and archiving may run again'),
+    result: '`{ stanza, started }`',
+    handler: { file: F, name: 'stanzaStart' },
+  },
+  {
+    id: COMMAND.backupInfo,
+    args: z.strictObject({ folder, refresh: z.boolean().optional() }),
+    mode: 'both',
+    nodes: ['stanza'],
+    live: notLive('reads pgbackrest info'),
+    result: 'the stack’s Backups state',
+    handler: { file: F, name: 'info' },
+  },
+  {
+    id: COMMAND.backupOpenLog,
+    args: z.strictObject({ folder, file: z.string().min(1).optional() }),
+    mode: 'both',
+    nodes: ['stanza'],
+    live: notLive('opens a log file'),
+    result: '`{ file }`',
+    handler: { file: F, name: 'openLog' },
+  },
+  {
+    id: COMMAND.backupShowLog,
+    args: z.strictObject({ folder, channel: z.string().min(1).optional() }),
+    mode: 'both',
+    nodes: ['schedule'],
+    live: notLive('shows a log channel'),
+    result: '`{ channel }`',
+    handler: { file: F, name: 'showLog' },
+  },
+  {
+    id: COMMAND.backupTimeline,
+    args: z.strictObject({
+      folder,
+      reload: z.boolean().optional(),
+      action: z.unknown().optional(),
+      dryRun: z.boolean().optional(),
+      confirm,
+      waitRenderedMs: z.number().min(0).optional(),
+    }),
+    mode: 'both',
+    nodes: ['pitrWindow'],
+    live: notLive('shows the timeline; an action runs a restore command, which has its own guard'),
+    result: '`{ model, rendered }`, or the restore command’s result',
+    handler: { file: 'src/ui/timeline/panel.ts', name: 'timeline' },
+  },
+  {
+    id: COMMAND.backupDrill,
+    args: z.strictObject({
+      folder,
+      source: z.enum(['pgbackrest', 'baseBackup', 'dump', 'dumpAll']).optional(),
+      dir: z.string().min(1).optional(),
+      file: z.string().min(1).optional(),
+      database: z.string().min(1).optional(),
+      target: z.string().min(1).optional(),
+      set: z.string().min(1).optional(),
+      repo,
+    }),
+    mode: 'both',
+    nodes: ['backupSet', 'manualBackup', 'drills'],
+    live: notLive('restores into a throw-away container; the live database is never touched'),
+    result: '`{ report, files }`',
+    handler: { file: 'src/ui/commands/drills.ts', name: 'drill' },
+  },
+  {
+    id: COMMAND.backupFixOfeliaUser,
+    args: z.strictObject({ folder, job: z.string().min(1).optional(), confirm }),
+    mode: 'both',
+    nodes: ['pgbackrestEnvWarning'],
+    live: live('cluster', 'edits the stack’s compose file (the job’s user)'),
+    result: '`{ file, job, … }`',
+    handler: { file: F, name: 'fixOfeliaUser' },
+  },
+];
