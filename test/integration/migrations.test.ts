@@ -89,7 +89,7 @@ describe('migrations against PostgreSQL 15 (sqlx-compatible)', function () {
     });
     await assert.rejects(f.migrator.run(), (e: unknown) => {
       assert.ok(e instanceof MigrateError);
-      assert.equal(e.kind, 'ExecuteMigration');
+      assert.equal(e.sqlxKind, 'ExecuteMigration');
       assert.equal(e.message, 'while executing migration 2: relation "no_such_table" does not exist');
       assert.deepEqual(e.position, { file: join(f.dir, '2_bad.sql'), line: 2, column: 15 });
       return true;

@@ -1,6 +1,8 @@
-// Checks the packaged extension: at most 1.5 MB, and nothing but what runs (no src/, test/, node_modules/, maps).
+// Checks the packaged extension: at most 1.5 MB, nothing but what runs (no src/, test/, node_modules/, maps), and
+// every page of docs/ (the README links into it).
 // Usage: node test/support/check-vsix.mjs out/tsdb-ops.vsix
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 
 const file = process.argv[2] ?? 'out/tsdb-ops.vsix';
@@ -8,7 +10,7 @@ const size = statSync(file).size;
 const listing = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
 const allowed = new RegExp(
   '^(extension\\.vsixmanifest|\\[Content_Types\\]\\.xml|extension/(package\\.json|readme\\.md|changelog\\.md|LICENSE\\.txt|' +
-    'dist/(extension\\.js|timeline\\.js|libpg-query\\.wasm)|media/[^/]+))$',
+    'dist/(extension\\.js|timeline\\.js|libpg-query\\.wasm)|media/[^/]+|docs/[^/]+\\.md))$',
 );
 const unexpected = listing.filter((name) => !allowed.test(name));
 // The command line (cli/: its package.json, build script and bundle) is its own npm package, never in the .vsix.
@@ -34,6 +36,9 @@ for (const needed of [
   'extension/package.json',
   'extension/readme.md',
   'extension/LICENSE.txt',
+  ...readdirSync(fileURLToPath(import.meta.resolve('../../docs/')))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `extension/docs/${f}`),
 ]) {
   if (!listing.includes(needed)) {
     console.error(`missing from the package: ${needed}`);

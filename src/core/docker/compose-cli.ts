@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { lineSplitter } from './exec';
-import { CancelledError } from '../operations/cancel';
+import { ComposeNotFoundError, ComposeFailedError, ComposeCancelledError } from '../errors/docker';
+export { ComposeNotFoundError, ComposeFailedError, ComposeCancelledError };
 
 export interface ComposeCli {
   /** The program: `docker` or `docker-compose`. */
@@ -23,34 +24,6 @@ export interface ComposeProject {
   readonly envFile: string;
   readonly envFileExists: boolean;
   readonly projectName: string;
-}
-
-export class ComposeNotFoundError extends Error {
-  constructor(detail: string) {
-    super(
-      `Docker Compose was not found: neither "docker compose" nor "docker-compose" runs here (${detail}). ` +
-        `Install the Docker CLI with its compose plugin, or docker-compose.`,
-    );
-    this.name = 'ComposeNotFoundError';
-  }
-}
-
-export class ComposeFailedError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    readonly exitCode: number,
-    readonly tail: readonly string[],
-  ) {
-    super(`${argv.join(' ')} exited with code ${exitCode}${tail.length ? `: ${tail.slice(-3).join(' | ')}` : ''}`);
-    this.name = 'ComposeFailedError';
-  }
-}
-
-export class ComposeCancelledError extends CancelledError {
-  constructor(readonly argv: readonly string[]) {
-    super(`Cancelled: ${argv.join(' ')}`);
-    this.name = 'ComposeCancelledError';
-  }
 }
 
 const cache = new Map<string, Promise<ComposeCli>>();

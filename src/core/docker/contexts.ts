@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DockerContextError } from '../errors/docker';
+export { DockerContextError };
 
 export interface DockerContext {
   readonly name: string;
@@ -20,13 +22,6 @@ export interface DockerContext {
   readonly tlsDir?: string;
   /** The meta.json it was read from. */
   readonly file?: string;
-}
-
-export class DockerContextError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DockerContextError';
-  }
 }
 
 export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -9,6 +9,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { currentContextName, readContext, type DockerContext } from './contexts';
 import { parseSshHost, sshEngineFor, type SshAddress } from './ssh-engine';
+import { EngineConfigError, HostKeyError, SshConnectError } from '../errors/docker';
+export { EngineConfigError };
 
 export interface EngineTarget {
   /** What the user configured (or the default), for messages: "unix:///var/run/docker.sock". */
@@ -29,13 +31,6 @@ export interface SshSettings {
   readonly identityFiles?: readonly string[];
   readonly knownHostsFiles?: readonly string[];
   readonly agent?: string;
-}
-
-export class EngineConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EngineConfigError';
-  }
 }
 
 const DEFAULT_SOCKET = process.platform === 'win32' ? 'npipe:////./pipe/docker_engine' : 'unix:///var/run/docker.sock';
@@ -214,8 +209,7 @@ export function engineLabel(target: EngineTarget): string {
 /** True when an error means "the engine is not there" (socket missing, refused, timed out), not a bad request. */
 export function isUnreachable(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
-  const name = (e as { name?: string } | undefined)?.name;
-  if (name === 'HostKeyError' || name === 'SshConnectError') return true;
+  if (e instanceof HostKeyError || e instanceof SshConnectError) return true;
   return ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', 'ENOTFOUND'].includes(
     code ?? '',
   );

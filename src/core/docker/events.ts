@@ -11,6 +11,7 @@ import { lineSplitter } from './exec';
 import { PROJECT_LABEL } from './find';
 import { buildStackModel, isOneOff, snapshotFromEngine, type ContainerSnapshot, type StackModel } from './model';
 import { errorText } from '../format';
+import { EngineTimeoutError } from '../errors/docker';
 
 /** Reads the project's containers (list, then inspect each) into snapshots. */
 export async function readProjectContainers(
@@ -101,13 +102,6 @@ export const MODEL_EVENTS = [
   'update',
   'health_status',
 ] as const;
-
-class Timeout extends Error {
-  readonly code = 'ETIMEDOUT';
-  constructor(what: string, ms: number) {
-    super(`${what} did not answer within ${ms / 1000} s`);
-  }
-}
 
 export class StackMonitor {
   private current: MonitorState = { kind: 'connecting' };
@@ -224,8 +218,9 @@ export class StackMonitor {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        ac.abort();
-        reject(new Timeout(what, ms));
+        const err = new EngineTimeoutError(what, ms);
+        ac.abort(err);
+        reject(err);
       }, ms);
     });
     return Promise.race([work(ac.signal), timeout]).finally(() => clearTimeout(timer));
@@ -379,7 +374,7 @@ export class StackMonitor {
       this.set({ kind: 'ready', model });
     } catch (e) {
       if (fromLoop || this.disposed) throw e;
-      if (isUnreachable(e) || e instanceof Timeout) {
+      if (isUnreachable(e) || e instanceof EngineTimeoutError) {
         this.closeStream();
         void this.ensureLoop();
       } else {

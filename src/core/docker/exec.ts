@@ -11,8 +11,14 @@
  */
 import type Dockerode from 'dockerode';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { CancelledError } from '../operations/cancel';
 import { Demuxer } from './demux';
+import {
+  ExecCancelledError,
+  ExecOutputClosedError,
+  ExecInputBrokenError,
+  ExecConnectionLostError,
+} from '../errors/process';
+export { ExecCancelledError, ExecOutputClosedError, ExecInputBrokenError, ExecConnectionLostError };
 
 export interface ExecOptions {
   user?: string;
@@ -34,41 +40,6 @@ export interface ExecResult {
   stderrTail: string[];
   /** stdout lines when no `stdout` stream was given (at most 10,000 kept; the rest stream only). */
   stdoutLines: string[];
-}
-
-export class ExecCancelledError extends CancelledError {
-  constructor(readonly argv: readonly string[]) {
-    super(`Cancelled: ${argv[0] ?? ''}`);
-    this.name = 'ExecCancelledError';
-  }
-}
-
-/** The reader of the process's stdout went away before the process ended; the process was ended. */
-export class ExecOutputClosedError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    reason?: unknown,
-  ) {
-    super(
-      `${argv[0] ?? ''} was stopped: the reader of its output went away` +
-        (reason instanceof Error ? ` (${reason.message})` : ''),
-    );
-    this.name = 'ExecOutputClosedError';
-  }
-}
-
-/** The stream feeding the process's stdin broke before its end; the process was ended. */
-export class ExecInputBrokenError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    reason?: unknown,
-  ) {
-    super(
-      `${argv[0] ?? ''} was stopped: its input broke off before the end` +
-        (reason instanceof Error ? ` (${reason.message})` : ''),
-    );
-    this.name = 'ExecInputBrokenError';
-  }
 }
 
 /**
@@ -288,20 +259,6 @@ export async function execInContainer(
   if (streamError) throw streamError;
   // The output stream ended while the tool still runs: the connection to the engine dropped (e.g. SSH).
   throw new ExecConnectionLostError(argv, 'the tool is still running in the container');
-}
-
-/** The connection to the engine dropped while a tool ran in the container (its output stream ended early). */
-export class ExecConnectionLostError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    detail: string,
-  ) {
-    super(
-      `The connection to the Docker engine was lost while "${argv[0] ?? ''}" ran in the container (${detail}). ` +
-        `Its result is unknown: check the state once the engine is reachable again.`,
-    );
-    this.name = 'ExecConnectionLostError';
-  }
 }
 
 /** Ends a process inside the container (the Engine has no "kill exec"; its inspect Pid is the host's). */

@@ -4,6 +4,8 @@
  * (`proj_svc_1`) and v2 (`proj-svc-1`) set the same labels.
  */
 import type Dockerode from 'dockerode';
+import { ServiceNotCreatedError, ServiceNotRunningError } from '../errors/docker';
+export { ServiceNotCreatedError, ServiceNotRunningError };
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
@@ -19,28 +21,6 @@ export async function projectContainers(
   if (service) label.push(`${SERVICE_LABEL}=${service}`);
   const list = await docker.listContainers({ all: true, filters: { label } });
   return list.filter((c) => c.Labels[ONEOFF_LABEL] !== 'True');
-}
-
-export class ServiceNotCreatedError extends Error {
-  constructor(
-    readonly project: string,
-    readonly service: string,
-  ) {
-    super(
-      `The ${service} container of compose project "${project}" does not exist: start the stack first (TimescaleDB Ops: Start Stack).`,
-    );
-    this.name = 'ServiceNotCreatedError';
-  }
-}
-
-export class ServiceNotRunningError extends Error {
-  constructor(
-    readonly service: string,
-    readonly state: string,
-  ) {
-    super(`The ${service} container is ${state}, not running: start it first (TimescaleDB Ops: Start Container).`);
-    this.name = 'ServiceNotRunningError';
-  }
 }
 
 /** The running container of a service (the first replica); throws a clear error when there is none. */

@@ -14,6 +14,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { HostKeyError } from '../errors/docker';
+export { HostKeyError };
 
 export interface KnownHostEntry {
   readonly file: string;
@@ -30,18 +32,6 @@ export type HostKeyVerdict =
   | { readonly kind: 'unknown' }
   | { readonly kind: 'changed'; readonly entries: readonly KnownHostEntry[] }
   | { readonly kind: 'revoked'; readonly entry: KnownHostEntry };
-
-export class HostKeyError extends Error {
-  constructor(
-    message: string,
-    readonly verdict: 'unknown' | 'changed' | 'revoked',
-    readonly host: string,
-    readonly fingerprint: string,
-  ) {
-    super(message);
-    this.name = 'HostKeyError';
-  }
-}
 
 /** The files OpenSSH reads by default. */
 export function defaultKnownHostsFiles(env: NodeJS.ProcessEnv = process.env): string[] {

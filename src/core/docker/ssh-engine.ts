@@ -25,6 +25,8 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { checkHostKey, defaultKnownHostsFiles, hostKeyError, readKnownHosts, type HostKeyError } from './known-hosts';
+import { SshConnectError } from '../errors/docker';
+export { SshConnectError };
 
 export interface SshAddress {
   readonly host: string;
@@ -49,16 +51,6 @@ export interface SshEngineOptions extends SshAddress {
   /** The command run on the far side (default `docker system dial-stdio`). */
   readonly remoteCommand?: string;
   readonly log?: (level: 'info' | 'warn' | 'debug', message: string) => void;
-}
-
-export class SshConnectError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'SshConnectError';
-  }
 }
 
 /** Reads `ssh://user@host[:port]`; the user defaults to the local one, the port to 22. */

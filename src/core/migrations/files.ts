@@ -4,6 +4,8 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MigrationFilenameError } from '../errors/migrations';
+export { MigrationFilenameError };
 
 export type MigrationType = 'simple' | 'up' | 'down';
 
@@ -14,14 +16,6 @@ export interface MigrationFile {
   readonly type: MigrationType;
   readonly fileName: string;
   readonly path: string;
-}
-
-/** sqlx's own error for a file whose name has a `_` and ends in `.sql` but no integer version prefix. */
-export class MigrationFilenameError extends Error {
-  constructor(readonly fileName: string) {
-    super(`error parsing migration filename "${fileName}"; expected integer version prefix (e.g. \`01_foo.sql\`)`);
-    this.name = 'MigrationFilenameError';
-  }
 }
 
 const I64_MIN = -(2n ** 63n);

@@ -210,7 +210,7 @@ export class Migrator {
       if (
         opts.signal?.aborted &&
         !(e instanceof CancelledError) &&
-        !(e instanceof MigrateError && e.kind !== 'ExecuteMigration')
+        !(e instanceof MigrateError && e.sqlxKind !== 'ExecuteMigration')
       )
         throw new CancelledError();
       throw e;

@@ -107,7 +107,7 @@ export function duplicateVersions(files: readonly MigrationFile[]): MigrateError
 export function folderError(dir: string, errors: readonly Error[]): Error | undefined {
   if (errors.length === 0) return undefined;
   if (errors.length === 1) return errors[0];
-  const kind = errors.every((e) => e instanceof MigrateError && e.kind === 'DuplicateVersion')
+  const kind = errors.every((e) => e instanceof MigrateError && e.sqlxKind === 'DuplicateVersion')
     ? 'DuplicateVersion'
     : 'InvalidFile';
   return new MigrateError(

@@ -14,6 +14,8 @@
  * row's `xmin` is the migration's transaction itself.
  */
 import type { Client } from 'pg';
+import { MigrationXidError } from '../errors/migrations';
+export { MigrationXidError };
 
 export interface MigrationTransaction {
   readonly version: bigint;
@@ -23,13 +25,6 @@ export interface MigrationTransaction {
   readonly source: 'row' | 'replacedVersion';
   /** The live row's xmin (the UPDATE's transaction when there was one). */
   readonly rowXmin: string;
-}
-
-export class MigrationXidError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MigrationXidError';
-  }
 }
 
 /**

@@ -3,6 +3,8 @@
  * the stack's queue. A second operation either waits its turn (`mode: 'wait'`) or is refused at once
  * with a message naming the running one (`mode: 'refuse'`, what restores use).
  */
+import { OperationBusyError } from '../errors/misc';
+export { OperationBusyError };
 
 export interface OperationContext {
   readonly signal: AbortSignal;
@@ -15,18 +17,6 @@ export interface OperationContext {
 export interface OperationListener {
   onStep?(operation: string, title: string): void;
   onLine?(operation: string, text: string): void;
-}
-
-export class OperationBusyError extends Error {
-  constructor(
-    readonly running: string,
-    readonly requested: string,
-  ) {
-    super(
-      `"${running}" is running on this stack; "${requested}" was not started. Wait for it to finish (or cancel it) and try again.`,
-    );
-    this.name = 'OperationBusyError';
-  }
 }
 
 export interface RunOperationOptions {

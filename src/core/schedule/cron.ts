@@ -7,6 +7,8 @@
  * which; `ofeliaFiveFieldMode` guesses it from the Ofelia image tag.
  */
 import { Cron } from 'croner';
+import { ScheduleError } from '../errors/misc';
+export { ScheduleError };
 
 export type FiveFieldMode = 'seconds-first' | 'standard';
 
@@ -26,16 +28,6 @@ export interface ParsedSchedule {
   previous(at: Date, lastRun?: Date): Date | undefined;
   /** Typical time between runs in ms (the largest gap in the next few runs). */
   readonly periodMs: number;
-}
-
-export class ScheduleError extends Error {
-  constructor(
-    readonly spec: string,
-    reason: string,
-  ) {
-    super(`Invalid Ofelia schedule "${spec}": ${reason}`);
-    this.name = 'ScheduleError';
-  }
 }
 
 const DESCRIPTORS: Readonly<Record<string, string>> = {

@@ -2,8 +2,8 @@
  * npm start — builds the extension, brings up the demo stack and opens the extension on its workspace.
  *
  * The demo stack (test/support/demo-stack.ts): a copy of test/fixtures/workspace in a temp dir, its
- * database on the real timescale/timescaledb-ha:pg15-ts2.10 when Docker can pull it (else the bench's
- * stand-in image), the sample migrations pending and one pgBackRest full backup, so the Containers,
+ * database on the real timescale/timescaledb-ha:pg15-ts2.10 when the engine already has it (no pull: works offline)
+ * or Docker can pull it (else the bench's stand-in image), the sample migrations pending and one pgBackRest full backup, so the Containers,
  * Migrations and Backups views show live data. The copy's .vscode/settings.json names the Docker engine.
  * Ctrl+C (or closing the desktop window) stops it: `docker compose down -v`, the copy removed.
  * `--no-stack`: the old behaviour (test/fixtures/workspace as it is, nothing started).

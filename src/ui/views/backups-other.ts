@@ -1,0 +1,223 @@
+/** The Backups view's other parts: manual backups, pre-restore copies, restore drills, Ofelia schedules. */
+import * as vscode from 'vscode';
+import { ITEM } from '../ids';
+import type { BackupsOverview } from '../../core/backups/overview';
+import { drillFreshness, latestPerSource } from '../../core/backups/drill';
+import { leaf } from './node';
+import { md, when, MANUAL_LABEL, type BackupNode } from './backup-node';
+import { formatBytes, formatDuration } from '../../core/format';
+
+export function manualNode(o: BackupsOverview): BackupNode {
+  const dir = o.site.manualHostDir;
+  const item = new vscode.TreeItem('Manual backups', vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${o.stack.infraDir}#manual`;
+  item.iconPath = new vscode.ThemeIcon('folder');
+  item.tooltip = dir;
+  item.description = o.manual.length ? `${o.manual.length}` : undefined;
+  item.contextValue = ITEM.manualBackups;
+  return {
+    item,
+    stack: o.stack,
+    children: () => {
+      if (!o.manual.length) {
+        const none = new vscode.TreeItem('No manual backups yet');
+        none.description = dir;
+        return [leaf(none)];
+      }
+      return o.manual.map((b): BackupNode => {
+        const i = new vscode.TreeItem(b.name);
+        i.id = `${o.stack.infraDir}#manual#${b.name}`;
+        i.description = `${MANUAL_LABEL[b.kind]} · ${formatBytes(b.size)} · ${when(b.sidecar ? new Date(b.sidecar.created) : b.modified)}`;
+        i.iconPath = new vscode.ThemeIcon(b.isDirectory ? 'file-directory' : 'file-binary');
+        i.contextValue = ITEM.manualBackup(b.kind);
+        i.resourceUri = vscode.Uri.file(b.path);
+        const m = b.sidecar;
+        i.tooltip = md(
+          [
+            `**${b.name}**`,
+            b.path,
+            m
+              ? `PostgreSQL ${m.pgVersion}${m.timescaledbVersion ? `, TimescaleDB ${m.timescaledbVersion}` : ', no TimescaleDB'}` +
+                `${m.database ? `, database ${m.database}` : ''}`
+              : 'No metadata sidecar (made outside the extension).',
+            m ? `Made with \`${m.command.join(' ')}\` in ${m.ranIn ?? '?'}` : '',
+            b.sidecarError ?? '',
+          ].filter(Boolean),
+        );
+        return { ...leaf(i), stack: o.stack, backup: b };
+      });
+    },
+  };
+}
+
+export function preRestoreNode(o: BackupsOverview): BackupNode {
+  const item = new vscode.TreeItem('Pre-restore copies', vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${o.stack.infraDir}#prerestore`;
+  item.iconPath = new vscode.ThemeIcon('history');
+  item.tooltip =
+    'Data folders a physical restore moved aside: the way back. Delete them when the restore is confirmed good.';
+  item.contextValue = ITEM.preRestoreCopies;
+  return {
+    item,
+    stack: o.stack,
+    children: () =>
+      o.preRestore.map((c): BackupNode => {
+        const i = new vscode.TreeItem(c.name);
+        i.id = `${o.stack.infraDir}#prerestore#${c.name}`;
+        i.description = [c.sizeBytes !== undefined ? formatBytes(c.sizeBytes) : '', c.created ? when(c.created) : '']
+          .filter(Boolean)
+          .join(' · ');
+        i.iconPath = new vscode.ThemeIcon('file-directory');
+        i.contextValue = ITEM.preRestoreCopy;
+        i.tooltip = `${c.path} (in ${o.targets?.manual.runtime.description ?? 'the database container'})`;
+        return { ...leaf(i), stack: o.stack, copy: c };
+      }),
+  };
+}
+
+/** Restore drills: the last result per source, when, RTO, recovery point, failed checks with their message. */
+export function drillsNode(o: BackupsOverview): BackupNode {
+  const latest = latestPerSource(o.drills);
+  const maxAgeDays = vscode.workspace
+    .getConfiguration('tsdbOps', vscode.Uri.file(o.stack.workspaceFolder))
+    .get<number>('drill.maxAgeDays', 7);
+  const f = drillFreshness(o.drills, maxAgeDays);
+  const item = new vscode.TreeItem('Drills', vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${o.stack.infraDir}#drills`;
+  item.contextValue = 'drills';
+  item.description = latest.length ? f.text : 'no restore drill yet';
+  item.iconPath = new vscode.ThemeIcon(
+    f.stale ? 'warning' : 'beaker',
+    f.stale ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+  );
+  item.tooltip = f.stale
+    ? `No restore drill passed within ${maxAgeDays} days: run "Verify Backup by Restoring…".`
+    : 'Restore drills restore a backup into a scratch container and check it (reports in backups/drills).';
+  const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
+  return {
+    item,
+    stack: o.stack,
+    children: () =>
+      latest.map((r): BackupNode => {
+        const failed = r.checks.filter((c) => c.status === 'failed');
+        const i = new vscode.TreeItem(
+          r.source,
+          failed.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+        );
+        i.id = `${o.stack.infraDir}#drill#${r.sourceKey}`;
+        i.description = [
+          r.passed ? 'passed' : 'FAILED',
+          when(new Date(r.finished)),
+          `RTO ${secs(r.rtoMs)}`,
+          r.recoveryPoint ? `recovery point ${when(new Date(r.recoveryPoint))}` : '',
+        ]
+          .filter(Boolean)
+          .join(' · ');
+        i.iconPath = new vscode.ThemeIcon(
+          r.passed ? 'pass' : 'error',
+          new vscode.ThemeColor(r.passed ? 'testing.iconPassed' : 'problemsErrorIcon.foreground'),
+        );
+        i.contextValue = r.passed ? 'drill.passed' : 'drill.failed';
+        i.tooltip = md(
+          [
+            `**${r.source}**: ${r.passed ? 'passed' : 'FAILED'} (${r.finished})`,
+            `RTO ${secs(r.rtoMs)}: ${r.phases.map((p) => `${p.name} ${secs(p.ms)}`).join(', ')}`,
+            r.recoveryPoint ? `Recovery point ${r.recoveryPoint} (${r.recoveryPointFrom})` : '',
+            ...r.checks.map(
+              (c) =>
+                `${c.status === 'passed' ? '$(pass)' : c.status === 'failed' ? '$(error)' : '$(circle-slash)'} ${c.name}: ${c.message}`,
+            ),
+          ].filter(Boolean),
+        );
+        return {
+          item: i,
+          stack: o.stack,
+          children: failed.length
+            ? () =>
+                failed.map((c) => {
+                  const ci = new vscode.TreeItem(c.name);
+                  ci.description = c.message;
+                  ci.tooltip = c.message;
+                  ci.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+                  ci.contextValue = 'drillCheck.failed';
+                  return { ...leaf(ci), stack: o.stack };
+                })
+            : undefined,
+        };
+      }),
+  };
+}
+
+export function schedulesNode(o: BackupsOverview): BackupNode {
+  const f = o.freshness;
+  const item = new vscode.TreeItem('Schedules', vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${o.stack.infraDir}#schedules`;
+  item.iconPath = new vscode.ThemeIcon(
+    f.level === 'warning' ? 'warning' : 'watch',
+    f.level === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+  );
+  item.description = f.newest ? `newest backup ${formatDuration(f.ageMs ?? 0)} ago` : 'no backups yet';
+  item.tooltip = f.reasons.length ? md(f.reasons) : 'Ofelia job-exec labels in the compose file.';
+  item.contextValue = ITEM.schedules;
+  const errors = o.jobs.filter((j) => j.scheduleError);
+  return {
+    item,
+    stack: o.stack,
+    children: () => {
+      const nodes: BackupNode[] = f.jobs.map((j) => {
+        const i = new vscode.TreeItem(j.job.name);
+        i.id = `${o.stack.infraDir}#schedule#${j.job.name}`;
+        const last = j.lastRun
+          ? `last ${when(j.lastRun.date)}${j.lastRun.failed ? ' (failed)' : ''}`
+          : j.lastScheduled
+            ? `last ${when(j.lastScheduled)}`
+            : '';
+        i.description = [
+          j.job.schedule?.describe ?? j.job.scheduleSpec,
+          last,
+          j.nextRun ? `next ${when(j.nextRun)}` : '',
+        ]
+          .filter(Boolean)
+          .join(' · ');
+        i.iconPath = new vscode.ThemeIcon(
+          j.state === 'stale' || j.lastRun?.failed ? 'warning' : j.state === 'ok' ? 'pass' : 'clock',
+          j.state === 'stale' || j.lastRun?.failed
+            ? new vscode.ThemeColor('problemsWarningIcon.foreground')
+            : undefined,
+        );
+        i.contextValue = ITEM.schedule(j.state);
+        i.tooltip = md(
+          [
+            `**${j.job.name}** (${j.job.type} on ${j.job.service}): ` +
+              `\`${j.job.scheduleSpec ?? ''}\` = ${j.job.schedule?.describe ?? '?'} (${j.job.schedule?.timezone ?? 'UTC'})`,
+            `\`${j.job.command ?? ''}\`${j.job.user ? ` as ${j.job.user}` : ''}`,
+            j.lastRun
+              ? `Last run (Ofelia): ${j.lastRun.date.toISOString()}, ` +
+                `${j.lastRun.failed ? `**failed**${j.lastRun.errorLine ? `: ${j.lastRun.errorLine}` : ''}` : j.lastRun.skipped ? 'skipped' : 'ok'}`
+              : '',
+            j.lastScheduled ? `Last scheduled: ${j.lastScheduled.toISOString()}` : '',
+            j.nextRun ? `Next: ${j.nextRun.toISOString()}` : '',
+            j.newest
+              ? `Newest matching backup: ${j.newest.name} (${j.newest.at.toISOString()})`
+              : 'No matching backup yet.',
+          ].filter(Boolean),
+        );
+        return { ...leaf(i), stack: o.stack, job: j };
+      });
+      for (const j of errors) {
+        const i = new vscode.TreeItem(j.name);
+        i.description = 'invalid schedule';
+        i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+        i.tooltip = j.scheduleError;
+        i.contextValue = ITEM.scheduleInvalid;
+        nodes.push({ ...leaf(i), stack: o.stack });
+      }
+      if (!nodes.length) {
+        const none = new vscode.TreeItem('No Ofelia backup jobs');
+        none.description = 'ofelia.job-exec.* labels in the compose file';
+        nodes.push(leaf(none));
+      }
+      return nodes;
+    },
+  };
+}
