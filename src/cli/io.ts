@@ -11,16 +11,7 @@ export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
 
-/**
- * A usage or configuration error: exit 2 with one line that names what is wrong and how to fix it.
- * Thrown before anything is started.
- */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from '../core/errors/misc';
 
 /** The command line's version: set by the bundle (cli/build.mjs), else read from cli/package.json (tests under tsx). */
 declare const TSDB_OPS_CLI_VERSION: string | undefined;

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lintMigrations, type Finding } from '../../src/core/lint/lint';
-import { RULE_BY_ID } from '../../src/core/lint/rules';
+import { RULE_BY_ID, type RuleId } from '../../src/core/lint/rules';
 import { readTableFacts } from '../../src/core/lint/sizes';
 import { connect, type ConnectionTarget } from '../../src/core/postgres/connection';
 import { postgresAvailable, postgresInstallHint, startCluster, type Cluster } from '../support/cluster';
@@ -53,7 +53,7 @@ function asSquawk(f: Finding): string[] {
     case 'sqlx-needs-no-transaction':
       return f.message.startsWith('CREATE INDEX CONCURRENTLY') ? ['ban-concurrent-index-creation-in-transaction'] : [];
     default:
-      return [...(RULE_BY_ID.get(f.rule)?.squawk ?? [])];
+      return [...(RULE_BY_ID.get(f.rule as RuleId)?.squawk ?? [])];
   }
 }
 

@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lintMigrations, type Finding, type LintFile, type RuleSetting, type TableFacts } from '../../core/lint/lint';
-import { RULE_BY_ID } from '../../core/lint/rules';
+import { RULE_BY_ID, type RuleId } from '../../core/lint/rules';
 import { CHANGED_SINCE_RULE, changedSince, changeFinding, HistoryError } from '../../core/migrations/history';
 import { loadMigrations } from '../../core/migrations/source';
 import { parseMigrationFileName } from '../../core/migrations/files';
@@ -163,7 +163,7 @@ export async function runLint(io: CliIo, argv: readonly string[]): Promise<numbe
 /** `tsdbOps.lint.rules` from the settings, then each `--rule id=level`; an unknown id or level is exit 2. */
 function ruleSettings(ws: CliWorkspace, flags: readonly string[]): Record<string, RuleSetting> {
   const out: Record<string, RuleSetting> = {};
-  const known = (id: string) => RULE_BY_ID.has(id) || id === CHANGED_SINCE_RULE;
+  const known = (id: string) => RULE_BY_ID.has(id as RuleId) || id === CHANGED_SINCE_RULE;
   const levels = ['off', ...SEVERITIES];
   const fromSettings = setting(ws, 'tsdbOps.lint.rules', isRecord, 'an object of rule id to off/info/warning/error');
   for (const [id, level] of Object.entries(fromSettings ?? {})) {

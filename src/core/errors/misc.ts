@@ -1,4 +1,4 @@
-/** Errors of the operation queue and Ofelia schedules. */
+/** Errors of the operation queue, Ofelia schedules, the command line's usage and git history. */
 import { OpsError } from './error';
 
 export class OperationBusyError extends OpsError {
@@ -21,5 +21,27 @@ export class ScheduleError extends OpsError {
   ) {
     super('schedule', `Invalid Ofelia schedule "${spec}": ${reason}`);
     this.name = 'ScheduleError';
+  }
+}
+
+/**
+ * A usage or configuration error of the command line: exit 2 with one line that names what is wrong and how to
+ * fix it. Thrown before anything is started.
+ */
+export class UsageError extends OpsError {
+  constructor(message: string) {
+    super('config', message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Git cannot answer: not a repository, an unknown ref, or a shallow clone without the ref's history. */
+export class HistoryError extends OpsError {
+  constructor(
+    readonly reason: 'notRepository' | 'unknownRef' | 'shallow' | 'git',
+    message: string,
+  ) {
+    super('config', message);
+    this.name = 'HistoryError';
   }
 }

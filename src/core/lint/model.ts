@@ -13,8 +13,14 @@ export interface LintOptions {
   readonly largeTableBytes?: number;
 }
 
+/**
+ * A finding of a file's history rather than its SQL: `tsdb-ops lint --since <ref>` flags an old migration that was
+ * edited, renamed or deleted (core/migrations/history.ts). It is not a SQL rule, so it is not in RuleId.
+ */
+export const CHANGED_SINCE_RULE = 'migration-changed-since';
+
 export interface Finding {
-  readonly rule: RuleId;
+  readonly rule: RuleId | typeof CHANGED_SINCE_RULE;
   readonly category: RuleCategory;
   readonly severity: Severity;
   /** What was found, naming the statement and its line. */

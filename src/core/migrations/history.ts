@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 import { parseMigrationFileName } from './files';
 import type { Finding } from '../lint/lint';
 
-export const CHANGED_SINCE_RULE = 'migration-changed-since';
+export { CHANGED_SINCE_RULE } from '../lint/model';
+import { CHANGED_SINCE_RULE } from '../lint/model';
 
 export type ChangeKind = 'edited' | 'renamed' | 'deleted';
 
@@ -20,16 +21,8 @@ export interface MigrationChange {
   readonly newPath?: string;
 }
 
-/** Git cannot answer: not a repository, an unknown ref, or a shallow clone without the ref's history. */
-export class HistoryError extends Error {
-  constructor(
-    readonly kind: 'notRepository' | 'unknownRef' | 'shallow' | 'git',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HistoryError';
-  }
-}
+export { HistoryError } from '../errors/misc';
+import { HistoryError } from '../errors/misc';
 
 async function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   const { execa } = await import('execa');
