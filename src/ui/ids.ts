@@ -115,6 +115,11 @@ export const ITEM = {
   preRestoreCopies: 'preRestoreCopies',
   preRestoreCopy: 'preRestoreCopy',
   schedules: 'schedules',
+  /** The scheduler is not running and can be started (the inline Start Scheduler action). */
+  schedulesOff: 'schedules.off',
+  /** The scheduler is missing, unhealthy, restarting, paused or unknown. */
+  schedulesWarning: 'schedules.warning',
+  scheduleRunFailed: 'scheduleRun.failed',
   schedule: (state: JobFreshness['state']) => `schedule.${state}`,
   scheduleInvalid: 'schedule.invalid',
   /** The pgBackRest environment of the database container (a row) and what disagrees in it. */

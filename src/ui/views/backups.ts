@@ -1,8 +1,8 @@
 /**
  * Backups view: the pgBackRest stanza (status, full backups with their diff/incr children, archived
  * WAL and the point-in-time window), manual backups (pg_dump, pg_dumpall, pg_basebackup with their
- * sidecars), the pre-restore copies a physical restore left, and the Ofelia schedules with their last
- * and next runs. The model comes from core (BackupsController → loadBackupsOverview).
+ * sidecars), the pre-restore copies a physical restore left, and the Ofelia schedules (backups-schedules.ts:
+ * whether the scheduler runs, each job's last real run). The model comes from core (BackupsController → loadBackupsOverview).
  *
  * Context values (stable, for menus and the restore commands): `stanza`, `stanzaError.<action>`,
  * `backupSet.full|diff|incr`, `pitrWindow`, `manualBackup.dump|dumpAll|baseBackup|other`,
@@ -30,6 +30,7 @@ import type { StackRegistry } from '../stacks';
 import { leaf, StackTreeProvider, type Node } from './node';
 import { formatDuration } from '../../core/format';
 import { repositorySummary, type Repository } from '../../core/backups/repositories';
+import { schedulesNode } from './backups-schedules';
 
 export interface BackupRow {
   depth: number;
@@ -95,7 +96,7 @@ export class BackupsProvider extends StackTreeProvider {
     const nodes: BackupNode[] = [this.stanzaNode(o), this.manualNode(o)];
     if (o.preRestore.length) nodes.push(this.preRestoreNode(o));
     nodes.push(this.drillsNode(o));
-    nodes.push(this.schedulesNode(o));
+    nodes.push(schedulesNode(o));
     return nodes;
   }
 
@@ -488,80 +489,6 @@ export class BackupsProvider extends StackTreeProvider {
               : undefined,
           };
         }),
-    };
-  }
-
-  private schedulesNode(o: BackupsOverview): BackupNode {
-    const f = o.freshness;
-    const item = new vscode.TreeItem('Schedules', vscode.TreeItemCollapsibleState.Expanded);
-    item.id = `${o.stack.infraDir}#schedules`;
-    item.iconPath = new vscode.ThemeIcon(
-      f.level === 'warning' ? 'warning' : 'watch',
-      f.level === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
-    );
-    item.description = f.newest ? `newest backup ${formatDuration(f.ageMs ?? 0)} ago` : 'no backups yet';
-    item.tooltip = f.reasons.length ? md(f.reasons) : 'Ofelia job-exec labels in the compose file.';
-    item.contextValue = ITEM.schedules;
-    const errors = o.jobs.filter((j) => j.scheduleError);
-    return {
-      item,
-      stack: o.stack,
-      children: () => {
-        const nodes: BackupNode[] = f.jobs.map((j) => {
-          const i = new vscode.TreeItem(j.job.name);
-          i.id = `${o.stack.infraDir}#schedule#${j.job.name}`;
-          const last = j.lastRun
-            ? `last ${when(j.lastRun.date)}${j.lastRun.failed ? ' (failed)' : ''}`
-            : j.lastScheduled
-              ? `last ${when(j.lastScheduled)}`
-              : '';
-          i.description = [
-            j.job.schedule?.describe ?? j.job.scheduleSpec,
-            last,
-            j.nextRun ? `next ${when(j.nextRun)}` : '',
-          ]
-            .filter(Boolean)
-            .join(' · ');
-          i.iconPath = new vscode.ThemeIcon(
-            j.state === 'stale' || j.lastRun?.failed ? 'warning' : j.state === 'ok' ? 'pass' : 'clock',
-            j.state === 'stale' || j.lastRun?.failed
-              ? new vscode.ThemeColor('problemsWarningIcon.foreground')
-              : undefined,
-          );
-          i.contextValue = ITEM.schedule(j.state);
-          i.tooltip = md(
-            [
-              `**${j.job.name}** (${j.job.type} on ${j.job.service}): ` +
-                `\`${j.job.scheduleSpec ?? ''}\` = ${j.job.schedule?.describe ?? '?'} (${j.job.schedule?.timezone ?? 'UTC'})`,
-              `\`${j.job.command ?? ''}\`${j.job.user ? ` as ${j.job.user}` : ''}`,
-              j.lastRun
-                ? `Last run (Ofelia): ${j.lastRun.date.toISOString()}, ` +
-                  `${j.lastRun.failed ? `**failed**${j.lastRun.errorLine ? `: ${j.lastRun.errorLine}` : ''}` : j.lastRun.skipped ? 'skipped' : 'ok'}`
-                : '',
-              j.lastScheduled ? `Last scheduled: ${j.lastScheduled.toISOString()}` : '',
-              j.nextRun ? `Next: ${j.nextRun.toISOString()}` : '',
-              j.newest
-                ? `Newest matching backup: ${j.newest.name} (${j.newest.at.toISOString()})`
-                : 'No matching backup yet.',
-            ].filter(Boolean),
-          );
-          return { ...leaf(i), stack: o.stack, job: j };
-        });
-        for (const j of errors) {
-          const i = new vscode.TreeItem(j.name);
-          i.description = 'invalid schedule';
-          i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-          i.tooltip = j.scheduleError;
-          i.contextValue = ITEM.scheduleInvalid;
-          nodes.push({ ...leaf(i), stack: o.stack });
-        }
-        if (!nodes.length) {
-          const none = new vscode.TreeItem('No Ofelia backup jobs');
-          none.description = 'ofelia.job-exec.* labels in the compose file';
-          nodes.push(leaf(none));
-        }
-        return nodes;
-      },
     };
   }
 
