@@ -73,6 +73,7 @@ export const COMMAND = {
   backupTimeline: 'tsdbOps.backup.timeline',
   backupDrill: 'tsdbOps.backup.drill',
   backupFixOfeliaUser: 'tsdbOps.backup.fixOfeliaUser',
+  scheduleStart: 'tsdbOps.schedule.start',
 
   restorePgbackrest: 'tsdbOps.restore.pgbackrest',
   restoreDump: 'tsdbOps.restore.dump',

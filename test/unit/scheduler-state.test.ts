@@ -16,6 +16,7 @@ import { describeJobSchedule, schedulerState, type SchedulerEngineView } from '.
 import { parseOfeliaLog } from '../../src/core/schedule/ofelia-log';
 import { loadScheduler, mergeRuns, schedulerResult } from '../../src/core/schedule/scheduler-load';
 import type { OfeliaRun } from '../../src/core/logs/ofelia-runs';
+import { schedulerStartConfirmation, startPlanOf } from '../../src/core/schedule/scheduler-start';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'infra', 'docker-compose.yaml');
 const at = (s: string) => new Date(s);
@@ -316,5 +317,36 @@ describe("runs that happened: Ofelia's log and saved runs", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Start Scheduler: the confirmation names what starts', () => {
+  const stack = { projectName: 'connect', infraDir: '/infra', envFile: '/infra/.env' };
+
+  it('names the command, what starts, that running containers stay, and ONLY_DATABASE staying', () => {
+    const s = schedulerState({ stack: stackOf(fixture, true), jobs, runs: [], engine: ready(fixture, [dbUp]) });
+    const c = schedulerStartConfirmation(stack, s);
+    assert.equal(c.message, 'Start the scheduler (ofelia) of connect?');
+    assert.match(c.detail, /^Runs `docker compose --profile full up -d --no-recreate` in \/infra\. Starts: ofelia\. /);
+    assert.match(c.detail, /the database is not restarted/);
+    assert.match(c.detail, /\/infra\/\.env keeps ONLY_DATABASE=TRUE: a clean start leaves the scheduler off again\.$/);
+    assert.equal(c.button, 'Start Scheduler');
+  });
+
+  it('refuses with the reason when there is nothing to start or no way to', () => {
+    const running = schedulerState({
+      stack: stackOf(fixture),
+      jobs,
+      runs: [],
+      engine: ready(fixture, [dbUp, snap('ofelia', 'running')]),
+    });
+    assert.throws(() => startPlanOf(running), /Ofelia \(service ofelia\) running: nothing to start\./);
+    const unknown = schedulerState({
+      stack: stackOf(fixture),
+      jobs,
+      runs: [],
+      engine: { kind: 'unreachable', error: 'x' },
+    });
+    assert.throws(() => schedulerStartConfirmation(stack, unknown), /Ofelia state unknown/);
   });
 });
