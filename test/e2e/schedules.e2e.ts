@@ -56,7 +56,7 @@ export function schedulesE2eTests(h: SchedulesE2eHelpers): Array<{ name: string;
         log(`screenshot ${await h.shot(page, 'stack-schedules-not-running')}`);
         await row.locator('.action-label[aria-label^="Start Scheduler"]').click();
         const dialog = page.locator('.monaco-dialog-box').first();
-        await dialog.waitFor({ timeout: 30_000 });
+        await dialog.waitFor({ timeout: 60_000 });
         const text = (await dialog.innerText()).trim();
         log(`dialog: ${text.replace(/\s*\n\s*/g, ' / ').slice(0, 400)}`);
         for (const must of [/Start the scheduler \(ofelia\)/, /--profile full up -d/, /Starts: ofelia/])

@@ -8,8 +8,10 @@ import type { StackConfig } from '../../core/infra';
 import type { StackModel } from '../../core/docker/model';
 import { streamLogs } from '../../core/docker/logs';
 import { errorText } from '../../core/format';
-import { findScheduler } from '../../core/schedule/scheduler-state';
-import type { SchedulerFacts } from '../../core/schedule/scheduler-load';
+import { findScheduler, type SchedulerState } from '../../core/schedule/scheduler-state';
+import { loadScheduler, type SchedulerFacts } from '../../core/schedule/scheduler-load';
+import { listSavedRuns } from '../../core/logs/ofelia-runs';
+import { ofeliaJobs, ofeliaSettings } from '../../core/schedule/ofelia';
 import type { DockerService } from '../docker-service';
 
 /** How many lines of the scheduler's log are read for runs that were not saved. */
@@ -49,4 +51,13 @@ export function schedulerKey(model: StackModel, stack: StackConfig): string {
   const name = findScheduler(stack, schedulerSetting(stack)).service?.name;
   const s = name ? model.services.find((x) => x.service === name) : undefined;
   return s ? `${s.containerId ?? 'none'}:${s.state}:${s.health ?? ''}` : 'none';
+}
+
+/** The scheduler's state now (the engine asked again, Ofelia's saved runs read), without reloading the whole overview. */
+export async function currentScheduler(engine: DockerService, stack: StackConfig): Promise<SchedulerState> {
+  await engine.refreshDocker(stack);
+  const facts = await schedulerFacts(engine, stack);
+  const { runs } = await listSavedRuns(stack.ofeliaLogDir);
+  const jobs = ofeliaJobs(stack.compose, ofeliaSettings(stack.compose));
+  return (await loadScheduler({ stack, jobs, savedRuns: runs, facts: { ...facts, readLog: undefined } })).scheduler;
 }

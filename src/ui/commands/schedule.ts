@@ -11,6 +11,7 @@ import { schedulerStartConfirmation, startPlanOf, startScheduler } from '../../c
 import type { SchedulerState } from '../../core/schedule/scheduler-state';
 import type { StackConfig } from '../../core/infra';
 import type { BackupsController } from '../backups/controller';
+import { currentScheduler } from '../backups/scheduler-facts';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { COMMAND } from '../ids';
@@ -55,11 +56,8 @@ export function registerScheduleCommands(ctx: ScheduleCommandContext): vscode.Di
         const dryRun = bool(args, 'dryRun') === true;
         if (!dryRun) requireTrust('Starting the scheduler');
         const stack = await stackFor(ctx.registry, args, node);
-        // The state now, not the one the tree was drawn from.
-        await engine.refreshDocker(stack);
-        await controller.refresh();
-        const o = await controller.load(stack);
-        const state = o.scheduler;
+        // The state now (the engine asked again), not the one the tree was drawn from.
+        const state = await currentScheduler(engine, stack);
         const plan = startPlanOf(state);
         const confirmation = schedulerStartConfirmation(stack, state);
         if (dryRun) return { started: false, plan: { ...plan }, confirmation, scheduler: schedulerResult(state) };
@@ -87,9 +85,8 @@ export function registerScheduleCommands(ctx: ScheduleCommandContext): vscode.Di
           },
           { output: logOutput(log), secrets: [stack.env.password] },
         );
-        await engine.refreshDocker(stack);
-        await controller.refresh();
-        const after = (await controller.load(stack)).scheduler;
+        const after = await currentScheduler(engine, stack);
+        controller.scheduleRefresh();
         if (!args)
           void vscode.window.showInformationMessage(
             after.scheduling === 'yes' ? `${after.headline}: the scheduled backups run.` : after.headline,
