@@ -42,7 +42,7 @@ export function schedulerStartConfirmation(
     `Starts: ${plan.starts.join(', ') || plan.service}` +
       (others.length ? ` (${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} not running either).` : '.'),
     'Containers that run keep running (--no-recreate): the database is not restarted.',
-    `${plan.service} then runs the Ofelia jobs on their schedules.`,
+    `Then service ${plan.service} runs the Ofelia jobs on their schedules.`,
   ];
   if (state.offBy?.kind === 'onlyDatabase')
     lines.push(`${stack.envFile} keeps ONLY_DATABASE=TRUE: a clean start leaves the scheduler off again.`);
