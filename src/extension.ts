@@ -19,7 +19,7 @@ import { registerScheduleCommands } from './ui/commands/schedule';
 import { StackStatus } from './ui/status/stack-status';
 import { InfraDiagnostics } from './ui/diagnostics';
 import { registerCommands } from './ui/commands';
-import { register } from './ui/commands/register';
+import { configureCommands, register } from './ui/commands/register';
 import { registerMigrationCommands } from './ui/commands/migrations';
 import { registerRestoreCommands } from './ui/commands/restores';
 import { RESTORE_CHANNEL } from './ui/commands/restore-support';
@@ -44,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const log = createLog();
   const registry = new StackRegistry(log);
   const engine = new DockerService(registry, log);
+  configureCommands({ registry, contextOf: (s) => engine.contextOf(s) });
   registry.engineOf = (s) => ({ label: engine.engineLabelOf(s), context: engine.contextOf(s) });
   const restoreOutput = vscode.window.createOutputChannel(RESTORE_CHANNEL);
   const containers = createContainersView(registry, engine);

@@ -1,30 +1,24 @@
 /**
- * The Docker Engine client shared by every view and command, and the per-stack pieces that sit on
- * it: the live model of each stack's containers (one events stream per compose project, see
- * core/docker/events), the tool runtime of a stack (its database container, through docker exec)
- * and the stack's operation queue. The client and the monitors are rebuilt when
- * `tsdbOps.docker.host` changes.
+ * The VS Code side of the engines and the stacks on them: the engine registry (core/docker/engines: one
+ * client per distinct engine settings) fed with each folder's settings, the stack context of a stack
+ * (core/stack/context, with the folder's settings), and the per-stack pieces that sit on it: the live model
+ * of each stack's containers (one events stream per compose project, see core/docker/events) and the
+ * stack's operation queue. The clients and the monitors are rebuilt when an engine setting changes.
  */
 import * as vscode from 'vscode';
 import type Dockerode from 'dockerode';
-import {
-  cliDockerEnv,
-  cliDockerHost,
-  connectEngine,
-  engineLabel,
-  resolveEngine,
-  type EngineTarget,
-} from '../core/docker/engine-address';
-import { disposeSshEngines } from '../core/docker/ssh-engine';
-import { runningServiceContainer } from '../core/docker/find';
+import { cliDockerEnv, cliDockerHost, engineLabel, type EngineTarget } from '../core/docker/engine-address';
+import { EngineRegistry } from '../core/docker/engines';
 import { StackMonitor, type MonitorState } from '../core/docker/events';
-import { ContainerRuntime, type ToolRuntime } from '../core/runtime';
+import type { ToolRuntime } from '../core/runtime';
+import { resolveStack, type StackContext, type StackSettings } from '../core/stack/context';
+import { stackSettingsOf } from './stack-settings';
 import { OperationQueue } from '../core/operations/queue';
 import type { StackConfig } from '../core/infra';
 import type { StackRegistry } from './stacks';
 import { CONTEXT_KEY } from './ids';
 import { errorText } from '../core/format';
-import { ENGINE_SETTINGS, engineSettingsOf } from './engine-settings';
+import { ENGINE_SETTINGS } from './engine-settings';
 
 /** Reachability of the engine over every stack: the `tsdbOps.dockerState` context key. */
 export type DockerState = 'unknown' | 'reachable' | 'unreachable';
@@ -39,9 +33,8 @@ interface Watched {
 }
 
 export class DockerService implements vscode.Disposable {
-  /** One client per distinct engine (folders with equal settings share it), keyed by the settings. */
-  private readonly clients = new Map<string, Promise<Dockerode>>();
-  private readonly targets = new Map<string, EngineTarget>();
+  /** One client per distinct engine (folders with equal settings share it). */
+  readonly engines = new EngineRegistry();
   private readonly queues = new Map<string, OperationQueue>();
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when the engine address changes (setting or reload). */
@@ -62,9 +55,7 @@ export class DockerService implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (ENGINE_SETTINGS.some((k) => e.affectsConfiguration(k))) {
-          this.clients.clear();
-          disposeSshEngines();
-          this.targets.clear();
+          this.engines.clear();
           this.stopWatching();
           this.updateContext();
           this.changed.fire();
@@ -90,10 +81,7 @@ export class DockerService implements vscode.Disposable {
    * CLI's current context, else the local socket. Throws EngineConfigError on a bad value.
    */
   targetOf(scope: EngineScope): EngineTarget {
-    const { host, settings, key } = engineSettingsOf(scope?.workspaceFolder);
-    let t = this.targets.get(key);
-    if (!t) this.targets.set(key, (t = resolveEngine(host, process.env, settings)));
-    return t;
+    return this.engines.engine(stackSettingsOf(scope?.workspaceFolder).docker).target;
   }
 
   /** True when the engine is on another machine (ssh://, or tcp:// to a host other than this one). */
@@ -169,27 +157,20 @@ export class DockerService implements vscode.Disposable {
 
   /** The dockerode client of a stack's engine (the window's without a stack). */
   docker(scope?: EngineScope): Promise<Dockerode> {
-    const target = this.targetOf(scope);
-    const key = engineSettingsOf(scope?.workspaceFolder).key;
-    let c = this.clients.get(key);
-    if (!c) {
-      c = connectEngine(target);
-      this.clients.set(key, c);
-      c.catch(() => this.clients.get(key) === c && this.clients.delete(key));
-    }
-    return c;
+    return this.engines.engine(stackSettingsOf(scope?.workspaceFolder).docker).client();
+  }
+
+  /** What every operation knows about a stack (core/stack/context), with its folder's settings. Resolved anew each call. */
+  contextFor(stack: StackConfig, backups?: StackSettings['backups']): StackContext {
+    const settings = stackSettingsOf(stack.workspaceFolder);
+    return resolveStack(stack, backups ? { ...settings, backups: { ...settings.backups, ...backups } } : settings, {
+      engines: this.engines,
+    });
   }
 
   /** The tools of a stack run in its running database container. */
   async runtimeFor(stack: StackConfig): Promise<ToolRuntime> {
-    if (!stack.dbService)
-      throw new Error(
-        `${stack.composeFile} has no database service (a service running a timescaledb or postgres image).`,
-      );
-    const docker = await this.docker(stack);
-    const c = await runningServiceContainer(docker, stack.projectName, stack.dbService.name);
-    const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
-    return new ContainerRuntime(docker, c.Id, `container ${name}`);
+    return this.contextFor(stack).databaseRuntime();
   }
 
   /** One operation at a time per stack. */
@@ -320,7 +301,7 @@ export class DockerService implements vscode.Disposable {
 
   dispose(): void {
     this.stopWatching();
-    disposeSshEngines();
+    this.engines.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

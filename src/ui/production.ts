@@ -14,7 +14,7 @@ import {
   type GuardScope,
   type ProductionMatch,
 } from '../core/stack/production';
-import { CancelledByUser } from './commands/register';
+import { CancelledByUser } from './commands/cancel';
 
 /** Whether a stack is production (the glob and what it matched), from the setting of its folder. */
 export function productionOf(stack: StackConfig, context?: string): ProductionMatch | undefined {

@@ -12,7 +12,7 @@ import { StackMonitor, readStackModel, type MonitorState } from '../../src/core/
 import { findComposeCli, runCompose } from '../../src/core/docker/compose-cli';
 import { containerAction, hasBash } from '../../src/core/docker/lifecycle';
 import { streamLogs } from '../../src/core/docker/logs';
-import { cleanStart, defaultProfile, profileArgs } from '../../src/core/docker/clean-start';
+import { cleanStart, defaultProfile, profileArgs } from '../../src/core/stack/clean-start';
 import { describeState, type ServiceStatus, type StackModel } from '../../src/core/docker/model';
 import { readStack, type StackConfig } from '../../src/core/infra';
 import { CancelledError } from '../../src/core/operations/cancel';

@@ -181,6 +181,28 @@ describe('migrations against PostgreSQL 15 (sqlx-compatible)', function () {
     });
   });
 
+  it('a folder sqlx would not run as it is (one version twice, a name it cannot parse) is refused before anything is applied, naming the files', async () => {
+    const f = await fixture({
+      '1_first.sql': 'CREATE TABLE dup_a (id int);\n',
+      '2_one.sql': 'CREATE TABLE dup_b (id int);\n',
+      '2_two.sql': 'CREATE TABLE dup_c (id int);\n',
+    });
+    await assert.rejects(f.migrator.run(), (e: Error) => {
+      assert.match(e.message, /"2_one\.sql" and "2_two\.sql" share version 2/);
+      return true;
+    });
+    assert.equal(await f.sql("SELECT to_regclass('_sqlx_migrations') IS NULL"), 't', 'the table was not even created');
+    assert.equal(await f.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'dup_%'"), '0', 'nothing applied');
+    writeFileSync(join(f.dir, 'V3_bad.sql'), 'select 1;');
+    await assert.rejects(f.migrator.run(), (e: Error) => {
+      assert.match(e.message, /cannot be run as it is \(nothing was applied\)/);
+      assert.match(e.message, /"V3_bad\.sql"/);
+      assert.match(e.message, /"2_one\.sql" and "2_two\.sql"/);
+      return true;
+    });
+    assert.equal(await f.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'dup_%'"), '0');
+  });
+
   it('revert: the highest applied migration with a down file, in a transaction, with sqlx’s lines', async () => {
     const f = await fixture({
       '1_a.up.sql': 'CREATE TABLE rv_a (id int);\n',

@@ -17,7 +17,7 @@ import { stackBackupTargets } from '../../src/core/backups/targets';
 import { loadBackupsOverview } from '../../src/core/backups/overview';
 import { readRestoreSetup } from '../../src/core/backups/restore/stack';
 import { restorePhysical } from '../../src/core/backups/restore/physical';
-import { cleanStart } from '../../src/core/docker/clean-start';
+import { cleanStart } from '../../src/core/stack/clean-start';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { requirePart } from '../support/requirements';

@@ -19,7 +19,7 @@ import {
   uptime,
 } from '../../src/core/docker/model';
 import { composeArgv, composeEnv, projectArgs } from '../../src/core/docker/compose-cli';
-import { defaultProfile, foldersToCreate, profileArgs } from '../../src/core/docker/clean-start';
+import { defaultProfile, foldersToCreate, profileArgs } from '../../src/core/stack/clean-start';
 import { demuxBuffer } from '../../src/core/docker/logs';
 import { tempTree } from './helpers';
 

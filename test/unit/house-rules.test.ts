@@ -33,4 +33,31 @@ describe('house rules', () => {
       [],
     );
   });
+
+  it('no file under src/ui builds a runtime, a connection or a pgBackRest config path (the stack context decides)', () => {
+    // Each of these decides a fact about a stack; core/stack/context decides it once (docs/architecture.md).
+    const forbidden: [string, RegExp][] = [
+      ['new ContainerRuntime(', /new\s+ContainerRuntime\s*\(/],
+      ['new HostRuntime(', /new\s+HostRuntime\s*\(/],
+      ['resolveConnection(', /\bresolveConnection\s*\(/],
+      ['stackCredentials(', /\bstackCredentials\s*\(/],
+      ['readSite(', /\breadSite\s*\(/],
+      ['readRestoreSetup(', /\breadRestoreSetup\s*\(/],
+      ['stackBackupTargets(', /\bstackBackupTargets\s*\(/],
+      ['hostRunAs(', /\bhostRunAs\s*\(/],
+      ['PGBACKREST_CONFIG', /PGBACKREST_CONFIG/],
+      ['/etc/pgbackrest', /\/etc\/pgbackrest/],
+      ['a POSTGRES_* variable read', /['"]POSTGRES_(USER|DB|PASSWORD|PORT)['"]\s*\]/],
+      ['stack.env.user / database (the context names the user and database)', /\.env\.(user|database)\b/],
+      ['Config.User', /Config\.User/],
+    ];
+    const files = tsFiles(join(root, 'src', 'ui'));
+    assert.ok(files.length > 20, 'src/ui has files');
+    const offenders: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      for (const [name, re] of forbidden) if (re.test(text)) offenders.push(`${relative(root, f)}: ${name}`);
+    }
+    assert.deepEqual(offenders, []);
+  });
 });

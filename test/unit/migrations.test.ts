@@ -5,7 +5,7 @@ import { advisoryLockId, crc32, hex, sha384, explainChecksumDifference } from '.
 import { parseMigrationFileName, MigrationFilenameError } from '../../src/core/migrations/files';
 import { formatRustDuration } from '../../src/core/migrations/sqlx';
 import { computeStatus, summarize, type AppliedMigration } from '../../src/core/migrations/status';
-import { createMigration, loadMigrations, type LocalMigration } from '../../src/core/migrations/source';
+import { createMigration, folderError, loadMigrations, type LocalMigration } from '../../src/core/migrations/source';
 import { tempTree } from './helpers';
 
 describe('sqlx spec vectors', () => {
@@ -183,6 +183,32 @@ describe('loading and creating migrations', () => {
         again.errors[0]!.message,
         /^error reading contents of migration ".*4_bad\.sql": stream did not contain valid UTF-8$/,
       );
+    } finally {
+      t.dispose();
+    }
+  });
+
+  it('two files with one version are a folder error naming both (an up and its down are not)', async () => {
+    const t = tempTree({
+      '1_a.up.sql': 'select 1;\n',
+      '1_a.down.sql': 'select 1;\n',
+      '2_x.sql': 'select 2;\n',
+      '2_y.sql': 'select 2;\n',
+      '3_ok.sql': 'select 3;\n',
+    });
+    try {
+      const { errors } = await loadMigrations(t.root);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!.message, /^migrations "2_x\.sql" and "2_y\.sql" share version 2: .*rename one file/);
+      assert.equal(folderError(t.root, errors), errors[0]);
+      assert.equal(folderError(t.root, []), undefined);
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(join(t.root, 'x_bad.sql'), 'select 4;\n');
+      const again = await loadMigrations(t.root);
+      const e = folderError(t.root, again.errors)!;
+      assert.match(e.message, /cannot be run as it is \(nothing was applied\)/);
+      assert.match(e.message, /"x_bad\.sql"/);
+      assert.match(e.message, /"2_x\.sql" and "2_y\.sql"/);
     } finally {
       t.dispose();
     }

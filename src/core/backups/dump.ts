@@ -48,8 +48,8 @@ export interface ManualBackupTarget {
 }
 
 /** Where pg_dump and pg_dumpall write: see the top of this file. */
-export type DumpTo = 'auto' | 'engine' | 'here';
-export const DUMP_TO: readonly DumpTo[] = ['auto', 'engine', 'here'];
+import { DUMP_TO, type DumpTo } from '../stack/dump-to';
+export { DUMP_TO, type DumpTo } from '../stack/dump-to';
 
 export interface ManualBackupResult {
   kind: BackupSidecar['kind'];

@@ -66,11 +66,8 @@ export async function readPgbackrestEnvironment(rt: ToolRuntime, signal?: AbortS
   };
 }
 
-/** The stanza a pgBackRest command line names (`--stanza=x` or `--stanza x`). */
-export function stanzaOfCommand(command: string | undefined): string | undefined {
-  if (!command || !/(^|[\s/])pgbackrest(\s|$)/.test(command)) return undefined;
-  return /--stanza(?:=|\s+)(\S+)/.exec(command)?.[1]?.replace(/^["']|["']$/g, '');
-}
+export { stanzaOfCommand } from '../stack/pgbackrest-conf';
+import { stanzaOfCommand } from '../stack/pgbackrest-conf';
 
 function versionAtLeast(v: string | undefined, major: number, minor: number): boolean {
   const m = /^(\d+)\.(\d+)/.exec(v ?? '');

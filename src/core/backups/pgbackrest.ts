@@ -425,31 +425,4 @@ export async function pgbackrestStart(
   await runPgBackRest(t, 'start', [], ctx);
 }
 
-/** Section names of a pgbackrest.conf that are stanzas (not `global` / `global:<command>`). */
-export function stanzasInConf(conf: string): string[] {
-  const out: string[] = [];
-  for (const line of conf.split(/\r?\n/)) {
-    const m = /^\s*\[([^\]]+)\]\s*$/.exec(line);
-    if (!m) continue;
-    const name = m[1]!.trim();
-    if (name === 'global' || name.startsWith('global:') || name.includes(':')) continue;
-    if (!out.includes(name)) out.push(name);
-  }
-  return out;
-}
-
-/** A conf option from the stanza's section, else `[global]` (e.g. `log-path`, `repo1-path`). */
-export function confOption(conf: string, stanza: string, key: string): string | undefined {
-  let section = '';
-  const values = new Map<string, string>();
-  for (const line of conf.split(/\r?\n/)) {
-    const s = /^\s*\[([^\]]+)\]\s*$/.exec(line);
-    if (s) {
-      section = s[1]!.trim();
-      continue;
-    }
-    const kv = /^\s*([A-Za-z0-9-]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (kv && kv[1] === key && (section === stanza || section === 'global')) values.set(section, kv[2]!);
-  }
-  return values.get(stanza) ?? values.get('global');
-}
+export { confOption, stanzasInConf } from '../stack/pgbackrest-conf';

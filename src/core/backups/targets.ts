@@ -6,6 +6,7 @@
  */
 import type { StackConfig } from '../infra';
 import type { ToolRuntime } from '../runtime';
+import { stackCredentials } from '../postgres/connection';
 import { readSite, type Site, type SiteSettings } from '../stack/site';
 import type { DumpTo, ManualBackupTarget } from './dump';
 import type { PgBackRestTarget } from './pgbackrest';
@@ -44,9 +45,11 @@ export function targetsOf(
   site: Site,
   settings: BackupSettings = {},
 ): StackBackupTargets {
-  const user = stack.env.user ?? 'postgres';
+  // Who connects and to which database: the one rule of core/postgres (stackCredentials).
+  const cred = stackCredentials(stack);
+  const user = cred.user.value;
   const env: Record<string, string> = {};
-  if (stack.env.password) env['PGPASSWORD'] = stack.env.password;
+  if (cred.password.value) env['PGPASSWORD'] = cred.password.value;
   const connArgs =
     runtime.kind === 'container'
       ? []
@@ -60,7 +63,7 @@ export function targetsOf(
       user,
       connArgs,
       env,
-      maintenanceDb: stack.env.database ?? user,
+      maintenanceDb: cred.database.value,
       dumpTo: settings.dumpTo,
     },
     dataDir: site.dataDir,

@@ -3,3 +3,4 @@ export * from './env-file';
 export * from './interpolate';
 export * from './compose';
 export * from './discovery';
+export * from './sourced';

@@ -5,7 +5,7 @@
 import type { Client } from 'pg';
 import { CancelledError } from '../operations/cancel';
 import { advisoryLockId } from './checksum';
-import { loadMigrations, type LocalMigration } from './source';
+import { folderError, loadMigrations, type LocalMigration } from './source';
 import { computeStatus, summarize, type AppliedMigration, type MigrationStatus, type StatusSummary } from './status';
 import { formatRustDuration, MigrateError, SQL } from './sqlx';
 
@@ -91,7 +91,9 @@ export class Migrator {
   /** `sqlx migrate run` with the library's lock: the checks in sqlx's order, then each pending migration in its own transaction. */
   async run(opts: RunOptions = {}): Promise<{ applied: AppliedResult[]; skipped: bigint[] }> {
     const { migrations: local, errors } = await loadMigrations(this.dir);
-    if (errors.length) throw errors[0];
+    // A folder sqlx would not run as it is is refused before anything is applied.
+    const problem = folderError(this.dir, errors);
+    if (problem) throw problem;
     const ups = local.filter((m) => m.type !== 'down');
     if (opts.target !== undefined && !ups.some((m) => m.version === opts.target))
       throw MigrateError.notPresent(opts.target);
@@ -146,7 +148,9 @@ export class Migrator {
    */
   async revert(opts: RunOptions = {}): Promise<{ reverted: AppliedResult[] }> {
     const { migrations: local, errors } = await loadMigrations(this.dir);
-    if (errors.length) throw errors[0];
+    // A folder sqlx would not run as it is is refused before anything is applied.
+    const problem = folderError(this.dir, errors);
+    if (problem) throw problem;
     const downs = new Map(local.filter((m) => m.type === 'down').map((m) => [m.version, m]));
     if (opts.target !== undefined && opts.target !== 0n && !local.some((m) => m.version === opts.target))
       throw MigrateError.notPresent(opts.target);

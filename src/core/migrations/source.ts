@@ -72,7 +72,48 @@ export async function loadMigrations(dir: string): Promise<LoadedMigrations> {
       else throw e;
     }
   }
+  all.push(...duplicateVersions(files));
   return { migrations, errors: all };
+}
+
+/**
+ * Files that share a version (an up and a down of one migration excepted): sqlx does not reject them, it
+ * applies the first and then fails on the second (the version is the table's primary key). One error per
+ * version, naming every file of it.
+ */
+export function duplicateVersions(files: readonly MigrationFile[]): MigrateError[] {
+  const byKey = new Map<string, MigrationFile[]>();
+  for (const f of files) {
+    const key = `${f.version}/${f.type === 'down' ? 'down' : 'up'}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), f]);
+  }
+  return [...byKey.values()]
+    .filter((group) => group.length > 1)
+    .map(
+      (group) =>
+        new MigrateError(
+          'DuplicateVersion',
+          `migrations ${group.map((f) => `"${f.fileName}"`).join(' and ')} share version ${group[0]!.version}: ` +
+            'sqlx would apply one and fail on the other. Give each its own version (rename one file).',
+          group[0]!.version,
+        ),
+    );
+}
+
+/**
+ * One error for a folder sqlx would not run as it is (names it cannot parse, one version twice, invalid
+ * UTF-8), naming every file; undefined when the folder is fine.
+ */
+export function folderError(dir: string, errors: readonly Error[]): Error | undefined {
+  if (errors.length === 0) return undefined;
+  if (errors.length === 1) return errors[0];
+  const kind = errors.every((e) => e instanceof MigrateError && e.kind === 'DuplicateVersion')
+    ? 'DuplicateVersion'
+    : 'InvalidFile';
+  return new MigrateError(
+    kind,
+    `The migrations folder ${dir} cannot be run as it is (nothing was applied): ${errors.map((e) => e.message).join(' ')}`,
+  );
 }
 
 export type Versioning = 'timestamp' | 'sequential';

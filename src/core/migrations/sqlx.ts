@@ -33,7 +33,9 @@ export type MigrateErrorKind =
   | 'VersionNotPresent'
   | 'VersionTooOld'
   | 'VersionTooNew'
-  | 'InvalidFile';
+  | 'InvalidFile'
+  /** Two files of the folder share a version (sqlx would apply one, then fail on the other). */
+  | 'DuplicateVersion';
 
 /** A migration error with sqlx's exact message. */
 export class MigrateError extends Error {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { Client } from 'pg';
-import type { StackConfig } from '../infra';
+import { sourced, type Sourced, type StackConfig } from '../infra';
 
 export interface ConnectionTarget {
   readonly host: string;
@@ -65,6 +65,39 @@ export function parseDatabaseUrl(url: string, source: string): ConnectionTarget 
   };
 }
 
+/** Who connects, to which database, with which password: the one rule (docs/architecture.md, "The stack context"). */
+export interface StackCredentials {
+  readonly user: Sourced<string>;
+  readonly database: Sourced<string>;
+  /** The value is a secret: show only `from`. */
+  readonly password: Sourced<string | undefined>;
+}
+
+/**
+ * The database service's `environment` (what its container is given) first, then the infra `.env` (what
+ * the guide's compose interpolates), then PostgreSQL's defaults: user `postgres`, database = the user.
+ */
+export function stackCredentials(
+  stack: Pick<StackConfig, 'dbService' | 'env' | 'envFile' | 'composeFile'>,
+): StackCredentials {
+  const svc = stack.dbService;
+  const pick = (key: string, fromEnvFile: string | undefined) => {
+    const inService = svc?.environment[key];
+    if (inService !== undefined && inService !== '')
+      return sourced(inService, 'compose', `${key} of service ${svc!.name} in ${stack.composeFile}`);
+    if (fromEnvFile !== undefined && fromEnvFile !== '')
+      return sourced(fromEnvFile, 'env-file', `${key} in ${stack.envFile}`);
+    return undefined;
+  };
+  const user =
+    pick('POSTGRES_USER', stack.env.user) ?? sourced('postgres', 'default', 'default (PostgreSQL: postgres)');
+  const database =
+    pick('POSTGRES_DB', stack.env.database) ??
+    sourced(user.value, 'default', `default (PostgreSQL: the user's name, from ${user.from})`);
+  const password = pick('POSTGRES_PASSWORD', stack.env.password) ?? sourced(undefined, 'default', 'none set');
+  return { user, database, password };
+}
+
 /** Resolves the connection for a stack. `environment` is the process environment (DATABASE_URL there wins). */
 export async function resolveConnection(
   stack: StackConfig,
@@ -89,13 +122,13 @@ export async function resolveConnection(
   }
   const host =
     !mapping.hostIp || mapping.hostIp === '0.0.0.0' || mapping.hostIp === '::' ? '127.0.0.1' : mapping.hostIp;
-  const user = stack.env.user ?? svc.environment['POSTGRES_USER'] ?? 'postgres';
+  const cred = stackCredentials(stack);
   return {
     host,
     port: mapping.published,
-    user,
-    database: stack.env.database ?? svc.environment['POSTGRES_DB'] ?? user,
-    password: stack.env.password ?? svc.environment['POSTGRES_PASSWORD'] ?? undefined,
+    user: cred.user.value,
+    database: cred.database.value,
+    password: cred.password.value,
     params: {},
     source: envRel,
   };

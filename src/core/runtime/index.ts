@@ -268,3 +268,10 @@ export class HostRuntime implements ToolRuntime {
     return { exitCode: r.exitCode ?? -1, stdoutLines, stderrTail };
   }
 }
+
+/** True when PostgreSQL is PID 1 in the runtime's container (stopping it would end the container). */
+export async function postgresIsPid1(rt: ToolRuntime): Promise<boolean> {
+  if (rt.kind !== 'container') return false;
+  const r = await rt.run(['cat', '/proc/1/comm']);
+  return r.exitCode === 0 && /^(postgres|postmaster)$/.test(r.stdoutLines[0]?.trim() ?? '');
+}

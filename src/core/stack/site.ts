@@ -26,7 +26,7 @@ import { userInfo } from 'node:os';
 import type { StackConfig, VolumeMount } from '../infra';
 import { envRecord, type ToolRuntime } from '../runtime';
 import { ofeliaJobs } from '../schedule/ofelia';
-import { confOption, stanzasInConf } from '../backups/pgbackrest';
+import { confOption, stanzaOfCommand, stanzasInConf } from './pgbackrest-conf';
 
 /** PGDATA of timescaledb-ha and the guide's stack. */
 export const DEFAULT_PGDATA = '/home/postgres/pgdata/data';
@@ -75,6 +75,8 @@ export interface SiteInputs {
   readonly jobCommands?: readonly { readonly job: string; readonly command: string }[];
   /** Who runs VS Code (host runtime only). */
   readonly processUser?: { readonly uid: number; readonly name: string };
+  /** The database container's name and Config.User (container runtime). */
+  readonly container?: { readonly name: string; readonly user?: string };
 }
 
 export interface Site {
@@ -102,11 +104,8 @@ export interface Site {
 export function stanzasOfJobs(jobs: readonly { job: string; command: string }[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const j of jobs) {
-    if (!/(^|[\s/])pgbackrest(\s|$)/.test(j.command)) continue;
-    const m = /(?:^|\s)--stanza(?:=|\s+)(\S+)/.exec(j.command);
-    if (!m) continue;
-    const name = m[1]!.replace(/^["']|["']$/g, '');
-    out.set(name, [...(out.get(name) ?? []), j.job]);
+    const name = stanzaOfCommand(j.command);
+    if (name) out.set(name, [...(out.get(name) ?? []), j.job]);
   }
   return out;
 }
@@ -124,9 +123,14 @@ export function configCandidates(settings: SiteSettings | undefined, env: SiteIn
 export function toolUserOf(
   runtime: RuntimeKind,
   processUser: SiteInputs['processUser'],
+  container?: { readonly name: string; readonly user?: string },
 ): { user: string; runAs?: string; from: string } {
-  if (runtime === 'container')
-    return { user: CONTAINER_TOOL_USER, from: 'the database container (owner of PGDATA in timescaledb-ha)' };
+  if (runtime === 'container') {
+    const u = container?.user?.trim();
+    if (u && u !== 'root' && u !== '0' && !u.startsWith('0:') && !u.startsWith('root:'))
+      return { user: u, from: `Config.User of container ${container!.name} (the image's user)` };
+    return { user: CONTAINER_TOOL_USER, from: 'default (postgres: the owner of PGDATA in timescaledb-ha)' };
+  }
   if (!processUser || processUser.uid === 0)
     return { user: 'postgres', runAs: 'postgres', from: 'VS Code runs as root: PostgreSQL tools refuse root' };
   return { user: processUser.name, from: "VS Code's own user" };
@@ -220,7 +224,7 @@ export function resolveSite(input: SiteInputs): Site {
   if (input.runtime === 'container')
     add('manualBackupDir', manualRuntimeDir, 'in the container (where the backups folder is mounted)', true);
 
-  const user = toolUserOf(input.runtime, input.processUser);
+  const user = toolUserOf(input.runtime, input.processUser, input.container);
   add('toolUser', user.user, user.from, true);
 
   return {
@@ -305,7 +309,7 @@ export interface ReadSiteOptions {
   /** Where the tools run: reads the config file when it is not bind-mounted from this machine, and (container) its environment. */
   readonly runtime?: ToolRuntime;
   /** The database container's inspect data, when the caller has it (running or stopped). */
-  readonly container?: { readonly name: string; readonly env: readonly string[] | undefined };
+  readonly container?: { readonly name: string; readonly env: readonly string[] | undefined; readonly user?: string };
   /** This machine's environment and user (tests); default process.env and the process's user. */
   readonly processEnv?: Readonly<Record<string, string | undefined>>;
   readonly processUser?: { readonly uid: number; readonly name: string };
@@ -347,6 +351,7 @@ export async function readSite(stack: StackConfig, opts: ReadSiteOptions = {}): 
     conf,
     jobCommands,
     processUser,
+    container: opts.container ? { name: opts.container.name, user: opts.container.user } : undefined,
   });
 }
 

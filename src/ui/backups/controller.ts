@@ -7,11 +7,11 @@
  */
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
-import { HostRuntime, type ToolRuntime } from '../../core/runtime';
+import type { ToolRuntime } from '../../core/runtime';
 import type { DumpTo } from '../../core/backups/dump';
 import { loadBackupsOverview, type BackupsOverview } from '../../core/backups/overview';
-import { stackBackupTargets, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
-import { hostRunAs, manualBackupHostDir } from '../../core/stack/site';
+import { targetsOf, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
+import { manualBackupHostDir } from '../../core/stack/site';
 import type { StackRegistry } from '../stacks';
 import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
@@ -130,13 +130,13 @@ export class BackupsController implements vscode.Disposable {
 
   /** Where the tools of this stack run (setting `tsdbOps.backups.runtime`). */
   async runtime(stack: StackConfig): Promise<ToolRuntime> {
-    const cfg = this.config(stack);
-    if (cfg.runtime === 'host') return new HostRuntime(cfg.hostBinDirs, hostRunAs());
-    return this.engine.runtimeFor(stack);
+    const ctx = this.engine.contextFor(stack);
+    return ctx.runtimeKind.value === 'host' ? (await ctx.tools()).tools! : ctx.databaseRuntime();
   }
 
   async targets(stack: StackConfig): Promise<StackBackupTargets> {
-    return stackBackupTargets(stack, await this.runtime(stack), this.config(stack));
+    const rt = await this.runtime(stack);
+    return targetsOf(stack, rt, await this.engine.contextFor(stack).site(), this.config(stack));
   }
 
   get(stack: StackConfig): BackupsOverview | undefined {

@@ -5,9 +5,10 @@
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import type { StackRegistry } from '../stacks';
-import { CancelledByUser } from './register';
+import { CancelledByUser } from './cancel';
+import type { Args } from './table';
 
-export type Args = Record<string, unknown> | undefined;
+export type { Args } from './table';
 
 /** `args[key]` as a string (undefined when absent or empty); anything else is an error naming the key. */
 export function str(args: Args, key: string): string | undefined {

@@ -39,7 +39,7 @@ import type { OfeliaChannel, PgBackRestChannel } from '../output/backup-channels
 import type { BackupNode } from '../views/backups';
 import { addOfeliaUserLabel, jobsRunningPgbackrestAsRoot } from '../../core/backups/pgbackrest-env';
 import { requireTrust, stackFor as stackOf, str, type Args } from './args';
-import { CancelledByUser, register } from './register';
+import { CancelledByUser, confirmLive, register } from './register';
 import { logOutput, runStackOperation } from '../operation';
 import { COMMAND } from '../ids';
 
@@ -407,15 +407,15 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
         );
       const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(stack.composeFile));
       const text = addOfeliaUserLabel(doc.getText(), job.name, job.service);
-      if (args?.['confirm'] !== true) {
-        if (args) throw new Error('This changes the compose file: pass { confirm: true }.');
+      // Live (./table/backups.ts): it edits the stack's compose file; the typed name on a production stack.
+      await confirmLive(COMMAND.backupFixOfeliaUser, args, stack, async () => {
         const ok = await vscode.window.showWarningMessage(
           `Add ofelia.job-exec.${job.name}.user: "postgres" to service ${job.service} in ${stack.composeFile}?`,
           { modal: true, detail: 'Ofelia reads labels from the container: recreate it (docker compose up -d).' },
           'Add user label',
         );
         if (ok !== 'Add user label') throw new CancelledByUser();
-      }
+      });
       const edit = new vscode.WorkspaceEdit();
       edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
       if (!(await vscode.workspace.applyEdit(edit)) || !(await doc.save()))

@@ -7,12 +7,11 @@
  */
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
-import { projectContainers } from '../../core/docker/find';
 import { runDrill, sweepDrills, writeDrillReport, type DrillSource } from '../../core/backups/drill';
 import { drillsDir } from '../../core/backups/overview';
 import { drillCheckFiles } from '../../core/backups/drill-checks';
-import { containerPath, readRestoreSetup } from '../../core/backups/restore/stack';
-import { readBackupsConfig } from '../backups/controller';
+import { containerPath } from '../../core/backups/restore/stack';
+import { drillTargetOf } from '../../core/backups/drill-target';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust, str, type Args } from './args';
@@ -33,6 +32,45 @@ interface ViewNode {
   readonly set?: { label: string };
   readonly backup?: { path: string; kind?: string };
   readonly repo?: number;
+}
+
+type DrillStack = StackConfig & { dbService: NonNullable<StackConfig['dbService']> };
+
+/** What the drill restores: `source` (else the clicked node's kind, else pgBackRest) and its file, folder or set. */
+function drillSource(args: Args, node: ViewNode | undefined, stack: DrillStack): DrillSource {
+  let src: DrillSource;
+  const fromNode =
+    node?.backup?.kind === 'pg_dump'
+      ? 'dump'
+      : node?.backup?.kind === 'pg_dumpall'
+        ? 'dumpAll'
+        : node?.backup
+          ? 'baseBackup'
+          : 'pgbackrest';
+  const kind = str(args, 'source') ?? fromNode;
+  if (kind === 'baseBackup') {
+    const dir = str(args, 'dir') ?? node?.backup?.path;
+    if (!dir)
+      throw new Error('tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.');
+    src = { kind: 'baseBackup', dir: containerPath(stack.dbService.volumes, dir) };
+  } else if (kind === 'dump' || kind === 'dumpAll') {
+    const file = str(args, 'file') ?? node?.backup?.path;
+    if (!file)
+      throw new Error(
+        `tsdbOps.backup.drill needs { file } for source "${kind}": a ${kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} file.`,
+      );
+    src = { kind, file: containerPath(stack.dbService.volumes, file), database: str(args, 'database') };
+  } else if (kind === 'pgbackrest') {
+    const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
+    if (target !== 'latest' && target !== 'set')
+      throw new Error(`tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`);
+    const repo = parseRepoArg(args?.['repo'], COMMAND.backupDrill) ?? node?.repo;
+    src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target, ...(repo ? { repo } : {}) };
+  } else
+    throw new Error(
+      `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,
+    );
+  return src;
 }
 
 export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposable[] {
@@ -80,68 +118,16 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       const stack = node?.stack ?? (await pickStack(ctx.registry, args));
       if (!stack) throw new CancelledByUser();
       if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to drill.`);
-      const bc = readBackupsConfig(vscode.Uri.file(stack.workspaceFolder));
-      if (bc.runtime === 'host')
-        throw new Error('Restore drills need Docker (a scratch container); tsdbOps.backups.runtime is "host".');
-      const cfg = vscode.workspace.getConfiguration('tsdbOps', vscode.Uri.file(stack.workspaceFolder));
-      const docker = await engine.docker(stack);
-      await engine.runtimeFor(stack); // a clear error when the database container is not running
-      const list = await projectContainers(docker, stack.projectName, stack.dbService.name);
-      const live = list.find((c) => c.State === 'running');
-      if (!live)
-        throw new Error(
-          `The ${stack.dbService.name} container of ${stack.projectName} is not running: start it first.`,
-        );
-      const user = stack.env.user ?? stack.dbService.environment['POSTGRES_USER'] ?? 'postgres';
-      const setup = await readRestoreSetup({
-        docker,
-        containerId: live.Id,
-        user,
-        password: stack.env.password ?? stack.dbService.environment['POSTGRES_PASSWORD'],
-        database: stack.env.database ?? stack.dbService.environment['POSTGRES_DB'],
-        stack,
-        settings: bc,
-      });
+      const stackCtx = engine.contextFor(stack);
+      const src = drillSource(args, node, stack as DrillStack); // dbService checked above
 
-      let src: DrillSource;
-      const fromNode =
-        node?.backup?.kind === 'pg_dump'
-          ? 'dump'
-          : node?.backup?.kind === 'pg_dumpall'
-            ? 'dumpAll'
-            : node?.backup
-              ? 'baseBackup'
-              : 'pgbackrest';
-      const kind = str(args, 'source') ?? fromNode;
-      if (kind === 'baseBackup') {
-        const dir = str(args, 'dir') ?? node?.backup?.path;
-        if (!dir)
-          throw new Error('tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.');
-        src = { kind: 'baseBackup', dir: containerPath(stack.dbService.volumes, dir) };
-      } else if (kind === 'dump' || kind === 'dumpAll') {
-        const file = str(args, 'file') ?? node?.backup?.path;
-        if (!file)
-          throw new Error(
-            `tsdbOps.backup.drill needs { file } for source "${kind}": a ${kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} file.`,
-          );
-        src = { kind, file: containerPath(stack.dbService.volumes, file), database: str(args, 'database') };
-      } else if (kind === 'pgbackrest') {
-        const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
-        if (target !== 'latest' && target !== 'set')
-          throw new Error(`tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`);
-        const repo = parseRepoArg(args?.['repo'], COMMAND.backupDrill) ?? node?.repo;
-        src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target, ...(repo ? { repo } : {}) };
-      } else
-        throw new Error(
-          `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,
-        );
-
-      const checks = await drillCheckFiles(stack, cfg.get<string[]>('drill.checks') ?? []);
+      const checks = await drillCheckFiles(stack, stackCtx.settings.drill?.checks ?? []);
+      const target = await drillTargetOf(stackCtx, { pgbackrest: src.kind === 'pgbackrest', checks });
       const title = `Restore drill of ${stack.projectName}`;
       output.appendLine('');
       output.appendLine(`[${new Date().toISOString()}] ${title}`);
       if (!args) output.show(true);
-      const secret = setup.conn.password;
+      const secret = target.conn.password;
       const mask = (l: string) => (secret ? l.split(secret).join('****') : l);
       const report = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
@@ -149,27 +135,14 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
           const ac = new AbortController();
           const sub = token.onCancellationRequested(() => ac.abort());
           try {
-            return await runDrill(
-              {
-                docker,
-                containerId: live.Id,
-                project: stack.projectName,
-                stanza: setup.stanza,
-                configPath: bc.pgbackrestConfig ?? setup.configPath,
-                dataDir: setup.dataDir,
-                conn: setup.conn,
-                checks,
+            return await runDrill(target, src, {
+              signal: ac.signal,
+              step: (s) => {
+                progress.report({ message: s });
+                output.appendLine(`▶ ${s}`);
               },
-              src,
-              {
-                signal: ac.signal,
-                step: (s) => {
-                  progress.report({ message: s });
-                  output.appendLine(`▶ ${s}`);
-                },
-                line: (l) => output.appendLine(mask(l)),
-              },
-            );
+              line: (l) => output.appendLine(mask(l)),
+            });
           } finally {
             sub.dispose();
           }

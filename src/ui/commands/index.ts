@@ -11,6 +11,7 @@ import type { DockerService } from '../docker-service';
 import { serviceResult } from '../../core/docker/model';
 import { COMMAND } from '../ids';
 import { register } from './register';
+import { pickStack } from './args';
 
 export interface CommandContext {
   readonly registry: StackRegistry;
@@ -87,10 +88,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     }),
 
     register(ctx, COMMAND.openComposeFile, async (args) => {
-      const stacks = ctx.registry.stacks;
-      const stack =
-        typeof args?.folder === 'string' ? stacks.find((s) => s.workspaceFolder === args.folder) : stacks[0];
-      if (!stack) throw new Error('No stack found: pick the infra folder first (TimescaleDB Ops: Pick Infra Folder…).');
+      // The one stack selection rule (args.ts pickStack): { folder }, else the only stack, else a pick.
+      const stack = await pickStack(ctx.registry, args);
+      if (!stack) return undefined;
       await vscode.window.showTextDocument(vscode.Uri.file(stack.composeFile));
       return { file: stack.composeFile };
     }),

@@ -8,16 +8,12 @@ import { confirmDestructive } from '../production';
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { OperationBusyError } from '../../core/operations/queue';
-import { projectContainers } from '../../core/docker/find';
-import { ContainerRuntime, HostRuntime, type ToolRuntime } from '../../core/runtime';
-import { stackBackupTargets } from '../../core/backups/targets';
-import { hostRunAs, manualBackupHostDir } from '../../core/stack/site';
-import { readBackupsConfig } from '../backups/controller';
+import { manualBackupHostDir } from '../../core/stack/site';
 import { pgbackrestInfo, type StanzaInfo } from '../../core/backups/pgbackrest';
 import { restorePhysical, type PhysicalRestoreResult, type PhysicalSource } from '../../core/backups/restore/physical';
 import { restoreInOneOff } from '../../core/backups/restore/oneoff';
 import { checkNotFuture, formatTimeTarget, parseTimeTarget } from '../../core/backups/restore/pitr';
-import { containerPath, readRestoreSetup } from '../../core/backups/restore/stack';
+import { restoreSiteOf, serverConnectionOf, type RestoreSite } from '../../core/backups/restore/stack';
 import type { RestoreContext, ServerConnection } from '../../core/backups/restore/run';
 import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
@@ -37,20 +33,7 @@ export interface RestoreCommandContext {
 }
 
 /** Where a stack's restore runs (see setupFor). */
-export interface Site {
-  readonly mode: 'container' | 'host';
-  readonly rt: ToolRuntime;
-  readonly dataDir: string;
-  readonly stanza: string;
-  readonly configPath?: string;
-  readonly conn: ServerConnection;
-  readonly postgresIsPid1: boolean;
-  readonly containerId?: string;
-  /** "container <name>" or "this machine". */
-  readonly where: string;
-  /** A backup path as the tools see it. */
-  toolPath(path: string): string;
-}
+export type Site = RestoreSite;
 /** A Backups view node (the Backups helper's shapes): `set`, `backup`, `copy`, maybe `stack`. */
 export interface ViewNode {
   readonly item: vscode.TreeItem;
@@ -139,66 +122,21 @@ export class Restores {
 
   /** The database service's container (running or not: after a one-off crash it may be stopped). */
   async dbContainer(stack: StackConfig): Promise<string> {
-    const docker = await this.ctx.engine.docker(stack);
-    const list = await projectContainers(docker, stack.projectName, stack.dbService!.name);
-    const c = list.find((x) => x.State === 'running') ?? list[0];
-    if (!c)
-      throw new Error(
-        `The ${stack.dbService!.name} container of compose project "${stack.projectName}" does not exist: start the stack first.`,
-      );
-    return c.Id;
+    return (await this.ctx.engine.contextFor(stack).database()).id;
   }
 
   credentials(stack: StackConfig): ServerConnection {
-    const svc = stack.dbService!;
-    return {
-      user: stack.env.user ?? svc.environment['POSTGRES_USER'] ?? 'postgres',
-      password: stack.env.password ?? svc.environment['POSTGRES_PASSWORD'],
-      database: stack.env.database ?? svc.environment['POSTGRES_DB'],
-    };
+    return serverConnectionOf(this.ctx.engine.contextFor(stack));
   }
 
   /**
-   * Where a restore of this stack runs: the database container (default), or this machine with
-   * `tsdbOps.backups.runtime` = host (an install without Docker; the cluster's own user runs VS Code).
+   * Where a restore of this stack runs (core/backups/restore/stack's restoreSiteOf, from the stack context): the
+   * database container (default), or this machine with `tsdbOps.backups.runtime` = host. A stanza node of the
+   * Backups view names the stanza.
    */
   async setupFor(stack: StackConfig, node?: ViewNode): Promise<Site> {
-    const bc = readBackupsConfig(vscode.Uri.file(stack.workspaceFolder));
-    const stanzaSetting = node?.stanza?.name ?? bc.stanza;
-    const cred = this.credentials(stack);
-    if (bc.runtime === 'host') {
-      // The OS user: core/stack/site's rule (postgres when VS Code runs as root), as for backups.
-      const rt = new HostRuntime(bc.hostBinDirs, hostRunAs());
-      const t = await stackBackupTargets(stack, rt, { ...bc, stanza: stanzaSetting });
-      const conn: ServerConnection = { ...cred, host: bc.host ?? 'localhost', port: bc.port ?? stack.env.port ?? 5432 };
-      return {
-        mode: 'host',
-        rt,
-        dataDir: t.dataDir,
-        stanza: t.pgbackrest.stanza,
-        configPath: t.pgbackrest.configPath,
-        conn,
-        postgresIsPid1: false,
-        where: 'this machine',
-        toolPath: (p) => p,
-      };
-    }
-    await this.ctx.engine.runtimeFor(stack); // a clear error when the container is not running
-    const docker = await this.ctx.engine.docker(stack);
-    const setup = await readRestoreSetup({
-      stack,
-      docker,
-      containerId: await this.dbContainer(stack),
-      ...cred,
-      settings: { ...bc, stanza: stanzaSetting },
-    });
-    return {
-      ...setup,
-      mode: 'container',
-      rt: new ContainerRuntime(docker, setup.containerId, `container ${setup.containerName}`),
-      where: `container ${setup.containerName}`,
-      toolPath: (p) => containerPath(stack.dbService!.volumes, p),
-    };
+    const stanza = node?.stanza?.name;
+    return restoreSiteOf(this.ctx.engine.contextFor(stack, stanza ? { stanza } : undefined));
   }
 
   /** Runs a restore in the stack's queue (refusing a second one) with progress, output and cancel. */
@@ -211,7 +149,7 @@ export class Restores {
     try {
       return await runStackOperation(queue, title, (op) => work({ signal: op.signal, step: op.step, line: op.line }), {
         mode: 'refuse',
-        secrets: [stack.env.password],
+        secrets: [this.ctx.engine.contextFor(stack).toolConnection.password.value],
         onCancel: () => this.ctx.output.appendLine('Cancel requested: stopping the running step and rolling back.'),
         output: {
           step: (_t, s) => this.ctx.output.appendLine(`▶ ${s}`),

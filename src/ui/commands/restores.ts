@@ -10,8 +10,6 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ContainerRuntime } from '../../core/runtime';
-import { readBackupsConfig } from '../backups/controller';
 import { formatBytes } from '../../core/format';
 import { readSidecar } from '../../core/backups/sidecar';
 import { listPreRestoreCopies } from '../../core/backups/restore/pre-restore';
@@ -23,22 +21,91 @@ import {
 import { recoverInOneOff } from '../../core/backups/restore/oneoff';
 import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore/logical';
 import { formatTimeTarget } from '../../core/backups/restore/pitr';
-import { hostPath, readRestoreSetup } from '../../core/backups/restore/stack';
+import { hostPath, serverConnectionOf } from '../../core/backups/restore/stack';
 import { describeRestoreTarget, parseRestoreTarget, type RestoreTarget } from '../../core/backups/restore/target';
 import { repositoriesOf, stanzaInRepository } from '../../core/backups/repositories';
 import { askRepository } from './repositories';
-import { describeArchiver, readArchiverStatus } from '../../core/backups/archiver';
+import { describeArchiver, readArchiverStatus, type ArchiverStatus } from '../../core/backups/archiver';
 import { bool, requireTrust, str } from './args';
-import { CancelledByUser } from './register';
 import { COMMAND, ITEM } from '../ids';
 import { errorText } from '../../core/format';
-import { guardFor } from '../production';
-import { RestoreCommandContext, registerRestore, backupPath, confirm, Restores } from './restore-support';
+import { CancelledByUser, liveGuard } from './register';
+import {
+  RestoreCommandContext,
+  registerRestore,
+  backupPath,
+  confirm,
+  Restores,
+  type Site,
+  type ViewNode,
+} from './restore-support';
+import type { StackConfig } from '../../core/infra';
 
 /** A logical restore's outcome: with warnings (errors ignored, workers not back …) never a plain success. */
 function announce(done: string, warnings: readonly string[]): void {
   if (warnings.length) void vscode.window.showWarningMessage(`${done} With warnings: ${warnings.join(' ')}`);
   else void vscode.window.showInformationMessage(done);
+}
+
+/** From the palette or a Backups view item: which repository and what to restore (latest, a set, a time). */
+async function askTarget(
+  restores: Restores,
+  setup: Site,
+  stack: StackConfig,
+  node: ViewNode | undefined,
+  start: RestoreTarget,
+  archiver: ArchiverStatus | undefined,
+): Promise<RestoreTarget> {
+  let t = start;
+  const all = await restores.stanzaInfo(setup);
+  const repo =
+    node?.repo ??
+    (node?.set?.label
+      ? undefined
+      : await askRepository(repositoriesOf({ stanza: all.name, info: all }), 'Restore from which repository?'));
+  const info = stanzaInRepository(all, repo);
+  const withRepo = (x: RestoreTarget): RestoreTarget => (repo !== undefined ? { ...x, repo } : x);
+  t = withRepo(t);
+  if (node?.item.contextValue === ITEM.pitrWindow) t = withRepo({ target: 'time', time: await restores.askTime(info) });
+  else if (!node?.set?.label) {
+    const newest = info.backups[info.backups.length - 1];
+    if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
+    type Pick = vscode.QuickPickItem & { t?: RestoreTarget; pitr?: boolean };
+    const items: Pick[] = [
+      {
+        label: 'Latest state (newest backup + all archived WAL)',
+        description: archiver?.lastArchivedTime
+          ? `up to ${archiver.lastArchivedTime.toLocaleString()}`
+          : `${newest.label} and every WAL after it`,
+        t: { target: 'latest' },
+      },
+      {
+        label: `Exactly backup set ${newest.label}`,
+        description: `${newest.type}, ended ${newest.stop.toLocaleString()}; no WAL after it`,
+        t: { target: 'set', set: newest.label },
+      },
+      {
+        label: 'Point in time…',
+        description: info.pitr
+          ? `${info.pitr.from.toLocaleString()} – ${(archiver?.lastArchivedTime ?? info.pitr.to).toLocaleString()}`
+          : undefined,
+        pitr: true,
+      },
+      { label: 'Exactly one of the backup sets', kind: vscode.QuickPickItemKind.Separator },
+      ...[...info.backups].reverse().map((b) => ({
+        label: b.label,
+        description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`,
+        t: { target: 'set' as const, set: b.label },
+      })),
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Restore ${stack.projectName} from pgBackRest`,
+      placeHolder: 'What to restore',
+    });
+    if (!picked) throw new CancelledByUser();
+    t = withRepo(picked.pitr ? { target: 'time', time: await restores.askTime(info) } : picked.t!);
+  }
+  return t;
 }
 
 export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disposable[] {
@@ -58,57 +125,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           ? { target: 'set', set: node.set.label, ...nodeRepo }
           : { target: 'latest', ...nodeRepo };
       const archiver = await readArchiverStatus(setup.rt, setup.conn).catch(() => undefined);
-      if (!args) {
-        const all = await restores.stanzaInfo(setup);
-        const repo =
-          node?.repo ??
-          (node?.set?.label
-            ? undefined
-            : await askRepository(repositoriesOf({ stanza: all.name, info: all }), 'Restore from which repository?'));
-        const info = stanzaInRepository(all, repo);
-        const withRepo = (x: RestoreTarget): RestoreTarget => (repo !== undefined ? { ...x, repo } : x);
-        t = withRepo(t);
-        if (node?.item.contextValue === ITEM.pitrWindow)
-          t = withRepo({ target: 'time', time: await restores.askTime(info) });
-        else if (!node?.set?.label) {
-          const newest = info.backups[info.backups.length - 1];
-          if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
-          type Pick = vscode.QuickPickItem & { t?: RestoreTarget; pitr?: boolean };
-          const items: Pick[] = [
-            {
-              label: 'Latest state (newest backup + all archived WAL)',
-              description: archiver?.lastArchivedTime
-                ? `up to ${archiver.lastArchivedTime.toLocaleString()}`
-                : `${newest.label} and every WAL after it`,
-              t: { target: 'latest' },
-            },
-            {
-              label: `Exactly backup set ${newest.label}`,
-              description: `${newest.type}, ended ${newest.stop.toLocaleString()}; no WAL after it`,
-              t: { target: 'set', set: newest.label },
-            },
-            {
-              label: 'Point in time…',
-              description: info.pitr
-                ? `${info.pitr.from.toLocaleString()} – ${(archiver?.lastArchivedTime ?? info.pitr.to).toLocaleString()}`
-                : undefined,
-              pitr: true,
-            },
-            { label: 'Exactly one of the backup sets', kind: vscode.QuickPickItemKind.Separator },
-            ...[...info.backups].reverse().map((b) => ({
-              label: b.label,
-              description: `${b.type} · ended ${b.stop.toLocaleString()} · ${formatBytes(b.sizeBytes)}`,
-              t: { target: 'set' as const, set: b.label },
-            })),
-          ];
-          const picked = await vscode.window.showQuickPick(items, {
-            title: `Restore ${stack.projectName} from pgBackRest`,
-            placeHolder: 'What to restore',
-          });
-          if (!picked) throw new CancelledByUser();
-          t = withRepo(picked.pitr ? { target: 'time', time: await restores.askTime(info) } : picked.t!);
-        }
-      }
+      if (!args) t = await askTarget(restores, setup, stack, node, t, archiver);
       const what = describeRestoreTarget(t);
       const reach =
         t.target === 'latest'
@@ -127,7 +144,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} to ${what}?`,
         `${reach}${failing}\n\n${restores.physicalDetail(setup, what)}`,
         'Restore',
-        guardFor(stack, COMMAND.restorePgbackrest, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restorePgbackrest, stack),
       );
       const src: PhysicalSource = {
         kind: 'pgbackrest',
@@ -176,7 +193,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${stack.projectName} from ${what}?`,
         restores.physicalDetail(setup, what),
         'Restore',
-        guardFor(stack, COMMAND.restoreBaseBackup, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreBaseBackup, stack),
       );
       const r = await restores.physical(
         stack,
@@ -198,7 +215,8 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       const meta = onHost && existsSync(onHost) ? await readSidecar(onHost).catch(() => undefined) : undefined;
       const fromName = /^(.+)_pg_dump_/.exec(basename(file))?.[1];
       let database = str(args, 'database');
-      const fallback = node?.backup?.database ?? meta?.database ?? fromName ?? stack.env.database;
+      const fallback =
+        node?.backup?.database ?? meta?.database ?? fromName ?? engine.contextFor(stack).toolConnection.database.value;
       if (!database && !args) {
         database = await vscode.window.showInputBox({
           title: `Restore ${basename(file)} into which database?`,
@@ -264,7 +282,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore ${basename(file)} into database ${database}?`,
         detail,
         'Restore',
-        guardFor(stack, COMMAND.restoreDump, 'database', database, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreDump, stack, database),
       );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)} into ${database}`, (rctx) =>
         restoreDump(
@@ -309,7 +327,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `Restore every database of ${basename(file)}?`,
         detail,
         'Restore',
-        guardFor(stack, COMMAND.restoreDumpAll, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreDumpAll, stack),
       );
       const r = await restores.runOperation(stack, `Restoring ${basename(file)}`, (rctx) =>
         restoreDumpAll({ rt: setup.rt, conn: setup.conn }, { file: inContainer }, rctx),
@@ -357,7 +375,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
         `It holds the data folder from before a restore: the way back to that state. ` +
           `Deleting it cannot be undone; the running database (${setup.dataDir}) is not touched.`,
         'Delete',
-        guardFor(stack, COMMAND.restoreDeletePreRestoreCopy, 'cluster', undefined, engine.contextOf(stack)),
+        liveGuard(COMMAND.restoreDeletePreRestoreCopy, stack),
       );
       await restores.runOperation(stack, `Deleting ${basename(path)}`, (rctx) =>
         deletePreRestoreCopy({ rt, dataDir: setup.dataDir, conn: setup.conn }, path!, rctx),
@@ -367,7 +385,7 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
 
     registerRestore(ctx, COMMAND.restoreRecover, async (args, node) => {
       const stack = await restores.stackFor(args, node);
-      if (readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)).runtime === 'host') {
+      if (engine.contextFor(stack).runtimeKind.value === 'host') {
         const site = await restores.setupFor(stack, node);
         const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
           recoverInterruptedRestore({ rt: site.rt, dataDir: site.dataDir, conn: site.conn }, rctx),
@@ -380,31 +398,16 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           );
         return { recovered: Boolean(j), journal: j };
       }
-      const docker = await engine.docker(stack);
-      const containerId = await restores.dbContainer(stack);
-      const conn = restores.credentials(stack);
-      // Running or stopped, the container's PGDATA comes from core/stack/site like every restore's.
-      const setup = await readRestoreSetup({
-        stack,
-        docker,
-        containerId,
-        ...conn,
-        settings: readBackupsConfig(vscode.Uri.file(stack.workspaceFolder)),
-      });
-      // A running container that is not PostgreSQL-as-PID-1 recovers in place; otherwise a one-off does it.
-      const inPlace = setup.running && !setup.postgresIsPid1;
-      const dataDir = setup.dataDir;
+      // Running or stopped, where the recovery runs and the container's PGDATA come from the stack context.
+      const sctx = engine.contextFor(stack);
+      const [place, site, db] = await Promise.all([sctx.tools(), sctx.site(), sctx.database()]);
+      const docker = await sctx.docker();
+      const conn = serverConnectionOf(sctx);
+      const dataDir = site.dataDir;
       const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
-        inPlace
-          ? recoverInterruptedRestore(
-              {
-                rt: new ContainerRuntime(docker, containerId, `container ${setup.containerName}`),
-                dataDir,
-                conn,
-              },
-              rctx,
-            )
-          : recoverInOneOff({ docker, containerId, dataDir, conn }, rctx),
+        place.restore.value === 'in-place' && place.tools
+          ? recoverInterruptedRestore({ rt: place.tools, dataDir, conn }, rctx)
+          : recoverInOneOff({ docker, containerId: db.id, dataDir, conn }, rctx),
       );
       if (!args)
         void vscode.window.showInformationMessage(

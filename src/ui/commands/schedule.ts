@@ -1,7 +1,8 @@
 /**
  * Start Scheduler…: starts the Ofelia service the way the infra guide does (the stack with its profile,
  * core/schedule/scheduler-start) after a confirmation naming what starts. It changes the stack: with args
- * it needs `{ confirm: true }` (the stack's name on a production stack) and asks nothing; `{ dryRun: true }`
+ * it needs `{ confirm: true }` (the stack's name on a production stack; declared live in ./table, so register
+ * checks it) and asks nothing; `{ dryRun: true }`
  * returns the plan and the confirmation text without starting anything. The Backups view's Schedules node
  * carries it as an inline action while the scheduler is not running.
  */
@@ -16,9 +17,8 @@ import type { DockerService } from '../docker-service';
 import type { StackRegistry } from '../stacks';
 import { COMMAND } from '../ids';
 import { logOutput, runStackOperation } from '../operation';
-import { confirmDestructive, guardFor } from '../production';
-import { bool, requireTrust, stackFor, type Args } from './args';
-import { CancelledByUser, register } from './register';
+import { requireTrust, stackFor } from './args';
+import { CancelledByUser, confirmLive, register, type Handler } from './register';
 
 export interface ScheduleCommandContext {
   readonly registry: StackRegistry;
@@ -26,8 +26,6 @@ export interface ScheduleCommandContext {
   readonly controller: BackupsController;
   readonly log: vscode.LogOutputChannel;
 }
-
-const KEYS = ['folder', 'confirm', 'dryRun'];
 
 interface SchedulesNodeLike {
   readonly stack?: StackConfig;
@@ -38,62 +36,50 @@ function isSchedulesNode(x: unknown): x is SchedulesNodeLike {
   return !!x && typeof x === 'object' && 'scheduler' in x && 'stack' in x;
 }
 
-/** An unknown key is refused naming it (a typo never becomes the default action). */
-function checkKeys(args: Args): void {
-  for (const k of Object.keys(args ?? {}))
-    if (!KEYS.includes(k))
-      throw new Error(`${COMMAND.scheduleStart} does not take "${k}" (it takes ${KEYS.join(', ')}).`);
-}
-
 export function registerScheduleCommands(ctx: ScheduleCommandContext): vscode.Disposable[] {
   const { controller, engine, log } = ctx;
-  return [
-    register<SchedulesNodeLike>(
-      ctx,
-      COMMAND.scheduleStart,
-      async (args, node) => {
-        checkKeys(args);
-        const dryRun = bool(args, 'dryRun') === true;
-        if (!dryRun) requireTrust('Starting the scheduler');
-        const stack = await stackFor(ctx.registry, args, node);
-        // The state now (the engine asked again), not the one the tree was drawn from.
-        const state = await currentScheduler(engine, stack);
-        const plan = startPlanOf(state);
-        const confirmation = schedulerStartConfirmation(stack, state);
-        if (dryRun) return { started: false, plan: { ...plan }, confirmation, scheduler: schedulerResult(state) };
-        const guard = guardFor(stack, COMMAND.scheduleStart, 'cluster', undefined, engine.contextOf(stack));
-        await confirmDestructive(args, guard, async () => {
-          const ok = await vscode.window.showWarningMessage(
-            confirmation.message,
-            { modal: true, detail: confirmation.detail },
-            confirmation.button,
-          );
-          if (ok !== confirmation.button) throw new CancelledByUser();
+
+  /** Start Scheduler…: the plan from the state now, the confirmation, then compose; args are checked by the table. */
+  const scheduleStart: Handler<SchedulesNodeLike> = async (args, node) => {
+    const dryRun = args?.['dryRun'] === true;
+    if (!dryRun) requireTrust('Starting the scheduler');
+    const stack = await stackFor(ctx.registry, args, node);
+    // The state now (the engine asked again), not the one the tree was drawn from.
+    const state = await currentScheduler(engine, stack);
+    const plan = startPlanOf(state);
+    const confirmation = schedulerStartConfirmation(stack, state);
+    if (dryRun) return { started: false, plan: { ...plan }, confirmation, scheduler: schedulerResult(state) };
+    await confirmLive(COMMAND.scheduleStart, args, stack, async () => {
+      const ok = await vscode.window.showWarningMessage(
+        confirmation.message,
+        { modal: true, detail: confirmation.detail },
+        confirmation.button,
+      );
+      if (ok !== confirmation.button) throw new CancelledByUser();
+    });
+    const title = `Starting the scheduler of ${stack.projectName}`;
+    log.info(`${title} (${engine.describeHost(stack)}): ${plan.command}`);
+    const r = await runStackOperation(
+      engine.queueFor(stack),
+      title,
+      async (op) => {
+        op.step(plan.command);
+        return startScheduler(stack, plan, {
+          dockerEnv: await engine.cliDockerEnv(stack),
+          signal: op.signal,
+          onLine: op.line,
         });
-        const title = `Starting the scheduler of ${stack.projectName}`;
-        log.info(`${title} (${engine.describeHost(stack)}): ${plan.command}`);
-        const r = await runStackOperation(
-          engine.queueFor(stack),
-          title,
-          async (op) => {
-            op.step(plan.command);
-            return startScheduler(stack, plan, {
-              dockerEnv: await engine.cliDockerEnv(stack),
-              signal: op.signal,
-              onLine: op.line,
-            });
-          },
-          { output: logOutput(log), secrets: [stack.env.password] },
-        );
-        const after = await currentScheduler(engine, stack);
-        controller.scheduleRefresh();
-        if (!args)
-          void vscode.window.showInformationMessage(
-            after.scheduling === 'yes' ? `${after.headline}: the scheduled backups run.` : after.headline,
-          );
-        return { started: true, argv: r.argv, plan: { ...plan }, scheduler: schedulerResult(after) };
       },
-      { isNode: isSchedulesNode },
-    ),
-  ];
+      { output: logOutput(log), secrets: [stack.env.password] },
+    );
+    const after = await currentScheduler(engine, stack);
+    controller.scheduleRefresh();
+    if (!args)
+      void vscode.window.showInformationMessage(
+        after.scheduling === 'yes' ? `${after.headline}: the scheduled backups run.` : after.headline,
+      );
+    return { started: true, argv: r.argv, plan: { ...plan }, scheduler: schedulerResult(after) };
+  };
+
+  return [register<SchedulesNodeLike>(ctx, COMMAND.scheduleStart, scheduleStart, { isNode: isSchedulesNode })];
 }

@@ -7,14 +7,10 @@ import { Debouncer } from '../debounce';
 import type { StackConfig } from '../../core/infra';
 import { Migrator, type StatusReport } from '../../core/migrations/migrator';
 import { loadMigrations, type LoadedMigrations } from '../../core/migrations/source';
-import {
-  connect,
-  ConnectionError,
-  describeTarget,
-  resolveConnection,
-  type ConnectionTarget,
-} from '../../core/postgres/connection';
+import { connect, ConnectionError, describeTarget, type ConnectionTarget } from '../../core/postgres/connection';
 import type { StackRegistry } from '../stacks';
+import { resolveStack } from '../../core/stack/context';
+import { stackSettingsOf } from '../stack-settings';
 
 export interface StackMigrations {
   readonly stack: StackConfig;
@@ -118,7 +114,7 @@ export class MigrationsController implements vscode.Disposable {
 
   /** The connection of a stack, with the password from SecretStorage when no file holds one. */
   async target(stack: StackConfig): Promise<ConnectionTarget> {
-    const t = await resolveConnection(stack, process.env);
+    const t = await resolveStack(stack, stackSettingsOf(stack.workspaceFolder), {}).connection();
     if (t.password !== undefined) return t;
     const stored = await this.secrets.get(secretKey(t));
     return stored === undefined ? t : { ...t, password: stored };
@@ -135,7 +131,7 @@ export class MigrationsController implements vscode.Disposable {
    * Returns the target with the password, or undefined if the user cancelled.
    */
   async askPassword(stack: StackConfig, password?: string): Promise<ConnectionTarget | undefined> {
-    const t = await resolveConnection(stack, process.env);
+    const t = await resolveStack(stack, stackSettingsOf(stack.workspaceFolder), {}).connection();
     const value =
       password ??
       (await vscode.window.showInputBox({

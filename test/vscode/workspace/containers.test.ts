@@ -105,7 +105,7 @@ describe('Containers: commands on a real compose stack, the view and the status 
   it('container.stop / start / restart { service } change the real container; row and status bar follow', async () => {
     const stopped = await vscode.commands.executeCommand<{ changed: boolean; status: ServiceResult }>(
       'tsdbOps.container.stop',
-      { service: 'timescaledb' },
+      { service: 'timescaledb', confirm: true },
     );
     assert.equal(stopped.changed, true);
     assert.equal(stopped.status.state, 'exited');
@@ -121,7 +121,7 @@ describe('Containers: commands on a real compose stack, the view and the status 
 
     const restarted = await vscode.commands.executeCommand<{ action: string; status: ServiceResult }>(
       'tsdbOps.container.restart',
-      { service: 'timescaledb' },
+      { service: 'timescaledb', confirm: true },
     );
     assert.equal(restarted.action, 'restart');
     assert.equal(restarted.status.state, 'running');

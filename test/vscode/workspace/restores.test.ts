@@ -13,6 +13,7 @@ import { PG_BIN, startCluster, type Cluster } from '../../support/cluster';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { activate, extensionLogFiles, waitFor } from '../extension.js';
+import { COMMAND_TABLE } from '../../../src/ui/commands/table';
 
 interface PhysicalResult {
   kind: string;
@@ -225,6 +226,55 @@ describe('Restores: commands on a real compose stack', function () {
     assert.equal(r.recovered, true);
     assert.equal(r.journal.aside, aside);
     assert.deepEqual(await values(), expected);
+  });
+
+  describe('strict args and the production guard, for every command that changes the live database or the stack', () => {
+    // The live commands come from the command table itself, so a new live command is covered here too.
+    const live = COMMAND_TABLE.filter((s) => s.live.changes);
+    /** What each needs besides confirm to be a call that would otherwise run (the service for Stop/Restart). */
+    const base = (id: string): Record<string, unknown> =>
+      id === 'tsdbOps.container.stop' || id === 'tsdbOps.container.restart' ? { service: 'timescaledb' } : {};
+    const snapshot = async () => ({
+      started: (await sql<{ s: string }>('SELECT pg_postmaster_start_time()::text AS s'))[0]!.s,
+      rows: await values(),
+      compose: readFileSync(join(stack.infraDir, 'docker-compose.yaml'), 'utf8'),
+    });
+
+    it('an unknown key is refused naming it, before anything runs: the database is not restarted, rows unchanged', async () => {
+      assert.ok(live.length >= 10, `${live.length} live commands`);
+      const before = await snapshot();
+      for (const spec of live) {
+        await assert.rejects(
+          run(spec.id, { ...base(spec.id), notAKey: 'x', confirm: true }),
+          new RegExp(`${spec.id.replace(/\./g, '\\.')}: unknown key "notAKey" \\(it accepts `),
+          spec.id,
+        );
+      }
+      // The typo of the issue: `sett` for `set` never turns into a restore of the latest state.
+      await assert.rejects(run('tsdbOps.restore.pgbackrest', { sett: 'x', confirm: true }), /unknown key "sett"/);
+      assert.deepEqual(await snapshot(), before);
+    });
+
+    it('on a production stack each of them refuses confirm: true (Run Pending included), with nothing changed', async () => {
+      const before = await snapshot();
+      await cfg().update('stacks.production', [stack.infraDir], vscode.ConfigurationTarget.Global);
+      try {
+        for (const spec of live) {
+          await assert.rejects(
+            run(spec.id, { ...base(spec.id), confirm: true }),
+            /on a production stack .*confirm: true is not enough/,
+            spec.id,
+          );
+        }
+        await assert.rejects(
+          run('tsdbOps.migrations.runPending', { confirm: true }),
+          /tsdbOps\.migrations\.runPending on a production stack/,
+        );
+      } finally {
+        await cfg().update('stacks.production', undefined, vscode.ConfigurationTarget.Global);
+      }
+      assert.deepEqual(await snapshot(), before);
+    });
   });
 });
 

@@ -125,7 +125,7 @@ describe('Schedules: the scheduler not running is said where the user looks, and
     await assert.rejects(Promise.resolve(vscode.commands.executeCommand('tsdbOps.schedule.start', {})), /confirm/);
     await assert.rejects(
       Promise.resolve(vscode.commands.executeCommand('tsdbOps.schedule.start', { confirm: true, profile: 'full' })),
-      /does not take "profile"/,
+      /unknown key "profile" \(it accepts folder, confirm, dryRun\)/,
     );
     // From the tree node: the modal is refused in this host (no dialogs), like a user pressing Cancel.
     const rows = await backups.rows();

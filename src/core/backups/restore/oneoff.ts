@@ -6,7 +6,7 @@
  */
 import { errorText } from '../../format';
 import type Dockerode from 'dockerode';
-import { ContainerRuntime, type ToolRuntime } from '../../runtime';
+import { ContainerRuntime } from '../../runtime';
 import {
   journalPath,
   readJournal,
@@ -22,12 +22,7 @@ import { type RestoreContext, type ServerConnection } from './run';
 
 export const ONEOFF_LABEL = 'tsdb-ops.restore-oneoff';
 
-/** True when PostgreSQL is PID 1 in the runtime's container (stopping it would end the container). */
-export async function postgresIsPid1(rt: ToolRuntime): Promise<boolean> {
-  if (rt.kind !== 'container') return false;
-  const r = await rt.run(['cat', '/proc/1/comm']);
-  return r.exitCode === 0 && /^(postgres|postmaster)$/.test(r.stdoutLines[0]?.trim() ?? '');
-}
+export { postgresIsPid1 } from '../../runtime';
 
 export interface OneOffTarget {
   readonly docker: Dockerode;

@@ -8,7 +8,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { ContainerRuntime } from '../../runtime';
+import { ContainerRuntime, type ToolRuntime } from '../../runtime';
+import type { StackContext } from '../../stack/context';
 import type { StackConfig, VolumeMount } from '../../infra';
 import { readSite, type Site, type SiteSettings } from '../../stack/site';
 import { postgresIsPid1 } from './oneoff';
@@ -61,6 +62,63 @@ export async function readRestoreSetup(opts: {
     conn: { user: opts.user, password: opts.password, database: opts.database },
     postgresIsPid1: running ? await postgresIsPid1(rt) : false,
     running,
+    site,
+  };
+}
+
+/** Where a restore of a stack runs and what it needs, from the stack context (every fact decided there). */
+export interface RestoreSite {
+  readonly mode: 'container' | 'host';
+  /** The tools (docker exec into the running database container, or this machine), as the tools' OS user. */
+  readonly rt: ToolRuntime;
+  readonly dataDir: string;
+  readonly stanza: string;
+  /** `--config` for pgBackRest (the setting), when set. */
+  readonly configPath?: string;
+  readonly conn: ServerConnection;
+  /** A physical restore runs in a one-off container (PostgreSQL is PID 1 of the database container). */
+  readonly postgresIsPid1: boolean;
+  readonly containerId?: string;
+  readonly containerName?: string;
+  /** The OS user the tools run as. */
+  readonly toolUser: string;
+  /** "container <name>" or "this machine". */
+  readonly where: string;
+  /** A backup path as the tools see it. */
+  toolPath(path: string): string;
+  readonly site: Site;
+}
+
+/** The server connection of the tools, from the stack context's one rule. */
+export function serverConnectionOf(ctx: StackContext): ServerConnection {
+  const c = ctx.toolConnection;
+  return {
+    user: c.user.value,
+    database: c.database.value,
+    password: c.password.value,
+    ...(c.host ? { host: c.host.value } : {}),
+    ...(c.port ? { port: c.port.value } : {}),
+  };
+}
+
+/** Where a restore of the stack runs (the database container must be running, or the host runtime set). */
+export async function restoreSiteOf(ctx: StackContext): Promise<RestoreSite> {
+  if (ctx.runtimeKind.value === 'container') await ctx.runningDatabase();
+  const place = await ctx.tools();
+  const site = await ctx.site();
+  const db = place.runtime === 'container' ? await ctx.database() : undefined;
+  return {
+    mode: place.runtime,
+    rt: place.tools!,
+    dataDir: site.dataDir,
+    stanza: site.stanza,
+    configPath: site.configOption,
+    conn: serverConnectionOf(ctx),
+    postgresIsPid1: place.restore.value === 'one-off',
+    ...(db ? { containerId: db.id, containerName: db.name } : {}),
+    toolUser: place.user.value,
+    where: place.where,
+    toolPath: (p) => place.toolPath(p),
     site,
   };
 }

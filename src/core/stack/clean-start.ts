@@ -16,11 +16,11 @@ import {
   ComposeCancelledError,
   ComposeFailedError,
   type ComposeCli,
-} from './compose-cli';
-import { execInContainer, ExecCancelledError } from './exec';
-import { runningServiceContainer } from './find';
+} from '../docker/compose-cli';
+import { execInContainer, ExecCancelledError } from '../docker/exec';
+import { runningServiceContainer } from '../docker/find';
 import { ContainerRuntime } from '../runtime';
-import { CONTAINER_BACKUPS_DIR, MANUAL_BACKUP_DIR, REPO_DIR, readSite, type SiteSettings } from '../stack/site';
+import { CONTAINER_BACKUPS_DIR, MANUAL_BACKUP_DIR, REPO_DIR, readSite, type SiteSettings } from './site';
 
 export type StackProfile = 'database' | 'full';
 

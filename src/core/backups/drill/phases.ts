@@ -1,0 +1,219 @@
+/**
+ * The phases of a restore drill, in order, each with its undo next to it:
+ *
+ *   preflight → prepare (the scratch container; undo: remove it) → restore → replay and start
+ *   → checks → teardown (remove the scratch container)
+ *
+ * A failed restore or start is a finding, not an error: the phase records it (a failed check and
+ * `s.error`) and the phases after it are skipped. Only an unexpected error, a refusal or a cancel
+ * fails the pipeline, which then undoes "prepare" (the scratch container always goes).
+ */
+import { posix } from 'node:path';
+import { ContainerRuntime } from '../../runtime';
+import type { Phase } from '../../operations/phases';
+import { confOption } from '../pgbackrest';
+import { restoreTypeOptions } from '../restore/target';
+import { displayArgv, psqlQuery, runLogged } from '../restore/run';
+import { damagedRepoFiles, runChecks } from './checks';
+import { loadLogical } from './logical';
+import { checkScratchDisk, createScratch, prepareScratchFolders, removeScratch } from './scratch';
+import { planSource } from './source';
+import { check, scratchLayout, type DrillState } from './state';
+import { scratchMounts, sweepDrills } from './sweep';
+import { DrillRefusedError, type DrillSource } from './types';
+
+/** Looks for other drills of the project, reads the live container and checks the source; creates nothing. */
+const preflight: Phase<DrillState> = {
+  name: 'preflight',
+  run: async (s) => {
+    const { t, ctx } = s;
+    ctx.step('Looking for other drills');
+    const sweep = await sweepDrills(t.docker, ctx.line);
+    const busy = sweep.running.find((r) => r.project === t.project);
+    if (busy)
+      throw new DrillRefusedError(
+        `A restore drill of ${t.project} is already running (container ${busy.id.slice(0, 12)}, started ${busy.started ?? '?'} ` +
+          `by process ${busy.owner.pid} on ${busy.owner.host}): wait for it to finish.`,
+      );
+    const liveInfo = await t.docker.getContainer(t.containerId).inspect();
+    s.liveInfo = liveInfo;
+    s.live = new ContainerRuntime(t.docker, t.containerId, `container ${liveInfo.Name.replace(/^\//, '')}`);
+    s.user = t.toolUser ?? (liveInfo.Config.User || 'postgres');
+    // What to restore, checked on the live side before anything is created.
+    s.plan = await planSource(t, s.src, s.live, ctx);
+    s.layout = scratchLayout(s, scratchMounts(liveInfo.Mounts ?? [], s.dataDir));
+  },
+};
+
+/** The scratch container, its folders and the disk check; undone (removed) on any failure, its own too. */
+const prepare: Phase<DrillState> = {
+  name: 'prepare',
+  run: async (s) => {
+    await createScratch(s);
+    await prepareScratchFolders(s);
+    await checkScratchDisk(s);
+  },
+  undo: removeScratch,
+  undoWhenFailed: true,
+};
+
+const restore: Phase<DrillState> = {
+  name: 'restore',
+  run: async (s) => {
+    s.ctx.step(`Restoring ${s.plan!.sourceText} into the scratch container`);
+    if (s.src.kind === 'dump' || s.src.kind === 'dumpAll') return restoreLogical(s, s.src);
+    return restorePhysicalCopy(s);
+  },
+};
+
+async function restoreLogical(s: DrillState, src: Extract<DrillSource, { kind: 'dump' | 'dumpAll' }>): Promise<void> {
+  const L = s.layout!;
+  const ok = await loadLogical(s.t, s.rt!, src, s.dataDir, L.startArgv, L.scratchConn, s.ctx);
+  if (ok !== true) {
+    s.error = ok;
+    check(s, 'restore', 'failed', ok);
+    return;
+  }
+  check(s, 'PostgreSQL starts', 'passed', 'a new cluster (initdb) started');
+  check(s, 'restore', 'passed', `${s.plan!.sourceText} loaded`);
+  s.restored = s.up = true;
+}
+
+function restoreArgv(s: DrillState): string[] {
+  const { src, t, plan } = s;
+  if (src.kind === 'pgbackrest')
+    return [
+      'pgbackrest',
+      `--stanza=${t.stanza}`,
+      '--log-level-console=info',
+      '--log-level-stderr=off',
+      ...plan!.repoArgs,
+      `--set=${plan!.setLabel}`,
+      ...restoreTypeOptions(plan!.target!),
+      'restore',
+    ];
+  return [
+    'sh',
+    '-c',
+    'tar -xf "$0"/base.tar* -C "$1" && { [ ! -e "$0"/pg_wal.tar* ] || tar -xf "$0"/pg_wal.tar* -C "$1/pg_wal"; }',
+    (src as Extract<DrillSource, { kind: 'baseBackup' }>).dir,
+    s.dataDir,
+  ];
+}
+
+/** pgBackRest restore or the base backup's archives extracted; a failure names a damaged repository file when it finds one. */
+async function restorePhysicalCopy(s: DrillState): Promise<void> {
+  const { ctx, t, plan } = s;
+  const rt = s.rt!;
+  const argv = restoreArgv(s);
+  ctx.line(`$ ${displayArgv(argv)}`);
+  const errors: string[] = [];
+  const r = await rt.run(argv, {
+    signal: ctx.signal,
+    onStdoutLine: (l) => {
+      ctx.line(l);
+      if (/ERROR:|WARN:/.test(l)) errors.push(l.trim());
+    },
+    onStderrLine: (l) => {
+      ctx.line(l);
+      errors.push(l.trim());
+    },
+  });
+  if (r.exitCode !== 0) {
+    let error = `The restore failed (exit ${r.exitCode}): ${(errors.length ? errors : r.stderrTail).join(' ') || 'no message'}`;
+    if (s.src.kind === 'pgbackrest' && !plan!.storeEndpoint) {
+      // pgBackRest names the error, not always the file: find damaged compressed files of the stanza's sets.
+      const repoPath = (plan!.conf && confOption(plan!.conf, t.stanza, 'repo1-path')) || '/var/lib/pgbackrest';
+      const damaged = await damagedRepoFiles(rt, posix.join(repoPath, 'backup', t.stanza), ctx);
+      if (damaged.length) error += ` Damaged repository file${damaged.length > 1 ? 's' : ''}: ${damaged.join(', ')}.`;
+    }
+    s.error = error;
+    check(s, 'restore', 'failed', error);
+    return;
+  }
+  check(s, 'restore', 'passed', `${plan!.sourceText} restored`);
+  s.restored = true;
+}
+
+/** pg_ctl start on the restored data, then waits until recovery (WAL replay) finished. */
+const replayAndStart: Phase<DrillState> = {
+  name: 'replay and start',
+  when: (s) => s.restored && !s.up,
+  run: async (s) => {
+    const { ctx, t } = s;
+    const rt = s.rt!;
+    const L = s.layout!;
+    ctx.step('Starting PostgreSQL in the scratch container (WAL replay)');
+    const r = await runLogged(rt, ctx, L.startArgv);
+    const logTail = async () =>
+      (await rt.run(['tail', '-n', '15', L.pgLog]).catch(() => undefined))?.stdoutLines.join('\n') ?? '';
+    const fail = (error: string) => {
+      s.error = error;
+      check(s, 'PostgreSQL starts and leaves recovery', 'failed', error);
+    };
+    if (r.exitCode !== 0) return fail(`PostgreSQL did not start on the restored data: ${await logTail()}`);
+    const deadline = Date.now() + (t.startTimeoutSec ?? 600) * 1000;
+    for (;;) {
+      ctx.signal?.throwIfAborted();
+      const [v] = await psqlQuery(
+        rt,
+        { ...ctx, line: () => undefined },
+        L.scratchConn,
+        'SELECT pg_is_in_recovery()',
+      ).catch(() => ['']);
+      if (v === 'f') break;
+      if (Date.now() > deadline)
+        return fail(`PostgreSQL did not leave recovery in ${t.startTimeoutSec ?? 600} s: ${await logTail()}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    check(s, 'PostgreSQL starts and leaves recovery', 'passed', 'started, recovery finished, promoted');
+    s.up = true;
+  },
+};
+
+/** The recovery point, then every check of the restored copy. */
+const checks: Phase<DrillState> = {
+  name: 'checks',
+  when: (s) => s.up,
+  run: async (s) => {
+    const { ctx } = s;
+    const L = s.layout!;
+    ctx.step('Checking the restored copy');
+    const [rp] = await psqlQuery(
+      s.rt!,
+      ctx,
+      L.scratchConn,
+      "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '')",
+    );
+    if (rp) {
+      s.recoveryPoint = rp;
+      s.recoveryPointFrom = 'last replayed commit';
+    } else if (s.plan!.setStop) {
+      s.recoveryPoint = s.plan!.setStop.toISOString();
+      s.recoveryPointFrom = 'backup stop time';
+    }
+    await runChecks(s.t, s.live!, s.rt!, L.scratchConn, ctx, (name, status, message) =>
+      check(s, name, status, message),
+    );
+  },
+};
+
+/** The scratch container, its volume and network go: the end of every drill (on a failure, prepare's undo). */
+const teardown: Phase<DrillState> = {
+  name: 'teardown',
+  run: removeScratch,
+};
+
+export const DRILL_PHASES: readonly Phase<DrillState>[] = [
+  preflight,
+  prepare,
+  restore,
+  replayAndStart,
+  checks,
+  teardown,
+];
+
+/** The phases the report lists (prepare and the RTO's three). */
+export const REPORTED_PHASES = ['prepare', 'restore', 'replay and start', 'checks'] as const;
+/** The phases of the RTO. */
+export const RTO_PHASES: readonly string[] = ['restore', 'replay and start', 'checks'];

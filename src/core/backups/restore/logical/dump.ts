@@ -1,0 +1,208 @@
+/**
+ * A pg_dump restore as a pipeline of named phases, each undo next to its phase:
+ *
+ *   verify (read only) → create database (when missing; undo: drop it again)
+ *   → pre-restore (TimescaleDB: timescaledb_pre_restore(); undo: timescaledb_post_restore())
+ *   → restore (pg_restore; `--single-transaction` for an existing database: a failure changes nothing)
+ *
+ * then timescaledb_post_restore() once the restore succeeded.
+ */
+import { errorText } from '../../../format';
+import { ToolFailedError } from '../../../runtime';
+import { BackupVerifyError, connEnv, psqlQuery, RestoreError, runLogged, sqlIdent, type RestoreContext } from '../run';
+import { maskSecrets } from '../../../operations/queue';
+import { PhasesFailedError, runPhases, type Phase } from '../../../operations/phases';
+
+import {
+  type DumpRestoreOptions,
+  type DumpRestoreResult,
+  type LogicalTarget,
+  checkDatabaseName,
+  verifyDump,
+} from './types';
+import { databaseExists, missingExtensions, timescaleVersions } from './server';
+
+/** What the phases of one pg_dump restore share. */
+interface DumpRun {
+  readonly t: LogicalTarget;
+  readonly o: DumpRestoreOptions;
+  readonly db: string;
+  readonly warnings: string[];
+  exists: boolean;
+  useTs: boolean;
+  serverTs?: string;
+  created: boolean;
+  preRestored: boolean;
+}
+
+/** The dump is readable, the server has its extensions; says whether TimescaleDB's pre/post_restore apply. */
+const verify: Phase<DumpRun> = {
+  name: 'verify',
+  run: async (s, ctx) => {
+    const { t, o, db } = s;
+    ctx.step('Verifying the dump');
+    const dump = await verifyDump(t.rt, o.file, ctx);
+    ctx.signal?.throwIfAborted();
+    s.exists = await databaseExists(t, ctx, db);
+    const ts = await timescaleVersions(t, ctx, s.exists ? db : undefined);
+    s.useTs = dump.hasTimescaledb || Boolean(ts.installed);
+    if (dump.hasTimescaledb && !ts.available) {
+      throw new BackupVerifyError(
+        `${o.file} uses the timescaledb extension, but this server has none (pg_available_extensions): ` +
+          `restore it into a TimescaleDB server; nothing was changed.`,
+      );
+    }
+    const missing = await missingExtensions(t.rt, ctx, { ...t.conn }, dump.extensions);
+    if (missing.length) {
+      throw new BackupVerifyError(
+        `${o.file} needs extensions this server does not have (pg_available_extensions): ${missing.join(', ')}. ` +
+          `Restore it on a server that has them; nothing was changed.`,
+      );
+    }
+    s.serverTs = ts.installed ?? ts.available;
+    if (o.dumpTimescaledbVersion && s.serverTs && o.dumpTimescaledbVersion !== s.serverTs) {
+      const w =
+        `The dump was made with TimescaleDB ${o.dumpTimescaledbVersion}, the server has ${s.serverTs}: ` +
+        `TimescaleDB restores need the same version ` +
+        `(install ${o.dumpTimescaledbVersion}, restore, then ALTER EXTENSION timescaledb UPDATE).`;
+      s.warnings.push(w);
+      ctx.line(`Warning: ${w}`);
+    }
+    ctx.line(
+      s.useTs
+        ? `TimescaleDB ${s.serverTs ?? '?'}: the restore runs between timescaledb_pre_restore() and timescaledb_post_restore().`
+        : 'No TimescaleDB extension in the dump or the database: a plain pg_restore.',
+    );
+  },
+};
+
+const createDatabase: Phase<DumpRun> = {
+  name: 'create database',
+  when: (s) => !s.exists,
+  run: async (s, ctx) => {
+    ctx.step(`Creating database ${s.db}`);
+    await psqlQuery(s.t.rt, ctx, s.t.conn, `CREATE DATABASE ${sqlIdent(s.db)}`);
+    s.created = true;
+  },
+  undo: async (s, ctx) => {
+    ctx.step(`Dropping the half-restored new database ${s.db}`);
+    await psqlQuery(s.t.rt, ctx, s.t.conn, `DROP DATABASE IF EXISTS ${sqlIdent(s.db)} WITH (FORCE)`).catch(
+      (x: unknown) => ctx.line(`Could not drop ${s.db}: ${errorText(x)}`),
+    );
+  },
+};
+
+const preRestore: Phase<DumpRun> = {
+  name: 'pre-restore',
+  when: (s) => s.useTs,
+  run: async (s, ctx) => {
+    ctx.step('Preparing TimescaleDB (timescaledb_pre_restore)');
+    await psqlQuery(s.t.rt, ctx, s.t.conn, 'CREATE EXTENSION IF NOT EXISTS timescaledb', { database: s.db });
+    await psqlQuery(s.t.rt, ctx, s.t.conn, 'SELECT timescaledb_pre_restore()', { database: s.db });
+    s.preRestored = true;
+  },
+  undo: async (s, ctx) => {
+    await psqlQuery(s.t.rt, ctx, s.t.conn, 'SELECT timescaledb_post_restore()', { database: s.db }).catch(
+      () => undefined,
+    );
+  },
+};
+
+/** pg_restore, never -j: parallel pg_restore does not restore the TimescaleDB catalogs correctly. */
+const restore: Phase<DumpRun> = {
+  name: 'restore',
+  run: async (s, ctx) => {
+    const { t, o, db } = s;
+    ctx.step(`Restoring into ${db}`);
+    const argv = [
+      'pg_restore',
+      '--verbose',
+      ...(t.conn.host ? ['-h', t.conn.host] : []),
+      ...(t.conn.port ? ['-p', String(t.conn.port)] : []),
+      '-U',
+      t.conn.user,
+      '-d',
+      db,
+      ...(o.clean ? ['--clean', '--if-exists'] : []),
+      ...(singleTransaction(s) ? ['--single-transaction'] : []),
+      ...(o.exitOnError === false ? [] : ['--exit-on-error']),
+      o.file,
+    ];
+    const errors: string[] = [];
+    const r = await runLogged(t.rt, ctx, argv, {
+      env: connEnv(t.conn),
+      secrets: [t.conn.password],
+      onStderr: (l) => {
+        if (/^pg_restore: error: /.test(l) && errors.length < 50) errors.push(maskSecrets(l, [t.conn.password]));
+      },
+    });
+    const ignored = r.stderrTail.map((l) => /errors ignored on restore: (\d+)/.exec(l)).find(Boolean);
+    if (r.exitCode === 1 && ignored && o.exitOnError === false) {
+      // Not a success: the restore went on past errors. Say how many and which.
+      const w =
+        `pg_restore ignored ${ignored[1]} error(s) while restoring into ${db}; the database may miss what failed:\n` +
+        errors.join('\n');
+      s.warnings.push(w);
+      ctx.line(`Warning: ${w}`);
+    } else if (r.exitCode !== 0) {
+      throw new ToolFailedError(
+        argv,
+        r.exitCode,
+        r.stderrTail.map((l) => maskSecrets(l, [t.conn.password])),
+        t.rt.description,
+      );
+    }
+  },
+};
+
+const singleTransaction = (s: DumpRun) => s.o.singleTransaction ?? s.exists;
+
+export const DUMP_RESTORE_PHASES: readonly Phase<DumpRun>[] = [verify, createDatabase, preRestore, restore];
+
+export async function restoreDump(
+  t: LogicalTarget,
+  o: DumpRestoreOptions,
+  ctx: RestoreContext,
+): Promise<DumpRestoreResult> {
+  const t0 = Date.now();
+  const s: DumpRun = {
+    t,
+    o,
+    db: checkDatabaseName(o.database),
+    warnings: [],
+    exists: false,
+    useTs: false,
+    created: false,
+    preRestored: false,
+  };
+  try {
+    // Nothing changed before the new database exists: those failures are thrown as they are.
+    await runPhases(DUMP_RESTORE_PHASES, s, ctx, {
+      onFailure: (_e, { phase }) => phase !== 'verify' && phase !== 'create database',
+    });
+  } catch (e) {
+    if (!(e instanceof PhasesFailedError)) throw e;
+    if (!e.undone) throw e.cause;
+    const what = e.cancelled ? 'was cancelled' : `failed (${errorText(e.cause)})`;
+    const single = singleTransaction(s);
+    const state = s.created
+      ? `the new database ${s.db} was dropped again`
+      : single
+        ? `${s.db} is unchanged (single transaction)`
+        : `${s.db} may hold part of the dump`;
+    throw new RestoreError(`The restore of ${o.file} into ${s.db} ${what}; ${state}.`, s.created || single, e.cause);
+  }
+  if (s.preRestored) {
+    ctx.step('Finishing TimescaleDB (timescaledb_post_restore)');
+    await psqlQuery(t.rt, { step: ctx.step, line: ctx.line }, t.conn, 'SELECT timescaledb_post_restore()', {
+      database: s.db,
+    });
+  }
+  return {
+    database: s.db,
+    created: s.created,
+    timescaledb: { used: s.useTs, serverVersion: s.serverTs, dumpVersion: o.dumpTimescaledbVersion },
+    warnings: s.warnings,
+    durationMs: Date.now() - t0,
+  };
+}

@@ -1,0 +1,225 @@
+/** The journal beside PGDATA, the way back (rollback), recovery of an interrupted restore, the restore tool. */
+import { posix } from 'node:path';
+import { ToolFailedError } from '../../../runtime';
+import { errorText } from '../../../format';
+import { formatTimeTarget } from '../pitr';
+import { targetOfSource } from '../target';
+import { displayArgv, runLogged, runLoggedChecked, type RestoreContext } from '../run';
+import type { PhysicalSource, PhysicalTarget, RestoreJournal } from './types';
+import {
+  exists,
+  journalPath,
+  runScript,
+  scriptFailed,
+  serverState,
+  startServer,
+  STOP,
+  stopServer,
+  uncancellable,
+} from './server';
+
+// ---------- Journal, rollback, recovery ----------
+
+export async function readJournal(t: PhysicalTarget, ctx: RestoreContext): Promise<RestoreJournal | undefined> {
+  const file = journalPath(t.dataDir);
+  const r = await runLogged(t.rt, ctx, ['cat', file], { quietStdout: true });
+  if (r.exitCode !== 0) return undefined;
+  try {
+    const j = JSON.parse(r.stdoutLines.join('\n')) as RestoreJournal;
+    if (j.version !== 1 || !j.dataDir || !j.aside) throw new Error('unknown journal');
+    return j;
+  } catch (e) {
+    throw new Error(
+      `The restore journal ${file} cannot be read (${errorText(e)}): check ${posix.dirname(file)} by hand (see the README, "Rolling back by hand").`,
+    );
+  }
+}
+
+/** Sends a signal with the shell's own kill (minimal images have no procps, so no /bin/kill). */
+function killArgv(signal: 'TERM' | 'KILL', pid: string): string[] {
+  return ['sh', '-c', `kill -${signal} "$0"`, pid];
+}
+
+/** The process still runs the restore tool (its cmdline; a zombie or a reused pid does not count). */
+async function toolRunning(t: PhysicalTarget, ctx: RestoreContext, pid: string): Promise<boolean> {
+  const cmd = await runLogged(t.rt, { ...ctx, line: () => undefined }, ['cat', `/proc/${pid}/cmdline`], {
+    quietStdout: true,
+  });
+  return cmd.exitCode === 0 && /pgbackrest|tar/.test(cmd.stdoutLines.join(' '));
+}
+
+/** Ends the restore tool of an interrupted restore (by the pid it recorded), if it still runs: TERM, then KILL after 10 s. */
+export async function endRestoreTool(t: PhysicalTarget, ctx: RestoreContext, pidFile: string): Promise<void> {
+  const r = await runLogged(t.rt, ctx, ['cat', pidFile], { quietStdout: true });
+  const pid = r.exitCode === 0 ? r.stdoutLines[0]?.trim() : undefined;
+  if (pid && /^\d+$/.test(pid) && (await toolRunning(t, ctx, pid))) {
+    ctx.line(`The restore tool (pid ${pid}) is still running: ending it.`);
+    await runLogged(t.rt, ctx, killArgv('TERM', pid));
+    for (let i = 1; await toolRunning(t, ctx, pid); i++) {
+      if (i === 40) await runLogged(t.rt, ctx, killArgv('KILL', pid));
+      if (i > 200)
+        throw new Error(
+          `The restore tool (pid ${pid}) does not end: stop it, then run Recover Interrupted Restore again.`,
+        );
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+  await runLogged(t.rt, ctx, ['rm', '-f', pidFile]);
+}
+
+/**
+ * rm -rf, retried: the workers of an ended restore tool (pgBackRest's local processes) may still
+ * write a file or two for a moment.
+ */
+export async function removeDir(t: PhysicalTarget, ctx: RestoreContext, dir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const r = await runLogged(t.rt, ctx, ['rm', '-rf', '--', dir]);
+    if (r.exitCode === 0) return;
+    if (i >= 20) throw new ToolFailedError(['rm', '-rf', '--', dir], r.exitCode, r.stderrTail, t.rt.description);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+/**
+ * Puts the data folder a journal names back: ends the restore tool, starts the stanza again, then puts
+ * the previous data back (putBack). The crash recovery's way back; a restore in flight undoes the same
+ * steps phase by phase (./restore.ts).
+ */
+export async function rollBack(t: PhysicalTarget, ctx0: RestoreContext, j: RestoreJournal): Promise<void> {
+  const ctx = uncancellable(ctx0);
+  await endRestoreTool(t, ctx, j.pidFile);
+  if (j.stanzaStart) await startStanzaAgain(t, ctx, j.stanzaStart);
+  await putBack(t, ctx, j);
+}
+
+/** `pgbackrest start` for the stanza a restore stopped (its exit code is logged, not fatal). */
+export async function startStanzaAgain(t: PhysicalTarget, ctx: RestoreContext, argv: string[]): Promise<void> {
+  ctx.step('Starting the pgBackRest stanza again');
+  await runLogged(t.rt, ctx, argv);
+}
+
+/**
+ * Stops a server running on the half-restored folder, removes it, moves the old one back, starts
+ * PostgreSQL (when it ran before and the target leaves it running), and drops the journal. The
+ * restore tool must have ended.
+ */
+export async function putBack(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<void> {
+  if (await exists(t, ctx, j.aside, '-d')) {
+    if ((await serverState(t, ctx).catch(() => 'stopped' as const)) === 'running') {
+      ctx.step('Stopping the restored PostgreSQL');
+      await stopServer(t, ctx);
+    }
+    ctx.step(`Putting ${j.dataDir} back`);
+    await removeDir(t, ctx, j.dataDir);
+    await runLoggedChecked(t.rt, ctx, ['mv', '--', j.aside, j.dataDir]);
+  }
+  if (j.wasRunning && j.leaveRunning && (await serverState(t, ctx)) !== 'running') {
+    ctx.step('Starting PostgreSQL on the previous data');
+    await startServer(t, ctx);
+  }
+  await runLoggedChecked(t.rt, ctx, ['rm', '-f', '--', journalPath(t.dataDir)]);
+  ctx.line(`Rolled back: ${j.dataDir} holds the data from before the restore again.`);
+}
+
+/**
+ * Finds the journal of a restore that never finished (VS Code died, the container restarted …)
+ * and rolls it back. Returns the journal it acted on, or undefined when there was none.
+ */
+export async function recoverInterruptedRestore(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+): Promise<RestoreJournal | undefined> {
+  const j = await readJournal(t, ctx);
+  if (!j) return undefined;
+  ctx.step('Rolling back an interrupted restore');
+  ctx.line(`Found ${journalPath(t.dataDir)}: a restore started ${j.started} (${j.source}) did not finish.`);
+  await rollBack(t, ctx, j);
+  return j;
+}
+
+export function describeSource(src: PhysicalSource): string {
+  if (src.kind === 'baseBackup') return `pg_basebackup ${src.dir}`;
+  const t = targetOfSource(src);
+  const at = src.time ? ` time ${formatTimeTarget(src.time)}` : src.xid ? ` xid ${src.xid}` : '';
+  return `pgBackRest stanza ${src.stanza}${src.repo ? ` repo${src.repo}` : ''} ${t.target}${src.set ? ` set ${src.set}` : ''}${at}`;
+}
+
+/** Runs a restore tool with its pid recorded (a fixed wrapper; the tool's argv stays separate). */
+export async function runTool(
+  t: PhysicalTarget,
+  ctx: RestoreContext,
+  pidFile: string,
+  argv: readonly string[],
+): Promise<void> {
+  ctx.line(`$ ${displayArgv(argv)}`);
+  const r = await t.rt.run(['sh', '-c', 'echo $$ > "$0"; exec "$@"', pidFile, ...argv], {
+    signal: ctx.signal,
+    onStdoutLine: (l) => ctx.line(l),
+    onStderrLine: (l) => ctx.line(l),
+  });
+  if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.rt.description);
+}
+
+/** Exit code of the take-down script when the journal could not be written: nothing was changed. */
+const JOURNAL_FAILED = 90;
+
+/**
+ * Writes the journal, stops PostgreSQL (fast, else immediate), checks it stopped, moves PGDATA aside
+ * and creates the empty one, in one exec (not cancellable: a half-done shutdown is no state to roll
+ * back from; a cancel acts right after). Says whether the old folder was moved aside.
+ */
+export async function takeDown(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<{ moved: boolean }> {
+  const script = `d=$1 aside=$2 journal=$3 json=$4 running=$5
+{ printf "%s\\n" "$json" > "$journal.tmp" && mv "$journal.tmp" "$journal"; } || exit ${JOURNAL_FAILED}
+if [ "$running" = 1 ]; then
+  echo "tsdbops:step Stopping PostgreSQL"
+  ${STOP}
+else
+  echo "tsdbops:step Checking PostgreSQL stopped"
+  run pg_ctl -D "$d" status
+  if [ $? = 0 ]; then echo "PostgreSQL in $d is running: nothing was changed." >&2; exit 92; fi
+fi
+if [ -d "$d" ]; then
+  echo "tsdbops:step Moving \${d##*/} aside to \${aside##*/}"
+  run mv -- "$d" "$aside" || exit 93
+  echo "tsdbops:moved"
+fi
+run mkdir -m 0700 -- "$d" || exit 94
+`;
+  const r = await runScript(t, uncancellable(ctx), 'take-down', script, [
+    t.dataDir,
+    j.aside,
+    journalPath(t.dataDir),
+    JSON.stringify(j),
+    j.wasRunning ? '1' : '0',
+  ]);
+  if (r.exitCode === JOURNAL_FAILED)
+    throw new JournalError(
+      `Could not write the restore journal ${journalPath(t.dataDir)} (${r.stderrTail.join(' ')}): nothing was changed.`,
+    );
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Stopping PostgreSQL and moving the data folder aside', r);
+  return { moved: r.marks.has('moved') };
+}
+
+export class JournalError extends Error {}
+
+/** Deletes a moved-aside copy (only a `<PGDATA>.pre-restore-<stamp>` folder next to PGDATA, never PGDATA itself). */
+export async function deletePreRestoreCopy(t: PhysicalTarget, path: string, ctx: RestoreContext): Promise<void> {
+  const dataDir = t.dataDir.replace(/\/+$/, '');
+  const p = path.replace(/\/+$/, '');
+  const ok =
+    posix.dirname(p) === posix.dirname(dataDir) &&
+    /\.pre-restore-\d{8}_\d{6}$/.test(p) &&
+    posix.basename(p).startsWith(`${posix.basename(dataDir)}.pre-restore-`);
+  if (!ok)
+    throw new Error(
+      `${path} is not a pre-restore copy of ${dataDir} (expected ${dataDir}.pre-restore-YYYYmmdd_HHMMSS).`,
+    );
+  const j = await readJournal(t, ctx);
+  if (j?.aside === p)
+    throw new Error(
+      `${p} is the way back of a restore that has not finished: recover it first (TimescaleDB Ops: Recover Interrupted Restore).`,
+    );
+  if (!(await exists(t, ctx, p, '-d'))) throw new Error(`${p} does not exist.`);
+  await runLoggedChecked(t.rt, ctx, ['rm', '-rf', '--', p]);
+}

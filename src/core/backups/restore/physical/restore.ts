@@ -1,0 +1,264 @@
+/**
+ * A physical restore as a pipeline of named phases, each undo next to its phase:
+ *
+ *   verify (read only) → take down (journal, stop, move PGDATA aside; undo: put the previous data back)
+ *   → stop stanza (pgBackRest; undo: start it again) → restore (the tool; undo: end it)
+ *   → start stanza (pgBackRest) → start (start, wait, verify; stop again in a one-off container)
+ *
+ * On a failure or cancel the phases that ran are undone newest first: the tool ends, the stanza starts,
+ * the half-restored folder goes and the pre-restore copy moves back; that is `rollBack` of the journal,
+ * step by step. A failing undo keeps the journal and the copy (Recover Interrupted Restore finishes it).
+ */
+import { posix } from 'node:path';
+import { PhasesFailedError, runPhases, uncancellable, type Phase } from '../../../operations/phases';
+import { errorText } from '../../../format';
+import { preRestoreName } from '../pre-restore';
+import { RestoreError, runLoggedChecked, type RestoreContext } from '../run';
+import {
+  describeSource,
+  endRestoreTool,
+  JournalError,
+  putBack,
+  recoverInterruptedRestore,
+  runTool,
+  startStanzaAgain,
+  takeDown,
+} from './journal';
+import {
+  checkFreeSpace,
+  journalPath,
+  pidPath,
+  probeServer,
+  stanzaControlArgv,
+  startAndVerify,
+  stopServer,
+} from './server';
+import type { PhysicalRestoreResult, PhysicalSource, PhysicalTarget, RestoreJournal } from './types';
+import { verifySource, type VerifiedSource } from './verify';
+
+/** What the phases of one physical restore share. */
+interface PhysicalRun {
+  readonly t: PhysicalTarget;
+  readonly src: PhysicalSource;
+  readonly leaveRunning: boolean;
+  readonly aside: string;
+  v?: VerifiedSource;
+  earlier?: RestoreJournal;
+  journal?: RestoreJournal;
+  moved: boolean;
+  stanzaStopped: boolean;
+  /** The restore tool could not be ended: the data folder is not put back under it. */
+  toolStuck: boolean;
+  databases: string[];
+}
+
+const pgbackrest = (s: PhysicalRun) => s.src.kind === 'pgbackrest';
+const stanzaSource = (s: PhysicalRun) => s.src as Extract<PhysicalSource, { kind: 'pgbackrest' }>;
+
+/**
+ * Read-only checks side by side: the backup (pgBackRest info / every archive lists) and, in one exec,
+ * the server (an unfinished restore's journal, its state, free space, the aside name).
+ */
+const verify: Phase<PhysicalRun> = {
+  name: 'verify',
+  run: async (s, ctx) => {
+    const { t, aside } = s;
+    ctx.step('Verifying the backup');
+    const [probed, verified] = await Promise.allSettled([probeServer(t, ctx, aside), verifySource(t.rt, s.src, ctx)]);
+    if (probed.status === 'rejected') throw probed.reason;
+    let probe = probed.value;
+    if (probe.journal) {
+      s.earlier = await recoverInterruptedRestore(t, ctx);
+      probe = await probeServer(t, ctx, aside);
+    }
+    if (verified.status === 'rejected') throw verified.reason;
+    s.v = verified.value;
+    checkFreeSpace(t, ctx, probe.freeBytes, s.v.sizeBytes);
+    ctx.signal?.throwIfAborted();
+    if (probe.asideExists) throw new Error(`${aside} already exists: wait a second and try again.`);
+    s.journal = {
+      version: 1,
+      dataDir: t.dataDir,
+      aside,
+      wasRunning: probe.state === 'running',
+      leaveRunning: s.leaveRunning,
+      started: new Date().toISOString(),
+      source: describeSource(s.src),
+      pidFile: pidPath(t.dataDir),
+      ...(s.src.kind === 'pgbackrest' ? { stanzaStart: stanzaControlArgv(s.src, 'start') } : {}),
+    };
+  },
+};
+
+/** Journal, stop, move PGDATA aside (one exec). Its undo, also after a half-done take-down: the previous data back. */
+const takeDownPhase: Phase<PhysicalRun> = {
+  name: 'take down',
+  run: async (s, ctx) => {
+    s.moved = (await takeDown(s.t, ctx, s.journal!)).moved;
+  },
+  undo: async (s, ctx) => {
+    if (s.toolStuck)
+      throw new Error(`the restore tool still runs, so ${s.t.dataDir} was not put back (the journal stays)`);
+    await putBack(s.t, ctx, s.journal!);
+  },
+  undoWhenFailed: true,
+};
+
+/**
+ * Right after PostgreSQL's shutdown (which archives its last WAL: the stop file makes archive-push refuse
+ * too): a scheduled backup that fires during the restore fails fast with [062].
+ */
+const stopStanza: Phase<PhysicalRun> = {
+  name: 'stop stanza',
+  when: pgbackrest,
+  run: async (s, ctx) => {
+    ctx.step(`Stopping pgBackRest stanza ${stanzaSource(s).stanza} (no backup during the restore)`);
+    await runLoggedChecked(s.t.rt, uncancellable(ctx), stanzaControlArgv(stanzaSource(s), 'stop'));
+    s.stanzaStopped = true;
+  },
+  undo: async (s, ctx) => {
+    if (s.stanzaStopped) await startStanzaAgain(s.t, ctx, stanzaControlArgv(stanzaSource(s), 'start'));
+  },
+};
+
+/** pgBackRest restore, or the base backup's archives extracted; its undo ends the tool (by its recorded pid). */
+const restoreData: Phase<PhysicalRun> = {
+  name: 'restore',
+  run: async (s, ctx) => {
+    const { t, v } = s;
+    const pidFile = s.journal!.pidFile;
+    if (s.src.kind === 'pgbackrest') {
+      ctx.step(v!.target ? `Restoring ${v!.from} to ${v!.target}` : `Restoring ${v!.from}`);
+      await runTool(t, ctx, pidFile, v!.restoreArgv!);
+      return;
+    }
+    ctx.step(`Extracting ${posix.basename(v!.base!)}`);
+    await runTool(t, ctx, pidFile, ['tar', '-xf', v!.base!, '-C', t.dataDir]);
+    if (v!.wal) {
+      ctx.step(`Extracting ${posix.basename(v!.wal)}`);
+      await runLoggedChecked(t.rt, ctx, ['mkdir', '-p', '-m', '0700', '--', posix.join(t.dataDir, 'pg_wal')]);
+      await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
+    }
+    await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', t.dataDir]);
+  },
+  undo: async (s, ctx) => {
+    try {
+      await endRestoreTool(s.t, ctx, s.journal!.pidFile);
+    } catch (e) {
+      s.toolStuck = true;
+      throw e;
+    }
+  },
+  undoWhenFailed: true,
+};
+
+/** Before PostgreSQL starts: while the stanza is stopped archive-get refuses ([062]) and recovery would end early. */
+const startStanza: Phase<PhysicalRun> = {
+  name: 'start stanza',
+  when: pgbackrest,
+  run: async (s, ctx) => {
+    ctx.step(`Starting pgBackRest stanza ${stanzaSource(s).stanza} again`);
+    await runLoggedChecked(s.t.rt, uncancellable(ctx), stanzaControlArgv(stanzaSource(s), 'start'));
+    s.stanzaStopped = false;
+  },
+};
+
+/**
+ * Start, wait until it accepts connections and left recovery, verify (databases listed, not in recovery),
+ * and, when it stays running, drop the journal once verified: one exec. In a one-off container: stop it again.
+ */
+const start: Phase<PhysicalRun> = {
+  name: 'start',
+  run: async (s, ctx) => {
+    s.databases = await startAndVerify(s.t, ctx, {
+      removePidFile: s.journal!.pidFile,
+      removeOnSuccess: s.leaveRunning ? journalPath(s.t.dataDir) : undefined,
+    });
+    ctx.line(`Databases: ${s.databases.join(', ')}`);
+    if (!s.leaveRunning) {
+      ctx.step('Stopping the restored PostgreSQL (the service starts it)');
+      await stopServer(s.t, uncancellable(ctx));
+    }
+  },
+};
+
+export const PHYSICAL_RESTORE_PHASES: readonly Phase<PhysicalRun>[] = [
+  verify,
+  takeDownPhase,
+  stopStanza,
+  restoreData,
+  startStanza,
+  start,
+];
+
+export async function restorePhysical(
+  t: PhysicalTarget,
+  src: PhysicalSource,
+  ctx: RestoreContext,
+): Promise<PhysicalRestoreResult> {
+  const t0 = Date.now();
+  const dataDir = t.dataDir.replace(/\/+$/, '');
+  const s: PhysicalRun = {
+    t: { ...t, dataDir },
+    src,
+    leaveRunning: t.leaveRunning ?? true,
+    aside: preRestoreName(dataDir, new Date()),
+    moved: false,
+    stanzaStopped: false,
+    toolStuck: false,
+    databases: [],
+  };
+  try {
+    await runPhases(PHYSICAL_RESTORE_PHASES, s, ctx, {
+      onFailure: (e, { phase, cancelled }) => {
+        // Nothing changed yet: the checks failed, or the journal could not be written.
+        // (A cancel seen before "take down" came before anything was changed: the take-down itself is not cancellable.)
+        if (phase === 'verify' || (phase === 'take down' && cancelled) || e instanceof JournalError) return false;
+        ctx.line(cancelled ? 'Cancelled: rolling back.' : `Failed: ${errorText(e)}. Rolling back.`);
+        ctx.step('Rolling back');
+      },
+    });
+  } catch (e) {
+    throw e instanceof PhasesFailedError ? restoreFailure(s, e) : e;
+  }
+  // Done: the new data is verified, so the journal goes (the moved-aside copy stays).
+  if (!s.leaveRunning) await runLoggedChecked(t.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(dataDir)]);
+  const v = s.v!;
+  ctx.line(
+    `Restored ${v.from}${v.target ? ` to ${v.target}` : ''}.${s.moved ? ` The previous data folder is kept at ${s.aside}.` : ''}`,
+  );
+  return {
+    kind: src.kind,
+    preRestoreCopy: s.moved ? s.aside : undefined,
+    from: v.from,
+    target: v.target,
+    recoveredEarlier: s.earlier?.started,
+    databases: s.databases,
+    durationMs: Date.now() - t0,
+  };
+}
+
+/** The error a failed restore throws: the phase's own when nothing changed, else what the rollback left. */
+function restoreFailure(s: PhysicalRun, f: PhasesFailedError): unknown {
+  const e = f.cause;
+  if (!f.undone) return e;
+  const dataDir = s.t.dataDir;
+  const what = f.cancelled ? 'was cancelled' : `failed (${errorText(e)})`;
+  const rb = f.undoFailures[0];
+  if (rb)
+    return new RestoreError(
+      `The restore ${what} and the rollback failed too (${errorText(rb.error)}). ` +
+        `The previous data folder is kept at ${s.aside}; the journal ${journalPath(dataDir)} is still there: ` +
+        `run "TimescaleDB Ops: Recover Interrupted Restore" or roll back by hand (README).`,
+      false,
+      e,
+      s.aside,
+    );
+  return new RestoreError(
+    f.cancelled
+      ? `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`
+      : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
+    true,
+    e,
+  );
+}

@@ -1,0 +1,44 @@
+/**
+ * The `tsdbOps.*` settings that decide something about one stack, as a plain object: the VS Code side
+ * reads them with the stack's folder as scope (ui/stack-settings.ts), a command-line program from its
+ * own flags or a file. Core never reads VS Code's configuration.
+ */
+import type { DumpTo } from './dump-to';
+
+export type RuntimeKind = 'container' | 'host';
+
+export interface StackSettings {
+  readonly backups?: {
+    /** `tsdbOps.backups.runtime`: where the tools run (default container). */
+    readonly runtime?: RuntimeKind;
+    /** `tsdbOps.backups.stanza`. */
+    readonly stanza?: string;
+    /** `tsdbOps.backups.pgbackrestConfig`: the config file, as the tools see it. */
+    readonly pgbackrestConfig?: string;
+    /** `tsdbOps.backups.hostBinDirs`: folders searched for the tools with the host runtime. */
+    readonly hostBinDirs?: readonly string[];
+    /** `tsdbOps.backups.host` / `.port`: the server the host runtime's tools connect to. */
+    readonly host?: string;
+    readonly port?: number;
+    /** `tsdbOps.backups.dumpTo`. */
+    readonly dumpTo?: DumpTo;
+  };
+  readonly docker?: {
+    /** `tsdbOps.docker.host`, `.context`, `.sshKeyFile`, `.knownHostsFile`, `.tlsCertPath`. */
+    readonly host?: string;
+    readonly context?: string;
+    readonly sshKeyFile?: string;
+    readonly knownHostsFile?: string;
+    readonly tlsCertPath?: string;
+  };
+  readonly drill?: {
+    /** `tsdbOps.drill.checks`: SQL check files (relative to the workspace folder). */
+    readonly checks?: readonly string[];
+  };
+  readonly stacks?: {
+    /** `tsdbOps.stacks.production`: patterns of stacks that are production. */
+    readonly production?: readonly string[];
+  };
+}
+
+export { sourced, type Sourced, type SourceKind } from '../infra/sourced';
