@@ -15,6 +15,7 @@ import { BackupsController } from './ui/backups/controller';
 import { OfeliaChannel, PgBackRestChannel } from './ui/output/backup-channels';
 import { BackupStatus } from './ui/status/backup-status';
 import { registerBackupCommands } from './ui/commands/backups';
+import { registerScheduleCommands } from './ui/commands/schedule';
 import { StackStatus } from './ui/status/stack-status';
 import { InfraDiagnostics } from './ui/diagnostics';
 import { registerCommands } from './ui/commands';
@@ -119,6 +120,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       pgbackrestChannel,
       ofeliaChannel,
     }),
+    ...registerScheduleCommands({ registry, engine, controller: backupsController, log }),
     ...registerTimeline({
       registry,
       backups: backupsController,

@@ -73,6 +73,7 @@ export const COMMAND = {
   backupTimeline: 'tsdbOps.backup.timeline',
   backupDrill: 'tsdbOps.backup.drill',
   backupFixOfeliaUser: 'tsdbOps.backup.fixOfeliaUser',
+  scheduleStart: 'tsdbOps.schedule.start',
 
   restorePgbackrest: 'tsdbOps.restore.pgbackrest',
   restoreDump: 'tsdbOps.restore.dump',
@@ -115,6 +116,11 @@ export const ITEM = {
   preRestoreCopies: 'preRestoreCopies',
   preRestoreCopy: 'preRestoreCopy',
   schedules: 'schedules',
+  /** The scheduler is not running and can be started (the inline Start Scheduler action). */
+  schedulesOff: 'schedules.off',
+  /** The scheduler is missing, unhealthy, restarting, paused or unknown. */
+  schedulesWarning: 'schedules.warning',
+  scheduleRunFailed: 'scheduleRun.failed',
   schedule: (state: JobFreshness['state']) => `schedule.${state}`,
   scheduleInvalid: 'schedule.invalid',
   /** The pgBackRest environment of the database container (a row) and what disagrees in it. */

@@ -92,7 +92,12 @@ export function drillsE2eTests(h: DrillsE2eHelpers): E2eTest[] {
           (l) => l.some((x) => x === 'Drills — no restore drill yet'),
           60_000,
         );
-        const warn = await waitForStatus(page, 'the backup item warns', /^backup .* ago · not verified$/, 30_000);
+        const warn = await waitForStatus(
+          page,
+          'the backup item warns',
+          /^backup .* ago · no scheduled backups · not verified$/,
+          30_000,
+        );
         const warnKind = await page
           .locator('.statusbar-item', { hasText: 'not verified' })
           .first()
@@ -122,7 +127,7 @@ export function drillsE2eTests(h: DrillsE2eHelpers): E2eTest[] {
         const verified = await waitForStatus(
           page,
           'the backup item says verified',
-          /^backup .* ago · verified \d+m ago$/,
+          /^backup .* ago · no scheduled backups · verified \d+m ago$/,
           60_000,
         );
         log(`after: ${rows.filter((x) => /^(Drills|pgbackrest )/.test(x)).join(' | ')}; status bar "${verified}"`);

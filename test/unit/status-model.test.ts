@@ -47,6 +47,16 @@ function overview(extra: Partial<BackupsOverview>): BackupsOverview {
     drills: [],
     repositories: [{ name: 'repo1', location: 'posix /var/lib/pgbackrest' }],
     loadedAt: NOW,
+    // Ofelia runs: the schedules' own facts are the scheduler suite's (test/unit/scheduler-state.test.ts).
+    scheduler: {
+      status: 'running',
+      scheduling: 'yes',
+      lookedFor: 'service ofelia',
+      profiles: ['full'],
+      neverStarted: false,
+      headline: 'Ofelia running',
+      detail: [],
+    },
     ...extra,
   } as unknown as BackupsOverview;
 }

@@ -28,6 +28,8 @@ import type { StackContext } from '../stack/context';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
 import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
 import { computeFreshness, type BackupMoment, type Freshness } from '../schedule/freshness';
+import { loadScheduler, type SchedulerFacts } from '../schedule/scheduler-load';
+import type { SchedulerState } from '../schedule/scheduler-state';
 
 export interface ManualBackupEntry extends ManualBackup {
   readonly sidecar?: BackupSidecar;
@@ -49,7 +51,11 @@ export interface BackupsOverview {
   readonly preRestore: PreRestoreCopy[];
   readonly preRestoreError?: Error;
   readonly jobs: OfeliaJob[];
+  /** Runs that happened: Ofelia's saved runs and its container log's, newest first. */
   readonly runs: OfeliaRun[];
+  /** Whether anything runs the jobs: the scheduler container's state, why it is off, how to start it. */
+  readonly scheduler: SchedulerState;
+  readonly schedulerLogError?: string;
   readonly freshness: Freshness;
   readonly loadedAt: Date;
   /** pg_stat_archiver of the live server (the live recovery point, archiving failures). */
@@ -103,6 +109,8 @@ export async function loadBackupsOverview(input: {
   signal?: AbortSignal;
   /** The engine is remote: the manual backups folder is read through the database container. */
   remoteFiles?: boolean;
+  /** The engine's view of the scheduler container, the setting naming it, its log. */
+  scheduler?: SchedulerFacts;
 }): Promise<BackupsOverview> {
   const { stack } = input.context;
   const now = input.now ?? new Date();
@@ -192,8 +200,13 @@ export async function loadBackupsOverview(input: {
   } catch (e) {
     stanzaError = e as Error;
   }
-  const [manual, runs] = await Promise.all([manualPromise, runsPromise]);
   const jobs = ofeliaJobs(stack.compose, ofeliaSettings(stack.compose));
+  const [manual, { runs, scheduler, logError: schedulerLogError }] = await Promise.all([
+    manualPromise,
+    runsPromise.then((savedRuns) =>
+      loadScheduler({ stack, jobs, savedRuns, facts: input.scheduler, signal: input.signal }),
+    ),
+  ]);
   const freshness = computeFreshness({
     jobs,
     backups: backupMoments(stanza?.backups ?? [], manualMoments(manual)),
@@ -201,6 +214,7 @@ export async function loadBackupsOverview(input: {
     now,
     graceMs: input.graceMs ?? 15 * 60_000,
     pgbackrestUnknown: stanzaError?.message,
+    schedulerCause: scheduler.scheduling === 'no' ? scheduler.cause : undefined,
   });
   // Without a running container: what the infra alone says.
   site ??= await input.context.site().catch(() => input.context.infraSite());
@@ -228,6 +242,8 @@ export async function loadBackupsOverview(input: {
     preRestoreError,
     jobs,
     runs,
+    scheduler,
+    schedulerLogError,
     freshness,
     loadedAt: now,
     archiver,
@@ -253,5 +269,6 @@ export function freshnessAt(o: BackupsOverview, now: Date, graceMs: number): Fre
     now,
     graceMs,
     pgbackrestUnknown: o.stanzaError?.message,
+    schedulerCause: o.scheduler.scheduling === 'no' ? o.scheduler.cause : undefined,
   });
 }

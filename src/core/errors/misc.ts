@@ -45,3 +45,14 @@ export class HistoryError extends OpsError {
     this.name = 'HistoryError';
   }
 }
+
+/** Why the Ofelia scheduler cannot be started by Start Scheduler (already running, no service, state unknown …). */
+export class SchedulerNotStartableError extends OpsError {
+  constructor(
+    readonly status: string,
+    message: string,
+  ) {
+    super('config', message);
+    this.name = 'SchedulerNotStartableError';
+  }
+}

@@ -22,6 +22,10 @@ export interface OfeliaRun {
   readonly errorLine?: string;
   /** `<base>` path without extension (add `.json`, `.stdout.log`, `.stderr.log`). */
   readonly base?: string;
+  /** Where it was read: a saved run (`save-folder`) or the Ofelia container's log. */
+  readonly source?: 'saved' | 'log';
+  /** The job's output (the tail), when read: a failed run shows it. */
+  readonly output?: readonly string[];
 }
 
 const SAVED = /^(\d{8}_\d{6})_(.+)\.json$/;
@@ -74,6 +78,7 @@ export async function readSavedRun(jsonPath: string): Promise<OfeliaRun> {
     command: r.data.Job?.Command,
     errorLine,
     base,
+    source: 'saved',
   };
 }
 

@@ -63,6 +63,8 @@ export function computeFreshness(input: {
   graceMs: number;
   /** Why pgBackRest's backups are unknown (container down, pgBackRest error); undefined when they were read. */
   pgbackrestUnknown?: string;
+  /** Why no scheduler runs the jobs (core/schedule/scheduler-state `cause`); a stale job's reason names it. */
+  schedulerCause?: string;
 }): Freshness {
   const { now, graceMs } = input;
   const sorted = [...input.backups].sort((a, b) => b.at.getTime() - a.at.getTime());
@@ -83,12 +85,15 @@ export function computeFreshness(input: {
       if (expectedSince && !(pgbackrestJob && input.pgbackrestUnknown)) {
         state = match && match.at.getTime() >= expectedSince.getTime() ? 'ok' : 'stale';
         if (state === 'stale' && WATCHED.includes(job.backupKind)) {
+          const cause = input.schedulerCause;
           reasons.push(
             match
               ? `${job.name}: newest ${job.backupKind === 'diff' ? 'full or differential' : job.backupKind} ` +
                   `backup ${match.name} finished ${match.at.toISOString()}, ` +
-                  `but the run scheduled at ${expectedSince.toISOString()} (${s!.describe}) made none.`
-              : `${job.name}: no ${job.backupKind} backup yet, though one was scheduled at ${expectedSince.toISOString()} (${s!.describe}).`,
+                  `but the run scheduled at ${expectedSince.toISOString()} (${s!.describe}) made none` +
+                  (cause ? `: nothing ran it — ${cause}.` : '.')
+              : `${job.name}: no ${job.backupKind} backup yet, though one was scheduled at ${expectedSince.toISOString()} (${s!.describe})` +
+                  (cause ? `: nothing ran it — ${cause}.` : '.'),
           );
         }
       }

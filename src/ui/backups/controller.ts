@@ -17,6 +17,7 @@ import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
 import { LogFollower } from '../../core/logs/follower';
 import { stackStatus, type StackStatus } from '../../core/status/model';
+import { schedulerFacts, schedulerKey } from './scheduler-facts';
 
 /** A pgBackRest log line saying a command that changes what `info` reports has ended. */
 const REPOSITORY_CHANGED = / (backup|expire|stanza-create|stanza-upgrade|restore) command end: /;
@@ -81,7 +82,8 @@ export class BackupsController implements vscode.Disposable {
         this.scheduleRefresh();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('tsdbOps.backups')) this.scheduleRefresh();
+        if (e.affectsConfiguration('tsdbOps.backups') || e.affectsConfiguration('tsdbOps.schedule'))
+          this.scheduleRefresh();
       }),
     );
     this.watchFolders();
@@ -188,7 +190,7 @@ export class BackupsController implements vscode.Disposable {
     if (running && !fresh) return running;
     const p: Promise<BackupsOverview> = (running ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => {
+      .then(async () => {
         const cfg = this.config(stack);
         return loadBackupsOverview({
           context: this.engine.contextFor(stack),
@@ -196,6 +198,7 @@ export class BackupsController implements vscode.Disposable {
           settings: cfg,
           graceMs: cfg.graceMinutes * 60_000,
           remoteFiles: cfg.runtime === 'container' && this.engine.isRemoteFor(stack),
+          scheduler: await schedulerFacts(this.engine, stack),
         });
       })
       .then((o) => {
@@ -217,9 +220,10 @@ export class BackupsController implements vscode.Disposable {
   }
 }
 
+/** The database container and the scheduler container: a change of either reloads the overview. */
 function databaseKey(engine: DockerService, stack: StackConfig): string {
   const state = engine.state(stack);
   if (!state || state.kind !== 'ready') return state?.kind ?? 'unknown';
   const db = state.model.database;
-  return `${db?.containerId ?? 'none'}:${db?.state ?? 'notCreated'}`;
+  return `${db?.containerId ?? 'none'}:${db?.state ?? 'notCreated'}|${schedulerKey(state.model, stack)}`;
 }

@@ -7,6 +7,8 @@
 import * as vscode from 'vscode';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runResult, schedulerResult } from '../../core/schedule/scheduler-load';
+import { describeJobSchedule } from '../../core/schedule/scheduler-state';
 import type { StackConfig } from '../../core/infra';
 import {
   BACKUP_TYPES,
@@ -107,14 +109,19 @@ export function overviewResult(o: BackupsOverview, status?: StackStatus) {
     })),
     manual: o.manual.map((m) => ({ name: m.name, kind: m.kind, size: m.size, sidecar: m.sidecar })),
     preRestore: o.preRestore.map((c) => ({ name: c.name, path: c.path, sizeBytes: c.sizeBytes })),
+    scheduler: schedulerResult(o.scheduler),
     schedules: o.freshness.jobs.map((j) => ({
       job: j.job.name,
       kind: j.job.backupKind,
       schedule: j.job.scheduleSpec,
       describe: j.job.schedule?.describe,
+      /** "would run daily at 00:00 UTC" while nothing runs the job. */
+      plan: describeJobSchedule(j.job, o.jobs.length ? o.scheduler.scheduling : undefined),
+      /** The schedule's previous time: not a run. */
       lastScheduled: j.lastScheduled?.toISOString(),
-      nextRun: j.nextRun?.toISOString(),
-      lastRun: j.lastRun ? { date: j.lastRun.date.toISOString(), failed: j.lastRun.failed } : undefined,
+      nextRun: o.scheduler.scheduling === 'yes' ? j.nextRun?.toISOString() : undefined,
+      /** The last run that happened (Ofelia's saved runs or its log); undefined: none recorded. */
+      lastRun: runResult(j.lastRun),
       state: j.state,
     })),
     freshness: { level: o.freshness.level, newest: o.freshness.newest?.name, reasons: o.freshness.reasons },

@@ -1,6 +1,7 @@
 /**
  * Status bar: the age of the newest backup ("$(archive) 12m"), in warning colours when the newest
- * full or differential backup is older than its Ofelia schedule allows (plus the grace period). The
+ * full or differential backup is older than its Ofelia schedule allows (plus the grace period), or when
+ * nothing runs the Ofelia jobs ("no scheduled backups": the scheduler is not running). The
  * tooltip lists each schedule with its last and next run. The clock is injectable (tests).
  */
 import * as vscode from 'vscode';
@@ -12,6 +13,7 @@ import { formatDuration } from '../../core/format';
 import { describeArchiver } from '../../core/backups/archiver';
 import { drillFreshness } from '../../core/backups/drill';
 import type { StackFocus } from './focus';
+import { describeJobSchedule } from '../../core/schedule/scheduler-state';
 
 export class BackupStatus implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('tsdbOps.backups', vscode.StatusBarAlignment.Left, 48);
@@ -70,7 +72,9 @@ export class BackupStatus implements vscode.Disposable {
     const statuses = shown.map((p) => this.controller.status(p.o, at));
     const failedDrills = statuses.filter((st) => st.drills.newest && !st.drills.newest.passed);
     const red = statuses.some((st) => st.level === 'error');
-    const warn = statuses.some((st) => st.level === 'warning') || drillStale;
+    // Jobs in the compose file, and nothing runs them (Ofelia not created, exited, no scheduler service …).
+    const unscheduled = shown.filter((p) => p.o.jobs.length > 0 && p.o.scheduler.scheduling === 'no');
+    const warn = statuses.some((st) => st.level === 'warning') || drillStale || unscheduled.length > 0;
     const newest = shown
       .map((p) => p.f)
       .filter((f) => f.newest)
@@ -80,6 +84,7 @@ export class BackupStatus implements vscode.Disposable {
     const text =
       `$(${red ? 'error' : warn ? 'warning' : 'archive'}) ` +
       `${newest?.ageMs !== undefined ? `backup ${formatDuration(newest.ageMs)} ago` : unknown ? 'backups ?' : 'no backup'}` +
+      (unscheduled.length ? ' · no scheduled backups' : '') +
       (verified ? ` · ${verified.lastPassed ? verified.text : 'not verified'}` : '');
     const lines: string[] = [];
     for (const { o } of failingArchive) lines.push(`$(error) ${o.stack.projectName}: ${describeArchiver(o.archiver!)}`);
@@ -87,6 +92,13 @@ export class BackupStatus implements vscode.Disposable {
       lines.push(
         `$(error) ${st.project}: the newest restore drill failed (${st.drills.newest!.source}, ${st.drills.newest!.finished})` +
           `${st.drills.newest!.error ? `: ${st.drills.newest!.error}` : ''}`,
+      );
+    for (const { o } of unscheduled)
+      lines.push(
+        `$(warning) ${o.stack.projectName}: ${o.scheduler.headline}` +
+          (o.scheduler.start
+            ? ` — start it: \`${o.scheduler.start.command}\``
+            : ` — ${o.scheduler.detail.at(-1) ?? ''}`),
       );
     for (const { o, d } of drills) {
       const last = d.lastPassed
@@ -104,15 +116,13 @@ export class BackupStatus implements vscode.Disposable {
       );
       for (const r of f.reasons) lines.push(`$(warning) ${r}`);
       if (f.unknown) lines.push(`$(question) pgBackRest backups unknown: ${f.unknown.split('\n')[0]}`);
+      const scheduling = o.jobs.length ? o.scheduler.scheduling : undefined;
       for (const j of f.jobs) {
         const last = j.lastRun
-          ? `last run ${j.lastRun.date.toISOString()}${j.lastRun.failed ? ' (failed)' : ''}`
-          : j.lastScheduled
-            ? `last scheduled ${j.lastScheduled.toISOString()}`
-            : 'no run known';
-        lines.push(
-          `- ${j.job.name}: ${j.job.schedule?.describe ?? j.job.scheduleSpec ?? '?'}; ${last}; next ${j.nextRun?.toISOString() ?? '?'} — ${j.state}`,
-        );
+          ? `last run ${j.lastRun.date.toISOString()} (${j.lastRun.skipped ? 'skipped' : j.lastRun.failed ? 'failed' : 'ok'})`
+          : 'no recorded run';
+        const next = scheduling === 'yes' ? `; next ${j.nextRun?.toISOString() ?? '?'}` : '';
+        lines.push(`- ${j.job.name}: ${describeJobSchedule(j.job, scheduling)}; ${last}${next} — ${j.state}`);
       }
     }
     const tooltip = lines.join('\n\n');
@@ -129,7 +139,9 @@ export class BackupStatus implements vscode.Disposable {
     md.supportThemeIcons = true;
     this.item.tooltip = md;
     this.item.accessibilityInformation = {
-      label: `Newest backup ${newest?.ageMs !== undefined ? formatDuration(newest.ageMs) : 'none'} old${warn ? ', behind schedule' : ''}`,
+      label:
+        `Newest backup ${newest?.ageMs !== undefined ? formatDuration(newest.ageMs) : 'none'} old` +
+        (unscheduled.length ? ', no scheduled backups' : warn ? ', behind schedule' : ''),
     };
     this.item.show();
     return this.state;

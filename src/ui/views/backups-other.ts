@@ -5,7 +5,7 @@ import type { BackupsOverview } from '../../core/backups/overview';
 import { drillFreshness, latestPerSource } from '../../core/backups/drill';
 import { leaf } from './node';
 import { md, when, MANUAL_LABEL, type BackupNode } from './backup-node';
-import { formatBytes, formatDuration } from '../../core/format';
+import { formatBytes } from '../../core/format';
 
 export function manualNode(o: BackupsOverview): BackupNode {
   const dir = o.site.manualHostDir;
@@ -145,79 +145,5 @@ export function drillsNode(o: BackupsOverview): BackupNode {
             : undefined,
         };
       }),
-  };
-}
-
-export function schedulesNode(o: BackupsOverview): BackupNode {
-  const f = o.freshness;
-  const item = new vscode.TreeItem('Schedules', vscode.TreeItemCollapsibleState.Expanded);
-  item.id = `${o.stack.infraDir}#schedules`;
-  item.iconPath = new vscode.ThemeIcon(
-    f.level === 'warning' ? 'warning' : 'watch',
-    f.level === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
-  );
-  item.description = f.newest ? `newest backup ${formatDuration(f.ageMs ?? 0)} ago` : 'no backups yet';
-  item.tooltip = f.reasons.length ? md(f.reasons) : 'Ofelia job-exec labels in the compose file.';
-  item.contextValue = ITEM.schedules;
-  const errors = o.jobs.filter((j) => j.scheduleError);
-  return {
-    item,
-    stack: o.stack,
-    children: () => {
-      const nodes: BackupNode[] = f.jobs.map((j) => {
-        const i = new vscode.TreeItem(j.job.name);
-        i.id = `${o.stack.infraDir}#schedule#${j.job.name}`;
-        const last = j.lastRun
-          ? `last ${when(j.lastRun.date)}${j.lastRun.failed ? ' (failed)' : ''}`
-          : j.lastScheduled
-            ? `last ${when(j.lastScheduled)}`
-            : '';
-        i.description = [
-          j.job.schedule?.describe ?? j.job.scheduleSpec,
-          last,
-          j.nextRun ? `next ${when(j.nextRun)}` : '',
-        ]
-          .filter(Boolean)
-          .join(' · ');
-        i.iconPath = new vscode.ThemeIcon(
-          j.state === 'stale' || j.lastRun?.failed ? 'warning' : j.state === 'ok' ? 'pass' : 'clock',
-          j.state === 'stale' || j.lastRun?.failed
-            ? new vscode.ThemeColor('problemsWarningIcon.foreground')
-            : undefined,
-        );
-        i.contextValue = ITEM.schedule(j.state);
-        i.tooltip = md(
-          [
-            `**${j.job.name}** (${j.job.type} on ${j.job.service}): ` +
-              `\`${j.job.scheduleSpec ?? ''}\` = ${j.job.schedule?.describe ?? '?'} (${j.job.schedule?.timezone ?? 'UTC'})`,
-            `\`${j.job.command ?? ''}\`${j.job.user ? ` as ${j.job.user}` : ''}`,
-            j.lastRun
-              ? `Last run (Ofelia): ${j.lastRun.date.toISOString()}, ` +
-                `${j.lastRun.failed ? `**failed**${j.lastRun.errorLine ? `: ${j.lastRun.errorLine}` : ''}` : j.lastRun.skipped ? 'skipped' : 'ok'}`
-              : '',
-            j.lastScheduled ? `Last scheduled: ${j.lastScheduled.toISOString()}` : '',
-            j.nextRun ? `Next: ${j.nextRun.toISOString()}` : '',
-            j.newest
-              ? `Newest matching backup: ${j.newest.name} (${j.newest.at.toISOString()})`
-              : 'No matching backup yet.',
-          ].filter(Boolean),
-        );
-        return { ...leaf(i), stack: o.stack, job: j };
-      });
-      for (const j of errors) {
-        const i = new vscode.TreeItem(j.name);
-        i.description = 'invalid schedule';
-        i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-        i.tooltip = j.scheduleError;
-        i.contextValue = ITEM.scheduleInvalid;
-        nodes.push({ ...leaf(i), stack: o.stack });
-      }
-      if (!nodes.length) {
-        const none = new vscode.TreeItem('No Ofelia backup jobs');
-        none.description = 'ofelia.job-exec.* labels in the compose file';
-        nodes.push(leaf(none));
-      }
-      return nodes;
-    },
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Backups view: the pgBackRest stanza (status, full backups with their diff/incr children, archived
  * WAL and the point-in-time window), manual backups (pg_dump, pg_dumpall, pg_basebackup with their
- * sidecars), the pre-restore copies a physical restore left, and the Ofelia schedules with their last
- * and next runs. The model comes from core (BackupsController → loadBackupsOverview).
+ * sidecars), the pre-restore copies a physical restore left, and the Ofelia schedules (backups-schedules.ts:
+ * whether the scheduler runs, each job's last real run). The model comes from core (BackupsController → loadBackupsOverview).
  *
  * Context values (stable, for menus and the restore commands): `stanza`, `stanzaError.<action>`,
  * `backupSet.full|diff|incr`, `pitrWindow`, `manualBackup.dump|dumpAll|baseBackup|other`,
@@ -22,7 +22,8 @@ import type { StackRegistry } from '../stacks';
 import { StackTreeProvider, type Node } from './node';
 import type { BackupNode, BackupRow } from './backup-node';
 import { stanzaNode } from './backups-stanza';
-import { drillsNode, manualNode, preRestoreNode, schedulesNode } from './backups-other';
+import { drillsNode, manualNode, preRestoreNode } from './backups-other';
+import { schedulesNode } from './backups-schedules';
 
 export type { BackupNode, BackupRow } from './backup-node';
 

@@ -128,6 +128,18 @@ export const BACKUPS: readonly CommandSpec[] = [
     handler: { file: F, name: 'showLog' },
   },
   {
+    id: COMMAND.scheduleStart,
+    args: z.strictObject({ folder, confirm, dryRun: z.boolean().optional() }),
+    mode: 'both',
+    nodes: ['schedules'],
+    live: live('cluster', 'starts the scheduler service (docker compose --profile full up -d --no-recreate)', {
+      text: 'unless dryRun',
+      test: (a) => a['dryRun'] !== true,
+    }),
+    result: '`{ started, argv?, plan, confirmation?, scheduler }`',
+    handler: { file: 'src/ui/commands/schedule.ts', name: 'scheduleStart' },
+  },
+  {
     id: COMMAND.backupTimeline,
     args: z.strictObject({
       folder,
