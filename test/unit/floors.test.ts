@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,9 +19,13 @@ function cruise(cwd: string): Promise<{ code: number; out: string }> {
     execFile(
       process.execPath,
       [bin, 'src', '--config', config, '--output-type', 'err'],
-      { cwd, timeout: 60_000 },
+      // Under CI=true the reporter colours its output (supports-color): read it as plain text.
+      { cwd, timeout: 60_000, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } },
       (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+        resolve({
+          code: err ? ((err as { code?: number }).code ?? 1) : 0,
+          out: stripVTControlCharacters(`${stdout}${stderr}`),
+        }),
     );
   });
 }
