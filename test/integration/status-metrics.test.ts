@@ -43,6 +43,16 @@ function overview(project: string, failing: boolean): BackupsOverview {
       ].join('|'),
     ),
     loadedAt: NOW,
+    // Ofelia runs (the scheduler's own facts are test/unit/scheduler-state.test.ts's).
+    scheduler: {
+      status: 'running',
+      scheduling: 'yes',
+      lookedFor: 'service ofelia',
+      profiles: ['full'],
+      neverStarted: false,
+      headline: 'Ofelia running',
+      detail: [],
+    },
   } as unknown as BackupsOverview;
 }
 
