@@ -120,11 +120,11 @@ describe('Backups: commands on a real stack, the view, the freshness status item
   it('bad args are refused with a clear error; pgBackRest errors keep their code', async () => {
     await assert.rejects(
       Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'weekly' })),
-      /type must be full, diff or incr/,
+      /type must be one of 'full', 'diff', 'incr', not "weekly"/,
     );
     await assert.rejects(
       Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.dump', { format: 'zip' })),
-      /format must be "tar" or "custom"/,
+      /format must be one of 'tar', 'custom', not "zip"/,
     );
     // A stanza in pgbackrest.conf that was never created: [055], then stanza-create through the command.
     const confPath = join(stack.infraDir, 'pgbackrest.conf');

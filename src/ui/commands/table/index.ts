@@ -44,12 +44,17 @@ export function acceptedKeys(spec: CommandSpec): string[] {
   return Object.keys(spec.args.shape);
 }
 
-function describeIssue(spec: CommandSpec, issue: z.core.$ZodIssue): string {
+function describeIssue(spec: CommandSpec, issue: z.core.$ZodIssue, raw: unknown): string {
   const accepts = acceptedKeys(spec);
   const list = accepts.length ? `it accepts ${accepts.join(', ')}` : 'it takes no args';
   if (issue.code === 'unrecognized_keys')
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (${list})`;
   const key = issue.path.map(String).join('.') || '(args)';
+  if (issue.code === 'invalid_value') {
+    // Name the field, what it accepts and the value given: `target must be one of 'latest', 'set', not "newest"`.
+    const given = issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k], raw);
+    return `${key} must be one of ${issue.values.map((v) => `'${String(v)}'`).join(', ')}, not ${JSON.stringify(given)}`;
+  }
   return `${key}: ${issue.message}`;
 }
 
@@ -64,7 +69,7 @@ export function parseArgs(spec: CommandSpec, raw: unknown): Record<string, unkno
   const issues = [...r.error.issues].sort(
     (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
   );
-  throw new ArgsError(`${spec.id}: ${issues.map((i) => describeIssue(spec, i)).join('; ')}.`);
+  throw new ArgsError(`${spec.id}: ${issues.map((i) => describeIssue(spec, i, raw)).join('; ')}.`);
 }
 
 /** Whether this call changes the live database or the stack (the declaration's `live`, with its `when`). */
