@@ -49,7 +49,10 @@ describe('command table', () => {
   });
 
   it('a wrong type or value is refused naming the key; the empty object and valid args pass', () => {
-    assert.throws(() => parseArgs(specOf(COMMAND.stackDown), { profile: 'everything', confirm: true }), /profile: /);
+    assert.throws(
+      () => parseArgs(specOf(COMMAND.stackDown), { profile: 'everything', confirm: true }),
+      /profile must be one of 'database', 'full', not "everything"/,
+    );
     assert.throws(() => parseArgs(specOf(COMMAND.containerLogs), { tail: -1 }), /tail: /);
     assert.throws(() => parseArgs(specOf(COMMAND.migrationsRunPending), { confirm: 'yes', force: 'no' }), /force: /);
     assert.throws(() => parseArgs(specOf(COMMAND.refresh), 'tsdbOps'), /tsdbOps\.refresh: \(args\): /);
