@@ -11,6 +11,7 @@ import type { BackupSet } from '../../src/core/backups/pgbackrest';
 import { stackStatus } from '../../src/core/status/model';
 import { formatPrometheus, METRICS } from '../../src/core/status/prometheus';
 import { requirePart, which } from '../support/requirements';
+import { RUNNING_SCHEDULER } from '../support/scheduler-fixture';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 
@@ -43,16 +44,7 @@ function overview(project: string, failing: boolean): BackupsOverview {
       ].join('|'),
     ),
     loadedAt: NOW,
-    // Ofelia runs (the scheduler's own facts are test/unit/scheduler-state.test.ts's).
-    scheduler: {
-      status: 'running',
-      scheduling: 'yes',
-      lookedFor: 'service ofelia',
-      profiles: ['full'],
-      neverStarted: false,
-      headline: 'Ofelia running',
-      detail: [],
-    },
+    scheduler: RUNNING_SCHEDULER,
   } as unknown as BackupsOverview;
 }
 

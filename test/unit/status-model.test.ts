@@ -10,6 +10,7 @@ import { parseCompose } from '../../src/core/infra/compose';
 import { ofeliaJobs } from '../../src/core/schedule/ofelia';
 import { failures, stackStatus } from '../../src/core/status/model';
 import { formatPrometheus } from '../../src/core/status/prometheus';
+import { RUNNING_SCHEDULER } from '../support/scheduler-fixture';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'infra', 'docker-compose.yaml');
 const NOW = new Date('2026-11-24T12:00:00Z');
@@ -47,16 +48,7 @@ function overview(extra: Partial<BackupsOverview>): BackupsOverview {
     drills: [],
     repositories: [{ name: 'repo1', location: 'posix /var/lib/pgbackrest' }],
     loadedAt: NOW,
-    // Ofelia runs: the schedules' own facts are the scheduler suite's (test/unit/scheduler-state.test.ts).
-    scheduler: {
-      status: 'running',
-      scheduling: 'yes',
-      lookedFor: 'service ofelia',
-      profiles: ['full'],
-      neverStarted: false,
-      headline: 'Ofelia running',
-      detail: [],
-    },
+    scheduler: RUNNING_SCHEDULER,
     ...extra,
   } as unknown as BackupsOverview;
 }

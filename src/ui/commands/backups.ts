@@ -248,7 +248,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       else {
         const dbs = await listDatabases(t);
         const pick = await vscode.window.showQuickPick(
-          dbs.map((d) => ({ label: d, description: d === t.maintenanceDb ? 'POSTGRES_DB' : undefined })),
+          dbs.map((d) => ({ label: d, description: d === t.maintenanceDb ? "the stack's database" : undefined })),
           { title: 'pg_dump: which database?' },
         );
         if (!pick) throw new CancelledByUser();
