@@ -17,7 +17,8 @@ export class StackRegistry implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private readonly debouncer = new Debouncer(() => this.refresh());
   private running: Promise<void> | undefined;
-  private again = false;
+  /** The one run queued behind the running one: it reads the settings as they are when it starts. */
+  private queued: Promise<void> | undefined;
   readonly ready: Promise<void>;
   /**
    * Which engine a stack lives on, for the view roots of a multi-root workspace ("local engine",
@@ -70,20 +71,28 @@ export class StackRegistry implements vscode.Disposable {
     this.debouncer.schedule(delayMs);
   }
 
-  /** Discovers every workspace folder again; concurrent calls share one run and one follow-up run. */
+  /**
+   * Discovers every workspace folder again. The promise settles after a run that started after this
+   * call (a run already going may have read the settings before they changed): concurrent calls share
+   * the running run's one follow-up.
+   */
   refresh(): Promise<void> {
-    if (this.running) {
-      this.again = true;
+    if (!this.running) {
+      this.running = this.discoverAll().finally(() => {
+        this.running = undefined;
+      });
       return this.running;
     }
-    this.running = this.discoverAll().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        void this.refresh();
-      }
-    });
-    return this.running;
+    this.queued ??= this.running.then(
+      () => this.startQueued(),
+      () => this.startQueued(),
+    );
+    return this.queued;
+  }
+
+  private startQueued(): Promise<void> {
+    this.queued = undefined;
+    return this.refresh();
   }
 
   private async discoverAll(): Promise<void> {

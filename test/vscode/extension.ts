@@ -124,3 +124,25 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * Points the extension at an infra folder (tsdbOps.infraPath, Global) and waits until a refresh reports
+ * that folder as the stack, or, with `undefined`, until no suite's temp stack is reported any more. A
+ * suite must not act on the stack before this: a setting written in the test's window reaches the
+ * extension host as an event, and acting on the previous stack would start the fixture's own compose
+ * project on the shared engine (the e2e layer expects it "not created").
+ */
+export async function useInfra(infraDir: string | undefined): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration('tsdbOps');
+  const previous = cfg.get<string>('infraPath');
+  await cfg.update('infraPath', infraDir, vscode.ConfigurationTarget.Global);
+  await waitFor(
+    async () => {
+      const r = await vscode.commands.executeCommand<{ stacks: Stack[] }>('tsdbOps.refresh');
+      const dirs = (r?.stacks ?? []).map((s) => s.infraDir);
+      return infraDir ? dirs.includes(infraDir) : !previous || !dirs.includes(previous);
+    },
+    30_000,
+    infraDir ? `the stack in ${infraDir}` : `the stack of ${previous} gone`,
+  );
+}

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startStack, type Stack } from '../../support/stack';
-import { activate, extensionLogFiles, waitFor } from '../extension.js';
+import { activate, extensionLogFiles, waitFor, useInfra } from '../extension.js';
 
 interface Row {
   depth: number;
@@ -49,13 +49,13 @@ describe('Backups: commands on a real stack, the view, the freshness status item
     stack = await startStack();
     mkdirSync(join(stack.infraDir, 'ofelia_logs'), { recursive: true });
     await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await useInfra(stack.infraDir);
     await vscode.commands.executeCommand('tsdbOps.refresh');
   });
 
   after(async () => {
     await cfg().update('backups.stanza', undefined, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
+    await useInfra(undefined);
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
   });

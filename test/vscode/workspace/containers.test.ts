@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startStack, type Stack } from '../../support/stack';
-import { activate, waitFor } from '../extension.js';
+import { activate, waitFor, useInfra } from '../extension.js';
 
 interface Row {
   label: string;
@@ -62,13 +62,13 @@ describe('Containers: commands on a real compose stack, the view and the status 
     assert.ok(containers, 'the API has containers');
     stack = await startStack();
     await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await useInfra(stack.infraDir);
     await vscode.commands.executeCommand('tsdbOps.refresh');
   });
 
   after(async () => {
     for (const t of vscode.window.terminals) if (t.name.startsWith('timescaledb')) t.dispose();
-    await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
+    await useInfra(undefined);
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
   });

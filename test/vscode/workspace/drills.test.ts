@@ -20,7 +20,7 @@ import {
 import { run } from '../../support/proc';
 import { TIMESCALEDB_TEST_IMAGE } from '../../support/image';
 import { startStack, type Stack } from '../../support/stack';
-import { activate, waitFor } from '../extension.js';
+import { activate, waitFor, useInfra } from '../extension.js';
 
 interface Row {
   depth: number;
@@ -56,7 +56,7 @@ describe('Restore drills: the command with args, the Drills row and the status i
     backups = (api as unknown as { backups: BackupsApi }).backups;
     stack = await startStack();
     await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await useInfra(stack.infraDir);
     await vscode.commands.executeCommand('tsdbOps.refresh');
     await stack.sql('CREATE TABLE t (v int)');
     await stack.sql('INSERT INTO t VALUES (1)');
@@ -64,7 +64,7 @@ describe('Restore drills: the command with args, the Drills row and the status i
   });
 
   after(async () => {
-    await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
+    await useInfra(undefined);
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
   });

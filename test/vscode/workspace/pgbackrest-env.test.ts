@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startStack, type Stack } from '../../support/stack';
-import { activate, waitFor } from '../extension.js';
+import { activate, waitFor, useInfra } from '../extension.js';
 
 interface Row {
   depth: number;
@@ -60,12 +60,12 @@ describe('Backups: the pgBackRest environment of the container, its warnings and
     });
     composeFile = join(stack.infraDir, 'docker-compose.yaml');
     await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await useInfra(stack.infraDir);
     await vscode.commands.executeCommand('tsdbOps.refresh');
   });
 
   after(async () => {
-    await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
+    await useInfra(undefined);
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
   });

@@ -12,7 +12,7 @@ import { startStack, type Stack } from '../../support/stack';
 import { PG_BIN, startCluster, type Cluster } from '../../support/cluster';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { activate, extensionLogFiles, waitFor } from '../extension.js';
+import { activate, extensionLogFiles, waitFor, useInfra } from '../extension.js';
 import { COMMAND_TABLE } from '../../../src/ui/commands/table';
 
 interface PhysicalResult {
@@ -40,13 +40,13 @@ describe('Restores: commands on a real compose stack', function () {
     await activate();
     stack = await startStack();
     await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await useInfra(stack.infraDir);
     await vscode.commands.executeCommand('tsdbOps.refresh');
     await sql('CREATE TABLE t (v int)');
   });
 
   after(async () => {
-    await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
+    await useInfra(undefined);
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
   });
@@ -301,7 +301,7 @@ describe('Restores: without Docker (tsdbOps.backups.runtime = host) on a host cl
       `POSTGRES_USER=${cluster.user}\nPOSTGRES_PASSWORD=unused\nPOSTGRES_DB=postgres\nPOSTGRES_PORT=${cluster.port}\n`,
     );
     writeFileSync(join(infra, 'pgbackrest.conf'), readFileSync(cluster.pgbackrestConf, 'utf8'));
-    await cfg().update('infraPath', infra, vscode.ConfigurationTarget.Global);
+    await useInfra(infra);
     await cfg().update('backups.runtime', 'host', vscode.ConfigurationTarget.Global);
     await cfg().update('backups.hostBinDirs', [PG_BIN], vscode.ConfigurationTarget.Global);
     await cfg().update('backups.pgbackrestConfig', cluster.pgbackrestConf, vscode.ConfigurationTarget.Global);
@@ -309,7 +309,8 @@ describe('Restores: without Docker (tsdbOps.backups.runtime = host) on a host cl
   });
 
   after(async () => {
-    for (const k of ['infraPath', 'backups.runtime', 'backups.hostBinDirs', 'backups.pgbackrestConfig'])
+    await useInfra(undefined);
+    for (const k of ['backups.runtime', 'backups.hostBinDirs', 'backups.pgbackrestConfig'])
       await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
     await cluster?.stop();
     if (infra) rmSync(infra, { recursive: true, force: true });

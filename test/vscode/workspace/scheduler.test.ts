@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startStack, type Stack } from '../../support/stack';
-import { activate, waitFor } from '../extension.js';
+import { activate, waitFor, useInfra } from '../extension.js';
 
 interface Row {
   depth: number;
@@ -68,12 +68,12 @@ describe('Schedules: the scheduler not running is said where the user looks, and
     stack = await startStack();
     mkdirSync(join(stack.infraDir, 'ofelia_logs'), { recursive: true });
     await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await useInfra(stack.infraDir);
     await vscode.commands.executeCommand('tsdbOps.refresh');
   });
 
   after(async () => {
-    await cfg().update('infraPath', undefined, vscode.ConfigurationTarget.Global);
+    await useInfra(undefined);
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
   });

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startStack, type Stack } from '../../support/stack';
-import { activate, waitFor } from '../extension.js';
+import { activate, waitFor, useInfra } from '../extension.js';
 
 interface Model {
   project: string;
@@ -71,7 +71,7 @@ describe('Recovery Timeline: the panel on a real stack', function () {
       '-- no-transaction\nCREATE INDEX CONCURRENTLY sites_id ON sites (id);\n',
     );
     await cfg().update('docker.host', stack.docker.host, vscode.ConfigurationTarget.Global);
-    await cfg().update('infraPath', stack.infraDir, vscode.ConfigurationTarget.Global);
+    await useInfra(stack.infraDir);
     await cfg().update('migrations.path', dir, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('tsdbOps.refresh');
     await stack.sql("CREATE TABLE readings (id int, note text); INSERT INTO readings VALUES (1, 'a'), (2, 'b')");
@@ -86,7 +86,8 @@ describe('Recovery Timeline: the panel on a real stack', function () {
 
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    for (const k of ['migrations.path', 'infraPath', 'docker.host'])
+    await useInfra(undefined);
+    for (const k of ['migrations.path', 'docker.host'])
       await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
     await stack?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
