@@ -182,7 +182,7 @@ async function main(): Promise<number> {
     for (const run of runs) {
       if (!run.bundles.length) continue;
       const res = await runWithTestElectron(run, runner, { timeoutMs, grep: values.grep });
-      if (!res) break; // skipped, reason printed
+      if (!res) break; // no desktop build: reason printed
       add(totals, res);
     }
   }
