@@ -94,6 +94,8 @@ const MANUAL_ITEM = { pg_dump: 'dump', pg_dumpall: 'dumpAll', pg_basebackup: 'ba
 export const ITEM = {
   problem: 'problem',
   dockerUnreachable: 'dockerUnreachable',
+  /** A service row from the compose file while the engine has not answered (no container actions). */
+  containerPending: 'containerPending',
   container: (state: ContainerState, isDatabase: boolean) => `container.${state}${isDatabase ? '.database' : ''}`,
 
   migrationGroup: (label: string) => `migrationGroup.${label.toLowerCase()}`,

@@ -101,6 +101,34 @@ export function serviceNode(stack: StackConfig, s: ServiceStatus): ServiceNode {
   return { kind: 'service', stack, status: s, item };
 }
 
+/**
+ * Rows read from the compose file alone, shown until the engine answers: each service with its image
+ * and profiles, "waiting for Docker at <host>" as its state (never a guessed one), opening its line.
+ */
+export function composeRows(stack: StackConfig, host: string): Node[] {
+  const services = stack.compose?.services ?? [];
+  if (!services.length) {
+    const item = new vscode.TreeItem('Connecting to Docker…');
+    item.iconPath = new vscode.ThemeIcon('loading~spin');
+    return [leaf(item)];
+  }
+  return services.map((svc) => {
+    const item = new vscode.TreeItem(svc.name);
+    item.id = `${stack.infraDir}#${svc.name}#compose`;
+    item.description = [
+      `waiting for Docker at ${host}`,
+      svc.profiles.length ? `profile ${svc.profiles.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    item.iconPath = new vscode.ThemeIcon('loading~spin');
+    item.tooltip = `${svc.name}: image ${svc.image ?? '(none)'} — from ${stack.composeFile}; its container's state comes when Docker answers.`;
+    item.contextValue = ITEM.containerPending;
+    item.command = openFileCommand(stack.composeFile, svc.line);
+    return leaf(item);
+  });
+}
+
 export class ContainersProvider extends StackTreeProvider {
   private readonly engineSub: vscode.Disposable | undefined;
 
@@ -115,7 +143,12 @@ export class ContainersProvider extends StackTreeProvider {
   protected async stackChildren(stack: StackConfig): Promise<Node[]> {
     const problems = stack.problems.map(problemNode);
     if (!this.engine) return problems;
-    const state: MonitorState = this.engine.state(stack) ?? (await this.engine.firstState(stack));
+    const state: MonitorState | undefined = this.engine.state(stack);
+    if (!state || state.kind === 'connecting') {
+      // The compose file's facts first; the engine's answer fills them in (onDidChangeState refreshes).
+      if (!state) void this.engine.firstState(stack).catch(() => undefined);
+      return [...problems, ...composeRows(stack, this.engine.describeHost(stack))];
+    }
     if (state.kind === 'unreachable') {
       // One stack: the welcome content (Retry) shows on an empty view. Several: say it in the folder.
       if (this.registry.stacks.length <= 1) return [];
@@ -124,11 +157,6 @@ export class ContainersProvider extends StackTreeProvider {
       item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
       item.command = { title: 'Retry', command: COMMAND.refresh };
       item.contextValue = ITEM.dockerUnreachable;
-      return [...problems, leaf(item)];
-    }
-    if (state.kind === 'connecting') {
-      const item = new vscode.TreeItem('Connecting to Docker…');
-      item.iconPath = new vscode.ThemeIcon('loading~spin');
       return [...problems, leaf(item)];
     }
     return [...problems, ...state.model.services.map((s) => serviceNode(stack, s))];

@@ -48,7 +48,8 @@ async function findExecutable(): Promise<string | undefined> {
   } catch (err) {
     const reason = (err as Error).message.split('\n')[0];
     console.log(
-      `\n@vscode/test-electron: not run as a second host (the suites above ran in browser-hosted VS Code); no desktop VS Code build here: set VSCODE_EXECUTABLE_PATH to one (download failed: ${reason})`,
+      '\n@vscode/test-electron: not run as a second host (the suites above ran in browser-hosted VS Code); ' +
+        `no desktop VS Code build here: set VSCODE_EXECUTABLE_PATH to one (download failed: ${reason})`,
     );
     return (executable = undefined);
   }
