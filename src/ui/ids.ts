@@ -115,6 +115,8 @@ export const ITEM = {
   manualBackup: (kind: ManualBackupKind) => `manualBackup.${MANUAL_ITEM[kind]}`,
   preRestoreCopies: 'preRestoreCopies',
   preRestoreCopy: 'preRestoreCopy',
+  /** The newest restore drill failed (a problem row under Drills; a click opens its report). */
+  drillFailed: 'drillFailed',
   schedules: 'schedules',
   /** The scheduler is not running and can be started (the inline Start Scheduler action). */
   schedulesOff: 'schedules.off',
