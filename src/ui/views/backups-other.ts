@@ -87,7 +87,7 @@ export function drillsNode(o: BackupsOverview): BackupNode {
   const failed = o.drills[0] && !o.drills[0].passed ? o.drills[0] : undefined;
   const item = new vscode.TreeItem('Drills', vscode.TreeItemCollapsibleState.Expanded);
   item.id = `${o.stack.infraDir}#drills`;
-  item.contextValue = 'drills';
+  item.contextValue = ITEM.drills;
   item.description = latest.length
     ? failed
       ? `newest drill FAILED · ${f.lastPassed ? f.text : 'never passed'}`
