@@ -1,5 +1,5 @@
 /**
- * The first-run walkthrough's progress (package.json `contributes.walkthroughs`, "Get Started with TimescaleDB Ops"):
+ * The first-run walkthrough's progress (package.json `contributes.walkthroughs`, "TimescaleDB Ops: First Run"):
  * each step completes on its real event, a context key set here when the models say the real thing happened, never
  * on a click of its button:
  *  - infra folder: `tsdbOps.infraState == found` (ui/stacks sets it);

@@ -56,7 +56,7 @@ describe('first-run walkthrough', () => {
     }
     const nightly = walkthrough.steps.find((s) => s.id === 'nightly')!;
     assert.deepEqual(nightly.completionEvents, [`onCommand:${COMMAND.backupCopyNightlyDrill}`]);
-    assert.match(nightly.description, /`tsdb-ops drill --max-age-days 1`/);
+    assert.match(nightly.description, /"tsdb-ops drill --max-age-days 1"/);
     assert.match(
       nightly.description,
       new RegExp(`\\(command:${COMMAND.backupCopyNightlyDrill.replace(/\./g, '\\.')}\\)`),

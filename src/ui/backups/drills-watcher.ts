@@ -34,13 +34,26 @@ export class DrillsWatcher implements vscode.Disposable {
     private readonly onChanges: (changes: DrillReportChange[]) => void,
     private readonly delayMs = 300,
   ) {
-    const reports = this.watch(dir, 'drill-*.json');
+    this.watchReports();
+    // The folder comes with the first report (mkdir -p): its files are watched anew (a watcher made while the folder
+    // did not exist may see nothing on some platforms) and what it already holds is read once.
+    const folder = this.watch(dirname(dir), basename(dir));
+    folder.onDidCreate(() => {
+      this.watchReports();
+      void this.readFolder();
+    });
+  }
+
+  private reports: vscode.FileSystemWatcher | undefined;
+
+  private watchReports(): void {
+    this.reports?.dispose();
+    const reports = (this.reports = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(this.dir), 'drill-*.json'),
+    ));
     reports.onDidCreate((u) => this.note(u.fsPath, 'read'));
     reports.onDidChange((u) => this.note(u.fsPath, 'read'));
     reports.onDidDelete((u) => this.note(u.fsPath, 'gone'));
-    // The folder comes with the first report (mkdir -p): what it already holds is read once, then its files' events.
-    const folder = this.watch(dirname(dir), basename(dir));
-    folder.onDidCreate(() => void this.readFolder());
   }
 
   private watch(dir: string, glob: string): vscode.FileSystemWatcher {
@@ -79,5 +92,6 @@ export class DrillsWatcher implements vscode.Disposable {
     this.disposed = true;
     this.debounce.dispose();
     for (const d of this.disposables) d.dispose();
+    this.reports?.dispose();
   }
 }
