@@ -67,7 +67,6 @@ export function nightlyDrillText(input: NightlyDrillInput, schedule: NightlySche
     '',
     '[Timer]',
     `OnCalendar=*-*-* ${hh}:${mm}:00`,
-    'RandomizedDelaySec=15m',
     'Persistent=true',
     '',
     '[Install]',
