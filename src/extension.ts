@@ -36,6 +36,8 @@ import { registerTimeline } from './ui/timeline/panel';
 import { registerDockerContextCommand } from './ui/commands/docker-context';
 import { StackFocus } from './ui/status/focus';
 import { registerStatusPinCommands } from './ui/commands/status-pin';
+import { registerNightlyDrillCommand } from './ui/commands/nightly-drill';
+import { WalkthroughProgress } from './ui/walkthrough';
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();
@@ -107,6 +109,8 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
     new InterruptedRestoreWatcher(registry, log, restoreOutput),
     ...registerDrillCommands({ registry, engine, log, output: restoreOutput }),
+    registerNightlyDrillCommand({ registry, log }),
+    new WalkthroughProgress(registry, engine, migrationsController, backupsController),
     restoreOutput,
     backupsController,
     pgbackrestChannel,

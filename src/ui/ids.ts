@@ -25,6 +25,11 @@ export const CONTEXT_KEY = {
   dockerHostSource: 'tsdbOps.dockerHostSource',
   /** True while a container's logs are followed. */
   followingLogs: 'tsdbOps.followingLogs',
+  /** The walkthrough's steps (ui/walkthrough): true once the real thing happened in a stack. */
+  walkthroughStackRunning: 'tsdbOps.walkthrough.stackRunning',
+  walkthroughMigrationsApplied: 'tsdbOps.walkthrough.migrationsApplied',
+  walkthroughFullBackup: 'tsdbOps.walkthrough.fullBackup',
+  walkthroughDrillPassed: 'tsdbOps.walkthrough.drillPassed',
 } as const;
 
 export const COMMAND = {
@@ -72,6 +77,7 @@ export const COMMAND = {
   backupShowLog: 'tsdbOps.backup.showLog',
   backupTimeline: 'tsdbOps.backup.timeline',
   backupDrill: 'tsdbOps.backup.drill',
+  backupCopyNightlyDrill: 'tsdbOps.backup.copyNightlyDrill',
   backupFixOfeliaUser: 'tsdbOps.backup.fixOfeliaUser',
   scheduleStart: 'tsdbOps.schedule.start',
 
@@ -117,6 +123,10 @@ export const ITEM = {
   manualBackup: (kind: ManualBackupKind) => `manualBackup.${MANUAL_ITEM[kind]}`,
   preRestoreCopies: 'preRestoreCopies',
   preRestoreCopy: 'preRestoreCopy',
+  /** The Drills node (its menu: run a drill, copy a nightly schedule). */
+  drills: 'drills',
+  /** The newest restore drill failed (a problem row under Drills; a click opens its report). */
+  drillFailed: 'drillFailed',
   schedules: 'schedules',
   /** The scheduler is not running and can be started (the inline Start Scheduler action). */
   schedulesOff: 'schedules.off',

@@ -24,6 +24,7 @@ import { onCleanup, runMain, runProcess } from '../support/vscode/processes.js';
 import { launchChromium, makeDirs, startCodeServer, workbenchUrl, type Server } from '../support/vscode/workbench.js';
 import { drillsE2eTests } from './drills.e2e';
 import { schedulesE2eTests } from './schedules.e2e';
+import { walkthroughE2eTests } from './walkthrough.e2e';
 
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
 const FIXTURE_WORKSPACE = join(REPO_ROOT, 'test', 'fixtures', 'workspace');
@@ -602,6 +603,7 @@ const tests: Array<{ name: string; fn: (ctx: Ctx) => Promise<void> }> = [
   // folder could come back without its side bar.
   ...drillsE2eTests({ openStackWorkbench, pane, expandPane, waitForRows, widenSidebar, shot, runFromPalette }),
   ...schedulesE2eTests({ openStackWorkbench, pane, expandPane, waitForRows, widenSidebar, shot }),
+  ...walkthroughE2eTests({ openStackWorkbench, shot }),
   {
     name:
       'stack workspace: the Recovery Timeline shows the sets, the WAL band, a manual backup and the migrations; ' +

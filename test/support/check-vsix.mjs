@@ -1,7 +1,7 @@
 // Checks the packaged extension: at most 1.5 MB, nothing but what runs (no src/, test/, node_modules/, maps), and
 // every page of docs/ (the README links into it).
 // Usage: node test/support/check-vsix.mjs out/tsdb-ops.vsix
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 
@@ -10,7 +10,7 @@ const size = statSync(file).size;
 const listing = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
 const allowed = new RegExp(
   '^(extension\\.vsixmanifest|\\[Content_Types\\]\\.xml|extension/(package\\.json|readme\\.md|changelog\\.md|LICENSE\\.txt|' +
-    'dist/(extension\\.js|timeline\\.js|libpg-query\\.wasm)|media/[^/]+|docs/[^/]+\\.md))$',
+    'dist/(extension\\.js|timeline\\.js|libpg-query\\.wasm)|media/[^/]+|media/walkthrough/[^/]+\\.md|docs/[^/]+\\.md))$',
 );
 const unexpected = listing.filter((name) => !allowed.test(name));
 // The command line (cli/: its package.json, build script and bundle) is its own npm package, never in the .vsix.
@@ -39,6 +39,10 @@ for (const needed of [
   ...readdirSync(fileURLToPath(import.meta.resolve('../../docs/')))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `extension/docs/${f}`),
+  // The first-run walkthrough's step media (package.json contributes.walkthroughs).
+  ...JSON.parse(readFileSync(fileURLToPath(import.meta.resolve('../../package.json')), 'utf8'))
+    .contributes.walkthroughs.flatMap((w) => w.steps)
+    .map((s) => `extension/${s.media.markdown}`),
 ]) {
   if (!listing.includes(needed)) {
     console.error(`missing from the package: ${needed}`);

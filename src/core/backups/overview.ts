@@ -23,7 +23,7 @@ import {
 import { repositoriesOf, type Repository } from './repositories';
 import { listManualBackupsVia, readSidecarsVia } from './remote-files';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from './targets';
-import { manualBackupHostDir, type Site } from '../stack/site';
+import { drillsHostDir, manualBackupHostDir, type Site } from '../stack/site';
 import type { StackContext } from '../stack/context';
 import { listSavedRuns, lastRunByJob, type OfeliaRun } from '../logs/ofelia-runs';
 import { ofeliaJobs, ofeliaSettings, type JobBackupKind, type OfeliaJob } from '../schedule/ofelia';
@@ -73,9 +73,9 @@ export interface BackupsOverview {
   readonly repositories: Repository[];
 }
 
-/** Where drill reports go: `<infra>/backups/drills`. */
+/** Where drill reports go: `<infra>/backups/drills` (the stack context's answer, core/stack/site `drillsHostDir`). */
 export function drillsDir(stack: StackConfig): string {
-  return `${stack.backupsDir}/drills`;
+  return drillsHostDir(stack);
 }
 
 const MANUAL_KIND: Readonly<Record<ManualBackup['kind'], JobBackupKind>> = {

@@ -111,6 +111,12 @@ export interface StackContext {
   readonly settings: StackSettings;
   /** The database service of the compose file (undefined: none found). */
   readonly dbService?: ComposeService;
+  /**
+   * Where restore drill reports are written and read on this machine: `drills` in the backups folder (the folder the
+   * compose file binds to /var/lib/pgbackrest, else `<infra>/backups`). The drill command, `tsdb-ops drill` and the
+   * extension's watcher all use this answer.
+   */
+  readonly drillsDir: string;
   /** `tsdbOps.backups.runtime`, else container. */
   readonly runtimeKind: Sourced<RuntimeKind>;
   /** The tools' connection (compose file, .env, settings; no engine needed). */

@@ -12,7 +12,16 @@ import { ContainerRuntime, envRecord, HostRuntime, postgresIsPid1, type ToolRunt
 import { resolveConnection, stackCredentials, type ConnectionTarget } from '../postgres/connection';
 import { maskConf, repositoriesInConf } from './pgbackrest-conf';
 import type { RuntimeKind, Sourced, SourceKind, StackSettings } from './settings';
-import { containerPath, currentProcessUser, hostPath, readSite, toolUserOf, type Site, type SiteSource } from './site';
+import {
+  containerPath,
+  currentProcessUser,
+  drillsHostDir,
+  hostPath,
+  readSite,
+  toolUserOf,
+  type Site,
+  type SiteSource,
+} from './site';
 import {
   PgBackRestConfigError,
   type DatabaseContainer,
@@ -26,6 +35,7 @@ import {
 
 export class StackResolver implements StackContext {
   readonly dbService?: ComposeService;
+  readonly drillsDir: string;
   readonly runtimeKind: Sourced<RuntimeKind>;
   readonly toolConnection: ToolConnection;
   private cache = new Map<string, Promise<unknown>>();
@@ -37,6 +47,7 @@ export class StackResolver implements StackContext {
     private readonly deps: StackDeps,
   ) {
     this.dbService = stack.dbService;
+    this.drillsDir = drillsHostDir(stack);
     const rt = settings.backups?.runtime;
     this.runtimeKind = rt
       ? sourced(rt, 'setting', 'setting tsdbOps.backups.runtime')

@@ -39,6 +39,8 @@ export const CONTAINER_BACKUPS_DIR = '/var/lib/pgbackrest';
 /** Folders inside the backups folder: the pgBackRest repository and the manual backups. */
 export const REPO_DIR = 'backup';
 export const MANUAL_BACKUP_DIR = 'manual_backup';
+/** The folder inside the backups folder where restore drill reports go (the extension's and the command line's). */
+export const DRILLS_DIR = 'drills';
 /** The OS user of the cluster in the container (timescaledb-ha, the guide's chown). */
 export const CONTAINER_TOOL_USER = 'postgres';
 
@@ -250,6 +252,11 @@ function markFirst(sources: SiteSource[], field: SiteField): void {
 /** manual_backup on this machine. */
 export function manualBackupHostDir(stack: Pick<StackConfig, 'backupsDir'>): string {
   return join(stack.backupsDir, MANUAL_BACKUP_DIR);
+}
+
+/** Restore drill reports on this machine: `<backups folder>/drills` (the stack context's `drillsDir`). */
+export function drillsHostDir(stack: Pick<StackConfig, 'backupsDir'>): string {
+  return join(stack.backupsDir, DRILLS_DIR);
 }
 
 /** Where the database service mounts the host's backups folder (the guide: /var/lib/pgbackrest). */

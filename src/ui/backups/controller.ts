@@ -3,7 +3,8 @@
  * freshness status item, and reloads it on events. Every reload trigger is here: the stacks, the
  * engine, the database container or the settings changed; a backup command finished (the commands
  * call scheduleRefresh); a file came or went in the manual backups folder; a saved Ofelia run appeared; a
- * pgBackRest command that changes the repository logged its end.
+ * pgBackRest command that changes the repository logged its end; a drill report came or went in the drills folder
+ * (DrillsWatcher: only that report is read and merged into the overview, nothing else is reloaded).
  */
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
@@ -18,6 +19,8 @@ import { Debouncer } from '../debounce';
 import { LogFollower } from '../../core/logs/follower';
 import { stackStatus, type StackStatus } from '../../core/status/model';
 import { schedulerFacts, schedulerKey } from './scheduler-facts';
+import { DrillsWatcher, type DrillReportChange } from './drills-watcher';
+import { withDrillReport, withoutDrillReport } from '../../core/backups/drill';
 
 /** A pgBackRest log line saying a command that changes what `info` reports has ended. */
 const REPOSITORY_CHANGED = / (backup|expire|stanza-create|stanza-upgrade|restore) command end: /;
@@ -60,6 +63,12 @@ export class BackupsController implements vscode.Disposable {
   /** The stacks' folder watchers and pgBackRest log followers (renewed when the stacks change). */
   private watchers: vscode.Disposable[] = [];
   private logFollowers: LogFollower[] = [];
+  /**
+   * The drill reports the watchers saw, numbered: a reload that read the folder before a report arrived gets it
+   * merged when it ends (merging is idempotent, so the last few are kept, not tracked per load).
+   */
+  private drillChanges: { seq: number; infraDir: string; change: DrillReportChange }[] = [];
+  private drillSeq = 0;
 
   constructor(
     private readonly registry: StackRegistry,
@@ -99,6 +108,11 @@ export class BackupsController implements vscode.Disposable {
       manual.onDidDelete(() => this.scheduleRefresh());
       manual.onDidChange(() => this.scheduleRefresh());
       this.watch(stack.ofeliaLogDir, '*.json').onDidCreate(() => this.scheduleRefresh());
+      // Reports written by anyone (the command line, a timer, another window) show without a reload.
+      const drills = new DrillsWatcher(this.engine.contextFor(stack).drillsDir, (c) =>
+        this.applyDrillChanges(stack, c),
+      );
+      this.watchers.push(drills);
     }
     this.followLogs();
   }
@@ -123,6 +137,16 @@ export class BackupsController implements vscode.Disposable {
       this.logFollowers.push(f);
       void f.start();
     }
+  }
+
+  /** Merges the reports that came or went into the stack's overview and fires onDidChange (no other reload). */
+  private applyDrillChanges(stack: StackConfig, changes: readonly DrillReportChange[]): void {
+    for (const change of changes) this.drillChanges.push({ seq: ++this.drillSeq, infraDir: stack.infraDir, change });
+    this.drillChanges = this.drillChanges.slice(-100);
+    const o = this.overviews.get(stack.infraDir);
+    if (!o) return; // not loaded yet: the load reads the folder
+    this.overviews.set(stack.infraDir, withDrillChanges(o, changes));
+    this.changed.fire();
   }
 
   config(stack: StackConfig): BackupsConfig {
@@ -192,7 +216,8 @@ export class BackupsController implements vscode.Disposable {
       .catch(() => undefined)
       .then(async () => {
         const cfg = this.config(stack);
-        return loadBackupsOverview({
+        const drillSeq = this.drillSeq;
+        const o = await loadBackupsOverview({
           context: this.engine.contextFor(stack),
           runtime: () => this.runtime(stack),
           settings: cfg,
@@ -200,6 +225,14 @@ export class BackupsController implements vscode.Disposable {
           remoteFiles: cfg.runtime === 'container' && this.engine.isRemoteFor(stack),
           scheduler: await schedulerFacts(this.engine, stack),
         });
+        // Reports that arrived while it loaded (it may have read the folder before them).
+        const late = this.drillChanges.filter((c) => c.seq > drillSeq && c.infraDir === stack.infraDir);
+        return late.length
+          ? withDrillChanges(
+              o,
+              late.map((c) => c.change),
+            )
+          : o;
       })
       .then((o) => {
         this.overviews.set(stack.infraDir, o);
@@ -218,6 +251,12 @@ export class BackupsController implements vscode.Disposable {
     for (const w of this.watchers) w.dispose();
     for (const f of this.logFollowers) f.dispose();
   }
+}
+
+function withDrillChanges(o: BackupsOverview, changes: readonly DrillReportChange[]): BackupsOverview {
+  let drills = o.drills;
+  for (const c of changes) drills = c.report ? withDrillReport(drills, c.report) : withoutDrillReport(drills, c.file);
+  return { ...o, drills };
 }
 
 /** The database container and the scheduler container: a change of either reloads the overview. */

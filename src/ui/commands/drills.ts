@@ -8,7 +8,6 @@
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
 import { runDrill, sweepDrills, writeDrillReport, type DrillSource } from '../../core/backups/drill';
-import { drillsDir } from '../../core/backups/overview';
 import { drillCheckFiles } from '../../core/backups/drill-checks';
 import { containerPath } from '../../core/backups/restore/stack';
 import { drillTargetOf } from '../../core/backups/drill-target';
@@ -148,7 +147,7 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
           }
         },
       );
-      const files = await writeDrillReport(drillsDir(stack), report);
+      const files = await writeDrillReport(stackCtx.drillsDir, report);
       void vscode.commands.executeCommand('tsdbOps.backup.refresh').then(undefined, () => undefined);
       if (!args) {
         await vscode.window.showTextDocument(vscode.Uri.file(files.markdown), { preview: true });

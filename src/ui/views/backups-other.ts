@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { ITEM } from '../ids';
 import type { BackupsOverview } from '../../core/backups/overview';
-import { drillFreshness, latestPerSource } from '../../core/backups/drill';
+import { drillFreshness, drillReportBase, latestPerSource, type DrillReport } from '../../core/backups/drill';
+import { drillsHostDir } from '../../core/stack/site';
 import { leaf } from './node';
 import { md, when, MANUAL_LABEL, type BackupNode } from './backup-node';
 import { formatBytes } from '../../core/format';
@@ -82,23 +83,34 @@ export function drillsNode(o: BackupsOverview): BackupNode {
     .getConfiguration('tsdbOps', vscode.Uri.file(o.stack.workspaceFolder))
     .get<number>('drill.maxAgeDays', 7);
   const f = drillFreshness(o.drills, maxAgeDays);
+  // The newest drill failed (a nightly `tsdb-ops drill`, a cron job, this window): a problem, as in the stack status.
+  const failed = o.drills[0] && !o.drills[0].passed ? o.drills[0] : undefined;
   const item = new vscode.TreeItem('Drills', vscode.TreeItemCollapsibleState.Expanded);
   item.id = `${o.stack.infraDir}#drills`;
-  item.contextValue = 'drills';
-  item.description = latest.length ? f.text : 'no restore drill yet';
-  item.iconPath = new vscode.ThemeIcon(
-    f.stale ? 'warning' : 'beaker',
-    f.stale ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
-  );
-  item.tooltip = f.stale
-    ? `No restore drill passed within ${maxAgeDays} days: run "Verify Backup by Restoring…".`
-    : 'Restore drills restore a backup into a scratch container and check it (reports in backups/drills).';
+  item.contextValue = ITEM.drills;
+  item.description = latest.length
+    ? failed
+      ? `newest drill FAILED · ${f.lastPassed ? f.text : 'never passed'}`
+      : f.text
+    : 'no restore drill yet';
+  item.iconPath = failed
+    ? new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'))
+    : new vscode.ThemeIcon(
+        f.stale ? 'warning' : 'beaker',
+        f.stale ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+      );
+  item.tooltip = failed
+    ? `The newest restore drill failed (${failed.source}, ${failed.finished}): see its report.`
+    : f.stale
+      ? `No restore drill passed within ${maxAgeDays} days: run "Verify Backup by Restoring…".`
+      : 'Restore drills restore a backup into a scratch container and check it (reports in backups/drills).';
   const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
   return {
     item,
     stack: o.stack,
-    children: () =>
-      latest.map((r): BackupNode => {
+    children: () => [
+      ...(failed ? [drillFailedNode(o, failed)] : []),
+      ...latest.map((r): BackupNode => {
         const failed = r.checks.filter((c) => c.status === 'failed');
         const i = new vscode.TreeItem(
           r.source,
@@ -145,5 +157,25 @@ export function drillsNode(o: BackupsOverview): BackupNode {
             : undefined,
         };
       }),
+    ],
   };
+}
+
+/** The problem row: the newest drill failed; its error and failed checks, and a click opens its Markdown report. */
+function drillFailedNode(o: BackupsOverview, r: DrillReport): BackupNode {
+  const i = new vscode.TreeItem('The newest restore drill failed');
+  i.id = `${o.stack.infraDir}#drillFailed`;
+  i.description = `${r.source} · ${when(new Date(r.finished))}`;
+  i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  i.contextValue = ITEM.drillFailed;
+  const report = vscode.Uri.file(`${drillsHostDir(o.stack)}/${drillReportBase(r)}.md`);
+  const host = (r.owner as DrillReport['owner'] | undefined)?.host; // who ran it: this window, a timer on the host …
+  i.tooltip = md([
+    `**${r.source}** failed (${r.finished}${host ? `, on ${host}` : ''})`,
+    ...(r.error ? [r.error] : []),
+    ...r.checks.filter((c) => c.status === 'failed').map((c) => `$(error) ${c.name}: ${c.message}`),
+    `Report: ${report.fsPath}`,
+  ]);
+  i.command = { command: 'vscode.open', title: 'Open the Drill Report', arguments: [report] };
+  return { ...leaf(i), stack: o.stack };
 }

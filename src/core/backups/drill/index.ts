@@ -13,4 +13,16 @@ export {
   type SweepResult,
 } from './sweep';
 export { judgeCheckOutput } from './checks';
-export { drillFreshness, drillMarkdown, latestPerSource, readDrillReports, writeDrillReport } from './report';
+export {
+  drillFreshness,
+  drillMarkdown,
+  drillReportBase,
+  isDrillReportFile,
+  latestPerSource,
+  readDrillReport,
+  readDrillReports,
+  withDrillReport,
+  withoutDrillReport,
+  writeDrillReport,
+} from './report';
+export { NIGHTLY_DRILL_ARGS, NIGHTLY_SCHEDULES, nightlyDrillText, type NightlySchedule } from './nightly';

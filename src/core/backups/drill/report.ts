@@ -22,33 +22,67 @@ export function drillMarkdown(r: DrillReport): string {
   ].join('\n');
 }
 
+/** A report's file name without the extension: `drill-<started stamp>-<source key>` (the JSON and the Markdown share it). */
+export function drillReportBase(r: Pick<DrillReport, 'started' | 'sourceKey'>): string {
+  const stamp = r.started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `drill-${stamp}-${r.sourceKey.replace(/[^a-zA-Z0-9_.-]+/g, '_').slice(0, 80)}`;
+}
+
+/** Whether a file name in the drills folder is a report's JSON (what tools and the extension read). */
+export function isDrillReportFile(name: string): boolean {
+  return /^drill-.*\.json$/.test(name);
+}
+
 /** Writes `<stamp>-<source>.json` (for tools) and `.md` (for the user) into the drills folder; returns both paths. */
 export async function writeDrillReport(dir: string, r: DrillReport): Promise<{ json: string; markdown: string }> {
   const { mkdir, writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   await mkdir(dir, { recursive: true });
-  const stamp = r.started.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const base = join(dir, `drill-${stamp}-${r.sourceKey.replace(/[^a-zA-Z0-9_.-]+/g, '_').slice(0, 80)}`);
+  const base = join(dir, drillReportBase(r));
   await writeFile(`${base}.json`, `${JSON.stringify(r, null, 2)}\n`);
   await writeFile(`${base}.md`, drillMarkdown(r));
   return { json: `${base}.json`, markdown: `${base}.md` };
 }
 
+/** One report file; undefined when it is not a report (yet: a file being written does not parse). */
+export async function readDrillReport(file: string): Promise<DrillReport | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const r = JSON.parse(await readFile(file, 'utf8')) as DrillReport;
+    return r && r.version === 1 && r.sourceKey && r.started ? r : undefined;
+  } catch {
+    return undefined; // being written, gone, or not ours
+  }
+}
+
 /** Every report in the drills folder, newest first (unreadable files are skipped). */
 export async function readDrillReports(dir: string): Promise<DrillReport[]> {
-  const { readdir, readFile } = await import('node:fs/promises');
+  const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^drill-.*\.json$/.test(n));
+  const names = (await readdir(dir).catch(() => [] as string[])).filter(isDrillReportFile);
   const out: DrillReport[] = [];
   for (const n of names) {
-    try {
-      const r = JSON.parse(await readFile(join(dir, n), 'utf8')) as DrillReport;
-      if (r.version === 1 && r.sourceKey && r.started) out.push(r);
-    } catch {
-      // being written, or not ours
-    }
+    const r = await readDrillReport(join(dir, n));
+    if (r) out.push(r);
   }
-  return out.sort((a, b) => b.started.localeCompare(a.started));
+  return out.sort(newestFirst);
+}
+
+const newestFirst = (a: DrillReport, b: DrillReport) => b.started.localeCompare(a.started);
+
+/**
+ * The reports with one more, read from its file (a report written by anyone: the command line, a cron job, another
+ * window): it replaces the report of the same file, and the list stays newest first. No folder read.
+ */
+export function withDrillReport(reports: readonly DrillReport[], r: DrillReport): DrillReport[] {
+  const base = drillReportBase(r);
+  return [...reports.filter((x) => drillReportBase(x) !== base), r].sort(newestFirst);
+}
+
+/** The reports without the one whose file was removed (`drill-….json`, a name or a path). */
+export function withoutDrillReport(reports: readonly DrillReport[], file: string): DrillReport[] {
+  const base = (file.split(/[\\/]/).pop() ?? file).replace(/\.json$/, '');
+  return reports.filter((x) => drillReportBase(x) !== base);
 }
 
 /** The newest report per source. */

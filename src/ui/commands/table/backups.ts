@@ -174,6 +174,15 @@ export const BACKUPS: readonly CommandSpec[] = [
     handler: { file: 'src/ui/commands/drills.ts', name: 'drill' },
   },
   {
+    id: COMMAND.backupCopyNightlyDrill,
+    args: z.strictObject({ folder, schedule: z.enum(['systemd', 'cron']).optional() }),
+    mode: 'both',
+    nodes: ['drills'],
+    live: notLive('copies text to the clipboard; installing the schedule is yours'),
+    result: '`{ schedule, text }`',
+    handler: { file: 'src/ui/commands/nightly-drill.ts', name: 'copyNightlyDrill' },
+  },
+  {
     id: COMMAND.backupFixOfeliaUser,
     args: z.strictObject({ folder, job: z.string().min(1).optional(), confirm }),
     mode: 'both',
