@@ -15,6 +15,7 @@
  */
 import type { ToolRuntime } from '../../../runtime';
 import { errorText } from '../../../format';
+import { RecoveryIncompleteError } from '../../../errors/recovery';
 import { checkRecoveryEnd } from '../recovery-proof';
 import {
   plainRestoreCommand,
@@ -28,13 +29,7 @@ import { userSpoolPath, type RecoverySpeed } from '../recovery-speed';
 import { parseWrapperLog } from '../recovery-wrapper';
 import { psqlQuery, sqlLiteral, type RestoreContext, type ServerConnection } from '../run';
 
-/** The restore did not reach the end of the archive (or the server stopped at a segment it could not read). */
-export class RecoveryIncompleteError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RecoveryIncompleteError';
-  }
-}
+export { RecoveryIncompleteError };
 
 /** The PGBACKREST_* variables that set what recovery-speed.ts may choose (they count as the user's settings). */
 export const SPEED_ENV = [
@@ -157,6 +152,7 @@ export async function recoveryStopped(run: RecoveryRun | undefined): Promise<Rec
     `The restore is incomplete: recovery stopped at WAL segment ${failed.file}, which could not be read from the ` +
       `repository (pgBackRest exit ${failed.code}, 3 tries); PostgreSQL was stopped there instead of promoting ` +
       `early, which would have lost every change from ${failed.file} on.`,
+    failed.file,
   );
 }
 
@@ -180,7 +176,7 @@ export async function proveRecoveryEnd(
     );
   // By position on the newest segment's timeline: recovery follows the newest timeline of the archive.
   const r = checkRecoveryEnd({ newest, replayLsn: end.lsn });
-  if (!r.complete) throw new RecoveryIncompleteError(r.message);
+  if (!r.complete) throw new RecoveryIncompleteError(r.message, r.stoppedAt);
   ctx.line(r.message);
 }
 
