@@ -93,9 +93,9 @@ export async function setUpRecoverySpeed(
   return speed;
 }
 
-/** rm -rf, then checks after a pause that nothing came back (up to 20 rounds). */
+/** rm -rf (made accessible first: a spool someone made unusable), then checks after a pause that nothing came back (up to 20 rounds). */
 const REMOVE_SCRIPT =
-  'i=0; while :; do rm -rf -- "$@" 2>/dev/null; sleep 0.2; gone=1; for p in "$@"; do [ -e "$p" ] && gone=; done; ' +
+  'i=0; while :; do chmod -R u+rwX -- "$@" 2>/dev/null; rm -rf -- "$@" 2>/dev/null; sleep 0.2; gone=1; for p in "$@"; do [ -e "$p" ] && gone=; done; ' +
   '[ -n "$gone" ] && exit 0; i=$((i + 1)); [ $i -ge 20 ] && exit 1; done';
 
 /**

@@ -127,7 +127,7 @@ export async function prepareRecovery(place: RecoveryPlace, ctx: RestoreContext)
   const workDir = d.slice(0, d.lastIndexOf('/')) || '/';
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const speed = await setUpRecoverySpeed(rt, { machine, conf, env, stanza, baseArgs, workDir, runId }, ctx.signal);
-  for (const l of speed.explanation) ctx.line(`${l[0]!.toUpperCase()}${l.slice(1)}.`);
+  for (const l of speed.explanation) ctx.line(l);
   return { place, speed, baseArgs, finished: false };
 }
 
