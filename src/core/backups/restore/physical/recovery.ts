@@ -113,7 +113,8 @@ export async function prepareRecovery(place: RecoveryPlace, ctx: RestoreContext)
   ctx.step('Choosing the recovery options of this restore');
   const swept = await sweepRecoveryLeftovers(rt, dataDir);
   if (swept.length) ctx.line(`Removed what an interrupted restore left: ${swept.join(', ')}.`);
-  const read = await readToolSettings(place, ctx.signal);
+  const read =
+    place.conf !== undefined && place.env ? { env: {}, conf: undefined } : await readToolSettings(place, ctx.signal);
   const conf = place.conf ?? read.conf;
   const env = place.env ?? read.env;
   const spool = userSpoolPath(conf, env, stanza);
