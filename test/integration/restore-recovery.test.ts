@@ -7,7 +7,7 @@
  * spool) and that recovery reached the archive's newest segment; a segment unreadable for one try and the spool
  * made unusable midway through recovery (chmod 000 on it, as soon as the wrapper logs the failed try): fetched the
  * plain way, said so, and every row is there; a segment that stays unreadable: the restore is reported incomplete
- * at that segment and rolled back (PostgreSQL never promoted early); a cancel leaves no spool and no wrapper; a
+ * at that segment and rolled back (PostgreSQL never promoted early), and a drill fails with the same words; a cancel leaves no spool and no wrapper; a
  * config with its own archive-async and process-max is kept as is (nothing of ours on the command line, the file
  * unchanged), and when pgBackRest's own restore_command then lets PostgreSQL promote early at the unreadable
  * segment, the proof catches it: incomplete, rolled back.
@@ -20,6 +20,7 @@ import { connectEngine, resolveEngine } from '../../src/core/docker/engine-addre
 import { ContainerRuntime } from '../../src/core/runtime';
 import { restorePhysical, serverState, type PhysicalTarget } from '../../src/core/backups/restore/physical';
 import { RestoreError } from '../../src/core/backups/restore/run';
+import { runDrill, type DrillReport } from '../../src/core/backups/drill';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -164,6 +165,34 @@ describe('restore: recovery options of this restore, and recovery proven to reac
     assert.equal(await leftovers(), '');
   });
 
+  it('a drill of the latest state with a segment that stays unreadable fails with the same words', async () => {
+    await sh(`chmod 0000 ${bad}`);
+    let r: DrillReport;
+    try {
+      r = await runDrill(
+        {
+          docker: client,
+          containerId: await stack!.containerId('timescaledb'),
+          project: stack!.projectName,
+          stanza: 'db',
+          configPath: '/home/postgres/pgdata/backup/pgbackrest.conf',
+          dataDir: DATA,
+          conn: target.conn,
+        },
+        { kind: 'pgbackrest' },
+        ctx(),
+      );
+    } finally {
+      await sh(`chmod 0640 ${bad}`);
+    }
+    assert.equal(r.passed, false);
+    const words = new RegExp(`^The restore is incomplete: recovery stopped at WAL segment ${badSegment}`);
+    assert.match(r.error ?? '', words);
+    const started = r.checks.find((c) => c.name === 'PostgreSQL starts and leaves recovery');
+    assert.equal(started?.status, 'failed');
+    assert.match(started.message, words);
+  });
+
   it('a cancel during the restore leaves no spool and no wrapper behind', async () => {
     const before = await count();
     const from = lines.length;
@@ -182,7 +211,7 @@ describe('restore: recovery options of this restore, and recovery proven to reac
     assert.equal(await count(), before);
   });
 
-  it("a config with its own archive-async and process-max is kept as is; an early promotion is caught by the proof", async () => {
+  it('a config with its own archive-async and process-max is kept as is; an early promotion is caught by the proof', async () => {
     const confFile = join(stack!.infraDir, 'pgbackrest.conf');
     const original = readFileSync(confFile, 'utf8');
     const mine = `${original.replace(/\n?$/, '\n')}\n[global:archive-get]\narchive-async=n\n\n[global:restore]\nprocess-max=1\n`;
