@@ -223,7 +223,12 @@ export const restoreReplayFigure: Figure = {
               );
             },
             line: (l) => {
-              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) extArgv ??= l.slice(2).split(' ');
+              // The wrapper's restore_command is one quoted word with spaces in the logged line: dropped before the split.
+              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore'))
+                extArgv ??= l
+                  .slice(2)
+                  .replace(/'--recovery-option=restore_command=[^']*' /, '')
+                  .split(' ');
               if (l.startsWith('archive-get: ') || l.startsWith('restore: ')) chosen.add(l);
             },
           },
