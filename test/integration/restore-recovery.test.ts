@@ -193,8 +193,14 @@ describe('restore: recovery options of this restore, and recovery proven to reac
     assert.match(started.message, words);
   });
 
-  it('a cancel during the restore leaves no spool and no wrapper behind', async () => {
+  it('a cancel during the restore leaves no spool and no wrapper behind; what a killed one left is swept first', async () => {
     const before = await count();
+    // What a restore killed during recovery leaves (its spool with a queued segment, its wrapper and log).
+    await sh(
+      'mkdir -p /home/postgres/pgdata/.tsdbops-spool-killed/archive/db/in && ' +
+        'echo x > /home/postgres/pgdata/.tsdbops-spool-killed/archive/db/in/000000010000000000000009 && ' +
+        'touch /home/postgres/pgdata/.tsdbops-restore-command-killed.sh /home/postgres/pgdata/.tsdbops-restore-command-killed.log',
+    );
     const from = lines.length;
     const ac = new AbortController();
     const e = await failure(
@@ -206,6 +212,12 @@ describe('restore: recovery options of this restore, and recovery proven to reac
     assert.ok(
       lines.slice(from).some((l) => /^archive-get: async, .*spool \/home\/postgres\/pgdata\/\.tsdbops-spool-/.test(l)),
       'a spool was set up',
+    );
+    assert.ok(
+      lines
+        .slice(from)
+        .some((l) => l.startsWith('Removed what an interrupted restore left:') && l.includes('.tsdbops-spool-killed')),
+      'the leftovers were swept',
     );
     assert.equal(await leftovers(), '', 'no spool and no wrapper left');
     assert.equal(await count(), before);
