@@ -87,6 +87,18 @@ export async function interleaved(
   return { a: as, b: bs };
 }
 
+/**
+ * The guide's `pgbackrest restore` argv from the extension's logged restore line: without the options the extension
+ * adds for speed (its restore_command is one quoted word with spaces, dropped before the split).
+ */
+export function guideRestoreArgv(line: string): string[] {
+  return line
+    .replace(/^\$ /, '')
+    .replace(/'--recovery-option=restore_command=[^']*' /, '')
+    .split(' ')
+    .filter((a) => !/^--(process-max|archive-async|spool-path|archive-get-queue-max)\b/.test(a));
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   const m = s.length >> 1;

@@ -27,6 +27,7 @@ import {
   StepTimes,
   type BenchContext,
   type Figure,
+  guideRestoreArgv,
 } from '../lib';
 
 export const DATA = '/home/postgres/pgdata/data';
@@ -313,7 +314,7 @@ export const pgbackrestRestoreFigure: Figure = {
                   : title.replace(/ to \S*\.pre-restore-\S+$/, ''),
               ),
             line: (l) => {
-              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) restoreArgv ??= l.slice(2).split(' ');
+              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) restoreArgv ??= guideRestoreArgv(l);
             },
           },
         );

@@ -8,7 +8,7 @@
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { runDrill, type DrillReport, type DrillTarget } from '../../src/core/backups/drill';
 import { run, sleep } from '../../test/support/proc';
-import { interleaved, median, pick, ratios, timed, fmt, type Figure } from '../lib';
+import { guideRestoreArgv, interleaved, median, pick, ratios, timed, fmt, type Figure } from '../lib';
 import { DATA, prepare } from './backups';
 
 const CONFIG = '/home/postgres/pgdata/backup/pgbackrest.conf';
@@ -50,7 +50,7 @@ export const restoreDrillFigure: Figure = {
           {
             step: () => undefined,
             line: (l) => {
-              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) restoreArgv ??= l.slice(2).split(' ');
+              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) restoreArgv ??= guideRestoreArgv(l);
             },
           },
         );

@@ -14,6 +14,7 @@ import { deletePreRestoreCopy, restorePhysical } from '../../src/core/backups/re
 import { newestArchivedSegment, parseWalSegment, walSegmentName } from '../../src/core/backups/restore/recovery-proof';
 import { run, sleep } from '../../test/support/proc';
 import {
+  guideRestoreArgv,
   interleaved,
   median,
   pick,
@@ -149,9 +150,6 @@ export function serverRecovery(text: string): ServerRecovery {
   return out;
 }
 
-/** Options the extension may add for speed: the raw side runs the guide's own command without them. */
-const SPEED_ARG = /^--(process-max|archive-async|spool-path|archive-get-queue-max|recovery-option=restore_command)\b/;
-
 // ---------- The figure ----------
 
 interface Phases {
@@ -223,7 +221,7 @@ export const restoreReplayFigure: Figure = {
               );
             },
             line: (l) => {
-              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) extArgv ??= l.slice(2).split(' ');
+              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) extArgv ??= guideRestoreArgv(l);
               if (l.startsWith('archive-get: ') || l.startsWith('restore: ')) chosen.add(l);
             },
           },
@@ -239,7 +237,8 @@ export const restoreReplayFigure: Figure = {
     let n = 0;
     const raw = async () => {
       const aside = `${DATA}.bench-replay-raw-${++n}`;
-      const argv = extArgv!.filter((a) => !SPEED_ARG.test(a));
+      // The guide's own command: without the options the extension adds for speed (guideRestoreArgv).
+      const argv = extArgv!;
       const rawLog = '/home/postgres/pgdata/bench-raw-start.log';
       const size = await run(
         'docker',

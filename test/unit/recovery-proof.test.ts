@@ -207,6 +207,7 @@ describe('recovery wrapper: async first, then the plain way; only "not in the ar
     const r = run(SEG, [1, 1]);
     assert.equal(r.code, 1);
     assert.equal(r.calls.length, 2);
+    assert.equal(describeWrapperLog(parseWrapperLog(r.log)), undefined, "the archive's end is no miss of the queue");
   });
 
   it('a segment that cannot be read at all: exit 255 after 3 plain tries (PostgreSQL stops, it does not promote)', () => {

@@ -226,11 +226,12 @@ export class Restores {
               dataDir: setup.dataDir,
               conn: setup.conn,
               user: setup.toolUser,
+              conf: setup.site.conf,
             },
             src,
             rctx,
           )
-        : restorePhysical({ rt: setup.rt, dataDir: setup.dataDir, conn: setup.conn }, src, rctx),
+        : restorePhysical({ rt: setup.rt, dataDir: setup.dataDir, conn: setup.conn, conf: setup.site.conf }, src, rctx),
     );
     void vscode.window
       .showInformationMessage(

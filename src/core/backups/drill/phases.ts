@@ -14,6 +14,15 @@ import type { Phase } from '../../operations/phases';
 import { confOption } from '../pgbackrest';
 import { restoreTypeOptions } from '../restore/target';
 import { displayArgv, psqlQuery, runLogged } from '../restore/run';
+import {
+  finishRecovery,
+  prepareRecovery,
+  proveRecoveryEnd,
+  recoveryStopped,
+  speedEnvOf,
+  withRecoveryOptions,
+} from '../restore/physical/recovery';
+import { errorText } from '../../format';
 import { damagedRepoFiles, runChecks } from './checks';
 import { loadLogical } from './logical';
 import { checkScratchDisk, createScratch, prepareScratchFolders, removeScratch } from './scratch';
@@ -105,7 +114,22 @@ function restoreArgv(s: DrillState): string[] {
 async function restorePhysicalCopy(s: DrillState): Promise<void> {
   const { ctx, t, plan } = s;
   const rt = s.rt!;
-  const argv = restoreArgv(s);
+  if (s.src.kind === 'pgbackrest') {
+    // This restore's options from the scratch container's machine; the live container's settings are the user's
+    // (the scratch container's own PGBACKREST_* variables are the drill's).
+    s.recovery = await prepareRecovery(
+      {
+        rt,
+        dataDir: s.dataDir,
+        stanza: t.stanza,
+        repoArgs: plan!.repoArgs,
+        conf: plan!.conf ?? '',
+        env: speedEnvOf(s.liveInfo?.Config.Env),
+      },
+      ctx,
+    );
+  }
+  const argv = withRecoveryOptions(restoreArgv(s), s.recovery);
   ctx.line(`$ ${displayArgv(argv)}`);
   const errors: string[] = [];
   const r = await rt.run(argv, {
@@ -151,7 +175,9 @@ const replayAndStart: Phase<DrillState> = {
       s.error = error;
       check(s, 'PostgreSQL starts and leaves recovery', 'failed', error);
     };
-    if (r.exitCode !== 0) return fail(`PostgreSQL did not start on the restored data: ${await logTail()}`);
+    const stopped = async () => (await recoveryStopped(s.recovery))?.message;
+    if (r.exitCode !== 0)
+      return fail((await stopped()) ?? `PostgreSQL did not start on the restored data: ${await logTail()}`);
     const deadline = Date.now() + (t.startTimeoutSec ?? 600) * 1000;
     for (;;) {
       ctx.signal?.throwIfAborted();
@@ -162,12 +188,23 @@ const replayAndStart: Phase<DrillState> = {
         'SELECT pg_is_in_recovery()',
       ).catch(() => ['']);
       if (v === 'f') break;
+      // The server stopped during recovery (a segment the wrapper could not read): no use waiting.
+      if (v !== 't' && (await rt.run(['pg_ctl', '-D', s.dataDir, 'status']).catch(() => undefined))?.exitCode === 3)
+        return fail((await stopped()) ?? `PostgreSQL stopped during recovery: ${await logTail()}`);
       if (Date.now() > deadline)
         return fail(`PostgreSQL did not leave recovery in ${t.startTimeoutSec ?? 600} s: ${await logTail()}`);
       await new Promise((res) => setTimeout(res, 250));
     }
+    if (s.plan?.newestWal) {
+      try {
+        await proveRecoveryEnd(rt, L.scratchConn, ctx, s.plan.newestWal);
+      } catch (e) {
+        return fail(errorText(e));
+      }
+    }
     check(s, 'PostgreSQL starts and leaves recovery', 'passed', 'started, recovery finished, promoted');
     s.up = true;
+    await finishRecovery(s.recovery, ctx);
   },
 };
 
@@ -201,7 +238,10 @@ const checks: Phase<DrillState> = {
 /** The scratch container, its volume and network go: the end of every drill (on a failure, prepare's undo). */
 const teardown: Phase<DrillState> = {
   name: 'teardown',
-  run: removeScratch,
+  run: async (s) => {
+    await finishRecovery(s.recovery, s.ctx);
+    await removeScratch(s);
+  },
 };
 
 export const DRILL_PHASES: readonly Phase<DrillState>[] = [

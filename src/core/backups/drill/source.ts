@@ -24,6 +24,8 @@ export interface SourcePlan {
   readonly repoArgs: string[];
   /** Set when the set is read from an object store or sftp: the scratch container gets a network of its own. */
   readonly storeEndpoint?: string;
+  /** Latest state: the newest archived WAL segment, which the scratch copy's recovery must reach. */
+  readonly newestWal?: string;
 }
 
 export async function planSource(
@@ -89,6 +91,7 @@ async function planPgBackRest(
     target,
     repoArgs: repo !== undefined ? [`--repo=${repo}`] : [],
     storeEndpoint,
+    newestWal: target.target === 'latest' ? info.newestWal : undefined,
   };
 }
 

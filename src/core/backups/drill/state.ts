@@ -4,6 +4,7 @@ import { posix } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ContainerRuntime, ToolRuntime } from '../../runtime';
 import type { RestoreContext, ServerConnection } from '../restore/run';
+import type { RecoveryRun } from '../restore/physical/recovery';
 import type { SourcePlan } from './source';
 import { DRILL_HOST_LABEL, DRILL_LABEL, DRILL_PID_LABEL, DRILL_PROJECT_LABEL, DRILL_STARTED_LABEL } from './sweep';
 import type { DrillCheck, DrillCheckStatus, DrillReport, DrillSource, DrillTarget } from './types';
@@ -42,6 +43,8 @@ export interface DrillState {
   network?: string;
   heartbeat?: NodeJS.Timeout;
   rt?: ToolRuntime;
+  /** pgBackRest: the scratch restore's recovery options and what they set up. */
+  recovery?: RecoveryRun;
   /** Findings. */
   restored: boolean;
   up: boolean;

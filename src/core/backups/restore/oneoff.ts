@@ -35,6 +35,8 @@ export interface OneOffTarget {
   /** Seconds `docker stop` waits before killing (default 120; the image's stop signal is used). */
   readonly stopTimeoutSec?: number;
   readonly startTimeoutSec?: number;
+  /** The pgBackRest config text in effect (the stack context's), for the restore's recovery options. */
+  readonly conf?: string;
 }
 
 async function stopService(o: OneOffTarget, ctx: RestoreContext): Promise<void> {
@@ -123,7 +125,7 @@ export async function restoreInOneOff(
     try {
       const rt = new ContainerRuntime(o.docker, oneoff.id, 'one-off restore container');
       result = await restorePhysical(
-        { rt, dataDir: o.dataDir, conn: o.conn, leaveRunning: false, startTimeoutSec: o.startTimeoutSec },
+        { rt, dataDir: o.dataDir, conn: o.conn, leaveRunning: false, startTimeoutSec: o.startTimeoutSec, conf: o.conf },
         src,
         ctx,
       );

@@ -93,6 +93,11 @@ export async function setUpRecoverySpeed(
   return speed;
 }
 
+/** rm -rf (made accessible first: a spool someone made unusable), then checks after a pause that nothing came back (up to 20 rounds). */
+const REMOVE_SCRIPT =
+  'i=0; while :; do chmod -R u+rwX -- "$@" 2>/dev/null; rm -rf -- "$@" 2>/dev/null; sleep 0.2; gone=1; for p in "$@"; do [ -e "$p" ] && gone=; done; ' +
+  '[ -n "$gone" ] && exit 0; i=$((i + 1)); [ $i -ge 20 ] && exit 1; done';
+
 /**
  * Reads the wrapper's log (its one line for the output, when the async queue missed a segment) and removes the
  * wrapper, its log, this restore's spool, or the queue inside the user's own spool. Never throws.
@@ -107,7 +112,8 @@ export async function tearDownRecoverySpeed(rt: ToolRuntime, speed: RecoverySpee
     const paths = [speed.wrapperPath, speed.wrapperLogPath, speed.spoolDir, speed.spoolQueueDir].filter(
       (p): p is string => Boolean(p),
     );
-    if (paths.length) await rt.run(['rm', '-rf', '--', ...paths]);
+    // Retried: a background archive-get of the async queue may still write a segment or two for a moment.
+    if (paths.length) await rt.run(['sh', '-c', REMOVE_SCRIPT, 'remove', ...paths]);
   } catch {
     // Best effort: a failed clean-up leaves files named .tsdbops-* beside PGDATA, swept by the next restore.
   }

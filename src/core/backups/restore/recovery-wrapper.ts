@@ -87,14 +87,20 @@ export function parseWrapperLog(text: string): WrapperLog {
   return { asyncMissed, fetchedPlain, failed, retries };
 }
 
-/** The restore's line about the fall-backs, or undefined when the async queue gave every segment. */
+/**
+ * The restore's line about the fall-backs, or undefined when the async queue gave every segment. A segment the
+ * plain way did not find either is the end of the archive (every recovery asks for the one after the last), not a
+ * miss of the queue.
+ */
 export function describeWrapperLog(log: WrapperLog): string | undefined {
-  if (!log.asyncMissed.length && !log.retries) return undefined;
+  const failedFiles = log.failed.map((f) => f.file);
+  const missed = log.asyncMissed.filter((f) => log.fetchedPlain.includes(f) || failedFiles.includes(f));
+  if (!missed.length && !log.retries) return undefined;
   const parts: string[] = [];
-  if (log.asyncMissed.length) {
+  if (missed.length) {
     parts.push(
-      `the async queue could not give ${log.asyncMissed.length} segment${log.asyncMissed.length === 1 ? '' : 's'} ` +
-        `(first ${log.asyncMissed[0]}): fetched the plain way${log.fetchedPlain.length < log.asyncMissed.length ? ' where found' : ''}`,
+      `the async queue could not give ${missed.length} segment${missed.length === 1 ? '' : 's'} ` +
+        `(first ${missed[0]}): fetched the plain way${log.fetchedPlain.length < missed.length ? ' where it could be read' : ''}`,
     );
   }
   if (log.retries) parts.push(`${log.retries} plain read${log.retries === 1 ? '' : 's'} failed and were retried`);

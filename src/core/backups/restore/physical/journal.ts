@@ -4,6 +4,7 @@ import { ToolFailedError } from '../../../runtime';
 import { errorText } from '../../../format';
 import { formatTimeTarget } from '../pitr';
 import { targetOfSource } from '../target';
+import { sweepRecoveryLeftovers } from '../recovery-run';
 import { displayArgv, runLogged, runLoggedChecked, type RestoreContext } from '../run';
 import type { PhysicalSource, PhysicalTarget, RestoreJournal } from './types';
 import {
@@ -90,6 +91,8 @@ export async function rollBack(t: PhysicalTarget, ctx0: RestoreContext, j: Resto
   await endRestoreTool(t, ctx, j.pidFile);
   if (j.stanzaStart) await startStanzaAgain(t, ctx, j.stanzaStart);
   await putBack(t, ctx, j);
+  // The spool and restore_command wrapper of the interrupted restore (physical/recovery.ts).
+  for (const f of await sweepRecoveryLeftovers(t.rt, t.dataDir)) ctx.line(`Removed ${f}`);
 }
 
 /** `pgbackrest start` for the stanza a restore stopped (its exit code is logged, not fatal). */

@@ -2,8 +2,11 @@
  * A physical restore as a pipeline of named phases, each undo next to its phase:
  *
  *   verify (read only) → take down (journal, stop, move PGDATA aside; undo: put the previous data back)
- *   → stop stanza (pgBackRest; undo: start it again) → restore (the tool; undo: end it)
- *   → start stanza (pgBackRest) → start (start, wait, verify; stop again in a one-off container)
+ *   → stop stanza (pgBackRest; undo: start it again) → recovery options (pgBackRest: this restore's
+ *   options from the machine, the spool and the restore_command wrapper; removed at the end, whatever
+ *   happened) → restore (the tool; undo: end it) → start stanza (pgBackRest)
+ *   → start (start, wait, verify, prove a latest-state recovery reached the newest archived WAL segment;
+ *   stop again in a one-off container)
  *
  * On a failure or cancel the phases that ran are undone newest first: the tool ends, the stanza starts,
  * the half-restored folder goes and the pre-restore copy moves back; that is `rollBack` of the journal,
@@ -34,6 +37,15 @@ import {
   stopServer,
 } from './server';
 import type { PhysicalRestoreResult, PhysicalSource, PhysicalTarget, RestoreJournal } from './types';
+import {
+  finishRecovery,
+  prepareRecovery,
+  proveRecoveryEnd,
+  recoveryStopped,
+  RecoveryIncompleteError,
+  withRecoveryOptions,
+  type RecoveryRun,
+} from './recovery';
 import { verifySource, type VerifiedSource } from './verify';
 
 /** What the phases of one physical restore share. */
@@ -50,6 +62,8 @@ interface PhysicalRun {
   /** The restore tool could not be ended: the data folder is not put back under it. */
   toolStuck: boolean;
   databases: string[];
+  /** pgBackRest: this restore's recovery options and what they set up (physical/recovery.ts). */
+  recovery?: RecoveryRun;
 }
 
 const pgbackrest = (s: PhysicalRun) => s.src.kind === 'pgbackrest';
@@ -121,6 +135,31 @@ const stopStanza: Phase<PhysicalRun> = {
   },
 };
 
+/**
+ * pgBackRest: this restore's options, chosen from the machine (the user's own settings win), the spool and the
+ * restore_command wrapper; said in the output. What it sets up is removed at the end of the restore, success or
+ * not (restorePhysical), and swept before the next one after a crash.
+ */
+const recoveryOptions: Phase<PhysicalRun> = {
+  name: 'recovery options',
+  when: pgbackrest,
+  run: async (s, ctx) => {
+    const src = stanzaSource(s);
+    const argv = s.v!.restoreArgv!;
+    s.recovery = await prepareRecovery(
+      {
+        rt: s.t.rt,
+        dataDir: s.t.dataDir,
+        stanza: src.stanza,
+        configPath: src.configPath,
+        repoArgs: argv.filter((a) => a.startsWith('--repo=')),
+        conf: s.t.conf,
+      },
+      ctx,
+    );
+  },
+};
+
 /** pgBackRest restore, or the base backup's archives extracted; its undo ends the tool (by its recorded pid). */
 const restoreData: Phase<PhysicalRun> = {
   name: 'restore',
@@ -129,7 +168,7 @@ const restoreData: Phase<PhysicalRun> = {
     const pidFile = s.journal!.pidFile;
     if (s.src.kind === 'pgbackrest') {
       ctx.step(v!.target ? `Restoring ${v!.from} to ${v!.target}` : `Restoring ${v!.from}`);
-      await runTool(t, ctx, pidFile, v!.restoreArgv!);
+      await runTool(t, ctx, pidFile, withRecoveryOptions(v!.restoreArgv!, s.recovery));
       return;
     }
     ctx.step(`Extracting ${posix.basename(v!.base!)}`);
@@ -164,16 +203,23 @@ const startStanza: Phase<PhysicalRun> = {
 };
 
 /**
- * Start, wait until it accepts connections and left recovery, verify (databases listed, not in recovery),
- * and, when it stays running, drop the journal once verified: one exec. In a one-off container: stop it again.
+ * Start, wait until it accepts connections and left recovery, verify (databases listed, not in recovery):
+ * one exec. A latest-state restore must have replayed into the newest archived WAL segment (else it is
+ * incomplete and rolls back); then this restore's recovery set-up goes and, when the server stays running,
+ * the journal. In a one-off container: stop it again.
  */
 const start: Phase<PhysicalRun> = {
   name: 'start',
   run: async (s, ctx) => {
-    s.databases = await startAndVerify(s.t, ctx, {
-      removePidFile: s.journal!.pidFile,
-      removeOnSuccess: s.leaveRunning ? journalPath(s.t.dataDir) : undefined,
-    });
+    try {
+      s.databases = await startAndVerify(s.t, ctx, { removePidFile: s.journal!.pidFile });
+    } catch (e) {
+      throw (await recoveryStopped(s.recovery)) ?? e;
+    }
+    if (s.v?.newestWal) await proveRecoveryEnd(s.t.rt, s.t.conn, ctx, s.v.newestWal);
+    await finishRecovery(s.recovery, uncancellable(ctx), s.t.conn);
+    if (s.leaveRunning)
+      await runLoggedChecked(s.t.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(s.t.dataDir)]);
     ctx.line(`Databases: ${s.databases.join(', ')}`);
     if (!s.leaveRunning) {
       ctx.step('Stopping the restored PostgreSQL (the service starts it)');
@@ -186,6 +232,7 @@ export const PHYSICAL_RESTORE_PHASES: readonly Phase<PhysicalRun>[] = [
   verify,
   takeDownPhase,
   stopStanza,
+  recoveryOptions,
   restoreData,
   startStanza,
   start,
@@ -220,6 +267,9 @@ export async function restorePhysical(
     });
   } catch (e) {
     throw e instanceof PhasesFailedError ? restoreFailure(s, e) : e;
+  } finally {
+    // After a failure or cancel (the rollback stopped the server first): the spool and the wrapper go.
+    await finishRecovery(s.recovery, uncancellable(ctx));
   }
   // Done: the new data is verified, so the journal goes (the moved-aside copy stays).
   if (!s.leaveRunning) await runLoggedChecked(t.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(dataDir)]);
@@ -257,7 +307,9 @@ function restoreFailure(s: PhysicalRun, f: PhasesFailedError): unknown {
   return new RestoreError(
     f.cancelled
       ? `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`
-      : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
+      : e instanceof RecoveryIncompleteError
+        ? `${e.message} Rolled back: the previous data is back in ${dataDir}.`
+        : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
     true,
     e,
   );

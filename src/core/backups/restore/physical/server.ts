@@ -69,6 +69,8 @@ sql="SELECT CASE WHEN pg_is_in_recovery() THEN 't' ELSE 'f' END || '|' ||
   coalesce((SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datallowconn), '')"
 while :; do
   r=$("$@" -c "$sql" 2>&1) && case $r in f\\|*) break ;; esac
+  # The server stopped (a restore_command that failed fatally during recovery): no use waiting.
+  if [ -n "\${d:-}" ] && ! pg_ctl -D "$d" status >/dev/null 2>&1; then echo "PostgreSQL stopped during recovery: $r" >&2; exit 98; fi
   if [ "$(date +%s)" -ge "$end" ]; then echo "PostgreSQL did not become ready in $timeout s: $r" >&2; exit 96; fi
   sleep 0.1
 done

@@ -19,6 +19,11 @@ export interface PhysicalTarget {
   readonly startTimeoutSec?: number;
   /** Free space to keep on PGDATA's file system beyond the restored data (default 64 MiB). */
   readonly reserveBytes?: number;
+  /**
+   * The pgBackRest config text in effect (the stack context's site.conf): the user's own recovery settings in it
+   * win. Absent: read where the tools run.
+   */
+  readonly conf?: string;
 }
 
 export type PhysicalSource =

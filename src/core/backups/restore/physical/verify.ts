@@ -4,6 +4,7 @@ import type { ToolRuntime } from '../../../runtime';
 import { isCancelled } from '../../../operations/cancel';
 import { pgbackrestInfo, type StanzaInfo } from '../../pgbackrest';
 import { errorText } from '../../../format';
+import { newestArchivedSegment } from '../recovery-proof';
 import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from '../pitr';
 import { restoreTypeOptions, targetOfSource } from '../target';
 import { BackupVerifyError, runLogged, type RestoreContext } from '../run';
@@ -28,6 +29,8 @@ export async function restorableSets(
   status: { code: number; message: string };
   /** More than one repository: the restore names the set's repository (`--repo`). */
   multiRepo: boolean;
+  /** The newest archived WAL segment (recovery-proof.ts), noted before the restore. */
+  newestWal?: string;
 }> {
   ctx.line(`$ pgbackrest --stanza=${stanza}${configPath ? ` --config=${configPath}` : ''} --output=json info`);
   let info: StanzaInfo;
@@ -58,6 +61,7 @@ export async function restorableSets(
     status,
     lockHeld: info.lockHeld,
     multiRepo: info.repos.length > 1,
+    newestWal: newestArchivedSegment(info),
     sets: info.backups
       .filter((b) => usable(b.repoKey))
       .map((b) => ({
@@ -80,6 +84,8 @@ export interface VerifiedSource {
   wal?: string;
   /** About how many bytes the restored data folder takes (for the free-space check). */
   sizeBytes?: number;
+  /** A latest-state restore: the newest archived WAL segment, which recovery must reach. */
+  newestWal?: string;
 }
 
 async function verifyPgBackRest(
@@ -141,10 +147,13 @@ async function verifyPgBackRest(
       `${set.repoKey && info.multiRepo ? ` (repo${set.repoKey})` : ''}.`,
   );
   if (t.target === 'latest') ctx.line('Every WAL archived after it is replayed (the latest state).');
+  if (t.target === 'latest' && info.newestWal)
+    ctx.line(`The archive's newest WAL segment is ${info.newestWal}: recovery must reach it.`);
   return {
     from: set.label,
     target: t.target === 'xid' ? `xid ${t.xid}` : undefined,
     sizeBytes: set.sizeBytes,
+    newestWal: t.target === 'latest' ? info.newestWal : undefined,
     restoreArgv: [
       ...common,
       ...repoArg(set),
