@@ -30,6 +30,15 @@ export type ParsedOptions<O extends Record<string, OptionSpec>> = {
   [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K]['multiple'] extends true ? string[] : string;
 };
 
+/** The engine, for the subcommands that need Docker (status, drill). */
+export const ENGINE_OPTIONS = {
+  'docker-host': {
+    type: 'string',
+    value: '<url>',
+    help: 'The Docker engine (unix://, tcp://, ssh://user@host). Default: tsdbOps.docker.host / .context, else DOCKER_HOST, else the Docker context.',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
 /** Options every subcommand takes. */
 export const COMMON_OPTIONS = {
   workspace: {

@@ -15,6 +15,16 @@ const COMMANDS: ReadonlyArray<{
     summary: 'Lint sqlx migrations (text, json, sarif, github); --since <ref> for changed applied migrations.',
     run: async (io, argv) => (await import('./lint/command')).runLint(io, argv),
   },
+  {
+    name: 'status',
+    summary: 'Backups, WAL archiving, drills and migrations (text, json, prometheus); --fail-on for scripts.',
+    run: async (io, argv) => (await import('./status/command')).runStatus(io, argv),
+  },
+  {
+    name: 'drill',
+    summary: 'Restore drill in a scratch container, report in the drills folder; --max-age-days for timers.',
+    run: async (io, argv) => (await import('./drill/command')).runDrillCommand(io, argv),
+  },
 ];
 
 export function mainHelp(): string {
