@@ -187,15 +187,14 @@ describe('tsdb-ops status and drill: the installed command line on a fixture sta
     assert.equal(s.migrations?.pending, migrationFiles.length);
     assert.equal(s.migrations?.modified, 0);
     assert.deepEqual(s.failures, []);
-    const text = await cli(['status']);
-    assert.equal(text.code, 0, text.stderr);
-    assert.ok(text.stdout.includes(sets.at(-1)!.label), text.stdout);
   });
 
   it('status --fail-on: stale-drill holds with no drill (exit 1, said); archiving does not (exit 0)', async () => {
     const stale = await cli(['status', '--fail-on', 'stale-drill']);
     assert.equal(stale.code, 1, stale.stderr);
     assert.match(stale.stdout, /Fails on:\n {2}stale-drill: never verified by a restore drill/);
+    assert.match(stale.stdout, /^ {2}newest: \d{8}-\d{6}F \(full\), /m);
+    assert.match(stale.stdout, /^ {2}ok: /m);
     const archiving = await cli(['status', '--fail-on', 'archiving', '--format', 'json']);
     assert.equal(archiving.code, 0, archiving.stderr);
     assert.deepEqual((JSON.parse(archiving.stdout) as { failures: string[] }).failures, []);
@@ -259,6 +258,37 @@ describe('tsdb-ops status and drill: the installed command line on a fixture sta
     const s = JSON.parse(fresh.stdout) as { drills: { stale: boolean; lastPassed?: { finished: string } } };
     assert.equal(s.drills.stale, false);
     assert.ok(s.drills.lastPassed);
+  });
+
+  it('a drill ended by SIGTERM removes its scratch container (exit 1, no report); one killed by SIGKILL is swept by the next run', async () => {
+    const drillsNow = () => ours().split('|').slice(1).join('').trim();
+    const startAndWait = async () => {
+      const child = spawn(bin, ['drill'], { cwd: stack.dir, env: baseEnv });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const container = () => ours().split('|')[1]!.trim();
+      for (let i = 0; i < 600 && !container(); i++) await sleep(200);
+      assert.ok(drillsNow(), `a scratch container appeared:\n${out}`);
+      return { child, closed, out: () => out };
+    };
+    const term = await startAndWait();
+    term.child.kill('SIGTERM');
+    assert.equal(await term.closed, 1, term.out());
+    assert.match(term.out(), /SIGTERM: cancelling the drill/);
+    assert.equal(drillsNow(), '', 'nothing left after SIGTERM');
+    assert.equal(reports().length, 2, 'no report for a cancelled drill');
+
+    const killed = await startAndWait();
+    killed.child.kill('SIGKILL');
+    await killed.closed;
+    assert.notEqual(drillsNow(), '', 'SIGKILL leaves the scratch container');
+    const next = await cli(['drill', '--max-age-days', '1']);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stdout, /^Swept 1 abandoned drill container\(s\), 1 volume\(s\), 0 network\(s\)\.$/m);
+    assert.match(next.stdout, /^Skipped: /m);
+    assert.equal(drillsNow(), '', 'swept');
   });
 
   it("the documented systemd ExecStart and cron line run as written (the stack's folder for /srv/myapp)", async () => {

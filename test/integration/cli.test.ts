@@ -89,6 +89,16 @@ describe('tsdb-ops command line: the packed tarball, installed', function () {
       '--infra',
     ])
       assert.ok(lint.stdout.includes(flag), `lint --help names ${flag}`);
+    for (const [command, flags] of [
+      ['status', ['--format', '--fail-on', '--max-age-days', '--docker-host', '--infra', '--workspace']],
+      ['drill', ['--format', '--max-age-days', '--set', '--target', '--repo', '--docker-host', '--infra']],
+    ] as const) {
+      assert.match(help.stdout, new RegExp(`^ {2}${command} `, 'm'));
+      const h = cli([command, '--help'], { cwd: work });
+      assert.equal(h.code, 0, h.stderr);
+      assert.match(h.stdout, new RegExp(`^Usage: tsdb-ops ${command} \\[options\\]`));
+      for (const flag of flags) assert.ok(h.stdout.includes(flag), `${command} --help names ${flag}`);
+    }
   });
 
   describe('lint on the lint corpus, in every format', () => {

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { DRILL_SPEC, skipReason } from '../../src/cli/drill/command';
 import { LINT_SPEC } from '../../src/cli/lint/command';
 import { mainHelp } from '../../src/cli/main';
+import { UsageError } from '../../src/cli/io';
+import { stackSettingsOf } from '../../src/cli/stack';
 import { STATUS_SPEC } from '../../src/cli/status/command';
 import type { DrillReport } from '../../src/core/backups/drill';
 import { FAIL_CONDITIONS } from '../../src/core/status/model';
@@ -53,5 +55,47 @@ describe('drill --max-age-days', () => {
       undefined,
     );
     assert.equal(skipReason([], 7, now), undefined);
+  });
+});
+
+describe('the stack settings a command hands to resolveStack', () => {
+  const ws = (settings: Record<string, unknown>) => ({
+    folder: '/ws',
+    settingsFile: '/ws/.vscode/settings.json',
+    settings,
+  });
+
+  it("are the workspace's tsdbOps.* values as the plain object the extension builds; --docker-host wins", () => {
+    const s = stackSettingsOf(
+      ws({
+        'tsdbOps.backups.stanza': ' main ',
+        'tsdbOps.backups.runtime': 'host',
+        'tsdbOps.backups.port': 5433,
+        'tsdbOps.docker.host': 'ssh://ops@db1',
+        'tsdbOps.docker.knownHostsFile': '/k',
+        'tsdbOps.drill.checks': ['checks/*.sql'],
+      }),
+    );
+    assert.equal(s.backups?.stanza, 'main');
+    assert.equal(s.backups?.runtime, 'host');
+    assert.equal(s.backups?.port, 5433);
+    assert.equal(s.docker?.host, 'ssh://ops@db1');
+    assert.equal(s.docker?.knownHostsFile, '/k');
+    assert.deepEqual(s.drill?.checks, ['checks/*.sql']);
+    assert.equal(
+      stackSettingsOf(ws({ 'tsdbOps.docker.host': 'ssh://a' }), { dockerHost: 'unix:///s' }).docker?.host,
+      'unix:///s',
+    );
+    assert.equal(stackSettingsOf(ws({})).backups?.runtime, undefined);
+  });
+
+  it('a value of the wrong type is a usage error naming the key, the file and the value', () => {
+    assert.throws(
+      () => stackSettingsOf(ws({ 'tsdbOps.backups.runtime': 'docker' })),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message ===
+          '/ws/.vscode/settings.json: tsdbOps.backups.runtime must be "container" or "host", got "docker"; correct it.',
+    );
   });
 });
