@@ -154,3 +154,11 @@ export function printHelp(io: CliIo, spec: CommandSpec): number {
   io.out(commandHelp(spec));
   return 0;
 }
+
+/** A number of days given to a flag (`--max-age-days 7`, `0.5`); anything else is a UsageError. */
+export function days(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(n))
+    throw new UsageError(`--${flag} ${JSON.stringify(v)} is not a number of days; write e.g. --${flag} 7.`);
+  return n;
+}

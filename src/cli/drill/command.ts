@@ -12,11 +12,10 @@ import { drillsDir } from '../../core/backups/overview';
 import { parseRepoArg } from '../../core/backups/repositories';
 import { CancelledError } from '../../core/errors/error';
 import { errorText } from '../../core/format';
-import { COMMON_OPTIONS, ENGINE_OPTIONS, parseCommand, printHelp, type CommandSpec } from '../args';
+import { COMMON_OPTIONS, days, ENGINE_OPTIONS, parseCommand, printHelp, type CommandSpec } from '../args';
 import { type CliIo, EXIT_FINDINGS, EXIT_OK, UsageError } from '../io';
 import { loadWorkspace } from '../workspace';
 import { openStack } from '../stack';
-import { days } from '../status/command';
 import { ageText } from '../status/text';
 
 export const DRILL_SPEC = {

@@ -9,7 +9,7 @@ import type { StatusSummary } from '../../core/migrations/status';
 import { connect } from '../../core/postgres/connection';
 import { FAIL_CONDITIONS, failures, stackStatus, type FailCondition, type StackStatus } from '../../core/status/model';
 import { formatPrometheus } from '../../core/status/prometheus';
-import { COMMON_OPTIONS, ENGINE_OPTIONS, parseCommand, printHelp, type CommandSpec } from '../args';
+import { COMMON_OPTIONS, days, ENGINE_OPTIONS, parseCommand, printHelp, type CommandSpec } from '../args';
 import { type CliIo, EXIT_FINDINGS, EXIT_OK, UsageError } from '../io';
 import { isDir, loadWorkspace } from '../workspace';
 import { numberSetting, openStack, schedulerFactsOf, type CliStack } from '../stack';
@@ -131,11 +131,4 @@ function parseFailOn(v: string | undefined): FailCondition[] {
         `of ${FAIL_CONDITIONS.join(', ')}, e.g. --fail-on stale-backup,archiving.`,
     );
   return names as FailCondition[];
-}
-
-export function days(flag: string, v: string): number {
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(n))
-    throw new UsageError(`--${flag} ${JSON.stringify(v)} is not a number of days; write e.g. --${flag} 7.`);
-  return n;
 }
