@@ -229,6 +229,7 @@ describe('tsdb-ops status and drill: the installed command line on a fixture sta
       'stale-backup',
     );
     assertUsageError(await cli(['drill', '--max-age-days', 'soon']), '--max-age-days "soon" is not a number of days');
+    assertUsageError(await cli(['drill', '--set', '20000101-000000F']), 'Backup set 20000101-000000F is not in stanza');
     assert.equal(ours(), before, 'nothing started');
     assert.deepEqual(reports(), []);
   });

@@ -53,9 +53,9 @@ tsdbOps.drill.checks (SQL check files; default <infra>/drill-checks/*.sql); flag
 Reports: <infra>/backups/drills/<started>-<source>.json and .md, as the extension writes them.
 SIGINT / SIGTERM (a timer's time limit) cancel the drill: the scratch container and volume are removed, no report.
 
-Exit codes: 0 the drill passed, or was skipped by --max-age-days; 1 the drill failed (or was cancelled);
+Exit codes: 0 the drill passed, or was skipped by --max-age-days; 1 the drill failed, could not start or was cancelled;
 2 usage or configuration error (bad flag, wrong --infra, no Docker engine, the database container not running,
-another drill of the stack running), nothing started.`,
+another drill of the stack running, no backup set or an unknown --set), nothing started.`,
 } as const satisfies CommandSpec;
 
 export async function runDrillCommand(io: CliIo, argv: readonly string[]): Promise<number> {
@@ -127,7 +127,12 @@ export async function runDrillCommand(io: CliIo, argv: readonly string[]): Promi
         io.err(`tsdb-ops drill: cancelled; nothing is left behind and no report was written.\n`);
         return EXIT_FINDINGS;
       }
-      throw e;
+      // Anything else runDrill throws comes before the scratch container exists (a report says every later
+      // failure), e.g. the engine dropped: the backup is not proven, a failed check.
+      io.err(
+        `tsdb-ops drill: ${s.stack.projectName}: the drill could not start: ${mask(errorText(e)).split('\n')[0]}\n`,
+      );
+      return EXIT_FINDINGS;
     } finally {
       process.removeListener('SIGINT', cancel);
       process.removeListener('SIGTERM', cancel);
