@@ -229,7 +229,14 @@ describe('tsdb-ops status and drill: the installed command line on a fixture sta
       'stale-backup',
     );
     assertUsageError(await cli(['drill', '--max-age-days', 'soon']), '--max-age-days "soon" is not a number of days');
-    assertUsageError(await cli(['drill', '--set', '20000101-000000F']), 'Backup set 20000101-000000F is not in stanza');
+    // Refused in the drill's preflight (after its first progress lines): exit 2, the last line names the set.
+    const noSet = await cli(['drill', '--set', '20000101-000000F']);
+    assert.equal(noSet.code, 2, noSet.stderr);
+    assert.equal(noSet.stderr.trimEnd().split('\n').length, 1, noSet.stderr);
+    assert.match(
+      noSet.stderr,
+      /^tsdb-ops: \S+: Backup set 20000101-000000F is not in stanza "db" \(sets: \d{8}-\d{6}F\)\.\n$/,
+    );
     assert.equal(ours(), before, 'nothing started');
     assert.deepEqual(reports(), []);
   });
@@ -268,9 +275,12 @@ describe('tsdb-ops status and drill: the installed command line on a fixture sta
     const drillsNow = () => ours().split('|').slice(1).join('').trim();
     const startAndWait = async () => {
       const child = spawn(bin, ['drill'], { cwd: stack.dir, env: baseEnv });
+      const t0 = Date.now();
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      // Each chunk with the seconds since the start: a slow cancel shows where the time went.
+      const add = (d: Buffer) => (out += `[${((Date.now() - t0) / 1000).toFixed(1)} s] ${d.toString()}`);
+      child.stdout.on('data', add);
+      child.stderr.on('data', add);
       const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
       const container = () => ours().split('|')[1]!.trim();
       for (let i = 0; i < 600 && !container(); i++) await sleep(200);
@@ -279,7 +289,9 @@ describe('tsdb-ops status and drill: the installed command line on a fixture sta
     };
     const term = await startAndWait();
     term.child.kill('SIGTERM');
-    assert.equal(await term.closed, 1, term.out());
+    const code = await term.closed;
+    if (/\[(\d{3,}|[6-9]\d)\.\d s\]/.test(term.out())) console.log(`      [slow cancel]\n${term.out()}`);
+    assert.equal(code, 1, term.out());
     assert.match(term.out(), /SIGTERM: cancelling the drill/);
     assert.equal(drillsNow(), '', 'nothing left after SIGTERM');
     assert.equal(reports().length, 2, 'no report for a cancelled drill');
