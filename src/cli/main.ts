@@ -86,6 +86,9 @@ if (require.main === module) {
   run(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;
+      // The command is done: a handle a library left open (an exec stream, a keep-alive socket) must not keep
+      // a timer's or a script's run waiting. Output already written to a pipe or file is not lost (synchronous there).
+      setTimeout(() => process.exit(code), 1000).unref();
     },
     (e: unknown) => {
       process.stderr.write(`tsdb-ops: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
