@@ -30,6 +30,15 @@ export type ParsedOptions<O extends Record<string, OptionSpec>> = {
   [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K]['multiple'] extends true ? string[] : string;
 };
 
+/** The engine, for the subcommands that need Docker (status, drill). */
+export const ENGINE_OPTIONS = {
+  'docker-host': {
+    type: 'string',
+    value: '<url>',
+    help: 'The Docker engine (unix://, tcp://, ssh://user@host). Default: tsdbOps.docker.host / .context, else DOCKER_HOST, else the Docker context.',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
 /** Options every subcommand takes. */
 export const COMMON_OPTIONS = {
   workspace: {
@@ -144,4 +153,12 @@ function wrap(text: string, width: number): string[] {
 export function printHelp(io: CliIo, spec: CommandSpec): number {
   io.out(commandHelp(spec));
   return 0;
+}
+
+/** A number of days given to a flag (`--max-age-days 7`, `0.5`); anything else is a UsageError. */
+export function days(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(n))
+    throw new UsageError(`--${flag} ${JSON.stringify(v)} is not a number of days; write e.g. --${flag} 7.`);
+  return n;
 }

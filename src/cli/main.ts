@@ -15,6 +15,16 @@ const COMMANDS: ReadonlyArray<{
     summary: 'Lint sqlx migrations (text, json, sarif, github); --since <ref> for changed applied migrations.',
     run: async (io, argv) => (await import('./lint/command')).runLint(io, argv),
   },
+  {
+    name: 'status',
+    summary: 'Backups, WAL archiving, drills and migrations (text, json, prometheus); --fail-on for scripts.',
+    run: async (io, argv) => (await import('./status/command')).runStatus(io, argv),
+  },
+  {
+    name: 'drill',
+    summary: 'Restore drill in a scratch container, report in the drills folder; --max-age-days for timers.',
+    run: async (io, argv) => (await import('./drill/command')).runDrillCommand(io, argv),
+  },
 ];
 
 export function mainHelp(): string {
@@ -76,6 +86,9 @@ if (require.main === module) {
   run(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;
+      // The command is done: a handle a library left open (an exec stream, a keep-alive socket) must not keep
+      // a timer's or a script's run waiting. Output already written to a pipe or file is not lost (synchronous there).
+      setTimeout(() => process.exit(code), 1000).unref();
     },
     (e: unknown) => {
       process.stderr.write(`tsdb-ops: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

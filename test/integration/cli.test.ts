@@ -6,13 +6,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { lintMigrations } from '../../src/core/lint/lint';
 import { postgresAvailable, postgresInstallHint, startCluster, type Cluster } from '../support/cluster';
 import { requirePart } from '../support/requirements';
+import { installedCli } from '../support/cli-package';
 import { ensureSarifMultitool, validateSarif } from '../support/sarif-multitool';
 import { CORPUS, corpusFile } from '../unit/lint-corpus';
 
@@ -66,32 +66,8 @@ describe('tsdb-ops command line: the packed tarball, installed', function () {
   }
 
   before(function () {
-    work = mkdtempSync(join(tmpdir(), 'tsdb-ops-cli-'));
-    const packed = execFileSync('npm', ['pack', '--pack-destination', work, '--silent'], {
-      cwd: join(ROOT, 'cli'),
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: 180_000,
-    })
-      .trim()
-      .split('\n')
-      .at(-1)!;
-    const tarball = join(work, packed);
-    const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
-    assert.deepEqual(listing, [
-      'package/README.md',
-      'package/dist/libpg-query.wasm',
-      'package/dist/tsdb-ops.js',
-      'package/package.json',
-    ]);
-    const prefix = join(work, 'prefix');
-    execFileSync('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      timeout: 180_000,
-    });
-    bin = join(prefix, 'bin', 'tsdb-ops');
+    ({ work, bin } = installedCli());
   });
-  after(() => rmSync(work, { recursive: true, force: true }));
 
   it('prints its version, and --help for the program and every subcommand', () => {
     const v = cli(['--version'], { cwd: work });
@@ -113,6 +89,16 @@ describe('tsdb-ops command line: the packed tarball, installed', function () {
       '--infra',
     ])
       assert.ok(lint.stdout.includes(flag), `lint --help names ${flag}`);
+    for (const [command, flags] of [
+      ['status', ['--format', '--fail-on', '--max-age-days', '--docker-host', '--infra', '--workspace']],
+      ['drill', ['--format', '--max-age-days', '--set', '--target', '--repo', '--docker-host', '--infra']],
+    ] as const) {
+      assert.match(help.stdout, new RegExp(`^ {2}${command} `, 'm'));
+      const h = cli([command, '--help'], { cwd: work });
+      assert.equal(h.code, 0, h.stderr);
+      assert.match(h.stdout, new RegExp(`^Usage: tsdb-ops ${command} \\[options\\]`));
+      for (const flag of flags) assert.ok(h.stdout.includes(flag), `${command} --help names ${flag}`);
+    }
   });
 
   describe('lint on the lint corpus, in every format', () => {
