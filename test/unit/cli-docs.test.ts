@@ -48,6 +48,14 @@ describe('drill --max-age-days', () => {
     );
   });
 
+  it('a nightly timer drills every night: last night’s drill, finished after tonight’s start time, is not recent', () => {
+    // Last night's drill started 03:30 and finished 03:34; tonight's timer fires at 03:30 (23 h 56 min later).
+    const tonight = new Date('2026-12-02T03:30:00Z');
+    assert.equal(skipReason([report('2026-12-01T03:34:00Z', true)], 1, tonight), undefined);
+    // A drill run from the editor in the afternoon still counts (the night is skipped).
+    assert.ok(skipReason([report('2026-12-01T15:00:00Z', true)], 1, tonight));
+  });
+
   it('drills when the newest passing drill is older, when the newest failed (even after a recent pass), and with none', () => {
     assert.equal(skipReason([report('2026-11-29T12:00:00Z', true)], 1, now), undefined);
     assert.equal(

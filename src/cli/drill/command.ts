@@ -154,7 +154,13 @@ export async function runDrillCommand(io: CliIo, argv: readonly string[]): Promi
   }
 }
 
-/** Why `--max-age-days` skips: the newest drill passed and is younger than the limit. Undefined: drill. */
+/**
+ * A daily timer's slack: last night's drill finished minutes after tonight's would start, so "younger than 1 day"
+ * alone would skip every other night. A drill counts as recent when younger than N days less this.
+ */
+export const MAX_AGE_SLACK_S = 2 * 3600;
+
+/** Why `--max-age-days` skips: the newest drill passed and is younger than the limit (less the slack). Undefined: drill. */
 export function skipReason(
   reports: readonly DrillReport[],
   maxAgeDays: number,
@@ -163,7 +169,7 @@ export function skipReason(
   const newest = reports[0];
   if (!newest || !newest.passed) return undefined;
   const ageS = (now.getTime() - new Date(newest.finished).getTime()) / 1000;
-  if (ageS > maxAgeDays * 86_400) return undefined;
+  if (ageS > maxAgeDays * 86_400 - MAX_AGE_SLACK_S) return undefined;
   return {
     text: `the newest drill (${newest.source}, finished ${newest.finished}) passed ${ageText(ageS)} ago, within --max-age-days ${maxAgeDays}.`,
     lastPassed: newest,
