@@ -6,9 +6,18 @@
 import type { CellDef } from './cell';
 import { dumpDiskFull } from './cells/backups';
 import { migrateNoTxKilled, migrateTxKilled } from './cells/migrations';
+import { dumpRestoreKilled, restoreDataDiskFull, restoreLockedByBackup, restoreSecondWindow } from './cells/restores';
 import type { Impossible, RowId } from './table';
 
-export const CELLS: readonly CellDef[] = [dumpDiskFull, migrateTxKilled, migrateNoTxKilled];
+export const CELLS: readonly CellDef[] = [
+  dumpDiskFull,
+  migrateTxKilled,
+  migrateNoTxKilled,
+  dumpRestoreKilled,
+  restoreLockedByBackup,
+  restoreSecondWindow,
+  restoreDataDiskFull,
+];
 
 const readsBackups = 'the operation only reads the backups volume (a full disk there cannot stop a read)';
 const noBackupsWrite = 'the operation writes nothing to the backups volume';
