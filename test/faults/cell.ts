@@ -69,6 +69,8 @@ export interface CellEnd {
   readonly t0: number;
   /** Problems the cell itself found (a message that does not say what happened, a hang). */
   readonly problems?: readonly string[];
+  /** Product bugs that do not change the outcome (see CellResult.bugs). */
+  readonly bugs?: readonly string[];
   readonly note?: string;
 }
 
@@ -91,6 +93,7 @@ export function result(e: CellEnd): CellResult {
     message: e.message.replace(/\s+/g, ' ').trim(),
     injected: e.injected,
     problems,
+    ...(e.bugs?.length ? { bugs: e.bugs } : {}),
     note: notes.length ? notes.join(' — ') : undefined,
     seconds: (Date.now() - e.t0) / 1000,
     ranAt: new Date().toISOString(),

@@ -19,6 +19,19 @@ export const CELLS: readonly CellDef[] = [
   restoreDataDiskFull,
 ];
 
+/**
+ * Fault columns with cells but none in the CI subset, and why: the subset asserts green cells, and every
+ * cell of these columns still finds an open product bug (FAULTS.md lists it).
+ */
+export const CI_EXCLUDED: ReadonlyArray<{ readonly column: Impossible['column']; readonly why: string }> = [
+  {
+    column: 'second-window',
+    why:
+      'a second window’s restore takes the running restore’s journal for an interrupted one and rolls it back ' +
+      '(src/core/backups/restore/physical, verify phase): open, owned by the physical-restore work',
+  },
+];
+
 const readsBackups = 'the operation only reads the backups volume (a full disk there cannot stop a read)';
 const noBackupsWrite = 'the operation writes nothing to the backups volume';
 const noPgbackrest =

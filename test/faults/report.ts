@@ -96,9 +96,14 @@ export function markdown(
       `- rows lost: ${c.rowsLost}; seconds to the message: ${c.secondsToMessage?.toFixed(1) ?? '—'}; leftovers: ${left}`,
     );
     for (const p of c.problems) out.push(`- **problem**: ${esc(p)}`);
+    for (const b of c.bugs ?? []) out.push(`- product bug (outcome unchanged): ${esc(b)}`);
     if (c.note) out.push(`- note: ${esc(c.note)}`);
     out.push(`- ran ${c.ranAt.slice(0, 16).replace('T', ' ')} UTC, ${c.seconds.toFixed(0)} s`, '');
   }
+  const bugs = r.cells.flatMap((c) =>
+    [...c.problems, ...(c.bugs ?? [])].map((b) => `- ${rowTitle(c.row)} × ${columnTitle(c.column)}: ${esc(b)}`),
+  );
+  out.push('## Product bugs the cells found (open)', '', ...(bugs.length ? bugs : ['- none']), '');
   out.push('## Cells that cannot happen', '');
   for (const i of impossible) out.push(`- ${rowTitle(i.row)} × ${columnTitle(i.column)}: ${i.why}.`);
   out.push('', '## Machine', '');

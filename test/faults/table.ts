@@ -60,6 +60,8 @@ export interface CellResult {
   readonly injected: string;
   /** Every failed point of the after-check, and why the outcome is FAILED. */
   readonly problems: readonly string[];
+  /** Product bugs the cell saw that do not change its outcome (a message that does not name the cause…). */
+  readonly bugs?: readonly string[];
   /** Anything worth reading next to the outcome (what the product did, a known bug). */
   readonly note?: string;
   readonly seconds: number;

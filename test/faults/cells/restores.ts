@@ -186,7 +186,6 @@ export const restoreLockedByBackup: CellDef = {
 export const restoreSecondWindow: CellDef = {
   row: 'restore-pgbackrest-latest',
   column: 'second-window',
-  ci: true,
   injection:
     'while window A’s restore runs its restore tool (the step “Restoring …”), window B (a second stack context with its own ' +
     'engine client and operation queue, as a second VS Code window has) starts the same pgBackRest restore on the same stack',
@@ -211,6 +210,7 @@ export const restoreSecondWindow: CellDef = {
       const b = await settle(second ?? Promise.reject(new Error('window B never started')), trig.fired);
       await stack.waitForPostgres(120_000).catch(() => undefined);
       const problems: string[] = [];
+      const bugs: string[] = [];
       const state = await markerState(stack).catch(() => 'new state' as const);
       let outcome: Outcome = 'FAILED';
       if (a.kind === 'hung' || b.kind === 'hung') problems.push('a window got no message within 5 minutes');
@@ -218,13 +218,17 @@ export const restoreSecondWindow: CellDef = {
       else if (a.kind === 'ok' && b.kind === 'ok') {
         outcome = state;
         problems.push('both windows restored the same stack at once');
-      } else if (a.kind === 'error') problems.push(`window A’s restore failed: ${a.message.slice(0, 300)}`);
+      } else if (a.kind === 'error')
+        problems.push(
+          `window A’s restore failed: ${a.message.slice(0, 300)} — window B took A’s journal (beside PGDATA) for an ` +
+            'interrupted restore and recovered it while A’s tool still ran: two windows recovered one journal',
+        );
       if (a.kind === 'ok' && state !== 'new state') problems.push('window A said done but the old data is live');
       const message =
         `A: ${a.kind === 'error' ? a.message : a.kind === 'ok' ? 'restored (latest)' : 'no message'} — ` +
         `B: ${b.kind === 'error' ? b.message : b.kind === 'ok' ? 'restored (latest)' : 'no message'}`;
       if (b.kind === 'error' && !/restore|progress|running|busy|journal/i.test(b.message))
-        problems.push('window B’s refusal does not say that a restore is running');
+        bugs.push('window B’s error does not say that a restore is running');
       const check = await afterCheck(stack, before, { expect: [sum], allowNew: [PRE_RESTORE] });
       return result({
         row: 'restore-pgbackrest-latest',
@@ -237,6 +241,7 @@ export const restoreSecondWindow: CellDef = {
         messageAt: b.at,
         t0,
         problems,
+        bugs,
       });
     } catch (e) {
       return broken('restore-pgbackrest-latest', 'second-window', injected, t0, errorText(e));
@@ -249,6 +254,7 @@ const DATA_MB = 320;
 export const restoreDataDiskFull: CellDef = {
   row: 'restore-pgbackrest-latest',
   column: 'disk-full-data',
+  ci: true,
   injection:
     `the stack’s data folder (PG_DATA, mounted at /home/postgres/pgdata) is a tmpfs of ${DATA_MB} MB mounted before the stack ` +
     'starts, so the restore’s free-space check passes; when the restore tool starts (the step “Restoring …”) another writer ' +
@@ -270,6 +276,7 @@ export const restoreDataDiskFull: CellDef = {
       if (filler) removeFiller(filler);
       await stack.waitForPostgres(120_000).catch(() => undefined);
       const problems: string[] = [];
+      const bugs: string[] = [];
       const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored (latest)' : '';
       let outcome: Outcome = 'FAILED';
       if (ended.kind === 'hung') problems.push('no message within 5 minutes of the disk filling');
@@ -282,7 +289,7 @@ export const restoreDataDiskFull: CellDef = {
             `the restore ${ended.kind === 'ok' ? 'said done' : 'failed'} and the data is the ${state ?? 'unreadable'} one`,
           );
         if (ended.kind === 'error' && !/space|disk full|No space left/i.test(message))
-          problems.push('the message does not say that the disk is full');
+          bugs.push('the message does not say that the disk is full (it gives pgBackRest’s exit code only)');
       }
       const check = await afterCheck(stack, before, { expect: [sum], allowNew: [PRE_RESTORE] });
       return result({
@@ -296,6 +303,7 @@ export const restoreDataDiskFull: CellDef = {
         messageAt: ended.at,
         t0,
         problems,
+        bugs,
       });
     } catch (e) {
       return broken('restore-pgbackrest-latest', 'disk-full-data', injected, t0, e);
