@@ -85,6 +85,22 @@ export async function runCells(
       log(`— ${c.row} × ${c.column}`);
       const r = await c.run(env);
       results.push(r);
+      // A cell that left the shared stack broken (a FAILED cell) does not spoil the next ones: a fresh stack.
+      const s = shared ? await shared.catch(() => undefined) : undefined;
+      if (
+        shared &&
+        !(
+          s &&
+          (await s.waitForPostgres(30_000).then(
+            () => true,
+            () => false,
+          ))
+        )
+      ) {
+        log('  the shared stack does not answer after this cell: it is replaced by a fresh one');
+        await s?.stop();
+        shared = undefined;
+      }
       onResult?.(r);
       log(
         `  ${r.outcome}; lost ${r.rowsLost}; message ${r.secondsToMessage?.toFixed(1) ?? '—'} s; ${r.problems.join(' / ')}`,
