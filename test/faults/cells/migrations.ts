@@ -11,6 +11,7 @@ import { killPostmaster, restartDatabaseService, until } from '../inject';
 import { faultOps } from '../ops';
 import type { Stack } from '../../support/stack';
 import type { Outcome } from '../table';
+import type { Migrator } from '../../../src/core/migrations/migrator';
 
 /** A migrations folder of its own in the stack (removed by the cell): version = now, so it is newer than any earlier one. */
 function migrationsFolder(stack: Stack, name: string, sql: string): { dir: string; version: string; remove(): void } {
@@ -213,6 +214,91 @@ export const migrateNoTxKilled: CellDef = {
       if (stack && folder) {
         await stack.sql('DROP INDEX CONCURRENTLY IF EXISTS fault_notx_idx').catch(() => undefined);
         await stack
+          .sql('DELETE FROM _sqlx_migrations WHERE version = $1', { params: [folder.version] })
+          .catch(() => undefined);
+      }
+      folder?.remove();
+    }
+  },
+};
+
+export const migrateTxSecondWindow: CellDef = {
+  row: 'migrate-tx',
+  column: 'second-window',
+  ci: true,
+  injection:
+    'a transactional migration (CREATE TABLE, INSERT 1000 rows, pg_sleep(5)) runs through Run Pending in window A; once ' +
+    'pg_stat_activity shows its pg_sleep, window B (a second stack context and Migrator, as a second VS Code window has) ' +
+    'starts Run Pending on the same folder',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'a second Run Pending started while the first one’s migration runs';
+    let folder: ReturnType<typeof migrationsFolder> | undefined;
+    let shared: Stack | undefined;
+    try {
+      const { stack, sum } = await checksumOf(env);
+      shared = stack;
+      folder = migrationsFolder(
+        stack,
+        'fault_two',
+        'CREATE TABLE fault_mig_two (id int);\nINSERT INTO fault_mig_two SELECT generate_series(1, 1000);\nSELECT pg_sleep(5);\n',
+      );
+      const before = await snapshot(stack);
+      const a = (await faultOps(stack).migrator(folder.dir)).run({});
+      let b: ReturnType<Migrator['run']> | undefined;
+      const fault = (async () => {
+        await until('the migration in pg_sleep', async () => {
+          const r = await stack.sql<{ n: string }>(
+            "SELECT count(*)::text AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()",
+          );
+          return Number(r[0]!.n) > 0;
+        });
+        const at = Date.now();
+        b = (await faultOps(stack).migrator(folder!.dir)).run({});
+        b.catch(() => undefined);
+        return at;
+      })();
+      const endedA = await settle(a, fault);
+      const faultAt = await fault;
+      const endedB = await settle(b!, fault);
+      const problems: string[] = [];
+      const said = (e: typeof endedA) =>
+        e.kind === 'ok'
+          ? `applied ${e.value.applied.map((x) => String(x.version)).join(', ') || 'nothing (up to date)'}`
+          : e.kind === 'error'
+            ? e.message
+            : 'no message';
+      const message = `A: ${said(endedA)} — B: ${said(endedB)}`;
+      if (endedA.kind !== 'ok') problems.push(`window A’s Run Pending did not complete: ${said(endedA)}`);
+      if (endedB.kind === 'hung') problems.push('window B got no message within 5 minutes');
+      if (endedA.kind === 'ok' && endedB.kind === 'ok' && endedB.value.applied.length)
+        problems.push('both windows applied the migration');
+      const [n] = await stack
+        .sql<{ n: string }>('SELECT count(*)::text AS n FROM fault_mig_two')
+        .catch(() => [{ n: '0' }]);
+      const row = await sqlxRow(stack, folder.version);
+      const outcome: Outcome = Number(n!.n) === 1000 && row?.success ? 'new state' : 'FAILED';
+      if (outcome === 'FAILED')
+        problems.push(`after both: ${n!.n} rows in fault_mig_two, _sqlx_migrations row ${JSON.stringify(row)}`);
+      const check = await afterCheck(stack, before, { expect: [sum] });
+      return result({
+        row: 'migrate-tx',
+        column: 'second-window',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: endedB.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('migrate-tx', 'second-window', injected, t0, e);
+    } finally {
+      if (shared && folder) {
+        await shared.sql('DROP TABLE IF EXISTS fault_mig_two').catch(() => undefined);
+        await shared
           .sql('DELETE FROM _sqlx_migrations WHERE version = $1', { params: [folder.version] })
           .catch(() => undefined);
       }
