@@ -6,7 +6,13 @@
 import type { CellDef } from './cell';
 import { dumpDiskFull } from './cells/backups';
 import { migrateNoTxKilled, migrateTxKilled, migrateTxSecondWindow } from './cells/migrations';
-import { dumpRestoreKilled, restoreDataDiskFull, restoreLockedByBackup, restoreSecondWindow } from './cells/restores';
+import {
+  dumpRestoreKilled,
+  dumpRestoreOverKilled,
+  restoreDataDiskFull,
+  restoreLockedByBackup,
+  restoreSecondWindow,
+} from './cells/restores';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -15,6 +21,7 @@ export const CELLS: readonly CellDef[] = [
   migrateNoTxKilled,
   migrateTxSecondWindow,
   dumpRestoreKilled,
+  dumpRestoreOverKilled,
   restoreLockedByBackup,
   restoreSecondWindow,
   restoreDataDiskFull,

@@ -313,3 +313,87 @@ export const restoreDataDiskFull: CellDef = {
     }
   },
 };
+
+export const dumpRestoreOverKilled: CellDef = {
+  row: 'restore-dump-over',
+  column: 'postgres-killed',
+  ci: false,
+  injection:
+    'a pg_dump of the stack’s database (a 200,000-row table with 256-byte pads) is restored over an existing database that ' +
+    'holds the checksum table (one transaction, the default over an existing database); once the restore’s COPY runs ' +
+    '(pg_stat_activity), `kill -9` of the postmaster; then the service is restarted (what the user does) and the after-check runs',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'kill -9 of the postmaster during pg_restore’s COPY over the existing database';
+    let stack: Stack | undefined;
+    let dumpPath: string | undefined;
+    try {
+      stack = await env.sharedStack();
+      const s = stack;
+      await s.sql('DROP TABLE IF EXISTS fault_checksum');
+      await s.sql('DROP TABLE IF EXISTS fault_big');
+      await s.sql(
+        'CREATE TABLE fault_big AS SELECT g AS id, repeat(md5(g::text), 8) AS pad FROM generate_series(1, 200000) g',
+      );
+      const ops = faultOps(s);
+      const dump = await ops.dump(s.env.POSTGRES_DB!, {});
+      dumpPath = dump.path;
+      await s.sql('DROP DATABASE IF EXISTS fault_over WITH (FORCE)');
+      await s.sql('CREATE DATABASE fault_over');
+      const sum = await writeChecksum(s, { rows: 5_000, database: 'fault_over' });
+      const before = await snapshot(s);
+      let faultAt: number | undefined;
+      const op = ops.restoreDumpFile(dump.path, 'fault_over', { step: () => undefined, line: () => undefined });
+      const fault = (async () => {
+        await until('pg_restore COPY', async () => {
+          const r = await s.sql<{ n: string }>(
+            "SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = 'fault_over' AND query ILIKE 'COPY%'",
+          );
+          return Number(r[0]!.n) > 0;
+        });
+        faultAt = Date.now();
+        await killPostmaster(s);
+        return faultAt;
+      })();
+      const ended = await settle(op, fault);
+      await fault.catch(() => undefined);
+      await restartDatabaseService(s);
+      const problems: string[] = [];
+      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored' : '';
+      if (ended.kind === 'hung') problems.push('no message within 5 minutes of the kill');
+      const [big] = await s.sql<{ n: string | null }>("SELECT to_regclass('fault_big')::text AS n", {
+        database: 'fault_over',
+      });
+      let outcome: Outcome = big?.n ? (ended.kind === 'ok' ? 'new state' : 'FAILED') : 'old state';
+      if (big?.n && ended.kind !== 'ok') problems.push('part of the dump is in fault_over although the restore failed');
+      if (ended.kind === 'error' && !/unchanged/i.test(message))
+        problems.push('the message does not say the database is unchanged');
+      if (ended.kind === 'ok') outcome = 'FAILED';
+      const check = await afterCheck(s, before, { expect: [sum] });
+      return result({
+        row: 'restore-dump-over',
+        column: 'postgres-killed',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: ended.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('restore-dump-over', 'postgres-killed', injected, t0, e);
+    } finally {
+      if (stack) {
+        await stack.sql('DROP DATABASE IF EXISTS fault_over WITH (FORCE)').catch(() => undefined);
+        await stack.sql('DROP TABLE IF EXISTS fault_big').catch(() => undefined);
+      }
+      if (dumpPath) {
+        rmSync(dumpPath, { force: true });
+        rmSync(`${dumpPath}.meta.json`, { force: true });
+        rmSync(`${dumpPath}.json`, { force: true });
+      }
+    }
+  },
+};
