@@ -6,7 +6,13 @@
  * test/support/matrix/ops.ts, it hands the context to core's helpers and their answers to the operations.
  */
 import { join } from 'node:path';
-import { createDump, type BackupRunContext, type ManualBackupResult } from '../../src/core/backups/dump';
+import {
+  createBaseBackup,
+  createDump,
+  createDumpAll,
+  type BackupRunContext,
+  type ManualBackupResult,
+} from '../../src/core/backups/dump';
 import { restoreDump, type DumpRestoreResult } from '../../src/core/backups/restore/logical';
 import { restoreInOneOff } from '../../src/core/backups/restore/oneoff';
 import {
@@ -31,6 +37,9 @@ export interface FaultOps {
   targets(): Promise<StackBackupTargets>;
   /** Backups → pg_dump (createDump of `database`, tar). */
   dump(database: string, ctx: BackupRunContext): Promise<ManualBackupResult>;
+  /** Backups → pg_dumpall / pg_basebackup (createDumpAll / createBaseBackup). */
+  dumpAll(ctx: BackupRunContext): Promise<ManualBackupResult>;
+  baseBackup(ctx: BackupRunContext): Promise<ManualBackupResult>;
   /** Restores → pgBackRest (restorePhysical, or restoreInOneOff when PostgreSQL is the container's PID 1). */
   restorePgbackrest(
     src: Pick<PgbackrestSource, 'target' | 'time' | 'xid'>,
@@ -69,6 +78,12 @@ export function faultOps(stack: Stack): FaultOps {
     targets: () => targets(),
     async dump(database, ctx) {
       return createDump((await targets()).manual, { database, format: 'tar' }, ctx);
+    },
+    async dumpAll(ctx) {
+      return createDumpAll((await targets()).manual, ctx);
+    },
+    async baseBackup(ctx) {
+      return createBaseBackup((await targets()).manual, ctx);
     },
     async restorePgbackrest(src, ctx) {
       const sc = await context();

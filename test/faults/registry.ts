@@ -4,7 +4,7 @@
  * cell.ts) and list it here.
  */
 import type { CellDef } from './cell';
-import { dumpDiskFull } from './cells/backups';
+import { baseBackupDiskFull, dumpAllDiskFull, dumpDiskFull } from './cells/backups';
 import { migrateNoTxKilled, migrateTxKilled, migrateTxSecondWindow } from './cells/migrations';
 import {
   dumpRestoreKilled,
@@ -17,6 +17,8 @@ import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
   dumpDiskFull,
+  dumpAllDiskFull,
+  baseBackupDiskFull,
   migrateTxKilled,
   migrateNoTxKilled,
   migrateTxSecondWindow,

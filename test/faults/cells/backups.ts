@@ -1,5 +1,5 @@
 /** Cells of the backup rows. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef } from '../cell';
@@ -12,28 +12,42 @@ const TMPFS_MB = 8;
  * pg_dump × disk full on the backups volume, midway: manual_backup is a tmpfs of 8 MB; the dump of the
  * checksum table is about 3× that, so the tool starts, writes, and runs out of space part way through.
  */
-export const dumpDiskFull: CellDef = {
-  row: 'backup-dump',
+type Kind = 'backup-dump' | 'backup-dumpall' | 'backup-basebackup';
+const TOOL: Record<Kind, string> = {
+  'backup-dump': 'pg_dump',
+  'backup-dumpall': 'pg_dumpall',
+  'backup-basebackup': 'pg_basebackup',
+};
+
+const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
+  row,
   column: 'disk-full-backups',
-  ci: true,
+  ci,
   injection:
     `manual_backup (the backups volume's dump folder, bind-mounted into the container) is a tmpfs of ${TMPFS_MB} MB ` +
-    'mounted before the stack starts; the database holds about 25 MB of incompressible rows, so pg_dump starts ' +
-    '(nothing refuses it) and the disk fills while it writes',
+    'mounted before the stack starts; the database holds about 25 MB of hard-to-compress rows, so ' +
+    `${TOOL[row]} starts (nothing refuses it) and the disk fills while it writes`,
   async run(env) {
     const t0 = Date.now();
-    const injected = `tmpfs size=${TMPFS_MB}m at backups/manual_backup; filled by pg_dump itself midway`;
+    const injected = `tmpfs size=${TMPFS_MB}m at backups/manual_backup; filled by ${TOOL[row]} itself midway`;
     let own: Awaited<ReturnType<typeof stackWithMount>> | undefined;
     try {
-      env.log('backup-dump × disk-full-backups: a stack with a tmpfs backups folder');
+      env.log(`${row} × disk-full-backups: a stack with a tmpfs backups folder`);
       own = await stackWithMount(join('backups', 'manual_backup'), TMPFS_MB);
       const { stack, mount } = own;
       const sum = await writeChecksum(stack, { rows: 60_000, padBytes: 384 });
       const before = await snapshot(stack);
       const ops = faultOps(stack);
-      // The fault is the disk itself: it fires when pg_dump starts writing (the command line on the output).
-      const trig = triggerAt(/^\$ pg_dump/, async () => undefined);
-      const ended = await settle(ops.dump(stack.env.POSTGRES_DB!, { onLine: (l) => trig.ctx.line(l) }), trig.fired);
+      // The fault is the disk itself: it fires when the tool starts writing (its command line on the output).
+      const trig = triggerAt(new RegExp(`^\\$ ${TOOL[row]} `), async () => undefined);
+      const c = { onLine: (l: string) => trig.ctx.line(l) };
+      const op =
+        row === 'backup-dump'
+          ? ops.dump(stack.env.POSTGRES_DB!, c)
+          : row === 'backup-dumpall'
+            ? ops.dumpAll(c)
+            : ops.baseBackup(c);
+      const ended = await settle(op, trig.fired);
       const faultAt = await Promise.race([trig.fired, Promise.resolve(undefined)]);
       const problems: string[] = [];
       let outcome: 'old state' | 'new state' | 'FAILED' = 'old state';
@@ -44,7 +58,12 @@ export const dumpDiskFull: CellDef = {
       } else if (ended.kind === 'ok') {
         message = `wrote ${ended.value.name} (${ended.value.sizeBytes} bytes)`;
         outcome = 'new state';
-        problems.push(`the dump claims success on a full disk: ${message}`);
+        // Not the product's fault: the backup fit, the disk never filled. Its files go, so the after-check judges the rest.
+        problems.push(
+          `the backup fit in the ${TMPFS_MB} MB tmpfs (${ended.value.sizeBytes} bytes): the disk never filled, the cell needs more data`,
+        );
+        rmSync(ended.value.path, { recursive: true, force: true });
+        rmSync(ended.value.sidecarPath, { force: true });
       } else {
         message = ended.message;
         if (!/disk full/i.test(message)) problems.push('the message does not say "disk full"');
@@ -55,7 +74,7 @@ export const dumpDiskFull: CellDef = {
       if (inFolder.length) problems.push(`in manual_backup after the failure: ${inFolder.join(', ')}`);
       const check = await afterCheck(stack, before, { expect: [sum] });
       return result({
-        row: 'backup-dump',
+        row,
         column: 'disk-full-backups',
         outcome,
         message,
@@ -67,9 +86,13 @@ export const dumpDiskFull: CellDef = {
         problems,
       });
     } catch (e) {
-      return broken('backup-dump', 'disk-full-backups', injected, t0, e);
+      return broken(row, 'disk-full-backups', injected, t0, e);
     } finally {
       await own?.stop();
     }
   },
-};
+});
+
+export const dumpDiskFull = diskFullCell('backup-dump', true);
+export const dumpAllDiskFull = diskFullCell('backup-dumpall', false);
+export const baseBackupDiskFull = diskFullCell('backup-basebackup', false);
