@@ -82,7 +82,7 @@ const ERRORS_NOT_YET_IN_THE_ERRORS_MODULE = [
   'src/ui/commands/cancel.ts',
   'src/ui/commands/table/index.ts',
 ];
-const OVER_450_LINES = ['src/core/backups/dump.ts'];
+const OVER_450_LINES: string[] = [];
 
 describe('house rules: one errors module, rooms a newcomer can read', () => {
   const src = tsFiles(join(root, 'src')).map((f) => relative(root, f));

@@ -20,14 +20,16 @@
  * Credentials: in the container, the local socket (trust) with `-U <POSTGRES_USER>`; on this machine
  * PGPASSWORD goes in the tool's environment. Never in argv.
  */
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { once } from 'node:events';
 import { runChecked, ToolCancelledError, ToolFailedError, type ToolRuntime } from '../runtime';
 import { writeSidecar, type BackupSidecar } from './sidecar';
 import { dumpAllSections } from './restore/logical';
+import { diskFullOr } from './dump-disk';
+import { backupsFolderShared, exists, removeWritten, renameWritten } from './dump-folder';
+export { backupsFolderShared } from './dump-folder';
 
 export interface ManualBackupTarget {
   runtime: ToolRuntime;
@@ -153,68 +155,6 @@ async function streamToFile(
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Probe answers per runtime and folder pair: a container's mounts never change, so one probe per container. */
-const sharedFolders = new Map<string, boolean>();
-
-function runtimeKey(t: ManualBackupTarget): string {
-  const id = (t.runtime as { containerId?: unknown }).containerId;
-  return `${t.runtime.kind}|${typeof id === 'string' ? id : t.runtime.description}|${t.runtimeDir ?? t.hostDir}|${t.hostDir}`;
-}
-
-/**
- * Whether a file the runtime writes into its backups folder shows up in `hostDir` on this machine:
- * the runtime creates an empty probe file, this machine looks for it, and it is removed again.
- */
-export async function backupsFolderShared(t: ManualBackupTarget, signal?: AbortSignal): Promise<boolean> {
-  const key = runtimeKey(t);
-  const known = sharedFolders.get(key);
-  if (known !== undefined) return known;
-  const runtimeDir = t.runtimeDir ?? t.hostDir;
-  const name = `.tsdbops-probe-${randomUUID()}`;
-  await mkdir(t.hostDir, { recursive: true }).catch(() => undefined);
-  // A fixed script; the folder and the name are arguments.
-  const r = await t.runtime.run(['sh', '-c', 'mkdir -p -- "$0" && : > "$0/$1"', runtimeDir, name], { signal });
-  let shared = false;
-  if (r.exitCode === 0) {
-    const probe = join(t.hostDir, name);
-    shared = await exists(probe);
-    await removeWritten(t, shared ? probe : undefined, posix.join(runtimeDir, name));
-  }
-  sharedFolders.set(key, shared);
-  return shared;
-}
-
-/** Renames on this machine; where this machine may not (the folder belongs to the container's user), `mv` in the runtime. */
-async function renameWritten(t: ManualBackupTarget, hostFrom: string, hostTo: string, rtFrom: string, rtTo: string) {
-  try {
-    await rename(hostFrom, hostTo);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM') throw e;
-    await runChecked(t.runtime, ['mv', '-T', '--', rtFrom, rtTo], { env: t.env });
-  }
-}
-
-/** Removes a file the runtime wrote: on this machine when it sees it (and may), else in the runtime. */
-async function removeWritten(t: ManualBackupTarget, hostPath: string | undefined, rtPath: string): Promise<void> {
-  if (hostPath && (await exists(hostPath))) {
-    try {
-      await rm(hostPath, { force: true });
-      return;
-    } catch {
-      // Not allowed here: remove it where it was written.
-    }
-  }
-  await t.runtime.run(['rm', '-f', '--', rtPath]).catch(() => undefined);
-}
-
 /**
  * Runs a tool that writes the backup itself (`-f <name>.partial`) in the runtime's backups folder; the
  * file is renamed on exit 0 and removed on failure or cancel (after the tool has been ended).
@@ -297,6 +237,7 @@ async function dumpToFile(
   path: string,
   ctx: BackupRunContext,
   gate: Promise<unknown>,
+  what: string,
 ): Promise<{ command: string[]; wroteIn: 'engine' | 'here' }> {
   const mode = t.dumpTo ?? 'auto';
   if (!DUMP_TO.includes(mode))
@@ -313,10 +254,15 @@ async function dumpToFile(
   }
   if (engine) {
     ctx.onLine?.(`${argv[0]} writes the file itself in ${where}, into ${runtimeDir}${why}.`);
-    return { command: await writeInRuntime(t, argv, path, mode === 'auto', ctx, gate), wroteIn: 'engine' };
+    const command = await writeInRuntime(t, argv, path, mode === 'auto', ctx, gate).catch(async (e: unknown) => {
+      throw await diskFullOr(e, what, { runtime: t.runtime, dir: runtimeDir, description: where });
+    });
+    return { command, wroteIn: 'engine' };
   }
   ctx.onLine?.(`${argv[0]}'s output streams from ${where} to ${path} on this machine${why}.`);
-  await streamToFile(t, argv, path, ctx, gate);
+  await streamToFile(t, argv, path, ctx, gate).catch(async (e: unknown) => {
+    throw await diskFullOr(e, what, { dir: t.hostDir, description: 'this machine' });
+  });
   return { command: argv, wroteIn: 'here' };
 }
 
@@ -375,7 +321,7 @@ export async function createDump(
     '-d',
     opts.database,
   ];
-  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
+  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP, `pg_dump of ${opts.database}`);
   const versions = await versionsP;
   return {
     ...(await finish(t, 'dump', path, command, versions, created, { database: opts.database, format })),
@@ -390,7 +336,7 @@ export async function createDumpAll(t: ManualBackupTarget, ctx: BackupRunContext
   const versionsP = serverVersions(t, t.maintenanceDb, ctx.signal);
   versionsP.catch(() => undefined);
   const argv = ['pg_dumpall', ...(t.connArgs ?? []), '-U', t.user, '-l', t.maintenanceDb];
-  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP);
+  const { command, wroteIn } = await dumpToFile(t, argv, path, ctx, versionsP, 'pg_dumpall');
   const versions = await versionsP;
   const result = { ...(await finish(t, 'dumpAll', path, command, versions, created, {})), wroteIn };
   const ts = await timescaleSectionsOf(path);
@@ -448,7 +394,13 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
     ctx,
     async () => void (await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env })),
     () => t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined),
-  );
+  ).catch(async (e: unknown) => {
+    throw await diskFullOr(e, 'pg_basebackup', {
+      runtime: t.runtime,
+      dir: runtimeDir,
+      description: t.runtime.description,
+    });
+  });
   return finish(t, 'baseBackup', join(t.hostDir, name), argv, versions, created, {});
 }
 

@@ -6,6 +6,7 @@ import type { Client } from 'pg';
 import { CancelledError } from '../operations/cancel';
 import { advisoryLockId } from './checksum';
 import { folderError, loadMigrations, type LocalMigration } from './source';
+import { concurrentIndexNames, NO_TX_FAILED_NOTE, refuseOverInvalidIndex } from './invalid-index';
 import { computeStatus, summarize, type AppliedMigration, type MigrationStatus, type StatusSummary } from './status';
 import { formatRustDuration, MigrateError, SQL } from './sqlx';
 
@@ -232,6 +233,7 @@ export class Migrator {
 
   /** Applies an up/simple migration: script and bookkeeping INSERT in one transaction, the execution time after. */
   private async apply(client: Client, m: LocalMigration, signal?: AbortSignal): Promise<bigint> {
+    await refuseOverInvalidIndex(client, m);
     const elapsed = await this.execute(client, m, signal, () =>
       client.query(SQL.insert, [m.version.toString(), m.description, m.checksum]),
     );
@@ -264,10 +266,12 @@ export class Migrator {
       if (!m.noTx) await client.query('ROLLBACK').catch(() => undefined);
       if (signal?.aborted) throw new CancelledError();
       const pos = Number((e as { position?: string }).position);
-      throw MigrateError.execute(m.version, e, {
+      const err = MigrateError.execute(m.version, e, {
         file: m.path,
         ...(Number.isFinite(pos) && pos > 0 ? positionIn(m.sql, pos) : { line: 1, column: 1 }),
       });
+      if (m.noTx && concurrentIndexNames(m.sql).length) err.message += NO_TX_FAILED_NOTE;
+      throw err;
     }
     return process.hrtime.bigint() - start;
   }

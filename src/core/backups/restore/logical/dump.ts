@@ -76,6 +76,9 @@ const verify: Phase<DumpRun> = {
   },
 };
 
+/** Tries of the undo's DROP DATABASE, 2 s apart (a server that restarts after a crash answers within that). */
+const DROP_RETRIES = 15;
+
 const createDatabase: Phase<DumpRun> = {
   name: 'create database',
   when: (s) => !s.exists,
@@ -86,9 +89,18 @@ const createDatabase: Phase<DumpRun> = {
   },
   undo: async (s, ctx) => {
     ctx.step(`Dropping the half-restored new database ${s.db}`);
-    await psqlQuery(s.t.rt, ctx, s.t.conn, `DROP DATABASE IF EXISTS ${sqlIdent(s.db)} WITH (FORCE)`).catch(
-      (x: unknown) => ctx.line(`Could not drop ${s.db}: ${errorText(x)}`),
-    );
+    const drop = () => psqlQuery(s.t.rt, ctx, s.t.conn, `DROP DATABASE IF EXISTS ${sqlIdent(s.db)} WITH (FORCE)`);
+    // The server may be restarting (it crashed or was killed mid-restore): wait for it a while, then drop.
+    for (let i = 0; ; i++) {
+      try {
+        await drop();
+        return;
+      } catch (x) {
+        if (i >= DROP_RETRIES) throw x;
+        ctx.line(`Could not drop ${s.db} yet (${errorText(x).split('\n')[0]}); trying again in 2 s.`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
   },
 };
 
@@ -185,8 +197,12 @@ export async function restoreDump(
     if (!e.undone) throw e.cause;
     const what = e.cancelled ? 'was cancelled' : `failed (${errorText(e.cause)})`;
     const single = singleTransaction(s);
+    const notDropped = e.undoFailures.find((f) => f.phase === 'create database');
     const state = s.created
-      ? `the new database ${s.db} was dropped again`
+      ? notDropped
+        ? `the new database ${s.db} is half restored and could NOT be dropped (${errorText(notDropped.error).split('\n')[0]}): ` +
+          `once the server answers again, drop it (DROP DATABASE ${sqlIdent(s.db)}) before restoring again`
+        : `the new database ${s.db} was dropped again`
       : single
         ? `${s.db} is unchanged (single transaction)`
         : `${s.db} may hold part of the dump`;

@@ -1,0 +1,73 @@
+/**
+ * Every cell of the fault matrix that runs, and every cell that cannot happen (with why). A cell in
+ * neither list is not written yet (FAULTS.md says so). To add one: write a CellDef in cells/*.ts (see
+ * cell.ts) and list it here.
+ */
+import type { CellDef } from './cell';
+import { baseBackupDiskFull, dumpAllDiskFull, dumpDiskFull } from './cells/backups';
+import { migrateNoTxKilled, migrateTxKilled, migrateTxSecondWindow } from './cells/migrations';
+import {
+  dumpRestoreKilled,
+  dumpRestoreOverKilled,
+  restoreDataDiskFull,
+  restoreLockedByBackup,
+  restoreSecondWindow,
+} from './cells/restores';
+import type { Impossible, RowId } from './table';
+
+export const CELLS: readonly CellDef[] = [
+  dumpDiskFull,
+  dumpAllDiskFull,
+  baseBackupDiskFull,
+  migrateTxKilled,
+  migrateNoTxKilled,
+  migrateTxSecondWindow,
+  dumpRestoreKilled,
+  dumpRestoreOverKilled,
+  restoreLockedByBackup,
+  restoreSecondWindow,
+  restoreDataDiskFull,
+];
+
+/** Fault columns with cells but none in the CI subset, and why (none now: each column has a green cell). */
+export const CI_EXCLUDED: ReadonlyArray<{ readonly column: Impossible['column']; readonly why: string }> = [];
+
+const readsBackups = 'the operation only reads the backups volume (a full disk there cannot stop a read)';
+const noBackupsWrite = 'the operation writes nothing to the backups volume';
+const noPgbackrest =
+  'the operation takes no pgBackRest lock and leaves the stanza alone: a scheduled backup runs beside it as on any other day';
+
+const each = (rows: readonly RowId[], column: Impossible['column'], why: string): Impossible[] =>
+  rows.map((row) => ({ row, column, why }));
+
+export const IMPOSSIBLE: readonly Impossible[] = [
+  ...each(
+    [
+      'restore-pgbackrest-latest',
+      'restore-pgbackrest-time',
+      'restore-pgbackrest-xid',
+      'restore-basebackup',
+      'restore-dump-new',
+      'restore-dump-over',
+      'restore-dumpall',
+      'restore-oneoff',
+    ],
+    'disk-full-backups',
+    readsBackups,
+  ),
+  ...each(['migrate-tx', 'migrate-notx', 'revert'], 'disk-full-backups', noBackupsWrite),
+  ...each(
+    [
+      'restore-dump-new',
+      'restore-dump-over',
+      'restore-dumpall',
+      'migrate-tx',
+      'migrate-notx',
+      'revert',
+      'backup-dump',
+      'backup-dumpall',
+    ],
+    'pgbackrest-lock',
+    noPgbackrest,
+  ),
+];

@@ -1,0 +1,152 @@
+/**
+ * `npm run faults [-- --only <row|column>[,…]] [--results <file>]`
+ *
+ * Runs the cells of the fault matrix (registry.ts) on the real parts of the test bench, prints each
+ * outcome, merges them into the results file (test-results/faults.json: a later `--only` run adds its
+ * cells, a rerun replaces them) and writes FAULTS.md from everything merged. Exit code: 1 when a cell ran
+ * FAILED (a product bug or a broken cell), else 0.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { runAllCleanups } from '../support/cleanup';
+import { startStack, type Stack } from '../support/stack';
+import type { CellDef, CellEnv } from './cell';
+import { CELLS, IMPOSSIBLE } from './registry';
+import { markdown, mergeResults, readResults, writeResults } from './report';
+import { COLUMNS, ROWS, type CellResult } from './table';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+function usage(problem: string): never {
+  console.error(`${problem}\nusage: npm run faults -- [--only <row|column>[,…]] [--results <file>]`);
+  console.error(`rows: ${ROWS.map((r) => r.id).join(', ')}\ncolumns: ${COLUMNS.map((c) => c.id).join(', ')}`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): { only?: string[]; results: string } {
+  let only: string[] | undefined;
+  let results = resolve(ROOT, 'test-results', 'faults.json');
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = argv[i + 1];
+    if (k === '--only') {
+      if (!v) usage('--only needs a row or column id');
+      only = v.split(',').map((s) => s.trim());
+      const known = new Set<string>([...ROWS.map((r) => r.id), ...COLUMNS.map((c) => c.id)]);
+      const unknown = only.filter((o) => !known.has(o));
+      if (unknown.length) usage(`--only: no row or column ${unknown.join(', ')}`);
+      i++;
+    } else if (k === '--results') {
+      if (!v) usage('--results needs a file name');
+      results = resolve(v);
+      i++;
+    } else usage(`unknown argument ${JSON.stringify(k)}`);
+  }
+  return { only, results };
+}
+
+const version = (file: string, args: string[], env?: NodeJS.ProcessEnv) => {
+  const r = spawnSync(file, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+  return r.status === 0 ? r.stdout.trim().split('\n')[0]! : 'unavailable';
+};
+
+function machine(dockerHost: string | undefined): Record<string, string> {
+  const env = dockerHost ? { DOCKER_HOST: dockerHost } : undefined;
+  return {
+    cores: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    docker: dockerHost
+      ? `engine ${version('docker', ['version', '--format', '{{.Server.Version}}'], env)}`
+      : 'not used',
+    'docker-compose': version('docker-compose', ['version', '--short']),
+    pgBackRest: version('pgbackrest', ['version']),
+    kernel: version('uname', ['-sr']),
+  };
+}
+
+/** Runs `cells` in order, sharing one fixture stack between the cells that borrow it; stops it at the end. */
+export async function runCells(
+  cells: readonly CellDef[],
+  log: (m: string) => void,
+  onResult?: (r: CellResult) => void,
+): Promise<{ results: CellResult[]; machine: Record<string, string> }> {
+  let shared: Promise<Stack> | undefined;
+  const env: CellEnv = {
+    sharedStack: () => (shared ??= startStack()),
+    log,
+  };
+  const results: CellResult[] = [];
+  let dockerHost: string | undefined;
+  try {
+    for (const c of cells) {
+      log(`— ${c.row} × ${c.column}`);
+      const r = await c.run(env);
+      results.push(r);
+      // A cell that left the shared stack broken (a FAILED cell) does not spoil the next ones: a fresh stack.
+      const s = shared ? await shared.catch(() => undefined) : undefined;
+      if (
+        shared &&
+        !(
+          s &&
+          (await s.waitForPostgres(30_000).then(
+            () => true,
+            () => false,
+          ))
+        )
+      ) {
+        log('  the shared stack does not answer after this cell: it is replaced by a fresh one');
+        await s?.stop();
+        shared = undefined;
+      }
+      onResult?.(r);
+      log(
+        `  ${r.outcome}; lost ${r.rowsLost}; message ${r.secondsToMessage?.toFixed(1) ?? '—'} s; ${r.problems.join(' / ')}`,
+      );
+    }
+  } finally {
+    const s = shared ? await shared.catch(() => undefined) : undefined;
+    dockerHost = s?.docker.host ?? process.env.DOCKER_HOST;
+    await s?.stop();
+  }
+  return { results, machine: machine(dockerHost) };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const chosen = CELLS.filter((c) => !args.only || args.only.includes(c.row) || args.only.includes(c.column));
+  const t0 = Date.now();
+  const log = (m: string) => console.error(`[faults] ${m}`);
+  let fresh: CellResult[] = [];
+  let info: Record<string, string> = {};
+  try {
+    const r = await runCells(chosen, log, (x) => {
+      // Each cell is saved as it ends, so a run that breaks off still keeps what it did.
+      writeResults(args.results, mergeResults(readResults(args.results), [x], {}));
+    });
+    fresh = r.results;
+    info = r.machine;
+  } finally {
+    await runAllCleanups();
+  }
+  const merged = mergeResults(readResults(args.results), fresh, info);
+  writeResults(args.results, merged);
+  const command = `npm run faults${args.only ? ` -- --only ${args.only.join(',')}` : ''}`;
+  writeFileSync(resolve(ROOT, 'FAULTS.md'), markdown(merged, CELLS, IMPOSSIBLE, command));
+  const failed = fresh.filter((c) => c.outcome === 'FAILED');
+  console.log(
+    `${fresh.length} cell(s) in ${((Date.now() - t0) / 60_000).toFixed(1)} min; FAILED: ${failed.length}. Written: FAULTS.md, ${args.results}`,
+  );
+  if (failed.length) process.exitCode = 1;
+}
+
+if (require.main === module)
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

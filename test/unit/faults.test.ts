@@ -1,0 +1,88 @@
+/** The fault matrix's pure parts (issue 29): a full disk named as such, the no-transaction way back, the results merge. */
+import { strict as assert } from 'node:assert';
+import { dfAvailable, isDiskFull } from '../../src/core/backups/dump-disk';
+import { concurrentIndexNames } from '../../src/core/migrations/invalid-index';
+import { ToolFailedError } from '../../src/core/runtime';
+import { cellText, mergeResults } from '../faults/report';
+import type { CellResult } from '../faults/table';
+
+describe('fault matrix: disk full', () => {
+  it('a tool that wrote "No space left on device" and a write that failed with ENOSPC are a full disk; other failures are not', () => {
+    const full = new ToolFailedError(
+      ['pg_dump'],
+      1,
+      ['pg_dump: error: could not write to output file: No space left on device'],
+      'c',
+    );
+    const other = new ToolFailedError(['pg_dump'], 1, ['pg_dump: error: connection to server failed'], 'c');
+    assert.equal(isDiskFull(full), true);
+    assert.equal(isDiskFull(Object.assign(new Error('write failed'), { code: 'ENOSPC' })), true);
+    assert.equal(isDiskFull(other), false);
+    assert.equal(isDiskFull(undefined), false);
+  });
+  it('reads the available bytes from df -P -k', () => {
+    const out = [
+      'Filesystem 1024-blocks Used Available Capacity Mounted on',
+      'tmpfs 8192 8 8184 1% /var/lib/pgbackrest/manual_backup',
+    ];
+    assert.equal(dfAvailable(out), 8184 * 1024);
+    assert.equal(dfAvailable(['Filesystem 1024-blocks Used Available Capacity Mounted on']), undefined);
+  });
+});
+
+describe('fault matrix: a -- no-transaction migration’s concurrent indexes', () => {
+  it('names the indexes created concurrently (unique, IF NOT EXISTS, quoted), folded like PostgreSQL', () => {
+    assert.deepEqual(
+      concurrentIndexNames(
+        '-- no-transaction\nCREATE INDEX CONCURRENTLY Readings_At ON readings (at);\n' +
+          'create unique index concurrently if not exists "Mixed ""Q""" on t (x);\nCREATE INDEX plain ON t (y);',
+      ),
+      ['readings_at', 'Mixed "Q"'],
+    );
+    assert.deepEqual(concurrentIndexNames('CREATE TABLE t (x int);'), []);
+  });
+});
+
+describe('fault matrix: results', () => {
+  const cell = (over: Partial<CellResult>): CellResult => ({
+    row: 'backup-dump',
+    column: 'disk-full-backups',
+    outcome: 'old state',
+    rowsLost: 0,
+    secondsToMessage: 1.25,
+    leftovers: [],
+    message: 'Disk full',
+    injected: 'tmpfs',
+    problems: [],
+    seconds: 60,
+    ranAt: '2026-12-07T00:00:00.000Z',
+    ...over,
+  });
+  it('a rerun of a cell replaces its earlier result, other cells stay', () => {
+    const old = {
+      cells: [cell({ outcome: 'FAILED' }), cell({ row: 'migrate-tx', column: 'postgres-killed' })],
+      machine: { cores: '2' },
+    };
+    const merged = mergeResults(old, [cell({})], {});
+    assert.equal(merged.cells.length, 2);
+    assert.equal(merged.cells.find((c) => c.row === 'backup-dump')!.outcome, 'old state');
+    assert.deepEqual(merged.machine, { cores: '2' });
+  });
+  it('a table cell shows the outcome, rows lost, seconds to the message and leftovers; or why it has none', () => {
+    assert.equal(cellText(cell({}), undefined, true), 'old state, lost 0, 1.3 s');
+    assert.equal(
+      cellText(
+        cell({ outcome: 'FAILED', rowsLost: 3, secondsToMessage: undefined, leftovers: ['database x'] }),
+        undefined,
+        true,
+      ),
+      '**FAILED**, lost 3, no message, 1 leftover(s)',
+    );
+    assert.equal(
+      cellText(undefined, { row: 'migrate-tx', column: 'disk-full-backups', why: 'x' }, false),
+      'cannot happen¹',
+    );
+    assert.equal(cellText(undefined, undefined, true), 'not run yet');
+    assert.equal(cellText(undefined, undefined, false), '—');
+  });
+});
