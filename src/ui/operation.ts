@@ -4,6 +4,7 @@
  * step and line written (secrets masked) where the area keeps its output.
  */
 import * as vscode from 'vscode';
+import { cancel } from '../core/operations/cancel';
 import {
   maskSecrets,
   OperationBusyError,
@@ -47,7 +48,7 @@ export function runStackOperation<T>(
         const ac = new AbortController();
         const sub = token.onCancellationRequested(() => {
           opts.onCancel?.();
-          ac.abort();
+          cancel(ac);
         });
         try {
           return await queue.run(title, work, {

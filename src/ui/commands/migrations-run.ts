@@ -28,6 +28,8 @@ import { pickStack, requireTrust } from './args';
 import { CancelledByUser, confirmLive, type Args } from './register';
 import { COMMAND } from '../ids';
 import { errorText } from '../../core/format';
+import type { OperationQueue } from '../../core/operations/queue';
+import { runStackOperation } from '../operation';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -37,6 +39,8 @@ export interface MigrationCommandContext {
   readonly register: (id: string, handler: (args?: Record<string, unknown>) => unknown) => vscode.Disposable;
   /** Run Pending stops on error-level lint findings unless `force: true`. */
   readonly lint?: LintService;
+  /** The stack's operation queue (a migration run waits for, and blocks, the stack's other long operations). */
+  readonly queueFor: (stack: StackConfig) => OperationQueue;
 }
 
 type Mode = 'builtin' | 'command';
@@ -58,7 +62,7 @@ export async function readyState(
     if (!interactive) throw e;
     if (isPasswordProblem(e)) {
       if (!(await controller.askPassword(stack))) throw new CancelledError();
-    } else if (e instanceof ConnectionError && e.kind === 'noDatabase') {
+    } else if (e instanceof ConnectionError && e.failure === 'noDatabase') {
       const choice = await vscode.window.showWarningMessage(e.message, { modal: true }, 'Create Database');
       if (choice !== 'Create Database') throw new CancelledError();
       await createDatabase(e.target);
@@ -149,7 +153,10 @@ async function runCommandRunner(
   return { mode: 'command' as const, exitCode: r.exitCode, summary: ctx.controller.get(stack)?.report?.summary };
 }
 
-/** Applies the pending migrations (or runs the command runner) under a cancellable progress notification. */
+/**
+ * Applies the pending migrations (or runs the command runner) in the stack's queue under the one cancellable
+ * progress path (ui/operation.ts): each line in the notification and the Migrations output.
+ */
 async function apply(
   ctx: MigrationCommandContext,
   stack: StackConfig,
@@ -157,20 +164,12 @@ async function apply(
   mode: Mode,
   target: bigint | undefined,
 ) {
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Running migrations', cancellable: true },
-    async (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      if (mode === 'command') return runCommandRunner(ctx, stack, conn, ac.signal);
-      const r = await ctx.controller.migrator(stack, conn).run({
-        target,
-        signal: ac.signal,
-        onLine: (l) => {
-          ctx.output.appendLine(l);
-          progress.report({ message: l });
-        },
-      });
+  return runStackOperation(
+    ctx.queueFor(stack),
+    'Running migrations',
+    async (op) => {
+      if (mode === 'command') return runCommandRunner(ctx, stack, conn, op.signal);
+      const r = await ctx.controller.migrator(stack, conn).run({ target, signal: op.signal, onLine: op.step });
       await ctx.controller.refresh();
       return {
         mode,
@@ -180,6 +179,10 @@ async function apply(
           elapsedMs: Number(a.elapsedNs) / 1e6,
         })),
       };
+    },
+    {
+      output: { step: (_t, l) => ctx.output.appendLine(l), line: (_t, l) => ctx.output.appendLine(l) },
+      secrets: [conn.password],
     },
   );
 }
