@@ -66,7 +66,7 @@ describe('house rules', () => {
 describe('house rules: one errors module, rooms a newcomer can read', () => {
   const src = tsFiles(join(root, 'src')).map((f) => relative(root, f));
 
-  it('every error class is made in src/core/errors (`extends Error`, `OpsError`, `CancelledError` or any `…Error` anywhere else, also as an expression)', () => {
+  it('every error class is made in src/core/errors (`extends Error`, `OpsError`, `CancelledError` or any …Error anywhere else, also as an expression)', () => {
     const defines = (f: string) =>
       /\bclass\b[^{]*\bextends\s+(\w*Error|\w*Exception)\b/.test(readFileSync(join(root, f), 'utf8'));
     const offenders = src.filter((f) => !f.startsWith('src/core/errors/') && defines(f));

@@ -9,7 +9,6 @@ import { relative } from 'node:path';
 import type { StackConfig } from '../../core/infra';
 import { CancelledError } from '../../core/operations/cancel';
 import type { StatusReport } from '../../core/migrations/migrator';
-import { MigrateError } from '../../core/migrations/sqlx';
 import { folderError } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
 import {
@@ -86,26 +85,6 @@ async function lintGate(ctx: MigrationCommandContext, stack: StackConfig, pendin
   const r = await ctx.lint.lintStack(state, { paths });
   const errors = r.report.findings.filter((f) => f.severity === 'error');
   return errors.length ? errors : undefined;
-}
-
-/** Shows a migration failure with a way to its position in the file, and rethrows it (flagged as shown). */
-function showFailure(e: unknown): never {
-  if (e instanceof MigrateError && e.position) {
-    const pos = e.position;
-    void vscode.window
-      .showErrorMessage(
-        `${e.message} (${relative(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', pos.file)}:${pos.line}:${pos.column})`,
-        'Open File',
-      )
-      .then((a) => {
-        if (a === 'Open File') {
-          const p = new vscode.Position(pos.line - 1, pos.column - 1);
-          void vscode.window.showTextDocument(vscode.Uri.file(pos.file), { selection: new vscode.Range(p, p) });
-        }
-      });
-    Object.assign(e, { shown: true });
-  }
-  throw e;
 }
 
 /** Lint findings stop Run Pending: with args an error (unless force), interactively a choice. */
@@ -247,7 +226,7 @@ export async function runPending(ctx: MigrationCommandContext, args: Args) {
     ctx.output.appendLine(`error: ${errorText(e)}`);
     await ctx.controller.refresh();
     if (e instanceof CancelledError && !args) return undefined;
-    return showFailure(e);
+    throw e; // register shows it, with an Open File button at its position in the file
   }
 }
 
@@ -293,6 +272,6 @@ export async function revert(ctx: MigrationCommandContext, args: Args) {
   } catch (e) {
     ctx.output.appendLine(`error: ${errorText(e)}`);
     await ctx.controller.refresh();
-    return showFailure(e);
+    throw e; // register shows it, with an Open File button at its position in the file
   }
 }

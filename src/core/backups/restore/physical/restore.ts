@@ -14,6 +14,7 @@ import { PhasesFailedError, runPhases, uncancellable, type Phase } from '../../.
 import { errorText } from '../../../format';
 import { preRestoreName } from '../pre-restore';
 import { RestoreError, runLoggedChecked, type RestoreContext } from '../run';
+import { RestoreCancelledError } from '../../../errors/backups';
 import {
   describeSource,
   endRestoreTool,
@@ -254,11 +255,9 @@ function restoreFailure(s: PhysicalRun, f: PhasesFailedError): unknown {
       e,
       s.aside,
     );
-  return new RestoreError(
-    f.cancelled
-      ? `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`
-      : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
-    true,
-    e,
-  );
+  if (f.cancelled)
+    return new RestoreCancelledError(
+      `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`,
+    );
+  return new RestoreError(`The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`, true, e);
 }
