@@ -3,6 +3,7 @@
 /** From the ground up; the folders of one floor do not import each other either (except where listed below). */
 const FLOORS = [
   ['core/format'],
+  ['core/errors'],
   ['core/infra', 'core/operations'],
   ['core/docker', 'core/postgres', 'core/logs', 'core/lint'],
   ['core/runtime', 'core/schedule'],

@@ -98,6 +98,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       output: migrationsOutput,
       register: (id, h) => register({ log }, id, h),
       lint,
+      queueFor: (s) => engine.queueFor(s),
     }),
     lint,
     ...registerLintCommands({

@@ -38,6 +38,7 @@ export const COMMAND = {
   openSettings: 'tsdbOps.openSettings',
   showOutput: 'tsdbOps.showOutput',
   openComposeFile: 'tsdbOps.openComposeFile',
+  cancelOperation: 'tsdbOps.cancelOperation',
 
   dockerSwitchContext: 'tsdbOps.docker.switchContext',
 

@@ -4,6 +4,7 @@
  * step and line written (secrets masked) where the area keeps its output.
  */
 import * as vscode from 'vscode';
+import { cancel } from '../core/operations/cancel';
 import {
   maskSecrets,
   OperationBusyError,
@@ -21,7 +22,7 @@ export interface StackOperationOptions {
   /** 'wait' (default) queues behind a running operation; 'refuse' fails at once, before any progress shows. */
   mode?: 'wait' | 'refuse';
   output: OperationOutput;
-  /** Called when the user presses Cancel (before the operation sees the abort). */
+  /** Called when the operation is cancelled (the notification's Cancel or Cancel Running Operation). */
   onCancel?: () => void;
   /** Masked in every line and step (a password a tool might echo). */
   secrets?: readonly (string | undefined)[];
@@ -45,12 +46,14 @@ export function runStackOperation<T>(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       async (progress, token) => {
         const ac = new AbortController();
-        const sub = token.onCancellationRequested(() => {
-          opts.onCancel?.();
-          ac.abort();
-        });
+        const sub = token.onCancellationRequested(() => cancel(ac));
+        // Any cancel (this notification's, or Cancel Running Operation's through the queue) reaches the operation's signal.
+        const watched = (op: OperationContext) => {
+          if (opts.onCancel) op.signal.addEventListener('abort', () => opts.onCancel?.(), { once: true });
+          return work(op);
+        };
         try {
-          return await queue.run(title, work, {
+          return await queue.run(title, watched, {
             signal: ac.signal,
             mode: opts.mode,
             claim: opts.claim,

@@ -121,7 +121,7 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
     );
     assert.ok(err instanceof PgBackRestError, `expected PgBackRestError, got ${String(err)}`);
     assert.equal(err.code, 55);
-    assert.equal(err.action, 'stanzaCreate');
+    assert.equal(err.remedy, 'stanzaCreate');
     assert.equal(err.command, 'backup');
     assert.ok(
       err.hints.some((h) => /stanza-create/.test(h)),
@@ -200,7 +200,7 @@ describe('backups on the host (PostgreSQL 15 + pgBackRest)', function () {
       );
       assert.ok(err instanceof PgBackRestError, String(err));
       assert.equal(err.code, 50);
-      assert.equal(err.action, 'anotherBackupRunning');
+      assert.equal(err.remedy, 'anotherBackupRunning');
       assert.ok(
         err.hints.some((h) => /another pgBackRest process/.test(h)),
         err.hints.join('|'),

@@ -284,7 +284,7 @@ describe('migrations against PostgreSQL 15 (sqlx-compatible)', function () {
         connect(t),
         (e: unknown) =>
           e instanceof ConnectionError &&
-          e.kind === 'refused' &&
+          e.failure === 'refused' &&
           /^Connection refused at 127\.0\.0\.1:1 \(from infra\/\.env\): is the database container running\?/.test(
             e.message,
           ),
@@ -304,7 +304,7 @@ describe('migrations against PostgreSQL 15 (sqlx-compatible)', function () {
         connect(t),
         (e: unknown) =>
           e instanceof ConnectionError &&
-          e.kind === 'noDatabase' &&
+          e.failure === 'noDatabase' &&
           e.message.startsWith('Database "not_there_yet" does not exist at'),
       );
       await createDatabase(t);
@@ -331,10 +331,13 @@ describe('migrations against PostgreSQL 15 (sqlx-compatible)', function () {
           connect({ ...t, password: 'wrong' }),
           (e: unknown) =>
             e instanceof ConnectionError &&
-            e.kind === 'auth' &&
+            e.failure === 'auth' &&
             /^Login failed for user "app" at 127\.0\.0\.1:\d+: .*Check the password in infra\/\.env\.$/.test(e.message),
         );
-        await assert.rejects(connect(t), (e: unknown) => e instanceof ConnectionError && e.kind === 'passwordRequired');
+        await assert.rejects(
+          connect(t),
+          (e: unknown) => e instanceof ConnectionError && e.failure === 'passwordRequired',
+        );
         const ok = await connect({ ...t, password: 'right-secret' });
         await ok.end();
       } finally {

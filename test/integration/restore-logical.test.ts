@@ -15,6 +15,7 @@ import {
   type LogicalTarget,
 } from '../../src/core/backups/restore/logical';
 import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore/run';
+import { RestoreCancelledError } from '../../src/core/errors/backups';
 import { restorePhysical } from '../../src/core/backups/restore/physical';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
@@ -190,7 +191,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       (x: unknown) => x,
     );
     assert.ok(fresh.ac.signal.aborted, 'the cancel happened during the data load');
-    assert.ok(e1 instanceof RestoreError && e1.rolledBack, String(e1));
+    assert.ok(e1 instanceof RestoreCancelledError && e1.rolledBack, `a cancel, not a failure: ${String(e1)}`);
     assert.match(e1.message, /was cancelled; the new database cancel_db was dropped again/);
     assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'cancel_db'`)).length, 0);
     await sql('CREATE TABLE keep_me (id int)', 'copy_db');
@@ -204,7 +205,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       (x: unknown) => x,
     );
     assert.ok(existing.ac.signal.aborted);
-    assert.ok(e2 instanceof RestoreError && e2.rolledBack, String(e2));
+    assert.ok(e2 instanceof RestoreCancelledError && e2.rolledBack, `a cancel, not a failure: ${String(e2)}`);
     assert.equal(
       (await sql(`SELECT 1 FROM pg_tables WHERE tablename = 'huge'`, 'copy_db')).length,
       0,

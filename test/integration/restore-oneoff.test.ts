@@ -18,7 +18,7 @@ import {
   restoreInOneOff,
   type OneOffTarget,
 } from '../../src/core/backups/restore/oneoff';
-import { RestoreError } from '../../src/core/backups/restore/run';
+import { RestoreCancelledError } from '../../src/core/errors/backups';
 import { journalPath } from '../../src/core/backups/restore/physical';
 import { listPreRestoreCopies } from '../../src/core/backups/restore/pre-restore';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
@@ -109,7 +109,7 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
       () => undefined,
       (x: unknown) => x,
     );
-    assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
+    assert.ok(e instanceof RestoreCancelledError && e.rolledBack, `a cancel, not a failure: ${String(e)}`);
     assert.deepEqual(await values(), expected);
     const r = await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)], { reject: false });
     assert.notEqual(r.exitCode, 0, 'no journal left');

@@ -20,6 +20,7 @@ import {
   type PhysicalTarget,
 } from '../../src/core/backups/restore/physical';
 import { BackupVerifyError, RestoreError } from '../../src/core/backups/restore/run';
+import { RestoreCancelledError } from '../../src/core/errors/backups';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -225,7 +226,7 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       () => undefined,
       (x: unknown) => x,
     );
-    assert.ok(e instanceof RestoreError, String(e));
+    assert.ok(e instanceof RestoreCancelledError, `a cancel, not a failure: ${String(e)}`);
     assert.equal(e.rolledBack, true);
     assert.match(e.message, /cancelled/);
     assert.deepEqual(await values(), expected);

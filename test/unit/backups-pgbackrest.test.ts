@@ -118,9 +118,9 @@ describe('pgBackRest info and errors', () => {
     assert.equal(bare?.code, 50);
     assert.deepEqual(bare?.hints, ['HINT: is another pgBackRest process running?']);
     const err = new PgBackRestError(38, 'unable to restore while PostgreSQL is running', [], 'restore', 'container x');
-    assert.equal(err.action, 'postgresRunning');
-    assert.equal(new PgBackRestError(55, 'm', [], 'backup', 'x').action, 'stanzaCreate');
-    assert.equal(new PgBackRestError(50, 'm', [], 'backup', 'x').action, 'anotherBackupRunning');
+    assert.equal(err.remedy, 'postgresRunning');
+    assert.equal(new PgBackRestError(55, 'm', [], 'backup', 'x').remedy, 'stanzaCreate');
+    assert.equal(new PgBackRestError(50, 'm', [], 'backup', 'x').remedy, 'anotherBackupRunning');
     assert.match(err.message, /\[038\]/);
   });
 

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { EngineConfigError, resolveEngine } from '../../src/core/docker/engine-address';
 import { maskSecrets, OperationBusyError, OperationQueue } from '../../src/core/operations/queue';
+import { isCancelled } from '../../src/core/operations/cancel';
 import { preRestoreName, preRestoreTimestamp } from '../../src/core/backups/restore/pre-restore';
 
 describe('Docker engine address', () => {
@@ -134,6 +135,27 @@ describe('OperationQueue: one operation at a time per stack', () => {
     ac.abort();
     assert.equal(await p, true);
     assert.deepEqual(seen, ['op:step:one', 'op:line:hello']);
+  });
+
+  it('cancelRunning aborts the running operation with a CancelledError naming it; a waiting one keeps its place', async () => {
+    const q = new OperationQueue();
+    assert.equal(q.cancelRunning(), undefined, 'nothing runs');
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const first = q.run('pg_dump of db', async (ctx) => {
+      started();
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      throw ctx.signal.reason;
+    });
+    const second = q.run('second', async (ctx) => ctx.signal.aborted);
+    await running;
+    assert.equal(q.cancelRunning(), 'pg_dump of db');
+    await assert.rejects(
+      first,
+      (e: unknown) => isCancelled(e) && /Cancelled: pg_dump of db/.test((e as Error).message),
+    );
+    assert.equal(await second, false, 'the waiting operation ran, not cancelled');
+    assert.equal(q.cancelRunning(), undefined);
   });
 
   it('masks every occurrence of a secret', () => {

@@ -8,9 +8,8 @@ import { readDrillReports, runDrill, sweepDrills, writeDrillReport, type DrillRe
 import { DrillRefusedError } from '../../core/backups/drill/types';
 import { drillCheckFiles } from '../../core/backups/drill-checks';
 import { drillTargetOf } from '../../core/backups/drill-target';
-import { drillsDir } from '../../core/backups/overview';
 import { parseRepoArg } from '../../core/backups/repositories';
-import { CancelledError } from '../../core/errors/error';
+import { cancel as cancelWith, CancelledError } from '../../core/errors/error';
 import { errorText } from '../../core/format';
 import { COMMON_OPTIONS, days, ENGINE_OPTIONS, parseCommand, printHelp, type CommandSpec } from '../args';
 import { type CliIo, EXIT_FINDINGS, EXIT_OK, UsageError } from '../io';
@@ -81,7 +80,7 @@ export async function runDrillCommand(io: CliIo, argv: readonly string[]): Promi
         `Swept ${swept.containers.length} abandoned drill container(s), ${swept.volumes.length} volume(s), ${swept.networks.length} network(s).`,
       );
 
-    const dir = drillsDir(s.stack);
+    const dir = s.ctx.drillsDir;
     if (maxAge !== undefined) {
       const skip = skipReason(await readDrillReports(dir), maxAge);
       if (skip) {
@@ -104,7 +103,7 @@ export async function runDrillCommand(io: CliIo, argv: readonly string[]): Promi
     const ac = new AbortController();
     const cancel = (sig: NodeJS.Signals) => {
       say(`${sig}: cancelling the drill (the scratch container and volume are removed)…`);
-      ac.abort();
+      cancelWith(ac, `Cancelled by ${sig}.`);
     };
     process.once('SIGINT', cancel);
     process.once('SIGTERM', cancel);

@@ -20,38 +20,17 @@
  * Credentials: in the container, the local socket (trust) with `-U <POSTGRES_USER>`; on this machine
  * PGPASSWORD goes in the tool's environment. Never in argv.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { once } from 'node:events';
-import { runChecked, ToolCancelledError, ToolFailedError, type ToolRuntime } from '../runtime';
+import { runChecked } from '../runtime';
 import { writeSidecar, type BackupSidecar } from './sidecar';
 import { dumpAllSections } from './restore/logical';
 import { diskFullOr } from './dump-disk';
-import { backupsFolderShared, exists, removeWritten, renameWritten } from './dump-folder';
-export { backupsFolderShared } from './dump-folder';
-
-export interface ManualBackupTarget {
-  runtime: ToolRuntime;
-  /** manual_backup on this machine (where pg_dump output is written and where the view looks). */
-  hostDir: string;
-  /** The same folder as the runtime sees it (container: /var/lib/pgbackrest/manual_backup); default hostDir. */
-  runtimeDir?: string;
-  /** `-U` (POSTGRES_USER). */
-  user: string;
-  /** Connection options besides -U (host runtime: `-h <socket dir> -p <port>`). */
-  connArgs?: string[];
-  /** libpq environment for the tools (PGPASSWORD on the host). Never argv. */
-  env?: Record<string, string>;
-  /** The database to connect to for version queries and pg_dumpall/pg_basebackup (POSTGRES_DB). */
-  maintenanceDb: string;
-  /** `tsdbOps.backups.dumpTo`: where pg_dump/pg_dumpall write their file (default `auto`). */
-  dumpTo?: DumpTo;
-}
+import { dumpToFile, runWritingPartial, type BackupRunContext, type ManualBackupTarget } from './dump-write';
 
 /** Where pg_dump and pg_dumpall write: see the top of this file. */
-import { DUMP_TO, type DumpTo } from '../stack/dump-to';
 export { DUMP_TO, type DumpTo } from '../stack/dump-to';
+export { backupsFolderShared, type BackupRunContext, type ManualBackupTarget } from './dump-write';
 
 export interface ManualBackupResult {
   kind: BackupSidecar['kind'];
@@ -65,14 +44,6 @@ export interface ManualBackupResult {
   wroteIn?: 'engine' | 'here';
   /** How this backup will be restored, when that needs saying (a pg_dumpall with TimescaleDB databases). */
   restoreNote?: string;
-}
-
-export interface BackupRunContext {
-  signal?: AbortSignal;
-  /** Tool output and the command run, line by line. */
-  onLine?: (line: string) => void;
-  /** Clock (tests). */
-  now?: Date;
 }
 
 /** `20261124_201500` (UTC, like `date +%Y%m%d_%H%M%S` in the UTC container). */
@@ -120,150 +91,6 @@ export async function serverVersions(
   const [pg, ts] = line.split('|');
   if (!pg) throw new Error(`Could not read the server version of ${database} (${t.runtime.description}).`);
   return { pgVersion: pg.trim(), timescaledbVersion: ts?.trim() || undefined };
-}
-
-/** Runs a tool whose stdout is the backup, streaming into `<path>.partial`; renamed on exit 0, removed otherwise. */
-async function streamToFile(
-  t: ManualBackupTarget,
-  argv: string[],
-  path: string,
-  ctx: BackupRunContext,
-  gate: Promise<unknown>,
-): Promise<void> {
-  const partial = `${path}.partial`;
-  await mkdir(t.hostDir, { recursive: true });
-  // Large writes: fewer pauses of the exec stream (backpressure still holds memory at about 1 MiB).
-  const out = createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 });
-  await once(out, 'open');
-  let ok = false;
-  try {
-    ctx.onLine?.(`$ ${argv.join(' ')}`);
-    const r = await t.runtime.run(argv, { env: t.env, stdout: out, onStderrLine: ctx.onLine, signal: ctx.signal });
-    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (ctx.signal?.aborted) throw new ToolCancelledError(argv);
-    if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.runtime.description);
-    await gate;
-    await rename(partial, path);
-    ok = true;
-  } finally {
-    if (!ok) {
-      // A write still in flight from the ended tool fails once the file is destroyed: expected, not an error.
-      out.on('error', () => undefined);
-      out.destroy();
-      await rm(partial, { force: true });
-    }
-  }
-}
-
-/**
- * Runs a tool that writes the backup itself (`-f <name>.partial`) in the runtime's backups folder; the
- * file is renamed on exit 0 and removed on failure or cancel (after the tool has been ended).
- */
-async function writeInRuntime(
-  t: ManualBackupTarget,
-  argv: string[],
-  path: string,
-  verified: boolean,
-  ctx: BackupRunContext,
-  gate: Promise<unknown>,
-): Promise<string[]> {
-  const name = posix.basename(path);
-  const runtimeDir = t.runtimeDir ?? t.hostDir;
-  const rtFinal = posix.join(runtimeDir, name);
-  const rtPartial = `${rtFinal}.partial`;
-  const hostPartial = `${path}.partial`;
-  const run = [...argv, '-f', rtPartial];
-  // The folder may have been deleted since the probe: create it where the tool runs (as the tool's user).
-  if (!verified || !(await exists(t.hostDir)))
-    await runChecked(t.runtime, ['mkdir', '-p', '--', runtimeDir], { signal: ctx.signal });
-  await runWritingPartial(
-    t,
-    run,
-    ctx,
-    async () => {
-      await gate;
-      if (!(await exists(hostPartial))) {
-        await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
-        throw new Error(
-          `${argv[0]} wrote ${rtFinal} in ${t.runtime.description}, but ${t.hostDir} on this machine does not show it: ` +
-            `that is not the folder mounted there. Copy the file out, and set tsdbOps.backups.dumpTo to "auto" or "here".`,
-        );
-      }
-      await renameWritten(t, hostPartial, path, rtPartial, rtFinal);
-    },
-    () => removeWritten(t, hostPartial, rtPartial),
-  );
-  return [...argv, '-f', rtFinal];
-}
-
-/**
- * Runs a tool that writes its output under a `.partial` name where it runs: `commit` (the rename) runs
- * once it exited 0; on failure, cancel (after the tool has been ended) or a failed commit, `discard`
- * removes what it wrote. No partial file survives either way.
- */
-async function runWritingPartial(
-  t: ManualBackupTarget,
-  run: string[],
-  ctx: BackupRunContext,
-  commit: () => Promise<void>,
-  discard: () => Promise<unknown>,
-): Promise<void> {
-  ctx.onLine?.(`$ ${run.join(' ')}`);
-  let ok = false;
-  try {
-    const r = await t.runtime.run(run, {
-      env: t.env,
-      onStdoutLine: ctx.onLine,
-      onStderrLine: ctx.onLine,
-      signal: ctx.signal,
-    });
-    if (ctx.signal?.aborted) throw new ToolCancelledError(run);
-    if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
-    await commit();
-    ok = true;
-  } finally {
-    if (!ok) await discard();
-  }
-}
-
-/**
- * Runs pg_dump/pg_dumpall into `path` on this machine by the `dumpTo` rule; says on the output which
- * way it took. The file is renamed only once `gate` (the version query, run alongside) resolved.
- * Returns the command to record in the sidecar, and the way.
- */
-async function dumpToFile(
-  t: ManualBackupTarget,
-  argv: string[],
-  path: string,
-  ctx: BackupRunContext,
-  gate: Promise<unknown>,
-  what: string,
-): Promise<{ command: string[]; wroteIn: 'engine' | 'here' }> {
-  const mode = t.dumpTo ?? 'auto';
-  if (!DUMP_TO.includes(mode))
-    throw new Error(`tsdbOps.backups.dumpTo must be "auto", "engine" or "here", not "${String(mode)}".`);
-  const runtimeDir = t.runtimeDir ?? t.hostDir;
-  const where = t.runtime.kind === 'container' ? t.runtime.description : 'this machine';
-  let engine = mode === 'engine';
-  let why = mode === 'auto' ? '' : ` (tsdbOps.backups.dumpTo = ${mode})`;
-  if (mode === 'auto') {
-    engine = await backupsFolderShared(t, ctx.signal);
-    why = engine
-      ? ` (${t.hostDir} on this machine is ${runtimeDir} there)`
-      : ` (${runtimeDir} in ${where} is not ${t.hostDir} on this machine)`;
-  }
-  if (engine) {
-    ctx.onLine?.(`${argv[0]} writes the file itself in ${where}, into ${runtimeDir}${why}.`);
-    const command = await writeInRuntime(t, argv, path, mode === 'auto', ctx, gate).catch(async (e: unknown) => {
-      throw await diskFullOr(e, what, { runtime: t.runtime, dir: runtimeDir, description: where });
-    });
-    return { command, wroteIn: 'engine' };
-  }
-  ctx.onLine?.(`${argv[0]}'s output streams from ${where} to ${path} on this machine${why}.`);
-  await streamToFile(t, argv, path, ctx, gate).catch(async (e: unknown) => {
-    throw await diskFullOr(e, what, { dir: t.hostDir, description: 'this machine' });
-  });
-  return { command: argv, wroteIn: 'here' };
 }
 
 async function finish(

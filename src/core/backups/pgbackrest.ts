@@ -10,6 +10,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { ToolCancelledError, type ToolRuntime } from '../runtime';
+import { PgBackRestError, type PgBackRestErrorAction } from '../errors/backups';
 
 export interface PgBackRestTarget {
   runtime: ToolRuntime;
@@ -72,35 +73,7 @@ export interface StanzaInfo {
   archives?: { repoKey?: number; id: string; min?: string; max?: string }[];
 }
 
-/** What the UI offers for an error code. */
-export type PgBackRestErrorAction = 'stanzaCreate' | 'anotherBackupRunning' | 'postgresRunning' | 'stopFile';
-
-const ERROR_ACTIONS: Readonly<Record<number, PgBackRestErrorAction>> = {
-  55: 'stanzaCreate',
-  50: 'anotherBackupRunning',
-  38: 'postgresRunning',
-  62: 'stopFile',
-};
-
-export class PgBackRestError extends Error {
-  readonly action: PgBackRestErrorAction | undefined;
-  constructor(
-    /** pgBackRest's error code (`[055]` → 55), or the exit code when no ERROR line was printed. */
-    readonly code: number,
-    /** The message without the HINT lines. */
-    readonly pgbMessage: string,
-    readonly hints: string[],
-    /** The pgBackRest command (`backup`, `restore` …). */
-    readonly command: string,
-    readonly where: string,
-  ) {
-    super(
-      `pgBackRest ${command} failed in ${where}: [${String(code).padStart(3, '0')}] ${pgbMessage}${hints.length ? `\n${hints.join('\n')}` : ''}`,
-    );
-    this.name = 'PgBackRestError';
-    this.action = ERROR_ACTIONS[code];
-  }
-}
+export { PgBackRestError, type PgBackRestErrorAction };
 
 // ---------------------------------------------------------------------------------------------
 // info --output=json

@@ -12,6 +12,7 @@ import { PROJECT_LABEL } from './find';
 import { buildStackModel, isOneOff, snapshotFromEngine, type ContainerSnapshot, type StackModel } from './model';
 import { errorText } from '../format';
 import { EngineTimeoutError } from '../errors/docker';
+import { cancel } from '../operations/cancel';
 
 /** Reads the project's containers (list, then inspect each) into snapshots. */
 export async function readProjectContainers(
@@ -207,7 +208,7 @@ export class StackMonitor {
     const s = this.stream;
     this.stream = undefined;
     if (s) {
-      s.abort.abort();
+      cancel(s.abort, 'The Docker events stream was closed.');
       (s.body as { destroy?: () => void } | undefined)?.destroy?.();
     }
   }
@@ -296,7 +297,7 @@ export class StackMonitor {
     const handle: { abort: AbortController; body?: NodeJS.ReadableStream } = { abort };
     this.stream = handle;
     const body = (await this.withTimeout('the Docker events stream', (signal) => {
-      signal.addEventListener('abort', () => abort.abort(), { once: true });
+      signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
       return docker.getEvents({
         filters: { type: ['container'], label: [`${PROJECT_LABEL}=${this.opts.project}`], event: [...MODEL_EVENTS] },
         abortSignal: abort.signal,

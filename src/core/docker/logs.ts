@@ -6,6 +6,7 @@
 import type Dockerode from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { lineSplitter } from './exec';
+import { cancelReason } from '../operations/cancel';
 
 export interface LogsOptions {
   /** How many lines of history (default 200; 'all' for everything). */
@@ -66,7 +67,7 @@ export async function streamLogs(docker: Dockerode, containerId: string, opts: L
   }
 
   const ac = new AbortController();
-  const onAbort = () => ac.abort();
+  const onAbort = () => ac.abort(cancelReason(opts.signal!));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let stream: NodeJS.ReadableStream;
   try {

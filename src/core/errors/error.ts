@@ -31,7 +31,17 @@ export type ErrorKind =
   /** A migration or its file (sqlx's errors). */
   | 'migration'
   /** An Ofelia schedule that does not parse. */
-  | 'schedule';
+  | 'schedule'
+  /** The database refused the connection or cannot be reached (`failure` says which). */
+  | 'database-connection'
+  /** A safety rule refused the operation before anything changed (a confirmation, a drill's preconditions). */
+  | 'refused'
+  /** A backup failed its check before anything was touched. */
+  | 'backup-invalid'
+  /** A restore failed; the message says whether the previous state is back. */
+  | 'restore-failed'
+  /** A phase of a multi-phase operation failed; what ran was undone. */
+  | 'phase-failed';
 
 /** What is known about a failure, for the message, the log and the UI. */
 export interface ErrorFacts {

@@ -7,7 +7,10 @@
  * finish). A failing undo is reported (a line, and in the error) and the other undos still run.
  */
 import { errorText } from '../format';
-import { isCancelled } from './cancel';
+import { cancelReason, isCancelled } from './cancel';
+import { PhasesFailedError, type PhaseTiming, type UndoFailure } from '../errors/misc';
+
+export type { PhaseTiming, UndoFailure };
 
 /** Where a phase reports: progress steps, output lines, cancellation. */
 export interface PhaseContext {
@@ -27,17 +30,6 @@ export interface Phase<S> {
   readonly undoWhenFailed?: boolean;
 }
 
-export interface PhaseTiming {
-  readonly name: string;
-  readonly ms: number;
-  readonly outcome: 'done' | 'failed';
-}
-
-export interface UndoFailure {
-  readonly phase: string;
-  readonly error: unknown;
-}
-
 export interface PhasesOptions {
   /**
    * Called once on a failure or cancel, before anything is undone (to say what happened). Returning
@@ -46,36 +38,11 @@ export interface PhasesOptions {
   onFailure?(error: unknown, info: { readonly phase: string; readonly cancelled: boolean }): boolean | void;
 }
 
-/** A phase failed or the operation was cancelled; what ran was undone (see `undoFailures`). */
-export class PhasesFailedError extends Error {
-  constructor(
-    /** The phase that failed, or the one that was about to run when the cancel came. */
-    readonly phase: string,
-    override readonly cause: unknown,
-    readonly cancelled: boolean,
-    /** Undos that failed themselves (the others still ran). */
-    readonly undoFailures: readonly UndoFailure[],
-    readonly timings: readonly PhaseTiming[],
-    /** False when onFailure asked for no undo. */
-    readonly undone: boolean,
-  ) {
-    super(`${phase}: ${errorText(cause)}`);
-    this.name = 'PhasesFailedError';
-  }
-}
+export { PhasesFailedError };
 
 /** A context without the cancel signal: undos must finish after a cancel. */
 export function uncancellable(ctx: PhaseContext): PhaseContext {
   return { step: (t) => ctx.step(t), line: (t) => ctx.line(t) };
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  try {
-    signal.throwIfAborted();
-  } catch (e) {
-    return e;
-  }
-  return new Error('Cancelled.');
 }
 
 /**
@@ -95,7 +62,7 @@ export async function runPhases<S>(
     let failed = false;
     if (ctx.signal?.aborted) {
       failed = true;
-      failure = abortReason(ctx.signal);
+      failure = cancelReason(ctx.signal);
     } else if (p.when && !p.when(s)) continue;
     else {
       const t0 = Date.now();

@@ -4,6 +4,7 @@
  * with a message naming the running one (`mode: 'refuse'`, what restores use).
  */
 import { OperationBusyError } from '../errors/misc';
+import { cancel } from './cancel';
 export { OperationBusyError };
 
 export interface OperationContext {
@@ -41,6 +42,7 @@ export interface OperationClaim {
 export class OperationQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private current: string | undefined;
+  private currentController: AbortController | undefined;
   private waiting = 0;
   private readonly claims = new Set<OperationClaim>();
 
@@ -70,6 +72,17 @@ export class OperationQueue {
     return claim;
   }
 
+  /**
+   * Cancels the running operation (its signal aborts with a CancelledError, as the progress notification's Cancel
+   * does); returns its title, or undefined when none runs. Waiting operations keep their place.
+   */
+  cancelRunning(): string | undefined {
+    const title = this.current;
+    if (title === undefined || !this.currentController) return undefined;
+    cancel(this.currentController, `Cancelled: ${title}`);
+    return title;
+  }
+
   run<T>(title: string, work: (ctx: OperationContext) => Promise<T>, opts: RunOperationOptions = {}): Promise<T> {
     if (opts.mode === 'refuse' && this.busyBesides(opts.claim)) {
       opts.claim?.release();
@@ -82,6 +95,7 @@ export class OperationQueue {
       this.waiting--;
       this.current = title;
       const controller = new AbortController();
+      this.currentController = controller;
       const forward = () => controller.abort(opts.signal?.reason);
       if (opts.signal?.aborted) forward();
       opts.signal?.addEventListener('abort', forward, { once: true });
@@ -95,6 +109,7 @@ export class OperationQueue {
       } finally {
         opts.signal?.removeEventListener('abort', forward);
         this.current = undefined;
+        this.currentController = undefined;
       }
     });
     this.tail = result;

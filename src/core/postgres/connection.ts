@@ -8,19 +8,14 @@ import { join, relative } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { Client } from 'pg';
 import { sourced, type Sourced, type StackConfig } from '../infra';
+import {
+  ConnectionConfigError,
+  ConnectionError,
+  type ConnectionFailure,
+  type ConnectionTarget,
+} from '../errors/postgres';
 
-export interface ConnectionTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly database: string;
-  /** Undefined when no source holds one (the UI asks once and keeps it in SecretStorage). */
-  readonly password?: string;
-  /** Extra libpq parameters from DATABASE_URL (sslmode…). */
-  readonly params: Readonly<Record<string, string>>;
-  /** Where these settings come from, for messages: "DATABASE_URL (environment)", "infra/.env". */
-  readonly source: string;
-}
+export type { ConnectionTarget };
 
 /** `postgres://user@host:port/db` without the password, for display. */
 export function describeTarget(t: ConnectionTarget): string {
@@ -32,13 +27,6 @@ export function databaseUrl(t: ConnectionTarget, password = t.password): string 
   const auth = `${encodeURIComponent(t.user)}${password ? `:${encodeURIComponent(password)}` : ''}`;
   const q = new URLSearchParams(t.params).toString();
   return `postgres://${auth}@${t.host}:${t.port}/${encodeURIComponent(t.database)}${q ? `?${q}` : ''}`;
-}
-
-export class ConnectionConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConnectionConfigError';
-  }
 }
 
 export function parseDatabaseUrl(url: string, source: string): ConnectionTarget {
@@ -134,19 +122,7 @@ export async function resolveConnection(
   };
 }
 
-export type ConnectionFailure = 'refused' | 'auth' | 'passwordRequired' | 'noDatabase' | 'unreachable' | 'other';
-
-export class ConnectionError extends Error {
-  constructor(
-    readonly kind: ConnectionFailure,
-    message: string,
-    readonly target: ConnectionTarget,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-    this.name = 'ConnectionError';
-  }
-}
+export { ConnectionConfigError, ConnectionError, type ConnectionFailure };
 
 function explain(e: unknown, t: ConnectionTarget): ConnectionError {
   const err = e as { code?: string; message?: string };

@@ -20,7 +20,9 @@ import {
   lineSplitter,
   pipelineEnds,
 } from '../docker/exec';
-import { CancelledError } from '../operations/cancel';
+import { ToolCancelledError, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError } from '../errors/process';
+
+export { ToolCancelledError, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError };
 
 export interface ToolRunOptions {
   /** Extra environment (PGPASSWORD…); never put secrets in argv. */
@@ -59,50 +61,6 @@ export function envRecord(list: readonly string[] | undefined): Record<string, s
     if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return out;
-}
-
-export class ToolCancelledError extends CancelledError {
-  constructor(readonly argv: readonly string[]) {
-    super(`Cancelled: ${argv.join(' ')}`);
-    this.name = 'ToolCancelledError';
-  }
-}
-
-/** The reader of the tool's stdout went away before the tool ended, so the tool was ended (a shell's SIGPIPE). */
-export class ToolOutputClosedError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    where: string,
-  ) {
-    super(`${argv[0]} in ${where} was stopped: the reader of its output went away`);
-    this.name = 'ToolOutputClosedError';
-  }
-}
-
-/** The stream feeding the tool's stdin broke off before its end, so the tool was ended. */
-export class ToolInputBrokenError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    where: string,
-  ) {
-    super(`${argv[0]} in ${where} was stopped: its input broke off before the end`);
-    this.name = 'ToolInputBrokenError';
-  }
-}
-
-/** A tool exited non-zero: keeps argv (no secrets there by rule), exit code and stderr's tail. */
-export class ToolFailedError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    readonly exitCode: number,
-    readonly stderrTail: readonly string[],
-    where: string,
-  ) {
-    super(
-      `${argv[0]} exited with code ${exitCode} in ${where}${stderrTail.length ? `: ${stderrTail.slice(-5).join('\n')}` : ''}`,
-    );
-    this.name = 'ToolFailedError';
-  }
 }
 
 /** Runs and throws ToolFailedError on a non-zero exit. */

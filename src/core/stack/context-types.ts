@@ -18,6 +18,7 @@ import type { ConnectionTarget } from '../postgres/connection';
 import type { RepositoryConfig } from './pgbackrest-conf';
 import type { RuntimeKind, Sourced, StackSettings } from './settings';
 import type { Site } from './site';
+import { PgBackRestConfigError } from '../errors/backups';
 
 /** What resolveStack needs besides the stack and its settings. */
 export interface StackDeps {
@@ -93,18 +94,7 @@ export interface PgBackRestConfigFacts {
   readonly repositories: readonly RepositoryConfig[];
 }
 
-/** The config file in effect does not exist or cannot be read by the tools' user. */
-export class PgBackRestConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly from: string,
-    readonly reason: 'missing' | 'unreadable',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PgBackRestConfigError';
-  }
-}
+export { PgBackRestConfigError };
 
 export interface StackContext {
   readonly stack: StackConfig;

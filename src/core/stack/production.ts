@@ -6,6 +6,7 @@
  * cluster-wide one. With args, `confirm` must be that string; `confirm: true` is refused there with a
  * message saying what to pass. Other stacks keep `confirm: true`.
  */
+import { ConfirmationError } from '../errors/misc';
 
 export interface ProductionMatch {
   /** The glob that matched. */
@@ -70,12 +71,7 @@ export interface DestructiveGuard {
   readonly production?: ProductionMatch;
 }
 
-export class ConfirmationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfirmationError';
-  }
-}
+export { ConfirmationError };
 
 function what(g: DestructiveGuard): string {
   return g.scope === 'database' ? `the database name "${g.name}"` : `the stack (compose project) name "${g.name}"`;

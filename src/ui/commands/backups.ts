@@ -172,13 +172,13 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
 
   async function showPgBackRestError(e: PgBackRestError, stack: StackConfig | undefined): Promise<unknown> {
     const actions: string[] = [];
-    if (e.action === 'stanzaCreate') actions.push('Create Stanza');
-    if (e.action === 'stopFile') actions.push('Start Stanza');
+    if (e.remedy === 'stanzaCreate') actions.push('Create Stanza');
+    if (e.remedy === 'stopFile') actions.push('Start Stanza');
     actions.push('Show pgBackRest Log');
     const hint =
-      e.action === 'anotherBackupRunning'
+      e.remedy === 'anotherBackupRunning'
         ? ' Another backup (or expire) is running: wait for it, see the pgBackRest channel.'
-        : e.action === 'postgresRunning'
+        : e.remedy === 'postgresRunning'
           ? ' PostgreSQL is still running: a restore needs it stopped.'
           : '';
     const choice = await vscode.window.showErrorMessage(`${e.message}${hint}`, ...actions);

@@ -1,9 +1,2 @@
-/** The user dismissed a prompt or a confirmation: a cancel like any other, nothing is shown. */
-import { CancelledError } from '../../core/operations/cancel';
-
-export class CancelledByUser extends CancelledError {
-  constructor() {
-    super('Cancelled.');
-    this.name = 'CancelledByUser';
-  }
-}
+/** The user dismissed a prompt or a confirmation: a cancel like any other, nothing is shown (made in core/errors). */
+export { CancelledByUser } from '../../core/errors/misc';

@@ -7,6 +7,7 @@ import { streamLogs } from '../../core/docker/logs';
 import { serviceResult } from '../../core/docker/model';
 import { findOnPath } from '../../core/docker/cli-path';
 import { errorText } from '../../core/format';
+import { CancelledError } from '../../core/operations/cancel';
 import { requireTrust, stackFor as stackOf, type Args } from './args';
 import { confirmLive } from './register';
 import { COMMAND, CONTEXT_KEY } from '../ids';
@@ -73,7 +74,7 @@ export async function containerLogs(cx: Cx, args: Args, interactive: boolean) {
   let channel = cx.logChannels.get(key);
   const name = `TimescaleDB Ops: ${service} logs${cx.registry.stacks.length > 1 ? ` (${stack.projectName})` : ''}`;
   if (!channel) cx.logChannels.set(key, (channel = vscode.window.createOutputChannel(name)));
-  cx.following.get(key)?.abort();
+  cx.following.get(key)?.abort(new CancelledError());
   cx.following.delete(key);
   channel.clear();
   const cname = (c.Names[0] ?? c.Id).replace(/^\//, '');
@@ -114,7 +115,7 @@ export async function containerStopLogs(cx: Cx, args: Args, interactive: boolean
     if (!picked) return undefined;
     keys = picked.map((p) => p.key);
   }
-  for (const k of keys) cx.following.get(k)?.abort();
+  for (const k of keys) cx.following.get(k)?.abort(new CancelledError());
   return { stopped: keys.map((k) => k.split('#').pop()!) };
 }
 

@@ -9,6 +9,7 @@
 import * as vscode from 'vscode';
 import { cleanStart, cleanStartScript, defaultProfile, profileArgs } from '../../core/stack/clean-start';
 import { describeState } from '../../core/docker/model';
+import { cancel } from '../../core/operations/cancel';
 import { isServiceNode } from '../views/containers';
 import { requireTrust, stackFor as stackOf, type Args } from './args';
 import { confirmLive, register } from './register';
@@ -195,7 +196,7 @@ export function registerContainerCommands(ctx: ContainerCommandContext): vscode.
     reg(COMMAND.containerStopLogs, containerStopLogs),
     reg(COMMAND.containerShell, containerShell),
     new vscode.Disposable(() => {
-      for (const ac of cx.following.values()) ac.abort();
+      for (const ac of cx.following.values()) cancel(ac);
       cx.following.clear();
       for (const c of cx.logChannels.values()) c.dispose();
       cx.logChannels.clear();

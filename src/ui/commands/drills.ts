@@ -16,6 +16,7 @@ import type { StackRegistry } from '../stacks';
 import { pickStack, requireTrust, str, type Args } from './args';
 import { CancelledByUser, register } from './register';
 import { COMMAND } from '../ids';
+import { runStackOperation } from '../operation';
 import { parseRepoArg } from '../../core/backups/repositories';
 
 export interface DrillCommandContext {
@@ -126,25 +127,14 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       output.appendLine('');
       output.appendLine(`[${new Date().toISOString()}] ${title}`);
       if (!args) output.show(true);
-      const secret = target.conn.password;
-      const mask = (l: string) => (secret ? l.split(secret).join('****') : l);
-      const report = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-        async (progress, token) => {
-          const ac = new AbortController();
-          const sub = token.onCancellationRequested(() => ac.abort());
-          try {
-            return await runDrill(target, src, {
-              signal: ac.signal,
-              step: (s) => {
-                progress.report({ message: s });
-                output.appendLine(`▶ ${s}`);
-              },
-              line: (l) => output.appendLine(mask(l)),
-            });
-          } finally {
-            sub.dispose();
-          }
+      // In the stack's queue (one operation at a time) under the one cancellable progress path (ui/operation.ts).
+      const report = await runStackOperation(
+        engine.queueFor(stack),
+        title,
+        (op) => runDrill(target, src, { signal: op.signal, step: op.step, line: op.line }),
+        {
+          output: { step: (_t, s) => output.appendLine(`▶ ${s}`), line: (_t, l) => output.appendLine(l) },
+          secrets: [target.conn.password],
         },
       );
       const files = await writeDrillReport(stackCtx.drillsDir, report);

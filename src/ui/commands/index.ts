@@ -94,5 +94,18 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       await vscode.window.showTextDocument(vscode.Uri.file(stack.composeFile));
       return { file: stack.composeFile };
     }),
+
+    // The same cancel as the progress notification's Cancel (the operation's signal aborts with a CancelledError),
+    // for a notification that was hidden, and for automation.
+    register(ctx, COMMAND.cancelOperation, async (args) => {
+      const stack = await pickStack(ctx.registry, args);
+      if (!stack || !ctx.engine) return undefined;
+      const cancelled = ctx.engine.queueFor(stack).cancelRunning() ?? null;
+      if (!args)
+        void vscode.window.showInformationMessage(
+          cancelled ? `Cancelling "${cancelled}"…` : 'Nothing runs on this stack.',
+        );
+      return { cancelled };
+    }),
   ];
 }

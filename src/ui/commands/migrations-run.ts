@@ -9,7 +9,6 @@ import { relative } from 'node:path';
 import type { StackConfig } from '../../core/infra';
 import { CancelledError } from '../../core/operations/cancel';
 import type { StatusReport } from '../../core/migrations/migrator';
-import { MigrateError } from '../../core/migrations/sqlx';
 import { folderError } from '../../core/migrations/source';
 import { runMigrationCommand, splitCommandLine } from '../../core/migrations/command-runner';
 import {
@@ -28,6 +27,8 @@ import { pickStack, requireTrust } from './args';
 import { CancelledByUser, confirmLive, type Args } from './register';
 import { COMMAND } from '../ids';
 import { errorText } from '../../core/format';
+import type { OperationQueue } from '../../core/operations/queue';
+import { runStackOperation } from '../operation';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -37,6 +38,8 @@ export interface MigrationCommandContext {
   readonly register: (id: string, handler: (args?: Record<string, unknown>) => unknown) => vscode.Disposable;
   /** Run Pending stops on error-level lint findings unless `force: true`. */
   readonly lint?: LintService;
+  /** The stack's operation queue (a migration run waits for, and blocks, the stack's other long operations). */
+  readonly queueFor: (stack: StackConfig) => OperationQueue;
 }
 
 type Mode = 'builtin' | 'command';
@@ -58,7 +61,7 @@ export async function readyState(
     if (!interactive) throw e;
     if (isPasswordProblem(e)) {
       if (!(await controller.askPassword(stack))) throw new CancelledError();
-    } else if (e instanceof ConnectionError && e.kind === 'noDatabase') {
+    } else if (e instanceof ConnectionError && e.failure === 'noDatabase') {
       const choice = await vscode.window.showWarningMessage(e.message, { modal: true }, 'Create Database');
       if (choice !== 'Create Database') throw new CancelledError();
       await createDatabase(e.target);
@@ -82,26 +85,6 @@ async function lintGate(ctx: MigrationCommandContext, stack: StackConfig, pendin
   const r = await ctx.lint.lintStack(state, { paths });
   const errors = r.report.findings.filter((f) => f.severity === 'error');
   return errors.length ? errors : undefined;
-}
-
-/** Shows a migration failure with a way to its position in the file, and rethrows it (flagged as shown). */
-function showFailure(e: unknown): never {
-  if (e instanceof MigrateError && e.position) {
-    const pos = e.position;
-    void vscode.window
-      .showErrorMessage(
-        `${e.message} (${relative(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', pos.file)}:${pos.line}:${pos.column})`,
-        'Open File',
-      )
-      .then((a) => {
-        if (a === 'Open File') {
-          const p = new vscode.Position(pos.line - 1, pos.column - 1);
-          void vscode.window.showTextDocument(vscode.Uri.file(pos.file), { selection: new vscode.Range(p, p) });
-        }
-      });
-    Object.assign(e, { shown: true });
-  }
-  throw e;
 }
 
 /** Lint findings stop Run Pending: with args an error (unless force), interactively a choice. */
@@ -149,7 +132,10 @@ async function runCommandRunner(
   return { mode: 'command' as const, exitCode: r.exitCode, summary: ctx.controller.get(stack)?.report?.summary };
 }
 
-/** Applies the pending migrations (or runs the command runner) under a cancellable progress notification. */
+/**
+ * Applies the pending migrations (or runs the command runner) in the stack's queue under the one cancellable
+ * progress path (ui/operation.ts): each line in the notification and the Migrations output.
+ */
 async function apply(
   ctx: MigrationCommandContext,
   stack: StackConfig,
@@ -157,20 +143,12 @@ async function apply(
   mode: Mode,
   target: bigint | undefined,
 ) {
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Running migrations', cancellable: true },
-    async (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      if (mode === 'command') return runCommandRunner(ctx, stack, conn, ac.signal);
-      const r = await ctx.controller.migrator(stack, conn).run({
-        target,
-        signal: ac.signal,
-        onLine: (l) => {
-          ctx.output.appendLine(l);
-          progress.report({ message: l });
-        },
-      });
+  return runStackOperation(
+    ctx.queueFor(stack),
+    'Running migrations',
+    async (op) => {
+      if (mode === 'command') return runCommandRunner(ctx, stack, conn, op.signal);
+      const r = await ctx.controller.migrator(stack, conn).run({ target, signal: op.signal, onLine: op.step });
       await ctx.controller.refresh();
       return {
         mode,
@@ -180,6 +158,10 @@ async function apply(
           elapsedMs: Number(a.elapsedNs) / 1e6,
         })),
       };
+    },
+    {
+      output: { step: (_t, l) => ctx.output.appendLine(l), line: (_t, l) => ctx.output.appendLine(l) },
+      secrets: [conn.password],
     },
   );
 }
@@ -244,7 +226,7 @@ export async function runPending(ctx: MigrationCommandContext, args: Args) {
     ctx.output.appendLine(`error: ${errorText(e)}`);
     await ctx.controller.refresh();
     if (e instanceof CancelledError && !args) return undefined;
-    return showFailure(e);
+    throw e; // register shows it, with an Open File button at its position in the file
   }
 }
 
@@ -290,6 +272,6 @@ export async function revert(ctx: MigrationCommandContext, args: Args) {
   } catch (e) {
     ctx.output.appendLine(`error: ${errorText(e)}`);
     await ctx.controller.refresh();
-    return showFailure(e);
+    throw e; // register shows it, with an Open File button at its position in the file
   }
 }

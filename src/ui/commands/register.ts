@@ -8,8 +8,10 @@
  * own kinds its own way) and a cancel is quiet.
  */
 import * as vscode from 'vscode';
+import { relative } from 'node:path';
 import { isCancelled } from '../../core/operations/cancel';
 import { errorText } from '../../core/format';
+import { OpsError } from '../../core/errors/error';
 import { ConfirmationError, checkConfirmArg, type DestructiveGuard } from '../../core/stack/production';
 import type { StackConfig } from '../../core/infra';
 import type { StackRegistry } from '../stacks';
@@ -131,9 +133,9 @@ export function register<N = unknown>(
         return undefined;
       }
       ctx.log.error(`${id}: ${msg}`);
-      if ((e as { shown?: boolean }).shown) return undefined;
       if (e instanceof Error && opts.showError?.(e, node)) return undefined;
-      void vscode.window.showErrorMessage(msg);
+      if (e instanceof OpsError) void showOpsError(e);
+      else void vscode.window.showErrorMessage(msg);
       return undefined;
     }
   });
@@ -141,3 +143,22 @@ export function register<N = unknown>(
 
 /** Every declared command id (for the in-host tests and the docs). */
 export const DECLARED = COMMAND_TABLE.map((s) => s.id);
+
+/**
+ * An error of core as the user sees it: its message, with its place in a file (`facts.file` and `line`: an
+ * "Open File" button that goes there) and the command that fixes it (`action`, a button that runs it).
+ */
+async function showOpsError(e: OpsError): Promise<void> {
+  const { file, line, column } = e.facts;
+  const at = file && line ? { file, line, column: column ?? 1 } : undefined;
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+  const where = at ? ` (${relative(root, at.file) || at.file}:${at.line}:${at.column})` : '';
+  const buttons = [...(at ? ['Open File'] : []), ...(e.action ? [e.action.title] : [])];
+  const choice = await vscode.window.showErrorMessage(`${e.message}${where}`, ...buttons);
+  if (choice === 'Open File' && at) {
+    const p = new vscode.Position(at.line - 1, at.column - 1);
+    await vscode.window.showTextDocument(vscode.Uri.file(at.file), { selection: new vscode.Range(p, p) });
+  } else if (e.action && choice === e.action.title) {
+    await vscode.commands.executeCommand(e.action.command, e.action.args ?? {});
+  }
+}

@@ -160,5 +160,5 @@ export function secretKey(t: ConnectionTarget): string {
 }
 
 export function isPasswordProblem(e: unknown): boolean {
-  return e instanceof ConnectionError && (e.kind === 'passwordRequired' || e.kind === 'auth');
+  return e instanceof ConnectionError && (e.failure === 'passwordRequired' || e.failure === 'auth');
 }

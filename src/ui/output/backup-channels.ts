@@ -14,6 +14,7 @@ import { streamLogs } from '../../core/docker/logs';
 import { runningServiceContainer } from '../../core/docker/find';
 import { ofeliaService } from '../../core/schedule/ofelia';
 import { maskSecrets } from '../../core/operations/queue';
+import { CancelledError } from '../../core/operations/cancel';
 import type { StackRegistry } from '../stacks';
 import type { DockerService } from '../docker-service';
 import type { BackupsController } from '../backups/controller';
@@ -157,7 +158,7 @@ export class OfeliaChannel implements vscode.Disposable {
       this.append(`No Ofelia service in ${stack.composeFile} and no saved runs in ${stack.ofeliaLogDir}.`, stack);
       return { source: 'none' };
     }
-    this.containerLog?.abort();
+    this.containerLog?.abort(new CancelledError());
     const abort = (this.containerLog = new AbortController());
     const docker = await this.engine.docker(stack);
     const c = await runningServiceContainer(docker, stack.projectName, svc.name);
@@ -171,7 +172,7 @@ export class OfeliaChannel implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.containerLog?.abort();
+    this.containerLog?.abort(new CancelledError());
     for (const w of this.watchers) w.close();
     for (const s of this.subs) s.dispose();
     this.channel.dispose();

@@ -98,7 +98,7 @@ function stanzaChildren(o: BackupsOverview): BackupNode[] {
     );
     item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
     item.tooltip = md([e.message.replace(/\n/g, '\n\n')]);
-    item.contextValue = ITEM.stanzaError(e instanceof PgBackRestError ? e.action : undefined);
+    item.contextValue = ITEM.stanzaError(e instanceof PgBackRestError ? e.remedy : undefined);
     out.push({ ...leaf(item), stack: o.stack });
     return out;
   }

@@ -137,9 +137,9 @@ describe('Backups: commands on a real stack, the view, the freshness status item
     try {
       await assert.rejects(
         Promise.resolve(vscode.commands.executeCommand('tsdbOps.backup.pgbackrest', { type: 'full' })),
-        (e: Error & { code?: number; action?: string }) => {
+        (e: Error & { code?: number; remedy?: string }) => {
           assert.equal(e.code, 55);
-          assert.equal(e.action, 'stanzaCreate');
+          assert.equal(e.remedy, 'stanzaCreate');
           assert.match(e.message, /HINT: has a stanza-create been performed\?/);
           return true;
         },

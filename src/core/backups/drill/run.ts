@@ -19,6 +19,7 @@
 import { hostname } from 'node:os';
 import { errorText } from '../../format';
 import { PhasesFailedError, runPhases, type PhaseTiming } from '../../operations/phases';
+import { CancelledError, isCancelled } from '../../operations/cancel';
 import type { RestoreContext } from '../restore/run';
 import { DRILL_PHASES, REPORTED_PHASES, RTO_PHASES } from './phases';
 import { check, newDrillState, type DrillState } from './state';
@@ -29,7 +30,7 @@ const activeProjects = new Set<string>();
 /**
  * Runs one drill. Refuses (DrillRefusedError) when another drill of the project runs or the engine
  * has not enough disk. Never throws for a failed check or a failed restore: the report says it.
- * Cancel (ctx.signal) ends it, removes everything and throws ToolCancelledError / AbortError.
+ * Cancel (ctx.signal) ends it, removes everything and throws a CancelledError.
  */
 export async function runDrill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Promise<DrillReport> {
   if (activeProjects.has(t.project))
@@ -59,7 +60,9 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
     });
   } catch (e) {
     if (!(e instanceof PhasesFailedError)) throw e;
-    if (e.phase === 'preflight' || e.cause instanceof DrillRefusedError || e.cancelled) throw e.cause;
+    // A cancel ends as a cancel, also when the tool the abort stopped failed on its own account.
+    if (e.cancelled) throw isCancelled(e.cause) ? e.cause : new CancelledError(`Cancelled: ${e.phase}`);
+    if (e.phase === 'preflight' || e.cause instanceof DrillRefusedError) throw e.cause;
     timings = [...e.timings];
   }
   const report = drillReport(s, timings);

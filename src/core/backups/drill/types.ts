@@ -1,13 +1,9 @@
 /** The public shapes of a restore drill: what is drilled, where, and the report. */
 import type Dockerode from 'dockerode';
 import type { ServerConnection } from '../restore/run';
+import { DrillRefusedError } from '../../errors/backups';
 
-export class DrillRefusedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DrillRefusedError';
-  }
-}
+export { DrillRefusedError };
 
 export type DrillSource =
   | {

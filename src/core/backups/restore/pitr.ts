@@ -4,6 +4,7 @@
  * and choosing the backup set a target can start from (its stop time must be earlier than the
  * target at one-second resolution, else [075]).
  */
+import { TimeTargetError } from '../../errors/backups';
 
 /** What a restore needs to know of a backup set (a subset of the Backups view's BackupSet). */
 export interface RestorableSet {
@@ -17,12 +18,7 @@ export interface RestorableSet {
   readonly repoKey?: number;
 }
 
-export class TimeTargetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TimeTargetError';
-  }
-}
+export { TimeTargetError };
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 

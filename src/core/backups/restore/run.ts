@@ -4,6 +4,7 @@
  */
 import type { ToolRunOptions, ToolRunResult, ToolRuntime } from '../../runtime';
 import { ToolFailedError } from '../../runtime';
+import { BackupVerifyError, RestoreError } from '../../errors/backups';
 import { maskSecrets } from '../../operations/queue';
 
 /** Where a restore reports: progress steps, output lines, cancellation. */
@@ -124,6 +125,8 @@ export async function psqlQuery(
   return r.stdoutLines;
 }
 
+export { BackupVerifyError, RestoreError };
+
 /** SQL string literal (standard_conforming_strings on). */
 export function sqlLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
@@ -132,26 +135,4 @@ export function sqlLiteral(s: string): string {
 /** SQL identifier. */
 export function sqlIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
-}
-
-/** A restore that failed; says whether the previous state was put back. */
-export class RestoreError extends Error {
-  constructor(
-    message: string,
-    readonly rolledBack: boolean,
-    override readonly cause?: unknown,
-    /** Where the untouched previous data is when it could not be put back. */
-    readonly preRestoreCopy?: string,
-  ) {
-    super(message);
-    this.name = 'RestoreError';
-  }
-}
-
-/** The backup failed its check before anything was touched. */
-export class BackupVerifyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackupVerifyError';
-  }
 }

@@ -13,6 +13,7 @@
  */
 import { parseTimeTarget, TimeTargetError } from './pitr';
 import { parseRepoArg } from '../repositories';
+import { RestoreArgsError } from '../../errors/backups';
 
 export type RestoreTargetKind = 'latest' | 'set' | 'time' | 'xid';
 export const RESTORE_TARGET_KINDS: readonly RestoreTargetKind[] = ['latest', 'set', 'time', 'xid'];
@@ -29,12 +30,7 @@ export interface RestoreTarget {
   readonly repo?: number;
 }
 
-export class RestoreArgsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RestoreArgsError';
-  }
-}
+export { RestoreArgsError };
 
 const ID = 'tsdbOps.restore.pgbackrest';
 const shown = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v) ?? String(v)));

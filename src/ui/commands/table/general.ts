@@ -52,6 +52,16 @@ export const GENERAL: readonly CommandSpec[] = [
     handler: { file: F, name: 'openComposeFile' },
   },
   {
+    id: COMMAND.cancelOperation,
+    args: z.strictObject({ folder }),
+    mode: 'both',
+    nodes: [],
+    live: notLive('cancels the running backup, restore, drill or migration run; it undoes its own steps'),
+    result:
+      '`{ cancelled }`: the title of the operation it cancelled (that command then ends as Cancelled), or `null` when none ran',
+    handler: { file: F, name: 'cancelOperation' },
+  },
+  {
     id: COMMAND.dockerSwitchContext,
     args: z.strictObject({
       context: z.string(),

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { CommandId } from '../../ids';
 import type { ProductionMatch } from '../../../core/stack/production';
 import type { CommandSpec, Live } from './types';
+import { ArgsError } from '../../../core/errors/misc';
 import { GENERAL } from './general';
 import { CONTAINERS } from './containers';
 import { MIGRATIONS } from './migrations';
@@ -32,12 +33,7 @@ export function specOf(id: CommandId | string): CommandSpec {
   return s;
 }
 
-export class ArgsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArgsError';
-  }
-}
+export { ArgsError };
 
 /** The keys a command accepts, for messages and docs. */
 export function acceptedKeys(spec: CommandSpec): string[] {

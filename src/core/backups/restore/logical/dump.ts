@@ -12,6 +12,7 @@ import { ToolFailedError } from '../../../runtime';
 import { BackupVerifyError, connEnv, psqlQuery, RestoreError, runLogged, sqlIdent, type RestoreContext } from '../run';
 import { maskSecrets } from '../../../operations/queue';
 import { PhasesFailedError, runPhases, type Phase } from '../../../operations/phases';
+import { RestoreCancelledError } from '../../../errors/backups';
 
 import {
   type DumpRestoreOptions,
@@ -206,7 +207,10 @@ export async function restoreDump(
       : single
         ? `${s.db} is unchanged (single transaction)`
         : `${s.db} may hold part of the dump`;
-    throw new RestoreError(`The restore of ${o.file} into ${s.db} ${what}; ${state}.`, s.created || single, e.cause);
+    const message = `The restore of ${o.file} into ${s.db} ${what}; ${state}.`;
+    // A cancel that left the database as it was is a cancel, not a failure.
+    if (e.cancelled && (s.created || single)) throw new RestoreCancelledError(message);
+    throw new RestoreError(message, s.created || single, e.cause);
   }
   if (s.preRestored) {
     ctx.step('Finishing TimescaleDB (timescaledb_post_restore)');

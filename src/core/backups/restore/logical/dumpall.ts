@@ -24,6 +24,7 @@ import {
 } from '../run';
 import { maskSecrets } from '../../../operations/queue';
 import { PhasesFailedError, runPhases, type Phase } from '../../../operations/phases';
+import { RestoreCancelledError } from '../../../errors/backups';
 
 import { type LogicalTarget } from './types';
 import { missingExtensions, restartTimescaleWorkers } from './server';
@@ -221,7 +222,7 @@ export async function restoreDumpAll(
 }
 
 /** The error after a rollback: the databases are as before (their workers restarted), or what is kept where. */
-async function rolledBack(s: DumpAllRun, f: PhasesFailedError, ctx: RestoreContext): Promise<RestoreError> {
+async function rolledBack(s: DumpAllRun, f: PhasesFailedError, ctx: RestoreContext): Promise<Error> {
   const what = f.cancelled ? 'was cancelled' : `failed (${errorText(f.cause)})`;
   const rb = f.undoFailures[0];
   if (rb)
@@ -234,11 +235,10 @@ async function rolledBack(s: DumpAllRun, f: PhasesFailedError, ctx: RestoreConte
   // The databases that have their names back had their TimescaleDB workers stopped by the rename.
   const workers = await restartTimescaleWorkers(s.t.rt, ctx, s.conn, Object.keys(s.keptAside));
   const objects = s.objects!;
-  return new RestoreError(
+  const message =
     `The pg_dumpall restore ${what}; the databases are as before` +
-      `${s.existingRoles.length || objects.roles.length ? ' (roles the dump created remain)' : ''}.` +
-      (workers.warnings.length ? ` ${workers.warnings.join(' ')}` : ''),
-    true,
-    f.cause,
-  );
+    `${s.existingRoles.length || objects.roles.length ? ' (roles the dump created remain)' : ''}.` +
+    (workers.warnings.length ? ` ${workers.warnings.join(' ')}` : '');
+  // A cancel that put everything back is a cancel, not a failure.
+  return f.cancelled ? new RestoreCancelledError(message) : new RestoreError(message, true, f.cause);
 }

@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import { ToolFailedError } from '../../../runtime';
 import { errorText } from '../../../format';
+import { JournalError } from '../../../errors/backups';
 import { formatTimeTarget } from '../pitr';
 import { targetOfSource } from '../target';
 import { sweepRecoveryLeftovers } from '../recovery-run';
@@ -204,7 +205,7 @@ run mkdir -m 0700 -- "$d" || exit 94
   return { moved: r.marks.has('moved') };
 }
 
-export class JournalError extends Error {}
+export { JournalError };
 
 /** Deletes a moved-aside copy (only a `<PGDATA>.pre-restore-<stamp>` folder next to PGDATA, never PGDATA itself). */
 export async function deletePreRestoreCopy(t: PhysicalTarget, path: string, ctx: RestoreContext): Promise<void> {

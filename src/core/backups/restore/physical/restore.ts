@@ -17,6 +17,7 @@ import { PhasesFailedError, runPhases, uncancellable, type Phase } from '../../.
 import { errorText } from '../../../format';
 import { preRestoreName } from '../pre-restore';
 import { RestoreError, runLoggedChecked, type RestoreContext } from '../run';
+import { RestoreCancelledError } from '../../../errors/backups';
 import {
   describeSource,
   endRestoreTool,
@@ -304,12 +305,14 @@ function restoreFailure(s: PhysicalRun, f: PhasesFailedError): unknown {
       e,
       s.aside,
     );
+  if (f.cancelled)
+    return new RestoreCancelledError(
+      `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`,
+    );
   return new RestoreError(
-    f.cancelled
-      ? `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`
-      : e instanceof RecoveryIncompleteError
-        ? `${e.message} Rolled back: the previous data is back in ${dataDir}.`
-        : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
+    e instanceof RecoveryIncompleteError
+      ? `${e.message} Rolled back: the previous data is back in ${dataDir}.`
+      : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,
     true,
     e,
   );
