@@ -109,3 +109,11 @@ export class PgBackRestConfigError extends OpsError {
     this.name = 'PgBackRestConfigError';
   }
 }
+
+/** An interrupted-looking restore journal whose restore still runs in another window (its process is alive). */
+export class RestoreInProgressError extends OpsError {
+  constructor(message: string) {
+    super('busy', message);
+    this.name = 'RestoreInProgressError';
+  }
+}

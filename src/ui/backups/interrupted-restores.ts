@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { findRestoreJournals } from '../../core/backups/restore/stack';
+import { inProgressElsewhere } from '../../core/backups/restore/physical';
 import { errorText } from '../../core/format';
 import { COMMAND } from '../ids';
 import type { StackRegistry } from '../stacks';
@@ -29,7 +30,8 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
       if (!stack.dbService) continue;
       for (const { file, journal } of await findRestoreJournals(stack.dbService.volumes).catch(() => [])) {
         present.add(file);
-        if (this.warned.has(file)) continue;
+        // Another window's restore in progress, not an interrupted one: nothing to offer (its end removes the journal).
+        if (this.warned.has(file) || inProgressElsewhere(journal)) continue;
         this.warned.add(file);
         this.log.warn(
           `An interrupted restore of ${stack.projectName} left ${file} (started ${journal.started}, ${journal.source}).`,

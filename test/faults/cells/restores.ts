@@ -186,6 +186,8 @@ export const restoreLockedByBackup: CellDef = {
 export const restoreSecondWindow: CellDef = {
   row: 'restore-pgbackrest-latest',
   column: 'second-window',
+  // In CI: the guarantee a second window never rolls back a restore still in progress (its journal names its owner).
+  ci: true,
   injection:
     'while window A’s restore runs its restore tool (the step “Restoring …”), window B (a second stack context with its own ' +
     'engine client and operation queue, as a second VS Code window has) starts the same pgBackRest restore on the same stack',

@@ -32,5 +32,5 @@ export {
   verifySource,
   type VerifiedSource,
 } from './physical/verify';
-export { deletePreRestoreCopy, readJournal, recoverInterruptedRestore } from './physical/journal';
+export { deletePreRestoreCopy, inProgressElsewhere, readJournal, recoverInterruptedRestore } from './physical/journal';
 export { restorePhysical } from './physical/restore';

@@ -1,5 +1,7 @@
 /** The journal beside PGDATA, the way back (rollback), recovery of an interrupted restore, the restore tool. */
+import { hostname } from 'node:os';
 import { posix } from 'node:path';
+import { RestoreInProgressError } from '../../../errors/backups';
 import { ToolFailedError } from '../../../runtime';
 import { errorText } from '../../../format';
 import { JournalError } from '../../../errors/backups';
@@ -125,9 +127,58 @@ export async function putBack(t: PhysicalTarget, ctx: RestoreContext, j: Restore
   ctx.line(`Rolled back: ${j.dataDir} holds the data from before the restore again.`);
 }
 
+/** The process writing a journal: this machine and this process (the extension host, or the command line). */
+export function journalOwner(): { host: string; pid: number } {
+  return { host: hostname(), pid: process.pid };
+}
+
+/** Whether a process of this machine is alive (signal 0: checks, sends nothing; EPERM: alive, another user's). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Journals whose restore runs in this process now (by runtime and journal path): a second window's context here. */
+const runningHere = new Set<string>();
+const runningKey = (t: PhysicalTarget) => `${t.rt.description}\0${journalPath(t.dataDir)}`;
+
+/** Marks the target's journal as this process's restore in progress until the returned release is called. */
+export function holdJournal(t: PhysicalTarget): () => void {
+  const key = runningKey(t);
+  runningHere.add(key);
+  return () => void runningHere.delete(key);
+}
+
+/** The journal's restore still runs in another process of this machine (another window, the command line). */
+export function inProgressElsewhere(j: RestoreJournal): boolean {
+  const o = j.owner;
+  return !!o && o.host === hostname() && o.pid !== process.pid && processAlive(o.pid);
+}
+
+/**
+ * Refuses to treat a journal as interrupted while the process that wrote it still runs on this machine (another
+ * window's restore in progress: rolling it back would end its tool and move its data mid-way). A journal of this
+ * process, of a process that is gone, or of another machine (nothing to ask there) is interrupted.
+ */
+export function refuseIfRunningElsewhere(t: PhysicalTarget, j: RestoreJournal): void {
+  const here = runningHere.has(runningKey(t));
+  if (!here && !inProgressElsewhere(j)) return;
+  const who = here ? 'in this process' : `in process ${j.owner!.pid} on this machine`;
+  throw new RestoreInProgressError(
+    `A restore of this data folder is in progress in another window (${who}, started ${j.started}, ${j.source}; ` +
+      `journal ${journalPath(t.dataDir)}): nothing was changed. Wait for it to finish; Recover Interrupted Restore is ` +
+      'for a restore whose window is gone.',
+  );
+}
+
 /**
  * Finds the journal of a restore that never finished (VS Code died, the container restarted …)
- * and rolls it back. Returns the journal it acted on, or undefined when there was none.
+ * and rolls it back. Returns the journal it acted on, or undefined when there was none. A journal whose restore
+ * still runs in another process of this machine is refused, untouched (RestoreInProgressError).
  */
 export async function recoverInterruptedRestore(
   t: PhysicalTarget,
@@ -135,6 +186,7 @@ export async function recoverInterruptedRestore(
 ): Promise<RestoreJournal | undefined> {
   const j = await readJournal(t, ctx);
   if (!j) return undefined;
+  refuseIfRunningElsewhere(t, j);
   ctx.step('Rolling back an interrupted restore');
   ctx.line(`Found ${journalPath(t.dataDir)}: a restore started ${j.started} (${j.source}) did not finish.`);
   await rollBack(t, ctx, j);

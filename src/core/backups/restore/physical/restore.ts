@@ -21,8 +21,10 @@ import { RestoreCancelledError } from '../../../errors/backups';
 import {
   describeSource,
   endRestoreTool,
+  holdJournal,
   JournalError,
   putBack,
+  journalOwner,
   recoverInterruptedRestore,
   runTool,
   startStanzaAgain,
@@ -52,6 +54,8 @@ import { verifySource, type VerifiedSource } from './verify';
 /** What the phases of one physical restore share. */
 interface PhysicalRun {
   readonly t: PhysicalTarget;
+  /** Ends this process's claim on the journal (another window's verify refuses while it is held). */
+  release?: () => void;
   readonly src: PhysicalSource;
   readonly leaveRunning: boolean;
   readonly aside: string;
@@ -98,6 +102,7 @@ const verify: Phase<PhysicalRun> = {
       wasRunning: probe.state === 'running',
       leaveRunning: s.leaveRunning,
       started: new Date().toISOString(),
+      owner: journalOwner(),
       source: describeSource(s.src),
       pidFile: pidPath(t.dataDir),
       ...(s.src.kind === 'pgbackrest' ? { stanzaStart: stanzaControlArgv(s.src, 'start') } : {}),
@@ -109,6 +114,7 @@ const verify: Phase<PhysicalRun> = {
 const takeDownPhase: Phase<PhysicalRun> = {
   name: 'take down',
   run: async (s, ctx) => {
+    s.release = holdJournal(s.t);
     s.moved = (await takeDown(s.t, ctx, s.journal!)).moved;
   },
   undo: async (s, ctx) => {
@@ -256,6 +262,7 @@ export async function restorePhysical(
     toolStuck: false,
     databases: [],
   };
+  let failed = true;
   try {
     await runPhases(PHYSICAL_RESTORE_PHASES, s, ctx, {
       onFailure: (e, { phase, cancelled }) => {
@@ -266,14 +273,20 @@ export async function restorePhysical(
         ctx.step('Rolling back');
       },
     });
+    failed = false;
   } catch (e) {
     throw e instanceof PhasesFailedError ? restoreFailure(s, e) : e;
   } finally {
     // After a failure or cancel (the rollback stopped the server first): the spool and the wrapper go.
     await finishRecovery(s.recovery, uncancellable(ctx));
+    if (failed) s.release?.();
   }
-  // Done: the new data is verified, so the journal goes (the moved-aside copy stays).
-  if (!s.leaveRunning) await runLoggedChecked(t.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(dataDir)]);
+  // Done: the new data is verified, so the journal goes (the moved-aside copy stays); then the claim on it.
+  try {
+    if (!s.leaveRunning) await runLoggedChecked(t.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(dataDir)]);
+  } finally {
+    s.release?.();
+  }
   const v = s.v!;
   ctx.line(
     `Restored ${v.from}${v.target ? ` to ${v.target}` : ''}.${s.moved ? ` The previous data folder is kept at ${s.aside}.` : ''}`,

@@ -78,6 +78,11 @@ export interface RestoreJournal {
   readonly leaveRunning: boolean;
   readonly started: string;
   readonly source: string;
+  /**
+   * The process that runs the restore (the extension host or the command line) and its machine: while it is alive,
+   * the journal is not an interrupted restore but one in progress in another window, and nothing may roll it back.
+   */
+  readonly owner?: { readonly host: string; readonly pid: number };
   /** Process id file of the restore tool (pgbackrest / tar), to end it on recovery. */
   readonly pidFile: string;
   /**
