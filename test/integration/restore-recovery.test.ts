@@ -20,6 +20,7 @@ import { connectEngine, resolveEngine } from '../../src/core/docker/engine-addre
 import { ContainerRuntime } from '../../src/core/runtime';
 import { restorePhysical, serverState, type PhysicalTarget } from '../../src/core/backups/restore/physical';
 import { RestoreError } from '../../src/core/backups/restore/run';
+import { RestoreCancelledError } from '../../src/core/errors/backups';
 import { runDrill, type DrillReport } from '../../src/core/backups/drill';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
@@ -208,7 +209,8 @@ describe('restore: recovery options of this restore, and recovery proven to reac
         if (/restore command begin/.test(l)) ac.abort();
       }),
     );
-    assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
+    // A cancel that put everything back is a cancel (errors module): RestoreCancelledError, rolled back.
+    assert.ok(e instanceof RestoreCancelledError && e.rolledBack, String(e));
     assert.ok(
       lines.slice(from).some((l) => /^archive-get: async, .*spool \/home\/postgres\/pgdata\/\.tsdbops-spool-/.test(l)),
       'a spool was set up',
