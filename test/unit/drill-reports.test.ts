@@ -15,27 +15,13 @@ import {
   withDrillReport,
   withoutDrillReport,
   writeDrillReport,
-  type DrillReport,
 } from '../../src/core/backups/drill';
+import { drillReport } from '../support/drill-report-fixture';
 import { drillsDir } from '../../src/core/backups/overview';
 import { resolveStack } from '../../src/core/stack/context';
 import type { StackConfig } from '../../src/core/infra';
 
-const report = (over: Partial<DrillReport>): DrillReport => ({
-  version: 1,
-  project: 'p',
-  source: 'pgbackrest 20261124-000001F (latest state)',
-  sourceKey: 'pgbackrest:db',
-  started: '2026-11-24T10:00:00.000Z',
-  finished: '2026-11-24T10:01:00.000Z',
-  passed: true,
-  checks: [],
-  phases: [{ name: 'restore', ms: 4000 }],
-  rtoMs: 4000,
-  image: 'sha256:x',
-  owner: { host: 'h', pid: 1 },
-  ...over,
-});
+const report = drillReport;
 
 describe('drill reports, one at a time', () => {
   let dir: string;

@@ -10,24 +10,10 @@ import {
   judgeCheckOutput,
   latestPerSource,
   scratchMounts,
-  type DrillReport,
 } from '../../src/core/backups/drill';
+import { drillReport } from '../support/drill-report-fixture';
 
-const report = (over: Partial<DrillReport>): DrillReport => ({
-  version: 1,
-  project: 'p',
-  source: 'pgbackrest 20261124-000001F (latest state)',
-  sourceKey: 'pgbackrest:db',
-  started: '2026-11-24T10:00:00.000Z',
-  finished: '2026-11-24T10:01:00.000Z',
-  passed: true,
-  checks: [],
-  phases: [{ name: 'restore', ms: 4000 }],
-  rtoMs: 4000,
-  image: 'sha256:x',
-  owner: { host: 'h', pid: 1 },
-  ...over,
-});
+const report = drillReport;
 
 describe('restore drills (pure parts)', () => {
   it('carries every live mount read-only except the data volume and what is mounted inside it', () => {
