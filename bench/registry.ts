@@ -12,6 +12,7 @@ import { logFollowerFigure } from './figures/logs';
 import { restoreDrillFigure } from './figures/drill';
 import { restoreReplayFigure } from './figures/replay';
 import { restoreReplayPreviewFigure } from './figures/replay-preview';
+import { restoreReplayDrillFigure } from './figures/replay-drill';
 import { lintFigure } from './figures/lint';
 import { backupsViewFigure, extensionHostFigure } from './figures/host';
 import { timelineFigure } from './figures/timeline';
@@ -25,6 +26,7 @@ export const FIGURES: readonly Figure[] = [
   pgbackrestRestoreFigure,
   restoreDrillFigure,
   restoreReplayFigure,
+  restoreReplayDrillFigure,
   restoreReplayPreviewFigure,
   dockerIdleFigure,
   dockerEventFigure,

@@ -8,140 +8,161 @@
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { runDrill, type DrillReport, type DrillTarget } from '../../src/core/backups/drill';
 import { run, sleep } from '../../test/support/proc';
-import { guideRestoreArgv, interleaved, median, pick, ratios, timed, fmt, type Figure } from '../lib';
-import { DATA, prepare } from './backups';
+import {
+  guideRestoreArgv,
+  interleaved,
+  median,
+  pick,
+  ratios,
+  timed,
+  fmt,
+  type BenchContext,
+  type Figure,
+} from '../lib';
+import { DATA, prepare, type Prepared } from './backups';
 
 const CONFIG = '/home/postgres/pgdata/backup/pgbackrest.conf';
 const DATA_MOUNT = '/home/postgres/pgdata';
 const REPO = '/var/lib/pgbackrest';
+
+/** The drill's pairs against the raw scratch restore, on a prepared stack (shared with the realistic scenario). */
+export interface DrillPairs {
+  r: { a: number[]; b: number[] };
+  reports: DrillReport[];
+}
+
+export async function drillPairs(ctx: BenchContext, p: Prepared, pairs: number, label: string): Promise<DrillPairs> {
+  const docker = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: p.stack.docker.host }));
+  const target: DrillTarget = {
+    docker,
+    containerId: p.containerId,
+    project: p.stack.projectName,
+    stanza: 'db',
+    configPath: CONFIG,
+    dataDir: DATA,
+    conn: { user: p.user, password: p.stack.env.POSTGRES_PASSWORD, database: p.database },
+  };
+  const live = await docker.getContainer(p.containerId).inspect();
+  const user = live.Config.User || 'postgres';
+  const source = (dst: string) => {
+    const m = (live.Mounts ?? []).find((x) => x.Destination === dst);
+    if (!m?.Source) throw new Error(`the live container has no mount at ${dst}`);
+    return m.Source;
+  };
+  const confSource = source(CONFIG);
+  const repoSource = source(REPO);
+
+  let restoreArgv: string[] | undefined;
+  const reports: DrillReport[] = [];
+  const ext = () =>
+    timed(async () => {
+      const r = await runDrill(
+        target,
+        { kind: 'pgbackrest' },
+        {
+          step: () => undefined,
+          line: (l) => {
+            if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) restoreArgv ??= guideRestoreArgv(l);
+          },
+        },
+      );
+      if (!r.passed)
+        throw new Error(
+          `the drill failed: ${r.error ?? JSON.stringify(r.checks.filter((c) => c.status === 'failed'))}`,
+        );
+      reports.push(r);
+    });
+
+  const docker_ = (args: readonly string[], reject = true) =>
+    run('docker', args, {
+      env: { ...p.stack.dockerEnv, PGPASSWORD: p.stack.env.POSTGRES_PASSWORD },
+      reject,
+      timeoutMs: 3_600_000,
+    });
+  let n = 0;
+  const raw = () => {
+    const name = `tsdbops-bench-raw-drill-${process.pid}-${++n}`;
+    return timed(async () => {
+      await docker_([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--network',
+        'none',
+        '--user',
+        user,
+        '--mount',
+        `type=volume,dst=${DATA_MOUNT}`,
+        '--mount',
+        `type=bind,src=${confSource},dst=${CONFIG},readonly`,
+        '--mount',
+        `type=bind,src=${repoSource},dst=${REPO},readonly`,
+        '--entrypoint',
+        'sleep',
+        live.Image,
+        'infinity',
+      ]);
+      try {
+        await docker_(['exec', name, 'mkdir', '-m', '0700', DATA]);
+        await docker_(['exec', name, ...restoreArgv!]);
+        await docker_([
+          'exec',
+          name,
+          'pg_ctl',
+          '-D',
+          DATA,
+          '-l',
+          `${DATA_MOUNT}/raw-start.log`,
+          '-w',
+          '-t',
+          '600',
+          '-o',
+          "-c archive_mode=off -c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432",
+          'start',
+        ]);
+        // Ready: has left recovery (polled every 100 ms, as fast as a person could).
+        for (;;) {
+          const r = await docker_(
+            [
+              'exec',
+              '-e',
+              'PGPASSWORD',
+              name,
+              'psql',
+              '-X',
+              '-At',
+              '-h',
+              '/tmp',
+              '-U',
+              p.user,
+              '-d',
+              p.database,
+              '-c',
+              'SELECT pg_is_in_recovery()',
+            ],
+            false,
+          );
+          if (r.exitCode === 0 && r.stdout.trim() === 'f') break;
+          await sleep(100);
+        }
+      } finally {
+        await docker_(['rm', '-f', '-v', name], false);
+      }
+    });
+  };
+
+  // Pair 1 runs the drill first, which also gives the raw side the very same pgbackrest argv.
+  const r = await interleaved(pairs, ext, raw, { log: ctx.log, label });
+  return { r, reports };
+}
 
 export const restoreDrillFigure: Figure = {
   id: 'restore-drill',
   title: 'restore drill',
   async run(ctx) {
     const p = await prepare(ctx);
-    const docker = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: p.stack.docker.host }));
-    const target: DrillTarget = {
-      docker,
-      containerId: p.containerId,
-      project: p.stack.projectName,
-      stanza: 'db',
-      configPath: CONFIG,
-      dataDir: DATA,
-      conn: { user: p.user, password: p.stack.env.POSTGRES_PASSWORD, database: p.database },
-    };
-    const live = await docker.getContainer(p.containerId).inspect();
-    const user = live.Config.User || 'postgres';
-    const source = (dst: string) => {
-      const m = (live.Mounts ?? []).find((x) => x.Destination === dst);
-      if (!m?.Source) throw new Error(`the live container has no mount at ${dst}`);
-      return m.Source;
-    };
-    const confSource = source(CONFIG);
-    const repoSource = source(REPO);
-
-    let restoreArgv: string[] | undefined;
-    const reports: DrillReport[] = [];
-    const ext = () =>
-      timed(async () => {
-        const r = await runDrill(
-          target,
-          { kind: 'pgbackrest' },
-          {
-            step: () => undefined,
-            line: (l) => {
-              if (l.startsWith('$ pgbackrest ') && l.endsWith(' restore')) restoreArgv ??= guideRestoreArgv(l);
-            },
-          },
-        );
-        if (!r.passed)
-          throw new Error(
-            `the drill failed: ${r.error ?? JSON.stringify(r.checks.filter((c) => c.status === 'failed'))}`,
-          );
-        reports.push(r);
-      });
-
-    const docker_ = (args: readonly string[], reject = true) =>
-      run('docker', args, {
-        env: { ...p.stack.dockerEnv, PGPASSWORD: p.stack.env.POSTGRES_PASSWORD },
-        reject,
-        timeoutMs: 3_600_000,
-      });
-    let n = 0;
-    const raw = () => {
-      const name = `tsdbops-bench-raw-drill-${process.pid}-${++n}`;
-      return timed(async () => {
-        await docker_([
-          'run',
-          '-d',
-          '--name',
-          name,
-          '--network',
-          'none',
-          '--user',
-          user,
-          '--mount',
-          `type=volume,dst=${DATA_MOUNT}`,
-          '--mount',
-          `type=bind,src=${confSource},dst=${CONFIG},readonly`,
-          '--mount',
-          `type=bind,src=${repoSource},dst=${REPO},readonly`,
-          '--entrypoint',
-          'sleep',
-          live.Image,
-          'infinity',
-        ]);
-        try {
-          await docker_(['exec', name, 'mkdir', '-m', '0700', DATA]);
-          await docker_(['exec', name, ...restoreArgv!]);
-          await docker_([
-            'exec',
-            name,
-            'pg_ctl',
-            '-D',
-            DATA,
-            '-l',
-            `${DATA_MOUNT}/raw-start.log`,
-            '-w',
-            '-t',
-            '600',
-            '-o',
-            "-c archive_mode=off -c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432",
-            'start',
-          ]);
-          // Ready: has left recovery (polled every 100 ms, as fast as a person could).
-          for (;;) {
-            const r = await docker_(
-              [
-                'exec',
-                '-e',
-                'PGPASSWORD',
-                name,
-                'psql',
-                '-X',
-                '-At',
-                '-h',
-                '/tmp',
-                '-U',
-                p.user,
-                '-d',
-                p.database,
-                '-c',
-                'SELECT pg_is_in_recovery()',
-              ],
-              false,
-            );
-            if (r.exitCode === 0 && r.stdout.trim() === 'f') break;
-            await sleep(100);
-          }
-        } finally {
-          await docker_(['rm', '-f', '-v', name], false);
-        }
-      });
-    };
-
-    // Pair 1 runs the drill first, which also gives the raw side the very same pgbackrest argv.
-    const r = await interleaved(pick(ctx.size, 1, 5), ext, raw, { log: ctx.log, label: 'drill' });
+    const { r, reports } = await drillPairs(ctx, p, pick(ctx.size, 1, 5), 'drill');
     const rs = ratios(r.a, r.b);
     const checksMs = reports.map((x) => x.phases.find((ph) => ph.name === 'checks')?.ms ?? 0);
     const noChecks = r.a.map((a, i) => a - checksMs[i]!);

@@ -22,6 +22,14 @@ const SCRATCH = '/home/postgres/pgdata/bench-limit';
 const REPO_ARCHIVE = '/var/lib/pgbackrest/archive/db';
 const MiB = 2 ** 20;
 
+let measured: Promise<Limit> | undefined;
+
+/** The limit, measured once per run: the realistic restore and the realistic drill share it. */
+export function limitOf(ctx: BenchContext, sc: Scenario): Promise<Limit> {
+  measured ??= measureLimit(ctx, sc);
+  return measured;
+}
+
 export async function measureLimit(ctx: BenchContext, sc: Scenario): Promise<Limit> {
   const p = sc.p;
   const exec = async (argv: readonly string[]) => {

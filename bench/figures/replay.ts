@@ -27,7 +27,7 @@ import {
   type Row,
 } from '../lib';
 import { DATA, prepare, type Prepared } from './backups';
-import { measureLimit, type Limit } from './replay-limit';
+import { limitOf, type Limit } from './replay-limit';
 
 const SEG = 16 * 1024 * 1024;
 
@@ -195,7 +195,7 @@ export const restoreReplayFigure: Figure = {
   async run(ctx) {
     const sc = await replayScenario(ctx);
     const p = sc.p;
-    const limit: Limit = await measureLimit(ctx, sc);
+    const limit: Limit = await limitOf(ctx, sc);
     let extArgv: string[] | undefined;
     const asides: string[] = [];
     const extSteps = new StepTimes();
