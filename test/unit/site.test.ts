@@ -5,11 +5,12 @@
  * backups targets, the restore setup and clean start used to answer differently.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PGDATA, readSite, resolveSite, stanzasOfJobs, type SiteInputs } from '../../src/core/stack/site';
 import { stackBackupTargets } from '../../src/core/backups/targets';
+import { confSections, userSetting } from '../../src/core/backups/restore/recovery-speed';
 import { readStack, type StackConfig } from '../../src/core/infra';
 import type { ToolRunResult, ToolRuntime } from '../../src/core/runtime';
 
@@ -295,5 +296,74 @@ describe('site resolver: readSite and the callers on an infra folder', () => {
       const t = await stackBackupTargets(stack, new FakeContainer(IMAGE_ENV));
       assert.equal(t.pgbackrest.stanza, 'poddb');
     });
+  });
+});
+
+describe('site resolver: the config include folder (conf.d), as pgBackRest reads it', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsdbops-site-inc-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function infra(includeMount: string): Promise<StackConfig> {
+    writeFileSync(join(dir, 'pgbackrest.conf'), conf(GLOBAL, ['main', {}]));
+    mkdirSync(join(dir, 'conf.d'));
+    // A user's speed settings kept in conf.d: pgBackRest adds every *.conf there, sorted by name.
+    writeFileSync(join(dir, 'conf.d', '20-speed.conf'), conf(['global:archive-get', { 'process-max': '3' }]));
+    writeFileSync(join(dir, 'conf.d', '10-async.conf'), conf(['global', { 'archive-async': 'y' }]));
+    writeFileSync(join(dir, 'conf.d', 'notes.txt'), conf(['global', { 'process-max': '9' }]));
+    writeFileSync(
+      join(dir, 'docker-compose.yaml'),
+      [
+        'services:',
+        '  timescaledb:',
+        '    image: timescale/timescaledb-ha:pg15-ts2.10',
+        '    volumes:',
+        '      - ./pgbackrest.conf:/etc/pgbackrest/pgbackrest.conf:ro',
+        `      - ./conf.d:${includeMount}:ro`,
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, '.env'), 'POSTGRES_USER=admin\nPOSTGRES_PASSWORD=pw\n');
+    return readStack({ workspaceFolder: dir }, dir, join(dir, 'docker-compose.yaml'));
+  }
+  const speed = (text: string | undefined) => {
+    const sections = confSections(text ?? '');
+    return [
+      userSetting(sections, {}, 'main', ['archive-get', 'restore'], 'process-max'),
+      userSetting(sections, {}, 'main', ['archive-get', 'restore'], 'archive-async'),
+    ];
+  };
+
+  it('the default config path: conf.d/*.conf count as the user’s settings (and other files do not)', async () => {
+    const stack = await infra('/etc/pgbackrest/conf.d');
+    const s = await readSite(stack, { runtime: new FakeContainer({ PGDATA: DEFAULT_PGDATA }) });
+    assert.deepEqual(speed(s.conf), [
+      { value: '3', where: '[global:archive-get]' },
+      { value: 'y', where: '[global]' },
+    ]);
+    assert.ok(
+      s.sources.some((x) => x.from.includes('2 file(s) of /etc/pgbackrest/conf.d')),
+      JSON.stringify(s.sources),
+    );
+  });
+
+  it('PGBACKREST_CONFIG named: pgBackRest skips conf.d, and so does the site', async () => {
+    const stack = await infra('/etc/pgbackrest/conf.d');
+    const env = { PGDATA: DEFAULT_PGDATA, PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf' };
+    const s = await readSite(stack, { runtime: new FakeContainer(env) });
+    assert.deepEqual(speed(s.conf), [undefined, undefined]);
+  });
+
+  it('PGBACKREST_CONFIG_INCLUDE_PATH names another folder: that one is read, even with PGBACKREST_CONFIG', async () => {
+    const stack = await infra('/config/extra');
+    const env = {
+      PGDATA: DEFAULT_PGDATA,
+      PGBACKREST_CONFIG: '/etc/pgbackrest/pgbackrest.conf',
+      PGBACKREST_CONFIG_INCLUDE_PATH: '/config/extra',
+    };
+    const s = await readSite(stack, { runtime: new FakeContainer(env) });
+    assert.deepEqual(speed(s.conf)[0], { value: '3', where: '[global:archive-get]' });
   });
 });
