@@ -13,7 +13,7 @@ import { streamLogs } from '../core/docker/logs';
 import { errorText } from '../core/format';
 import type { SchedulerFacts } from '../core/schedule/scheduler-load';
 import { resolveStack, type StackContext, type StackSettings } from '../core/stack/context';
-import type { DumpTo } from '../core/stack/dump-to';
+import { readStackSettings } from '../core/stack/settings';
 import { type CliIo, UsageError } from './io';
 import { findStack, isNumber, isString, setting, type CliWorkspace } from './workspace';
 
@@ -21,30 +21,23 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x)
 const RUNTIMES = ['container', 'host'] as const;
 const isRuntime = (v: unknown): v is 'container' | 'host' => RUNTIMES.includes(v as 'container');
 
+/** What a wrong value's usage error says the key wants, where "a string" / "a number" / "a list" is too vague. */
+const WANTS: Readonly<Record<string, string>> = {
+  'backups.port': 'a port number',
+  'backups.hostBinDirs': 'a list of folders',
+  'drill.checks': 'a list of SQL files',
+  'stacks.production': 'a list of patterns',
+};
+
 /** The workspace's `tsdbOps.*` values that decide something about a stack, as core's plain object. */
 export function stackSettingsOf(ws: CliWorkspace, overrides: { dockerHost?: string } = {}): StackSettings {
-  const str = (k: string) => setting(ws, `tsdbOps.${k}`, isString, 'a string')?.trim() || undefined;
-  const port = setting(ws, 'tsdbOps.backups.port', isNumber, 'a port number');
-  return {
-    backups: {
-      runtime: setting(ws, 'tsdbOps.backups.runtime', isRuntime, '"container" or "host"'),
-      stanza: str('backups.stanza'),
-      pgbackrestConfig: str('backups.pgbackrestConfig'),
-      hostBinDirs: setting(ws, 'tsdbOps.backups.hostBinDirs', isStrings, 'a list of folders') ?? [],
-      host: str('backups.host'),
-      port: port && port > 0 ? port : undefined,
-      dumpTo: str('backups.dumpTo') as DumpTo | undefined,
-    },
-    docker: {
-      host: overrides.dockerHost ?? str('docker.host'),
-      context: str('docker.context'),
-      sshKeyFile: str('docker.sshKeyFile'),
-      knownHostsFile: str('docker.knownHostsFile'),
-      tlsCertPath: str('docker.tlsCertPath'),
-    },
-    drill: { checks: setting(ws, 'tsdbOps.drill.checks', isStrings, 'a list of SQL files') ?? [] },
-    stacks: { production: setting(ws, 'tsdbOps.stacks.production', isStrings, 'a list of patterns') ?? [] },
-  };
+  const runtime = setting(ws, 'tsdbOps.backups.runtime', isRuntime, '"container" or "host"');
+  const s = readStackSettings({
+    string: (k) => (k === 'backups.runtime' ? runtime : setting(ws, `tsdbOps.${k}`, isString, 'a string')),
+    number: (k) => setting(ws, `tsdbOps.${k}`, isNumber, WANTS[k] ?? 'a number'),
+    strings: (k) => setting(ws, `tsdbOps.${k}`, isStrings, WANTS[k] ?? 'a list of strings'),
+  });
+  return overrides.dockerHost ? { ...s, docker: { ...s.docker, host: overrides.dockerHost } } : s;
 }
 
 /** A numeric setting with its default (`tsdbOps.drill.maxAgeDays`, `tsdbOps.backups.freshnessGraceMinutes`). */

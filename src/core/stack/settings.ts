@@ -42,3 +42,41 @@ export interface StackSettings {
 }
 
 export { sourced, type Sourced, type SourceKind } from '../infra/sourced';
+
+/**
+ * How one side reads a `tsdbOps.*` value by its key without the prefix (`backups.stanza`): VS Code's configuration
+ * with the stack's folder as scope, or the command line's settings.json (which names a wrong type as a usage error).
+ */
+export interface SettingsSource {
+  string(key: string): string | undefined;
+  number(key: string): number | undefined;
+  strings(key: string): readonly string[] | undefined;
+}
+
+/** The one list of the keys that decide something about a stack, read from either side. */
+export function readStackSettings(src: SettingsSource): StackSettings {
+  const str = (k: string): string | undefined => src.string(k)?.trim() || undefined;
+  const port = src.number('backups.port');
+  const runtime = str('backups.runtime');
+  return {
+    backups: {
+      // Only `host` is a choice: VS Code hands back the default `container` when nothing is set.
+      runtime: runtime === 'host' ? 'host' : undefined,
+      stanza: str('backups.stanza'),
+      pgbackrestConfig: str('backups.pgbackrestConfig'),
+      hostBinDirs: src.strings('backups.hostBinDirs') ?? [],
+      host: str('backups.host'),
+      port: typeof port === 'number' && port > 0 ? port : undefined,
+      dumpTo: str('backups.dumpTo') as DumpTo | undefined,
+    },
+    docker: {
+      host: str('docker.host'),
+      context: str('docker.context'),
+      sshKeyFile: str('docker.sshKeyFile'),
+      knownHostsFile: str('docker.knownHostsFile'),
+      tlsCertPath: str('docker.tlsCertPath'),
+    },
+    drill: { checks: src.strings('drill.checks') ?? [] },
+    stacks: { production: src.strings('stacks.production') ?? [] },
+  };
+}
