@@ -98,6 +98,14 @@ describe('stack status: one model for the command line, backup.info and the stat
     assert.ok(s.reasons.includes('1 applied migration(s) modified since they ran'));
   });
 
+  it('--fail-on pending fails when the applied migrations could not be read (unknown is not none)', () => {
+    const s = stackStatus(overview({}), { ...opts, migrations: new Error('connect ECONNREFUSED 127.0.0.1:5432') });
+    assert.deepEqual(s.migrations, { error: 'connect ECONNREFUSED 127.0.0.1:5432' });
+    assert.deepEqual(failures(s, ['pending']), [
+      'pending: the applied migrations could not be read (connect ECONNREFUSED 127.0.0.1:5432)',
+    ]);
+  });
+
   it('Prometheus text: HELP and TYPE per metric, escaped labels, unknown values left out', () => {
     const s = stackStatus(
       overview({ stack: { projectName: 'a"b\\c', infraDir: '/x' } as BackupsOverview['stack'] }),

@@ -183,5 +183,8 @@ export function failures(s: StackStatus, on: readonly FailCondition[]): string[]
     );
   if (on.includes('pending') && s.migrations && 'pending' in s.migrations && s.migrations.pending)
     out.push(`pending: ${s.migrations.pending} pending migration(s)`);
+  // Unknown is not "none pending" (like archiving that cannot be read): a check that could not run fails.
+  if (on.includes('pending') && s.migrations && 'error' in s.migrations)
+    out.push(`pending: the applied migrations could not be read (${s.migrations.error})`);
   return out;
 }
