@@ -83,7 +83,7 @@ describe('A hung Docker engine: the trees show the files’ facts first', functi
     // A folder the extension has not read before: the fixture's migrations and one more, named by the setting.
     const folder = join(dir, 'migrations');
     const fixture = resolve(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'database', 'migrations');
-    cpSync(fixture, folder, { recursive: true });
+    cpSync(fixture, folder, { recursive: true, dereference: true }); // the fixture's folder is a link: copy the files
     writeFileSync(join(folder, '20240201000000_hung_engine_check.sql'), 'SELECT 1;\n');
     await cfg().update('migrations.path', folder, vscode.ConfigurationTarget.Global);
     const rows = await waitFor(
