@@ -3,6 +3,7 @@
  * status bar and diagnostics, registers the commands and returns the public API.
  * Nothing here talks to Docker or PostgreSQL; those modules load on first use.
  */
+import './ui/load-mark';
 import * as vscode from 'vscode';
 import type { TsdbOpsApi } from './api';
 import { createLog } from './ui/output/log';
@@ -38,6 +39,8 @@ import { StackFocus } from './ui/status/focus';
 import { registerStatusPinCommands } from './ui/commands/status-pin';
 import { registerNightlyDrillCommand } from './ui/commands/nightly-drill';
 import { WalkthroughProgress } from './ui/walkthrough';
+
+performance.mark('tsdbOps.bundle.loaded');
 
 export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   const started = performance.now();

@@ -9,7 +9,9 @@
  * - 20 stacks: a multi-root workspace of 20 folders, each a copy of the fixture workspace (infra/ and
  *   database/migrations); the stacks are not running (first render then shows the services as not created
  *   and pgBackRest as unavailable: what a window shows right after it opens).
- * The two kinds alternate (one, 20, 20, one, …) so a drift of the machine falls on both.
+ * The two kinds alternate (one, 20, 20, one, …) so a drift of the machine falls on both, and each window runs
+ * twice: with this tree's extension and with the baseline commit's (host-baseline.ts), old and new interleaved
+ * (old, new, new, old, …), so the gain is measured in the same run.
  */
 import {
   appendFileSync,
@@ -33,6 +35,7 @@ import { launchChromium, makeDirs, remoteUri, startVSCodeServer } from '../../te
 import type { HostInput, HostOutput } from '../host/extension-host.bench';
 import { median, pick, type BenchContext, type Figure, type Row } from '../lib';
 import { ensureBuilt } from './build';
+import { BASELINE, buildBaseline } from './host-baseline';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'workspace');
 const SUITE = join(REPO_ROOT, 'bench', 'host', 'extension-host.bench.ts');
@@ -43,6 +46,9 @@ const MANUAL = 1000;
 export interface HostSamples {
   one: HostOutput[];
   many: HostOutput[];
+  /** The same windows with the baseline commit's extension (host-baseline.ts), interleaved with the new ones. */
+  oldOne: HostOutput[];
+  oldMany: HostOutput[];
 }
 
 let session: Promise<HostSamples> | undefined;
@@ -173,6 +179,7 @@ async function runSession(ctx: BenchContext): Promise<HostSamples> {
   const runner = await bundleRunner();
   const [suite] = await bundleSuites([SUITE], 'bench');
   await ensureCodeServer((l) => ctx.log(l));
+  const baseline = await buildBaseline(ctx.log);
   // The bench's Docker engine (the stacks are not started on it: the Containers view lists the services as not created).
   const docker = await ensureDocker();
   const root = mkdtempSync(join(tmpdir(), 'tsdb-ops-bench-host-'));
@@ -180,29 +187,35 @@ async function runSession(ctx: BenchContext): Promise<HostSamples> {
     const backups = { ...backupsWorkspace(root), reps };
     const workspaceFile = multiRoot(join(root, 'multi'));
     const browser = await launchChromium();
-    const out: HostSamples = { one: [], many: [] };
+    const out: HostSamples = { one: [], many: [], oldOne: [], oldMany: [] };
     try {
       for (let i = 0; i < runs; i++) {
-        const order = i % 2 === 0 ? (['one', 'many'] as const) : (['many', 'one'] as const);
-        for (const kind of order) {
-          const input: HostInput = kind === 'one' ? { stacks: 1, backups } : { stacks: STACKS };
-          const r = await runWindow(
-            browser,
-            runner,
-            suite!,
-            kind === 'one' ? FIXTURE : workspaceFile,
-            input,
-            ctx,
-            docker.host,
-          );
-          out[kind].push(r);
-        }
-        const one = out.one.at(-1)!;
-        const many = out.many.at(-1)!;
+        // Kinds alternate (one, 20 | 20, one), and within each kind the old and the new code (old, new | new, old).
+        const kinds = i % 2 === 0 ? (['one', 'many'] as const) : (['many', 'one'] as const);
+        const versions = i % 2 === 0 ? (['old', 'new'] as const) : (['new', 'old'] as const);
+        for (const kind of kinds)
+          for (const version of versions) {
+            const input: HostInput =
+              kind === 'one' ? { stacks: 1, ...(version === 'new' ? { backups } : {}) } : { stacks: STACKS };
+            const r = await runWindow(
+              browser,
+              runner,
+              suite!,
+              kind === 'one' ? FIXTURE : workspaceFile,
+              input,
+              ctx,
+              docker.host,
+              version === 'new' ? REPO_ROOT : baseline.dir,
+            );
+            const key = version === 'new' ? kind : kind === 'one' ? 'oldOne' : 'oldMany';
+            out[key].push(r);
+          }
+        const [one, many, oldOne, oldMany] = [out.one, out.many, out.oldOne, out.oldMany].map((x) => x.at(-1)!);
         ctx.log(
-          `host run ${i + 1}/${runs}: activation ${one.activationMs.toFixed(1)} ms (20 stacks ${many.activationMs.toFixed(1)}), ` +
-            `first items ${one.firstRenderMs.toFixed(0)} ms (20 stacks ${many.firstRenderMs.toFixed(0)}), ` +
-            `Backups view at scale ${median(one.backupsView?.ms ?? [NaN]).toFixed(0)} ms`,
+          `host run ${i + 1}/${runs}: activation ${one!.activationMs.toFixed(1)} ms (20 stacks ${many!.activationMs.toFixed(1)}), ` +
+            `first items ${one!.firstRenderMs.toFixed(0)} ms (20 stacks ${many!.firstRenderMs.toFixed(0)}); ` +
+            `${baseline.commit}: ${oldOne!.firstRenderMs.toFixed(0)} ms (20 stacks ${oldMany!.firstRenderMs.toFixed(0)}); ` +
+            `Backups view at scale ${median(one!.backupsView?.ms ?? [NaN]).toFixed(0)} ms`,
         );
       }
     } finally {
@@ -211,6 +224,7 @@ async function runSession(ctx: BenchContext): Promise<HostSamples> {
     return out;
   } finally {
     rmSync(root, { recursive: true, force: true });
+    baseline.remove();
     await docker.stop();
   }
 }
@@ -223,6 +237,7 @@ async function runWindow(
   input: HostInput,
   ctx: BenchContext,
   dockerHost: string,
+  extensionDir: string,
 ): Promise<HostOutput> {
   const dirs = makeDirs('tsdb-ops-bench-vscode-');
   const resultsFile = join(dirs.root, 'results.json');
@@ -251,7 +266,7 @@ async function runWindow(
     params.set(
       'payload',
       JSON.stringify([
-        ['extensionDevelopmentPath', remoteUri(server, REPO_ROOT)],
+        ['extensionDevelopmentPath', remoteUri(server, extensionDir)],
         ['extensionTestsPath', remoteUri(server, runner)],
       ]),
     );
@@ -272,7 +287,9 @@ async function runWindow(
       const err = res.tests.find((t) => t.state === 'failed')?.error ?? 'no TSDB_OPS_BENCH line printed';
       throw new Error(`the in-host bench failed: ${err}`);
     }
-    ctx.log(`  window on ${workspace.replace(REPO_ROOT + '/', '')}: ${line.length} bytes of results`);
+    ctx.log(
+      `  window on ${workspace.replace(REPO_ROOT + '/', '')} (${extensionDir === REPO_ROOT ? 'this tree' : 'baseline'}): ${line.length} bytes of results`,
+    );
     return JSON.parse(line.slice(line.indexOf('TSDB_OPS_BENCH ') + 'TSDB_OPS_BENCH '.length)) as HostOutput;
   } finally {
     await page
@@ -288,6 +305,16 @@ const why = (xs: number[], target: number, over: string): Pick<Row, 'met' | 'cau
   return { met, cause: met ? undefined : over };
 };
 
+/** The median time of each extension mark after activate() began ("discovery.end 120 ms, docker.first 300 ms"). */
+function phases(xs: HostOutput[]): string {
+  const names = [...new Set(xs.flatMap((x) => Object.keys(x.marksMs ?? {})))];
+  const at = (n: string) => median(xs.map((x) => x.marksMs?.[n]).filter((v): v is number => v !== undefined));
+  return names
+    .sort((p, q) => at(p) - at(q))
+    .map((n) => `${n} ${at(n).toFixed(0)}`)
+    .join(', ');
+}
+
 export const extensionHostFigure: Figure = {
   id: 'extension-host',
   title: 'activation and first tree items in the real extension host (one stack, 20 stacks)',
@@ -296,16 +323,19 @@ export const extensionHostFigure: Figure = {
     const act = (xs: HostOutput[]) => xs.map((x) => x.activationMs);
     const first = (xs: HostOutput[]) => xs.map((x) => x.firstRenderMs);
     const gap = (xs: HostOutput[]) => Math.max(...xs.map((x) => x.suiteStartAfterActivationMs));
+    const ratios = (xs: number[], ys: number[]) => xs.map((x, i) => x / ys[i]!);
     const rowsOf = (xs: HostOutput[]) => xs[0]!.rows;
     const rows: Row[] = [];
-    for (const [kind, xs, label] of [
-      ['one', s.one, 'fixture stack'],
-      ['many', s.many, `${STACKS} stacks (multi-root)`],
+    for (const [kind, xs, old, label, target] of [
+      ['one', s.one, s.oldOne, 'fixture stack', 500],
+      ['many', s.many, s.oldMany, `${STACKS} stacks (multi-root)`, 1000],
     ] as const) {
       rows.push({
         figure: `activation, ${label}`,
         unit: 'ms',
         extension: act(xs),
+        raw: act(old),
+        rawLabel: `${BASELINE}'s extension in the same run`,
         target: '≤ 30 ms median',
         ...why(
           act(xs),
@@ -315,28 +345,33 @@ export const extensionHostFigure: Figure = {
         note:
           `api.activationTimeMs of the real activate() of dist/extension.js in a fresh code-server window per run ` +
           `(from its first line to the three views, the commands and the status items registered; the bundle's require is not in it); ` +
-          `the extension's performance marks agree within ${Math.max(...xs.map((x) => Math.abs(x.activationMarksMs - x.activationMs))).toFixed(1)} ms`,
+          `the extension's performance marks agree within ${Math.max(...xs.map((x) => Math.abs(x.activationMarksMs - x.activationMs))).toFixed(1)} ms; ` +
+          `raw: the same of ${BASELINE}'s extension, its windows interleaved with these`,
       });
       const r = rowsOf(xs);
-      const v = (k: keyof HostOutput['viewsMs']) => median(xs.map((x) => x.viewsMs[k])).toFixed(0);
+      const v = (ys: HostOutput[], k: keyof HostOutput['viewsMs']) => median(ys.map((x) => x.viewsMs[k])).toFixed(0);
+      const views = (ys: HostOutput[]) =>
+        `discovery of the stacks done at ${v(ys, 'discovery')} ms; per view: Containers ${v(ys, 'containers')} ms, ` +
+        `Migrations ${v(ys, 'migrations')} ms, Backups ${v(ys, 'backups')} ms`;
       rows.push({
         figure: `first tree items, ${label}`,
         unit: 'ms',
         extension: first(xs),
-        target: '≤ 500 ms',
+        raw: first(old),
+        rawLabel: `${BASELINE}'s extension in the same run`,
+        ratio: { kind: 'ext/raw', values: ratios(first(xs), first(old)) },
+        target: `≤ ${target} ms`,
         ...why(
           first(xs),
-          500,
-          `discovery of the stack${kind === 'many' ? 's' : ''} alone ends at ${v('discovery')} ms (median) in the new window, ` +
-            `while the extension host, the built-in extensions and the workbench in Chromium start on the same 2 loaded cores; ` +
-            `per view (medians): Backups ${v('backups')} ms (its first overview of each stack asks the engine for the ` +
-            `database container and reads the stack's backup folders), Containers ${v('containers')} ms, Migrations ${v('migrations')} ms`,
+          target,
+          `per view (medians): ${views(xs)}; the extension's marks (ms after activate() began): ${phases(xs)}`,
         ),
         note:
           `from the start of activate() to every view's roots and their children showing what was read, not a placeholder ` +
-          `(medians: discovery of the stacks done at ${v('discovery')} ms; per view: Containers ${v('containers')} ms, ` +
-          `Migrations ${v('migrations')} ms, Backups ${v('backups')} ms; ` +
+          `(this tree, medians: ${views(xs)}; its marks, ms after activate() began: ${phases(xs)}; ` +
+          `${BASELINE}, medians: ${views(old)}; ` +
           `Containers ${r.containers} rows, Migrations ${r.migrations}, Backups ${r.backups} — e.g. ${r.sample.join('; ')}); ` +
+          `raw: ${BASELINE}'s extension (git archive + its own esbuild.mjs) in fresh windows interleaved with these (old, new, new, old, …); ` +
           `the stacks are not running on the bench's Docker engine (services not created, pgBackRest unavailable); the in-host part started ` +
           `at most ${gap(xs).toFixed(0)} ms after activate() ended, so a figure below that would be hidden by it` +
           (kind === 'many' ? `; ${STACKS} folders each with infra/ and database/migrations` : ''),

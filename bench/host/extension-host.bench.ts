@@ -45,6 +45,11 @@ export interface HostOutput {
   /** When each view first showed what was read (ms after the start of activate()). */
   viewsMs: { containers: number; migrations: number; backups: number; discovery: number };
   backupsView?: { ms: number[]; loadMs: number[]; items: number };
+  /**
+   * Every other `tsdbOps.*` performance mark the extension left in this process (its first of each name), in
+   * ms after the start of activate() (negative: before it, e.g. the bundle's load): where the time went.
+   */
+  marksMs?: Record<string, number>;
 }
 
 const startedAt = performance.now();
@@ -153,6 +158,18 @@ describe('bench: the extension host', function () {
         ],
       },
     };
+    // The first of each name, and the last one before the first items showed when there are several (20 stacks).
+    out.marksMs = {};
+    const seen = new Map<string, number>();
+    for (const e of performance.getEntriesByType('mark')) {
+      if (!e.name.startsWith('tsdbOps.') || e.name.startsWith('tsdbOps.activate.')) continue;
+      const at = e.startTime - start.startTime;
+      if (at > firstRenderMs) continue;
+      const name = e.name.slice('tsdbOps.'.length);
+      seen.set(name, (seen.get(name) ?? 0) + 1);
+      if (seen.get(name) === 1) out.marksMs[name] = at;
+      else out.marksMs[`${name}(last)`] = at;
+    }
     if (input.backups) out.backupsView = await backupsAtScale(input.backups);
     console.log(`TSDB_OPS_BENCH ${JSON.stringify(out)}`);
   });

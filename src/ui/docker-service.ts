@@ -243,11 +243,13 @@ export class DockerService implements vscode.Disposable {
       stack,
       monitor,
       unsubscribe: monitor.onChange(() => {
+        if (monitor.state.kind !== 'connecting') performance.mark('tsdbOps.docker.answer');
         this.updateContext();
         this.stateChanged.fire(this.watched.get(key)?.stack ?? stack);
       }),
     };
     this.watched.set(key, w);
+    performance.mark('tsdbOps.docker.watch');
     monitor.setPolling(this.polling);
     monitor.start();
     return w;

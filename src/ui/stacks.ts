@@ -130,6 +130,7 @@ export class StackRegistry implements vscode.Disposable {
         this.log.warn(formatProblem(p));
       }
     }
+    performance.mark('tsdbOps.discovery.end');
     this.log.debug(`Discovery took ${(performance.now() - started).toFixed(1)} ms.`);
     void vscode.commands.executeCommand('setContext', CONTEXT_KEY.infraState, this.state);
     this.changed.fire();

@@ -71,6 +71,11 @@ export interface BackupsOverview {
   readonly pgbackrestEnvWarnings: PgbackrestEnvironmentWarning[];
   /** pgBackRest repositories (config in effect joined with info; no secret option values). */
   readonly repositories: Repository[];
+  /**
+   * A first paint's overview (`engine: false`): only what the stack's folders hold; the engine, the container and
+   * pgBackRest were not asked yet (no stanza and no stanzaError: the stanza is "loading").
+   */
+  readonly pending?: boolean;
 }
 
 /** Where drill reports go: `<infra>/backups/drills` (the stack context's answer, core/stack/site `drillsHostDir`). */
@@ -98,6 +103,9 @@ export function manualMoments(manual: readonly ManualBackupEntry[]): BackupMomen
 /** What the overview needs of the stack context: the stack and where its things are. */
 export type OverviewContext = Pick<StackContext, 'stack' | 'site' | 'infraSite'>;
 
+/** What the pgBackRest part of a first paint's overview (`engine: false`) throws: not an error, not asked. */
+const NOT_ASKED = Symbol('not asked');
+
 export async function loadBackupsOverview(input: {
   /** The stack context (core/stack/context): the site comes from it, not read here. */
   context: OverviewContext;
@@ -109,10 +117,16 @@ export async function loadBackupsOverview(input: {
   signal?: AbortSignal;
   /** The engine is remote: the manual backups folder is read through the database container. */
   remoteFiles?: boolean;
-  /** The engine's view of the scheduler container, the setting naming it, its log. */
-  scheduler?: SchedulerFacts;
+  /** The engine's view of the scheduler container, the setting naming it, its log (may still be coming). */
+  scheduler?: SchedulerFacts | Promise<SchedulerFacts>;
+  /**
+   * false: read only the stack's folders (manual backups here, drill reports, Ofelia's saved runs, the compose
+   * file's jobs), asking neither the engine nor pgBackRest: a first paint while they answer (`pending`).
+   */
+  engine?: boolean;
 }): Promise<BackupsOverview> {
   const { stack } = input.context;
+  const filesOnly = input.engine === false;
   const now = input.now ?? new Date();
   const withSidecars = (list: ManualBackup[], read: (path: string) => Promise<BackupSidecar | undefined>) =>
     Promise.all(
@@ -127,24 +141,25 @@ export async function loadBackupsOverview(input: {
   const local = listManualBackups(manualBackupHostDir(stack)).then((list) => withSidecars(list, readSidecar));
   // On a remote engine the folder is on the engine's machine: read it through the database container
   // (dumps streamed here are in this machine's folder: both are listed, newest first).
-  const manualPromise = input.remoteFiles
-    ? Promise.all([
-        input.runtime().then(async (rt) => {
-          const dir = (await input.context.site()).manualRuntimeDir;
-          const list = await listManualBackupsVia(rt, dir, input.signal);
-          const sidecars = await readSidecarsVia(
-            rt,
-            list.map((m) => m.path),
-            input.signal,
-          );
-          return list.map((m): ManualBackupEntry => {
-            const s = sidecars.get(m.path);
-            return s instanceof Error ? { ...m, sidecarError: s.message } : { ...m, sidecar: s };
-          });
-        }),
-        local,
-      ]).then(([remote, here]) => [...remote, ...here].sort((a, b) => b.modified.getTime() - a.modified.getTime()))
-    : local;
+  const manualPromise =
+    input.remoteFiles && !filesOnly
+      ? Promise.all([
+          input.runtime().then(async (rt) => {
+            const dir = (await input.context.site()).manualRuntimeDir;
+            const list = await listManualBackupsVia(rt, dir, input.signal);
+            const sidecars = await readSidecarsVia(
+              rt,
+              list.map((m) => m.path),
+              input.signal,
+            );
+            return list.map((m): ManualBackupEntry => {
+              const s = sidecars.get(m.path);
+              return s instanceof Error ? { ...m, sidecarError: s.message } : { ...m, sidecar: s };
+            });
+          }),
+          local,
+        ]).then(([remote, here]) => [...remote, ...here].sort((a, b) => b.modified.getTime() - a.modified.getTime()))
+      : local;
   const runsPromise = listSavedRuns(stack.ofeliaLogDir).then((r) => r.runs);
   let targets: StackBackupTargets | undefined;
   let stanza: StanzaInfo | undefined;
@@ -158,8 +173,10 @@ export async function loadBackupsOverview(input: {
   let pgbackrestEnvError: string | undefined;
   let stanzaStopFile: string | undefined;
   const drillsPromise = readDrillReports(drillsDir(stack));
+  // A first paint asks no tool: the pgBackRest part is left out (neither a stanza nor an error).
+  const runtime = filesOnly ? () => Promise.reject(NOT_ASKED) : input.runtime;
   try {
-    const rt = await input.runtime();
+    const rt = await runtime();
     site = await input.context.site();
     targets = targetsOf(stack, rt, site, input.settings);
     const m = targets.manual;
@@ -198,13 +215,13 @@ export async function loadBackupsOverview(input: {
     if (copies.status === 'fulfilled') preRestore = copies.value;
     else preRestoreError = copies.reason as Error;
   } catch (e) {
-    stanzaError = e as Error;
+    if (e !== NOT_ASKED) stanzaError = e as Error;
   }
   const jobs = ofeliaJobs(stack.compose, ofeliaSettings(stack.compose));
   const [manual, { runs, scheduler, logError: schedulerLogError }] = await Promise.all([
     manualPromise,
-    runsPromise.then((savedRuns) =>
-      loadScheduler({ stack, jobs, savedRuns, facts: input.scheduler, signal: input.signal }),
+    runsPromise.then(async (savedRuns) =>
+      loadScheduler({ stack, jobs, savedRuns, facts: await input.scheduler, signal: input.signal }),
     ),
   ]);
   const freshness = computeFreshness({
@@ -213,11 +230,11 @@ export async function loadBackupsOverview(input: {
     lastRuns: lastRunByJob(runs),
     now,
     graceMs: input.graceMs ?? 15 * 60_000,
-    pgbackrestUnknown: stanzaError?.message,
+    pgbackrestUnknown: stanzaError?.message ?? (filesOnly ? 'pgBackRest not asked yet' : undefined),
     schedulerCause: scheduler.scheduling === 'no' ? scheduler.cause : undefined,
   });
   // Without a running container: what the infra alone says.
-  site ??= await input.context.site().catch(() => input.context.infraSite());
+  site ??= await (filesOnly ? input.context.infraSite() : input.context.site().catch(() => input.context.infraSite()));
   const repositories = repositoriesOf({
     conf: site.conf,
     stanza: site.stanza,
@@ -250,6 +267,7 @@ export async function loadBackupsOverview(input: {
     archiverError,
     drills: await drillsPromise,
     repositories,
+    ...(filesOnly ? { pending: true } : {}),
   };
 }
 

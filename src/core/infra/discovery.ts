@@ -91,11 +91,10 @@ export async function discoverInfra(opts: DiscoverOptions): Promise<Discovery> {
   }
 
   const { candidates, searched } = await findComposeFiles(opts.workspaceFolder, opts.maxDepth ?? 4);
-  for (const file of candidates) {
-    if (await usesDatabaseImage(file, env)) {
-      return { kind: 'found', stack: await readStack(opts, dirname(file), file, env) };
-    }
-  }
+  // Every candidate is read at once; the shallowest that uses a database image wins, as before.
+  const uses = await mapBounded(candidates, (file) => usesDatabaseImage(file, env));
+  const file = candidates.find((_, i) => uses[i]);
+  if (file) return { kind: 'found', stack: await readStack(opts, dirname(file), file, env) };
   return { kind: 'none', workspaceFolder: opts.workspaceFolder, searched };
 }
 
@@ -108,12 +107,17 @@ export async function readStack(
 ): Promise<StackConfig> {
   const problems: InfraProblem[] = [];
   const envFile = join(infraDir, '.env');
-  const envText = await readFile(envFile, 'utf8').catch(() => undefined);
+  // The files and the migrations folder are read at once (each an I/O round trip; in a window that is starting
+  // up, each await waits for a busy event loop).
+  const migrationsDir = findMigrationsDir(opts, infraDir);
+  const [envText, composeText] = await Promise.all([
+    readFile(envFile, 'utf8').catch(() => undefined),
+    readFile(composeFile, 'utf8'),
+  ]);
   const { env, problems: envProblems } = parseInfraEnv(envText ?? '', envFile);
   problems.push(...envProblems);
 
   const vars = { ...env.raw, ...definedOnly(environment) };
-  const composeText = await readFile(composeFile, 'utf8');
   const rel = relative(opts.workspaceFolder, envFile) || '.env';
   const { model, problems: composeProblems } = parseCompose(composeText, composeFile, vars, rel);
 
@@ -150,7 +154,7 @@ export async function readStack(
     compose: model,
     projectName: model ? composeProjectName(model, vars) : basename(infraDir).toLowerCase(),
     dbService,
-    migrationsDir: await findMigrationsDir(opts, infraDir),
+    migrationsDir: await migrationsDir,
     backupsDir: bindFor('/var/lib/pgbackrest') ?? join(infraDir, 'backups'),
     pgbackrestLogDir: bindFor('/var/log/pgbackrest') ?? join(infraDir, 'logs', 'pgbackrest'),
     ofeliaLogDir,
@@ -171,22 +175,35 @@ async function findMigrationsDir(opts: DiscoverOptions, infraDir: string): Promi
   if (opts.migrationsPath?.trim()) return resolve(opts.workspaceFolder, opts.migrationsPath.trim());
   const root = resolve(opts.workspaceFolder);
   let dir = resolve(infraDir);
+  const candidates: string[] = [];
   for (;;) {
-    for (const sub of [join('database', 'migrations'), 'migrations']) {
-      if (await isDir(join(dir, sub))) return join(dir, sub);
-    }
+    for (const sub of [join('database', 'migrations'), 'migrations']) candidates.push(join(dir, sub));
     if (dir === root || !dir.startsWith(root + sep)) break;
     dir = dirname(dir);
   }
-  return undefined;
+  // All looked at once; the first in this order wins.
+  const found = await Promise.all(candidates.map(isDir));
+  return candidates.find((_, i) => found[i]);
 }
 
 async function firstComposeFile(dir: string): Promise<string | undefined> {
-  for (const name of COMPOSE_FILE_NAMES) {
-    const file = join(dir, name);
-    if (await isFile(file)) return file;
-  }
-  return undefined;
+  const files = COMPOSE_FILE_NAMES.map((name) => join(dir, name));
+  const found = await Promise.all(files.map(isFile));
+  return files.find((_, i) => found[i]);
+}
+
+/** `f` over `items` with at most `limit` running at once, results in the items' order. */
+async function mapBounded<T, R>(items: readonly T[], f: (x: T) => Promise<R>, limit = 16): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** Compose files below `root`, shallowest first (breadth-first), skipping dependency and build folders. */
@@ -195,16 +212,23 @@ async function findComposeFiles(root: string, maxDepth: number): Promise<{ candi
   let level = [root];
   let searched = 0;
   for (let depth = 0; depth <= maxDepth && level.length > 0; depth++) {
+    // The folders of one level are read at once (bounded), their results taken in order as before.
+    const read = await mapBounded(level, async (dir) => {
+      const entries = (await readdir(dir, { withFileTypes: true }).catch(() => [])).sort((a, b) =>
+        a.name.localeCompare(b.name),
+      );
+      const subs = entries.filter((e) => !SKIP_DIRS.has(e.name) && !e.name.startsWith('.'));
+      const isSub = await Promise.all(
+        subs.map((e) => e.isDirectory() || (e.isSymbolicLink() && isDir(join(dir, e.name)))),
+      );
+      return { dir, entries, subs: subs.filter((_, i) => isSub[i]).map((e) => join(dir, e.name)) };
+    });
     const next: string[] = [];
-    for (const dir of level) {
+    for (const { dir, entries, subs } of read) {
       searched++;
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
       const names = new Set(entries.map((e) => e.name));
       for (const name of COMPOSE_FILE_NAMES) if (names.has(name)) candidates.push(join(dir, name));
-      for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-        if (SKIP_DIRS.has(e.name) || e.name.startsWith('.')) continue;
-        if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(join(dir, e.name))))) next.push(join(dir, e.name));
-      }
+      next.push(...subs);
     }
     level = next;
   }
@@ -216,8 +240,10 @@ async function usesDatabaseImage(
   file: string,
   environment: Readonly<Record<string, string | undefined>>,
 ): Promise<boolean> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const envText = await readFile(join(dirname(file), '.env'), 'utf8').catch(() => '');
+  const [text, envText] = await Promise.all([
+    readFile(file, 'utf8').catch(() => ''),
+    readFile(join(dirname(file), '.env'), 'utf8').catch(() => ''),
+  ]);
   const vars = { ...parseInfraEnv(envText, '.env').env.raw, ...definedOnly(environment) };
   const { model } = parseCompose(text, file, vars);
   if (model?.services.some((s) => DB_IMAGE.test(s.image ?? ''))) return true;

@@ -18,7 +18,7 @@ import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
 import { LogFollower } from '../../core/logs/follower';
 import { stackStatus, type StackStatus } from '../../core/status/model';
-import { schedulerFacts, schedulerKey } from './scheduler-facts';
+import { schedulerFacts, schedulerKey, schedulerSetting } from './scheduler-facts';
 import { DrillsWatcher, type DrillReportChange } from './drills-watcher';
 import { withDrillReport, withoutDrillReport } from '../../core/backups/drill';
 
@@ -53,6 +53,8 @@ function dumpToSetting(v: string | undefined): DumpTo | undefined {
 export class BackupsController implements vscode.Disposable {
   private readonly overviews = new Map<string, BackupsOverview>();
   private readonly loading = new Map<string, Promise<BackupsOverview>>();
+  /** The first paint's overview of a stack whose first full load has not ended (see load()). */
+  private readonly firstPaints = new Map<string, Promise<BackupsOverview>>();
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
@@ -181,9 +183,41 @@ export class BackupsController implements vscode.Disposable {
       .filter((o): o is BackupsOverview => Boolean(o));
   }
 
-  /** The overview of a stack, loading it if needed. */
+  /**
+   * The overview of a stack for the view, loading it if needed. Before its first load ends, the first paint's
+   * (`pending`: the stack's folders only, read in milliseconds) while the engine and pgBackRest are asked;
+   * onDidChange fires when the full one is there. get() and all() never return a first paint's.
+   */
   async load(stack: StackConfig): Promise<BackupsOverview> {
-    return this.overviews.get(stack.infraDir) ?? this.loadOne(stack);
+    const key = stack.infraDir;
+    const loaded = this.overviews.get(key);
+    if (loaded) return loaded;
+    const running = this.firstPaints.get(key);
+    if (running) return running.catch(() => this.loadOne(stack));
+    const first = this.loadFiles(stack);
+    this.firstPaints.set(key, first);
+    // The full load starts once the folders are read: on a busy machine (20 stacks) it would hold up the paint.
+    const full = first.catch(() => undefined).then(() => this.loadOne(stack));
+    full.then(
+      () => {
+        if (this.firstPaints.delete(key)) this.changed.fire();
+      },
+      () => this.firstPaints.delete(key),
+    );
+    return first.catch(() => full);
+  }
+
+  /** A first paint's overview: what the stack's folders hold, nothing asked of the engine or pgBackRest. */
+  private loadFiles(stack: StackConfig): Promise<BackupsOverview> {
+    const cfg = this.config(stack);
+    return loadBackupsOverview({
+      context: this.engine.contextFor(stack),
+      runtime: () => this.runtime(stack),
+      settings: cfg,
+      graceMs: cfg.graceMinutes * 60_000,
+      scheduler: { setting: schedulerSetting(stack), engine: { kind: 'connecting' } },
+      engine: false,
+    });
   }
 
   scheduleRefresh(): void {
@@ -215,15 +249,20 @@ export class BackupsController implements vscode.Disposable {
     const p: Promise<BackupsOverview> = (running ?? Promise.resolve())
       .catch(() => undefined)
       .then(async () => {
+        performance.mark('tsdbOps.backups.load');
         const cfg = this.config(stack);
         const drillSeq = this.drillSeq;
+        // The engine's first answer comes while the stack's folders are read (not before they are).
+        const scheduler = schedulerFacts(this.engine, stack).finally(() =>
+          performance.mark('tsdbOps.backups.scheduler'),
+        );
         const o = await loadBackupsOverview({
           context: this.engine.contextFor(stack),
           runtime: () => this.runtime(stack),
           settings: cfg,
           graceMs: cfg.graceMinutes * 60_000,
           remoteFiles: cfg.runtime === 'container' && this.engine.isRemoteFor(stack),
-          scheduler: await schedulerFacts(this.engine, stack),
+          scheduler,
         });
         // Reports that arrived while it loaded (it may have read the folder before them).
         const late = this.drillChanges.filter((c) => c.seq > drillSeq && c.infraDir === stack.infraDir);
@@ -235,6 +274,7 @@ export class BackupsController implements vscode.Disposable {
           : o;
       })
       .then((o) => {
+        performance.mark('tsdbOps.backups.overview');
         this.overviews.set(stack.infraDir, o);
         return o;
       })

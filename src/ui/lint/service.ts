@@ -93,7 +93,8 @@ export class LintService implements vscode.Disposable, vscode.CodeActionProvider
 
   private async relintAll(readSizes: boolean): Promise<void> {
     try {
-      for (const state of this.controller.all()) await this.lintStack(state, { readSizes });
+      // A stack whose status is still being read is linted when it comes (its pending files are not known yet).
+      for (const state of this.controller.all()) if (!state.statusPending) await this.lintStack(state, { readSizes });
       this.publish();
     } catch (e) {
       this.log.warn(`Migration lint failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -21,6 +21,11 @@ export interface StackMigrations {
   /** Why the database could not be read. */
   readonly error?: Error;
   readonly target?: ConnectionTarget;
+  /**
+   * The files are read and the database is being asked (the first read of a stack only): the view lists the
+   * files at once, the status fills them in.
+   */
+  readonly statusPending?: boolean;
 }
 
 export class MigrationsController implements vscode.Disposable {
@@ -82,9 +87,22 @@ export class MigrationsController implements vscode.Disposable {
   refresh(): Promise<void> {
     const next = (this.running ?? Promise.resolve()).then(async () => {
       await this.registry.ready;
-      const results = await Promise.all(this.registry.stacks.map((s) => this.read(s)));
+      const stacks = this.registry.stacks;
+      const files = await Promise.all(stacks.map((s) => this.readFiles(s)));
+      // A stack read for the first time shows its files now; the database's answer fills them in.
+      const first = stacks.filter((s, i) => {
+        if (this.state.has(this.key(s)) || !s.migrationsDir) return false;
+        this.state.set(this.key(s), { stack: s, local: files[i], statusPending: true });
+        return true;
+      });
+      if (first.length) {
+        performance.mark('tsdbOps.migrations.files');
+        this.changed.fire();
+      }
+      const results = await Promise.all(stacks.map((s, i) => this.read(s, files[i])));
       this.state.clear();
       for (const r of results) this.state.set(this.key(r.stack), r);
+      performance.mark('tsdbOps.migrations.status');
       this.changed.fire();
     });
     const tracked: Promise<void> = next.finally(() => {
@@ -94,12 +112,16 @@ export class MigrationsController implements vscode.Disposable {
     return tracked;
   }
 
-  private async read(stack: StackConfig): Promise<StackMigrations> {
-    if (!stack.migrationsDir) return { stack };
-    const local = await loadMigrations(stack.migrationsDir).catch((e: unknown) => {
+  private async readFiles(stack: StackConfig): Promise<LoadedMigrations | undefined> {
+    if (!stack.migrationsDir) return undefined;
+    return loadMigrations(stack.migrationsDir).catch((e: unknown) => {
       this.log.warn(`Cannot read ${stack.migrationsDir}: ${String(e)}`);
       return undefined;
     });
+  }
+
+  private async read(stack: StackConfig, local: LoadedMigrations | undefined): Promise<StackMigrations> {
+    if (!stack.migrationsDir) return { stack };
     let target: ConnectionTarget | undefined;
     try {
       target = await this.target(stack);

@@ -58,22 +58,22 @@ export class BackupsProvider extends StackTreeProvider {
 
   /** Every row of the tree, depth first, as a person sees it (automation and the in-host tests). */
   async rows(): Promise<BackupRow[]> {
-    const out: BackupRow[] = [];
-    const walk = async (nodes: Node[], depth: number): Promise<void> => {
-      for (const n of nodes) {
+    // Siblings are expanded at once (as the tree does with every folder of a multi-root window), listed in order.
+    const walk = async (nodes: Node[], depth: number): Promise<BackupRow[]> => {
+      const below = await Promise.all(nodes.map(async (n) => (n.children ? walk(await n.children(), depth + 1) : [])));
+      return nodes.flatMap((n, k) => {
         const i = n.item;
-        out.push({
+        const row: BackupRow = {
           depth,
           label: typeof i.label === 'string' ? i.label : (i.label?.label ?? ''),
           description: typeof i.description === 'string' ? i.description : undefined,
           contextValue: i.contextValue,
           tooltip: typeof i.tooltip === 'string' ? i.tooltip : i.tooltip?.value,
-        });
-        if (n.children) await walk(await n.children(), depth + 1);
-      }
+        };
+        return [row, ...below[k]!];
+      });
     };
-    await walk(await this.getChildren(), 0);
-    return out;
+    return walk(await this.getChildren(), 0);
   }
 
   override dispose(): void {

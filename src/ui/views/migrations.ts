@@ -93,10 +93,10 @@ function migrationNode(m: MigrationStatus, marks?: LintMarks): Node {
   return leaf(item);
 }
 
-function localNode(m: LocalMigration, marks?: LintMarks): Node {
+function localNode(m: LocalMigration, marks?: LintMarks, asking?: string): Node {
   const item = new vscode.TreeItem(`${m.version} ${m.description}`);
   item.iconPath = new vscode.ThemeIcon('file-code');
-  item.description = 'status unknown';
+  item.description = asking ? `status: asking ${asking}…` : 'status unknown';
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${m.version}** ${m.description}\n`);
   if (marks) lintMark(item, md, marks(m.path));
@@ -164,9 +164,10 @@ export class MigrationsProvider extends StackTreeProvider {
       problems.push(leaf(item));
     }
     if (!state.report) {
+      // The files first (statusPending: the database is being asked), or the files alone (it could not be read).
       const files = (state.local?.migrations ?? [])
         .filter((m) => m.type !== 'down')
-        .map((m) => localNode(m, this.marks));
+        .map((m) => localNode(m, this.marks, state.statusPending ? 'the database' : undefined));
       return [...problems, ...files];
     }
     const list = state.report.migrations;

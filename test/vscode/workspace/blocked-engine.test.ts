@@ -2,14 +2,15 @@
  * In-host suite (issue 28, item 5): the first tree items come from what can be read without the engine.
  * The Docker host is a Unix socket that accepts and never answers (a hung engine, for real: the
  * extension's requests are sent and wait). The Containers view lists the compose file's services
- * ("waiting for Docker at …") and the Migrations view the migration files anyway; when the engine's
- * request times out the rows turn into its answer (unreachable), without a reload.
+ * ("waiting for Docker at …") and the Migrations view the migration files anyway, also of a migrations folder
+ * it had not read before (named while the engine hangs); when the engine's request times out the rows turn
+ * into its answer (unreachable), without a reload.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { activate, waitFor } from '../extension.js';
 
@@ -48,6 +49,7 @@ describe('A hung Docker engine: the trees show the files’ facts first', functi
     for (const s of accepted) s.destroy();
     await new Promise<void>((res) => server?.close(() => res()));
     await cfg().update('docker.host', undefined, vscode.ConfigurationTarget.Global);
+    await cfg().update('migrations.path', undefined, vscode.ConfigurationTarget.Global);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -75,6 +77,35 @@ describe('A hung Docker engine: the trees show the files’ facts first', functi
       'migration files listed',
     );
     assert.ok(migrations.some((x) => /daily rollup/.test(x.label)));
+  });
+
+  it('a migrations folder opened while the engine hangs: the Migrations tree lists its files (versions and names)', async () => {
+    // A folder the extension has not read before: the fixture's migrations and one more, named by the setting.
+    const folder = join(dir, 'migrations');
+    const fixture = resolve(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'database', 'migrations');
+    cpSync(fixture, folder, { recursive: true, dereference: true }); // the fixture's folder is a link: copy the files
+    writeFileSync(join(folder, '20240201000000_hung_engine_check.sql'), 'SELECT 1;\n');
+    await cfg().update('migrations.path', folder, vscode.ConfigurationTarget.Global);
+    const rows = await waitFor(
+      async () => {
+        const r = await api.migrations.items();
+        return r.some((x) => x.label === '20240201000000 hung engine check') ? r : undefined;
+      },
+      30_000,
+      'the new folder’s migration files listed',
+    );
+    for (const label of [
+      '20240101000000 create sensors',
+      '20240103000000 add sensor kind',
+      '20240105000000 daily rollup',
+    ])
+      assert.ok(
+        rows.some((x) => x.label === label),
+        `${label} in ${rows.map((x) => x.label).join(', ')}`,
+      );
+    // The engine was asked and has still answered nothing (the socket reads and never writes).
+    assert.ok(accepted.length > 0, 'the extension did connect to the hung socket');
+    assert.notEqual(api.containers.reachability(), 'reachable');
   });
 
   it('the engine’s answer (a request timeout here: it never answers) replaces the compose rows without a reload', async () => {
