@@ -50,6 +50,7 @@ import {
   type RecoveryRun,
 } from './recovery';
 import { verifySource, type VerifiedSource } from './verify';
+import { markRestored } from './finish';
 
 /** What the phases of one physical restore share. */
 interface PhysicalRun {
@@ -176,6 +177,10 @@ const restoreData: Phase<PhysicalRun> = {
     if (s.src.kind === 'pgbackrest') {
       ctx.step(v!.target ? `Restoring ${v!.from} to ${v!.target}` : `Restoring ${v!.from}`);
       await runTool(t, ctx, pidFile, withRecoveryOptions(v!.restoreArgv!, s.recovery));
+      s.journal = await markRestored(t, ctx, s.journal!, {
+        newestWal: v!.newestWal,
+        baseArgs: s.recovery?.speed.wrapperPath ? s.recovery.baseArgs : undefined,
+      });
       return;
     }
     ctx.step(`Extracting ${posix.basename(v!.base!)}`);
@@ -186,6 +191,7 @@ const restoreData: Phase<PhysicalRun> = {
       await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
     }
     await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', t.dataDir]);
+    s.journal = await markRestored(t, ctx, s.journal!, {});
   },
   undo: async (s, ctx) => {
     try {
