@@ -13,6 +13,7 @@ import {
   restoreLockedByBackup,
   restoreSecondWindow,
 } from './cells/restores';
+import { restoreHostKilled } from './cells/restores-killed';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -27,6 +28,7 @@ export const CELLS: readonly CellDef[] = [
   restoreLockedByBackup,
   restoreSecondWindow,
   restoreDataDiskFull,
+  restoreHostKilled,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why (none now: each column has a green cell). */

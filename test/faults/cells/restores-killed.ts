@@ -1,0 +1,166 @@
+/**
+ * pgBackRest restore (latest) × extension host killed, as a two-phase test: phase 1 runs the restore in a process of
+ * its own (child-restore.ts) and `kill -9`s it at a named step; phase 2, in this process (a window opened again: a
+ * fresh stack context), finds the journal where the Backups view and the notification read it and runs the outcome
+ * the user picks through the core functions tsdbOps.restore.recover { action } calls. Two runs: killed during
+ * `pgbackrest restore` → Roll back must give the old rows back; killed while the restored server starts → Finish must
+ * leave the new data and no pre-restore copy, no journal.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  finishInterruptedRestore,
+  recoverInterruptedRestore,
+  type PhysicalTarget,
+} from '../../../src/core/backups/restore/physical';
+import { findRestoreJournals, restoreSiteOf } from '../../../src/core/backups/restore/stack';
+import { errorText } from '../../../src/core/format';
+import { afterCheck, snapshot, writeChecksum, type Checksum } from '../check';
+import { broken, result, settle, type CellDef } from '../cell';
+import { fireOfeliaJob, ofeliaJobs } from '../inject';
+import { faultOps } from '../ops';
+import type { Stack } from '../../support/stack';
+
+async function backedUp(stack: Stack): Promise<Checksum> {
+  const sum = await writeChecksum(stack, { rows: 20_000 });
+  const full = ofeliaJobs(stack).find((j) => /--type=full/.test(j.command));
+  if (!full) throw new Error('no pgBackRest full backup job in the compose labels');
+  const b = await fireOfeliaJob(stack, full);
+  if (b.exitCode !== 0) throw new Error(`the full backup failed: ${b.output.split('\n').slice(-3).join(' / ')}`);
+  await stack.sql('DROP TABLE IF EXISTS fault_marker');
+  await stack.sql('CREATE UNLOGGED TABLE fault_marker AS SELECT 1 AS x');
+  return sum;
+}
+
+async function markerState(stack: Stack): Promise<'old state' | 'new state'> {
+  const [t] = await stack.sql<{ n: string | null }>("SELECT to_regclass('fault_marker')::text AS n");
+  if (!t?.n) return 'new state';
+  const [r] = await stack.sql<{ n: string }>('SELECT count(*)::text AS n FROM fault_marker');
+  return Number(r!.n) > 0 ? 'old state' : 'new state';
+}
+
+/** Phase 1: the restore in a child process, `kill -9` when a step matches `at`. Resolves once the child is gone (reaped). */
+function killedAt(stack: Stack, at: RegExp): Promise<{ killedAt?: number; said: string[] }> {
+  const arg = JSON.stringify({
+    dir: stack.dir,
+    infraDir: stack.infraDir,
+    dockerHost: stack.docker.host,
+    env: stack.env,
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'child-restore.ts'), arg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const said: string[] = [];
+  let killed: number | undefined;
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      said.push(l);
+      if (killed === undefined && at.test(l)) {
+        killed = Date.now();
+        child.kill('SIGKILL');
+      }
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => said.push(`stderr: ${d.toString().trim()}`));
+  const bound = setTimeout(() => child.kill('SIGKILL'), 600_000);
+  return new Promise((resolve) =>
+    child.on('exit', () => {
+      clearTimeout(bound);
+      resolve({ killedAt: killed, said });
+    }),
+  );
+}
+
+/** Phase 2's way in: a fresh stack context (a window opened again), the restore site the command resolves. */
+async function target(
+  stack: Stack,
+): Promise<{ t: PhysicalTarget; volumes: Parameters<typeof findRestoreJournals>[0] }> {
+  const sc = await faultOps(stack).context();
+  const site = await restoreSiteOf(sc);
+  return { t: { rt: site.rt, dataDir: site.dataDir, conn: site.conn }, volumes: sc.stack.dbService?.volumes ?? [] };
+}
+
+const quiet = { step: () => undefined, line: () => undefined };
+
+export const restoreHostKilled: CellDef = {
+  row: 'restore-pgbackrest-latest',
+  column: 'host-killed',
+  injection:
+    'two-phase: phase 1 runs the pgBackRest restore (latest) in a node process of its own through the core functions the ' +
+    'command handler calls and `kill -9`s it at the step “Restoring …” (pgbackrest restore still running in the container); ' +
+    'phase 2, in a fresh process context (VS Code reopened), finds the journal as the Backups view and the notification do ' +
+    'and runs Roll back (tsdbOps.restore.recover { action: "rollback" }); a second run kills the process while the restored ' +
+    'server starts (“Waiting until PostgreSQL accepts connections”) and runs Finish ({ action: "finish" })',
+  async run(env) {
+    const t0 = Date.now();
+    const injected =
+      'kill -9 of the restoring process at “Restoring …”, then Roll back; again at the server start, then Finish';
+    try {
+      const stack = await env.sharedStack();
+      const sum = await backedUp(stack);
+      const before = await snapshot(stack);
+      const problems: string[] = [];
+      // Run 1: killed during pgbackrest restore → Roll back.
+      const k1 = await killedAt(stack, /^step: Restoring /);
+      if (k1.killedAt === undefined)
+        throw new Error(`phase 1 never reached “Restoring”: ${k1.said.slice(-3).join(' / ')}`);
+      const { t, volumes } = await target(stack);
+      const seen1 = await findRestoreJournals(volumes);
+      if (seen1.length !== 1)
+        problems.push(`after the kill the Backups view would show ${seen1.length} interrupted restores`);
+      const rb = await settle(recoverInterruptedRestore(t, quiet), Promise.resolve(k1.killedAt));
+      await stack.waitForPostgres(120_000).catch(() => undefined);
+      const state1 = await markerState(stack).catch(() => undefined);
+      if (rb.kind !== 'ok' || !rb.value)
+        problems.push(`Roll back did not roll back: ${rb.kind === 'error' ? rb.message : rb.kind}`);
+      if (state1 !== 'old state') problems.push(`after Roll back the data is the ${state1 ?? 'unreadable'} one`);
+      if ((await findRestoreJournals(volumes)).length) problems.push('the journal is left after Roll back');
+      const check1 = await afterCheck(stack, before, { expect: [sum] });
+      // Run 2: killed while the restored server starts (the restore tool completed) → Finish.
+      const before2 = await snapshot(stack);
+      const k2 = await killedAt(stack, /^step: (Waiting until PostgreSQL accepts connections|Starting PostgreSQL)/);
+      if (k2.killedAt === undefined)
+        throw new Error(`phase 1 never reached the server start: ${k2.said.slice(-3).join(' / ')}`);
+      const seen2 = await findRestoreJournals(volumes);
+      if (seen2.length !== 1 || !seen2[0]!.journal.restored)
+        problems.push('after the kill at the server start the journal does not say the restore tool completed');
+      const fin = await settle(finishInterruptedRestore(t, quiet), Promise.resolve(k2.killedAt));
+      await stack.waitForPostgres(120_000).catch(() => undefined);
+      const state2 = await markerState(stack).catch(() => undefined);
+      if (fin.kind !== 'ok' || !fin.value)
+        problems.push(`Finish did not finish: ${fin.kind === 'error' ? fin.message : fin.kind}`);
+      if (state2 !== 'new state') problems.push(`after Finish the data is the ${state2 ?? 'unreadable'} one`);
+      if ((await findRestoreJournals(volumes)).length) problems.push('the journal is left after Finish');
+      // No allowNew for the pre-restore copy: Finish deletes it, so one left is a leftover.
+      const check2 = await afterCheck(stack, before2, { expect: [sum] });
+      const message =
+        `Roll back: ${rb.kind === 'ok' ? `rolled back the restore started ${rb.value?.started}` : rb.kind === 'error' ? rb.message : 'no answer'} — ` +
+        `Finish: ${fin.kind === 'ok' ? `finished, deleted ${fin.value?.deleted}` : fin.kind === 'error' ? fin.message : 'no answer'}`;
+      return result({
+        row: 'restore-pgbackrest-latest',
+        column: 'host-killed',
+        outcome: 'old state',
+        message,
+        injected,
+        check: {
+          ...check2,
+          rowsLost: check1.rowsLost + check2.rowsLost,
+          leftovers: [...check1.leftovers, ...check2.leftovers],
+          problems: [...check1.problems, ...check2.problems],
+          kept: [...check1.kept, ...check2.kept],
+        },
+        faultAt: k1.killedAt,
+        messageAt: rb.at,
+        t0,
+        problems,
+        note: `Roll back gave the old data (checksum rows all there); Finish (second run): ${state2 ?? '?'}, no pre-restore copy, no journal`,
+      });
+    } catch (e) {
+      return broken('restore-pgbackrest-latest', 'host-killed', injected, t0, errorText(e));
+    }
+  },
+};
