@@ -17,6 +17,7 @@ import {
   type RestoreJournal,
 } from '../../core/backups/restore/physical';
 import { recoverInOneOff } from '../../core/backups/restore/oneoff';
+import { dropHalfRestoredDatabases } from '../../core/backups/restore/logical';
 import { findRestoreJournals, serverConnectionOf } from '../../core/backups/restore/stack';
 import type { RestoreContext } from '../../core/backups/restore/run';
 import type { StackConfig } from '../../core/infra';
@@ -131,14 +132,19 @@ export async function restoreRecover(
       );
     return { finished: Boolean(r), journal: r?.journal, deleted: r?.deleted, databases: r?.databases };
   }
-  const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
-    place.kind === 'in-place' ? recoverInterruptedRestore(place.t, rctx) : place.run(rctx),
-  );
+  const { j, dropped } = await restores.runOperation(stack, 'Recovering an interrupted restore', async (rctx) => {
+    const journal = place.kind === 'in-place' ? await recoverInterruptedRestore(place.t, rctx) : await place.run(rctx);
+    // A pg_dump restore into a new database that failed while the server was down left it marked half-restored.
+    const gone = place.kind === 'in-place' ? await dropHalfRestoredDatabases(place.t, rctx).catch(() => []) : [];
+    return { j: journal, dropped: gone };
+  });
   if (!args)
     void vscode.window.showInformationMessage(
       j
         ? `Rolled back the restore started ${j.started}: ${j.dataDir} holds the previous data again.`
-        : 'No interrupted restore found.',
+        : dropped.length
+          ? `Dropped the half-restored database(s) ${dropped.join(', ')}.`
+          : 'No interrupted restore found.',
     );
-  return { recovered: Boolean(j), journal: j };
+  return { recovered: Boolean(j) || dropped.length > 0, journal: j, dropped };
 }
