@@ -309,8 +309,10 @@ export const restoreDataDiskFull: CellDef = {
           problems.push(
             `the restore ${ended.kind === 'ok' ? 'said done' : 'failed'} and the data is the ${state ?? 'unreadable'} one`,
           );
-        if (ended.kind === 'error' && !/space|disk full|No space left/i.test(message))
+        if (ended.kind === 'error' && !/disk full/i.test(message))
           bugs.push('the message does not say that the disk is full (it gives pgBackRest’s exit code only)');
+        else if (ended.kind === 'error' && !/free there/i.test(message))
+          bugs.push('the message says the disk is full but not the free space');
       }
       const check = await afterCheck(stack, before, { expect: [sum], allowNew: [PRE_RESTORE] });
       return result({
