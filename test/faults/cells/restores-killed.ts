@@ -7,17 +7,20 @@
  * leave the new data and no pre-restore copy, no journal.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   finishInterruptedRestore,
   recoverInterruptedRestore,
+  restorePhysical,
   type PhysicalTarget,
 } from '../../../src/core/backups/restore/physical';
+import type { RestoreContext } from '../../../src/core/backups/restore/run';
 import { findRestoreJournals, restoreSiteOf } from '../../../src/core/backups/restore/stack';
 import { errorText } from '../../../src/core/format';
 import { afterCheck, snapshot, writeChecksum, type Checksum } from '../check';
 import { broken, result, settle, type CellDef } from '../cell';
-import { fireOfeliaJob, ofeliaJobs } from '../inject';
+import { fireOfeliaJob, killPostmaster, ofeliaJobs, restartDatabaseService, triggerAt, until } from '../inject';
 import { faultOps } from '../ops';
 import type { Stack } from '../../support/stack';
 
@@ -164,3 +167,135 @@ export const restoreHostKilled: CellDef = {
     }
   },
 };
+
+/** The source a postgres-killed cell restores: prepared after the checksum rows, before the marker row. */
+interface KilledSource {
+  readonly row: 'restore-pgbackrest-latest' | 'restore-basebackup';
+  readonly what: string;
+  /** Takes the backup; returns the restore to run (through the core the command handler calls) and a clean-up. */
+  prepare(stack: Stack): Promise<{ restore: (ctx: RestoreContext) => Promise<unknown>; cleanUp: () => void }>;
+}
+
+const PGBACKREST_LATEST: KilledSource = {
+  row: 'restore-pgbackrest-latest',
+  what: 'pgBackRest restore (latest)',
+  async prepare(stack) {
+    const full = ofeliaJobs(stack).find((j) => /--type=full/.test(j.command));
+    if (!full) throw new Error('no pgBackRest full backup job in the compose labels');
+    const b = await fireOfeliaJob(stack, full);
+    if (b.exitCode !== 0) throw new Error(`the full backup failed: ${b.output.split('\n').slice(-3).join(' / ')}`);
+    return { restore: (ctx) => faultOps(stack).restorePgbackrest({ target: 'latest' }, ctx), cleanUp: () => undefined };
+  },
+};
+
+const BASE_BACKUP: KilledSource = {
+  row: 'restore-basebackup',
+  what: 'pg_basebackup restore',
+  async prepare(stack) {
+    const ops = faultOps(stack);
+    const b = await ops.baseBackup({});
+    return {
+      // As ui/commands/restores.ts restoreBaseBackup: the folder as the tools see it, restorePhysical on the site.
+      restore: async (ctx) => {
+        const site = await restoreSiteOf(await ops.context());
+        return restorePhysical(
+          { rt: site.rt, dataDir: site.dataDir, conn: site.conn },
+          { kind: 'baseBackup', dir: site.toolPath(b.path) },
+          ctx,
+        );
+      },
+      cleanUp: () => {
+        rmSync(b.path, { recursive: true, force: true });
+        rmSync(b.sidecarPath, { force: true });
+      },
+    };
+  },
+};
+
+function postgresKilledCell(src: KilledSource): CellDef {
+  return {
+    row: src.row,
+    column: 'postgres-killed',
+    injection:
+      `when the ${src.what} starts the restored server (the step “Starting PostgreSQL”), the harness waits until its ` +
+      'postmaster.pid is written and `kill -9`s that postmaster while it starts and replays WAL; the after-check runs once ' +
+      'the restore answered',
+    async run(env) {
+      const t0 = Date.now();
+      const injected = 'kill -9 of the restored postmaster while it starts (step “Starting PostgreSQL”)';
+      let cleanUp: (() => void) | undefined;
+      try {
+        const stack = await env.sharedStack();
+        const sum = await writeChecksum(stack, { rows: 20_000 });
+        const prepared = await src.prepare(stack);
+        cleanUp = prepared.cleanUp;
+        await stack.sql('DROP TABLE IF EXISTS fault_marker');
+        await stack.sql('CREATE UNLOGGED TABLE fault_marker AS SELECT 1 AS x');
+        const before = await snapshot(stack);
+        let killedPid: string | undefined;
+        const trig = triggerAt(/^step: Starting PostgreSQL/, async () => {
+          await until(
+            'the restored postmaster',
+            async () =>
+              (
+                await stack.exec(
+                  'timescaledb',
+                  ['sh', '-c', 'p=$(head -1 /home/postgres/pgdata/data/postmaster.pid) && kill -0 "$p"'],
+                  { user: 'root', reject: false },
+                )
+              ).exitCode === 0,
+            60_000,
+          );
+          killedPid = await killPostmaster(stack);
+        });
+        const ended = await settle(prepared.restore(trig.ctx), trig.fired);
+        const faultAt = await trig.fired;
+        await trig.faultDone;
+        const problems: string[] = [];
+        const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored' : '';
+        let outcome: 'old state' | 'new state' | 'FAILED' = 'FAILED';
+        if (ended.kind === 'hung') problems.push('no message within 5 minutes of the kill');
+        else {
+          // A restore that answered before the kill landed: the user restarts the service (its data is the new one).
+          if (ended.kind === 'ok') await restartDatabaseService(stack);
+          await stack.waitForPostgres(120_000).catch(() => undefined);
+          const state = await markerState(stack).catch(() => undefined);
+          if (ended.kind === 'error' && state === 'old state') outcome = 'old state';
+          else if (ended.kind === 'ok' && state === 'new state') outcome = 'new state';
+          else
+            problems.push(
+              `the restore ${ended.kind === 'ok' ? 'said done' : 'failed'} and the data is the ${state} one`,
+            );
+          if (ended.kind === 'error' && !/previous data is back/.test(message))
+            problems.push('the message does not say the previous data is back');
+        }
+        const check = await afterCheck(stack, before, {
+          expect: [sum],
+          allowNew: [
+            { pattern: /\/data\.pre-restore-\d{8}_\d{6}$/, why: 'the pre-restore copy, kept as the way back' },
+          ],
+        });
+        return result({
+          row: src.row,
+          column: 'postgres-killed',
+          outcome,
+          message,
+          injected,
+          check,
+          faultAt,
+          messageAt: ended.at,
+          t0,
+          problems,
+          note: killedPid ? `killed postmaster pid ${killedPid}` : 'the postmaster was never killed',
+        });
+      } catch (e) {
+        return broken(src.row, 'postgres-killed', injected, t0, errorText(e));
+      } finally {
+        cleanUp?.();
+      }
+    },
+  };
+}
+
+export const restorePostgresKilled = postgresKilledCell(PGBACKREST_LATEST);
+export const baseBackupRestorePostgresKilled = postgresKilledCell(BASE_BACKUP);
