@@ -13,7 +13,12 @@ import {
   restoreLockedByBackup,
   restoreSecondWindow,
 } from './cells/restores';
-import { baseBackupRestorePostgresKilled, restoreHostKilled, restorePostgresKilled } from './cells/restores-killed';
+import {
+  baseBackupRestorePostgresKilled,
+  baseBackupRestoreSecondWindow,
+  restoreHostKilled,
+  restorePostgresKilled,
+} from './cells/restores-killed';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -31,6 +36,7 @@ export const CELLS: readonly CellDef[] = [
   restoreHostKilled,
   restorePostgresKilled,
   baseBackupRestorePostgresKilled,
+  baseBackupRestoreSecondWindow,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */

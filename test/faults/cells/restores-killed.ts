@@ -299,3 +299,69 @@ function postgresKilledCell(src: KilledSource): CellDef {
 
 export const restorePostgresKilled = postgresKilledCell(PGBACKREST_LATEST);
 export const baseBackupRestorePostgresKilled = postgresKilledCell(BASE_BACKUP);
+
+export const baseBackupRestoreSecondWindow: CellDef = {
+  row: 'restore-basebackup',
+  column: 'second-window',
+  injection:
+    'while window A’s pg_basebackup restore extracts the backup (the step “Extracting …”), window B (a second stack ' +
+    'context, as a second VS Code window has) starts the same restore on the same stack',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'a second pg_basebackup restore started at window A’s step “Extracting …”';
+    let cleanUp: (() => void) | undefined;
+    try {
+      const stack = await env.sharedStack();
+      const sum = await writeChecksum(stack, { rows: 20_000 });
+      const prepared = await BASE_BACKUP.prepare(stack);
+      cleanUp = prepared.cleanUp;
+      await stack.sql('DROP TABLE IF EXISTS fault_marker');
+      await stack.sql('CREATE UNLOGGED TABLE fault_marker AS SELECT 1 AS x');
+      const before = await snapshot(stack);
+      let second: Promise<unknown> | undefined;
+      const trig = triggerAt(/^step: Extracting /, async () => {
+        second = prepared.restore(quiet);
+        second.catch(() => undefined);
+        return second;
+      });
+      const a = await settle(prepared.restore(trig.ctx), trig.fired);
+      const faultAt = await trig.fired;
+      const b = await settle(second ?? Promise.reject(new Error('window B never started')), trig.fired);
+      await stack.waitForPostgres(120_000).catch(() => undefined);
+      const problems: string[] = [];
+      const state = await markerState(stack).catch(() => undefined);
+      let outcome: 'new state' | 'old state' | 'FAILED' = 'FAILED';
+      if (a.kind === 'hung' || b.kind === 'hung') problems.push('a window got no message within 5 minutes');
+      else if (a.kind === 'ok' && b.kind === 'error' && state === 'new state') outcome = 'new state';
+      else
+        problems.push(
+          `A ${a.kind}, B ${b.kind}, data ${state}: ${a.kind === 'error' ? a.message.slice(0, 200) : ''}`.trim(),
+        );
+      if (b.kind === 'error' && !/in progress in another window/.test(b.message))
+        problems.push('window B’s error does not say that a restore is in progress');
+      const message =
+        `A: ${a.kind === 'error' ? a.message : a.kind === 'ok' ? 'restored' : 'no message'} — ` +
+        `B: ${b.kind === 'error' ? b.message : b.kind === 'ok' ? 'restored' : 'no message'}`;
+      const check = await afterCheck(stack, before, {
+        expect: [sum],
+        allowNew: [{ pattern: /\/data\.pre-restore-\d{8}_\d{6}$/, why: 'the pre-restore copy, kept as the way back' }],
+      });
+      return result({
+        row: 'restore-basebackup',
+        column: 'second-window',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: b.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('restore-basebackup', 'second-window', injected, t0, errorText(e));
+    } finally {
+      cleanUp?.();
+    }
+  },
+};
