@@ -124,6 +124,8 @@ export const ITEM = {
   manualBackup: (kind: ManualBackupKind) => `manualBackup.${MANUAL_ITEM[kind]}`,
   preRestoreCopies: 'preRestoreCopies',
   preRestoreCopy: 'preRestoreCopy',
+  /** A physical restore that never finished (its journal beside PGDATA): a problem row with Finish / Roll back / Show. */
+  interruptedRestore: 'interruptedRestore',
   /** The Drills node (its menu: run a drill, copy a nightly schedule). */
   drills: 'drills',
   /** The newest restore drill failed (a problem row under Drills; a click opens its report). */

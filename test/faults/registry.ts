@@ -13,6 +13,12 @@ import {
   restoreLockedByBackup,
   restoreSecondWindow,
 } from './cells/restores';
+import {
+  baseBackupRestorePostgresKilled,
+  baseBackupRestoreSecondWindow,
+  restoreHostKilled,
+  restorePostgresKilled,
+} from './cells/restores-killed';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -27,10 +33,21 @@ export const CELLS: readonly CellDef[] = [
   restoreLockedByBackup,
   restoreSecondWindow,
   restoreDataDiskFull,
+  restoreHostKilled,
+  restorePostgresKilled,
+  baseBackupRestorePostgresKilled,
+  baseBackupRestoreSecondWindow,
 ];
 
-/** Fault columns with cells but none in the CI subset, and why (none now: each column has a green cell). */
-export const CI_EXCLUDED: ReadonlyArray<{ readonly column: Impossible['column']; readonly why: string }> = [];
+/** Fault columns with cells but none in the CI subset, and why. */
+export const CI_EXCLUDED: ReadonlyArray<{ readonly column: Impossible['column']; readonly why: string }> = [
+  {
+    column: 'host-killed',
+    why:
+      'its cell (two-phase: two pgBackRest restores killed, then Roll back and Finish) takes about 3.5 min and would ' +
+      'take the subset past its 8 minutes; run it with `npm run faults -- --only host-killed`',
+  },
+];
 
 const readsBackups = 'the operation only reads the backups volume (a full disk there cannot stop a read)';
 const noBackupsWrite = 'the operation writes nothing to the backups volume';

@@ -1,5 +1,5 @@
 /**
- * `npm run faults [-- --only <row|column>[,…]] [--results <file>]`
+ * `npm run faults [-- --only <row|column|row:column>[,…]] [--results <file>]` (`row:column`: that one cell)
  *
  * Runs the cells of the fault matrix (registry.ts) on the real parts of the test bench, prints each
  * outcome, merges them into the results file (test-results/faults.json: a later `--only` run adds its
@@ -35,7 +35,7 @@ function parseArgs(argv: string[]): { only?: string[]; results: string } {
       if (!v) usage('--only needs a row or column id');
       only = v.split(',').map((s) => s.trim());
       const known = new Set<string>([...ROWS.map((r) => r.id), ...COLUMNS.map((c) => c.id)]);
-      const unknown = only.filter((o) => !known.has(o));
+      const unknown = only.filter((o) => !o.split(':').every((p) => known.has(p)) || o.split(':').length > 2);
       if (unknown.length) usage(`--only: no row or column ${unknown.join(', ')}`);
       i++;
     } else if (k === '--results') {
@@ -116,7 +116,13 @@ export async function runCells(
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const chosen = CELLS.filter((c) => !args.only || args.only.includes(c.row) || args.only.includes(c.column));
+  const chosen = CELLS.filter(
+    (c) =>
+      !args.only ||
+      args.only.includes(c.row) ||
+      args.only.includes(c.column) ||
+      args.only.includes(`${c.row}:${c.column}`),
+  );
   const t0 = Date.now();
   const log = (m: string) => console.error(`[faults] ${m}`);
   let fresh: CellResult[] = [];

@@ -1,74 +1,107 @@
 /**
  * Interrupted restores: a restore that never finished (VS Code or the machine died midway) left its journal
- * beside PGDATA. Whenever the stacks are (re)discovered, this says so once per journal, with the way back
- * (Roll Back Now runs tsdbOps.restore.recover for that stack).
+ * beside PGDATA. Whenever the stacks are (re)discovered, this says so where the user looks: a notification once per
+ * journal with the choices (Finish when the restore tool completed, Roll Back, Show What Happened: each runs
+ * tsdbOps.restore.recover { action } for that stack), and a status bar error while any is left. The Backups view's
+ * problem row is views/backups-other.ts `interruptedRestoreNode`.
  */
 import * as vscode from 'vscode';
 import { findRestoreJournals } from '../../core/backups/restore/stack';
-import { inProgressElsewhere } from '../../core/backups/restore/physical';
+import { inProgressElsewhere, type RestoreJournal } from '../../core/backups/restore/physical';
 import { errorText } from '../../core/format';
 import { COMMAND } from '../ids';
 import type { StackRegistry } from '../stacks';
+
+const CHOICES = { finish: 'Finish', rollback: 'Roll Back', show: 'Show What Happened' } as const;
+type Action = keyof typeof CHOICES;
 
 export class InterruptedRestoreWatcher implements vscode.Disposable {
   /** Journals already shown (forgotten when they go, so a new one at the same path is shown again). */
   private readonly warned = new Set<string>();
   private readonly sub: vscode.Disposable;
+  private readonly status: vscode.StatusBarItem;
 
   constructor(
     private readonly registry: StackRegistry,
     private readonly log: vscode.LogOutputChannel,
     private readonly output: vscode.OutputChannel,
   ) {
+    this.status = vscode.window.createStatusBarItem('tsdbOps.interruptedRestore', vscode.StatusBarAlignment.Left, 100);
+    this.status.name = 'TimescaleDB Ops: Interrupted Restore';
+    this.status.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
     this.sub = registry.onDidChange(() => void this.check());
     void registry.ready.then(() => this.check());
   }
 
   private async check(): Promise<void> {
     const present = new Set<string>();
+    const stacks: string[] = [];
     for (const stack of this.registry.stacks) {
       if (!stack.dbService) continue;
       for (const { file, journal } of await findRestoreJournals(stack.dbService.volumes).catch(() => [])) {
-        present.add(file);
         // Another window's restore in progress, not an interrupted one: nothing to offer (its end removes the journal).
-        if (this.warned.has(file) || inProgressElsewhere(journal)) continue;
+        if (inProgressElsewhere(journal)) continue;
+        present.add(file);
+        stacks.push(stack.projectName);
+        if (this.warned.has(file)) continue;
         this.warned.add(file);
         this.log.warn(
           `An interrupted restore of ${stack.projectName} left ${file} (started ${journal.started}, ${journal.source}).`,
         );
-        void vscode.window
-          .showWarningMessage(
-            `A restore of ${stack.projectName} started ${journal.started} did not finish. The data from before it is kept at ${journal.aside}.`,
-            'Roll Back Now',
-            'Show Output',
-          )
-          .then((a) => {
-            if (a === 'Roll Back Now') this.rollBack(stack.workspaceFolder, journal.dataDir);
-            if (a === 'Show Output') this.output.show(true);
-          });
+        this.notify(stack.projectName, stack.workspaceFolder, journal);
       }
     }
     for (const f of this.warned) if (!present.has(f)) this.warned.delete(f);
+    if (stacks.length) {
+      this.status.text = `$(error) Interrupted restore: ${stacks.join(', ')}`;
+      this.status.tooltip = 'A restore did not finish: Finish, Roll Back or Show What Happened (Backups view)';
+      this.status.command = { command: COMMAND.restoreRecover, title: 'Recover Interrupted Restore' };
+      this.status.show();
+    } else this.status.hide();
   }
 
-  private rollBack(folder: string, dataDir: string): void {
+  private notify(project: string, folder: string, j: RestoreJournal): void {
+    const choices: Action[] = [...(j.restored ? (['finish'] as const) : []), 'rollback', 'show'];
+    void vscode.window
+      .showErrorMessage(
+        `A restore of ${project} started ${j.started} did not finish${j.restored ? ' (its data was restored; it was not yet checked)' : ''}. ` +
+          `The data from before it is kept at ${j.aside}.`,
+        ...choices.map((c) => CHOICES[c]),
+      )
+      .then((label) => {
+        const action = choices.find((c) => CHOICES[c] === label);
+        if (action) this.run(folder, action, j);
+      });
+  }
+
+  private run(folder: string, action: Action, j: RestoreJournal): void {
     void Promise.resolve(
-      vscode.commands.executeCommand<{ recovered: boolean }>(COMMAND.restoreRecover, { folder }),
+      vscode.commands.executeCommand<{ recovered?: boolean; finished?: boolean }>(COMMAND.restoreRecover, {
+        folder,
+        action,
+      }),
     ).then(
-      (r) =>
+      (r) => {
+        if (action === 'show') return;
+        const done = action === 'finish' ? r.finished : r.recovered;
         void vscode.window.showInformationMessage(
-          r.recovered
-            ? `Rolled back: ${dataDir} holds the data from before the restore again.`
-            : 'Nothing was left to roll back.',
-        ),
+          !done
+            ? 'Nothing was left to recover.'
+            : action === 'finish'
+              ? `Finished: ${j.dataDir} holds the restored data; the pre-restore copy is deleted.`
+              : `Rolled back: ${j.dataDir} holds the data from before the restore again.`,
+        );
+        void vscode.commands.executeCommand(COMMAND.refresh);
+      },
       (e: unknown) =>
         void vscode.window
-          .showErrorMessage(`Rolling back failed: ${errorText(e)}`, 'Show Output')
+          .showErrorMessage(`${CHOICES[action]} failed: ${errorText(e)}`, 'Show Output')
           .then((b) => b && this.output.show(true)),
     );
   }
 
   dispose(): void {
     this.sub.dispose();
+    this.status.dispose();
   }
 }

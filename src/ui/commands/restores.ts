@@ -13,20 +13,16 @@ import { basename } from 'node:path';
 import { formatBytes } from '../../core/format';
 import { readSidecar } from '../../core/backups/sidecar';
 import { listPreRestoreCopies } from '../../core/backups/restore/pre-restore';
-import {
-  deletePreRestoreCopy,
-  recoverInterruptedRestore,
-  type PhysicalSource,
-} from '../../core/backups/restore/physical';
-import { recoverInOneOff } from '../../core/backups/restore/oneoff';
+import { deletePreRestoreCopy, type PhysicalSource } from '../../core/backups/restore/physical';
 import { checkDatabaseName, restoreDump, restoreDumpAll, verifyDumpAll } from '../../core/backups/restore/logical';
 import { formatTimeTarget } from '../../core/backups/restore/pitr';
-import { hostPath, serverConnectionOf } from '../../core/backups/restore/stack';
+import { hostPath } from '../../core/backups/restore/stack';
 import { describeRestoreTarget, parseRestoreTarget, type RestoreTarget } from '../../core/backups/restore/target';
 import { repositoriesOf, stanzaInRepository } from '../../core/backups/repositories';
 import { askRepository } from './repositories';
 import { describeArchiver, readArchiverStatus, type ArchiverStatus } from '../../core/backups/archiver';
 import { bool, requireTrust, str } from './args';
+import { restoreRecover } from './restore-recover';
 import { COMMAND, ITEM } from '../ids';
 import { errorText } from '../../core/format';
 import { CancelledByUser, liveGuard } from './register';
@@ -387,39 +383,8 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
       },
     ),
 
-    registerRestore(ctx, COMMAND.restoreRecover, 'Recover an interrupted restore', async (args, node, restores) => {
-      const stack = await restores.stackFor(args, node);
-      if (engine.contextFor(stack).runtimeKind.value === 'host') {
-        const site = await restores.setupFor(stack, node);
-        const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
-          recoverInterruptedRestore({ rt: site.rt, dataDir: site.dataDir, conn: site.conn }, rctx),
-        );
-        if (!args)
-          void vscode.window.showInformationMessage(
-            j
-              ? `Rolled back the restore started ${j.started}: ${site.dataDir} holds the previous data again.`
-              : 'No interrupted restore found.',
-          );
-        return { recovered: Boolean(j), journal: j };
-      }
-      // Running or stopped, where the recovery runs and the container's PGDATA come from the stack context.
-      const sctx = engine.contextFor(stack);
-      const [place, site, db] = await Promise.all([sctx.tools(), sctx.site(), sctx.database()]);
-      const docker = await sctx.docker();
-      const conn = serverConnectionOf(sctx);
-      const dataDir = site.dataDir;
-      const j = await restores.runOperation(stack, 'Recovering an interrupted restore', (rctx) =>
-        place.restore.value === 'in-place' && place.tools
-          ? recoverInterruptedRestore({ rt: place.tools, dataDir, conn }, rctx)
-          : recoverInOneOff({ docker, containerId: db.id, dataDir, conn, user: place.user.value }, rctx),
-      );
-      if (!args)
-        void vscode.window.showInformationMessage(
-          j
-            ? `Rolled back the restore started ${j.started}: ${dataDir} holds the previous data again.`
-            : 'No interrupted restore found.',
-        );
-      return { recovered: Boolean(j), journal: j };
-    }),
+    registerRestore(ctx, COMMAND.restoreRecover, 'Recover an interrupted restore', (args, node, restores) =>
+      restoreRecover(ctx, args, node, restores),
+    ),
   ];
 }

@@ -1,6 +1,8 @@
 /** The Backups view's other parts: manual backups, pre-restore copies, restore drills, Ofelia schedules. */
 import * as vscode from 'vscode';
-import { ITEM } from '../ids';
+import { COMMAND, ITEM } from '../ids';
+import type { StackConfig } from '../../core/infra';
+import type { RestoreJournal } from '../../core/backups/restore/physical';
 import type { BackupsOverview } from '../../core/backups/overview';
 import { drillFreshness, drillReportBase, latestPerSource, type DrillReport } from '../../core/backups/drill';
 import { drillsHostDir } from '../../core/stack/site';
@@ -178,4 +180,26 @@ function drillFailedNode(o: BackupsOverview, r: DrillReport): BackupNode {
   ]);
   i.command = { command: 'vscode.open', title: 'Open the Drill Report', arguments: [report] };
   return { ...leaf(i), stack: o.stack };
+}
+
+/**
+ * The problem row of a physical restore that never finished (its journal beside PGDATA; another window's restore in
+ * progress is not one): a click or its menu runs Recover Interrupted Restore (Finish, Roll back, Show what happened).
+ */
+export function interruptedRestoreNode(stack: StackConfig, file: string, j: RestoreJournal): BackupNode {
+  const i = new vscode.TreeItem('Interrupted restore: finish or roll back');
+  i.id = `${stack.infraDir}#interrupted#${file}`;
+  i.description = `${j.source} · started ${when(new Date(j.started))}`;
+  i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  i.contextValue = ITEM.interruptedRestore;
+  i.tooltip = md([
+    `A restore started ${j.started} (${j.source}) did not finish: its window or machine went away.`,
+    j.restored
+      ? `Its restore tool completed (${j.restored}): **Finish** starts and checks the restored data.`
+      : 'Its restore tool did not complete: only **Roll back** applies.',
+    `**Roll back** moves the previous data back from ${j.aside}. Journal: ${file}`,
+  ]);
+  const node: BackupNode = { ...leaf(i), stack };
+  i.command = { command: COMMAND.restoreRecover, title: 'Recover Interrupted Restore', arguments: [node] };
+  return node;
 }

@@ -6,7 +6,7 @@
  *
  * Context values (stable, for menus and the restore commands): `stanza`, `stanzaError.<action>`,
  * `backupSet.full|diff|incr`, `pitrWindow`, `manualBackup.dump|dumpAll|baseBackup|other`,
- * `preRestoreCopy`, `schedule.ok|stale|unknown`, `repository` / `repository.error`. Each node keeps its model
+ * `preRestoreCopy`, `interruptedRestore`, `schedule.ok|stale|unknown`, `repository` / `repository.error`. Each node keeps its model
  * object (`stack`, and `stanza`, `set`, `backup`, `copy`, `pitr` or `job`; `repo` under a repository).
  *
  * Repositories (core/backups/repositories): with one, the stanza lists its sets as it always did (the
@@ -22,7 +22,9 @@ import type { StackRegistry } from '../stacks';
 import { StackTreeProvider, type Node } from './node';
 import type { BackupNode, BackupRow } from './backup-node';
 import { stanzaNode } from './backups-stanza';
-import { drillsNode, manualNode, preRestoreNode } from './backups-other';
+import { drillsNode, interruptedRestoreNode, manualNode, preRestoreNode } from './backups-other';
+import { findRestoreJournals } from '../../core/backups/restore/stack';
+import { inProgressElsewhere } from '../../core/backups/restore/physical';
 import { schedulesNode } from './backups-schedules';
 
 export type { BackupNode, BackupRow } from './backup-node';
@@ -48,8 +50,15 @@ export class BackupsProvider extends StackTreeProvider {
   }
 
   protected async stackChildren(stack: StackConfig): Promise<Node[]> {
-    const o = await this.controller.load(stack);
-    const nodes: BackupNode[] = [stanzaNode(o), manualNode(o)];
+    const [o, journals] = await Promise.all([
+      this.controller.load(stack),
+      findRestoreJournals(stack.dbService?.volumes ?? []).catch(() => []),
+    ]);
+    // A restore that never finished comes first: a problem to act on before anything else here.
+    const nodes: BackupNode[] = journals
+      .filter(({ journal }) => !inProgressElsewhere(journal))
+      .map(({ file, journal }) => interruptedRestoreNode(stack, file, journal));
+    nodes.push(stanzaNode(o), manualNode(o));
     if (o.preRestore.length) nodes.push(preRestoreNode(o));
     nodes.push(drillsNode(o));
     nodes.push(schedulesNode(o));

@@ -5,6 +5,8 @@
  */
 import { rmSync } from 'node:fs';
 import { errorText } from '../../../src/core/format';
+import { dropHalfRestoredDatabases } from '../../../src/core/backups/restore/logical';
+import { restoreSiteOf } from '../../../src/core/backups/restore/stack';
 import { afterCheck, snapshot, writeChecksum, type Checksum } from '../check';
 import { broken, result, settle, type CellDef } from '../cell';
 import {
@@ -54,7 +56,9 @@ export const dumpRestoreKilled: CellDef = {
   column: 'postgres-killed',
   injection:
     'a pg_dump of the stack’s database (200,000 rows with 256-byte pads) is restored into a new database; once the restore’s ' +
-    'COPY runs (pg_stat_activity), `kill -9` of the postmaster; then the service is restarted (what the user does) and the after-check runs',
+    'COPY runs (pg_stat_activity), `kill -9` of the postmaster; then the service is restarted (what the user does), and ' +
+    'what the message says runs: Recover Interrupted Restore (the rollback the command runs, which drops a new database ' +
+    'marked half-restored); then the after-check',
   async run(env) {
     const t0 = Date.now();
     const injected = 'kill -9 of the postmaster during pg_restore’s COPY into the new database';
@@ -85,8 +89,23 @@ export const dumpRestoreKilled: CellDef = {
       await fault.catch(() => undefined);
       await restartDatabaseService(s);
       const problems: string[] = [];
-      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored' : '';
+      let message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored' : '';
       if (ended.kind === 'hung') problems.push('no message within 5 minutes of the kill');
+      const [left] = await s.sql<{ d: string }>(
+        "SELECT datname AS d FROM pg_database WHERE datname = 'fault_restore_new'",
+      );
+      if (left && ended.kind === 'error') {
+        // The server is back: what the message tells the user to run (tsdbOps.restore.recover's rollback part).
+        const site = await restoreSiteOf(await ops.context());
+        const dropped = await dropHalfRestoredDatabases(
+          { rt: site.rt, conn: site.conn },
+          {
+            step: () => undefined,
+            line: () => undefined,
+          },
+        );
+        message += ` — then Recover Interrupted Restore: dropped ${dropped.join(', ') || 'nothing'}`;
+      }
       const [db] = await s.sql<{ d: string }>(
         "SELECT datname AS d FROM pg_database WHERE datname = 'fault_restore_new'",
       );
@@ -290,8 +309,10 @@ export const restoreDataDiskFull: CellDef = {
           problems.push(
             `the restore ${ended.kind === 'ok' ? 'said done' : 'failed'} and the data is the ${state ?? 'unreadable'} one`,
           );
-        if (ended.kind === 'error' && !/space|disk full|No space left/i.test(message))
+        if (ended.kind === 'error' && !/disk full/i.test(message))
           bugs.push('the message does not say that the disk is full (it gives pgBackRest’s exit code only)');
+        else if (ended.kind === 'error' && !/free there/i.test(message))
+          bugs.push('the message says the disk is full but not the free space');
       }
       const check = await afterCheck(stack, before, { expect: [sum], allowNew: [PRE_RESTORE] });
       return result({

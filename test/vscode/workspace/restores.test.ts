@@ -222,10 +222,37 @@ describe('Restores: commands on a real compose stack', function () {
       20_000,
       'the interrupted-restore warning in the log',
     );
-    const r = await run<{ recovered: boolean; journal: { aside: string } }>('tsdbOps.restore.recover', {});
+    // Where the user looks: a problem row in the Backups view (its click and inline action: Recover Interrupted Restore).
+    const { api } = await activate();
+    const backups = (
+      api as unknown as { backups: { rows(): Promise<Array<{ label: string; contextValue?: string }>> } }
+    ).backups;
+    await waitFor(
+      async () => (await backups.rows()).find((row) => row.contextValue === 'interruptedRestore'),
+      30_000,
+      'the interrupted restore row in the Backups view',
+    );
+    // Show what happened: the journal as text.
+    const shown = await run<{ text: string }>('tsdbOps.restore.recover', { action: 'show' });
+    assert.match(shown.text, /did not complete/);
+    assert.ok(shown.text.includes(aside), shown.text);
+    // Finish is refused: the restore tool never completed (the journal has no `restored`); nothing changes.
+    await assert.rejects(
+      run('tsdbOps.restore.recover', { action: 'finish' }),
+      /cannot be finished: its restore tool never completed/,
+    );
+    const r = await run<{ recovered: boolean; journal: { aside: string } }>('tsdbOps.restore.recover', {
+      action: 'rollback',
+    });
     assert.equal(r.recovered, true);
     assert.equal(r.journal.aside, aside);
     assert.deepEqual(await values(), expected);
+    await vscode.commands.executeCommand('tsdbOps.refresh');
+    await waitFor(
+      async () => !(await backups.rows()).some((row) => row.contextValue === 'interruptedRestore'),
+      30_000,
+      'the interrupted restore row gone after Roll back',
+    );
   });
 
   describe('strict args and the production guard, for every command that changes the live database or the stack', () => {

@@ -32,4 +32,5 @@ export {
   type DumpAllSection,
 } from './logical/dumpall-script';
 export { restoreDump } from './logical/dump';
+export { dropHalfRestoredDatabases, HALF_RESTORED_MARK } from './logical/half-restored';
 export { restoreDumpAll, type DumpAllRestoreResult } from './logical/dumpall';

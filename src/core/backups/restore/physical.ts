@@ -32,5 +32,12 @@ export {
   verifySource,
   type VerifiedSource,
 } from './physical/verify';
-export { deletePreRestoreCopy, inProgressElsewhere, readJournal, recoverInterruptedRestore } from './physical/journal';
+export {
+  deletePreRestoreCopy,
+  inProgressElsewhere,
+  readJournal,
+  recoverInterruptedRestore,
+  refuseIfRunningElsewhere,
+} from './physical/journal';
 export { restorePhysical } from './physical/restore';
+export { describeJournal, finishInterruptedRestore, type FinishResult } from './physical/finish';

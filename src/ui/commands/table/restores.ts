@@ -1,6 +1,6 @@
 /** Declarations: the restores, the pre-restore copies and recovering an interrupted restore. */
 import { z } from 'zod';
-import { COMMAND } from '../../ids';
+import { COMMAND, ITEM } from '../../ids';
 import { confirm, folder, live, notLive, type CommandSpec } from './types';
 
 const F = 'src/ui/commands/restores.ts';
@@ -74,13 +74,15 @@ export const RESTORES: readonly CommandSpec[] = [
   },
   {
     id: COMMAND.restoreRecover,
-    args: z.strictObject({ folder }),
+    args: z.strictObject({ folder, action: z.enum(['finish', 'rollback', 'show']).optional() }),
     mode: 'both',
-    nodes: [],
+    nodes: [ITEM.interruptedRestore],
     live: notLive(
-      'the way back, not a change: only acts when a restore journal shows a restore that never finished, and puts the data it moved aside back',
+      'the way out of a restore that never finished, not a new change: only acts on its journal; rollback (the ' +
+        'default with args) puts the data it moved aside back, finish completes a restore whose tool completed once ' +
+        'the restored server is verified, show gives the journal as text',
     ),
-    result: '`{ recovered, … }`',
-    handler: { file: F, name: 'restoreRecover' },
+    result: '`{ recovered, journal }` (rollback), `{ finished, deleted, … }` (finish), `{ journal, text }` (show)',
+    handler: { file: 'src/ui/commands/restore-recover.ts', name: 'restoreRecover' },
   },
 ];

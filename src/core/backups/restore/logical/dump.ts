@@ -22,6 +22,7 @@ import {
   verifyDump,
 } from './types';
 import { databaseExists, missingExtensions, timescaleVersions } from './server';
+import { dropHalfRestoredDatabases, holdNewDatabase, markHalfRestored, clearHalfRestored } from './half-restored';
 
 /** What the phases of one pg_dump restore share. */
 interface DumpRun {
@@ -34,6 +35,8 @@ interface DumpRun {
   serverTs?: string;
   created: boolean;
   preRestored: boolean;
+  /** Ends this process's hold on the new database's half-restored mark. */
+  release?: () => void;
 }
 
 /** The dump is readable, the server has its extensions; says whether TimescaleDB's pre/post_restore apply. */
@@ -85,8 +88,11 @@ const createDatabase: Phase<DumpRun> = {
   when: (s) => !s.exists,
   run: async (s, ctx) => {
     ctx.step(`Creating database ${s.db}`);
+    s.release = holdNewDatabase(s.db);
     await psqlQuery(s.t.rt, ctx, s.t.conn, `CREATE DATABASE ${sqlIdent(s.db)}`);
     s.created = true;
+    // The journal, in the database itself: dropped later if this process cannot drop it (half-restored.ts).
+    await markHalfRestored(s.t, ctx, s.db, s.o.file);
   },
   undo: async (s, ctx) => {
     ctx.step(`Dropping the half-restored new database ${s.db}`);
@@ -188,12 +194,15 @@ export async function restoreDump(
     created: false,
     preRestored: false,
   };
+  // A new database a failed restore could not drop (the server was down): the server answers now, so it goes.
+  await dropHalfRestoredDatabases(t, ctx).catch(() => []);
   try {
     // Nothing changed before the new database exists: those failures are thrown as they are.
     await runPhases(DUMP_RESTORE_PHASES, s, ctx, {
       onFailure: (_e, { phase }) => phase !== 'verify' && phase !== 'create database',
     });
   } catch (e) {
+    s.release?.();
     if (!(e instanceof PhasesFailedError)) throw e;
     if (!e.undone) throw e.cause;
     const what = e.cancelled ? 'was cancelled' : `failed (${errorText(e.cause)})`;
@@ -201,8 +210,9 @@ export async function restoreDump(
     const notDropped = e.undoFailures.find((f) => f.phase === 'create database');
     const state = s.created
       ? notDropped
-        ? `the new database ${s.db} is half restored and could NOT be dropped (${errorText(notDropped.error).split('\n')[0]}): ` +
-          `once the server answers again, drop it (DROP DATABASE ${sqlIdent(s.db)}) before restoring again`
+        ? `the new database ${s.db} is half restored and could not be dropped yet (${errorText(notDropped.error).split('\n')[0]}): ` +
+          `it is marked half-restored (its comment) and is dropped once the server answers again, by the next restore or ` +
+          `by "TimescaleDB Ops: Recover Interrupted Restore"; nothing else changed`
         : `the new database ${s.db} was dropped again`
       : single
         ? `${s.db} is unchanged (single transaction)`
@@ -212,11 +222,17 @@ export async function restoreDump(
     if (e.cancelled && (s.created || single)) throw new RestoreCancelledError(message);
     throw new RestoreError(message, s.created || single, e.cause);
   }
-  if (s.preRestored) {
-    ctx.step('Finishing TimescaleDB (timescaledb_post_restore)');
-    await psqlQuery(t.rt, { step: ctx.step, line: ctx.line }, t.conn, 'SELECT timescaledb_post_restore()', {
-      database: s.db,
-    });
+  try {
+    if (s.preRestored) {
+      ctx.step('Finishing TimescaleDB (timescaledb_post_restore)');
+      await psqlQuery(t.rt, { step: ctx.step, line: ctx.line }, t.conn, 'SELECT timescaledb_post_restore()', {
+        database: s.db,
+      });
+    }
+    // Restored: the new database is no longer half restored.
+    if (s.created) await clearHalfRestored(t, ctx, s.db);
+  } finally {
+    s.release?.();
   }
   return {
     database: s.db,

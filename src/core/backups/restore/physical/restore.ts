@@ -50,6 +50,8 @@ import {
   type RecoveryRun,
 } from './recovery';
 import { verifySource, type VerifiedSource } from './verify';
+import { markRestored } from './finish';
+import { restoreDiskFullOr } from './disk-full';
 
 /** What the phases of one physical restore share. */
 interface PhysicalRun {
@@ -175,7 +177,18 @@ const restoreData: Phase<PhysicalRun> = {
     const pidFile = s.journal!.pidFile;
     if (s.src.kind === 'pgbackrest') {
       ctx.step(v!.target ? `Restoring ${v!.from} to ${v!.target}` : `Restoring ${v!.from}`);
-      await runTool(t, ctx, pidFile, withRecoveryOptions(v!.restoreArgv!, s.recovery));
+      // The tool's last lines: a full disk is said by name, with the free space (disk-full.ts).
+      const tail: string[] = [];
+      const c: RestoreContext = { ...ctx, line: (l) => (tail.push(l) > 40 && tail.shift(), ctx.line(l)) };
+      try {
+        await runTool(t, c, pidFile, withRecoveryOptions(v!.restoreArgv!, s.recovery));
+      } catch (e) {
+        throw await restoreDiskFullOr(e, t, tail, v!.sizeBytes);
+      }
+      s.journal = await markRestored(t, ctx, s.journal!, {
+        newestWal: v!.newestWal,
+        baseArgs: s.recovery?.speed.wrapperPath ? s.recovery.baseArgs : undefined,
+      });
       return;
     }
     ctx.step(`Extracting ${posix.basename(v!.base!)}`);
@@ -186,6 +199,7 @@ const restoreData: Phase<PhysicalRun> = {
       await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
     }
     await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', t.dataDir]);
+    s.journal = await markRestored(t, ctx, s.journal!, {});
   },
   undo: async (s, ctx) => {
     try {

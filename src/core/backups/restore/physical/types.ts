@@ -90,4 +90,13 @@ export interface RestoreJournal {
    * races it; run as soon as the restore tool returned, at the start of a rollback, or on recovery.
    */
   readonly stanzaStart?: string[];
+  /**
+   * Set once the restore tool exited 0 (the new data folder is complete on disk): from then on Finish (start it,
+   * wait until it left recovery, the recovery proof) may complete the restore instead of rolling it back.
+   */
+  readonly restored?: string;
+  /** The archive's newest WAL segment a latest-state restore must replay into (the proof Finish runs again). */
+  readonly newestWal?: string;
+  /** pgBackRest's own restore_command, to put back once the wrapper this restore used is removed. */
+  readonly restoreCommand?: string;
 }
