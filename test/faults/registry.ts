@@ -4,7 +4,7 @@
  * cell.ts) and list it here.
  */
 import type { CellDef } from './cell';
-import { baseBackupDiskFull, dumpAllDiskFull, dumpDiskFull } from './cells/backups';
+import { baseBackupDiskFull, dumpAllDiskFull, dumpDiskFull, dumpEngineRestarted } from './cells/backups';
 import { migrateNoTxKilled, migrateTxKilled, migrateTxSecondWindow } from './cells/migrations';
 import {
   dumpRestoreKilled,
@@ -19,6 +19,7 @@ export const CELLS: readonly CellDef[] = [
   dumpDiskFull,
   dumpAllDiskFull,
   baseBackupDiskFull,
+  dumpEngineRestarted,
   migrateTxKilled,
   migrateNoTxKilled,
   migrateTxSecondWindow,

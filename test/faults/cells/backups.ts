@@ -1,10 +1,12 @@
 /** Cells of the backup rows. */
 import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef } from '../cell';
-import { stackWithMount, triggerAt } from '../inject';
+import { fileGrows, stackOnThrowaway } from '../engine';
+import { stackWithMount, triggerAt, until } from '../inject';
 import { faultOps } from '../ops';
+import type { Outcome } from '../table';
 
 const TMPFS_MB = 8;
 
@@ -96,3 +98,89 @@ const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
 export const dumpDiskFull = diskFullCell('backup-dump', true);
 export const dumpAllDiskFull = diskFullCell('backup-dumpall', false);
 export const baseBackupDiskFull = diskFullCell('backup-basebackup', false);
+
+/**
+ * pg_dump × Docker engine restarted: the stack runs on the throwaway engine (engine.ts); once pg_dump's
+ * `.partial` file has grown past 4 MB (the tool is writing), the engine restarts; then the user's Start.
+ */
+export const dumpEngineRestarted: CellDef = {
+  row: 'backup-dump',
+  column: 'engine-restarted',
+  ci: true,
+  injection:
+    'the stack runs on a throwaway Docker engine of its own (own data-root and socket, the test image loaded into it); the ' +
+    'database holds about 100 MB of rows; once pg_dump’s `.partial` file in manual_backup has grown past 4 MB (the tool is ' +
+    'writing), the engine is restarted (SIGTERM to dockerd, which stops its containers, then dockerd again, as ' +
+    '`systemctl restart docker` does); then the stack is started again (the user’s Start) and the after-check runs',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'the engine restarted while pg_dump writes its .partial file';
+    let own: Awaited<ReturnType<typeof stackOnThrowaway>> | undefined;
+    try {
+      own = await stackOnThrowaway(env.log);
+      const { stack, engine } = own;
+      const sum = await writeChecksum(stack, { rows: 200_000, padBytes: 512 });
+      const before = await snapshot(stack);
+      const folder = join(stack.infraDir, 'backups', 'manual_backup');
+      const had = new Set(readdirSync(folder));
+      let faultAt: number | undefined;
+      const trig = triggerAt(/^\$ pg_dump /, async () => {
+        const seen = await fileGrows(folder, /\.partial$/, 4 << 20);
+        env.log(`  pg_dump is writing: ${seen}; restarting the engine`);
+        faultAt = Date.now();
+        await engine.restart(env.log);
+      });
+      const ended = await settle(
+        faultOps(stack).dump(stack.env.POSTGRES_DB!, { onLine: (l) => trig.ctx.line(l) }),
+        trig.fired.then(async () => {
+          await until('the restart to begin', async () => faultAt !== undefined, 180_000);
+          return faultAt!;
+        }),
+      );
+      await trig.faultDone;
+      await stack.compose(['up', '-d']);
+      await stack.waitForPostgres(180_000);
+      const problems: string[] = [];
+      let outcome: Outcome = 'old state';
+      let message = '';
+      if (ended.kind === 'hung') {
+        problems.push('no message within 5 minutes of the engine restart');
+        outcome = 'FAILED';
+      } else if (ended.kind === 'ok') {
+        message = `wrote ${ended.value.name} (${ended.value.sizeBytes} bytes)`;
+        outcome = 'new state';
+        if (faultAt !== undefined && ended.at > faultAt)
+          problems.push('pg_dump reported a backup although the engine restarted while it wrote');
+      } else {
+        message = ended.message;
+        if (!/docker|engine|connect|socket|ECONNRESET|EPIPE|terminated|container/i.test(message))
+          problems.push('the message does not say that the engine or the container went away');
+      }
+      const after = readdirSync(folder).filter((f) => !had.has(f));
+      const expected = ended.kind === 'ok' ? [ended.value.name, basename(ended.value.sidecarPath)] : [];
+      const stray = after.filter((f) => !expected.includes(f));
+      if (stray.length) problems.push(`in manual_backup after the restart: ${stray.join(', ')}`);
+      if (ended.kind === 'ok') {
+        rmSync(ended.value.path, { recursive: true, force: true });
+        rmSync(ended.value.sidecarPath, { force: true });
+      }
+      const check = await afterCheck(stack, before, { expect: [sum] });
+      return result({
+        row: 'backup-dump',
+        column: 'engine-restarted',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: ended.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('backup-dump', 'engine-restarted', injected, t0, e);
+    } finally {
+      await own?.stop();
+    }
+  },
+};
