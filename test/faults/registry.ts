@@ -5,7 +5,22 @@
  */
 import type { CellDef } from './cell';
 import { baseBackupDiskFull, dumpAllDiskFull, dumpDiskFull, dumpEngineRestarted } from './cells/backups';
-import { migrateNoTxKilled, migrateTxKilled, migrateTxSecondWindow } from './cells/migrations';
+import {
+  fullBackupDiskFull,
+  fullBackupEngineRestarted,
+  fullBackupKilled,
+  fullBackupLocked,
+  fullBackupSecondWindow,
+} from './cells/backups-full';
+import { drillEngineRestarted, drillKilled, drillLocked, drillSecondWindow } from './cells/drill';
+import {
+  migrateNoTxKilled,
+  migrateTxEngineRestarted,
+  migrateTxKilled,
+  migrateTxSecondWindow,
+  revertKilled,
+  revertSecondWindow,
+} from './cells/migrations';
 import {
   dumpRestoreKilled,
   dumpRestoreOverKilled,
@@ -20,9 +35,21 @@ export const CELLS: readonly CellDef[] = [
   dumpAllDiskFull,
   baseBackupDiskFull,
   dumpEngineRestarted,
+  fullBackupKilled,
+  fullBackupLocked,
+  fullBackupSecondWindow,
+  fullBackupDiskFull,
+  fullBackupEngineRestarted,
+  drillKilled,
+  drillLocked,
+  drillSecondWindow,
+  drillEngineRestarted,
   migrateTxKilled,
   migrateNoTxKilled,
   migrateTxSecondWindow,
+  migrateTxEngineRestarted,
+  revertKilled,
+  revertSecondWindow,
   dumpRestoreKilled,
   dumpRestoreOverKilled,
   restoreLockedByBackup,
@@ -42,6 +69,13 @@ const each = (rows: readonly RowId[], column: Impossible['column'], why: string)
   rows.map((row) => ({ row, column, why }));
 
 export const IMPOSSIBLE: readonly Impossible[] = [
+  {
+    row: 'drill',
+    column: 'disk-full-data',
+    why:
+      'a drill writes nothing on the live data volume: the scratch copy’s data is in an engine volume of its own and the ' +
+      'live data mount is not carried into the scratch container',
+  },
   ...each(
     [
       'restore-pgbackrest-latest',
