@@ -90,7 +90,12 @@ interface FullCell {
   /** What the user does before backing up again (a bigger disk). */
   beforeNext?(stack: Stack): void;
   /** Extra judgement (a second window's message, a disk's leftovers). */
-  extra?(stack: Stack, ended: Ended<{ label: string }>, problems: string[]): Promise<string | undefined>;
+  extra?(
+    stack: Stack,
+    ended: Ended<{ label: string }>,
+    problems: string[],
+    bugs: string[],
+  ): Promise<string | undefined>;
   rows?: { rows: number; padBytes: number };
 }
 
@@ -120,7 +125,8 @@ function fullCell(c: FullCell): CellDef {
         await trig.faultDone;
         await c.recover?.(stack);
         const problems: string[] = [];
-        const extra = await c.extra?.(stack, ended, problems);
+        const bugs: string[] = [];
+        const extra = await c.extra?.(stack, ended, problems, bugs);
         const j = await judge(stack, ended, labelsBefore, problems, c.beforeNext && (() => c.beforeNext!(stack)));
         const check: AfterCheck = await afterCheck(stack, before, { expect: [sum] });
         return result({
@@ -134,6 +140,7 @@ function fullCell(c: FullCell): CellDef {
           messageAt: ended.at,
           t0,
           problems,
+          bugs,
           note: [j.note, extra].filter(Boolean).join(' — '),
         });
       } catch (e) {
@@ -157,6 +164,13 @@ export const fullBackupKilled = fullCell({
     return { stack, fault: () => killPostmaster(stack) };
   },
   recover: restartDatabaseService,
+  async extra(_stack, ended, _problems, bugs) {
+    if (ended.kind === 'error' && !/postgres|server|connection|terminat/i.test(ended.message))
+      bugs.push(
+        'the message does not say that PostgreSQL stopped during the backup (it gives pgBackRest’s [101] only)',
+      );
+    return undefined;
+  },
 });
 
 export const fullBackupLocked = fullCell({

@@ -1,5 +1,5 @@
 /** Cells of the backup rows. */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statfsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef } from '../cell';
@@ -49,9 +49,20 @@ const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
           : row === 'backup-dumpall'
             ? ops.dumpAll(c)
             : ops.baseBackup(c);
-      const ended = await settle(op, trig.fired);
+      // Midway, proven: the free space of the tmpfs, sampled while the tool runs, must reach (almost) zero.
+      const free = () => {
+        const f = statfsSync(mount.dir);
+        return Number(f.bavail) * Number(f.bsize);
+      };
+      let leastFree = free();
+      const sampler = setInterval(() => (leastFree = Math.min(leastFree, free())), 20);
+      const ended = await settle(op, trig.fired).finally(() => clearInterval(sampler));
       const faultAt = await Promise.race([trig.fired, Promise.resolve(undefined)]);
       const problems: string[] = [];
+      if (leastFree > 1 << 20)
+        problems.push(
+          `not midway: the tool never filled the disk (${(leastFree / 2 ** 20).toFixed(1)} MB free at least)`,
+        );
       let outcome: 'old state' | 'new state' | 'FAILED' = 'old state';
       let message = '';
       if (ended.kind === 'hung') {
@@ -86,6 +97,9 @@ const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
         messageAt: ended.at,
         t0,
         problems,
+        note:
+          `the tool wrote ${((TMPFS_MB * 2 ** 20 - leastFree) / 2 ** 20).toFixed(1)} MB before the disk was full ` +
+          `(least free seen: ${Math.round(leastFree / 1024)} kB)`,
       });
     } catch (e) {
       return broken(row, 'disk-full-backups', injected, t0, e);
