@@ -20,7 +20,7 @@ import { COLUMNS, ROWS, type CellResult } from './table';
 const ROOT = resolve(__dirname, '..', '..');
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run faults -- [--only <row|column>[,…]] [--results <file>]`);
+  console.error(`${problem}\nusage: npm run faults -- [--only <row|column|row:column>[,…]] [--results <file>]`);
   console.error(`rows: ${ROWS.map((r) => r.id).join(', ')}\ncolumns: ${COLUMNS.map((c) => c.id).join(', ')}`);
   process.exit(2);
 }
@@ -35,7 +35,8 @@ function parseArgs(argv: string[]): { only?: string[]; results: string } {
       if (!v) usage('--only needs a row or column id');
       only = v.split(',').map((s) => s.trim());
       const known = new Set<string>([...ROWS.map((r) => r.id), ...COLUMNS.map((c) => c.id)]);
-      const unknown = only.filter((o) => !known.has(o));
+      // `<row>:<column>` picks one cell.
+      const unknown = only.filter((o) => !o.split(':').every((p) => known.has(p)));
       if (unknown.length) usage(`--only: no row or column ${unknown.join(', ')}`);
       i++;
     } else if (k === '--results') {
@@ -116,7 +117,13 @@ export async function runCells(
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const chosen = CELLS.filter((c) => !args.only || args.only.includes(c.row) || args.only.includes(c.column));
+  const chosen = CELLS.filter(
+    (c) =>
+      !args.only ||
+      args.only.includes(c.row) ||
+      args.only.includes(c.column) ||
+      args.only.includes(`${c.row}:${c.column}`),
+  );
   const t0 = Date.now();
   const log = (m: string) => console.error(`[faults] ${m}`);
   let fresh: CellResult[] = [];

@@ -5,6 +5,7 @@
  * neither the cause nor the fix. pgBackRest's write errors do not always carry the system's reason, so a
  * write error counts as a full disk when the repository's file system has (almost) nothing free.
  */
+import { posix } from 'node:path';
 import { OpsError } from '../errors/error';
 import { PgBackRestError } from '../errors/backups';
 import { formatBytes } from '../format';
@@ -41,14 +42,21 @@ async function repoPath(t: PgBackRestTarget, repo: number | undefined): Promise<
 export async function repoDiskFullOr(t: PgBackRestTarget, e: unknown, what: string, repo?: number): Promise<unknown> {
   if (!(e instanceof PgBackRestError) || !WRITE_FAILED.test(e.pgbMessage)) return e;
   const path = await repoPath(t, repo);
-  if (!path) return e;
-  const df = await t.runtime.run(['df', '-P', '-k', '--', path]).catch(() => undefined);
-  const free = df && df.exitCode === 0 ? dfAvailable(df.stdoutLines) : undefined;
+  // Where the write failed (the set's folder may be on another file system than repo-path), else the repository.
+  const written = /unable to write '([^']+)'/.exec(e.pgbMessage)?.[1];
+  let free: number | undefined;
+  for (const dir of [written && posix.dirname(written), path]) {
+    if (!dir) continue;
+    const df = await t.runtime.run(['df', '-P', '-k', '--', dir]).catch(() => undefined);
+    free = df && df.exitCode === 0 ? dfAvailable(df.stdoutLines) : undefined;
+    if (free !== undefined) break;
+  }
+  if (!path && !written) return e;
   if (!NO_SPACE.test(e.pgbMessage) && (free === undefined || free > NEARLY_FULL)) return e;
   const unfinished = /\/(\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?)\//.exec(e.pgbMessage)?.[1];
   return new OpsError(
     'tool-failed',
-    `Disk full: the ${what} ran out of space in the pgBackRest repository ${path} (${t.runtime.description}); ` +
+    `Disk full: the ${what} ran out of space in the pgBackRest repository ${path ?? posix.dirname(written!)} (${t.runtime.description}); ` +
       `${free === undefined ? 'the free space there could not be read' : `${formatBytes(free)} free there now`}. ` +
       `No backup was added${unfinished ? `; pgBackRest keeps the unfinished set ${unfinished} there and resumes or removes it on the next backup` : ''}. ` +
       'Free space there (fewer full backups kept: repo1-retention-full) or give the repository a bigger disk, then back up again. ' +
@@ -57,7 +65,7 @@ export async function repoDiskFullOr(t: PgBackRestTarget, e: unknown, what: stri
       facts: {
         tool: 'pgbackrest',
         pgbackrestCode: e.code,
-        file: path,
+        file: path ?? written!,
         hint: 'Free space in the pgBackRest repository, then back up again.',
       },
       cause: e,

@@ -2,9 +2,10 @@
 import { readdirSync, rmSync, statfsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterCheck, snapshot, writeChecksum } from '../check';
-import { broken, result, settle, type CellDef } from '../cell';
+import type { ManualBackupResult } from '../../../src/core/backups/dump';
+import { broken, result, settle, type CellDef, type Ended } from '../cell';
 import { fileGrows, stackOnThrowaway } from '../engine';
-import { stackWithMount, triggerAt, until } from '../inject';
+import { killPostmaster, restartDatabaseService, stackWithMount, triggerAt, until } from '../inject';
 import { faultOps } from '../ops';
 import type { Outcome } from '../table';
 
@@ -195,6 +196,162 @@ export const dumpEngineRestarted: CellDef = {
       return broken('backup-dump', 'engine-restarted', injected, t0, e);
     } finally {
       await own?.stop();
+    }
+  },
+};
+
+/** Files in manual_backup that were not there before the cell (what a cell leaves, or the backups it made). */
+const newFiles = (folder: string, had: ReadonlySet<string>) => readdirSync(folder).filter((f) => !had.has(f));
+
+/** pg_dump × PostgreSQL killed: `kill -9` of the postmaster once the `.partial` file passes 2 MB. */
+export const dumpKilled: CellDef = {
+  row: 'backup-dump',
+  column: 'postgres-killed',
+  injection:
+    'a pg_dump of the stack’s database (100,000 rows with 512-byte pads) runs through Backups → pg_dump; once its ' +
+    '`.partial` file in manual_backup has grown past 2 MB (the tool is writing), `kill -9` of the postmaster; then the ' +
+    'service is restarted (what the user does) and the after-check runs',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'kill -9 of the postmaster while pg_dump writes its .partial file';
+    try {
+      const stack = await env.sharedStack();
+      const sum = await writeChecksum(stack, { rows: 100_000, padBytes: 512 });
+      const before = await snapshot(stack);
+      const folder = join(stack.infraDir, 'backups', 'manual_backup');
+      const had = new Set(readdirSync(folder));
+      let faultAt: number | undefined;
+      const trig = triggerAt(/^\$ pg_dump /, async () => {
+        await fileGrows(folder, /\.partial$/, 2 << 20);
+        faultAt = Date.now();
+        await killPostmaster(stack);
+      });
+      const ended = await settle(
+        faultOps(stack).dump(stack.env.POSTGRES_DB!, { onLine: (l) => trig.ctx.line(l) }),
+        trig.fired.then(async () => {
+          await until('the kill', async () => faultAt !== undefined, 180_000);
+          return faultAt!;
+        }),
+      );
+      await trig.faultDone;
+      await restartDatabaseService(stack);
+      const problems: string[] = [];
+      let outcome: Outcome = 'old state';
+      let message = '';
+      if (ended.kind === 'hung') {
+        problems.push('no message within 5 minutes of the kill');
+        outcome = 'FAILED';
+      } else if (ended.kind === 'ok') {
+        message = `wrote ${ended.value.name} (${ended.value.sizeBytes} bytes)`;
+        problems.push('pg_dump reported a backup although the server was killed while it wrote');
+        outcome = 'FAILED';
+        rmSync(ended.value.path, { recursive: true, force: true });
+        rmSync(ended.value.sidecarPath, { force: true });
+      } else {
+        message = ended.message;
+        if (!/connection|server|terminat|closed/i.test(message))
+          problems.push('the message does not say that the connection to the server was lost');
+      }
+      const stray = newFiles(folder, had).filter((f) => ended.kind !== 'ok' || f !== ended.value.name);
+      if (stray.length) problems.push(`in manual_backup after the kill: ${stray.join(', ')}`);
+      const check = await afterCheck(stack, before, { expect: [sum] });
+      return result({
+        row: 'backup-dump',
+        column: 'postgres-killed',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: ended.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('backup-dump', 'postgres-killed', injected, t0, e);
+    }
+  },
+};
+
+/** pg_dump × second window: window B starts a pg_dump of the same database when window A's tool starts. */
+export const dumpSecondWindow: CellDef = {
+  row: 'backup-dump',
+  column: 'second-window',
+  injection:
+    'a pg_dump of the stack’s database runs through Backups → pg_dump in window A; at its command line (the tool ' +
+    'starting) window B (a second stack context, as a second VS Code window has) starts a pg_dump of the same database, ' +
+    'usually within the same second (the file name has the second): both must end with a complete backup of their own, ' +
+    'or one be refused with the reason; never one file written by two tools',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'a second pg_dump started at window A’s command line';
+    const made: string[] = [];
+    let folder = '';
+    try {
+      const stack = await env.sharedStack();
+      const sum = await writeChecksum(stack, { rows: 100_000, padBytes: 256 });
+      const before = await snapshot(stack);
+      folder = join(stack.infraDir, 'backups', 'manual_backup');
+      const had = new Set(readdirSync(folder));
+      let b: Promise<Ended<ManualBackupResult>> | undefined;
+      const trig = triggerAt(/^\$ pg_dump /, async () => {
+        b = settle(faultOps(stack).dump(stack.env.POSTGRES_DB!, {}), Promise.resolve(Date.now()));
+        await b;
+      });
+      const endedA = await settle(
+        faultOps(stack).dump(stack.env.POSTGRES_DB!, { onLine: (l) => trig.ctx.line(l) }),
+        trig.fired,
+      );
+      const faultAt = await trig.fired;
+      await trig.faultDone;
+      const endedB = await b!;
+      const problems: string[] = [];
+      const said = (e: Ended<ManualBackupResult>) =>
+        e.kind === 'ok' ? `wrote ${e.value.name}` : e.kind === 'error' ? e.message : 'no message';
+      const message = `A: ${said(endedA)} — B: ${said(endedB)}`;
+      for (const [w, e] of [
+        ['A', endedA],
+        ['B', endedB],
+      ] as const) {
+        if (e.kind === 'hung') problems.push(`window ${w} got no message within 5 minutes`);
+        if (e.kind === 'ok') made.push(e.value.name, basename(e.value.sidecarPath));
+      }
+      const oks = [endedA, endedB].flatMap((e) => (e.kind === 'ok' ? [e.value] : []));
+      if (oks.length === 2 && oks[0]!.name === oks[1]!.name)
+        problems.push(`both windows say they wrote ${oks[0]!.name}: one file, two tools`);
+      if (!oks.length) problems.push('neither window made a backup');
+      // Each backup the windows reported must be a complete archive of the checksum rows: pg_restore lists it.
+      for (const o of oks) {
+        const r = await stack.exec('timescaledb', ['pg_restore', '-l', `/var/lib/pgbackrest/manual_backup/${o.name}`], {
+          reject: false,
+        });
+        if (r.exitCode !== 0 || !/TABLE DATA public fault_checksum/.test(r.stdout))
+          problems.push(
+            `${o.name} is not a complete dump: pg_restore -l exited ${r.exitCode} ${r.stderr.trim().slice(0, 200)}`,
+          );
+      }
+      const stray = newFiles(folder, had).filter((f) => !made.includes(f));
+      if (stray.length) problems.push(`in manual_backup after both: ${stray.join(', ')}`);
+      const outcome: Outcome = oks.length ? 'new state' : 'FAILED';
+      // The backups the windows made are the new state; removed here so the after-check judges the rest.
+      for (const f of made.splice(0)) rmSync(join(folder, f), { recursive: true, force: true });
+      const check = await afterCheck(stack, before, { expect: [sum] });
+      return result({
+        row: 'backup-dump',
+        column: 'second-window',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: endedB.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('backup-dump', 'second-window', injected, t0, e);
+    } finally {
+      for (const f of made) rmSync(join(folder, f), { recursive: true, force: true });
     }
   },
 };
