@@ -4,7 +4,14 @@
  * cell.ts) and list it here.
  */
 import type { CellDef } from './cell';
-import { baseBackupDiskFull, dumpAllDiskFull, dumpDiskFull, dumpEngineRestarted } from './cells/backups';
+import {
+  baseBackupDiskFull,
+  dumpAllDiskFull,
+  dumpDiskFull,
+  dumpEngineRestarted,
+  dumpKilled,
+  dumpSecondWindow,
+} from './cells/backups';
 import {
   fullBackupDiskFull,
   fullBackupEngineRestarted,
@@ -35,6 +42,8 @@ export const CELLS: readonly CellDef[] = [
   dumpAllDiskFull,
   baseBackupDiskFull,
   dumpEngineRestarted,
+  dumpKilled,
+  dumpSecondWindow,
   fullBackupKilled,
   fullBackupLocked,
   fullBackupSecondWindow,

@@ -320,14 +320,15 @@ export const dumpSecondWindow: CellDef = {
       if (oks.length === 2 && oks[0]!.name === oks[1]!.name)
         problems.push(`both windows say they wrote ${oks[0]!.name}: one file, two tools`);
       if (!oks.length) problems.push('neither window made a backup');
-      // Each backup the windows reported must be a complete archive of the checksum rows: pg_restore lists it.
+      // Each backup the windows reported must be a complete archive of the checksum rows: pg_restore lists its
+      // table's data, and reads the whole archive (a file two tools wrote into fails there).
       for (const o of oks) {
-        const r = await stack.exec('timescaledb', ['pg_restore', '-l', `/var/lib/pgbackrest/manual_backup/${o.name}`], {
-          reject: false,
-        });
-        if (r.exitCode !== 0 || !/TABLE DATA public fault_checksum/.test(r.stdout))
+        const file = `/var/lib/pgbackrest/manual_backup/${o.name}`;
+        const l = await stack.exec('timescaledb', ['pg_restore', '-l', file], { reject: false });
+        const r = await stack.exec('timescaledb', ['pg_restore', '-f', '/dev/null', file], { reject: false });
+        if (r.exitCode !== 0 || !/TABLE DATA public fault_checksum/.test(l.stdout))
           problems.push(
-            `${o.name} is not a complete dump: pg_restore -l exited ${r.exitCode} ${r.stderr.trim().slice(0, 200)}`,
+            `${o.name} is not a complete dump: pg_restore exited ${r.exitCode} ${r.stderr.trim().slice(0, 200)}`,
           );
       }
       const stray = newFiles(folder, had).filter((f) => !made.includes(f));
