@@ -227,3 +227,10 @@ export async function fileGrows(dir: string, name: RegExp, bytes: number, timeou
     50,
   );
 }
+
+/** Stops the process's throwaway engine if one was started (the end of a run of cells). */
+export async function stopThrowawayEngine(): Promise<void> {
+  const e = current;
+  current = undefined;
+  if (e) await (await e.catch(() => undefined))?.stop();
+}

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { runAllCleanups } from '../support/cleanup';
 import { startStack, type Stack } from '../support/stack';
 import type { CellDef, CellEnv } from './cell';
+import { stopThrowawayEngine } from './engine';
 import { CELLS, IMPOSSIBLE } from './registry';
 import { markdown, mergeResults, readResults, writeResults } from './report';
 import { COLUMNS, ROWS, type CellResult } from './table';
@@ -111,6 +112,7 @@ export async function runCells(
     const s = shared ? await shared.catch(() => undefined) : undefined;
     dockerHost = s?.docker.host ?? process.env.DOCKER_HOST;
     await s?.stop();
+    await stopThrowawayEngine();
   }
   return { results, machine: machine(dockerHost) };
 }

@@ -175,7 +175,6 @@ export const fullBackupKilled = fullCell({
 
 export const fullBackupLocked = fullCell({
   column: 'pgbackrest-lock',
-  ci: true,
   injection:
     'a pgBackRest full backup runs through Backups → pgBackRest full; at its line “backup start archive = …” the Ofelia ' +
     'full-backup job’s own command (from the compose labels, as its user) runs in the container, the way Ofelia’s job-exec ' +

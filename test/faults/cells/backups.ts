@@ -111,7 +111,7 @@ const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
 });
 
 export const dumpDiskFull = diskFullCell('backup-dump', true);
-export const dumpAllDiskFull = diskFullCell('backup-dumpall', false);
+export const dumpAllDiskFull = diskFullCell('backup-dumpall', true);
 export const baseBackupDiskFull = diskFullCell('backup-basebackup', false);
 
 /**
@@ -121,7 +121,6 @@ export const baseBackupDiskFull = diskFullCell('backup-basebackup', false);
 export const dumpEngineRestarted: CellDef = {
   row: 'backup-dump',
   column: 'engine-restarted',
-  ci: true,
   injection:
     'the stack runs on a throwaway Docker engine of its own (own data-root and socket, the test image loaded into it); the ' +
     'database holds about 100 MB of rows; once pg_dump’s `.partial` file in manual_backup has grown past 4 MB (the tool is ' +
@@ -207,6 +206,7 @@ const newFiles = (folder: string, had: ReadonlySet<string>) => readdirSync(folde
 export const dumpKilled: CellDef = {
   row: 'backup-dump',
   column: 'postgres-killed',
+  ci: true,
   injection:
     'a pg_dump of the stack’s database (100,000 rows with 512-byte pads) runs through Backups → pg_dump; once its ' +
     '`.partial` file in manual_backup has grown past 2 MB (the tool is writing), `kill -9` of the postmaster; then the ' +
@@ -277,6 +277,7 @@ export const dumpKilled: CellDef = {
 export const dumpSecondWindow: CellDef = {
   row: 'backup-dump',
   column: 'second-window',
+  ci: true,
   injection:
     'a pg_dump of the stack’s database runs through Backups → pg_dump in window A; at its command line (the tool ' +
     'starting) window B (a second stack context, as a second VS Code window has) starts a pg_dump of the same database, ' +

@@ -226,7 +226,7 @@ export const migrateNoTxKilled: CellDef = {
 export const migrateTxSecondWindow: CellDef = {
   row: 'migrate-tx',
   column: 'second-window',
-  ci: false,
+  ci: true,
   injection:
     'a transactional migration (CREATE TABLE, INSERT 1000 rows, pg_sleep(5)) runs through Run Pending in window A; once ' +
     'pg_stat_activity shows its pg_sleep, window B (a second stack context and Migrator, as a second VS Code window has) ' +
@@ -342,6 +342,7 @@ async function revertState(stack: Stack, table: string, version: string): Promis
 export const revertKilled: CellDef = {
   row: 'revert',
   column: 'postgres-killed',
+  ci: true,
   injection:
     'a reversible migration (up: CREATE TABLE, INSERT 1000 rows) is applied; Revert runs its down migration (DROP TABLE, ' +
     'pg_sleep(60)); once pg_stat_activity shows its pg_sleep, `kill -9` of the postmaster; then the service is restarted ' +
@@ -412,6 +413,7 @@ export const revertKilled: CellDef = {
 export const revertSecondWindow: CellDef = {
   row: 'revert',
   column: 'second-window',
+  ci: true,
   injection:
     'a reversible migration is applied; Revert runs its down migration (DROP TABLE, pg_sleep(5)) in window A; once ' +
     'pg_stat_activity shows its pg_sleep, window B (a second stack context and Migrator) starts Revert on the same folder: ' +
