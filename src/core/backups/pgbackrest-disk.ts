@@ -10,7 +10,14 @@ import { OpsError } from '../errors/error';
 import { PgBackRestError } from '../errors/backups';
 import { formatBytes } from '../format';
 import { dfAvailable } from './dump-disk';
-import type { PgBackRestTarget } from './pgbackrest';
+import type { ToolRuntime } from '../runtime';
+
+/** pgbackrest.ts's PgBackRestTarget (not imported: pgbackrest.ts imports this file). */
+interface PgBackRestTarget {
+  readonly runtime: ToolRuntime;
+  readonly stanza: string;
+  readonly configPath?: string;
+}
 
 const WRITE_FAILED = /No space left on device|ENOSPC|unable to write|FileWriteError|could not extend/i;
 const NO_SPACE = /No space left on device|ENOSPC/i;
