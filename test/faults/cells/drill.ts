@@ -8,7 +8,7 @@ import { runDrill, DRILL_LABEL, type DrillReport } from '../../../src/core/backu
 import { drillCheckFiles } from '../../../src/core/backups/drill-checks';
 import { drillTargetOf } from '../../../src/core/backups/drill-target';
 import type { RestoreContext } from '../../../src/core/backups/restore/run';
-import { run } from '../../support/proc';
+import { run, sleep } from '../../support/proc';
 import type { Stack } from '../../support/stack';
 import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef, type CellEnv, type Ended } from '../cell';
@@ -89,6 +89,7 @@ function drillCell(c: DrillCell): CellDef {
     async run(env) {
       const t0 = Date.now();
       let stop: (() => Promise<void>) | undefined;
+      let running: Promise<unknown> | undefined;
       try {
         const s = await c.stack(env);
         stop = s.stop;
@@ -99,7 +100,9 @@ function drillCell(c: DrillCell): CellDef {
         const things = await drillThings(stack);
         const before = await snapshot(stack);
         const trig = triggerAt(c.at, () => s.fault(env.log));
-        const ended = await settle(drill(stack, trig.ctx), trig.fired);
+        const op = drill(stack, trig.ctx);
+        running = op.catch(() => undefined);
+        const ended = await settle(op, trig.fired);
         const faultAt = await Promise.race([trig.fired, Promise.resolve(undefined)]);
         if (faultAt === undefined) throw new Error(`the drill never reached the step ${String(c.at)}`);
         await trig.faultDone;
@@ -162,6 +165,8 @@ function drillCell(c: DrillCell): CellDef {
       } catch (e) {
         return broken('drill', c.column, c.injected, t0, e);
       } finally {
+        // A broken cell still waits (a while) for its drill, so the next cell starts on a quiet stack.
+        await Promise.race([running, sleep(120_000)]);
         await stop?.();
       }
     },
@@ -173,24 +178,33 @@ const STARTING = /^step: Starting PostgreSQL in the scratch container/;
 
 /** `kill -9` of the oldest postgres process (the postmaster) in the drill's scratch container, once there is one. */
 async function killScratchPostmaster(stack: Stack): Promise<string> {
-  let id = '';
   let pid = '';
+  // The oldest postgres process once it has children (a short-lived `postgres -C` of pg_ctl is not the
+  // postmaster); retried until the kill lands.
   await until(
     'the scratch container’s postmaster',
     async () => {
       const ps = await run('docker', ['ps', '-q', '--filter', `label=${DRILL_LABEL}`], { env: stack.dockerEnv });
-      id = ps.stdout.split('\n').find(Boolean) ?? '';
+      const id = ps.stdout.split('\n').find(Boolean);
       if (!id) return false;
-      const r = await run('docker', ['exec', id, 'pgrep', '-o', '-x', 'postgres'], {
-        env: stack.dockerEnv,
-        reject: false,
-      });
+      const r = await run(
+        'docker',
+        [
+          'exec',
+          '-u',
+          'root',
+          id,
+          'sh',
+          '-c',
+          'p=$(pgrep -o -x postgres) && pgrep -P "$p" >/dev/null && kill -9 "$p" && echo "$p"',
+        ],
+        { env: stack.dockerEnv, reject: false },
+      );
       pid = r.stdout.trim();
       return r.exitCode === 0 && pid.length > 0;
     },
-    60_000,
+    120_000,
   );
-  await run('docker', ['exec', '-u', 'root', id, 'kill', '-9', pid], { env: stack.dockerEnv });
   return pid;
 }
 
