@@ -208,21 +208,28 @@ export const dumpKilled: CellDef = {
   column: 'postgres-killed',
   ci: true,
   injection:
-    'a pg_dump of the stack’s database (100,000 rows with 512-byte pads) runs through Backups → pg_dump; once its ' +
-    '`.partial` file in manual_backup has grown past 2 MB (the tool is writing), `kill -9` of the postmaster; then the ' +
-    'service is restarted (what the user does) and the after-check runs',
+    'a pg_dump of the stack’s database (200,000 rows with 512-byte pads) runs through Backups → pg_dump; once ' +
+    'pg_stat_activity shows its COPY of the checksum table, `kill -9` of the postmaster; then the service is restarted ' +
+    '(what the user does) and the after-check runs',
   async run(env) {
     const t0 = Date.now();
-    const injected = 'kill -9 of the postmaster while pg_dump writes its .partial file';
+    const injected = 'kill -9 of the postmaster during pg_dump’s COPY';
     try {
       const stack = await env.sharedStack();
-      const sum = await writeChecksum(stack, { rows: 100_000, padBytes: 512 });
+      const sum = await writeChecksum(stack, { rows: 200_000, padBytes: 512 });
       const before = await snapshot(stack);
       const folder = join(stack.infraDir, 'backups', 'manual_backup');
       const had = new Set(readdirSync(folder));
       let faultAt: number | undefined;
+      // pg_dump's tar format spools each table's data to a temp file before the archive grows: the fault is
+      // timed on the server instead, while pg_dump's COPY of the checksum table runs.
       const trig = triggerAt(/^\$ pg_dump /, async () => {
-        await fileGrows(folder, /\.partial$/, 2 << 20);
+        await until('pg_dump’s COPY', async () => {
+          const r = await stack.sql<{ n: string }>(
+            "SELECT count(*)::text AS n FROM pg_stat_activity WHERE query LIKE 'COPY public.fault_checksum%' AND pid <> pg_backend_pid()",
+          );
+          return Number(r[0]!.n) > 0;
+        });
         faultAt = Date.now();
         await killPostmaster(stack);
       });
