@@ -4,8 +4,30 @@
  * cell.ts) and list it here.
  */
 import type { CellDef } from './cell';
-import { baseBackupDiskFull, dumpAllDiskFull, dumpDiskFull } from './cells/backups';
-import { migrateNoTxKilled, migrateTxKilled, migrateTxSecondWindow } from './cells/migrations';
+import {
+  baseBackupDiskFull,
+  dumpAllDiskFull,
+  dumpDiskFull,
+  dumpEngineRestarted,
+  dumpKilled,
+  dumpSecondWindow,
+} from './cells/backups';
+import {
+  fullBackupDiskFull,
+  fullBackupEngineRestarted,
+  fullBackupKilled,
+  fullBackupLocked,
+  fullBackupSecondWindow,
+} from './cells/backups-full';
+import { drillEngineRestarted, drillKilled, drillLocked, drillSecondWindow } from './cells/drill';
+import {
+  migrateNoTxKilled,
+  migrateTxEngineRestarted,
+  migrateTxKilled,
+  migrateTxSecondWindow,
+  revertKilled,
+  revertSecondWindow,
+} from './cells/migrations';
 import {
   dumpRestoreKilled,
   dumpRestoreOverKilled,
@@ -25,9 +47,24 @@ export const CELLS: readonly CellDef[] = [
   dumpDiskFull,
   dumpAllDiskFull,
   baseBackupDiskFull,
+  dumpEngineRestarted,
+  dumpKilled,
+  dumpSecondWindow,
+  fullBackupKilled,
+  fullBackupLocked,
+  fullBackupSecondWindow,
+  fullBackupDiskFull,
+  fullBackupEngineRestarted,
+  drillKilled,
+  drillLocked,
+  drillSecondWindow,
+  drillEngineRestarted,
   migrateTxKilled,
   migrateNoTxKilled,
   migrateTxSecondWindow,
+  migrateTxEngineRestarted,
+  revertKilled,
+  revertSecondWindow,
   dumpRestoreKilled,
   dumpRestoreOverKilled,
   restoreLockedByBackup,
@@ -58,6 +95,13 @@ const each = (rows: readonly RowId[], column: Impossible['column'], why: string)
   rows.map((row) => ({ row, column, why }));
 
 export const IMPOSSIBLE: readonly Impossible[] = [
+  {
+    row: 'drill',
+    column: 'disk-full-data',
+    why:
+      'a drill writes nothing on the live data volume: the scratch copy’s data is in an engine volume of its own and the ' +
+      'live data mount is not carried into the scratch container',
+  },
   ...each(
     [
       'restore-pgbackrest-latest',

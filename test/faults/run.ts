@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { runAllCleanups } from '../support/cleanup';
 import { startStack, type Stack } from '../support/stack';
 import type { CellDef, CellEnv } from './cell';
+import { stopThrowawayEngine } from './engine';
 import { CELLS, IMPOSSIBLE } from './registry';
 import { markdown, mergeResults, readResults, writeResults } from './report';
 import { COLUMNS, ROWS, type CellResult } from './table';
@@ -20,7 +21,7 @@ import { COLUMNS, ROWS, type CellResult } from './table';
 const ROOT = resolve(__dirname, '..', '..');
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run faults -- [--only <row|column>[,…]] [--results <file>]`);
+  console.error(`${problem}\nusage: npm run faults -- [--only <row|column|row:column>[,…]] [--results <file>]`);
   console.error(`rows: ${ROWS.map((r) => r.id).join(', ')}\ncolumns: ${COLUMNS.map((c) => c.id).join(', ')}`);
   process.exit(2);
 }
@@ -35,6 +36,7 @@ function parseArgs(argv: string[]): { only?: string[]; results: string } {
       if (!v) usage('--only needs a row or column id');
       only = v.split(',').map((s) => s.trim());
       const known = new Set<string>([...ROWS.map((r) => r.id), ...COLUMNS.map((c) => c.id)]);
+      // `<row>:<column>` picks one cell.
       const unknown = only.filter((o) => !o.split(':').every((p) => known.has(p)) || o.split(':').length > 2);
       if (unknown.length) usage(`--only: no row or column ${unknown.join(', ')}`);
       i++;
@@ -110,6 +112,7 @@ export async function runCells(
     const s = shared ? await shared.catch(() => undefined) : undefined;
     dockerHost = s?.docker.host ?? process.env.DOCKER_HOST;
     await s?.stop();
+    await stopThrowawayEngine();
   }
   return { results, machine: machine(dockerHost) };
 }

@@ -1,6 +1,6 @@
 /**
- * The fault matrix's CI subset (issue 29): the cells marked `ci` in test/faults (the fastest of each fault
- * column this session has), run for real as `npm run faults` runs them, each asserting that it ended in the
+ * The fault matrix's CI subset (issue 29): the cells marked `ci` in test/faults (at least 12, the fast ones,
+ * covering every fault column that has cells), run for real as `npm run faults` runs them, each asserting that it ended in the
  * old state, the new state, refused before starting or (a named case) partial with the way back: never
  * FAILED, no row lost, no leftover, and a message to the user. The full table: `npm run faults` → FAULTS.md.
  */
@@ -16,7 +16,7 @@ import type { CellResult } from '../faults/table';
 
 const SUBSET = CELLS.filter((c) => c.ci);
 
-describe('fault matrix: the CI subset (one cell per fault column)', function () {
+describe('fault matrix: the CI subset (at least 12 cells, every fault column)', function () {
   this.timeout(1_800_000);
   let results: CellResult[] = [];
 
@@ -36,7 +36,7 @@ describe('fault matrix: the CI subset (one cell per fault column)', function () 
   it('covers every fault column that has a cell (but those whose every cell still finds an open bug, each with why)', () => {
     const columns = new Set(CELLS.map((c) => c.column).filter((c) => !CI_EXCLUDED.some((x) => x.column === c)));
     assert.deepEqual(new Set(SUBSET.map((c) => c.column)), columns);
-    assert.equal(new Set(SUBSET.map((c) => c.column)).size, SUBSET.length, 'one cell per column');
+    assert.ok(SUBSET.length >= 12, `at least 12 cells (issue 29), not ${SUBSET.length}`);
   });
 
   for (const def of SUBSET) {

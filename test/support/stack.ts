@@ -49,6 +49,8 @@ export interface StackOptions {
   timeoutMs?: number;
   /** Edits the copied infra folder (compose file, pgbackrest.conf, scripts) before the first start. */
   prepare?: (infraDir: string) => void;
+  /** The engine to run on (default: ensureDocker(), the shared test engine); its images are the caller's to load. */
+  docker?: DockerHandle;
 }
 
 export interface StackConnection {
@@ -147,10 +149,10 @@ export async function projectLeftovers(projectName: string, env: Record<string, 
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const docker = await ensureDocker();
+  const docker = opts.docker ?? (await ensureDocker());
   let dir: string | undefined;
   try {
-    await ensureTestImages();
+    if (!opts.docker) await ensureTestImages();
     dir = mkdtempSync(join(tmpdir(), 'tsdbops-stack-'));
     const infraDir = opts.workspace ? join(dir, 'infra') : dir;
     if (opts.workspace) cpSync(FIXTURE_WORKSPACE, dir, { recursive: true, dereference: true });

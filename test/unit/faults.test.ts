@@ -1,8 +1,13 @@
 /** The fault matrix's pure parts (issue 29): a full disk named as such, the no-transaction way back, the results merge. */
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoDiskFullOr } from '../../src/core/backups/pgbackrest-disk';
+import { PgBackRestError } from '../../src/core/errors/backups';
 import { dfAvailable, isDiskFull } from '../../src/core/backups/dump-disk';
 import { concurrentIndexNames } from '../../src/core/migrations/invalid-index';
-import { ToolFailedError } from '../../src/core/runtime';
+import { HostRuntime, ToolFailedError } from '../../src/core/runtime';
 import { cellText, mergeResults } from '../faults/report';
 import type { CellResult } from '../faults/table';
 
@@ -84,5 +89,36 @@ describe('fault matrix: results', () => {
     );
     assert.equal(cellText(undefined, undefined, true), 'not run yet');
     assert.equal(cellText(undefined, undefined, false), '—');
+  });
+});
+
+describe('fault matrix: a pgBackRest backup into a full repository', () => {
+  // Real tools on this machine (df; pgbackrest's help when installed): the repository is a temp folder.
+  const rt = new HostRuntime();
+  const target = { runtime: rt, stanza: 'db' };
+  const dir = mkdtempSync(join(tmpdir(), 'tsdbops-repo-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const writeError = (tail: string) =>
+    new PgBackRestError(
+      64,
+      `raised from local-1 protocol: unable to write '${dir}/20261207-035246F/pg_data/base/1/2.gz'${tail}`,
+      [],
+      'backup',
+      'this machine',
+    );
+
+  it('says Disk full, the free space and the unfinished set when the write failed for want of space', async () => {
+    const e = await repoDiskFullOr(target, writeError(': [28] No space left on device'), 'pgBackRest full backup');
+    assert.ok(e instanceof Error);
+    assert.match(e.message, /^Disk full: the pgBackRest full backup ran out of space in the pgBackRest repository /);
+    assert.match(e.message, /\d+(\.\d+)? (B|kB|MB|GB|TB) free there now/);
+    assert.match(e.message, /keeps the unfinished set 20261207-035246F/);
+  });
+
+  it('leaves a write error alone when the repository has room (not a full disk), and any other error', async () => {
+    const roomy = writeError(' [FileWriteError] on retry after 0ms');
+    assert.equal(await repoDiskFullOr(target, roomy, 'pgBackRest full backup'), roomy);
+    const lock = new PgBackRestError(50, 'unable to acquire lock', [], 'backup', 'this machine');
+    assert.equal(await repoDiskFullOr(target, lock, 'pgBackRest full backup'), lock);
   });
 });

@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { ToolCancelledError, type ToolRuntime } from '../runtime';
 import { PgBackRestError, type PgBackRestErrorAction } from '../errors/backups';
+import { repoDiskFullOr } from './pgbackrest-disk';
 
 export interface PgBackRestTarget {
   runtime: ToolRuntime;
@@ -340,6 +341,8 @@ export async function pgbackrestBackup(
       if (m) label = m[1];
       ctx.onLine?.(l);
     },
+  }).catch(async (e: unknown) => {
+    throw await repoDiskFullOr(t, e, `pgBackRest ${type} backup`, ctx.repo);
   });
   if (!label) {
     // Older versions log the label at detail level only: take the newest from info.

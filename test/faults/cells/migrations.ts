@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterCheck, snapshot, writeChecksum, type Checksum } from '../check';
 import { broken, result, settle, type CellDef, type CellEnv } from '../cell';
+import { stackOnThrowaway } from '../engine';
 import { killPostmaster, restartDatabaseService, until } from '../inject';
 import { faultOps } from '../ops';
 import type { Stack } from '../../support/stack';
@@ -225,7 +226,7 @@ export const migrateNoTxKilled: CellDef = {
 export const migrateTxSecondWindow: CellDef = {
   row: 'migrate-tx',
   column: 'second-window',
-  ci: false,
+  ci: true,
   injection:
     'a transactional migration (CREATE TABLE, INSERT 1000 rows, pg_sleep(5)) runs through Run Pending in window A; once ' +
     'pg_stat_activity shows its pg_sleep, window B (a second stack context and Migrator, as a second VS Code window has) ' +
@@ -303,6 +304,261 @@ export const migrateTxSecondWindow: CellDef = {
           .catch(() => undefined);
       }
       folder?.remove();
+    }
+  },
+};
+
+/** A migrations folder with one reversible migration (`.up.sql`, `.down.sql`), applied by Run Pending before the fault. */
+async function appliedReversible(
+  stack: Stack,
+  name: string,
+  down: string,
+): Promise<{ dir: string; version: string; remove(): void }> {
+  const dir = `fault-migrations-${name}-${Date.now()}`;
+  const version = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const abs = join(stack.infraDir, dir);
+  mkdirSync(abs, { recursive: true });
+  writeFileSync(
+    join(abs, `${version}_${name}.up.sql`),
+    `CREATE TABLE ${name} (id int);\nINSERT INTO ${name} SELECT generate_series(1, 1000);\n`,
+  );
+  writeFileSync(join(abs, `${version}_${name}.down.sql`), down);
+  await (await faultOps(stack).migrator(dir)).run({});
+  return { dir, version, remove: () => rmSync(abs, { recursive: true, force: true }) };
+}
+
+/** Revert's old state: the table with its 1000 rows and a successful _sqlx_migrations row; new state: neither. */
+async function revertState(stack: Stack, table: string, version: string): Promise<Outcome | string> {
+  const [t] = await stack.sql<{ n: string | null }>(`SELECT to_regclass('${table}')::text AS n`);
+  const row = await sqlxRow(stack, version);
+  if (!t?.n && !row) return 'new state';
+  if (t?.n && row?.success) {
+    const [c] = await stack.sql<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+    return Number(c!.n) === 1000 ? 'old state' : `the table holds ${c!.n} rows, not 1000`;
+  }
+  return `half reverted: table ${t?.n ?? 'absent'}, _sqlx_migrations row ${JSON.stringify(row)}`;
+}
+
+export const revertKilled: CellDef = {
+  row: 'revert',
+  column: 'postgres-killed',
+  ci: true,
+  injection:
+    'a reversible migration (up: CREATE TABLE, INSERT 1000 rows) is applied; Revert runs its down migration (DROP TABLE, ' +
+    'pg_sleep(60)); once pg_stat_activity shows its pg_sleep, `kill -9` of the postmaster; then the service is restarted ' +
+    '(what the user does) and the after-check runs',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'kill -9 of the postmaster while the down migration sleeps inside its transaction';
+    let folder: Awaited<ReturnType<typeof appliedReversible>> | undefined;
+    let shared: Stack | undefined;
+    try {
+      const { stack, sum } = await checksumOf(env);
+      shared = stack;
+      folder = await appliedReversible(stack, 'fault_rev', 'DROP TABLE fault_rev;\nSELECT pg_sleep(60);\n');
+      const before = await snapshot(stack);
+      const op = (await faultOps(stack).migrator(folder.dir)).revert({});
+      let faultAt: number | undefined;
+      const fault = (async () => {
+        await until('the down migration in pg_sleep', async () => {
+          const r = await stack.sql<{ n: string }>(
+            "SELECT count(*)::text AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+          );
+          return Number(r[0]!.n) > 0;
+        });
+        faultAt = Date.now();
+        await killPostmaster(stack);
+        return faultAt;
+      })();
+      const ended = await settle(op, fault);
+      await fault.catch(() => undefined);
+      await restartDatabaseService(stack);
+      const problems: string[] = [];
+      const state = await revertState(stack, 'fault_rev', folder.version);
+      let outcome: Outcome = state === 'old state' || state === 'new state' ? state : 'FAILED';
+      if (outcome === 'FAILED') problems.push(state);
+      if (ended.kind === 'ok') problems.push('Revert reported success although the server was killed');
+      if (ended.kind === 'hung') problems.push('no message within 5 minutes of the kill');
+      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'reverted' : '';
+      if (ended.kind === 'error' && !/connection|terminat|server closed|ECONNRESET|crash/i.test(message))
+        problems.push('the message does not say that the connection to the server was lost');
+      if (ended.kind === 'ok' && outcome === 'old state') outcome = 'FAILED';
+      const check = await afterCheck(stack, before, { expect: [sum] });
+      return result({
+        row: 'revert',
+        column: 'postgres-killed',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: ended.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('revert', 'postgres-killed', injected, t0, e);
+    } finally {
+      if (shared && folder) {
+        await shared.sql('DROP TABLE IF EXISTS fault_rev').catch(() => undefined);
+        await shared
+          .sql('DELETE FROM _sqlx_migrations WHERE version = $1', { params: [folder.version] })
+          .catch(() => undefined);
+      }
+      folder?.remove();
+    }
+  },
+};
+
+export const revertSecondWindow: CellDef = {
+  row: 'revert',
+  column: 'second-window',
+  ci: true,
+  injection:
+    'a reversible migration is applied; Revert runs its down migration (DROP TABLE, pg_sleep(5)) in window A; once ' +
+    'pg_stat_activity shows its pg_sleep, window B (a second stack context and Migrator) starts Revert on the same folder: ' +
+    'exactly one migration may be reverted, once',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'a second Revert started while the first one’s down migration runs';
+    let folder: Awaited<ReturnType<typeof appliedReversible>> | undefined;
+    let shared: Stack | undefined;
+    try {
+      const { stack, sum } = await checksumOf(env);
+      shared = stack;
+      folder = await appliedReversible(stack, 'fault_rev2', 'DROP TABLE fault_rev2;\nSELECT pg_sleep(5);\n');
+      const before = await snapshot(stack);
+      const a = (await faultOps(stack).migrator(folder.dir)).revert({});
+      let b: ReturnType<Migrator['revert']> | undefined;
+      const fault = (async () => {
+        await until('the down migration in pg_sleep', async () => {
+          const r = await stack.sql<{ n: string }>(
+            "SELECT count(*)::text AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()",
+          );
+          return Number(r[0]!.n) > 0;
+        });
+        const at = Date.now();
+        b = (await faultOps(stack).migrator(folder!.dir)).revert({});
+        b.catch(() => undefined);
+        return at;
+      })();
+      const endedA = await settle(a, fault);
+      const faultAt = await fault;
+      const endedB = await settle(b!, fault);
+      const problems: string[] = [];
+      const said = (e: typeof endedA) =>
+        e.kind === 'ok'
+          ? `reverted ${e.value.reverted.map((x) => String(x.version)).join(', ') || 'nothing (none to revert)'}`
+          : e.kind === 'error'
+            ? e.message
+            : 'no message';
+      const message = `A: ${said(endedA)} — B: ${said(endedB)}`;
+      if (endedA.kind !== 'ok') problems.push(`window A’s Revert did not complete: ${said(endedA)}`);
+      if (endedB.kind === 'hung') problems.push('window B got no message within 5 minutes');
+      if (endedB.kind === 'ok' && endedB.value.reverted.length)
+        problems.push(`window B reverted ${endedB.value.reverted.map((x) => String(x.version)).join(', ')} too`);
+      const state = await revertState(stack, 'fault_rev2', folder.version);
+      const outcome: Outcome = state === 'new state' ? 'new state' : 'FAILED';
+      if (outcome === 'FAILED') problems.push(`after both: ${state}`);
+      const check = await afterCheck(stack, before, { expect: [sum] });
+      return result({
+        row: 'revert',
+        column: 'second-window',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: endedB.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('revert', 'second-window', injected, t0, e);
+    } finally {
+      if (shared && folder) {
+        await shared.sql('DROP TABLE IF EXISTS fault_rev2').catch(() => undefined);
+        await shared
+          .sql('DELETE FROM _sqlx_migrations WHERE version = $1', { params: [folder.version] })
+          .catch(() => undefined);
+      }
+      folder?.remove();
+    }
+  },
+};
+
+export const migrateTxEngineRestarted: CellDef = {
+  row: 'migrate-tx',
+  column: 'engine-restarted',
+  ci: true,
+  injection:
+    'the stack runs on a throwaway Docker engine of its own (the test image loaded into it); a transactional migration ' +
+    '(CREATE TABLE, INSERT 1000 rows, pg_sleep(60)) runs through Run Pending; once pg_stat_activity shows its pg_sleep the ' +
+    'engine is restarted (SIGTERM to dockerd, which stops its containers, then dockerd again); then the stack is started ' +
+    'again (the user’s Start) and the after-check runs',
+  async run(env) {
+    const t0 = Date.now();
+    const injected = 'the engine restarted while the migration sleeps inside its transaction';
+    let own: Awaited<ReturnType<typeof stackOnThrowaway>> | undefined;
+    try {
+      own = await stackOnThrowaway(env.log);
+      const { stack, engine } = own;
+      const sum = await writeChecksum(stack, { rows: 20_000 });
+      const folder = migrationsFolder(
+        stack,
+        'fault_eng',
+        'CREATE TABLE fault_mig_eng (id int);\nINSERT INTO fault_mig_eng SELECT generate_series(1, 1000);\nSELECT pg_sleep(60);\n',
+      );
+      const before = await snapshot(stack);
+      const op = (await faultOps(stack).migrator(folder.dir)).run({});
+      let faultAt: number | undefined;
+      const fault = (async () => {
+        await until('the migration in pg_sleep', async () => {
+          const r = await stack.sql<{ n: string }>(
+            "SELECT count(*)::text AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+          );
+          return Number(r[0]!.n) > 0;
+        });
+        faultAt = Date.now();
+        return faultAt;
+      })();
+      const restarted = fault.then(() => engine.restart(env.log));
+      const ended = await settle(op, fault);
+      await restarted;
+      await stack.compose(['up', '-d']);
+      await stack.waitForPostgres(180_000);
+      const problems: string[] = [];
+      let outcome: Outcome = 'old state';
+      const [tbl] = await stack.sql<{ n: string | null }>("SELECT to_regclass('fault_mig_eng')::text AS n");
+      const row = await sqlxRow(stack, folder.version);
+      if (ended.kind === 'ok') problems.push('Run Pending reported success although the engine restarted');
+      if (ended.kind === 'hung') problems.push('no message within 5 minutes of the restart');
+      if (tbl?.n || row) {
+        outcome = tbl?.n && row?.success ? 'new state' : 'FAILED';
+        if (outcome === 'FAILED')
+          problems.push(`half applied: table ${tbl?.n ?? 'absent'}, _sqlx_migrations row ${JSON.stringify(row)}`);
+      }
+      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'applied' : '';
+      if (ended.kind === 'error' && !/connection|terminat|server closed|ECONNRESET|ECONNREFUSED|shut/i.test(message))
+        problems.push('the message does not say that the connection to the server was lost');
+      folder.remove();
+      const check = await afterCheck(stack, before, { expect: [sum] });
+      return result({
+        row: 'migrate-tx',
+        column: 'engine-restarted',
+        outcome,
+        message,
+        injected,
+        check,
+        faultAt,
+        messageAt: ended.at,
+        t0,
+        problems,
+      });
+    } catch (e) {
+      return broken('migrate-tx', 'engine-restarted', injected, t0, e);
+    } finally {
+      await own?.stop();
     }
   },
 };

@@ -118,6 +118,31 @@ export async function checkScratchDisk(s: DrillState): Promise<void> {
     );
 }
 
+/** How long a removal is retried while the engine does not answer (an engine restart takes seconds). */
+const REMOVE_RETRY_MS = 90_000;
+
+/**
+ * A removal that outlives a restarting engine: retried (1, 2, 4, 8 s …) for up to REMOVE_RETRY_MS; "no
+ * such" (404) means it is gone already. What cannot be removed is said (the next drill's sweep takes it).
+ */
+async function removeRetrying(what: string, remove: () => Promise<unknown>, ctx: DrillState['ctx']): Promise<void> {
+  const deadline = Date.now() + REMOVE_RETRY_MS;
+  for (let wait = 1000; ; wait = Math.min(wait * 2, 8000)) {
+    try {
+      await remove();
+      return;
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return;
+      if (Date.now() + wait > deadline) {
+        ctx.line(`${what}: ${errorText(e)} (left behind; the next drill's sweep removes it)`);
+        return;
+      }
+      ctx.line(`${what}: ${errorText(e)}; trying again in ${wait / 1000} s`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 /** Removes the scratch container, its volume and network (what exists of them); never throws. */
 export async function removeScratch(s: DrillState): Promise<void> {
   const { ctx } = s;
@@ -131,21 +156,15 @@ export async function removeScratch(s: DrillState): Promise<void> {
   s.container = s.volume = s.network = undefined;
   if (container) {
     ctx.line(`$ docker rm -f ${name}`);
-    await container.remove({ force: true, v: true }).catch((e: unknown) => ctx.line(`docker rm: ${errorText(e)}`));
+    await removeRetrying('docker rm', () => container.remove({ force: true, v: true }), ctx);
     ours.delete(container.id);
   }
   if (volume) {
     ctx.line(`$ docker volume rm ${volume}`);
-    await docker
-      .getVolume(volume)
-      .remove()
-      .catch((e: unknown) => ctx.line(`docker volume rm: ${errorText(e)}`));
+    await removeRetrying('docker volume rm', () => docker.getVolume(volume).remove(), ctx);
   }
   if (network) {
     ctx.line(`$ docker network rm ${network}`);
-    await docker
-      .getNetwork(network)
-      .remove()
-      .catch((e: unknown) => ctx.line(`docker network rm: ${errorText(e)}`));
+    await removeRetrying('docker network rm', () => docker.getNetwork(network).remove(), ctx);
   }
 }
