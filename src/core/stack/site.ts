@@ -20,13 +20,14 @@
  * "The tools' environment" is the database container's `Config.Env` (or, when the container cannot be
  * inspected, the compose service's `environment`); for the host runtime it is this machine's.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { userInfo } from 'node:os';
 import type { StackConfig, VolumeMount } from '../infra';
 import { envRecord, type ToolRuntime } from '../runtime';
 import { ofeliaJobs } from '../schedule/ofelia';
 import { confOption, stanzaOfCommand, stanzasInConf } from './pgbackrest-conf';
+import { readIncludes, withIncludes } from './pgbackrest-includes';
 
 /** PGDATA of timescaledb-ha and the guide's stack. */
 export const DEFAULT_PGDATA = '/home/postgres/pgdata/data';
@@ -356,9 +357,11 @@ export async function readSite(stack: StackConfig, opts: ReadSiteOptions = {}): 
       toolEnvFrom = `service ${stack.dbService?.name ?? '?'} in ${stack.composeFile}`;
     }
   }
+  const include = configIncludePath(opts.settings, toolEnv);
   const conf = withIncludes(
     await readConf(stack, kind, configCandidates(opts.settings, toolEnv), opts.runtime),
-    await readIncludes(stack, kind, configIncludePath(opts.settings, toolEnv), opts.runtime),
+    await readIncludes(kind, include, include && hostPath(stack.dbService?.volumes ?? [], include), opts.runtime),
+    PGBACKREST_DEFAULT_CONFIGS[0],
   );
   const jobCommands = ofeliaJobs(stack.compose)
     .filter((j) => j.command)
@@ -407,44 +410,4 @@ async function readConf(
       return { file: candidates[0]!, text, from: `from ${file} (the infra's; not verified in the container)` };
   }
   return undefined;
-}
-
-/** The `*.conf` files of the include folder, in pgBackRest's order (sorted by name), where the tools read them. */
-async function readIncludes(
-  stack: StackConfig,
-  kind: RuntimeKind,
-  dir: string | undefined,
-  runtime: ToolRuntime | undefined,
-): Promise<{ dir: string; files: number; text: string; from: string } | undefined> {
-  if (!dir) return undefined;
-  const fromFolder = async (folder: string, from: string) => {
-    const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith('.conf')).sort();
-    const texts = await Promise.all(names.map((n) => readFile(join(folder, n), 'utf8').catch(() => '')));
-    return names.length ? { dir, files: names.length, text: texts.join('\n'), from } : undefined;
-  };
-  if (kind === 'host') return fromFolder(dir, 'on this machine');
-  const onHost = hostPath(stack.dbService?.volumes ?? [], dir);
-  if (onHost) return fromFolder(onHost, `from ${onHost} (mounted at ${dir})`);
-  if (!runtime) return undefined;
-  const r = await runtime
-    .run([
-      'sh',
-      '-c',
-      'n=0; for f in "$1"/*.conf; do [ -f "$f" ] && cat -- "$f" && echo && n=$((n+1)); done; echo "#files $n"',
-      'includes',
-      dir,
-    ])
-    .catch(() => undefined);
-  const lines = r?.exitCode === 0 ? r.stdoutLines : [];
-  const files = Number(/^#files (\d+)$/.exec(lines.at(-1) ?? '')?.[1] ?? 0);
-  return files ? { dir, files, text: lines.slice(0, -1).join('\n'), from: `in ${runtime.description}` } : undefined;
-}
-
-/** pgBackRest concatenates the include folder's files to the config file (or reads them alone when it is absent). */
-function withIncludes(conf: SiteInputs['conf'], inc: Awaited<ReturnType<typeof readIncludes>>): SiteInputs['conf'] {
-  if (!inc) return conf;
-  const also = `${inc.files} file(s) of ${inc.dir} ${inc.from}`;
-  // No config file: pgBackRest reads the include files alone (the file stays its default path).
-  if (!conf) return { file: PGBACKREST_DEFAULT_CONFIGS[0], text: inc.text, from: `only ${also}` };
-  return { file: conf.file, text: `${conf.text}\n${inc.text}`, from: `${conf.from}, with ${also}` };
 }
