@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { cancel } from '../core/operations/cancel';
 import {
   maskSecrets,
-  OperationBusyError,
+  operationBusy,
   type OperationClaim,
   type OperationContext,
   type OperationQueue,
@@ -38,7 +38,7 @@ export function runStackOperation<T>(
 ): Promise<T> {
   if (opts.mode === 'refuse' && queue.busyBesides(opts.claim)) {
     opts.claim?.release();
-    return Promise.reject(new OperationBusyError(queue.running ?? 'another operation', title));
+    return Promise.reject(operationBusy(queue.running ?? 'another operation', title));
   }
   const mask = (t: string) => (opts.secrets?.length ? maskSecrets(t, opts.secrets) : t);
   return Promise.resolve(

@@ -21,6 +21,7 @@ import { StackMonitor, readStackModel, type MonitorState } from '../../src/core/
 import { runCompose } from '../../src/core/docker/compose-cli';
 import { runningServiceContainer } from '../../src/core/docker/find';
 import { describeState } from '../../src/core/docker/model';
+import { isKind } from '../../src/core/errors/error';
 import { disposeSshEngines, sshEngineFor } from '../../src/core/docker/ssh-engine';
 import { readStack, type StackConfig } from '../../src/core/infra';
 import { ContainerRuntime } from '../../src/core/runtime';
@@ -210,7 +211,7 @@ describe('A Docker engine over SSH (a real sshd on loopback)', function () {
     await firstLine;
     await sshd.killSessions();
     await assert.rejects(running, (e: Error) => {
-      assert.equal(e.name, 'ExecConnectionLostError');
+      assert.ok(isKind(e, 'connection-lost'), String(e));
       assert.match(e.message, /connection to the Docker engine was lost while "sh" ran/);
       return true;
     });
@@ -259,7 +260,7 @@ describe('A Docker engine over SSH (a real sshd on loopback)', function () {
       assert.ok(await waiting(), 'pg_dump runs and waits for the lock');
       await sshd.killSessions();
       await assert.rejects(dump, (e: Error) => {
-        assert.equal(e.name, 'ExecConnectionLostError');
+        assert.ok(isKind(e, 'connection-lost'), String(e));
         assert.match(e.message, /connection to the Docker engine was lost while "pg_dump" ran/);
         return true;
       });

@@ -5,12 +5,12 @@
  * renamed aside. Every restore here runs under a generous hang guard so a regression fails instead of
  * hanging CI (the guard bounds a hang; it does not measure speed).
  */
+import { isKind } from '../../src/core/errors/error';
 import assert from 'node:assert/strict';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
 import { restoreDump, restoreDumpAll, type LogicalTarget } from '../../src/core/backups/restore/logical';
-import { RestoreError } from '../../src/core/backups/restore/run';
 import { pgbackrestEnvironmentWarnings, readPgbackrestEnvironment } from '../../src/core/backups/pgbackrest-env';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
@@ -99,8 +99,8 @@ describe('restore: a failing pg_dumpall of more than 50 MB ends and rolls back',
         (x: unknown) => x,
       ),
     );
-    assert.ok(e instanceof RestoreError, `a RestoreError, got ${String(e)}`);
-    assert.ok(e.rolledBack, e.message);
+    assert.ok(isKind(e, 'restore-failed'), `a failed restore, got ${String(e)}`);
+    assert.ok(e.facts.rolledBack, e.message);
     assert.match(e.message, /psql exited with code 3/);
     assert.match(e.message, /the databases are as before/);
     assert.ok(!(await names()).some((n) => n.includes('_pre_restore_')), `no database left aside: ${await names()}`);
@@ -237,7 +237,7 @@ describe('restore: a failing pg_dumpall of more than 50 MB ends and rolls back',
           (x: unknown) => x,
         ),
       );
-      assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
+      assert.ok(isKind(e, 'restore-failed') && e.facts.rolledBack, String(e));
       const mine = lines.slice(from);
       const at = (re: RegExp) => mine.findIndex((l) => re.test(l));
       const pre = at(/stand-in: timescaledb_pre_restore in tsdb_all/);

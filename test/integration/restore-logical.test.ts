@@ -4,6 +4,7 @@
  * round-trips, a failing restore leaves nothing behind, pg_dumpall through psql with ON_ERROR_STOP
  * keeps the databases it replaces.
  */
+import { isCancelled, isKind } from '../../src/core/errors/error';
 import assert from 'node:assert/strict';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
@@ -14,8 +15,7 @@ import {
   timescaleVersions,
   type LogicalTarget,
 } from '../../src/core/backups/restore/logical';
-import { BackupVerifyError, RestoreError, type RestoreContext } from '../../src/core/backups/restore/run';
-import { RestoreCancelledError } from '../../src/core/errors/backups';
+import { type RestoreContext } from '../../src/core/backups/restore/run';
 import { restorePhysical } from '../../src/core/backups/restore/physical';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
@@ -136,7 +136,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       () => undefined,
       (x: unknown) => x,
     );
-    assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
+    assert.ok(isKind(e, 'restore-failed') && e.facts.rolledBack, String(e));
     assert.match(e.message, /the new database cut_db was dropped again/);
     assert.equal(
       (await sql(`SELECT 1 FROM pg_database WHERE datname = 'cut_db'`)).length,
@@ -153,7 +153,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
         { file: `${MB}/connect_db_pg_dump_1.tar`, database: 'copy_db', singleTransaction: true },
         ctx(),
       ),
-      (x: unknown) => x instanceof RestoreError && x.rolledBack,
+      (x: unknown) => isKind(x, 'restore-failed') && x.facts.rolledBack,
     );
     assert.equal(
       (await sql('SELECT 1 FROM pg_tables WHERE tablename = $$blocker$$', 'copy_db')).length,
@@ -191,7 +191,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       (x: unknown) => x,
     );
     assert.ok(fresh.ac.signal.aborted, 'the cancel happened during the data load');
-    assert.ok(e1 instanceof RestoreCancelledError && e1.rolledBack, `a cancel, not a failure: ${String(e1)}`);
+    assert.ok(isCancelled(e1) && e1.facts.rolledBack, `a cancel, not a failure: ${String(e1)}`);
     assert.match(e1.message, /was cancelled; the new database cancel_db was dropped again/);
     assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'cancel_db'`)).length, 0);
     await sql('CREATE TABLE keep_me (id int)', 'copy_db');
@@ -205,7 +205,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       (x: unknown) => x,
     );
     assert.ok(existing.ac.signal.aborted);
-    assert.ok(e2 instanceof RestoreCancelledError && e2.rolledBack, `a cancel, not a failure: ${String(e2)}`);
+    assert.ok(isCancelled(e2) && e2.facts.rolledBack, `a cancel, not a failure: ${String(e2)}`);
     assert.equal(
       (await sql(`SELECT 1 FROM pg_tables WHERE tablename = 'huge'`, 'copy_db')).length,
       0,
@@ -217,9 +217,8 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
   });
 
   it('refuses a file that is not a dump before touching anything', async () => {
-    await assert.rejects(
-      restoreDump(target, { file: '/etc/hostname', database: 'never_db' }, ctx()),
-      BackupVerifyError,
+    await assert.rejects(restoreDump(target, { file: '/etc/hostname', database: 'never_db' }, ctx()), (e: unknown) =>
+      isKind(e, 'backup-invalid'),
     );
     assert.equal((await sql(`SELECT 1 FROM pg_database WHERE datname = 'never_db'`)).length, 0);
   });
@@ -351,7 +350,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       () => undefined,
       (x: unknown) => x,
     );
-    assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
+    assert.ok(isKind(e, 'restore-failed') && e.facts.rolledBack, String(e));
     assert.deepEqual(
       (await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', 'shop')).map((x) => x.id),
       [1, 2, 9],

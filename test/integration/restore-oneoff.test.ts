@@ -3,6 +3,7 @@
  * the service the image's own entrypoint): PostgreSQL is PID 1, so the restore runs in a one-off
  * container with the same volumes and the service is started again, after success and after a cancel.
  */
+import { isCancelled } from '../../src/core/errors/error';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -18,7 +19,6 @@ import {
   restoreInOneOff,
   type OneOffTarget,
 } from '../../src/core/backups/restore/oneoff';
-import { RestoreCancelledError } from '../../src/core/errors/backups';
 import { journalPath } from '../../src/core/backups/restore/physical';
 import { listPreRestoreCopies } from '../../src/core/backups/restore/pre-restore';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
@@ -109,7 +109,7 @@ describe('restore: one-off container when PostgreSQL is PID 1', function () {
       () => undefined,
       (x: unknown) => x,
     );
-    assert.ok(e instanceof RestoreCancelledError && e.rolledBack, `a cancel, not a failure: ${String(e)}`);
+    assert.ok(isCancelled(e) && e.facts.rolledBack, `a cancel, not a failure: ${String(e)}`);
     assert.deepEqual(await values(), expected);
     const r = await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)], { reject: false });
     assert.notEqual(r.exitCode, 0, 'no journal left');

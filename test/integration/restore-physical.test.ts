@@ -4,6 +4,7 @@
  * refused before anything is touched, a cancel and a killed restore tool rolled back, and a crash of
  * the extension itself (the process running the restore is killed) recovered from the journal.
  */
+import { isCancelled, isKind } from '../../src/core/errors/error';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -19,8 +20,6 @@ import {
   serverState,
   type PhysicalTarget,
 } from '../../src/core/backups/restore/physical';
-import { BackupVerifyError, RestoreError } from '../../src/core/backups/restore/run';
-import { RestoreCancelledError } from '../../src/core/errors/backups';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
 import { requirePart } from '../support/requirements';
@@ -200,7 +199,7 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     const before = await values();
     await assert.rejects(
       restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', time: new Date('2001-01-01T00:00:00Z') }, ctx()),
-      BackupVerifyError,
+      (e: unknown) => isKind(e, 'backup-invalid'),
     );
     await assert.rejects(
       restorePhysical(target, { kind: 'pgbackrest', stanza: 'db', set: 'nope' }, ctx()),
@@ -226,8 +225,8 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       () => undefined,
       (x: unknown) => x,
     );
-    assert.ok(e instanceof RestoreCancelledError, `a cancel, not a failure: ${String(e)}`);
-    assert.equal(e.rolledBack, true);
+    assert.ok(isCancelled(e), `a cancel, not a failure: ${String(e)}`);
+    assert.equal(e.facts.rolledBack, true);
     assert.match(e.message, /cancelled/);
     assert.deepEqual(await values(), expected);
     assert.equal(await serverState(target, ctx()), 'running');
@@ -258,8 +257,8 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     );
     assert.ok(killed, 'the tool was killed');
     await killed;
-    assert.ok(e instanceof RestoreError, String(e));
-    assert.equal(e.rolledBack, true);
+    assert.ok(isKind(e, 'restore-failed'), String(e));
+    assert.equal(e.facts.rolledBack, true);
     assert.deepEqual(await values(), expected);
     await noJournal();
   });
@@ -346,7 +345,7 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
         () => undefined,
         (x: unknown) => x,
       );
-      assert.ok(e instanceof BackupVerifyError, String(e));
+      assert.ok(isKind(e, 'backup-invalid'), String(e));
       assert.match(e.message, /base\.tar\.gz does not list cleanly/);
       assert.equal(await serverState(target, ctx()), 'running');
       assert.deepEqual(await values(), [100, 101]);
@@ -363,7 +362,7 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
         () => undefined,
         (x: unknown) => x,
       );
-      assert.ok(e instanceof BackupVerifyError, String(e));
+      assert.ok(isKind(e, 'backup-invalid'), String(e));
       assert.match(e.message, /Not enough free space in \/home\/postgres\/pgdata/);
       assert.ok(
         lines.some((l) => /^base\.tar\.gz: \d{3,} entries, \d+ MB, lists cleanly\.$/.test(l)),

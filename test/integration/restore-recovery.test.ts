@@ -12,6 +12,7 @@
  * unchanged), and when pgBackRest's own restore_command then lets PostgreSQL promote early at the unreadable
  * segment, the proof catches it: incomplete, rolled back.
  */
+import { isCancelled, isKind } from '../../src/core/errors/error';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +20,6 @@ import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
 import { restorePhysical, serverState, type PhysicalTarget } from '../../src/core/backups/restore/physical';
-import { RestoreError } from '../../src/core/backups/restore/run';
-import { RestoreCancelledError } from '../../src/core/errors/backups';
 import { runDrill, type DrillReport } from '../../src/core/backups/drill';
 import { debootstrapAvailable, debootstrapInstallHint } from '../support/image';
 import { dockerAvailable, dockerInstallHint } from '../support/docker';
@@ -157,8 +156,8 @@ describe('restore: recovery options of this restore, and recovery proven to reac
     } finally {
       await sh(`chmod 0640 ${bad}`);
     }
-    assert.ok(e instanceof RestoreError, String(e));
-    assert.equal(e.rolledBack, true);
+    assert.ok(isKind(e, 'restore-failed'), String(e));
+    assert.equal(e.facts.rolledBack, true);
     assert.match(e.message, new RegExp(`^The restore is incomplete: recovery stopped at WAL segment ${badSegment}`));
     assert.match(e.message, /Rolled back: the previous data is back in/);
     assert.equal(await serverState(target, ctx()), 'running');
@@ -209,8 +208,8 @@ describe('restore: recovery options of this restore, and recovery proven to reac
         if (/restore command begin/.test(l)) ac.abort();
       }),
     );
-    // A cancel that put everything back is a cancel (errors module): RestoreCancelledError, rolled back.
-    assert.ok(e instanceof RestoreCancelledError && e.rolledBack, String(e));
+    // A cancel that put everything back is a cancel (errors module): a CancelledError with facts.rolledBack.
+    assert.ok(isCancelled(e) && e.facts.rolledBack, String(e));
     assert.ok(
       lines.slice(from).some((l) => /^archive-get: async, .*spool \/home\/postgres\/pgdata\/\.tsdbops-spool-/.test(l)),
       'a spool was set up',
@@ -248,7 +247,7 @@ describe('restore: recovery options of this restore, and recovery proven to reac
       out.includes('archive-get: plain, one segment per call (archive-async=n in [global:archive-get])'),
       out.join('\n'),
     );
-    assert.ok(e instanceof RestoreError && e.rolledBack, String(e));
+    assert.ok(isKind(e, 'restore-failed') && e.facts.rolledBack, String(e));
     // Named on the newest segment's timeline (the restore followed the newest timeline), at the unreadable position.
     assert.match(
       e.message,

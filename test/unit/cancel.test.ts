@@ -1,16 +1,14 @@
 /** One cancellation type: every layer's cancel is a CancelledError, recognised with instanceof, never by name. */
 import assert from 'node:assert/strict';
 import { CancelledError, isCancelled } from '../../src/core/operations/cancel';
-import { ExecCancelledError } from '../../src/core/docker/exec';
-import { ToolCancelledError } from '../../src/core/runtime';
-import { ComposeCancelledError } from '../../src/core/docker/compose-cli';
+import { toolCancelled } from '../../src/core/errors/process';
 
 describe('cancellation', () => {
-  it('a cancelled docker exec, tool run and compose command are each a CancelledError', () => {
+  it('a cancelled docker exec, tool run and compose command are each a CancelledError (one factory for all three)', () => {
     for (const e of [
-      new ExecCancelledError(['pg_isready']),
-      new ToolCancelledError(['pgbackrest', 'backup']),
-      new ComposeCancelledError(['docker-compose', 'up', '-d']),
+      toolCancelled(['pg_isready'], 'pg_isready'),
+      toolCancelled(['pgbackrest', 'backup']),
+      toolCancelled(['docker-compose', 'up', '-d']),
     ]) {
       assert.ok(e instanceof CancelledError, e.name);
       assert.ok(isCancelled(e), e.name);

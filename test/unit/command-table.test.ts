@@ -4,11 +4,12 @@
  * tree nodes declared; docs/commands.md generated from it; and no handler over 100 lines.
  */
 import assert from 'node:assert/strict';
+import { isKind } from '../../src/core/errors/error';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { COMMAND } from '../../src/ui/ids';
-import { ArgsError, COMMAND_TABLE, changesLive, confirmProblem, parseArgs, specOf } from '../../src/ui/commands/table';
+import { COMMAND_TABLE, changesLive, confirmProblem, parseArgs, specOf } from '../../src/ui/commands/table';
 import { renderCommandsTable, withTable } from '../../src/ui/commands/table/docs';
 
 const root = join(__dirname, '..', '..');
@@ -38,7 +39,7 @@ describe('command table', () => {
     for (const spec of COMMAND_TABLE) {
       assert.throws(
         () => parseArgs(spec, { notAKey: 1 }),
-        (e: Error) => e instanceof ArgsError && e.message.includes(`${spec.id}: unknown key "notAKey"`),
+        (e: Error) => isKind(e, 'config') && e.message.includes(`${spec.id}: unknown key "notAKey"`),
         spec.id,
       );
     }

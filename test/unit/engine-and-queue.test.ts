@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { EngineConfigError, resolveEngine } from '../../src/core/docker/engine-address';
-import { maskSecrets, OperationBusyError, OperationQueue } from '../../src/core/operations/queue';
+import { isKind } from '../../src/core/errors/error';
+import { maskSecrets, OperationQueue } from '../../src/core/operations/queue';
 import { isCancelled } from '../../src/core/operations/cancel';
 import { preRestoreName, preRestoreTimestamp } from '../../src/core/backups/restore/pre-restore';
 
@@ -72,7 +73,7 @@ describe('OperationQueue: one operation at a time per stack', () => {
     assert.equal(q.running, 'Restore from pgBackRest');
     await assert.rejects(
       q.run('Restore dump', async () => 1, { mode: 'refuse' }),
-      (e: Error) => e instanceof OperationBusyError && /"Restore from pgBackRest" is running/.test(e.message),
+      (e: Error) => isKind(e, 'busy') && /"Restore from pgBackRest" is running/.test(e.message),
     );
     release();
     await first;
@@ -91,12 +92,12 @@ describe('OperationQueue: one operation at a time per stack', () => {
     assert.throws(
       () => q.claim('Restore a pg_dump'),
       (e: Error) =>
-        e instanceof OperationBusyError &&
+        isKind(e, 'busy') &&
         /"Restore from pgBackRest" is running.*"Restore a pg_dump" was not started/.test(e.message),
     );
     await assert.rejects(
       q.run('Restore dump', async () => 1, { mode: 'refuse' }),
-      OperationBusyError,
+      (e: unknown) => isKind(e, 'busy'),
     );
     let release!: () => void;
     const first = q.run('Restoring exactly backup set x', () => new Promise<void>((r) => (release = r)), {

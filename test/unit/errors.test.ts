@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ComposeFailedError, ServiceNotCreatedError, ServiceNotRunningError } from '../../src/core/errors/docker';
+import { composeFailed, ServiceNotCreatedError, serviceNotRunning } from '../../src/core/errors/docker';
 import { cancel, cancelReason, CancelledError, isCancelled, OpsError } from '../../src/core/errors/error';
-import { MigrateError } from '../../src/core/errors/migrations';
-import { ExecCancelledError } from '../../src/core/errors/process';
+import { migrateError } from '../../src/core/errors/migrations';
+import { toolCancelled } from '../../src/core/errors/process';
 
 describe('the errors module', () => {
   it('a cancel is the reason of the abort, and is recognised as a cancel (not "This operation was aborted")', () => {
@@ -21,22 +21,22 @@ describe('the errors module', () => {
     bare.abort();
     assert.equal(isCancelled(bare.signal.reason), false, 'a bare abort() carries a DOMException');
     assert.ok(isCancelled(cancelReason(bare.signal)), 'cancelReason turns it into a CancelledError');
-    assert.ok(isCancelled(new ExecCancelledError(['pg_dump'])));
+    assert.ok(isCancelled(toolCancelled(['pg_dump'])));
   });
 
   it('errors carry a kind, their facts and the action that fixes them', () => {
-    const failed = new ComposeFailedError(['docker', 'compose', 'up'], 3, ['boom']);
+    const failed = composeFailed(['docker', 'compose', 'up'], 3, ['boom']);
     assert.ok(failed instanceof OpsError);
     assert.equal(failed.kind, 'tool-failed');
     assert.equal(failed.facts.exitCode, 3);
-    assert.equal(failed.name, 'ComposeFailedError');
+    assert.equal(failed.message, 'docker compose up exited with code 3: boom');
     assert.equal(new ServiceNotCreatedError('p', 'timescaledb').action?.command, 'tsdbOps.stack.up');
-    assert.deepEqual(new ServiceNotRunningError('timescaledb', 'exited').action, {
+    assert.deepEqual(serviceNotRunning('timescaledb', 'exited').action, {
       title: 'Start Container',
       command: 'tsdbOps.container.start',
       args: { service: 'timescaledb' },
     });
-    const m = MigrateError.execute(2n, new Error('relation "x" does not exist'), { file: 'f.sql', line: 2, column: 5 });
+    const m = migrateError.execute(2n, new Error('relation "x" does not exist'), { file: 'f.sql', line: 2, column: 5 });
     assert.equal(m.kind, 'migration');
     assert.equal(m.sqlxKind, 'ExecuteMigration');
     assert.deepEqual([m.facts.file, m.facts.line, m.facts.column], ['f.sql', 2, 5]);

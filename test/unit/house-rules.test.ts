@@ -74,6 +74,14 @@ describe('house rules: one errors module, rooms a newcomer can read', () => {
     assert.ok(src.filter((f) => f.startsWith('src/core/errors/')).some(defines), 'the errors module defines them');
   });
 
+  it('the error classes are declared in one file of the errors module (the others make OpsErrors told apart by kind)', () => {
+    const declares = (f: string) => /\bclass\s+\w*(Error|ByUser)\b/.test(readFileSync(join(root, f), 'utf8'));
+    assert.deepEqual(
+      src.filter((f) => f.startsWith('src/core/errors/') && declares(f)),
+      ['src/core/errors/error.ts'],
+    );
+  });
+
   it('no error or cancel is matched by its name', () => {
     const offenders = src.filter((f) =>
       /\.name\s*===?\s*['"]\w*(Error|Exception)['"]|['"](AbortError|\w+Error)['"]\s*===?\s*\w+\.name/.test(

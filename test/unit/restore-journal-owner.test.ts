@@ -5,6 +5,7 @@
  * a window that is gone.
  */
 import * as assert from 'node:assert/strict';
+import { isKind } from '../../src/core/errors/error';
 import { spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import {
@@ -14,7 +15,6 @@ import {
   refuseIfRunningElsewhere,
 } from '../../src/core/backups/restore/physical/journal';
 import type { PhysicalTarget, RestoreJournal } from '../../src/core/backups/restore/physical/types';
-import { RestoreInProgressError } from '../../src/core/errors/backups';
 
 const journal = (owner?: RestoreJournal['owner']): RestoreJournal => ({
   version: 1,
@@ -38,7 +38,7 @@ describe('restore journal owner: a restore in progress is never recovered by a s
       assert.throws(
         () => refuseIfRunningElsewhere(target, j),
         (e: unknown) =>
-          e instanceof RestoreInProgressError &&
+          isKind(e, 'busy') &&
           new RegExp(`in progress in another window \\(in process ${other.pid} on this machine`).test(e.message) &&
           /nothing was changed/.test(e.message),
       );

@@ -5,16 +5,15 @@
  */
 import { statfs } from 'node:fs/promises';
 import { OpsError } from '../errors/error';
+import { isDiskFullText } from '../errors/third-party';
 import { formatBytes } from '../format';
 import { ToolFailedError, type ToolRuntime } from '../runtime';
-
-const FULL = /No space left on device|ENOSPC|could not extend file|disk quota exceeded/i;
 
 /** The tool (or the write of its output on this machine) failed because the disk is full. */
 export function isDiskFull(e: unknown): boolean {
   if ((e as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') return true;
-  if (e instanceof ToolFailedError) return e.stderrTail.some((l) => FULL.test(l));
-  return e instanceof Error && FULL.test(e.message);
+  if (e instanceof ToolFailedError) return e.stderrTail.some(isDiskFullText);
+  return isDiskFullText(e);
 }
 
 /** `df -P -k` output: the available bytes of the first file system row. */

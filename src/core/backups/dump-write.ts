@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { once } from 'node:events';
-import { runChecked, ToolCancelledError, ToolFailedError, type ToolRuntime } from '../runtime';
+import { runChecked, toolCancelled, ToolFailedError, type ToolRuntime } from '../runtime';
 import { DUMP_TO, type DumpTo } from '../stack/dump-to';
 
 export interface ManualBackupTarget {
@@ -56,7 +56,7 @@ async function streamToFile(
     ctx.onLine?.(`$ ${argv.join(' ')}`);
     const r = await t.runtime.run(argv, { env: t.env, stdout: out, onStderrLine: ctx.onLine, signal: ctx.signal });
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (ctx.signal?.aborted) throw new ToolCancelledError(argv);
+    if (ctx.signal?.aborted) throw toolCancelled(argv);
     if (r.exitCode !== 0) throw new ToolFailedError(argv, r.exitCode, r.stderrTail, t.runtime.description);
     await gate;
     await rename(partial, path);
@@ -195,7 +195,7 @@ export async function runWritingPartial(
       onStderrLine: ctx.onLine,
       signal: ctx.signal,
     });
-    if (ctx.signal?.aborted) throw new ToolCancelledError(run);
+    if (ctx.signal?.aborted) throw toolCancelled(run);
     if (r.exitCode !== 0) throw new ToolFailedError(run, r.exitCode, r.stderrTail, t.runtime.description);
     await commit();
     ok = true;

@@ -9,7 +9,7 @@
  */
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { ToolCancelledError, type ToolRuntime } from '../runtime';
+import { toolCancelled, type ToolRuntime } from '../runtime';
 import { PgBackRestError, type PgBackRestErrorAction } from '../errors/backups';
 import { repoDiskFullOr } from './pgbackrest-disk';
 
@@ -260,7 +260,7 @@ export function parsePgBackRestError(
 /**
  * Runs `pgbackrest [--config] --stanza=S --log-level-console=info --log-level-stderr=off <args> <command>`,
  * streaming each output line to `onLine`. Throws PgBackRestError (pgBackRest's code, message, hints)
- * on a non-zero exit, ToolCancelledError when cancelled.
+ * on a non-zero exit, a toolCancelled CancelledError when cancelled.
  */
 export async function runPgBackRest(
   t: PgBackRestTarget,
@@ -276,7 +276,7 @@ export async function runPgBackRest(
     ctx.onLine?.(l);
   };
   const r = await t.runtime.run(argv, { signal: ctx.signal, env: ctx.env, onStdoutLine: keep, onStderrLine: keep });
-  if (ctx.signal?.aborted) throw new ToolCancelledError(argv);
+  if (ctx.signal?.aborted) throw toolCancelled(argv);
   if (r.exitCode !== 0) {
     const err = parsePgBackRestError(lines) ?? parsePgBackRestError(r.stderrTail);
     if (err) throw new PgBackRestError(err.code, err.message, err.hints, command, t.runtime.description);

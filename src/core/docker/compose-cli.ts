@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { lineSplitter } from './exec';
-import { ComposeNotFoundError, ComposeFailedError, ComposeCancelledError } from '../errors/docker';
-export { ComposeNotFoundError, ComposeFailedError, ComposeCancelledError };
+import { composeFailed, composeNotFound } from '../errors/docker';
+import { toolCancelled } from '../errors/process';
 
 export interface ComposeCli {
   /** The program: `docker` or `docker-compose`. */
@@ -61,7 +61,7 @@ async function detect(env: NodeJS.ProcessEnv): Promise<ComposeCli> {
       `${[file, ...prefix].join(' ')}: ${r.code === 'ENOENT' ? 'not installed' : `exit ${r.exitCode ?? r.code}`}`,
     );
   }
-  throw new ComposeNotFoundError(tried.join('; '));
+  throw composeNotFound(tried.join('; '));
 }
 
 /** The global options that pin Compose to the stack: compose file, project folder, .env, project name. */
@@ -109,7 +109,7 @@ export function composeEnv(opts: Pick<RunComposeOptions, 'dockerHost' | 'dockerE
   return env;
 }
 
-/** Runs `compose <project args> <args>`; throws ComposeFailedError on a non-zero exit, ComposeCancelledError on abort. */
+/** Runs `compose <project args> <args>`; throws composeFailed on a non-zero exit, a CancelledError on abort. */
 export async function runCompose(
   p: ComposeProject,
   args: readonly string[],
@@ -119,8 +119,8 @@ export async function runCompose(
   const cli = opts.cli ?? (await findComposeCli(env));
   const argv = composeArgv(cli, p, args);
   const r = await runStreamed(argv, { env, cwd: p.infraDir, signal: opts.signal, onLine: opts.onLine });
-  if (r.cancelled) throw new ComposeCancelledError(argv);
-  if (r.exitCode !== 0) throw new ComposeFailedError(argv, r.exitCode, r.tail);
+  if (r.cancelled) throw toolCancelled(argv);
+  if (r.exitCode !== 0) throw composeFailed(argv, r.exitCode, r.tail);
   return { argv, exitCode: r.exitCode, tail: r.tail };
 }
 

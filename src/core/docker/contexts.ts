@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DockerContextError } from '../errors/docker';
-export { DockerContextError };
+import { dockerContextError } from '../errors/docker';
 
 export interface DockerContext {
   readonly name: string;
@@ -38,7 +37,7 @@ export function currentContextName(env: NodeJS.ProcessEnv = process.env): { name
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new DockerContextError(`${file} is not valid JSON (${(e as Error).message}); fix it or remove it.`);
+      throw dockerContextError(`${file} is not valid JSON (${(e as Error).message}); fix it or remove it.`);
     }
     const name = (parsed as { currentContext?: unknown } | null)?.currentContext;
     if (typeof name === 'string' && name.trim()) return { name: name.trim(), source: file };
@@ -57,7 +56,7 @@ function readMeta(file: string, tlsRoot: string): DockerContext | undefined {
   try {
     meta = JSON.parse(readFileSync(file, 'utf8')) as typeof meta;
   } catch (e) {
-    throw new DockerContextError(`${file} is not valid JSON (${(e as Error).message}): recreate the context.`);
+    throw dockerContextError(`${file} is not valid JSON (${(e as Error).message}): recreate the context.`);
   }
   if (typeof meta.Name !== 'string') return undefined;
   const docker = meta.Endpoints?.docker;
@@ -97,11 +96,11 @@ export function readContext(name: string, env: NodeJS.ProcessEnv = process.env):
   const c = existsSync(file) ? readMeta(file, join(root, 'tls')) : undefined;
   if (!c) {
     const known = listContexts(env).map((x) => x.name);
-    throw new DockerContextError(
+    throw dockerContextError(
       `Docker context "${name}" does not exist (no ${file}); known contexts: ${known.join(', ')}. ` +
         `Create it with "docker context create ${name} --docker host=ssh://user@host", or pick another one.`,
     );
   }
-  if (!c.host) throw new DockerContextError(`Docker context "${name}" (${file}) has no Docker endpoint host.`);
+  if (!c.host) throw dockerContextError(`Docker context "${name}" (${file}) has no Docker endpoint host.`);
   return c;
 }

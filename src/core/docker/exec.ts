@@ -4,21 +4,15 @@
  * Cancelling (AbortSignal) kills the process inside the container, not only the stream.
  *
  * Pipelines end like a shell's: when the reader of `stdout` goes away (the Writable closes or fails
- * before the process has ended) the process is ended (ExecOutputClosedError), as SIGPIPE would; when
+ * before the process has ended) the process is ended (ToolOutputClosedError), as SIGPIPE would; when
  * the process ends before it read all of `stdin`, that Readable is destroyed, so whatever feeds it
  * learns that its reader is gone; when `stdin` breaks (destroyed or failed before its end), the process
- * is ended rather than left waiting for input that will never come (ExecInputBrokenError).
+ * is ended rather than left waiting for input that will never come (ToolInputBrokenError).
  */
 import type Dockerode from 'dockerode';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { Demuxer } from './demux';
-import {
-  ExecCancelledError,
-  ExecOutputClosedError,
-  ExecInputBrokenError,
-  ExecConnectionLostError,
-} from '../errors/process';
-export { ExecCancelledError, ExecOutputClosedError, ExecInputBrokenError, ExecConnectionLostError };
+import { connectionLost, toolCancelled, ToolInputBrokenError, ToolOutputClosedError } from '../errors/process';
 
 export interface ExecOptions {
   user?: string;
@@ -120,7 +114,7 @@ export async function execInContainer(
   argv: readonly string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
-  if (opts.signal?.aborted) throw new ExecCancelledError(argv);
+  if (opts.signal?.aborted) throw toolCancelled(argv, argv[0] ?? '');
   const container = docker.getContainer(containerId);
   // A fixed wrapper (argv stays separate: "$@", no interpolation) that reports the tool's pid inside
   // the container on stderr's first line, so a cancel can signal exactly that process.
@@ -242,23 +236,23 @@ export async function execInContainer(
     await outDone;
     errLines.flush();
   }
-  if (cancelled) throw new ExecCancelledError(argv);
-  if (endedEarly?.why === 'output-closed') throw new ExecOutputClosedError(argv, endedEarly.reason);
-  if (endedEarly?.why === 'input-broken') throw new ExecInputBrokenError(argv, endedEarly.reason);
+  if (cancelled) throw toolCancelled(argv, argv[0] ?? '');
+  if (endedEarly?.why === 'output-closed') throw new ToolOutputClosedError(argv, undefined, endedEarly.reason);
+  if (endedEarly?.why === 'input-broken') throw new ToolInputBrokenError(argv, undefined, endedEarly.reason);
   // The exec may report Running briefly after the stream ends.
   for (let i = 0; i < 50; i++) {
     let info: Dockerode.ExecInspectInfo;
     try {
       info = await exec.inspect();
     } catch (e) {
-      throw new ExecConnectionLostError(argv, (e as Error).message);
+      throw connectionLost(argv, (e as Error).message);
     }
     if (!info.Running) return { exitCode: info.ExitCode ?? -1, stderrTail, stdoutLines };
     await new Promise((r) => setTimeout(r, 20));
   }
   if (streamError) throw streamError;
   // The output stream ended while the tool still runs: the connection to the engine dropped (e.g. SSH).
-  throw new ExecConnectionLostError(argv, 'the tool is still running in the container');
+  throw connectionLost(argv, 'the tool is still running in the container');
 }
 
 /** Ends a process inside the container (the Engine has no "kill exec"; its inspect Pid is the host's). */

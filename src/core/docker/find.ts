@@ -4,8 +4,8 @@
  * (`proj_svc_1`) and v2 (`proj-svc-1`) set the same labels.
  */
 import type Dockerode from 'dockerode';
-import { ServiceNotCreatedError, ServiceNotRunningError } from '../errors/docker';
-export { ServiceNotCreatedError, ServiceNotRunningError };
+import { ServiceNotCreatedError, serviceNotRunning } from '../errors/docker';
+export { ServiceNotCreatedError, serviceNotRunning };
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
@@ -31,7 +31,7 @@ export async function runningServiceContainer(
 ): Promise<Dockerode.ContainerInfo> {
   const list = await createdContainers(docker, project, service);
   const running = list.find((c) => c.State === 'running');
-  if (!running) throw new ServiceNotRunningError(service, list[0]!.State);
+  if (!running) throw serviceNotRunning(service, list[0]!.State);
   return running;
 }
 

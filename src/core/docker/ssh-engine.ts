@@ -26,6 +26,7 @@ import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { checkHostKey, defaultKnownHostsFiles, hostKeyError, readKnownHosts, type HostKeyError } from './known-hosts';
 import { SshConnectError } from '../errors/docker';
+import { isSshChannelRefused, isSshHandshakeTimeout } from '../errors/third-party';
 export { SshConnectError };
 
 export interface SshAddress {
@@ -211,7 +212,7 @@ export class SshEngine {
       } catch (e) {
         link.channels--;
         // OpenSSH refuses channels beyond MaxSessions: use another connection for the rest.
-        if (attempt < 2 && /open failed|Channel open failure/i.test((e as Error).message) && !link.closed) {
+        if (attempt < 2 && isSshChannelRefused(e) && !link.closed) {
           link.limit = Math.max(1, link.channels);
           continue;
         }
@@ -333,7 +334,7 @@ function describeConnectError(e: Error & { level?: string; code?: string }, addr
         `on the host, or load the right key into your ssh-agent.`,
       'EAUTH',
     );
-  if (/Timed out while waiting for handshake/i.test(e.message))
+  if (isSshHandshakeTimeout(e))
     return new SshConnectError(
       `${address}: no SSH handshake within ${readyMs / 1000} s; is sshd listening there?`,
       'ETIMEDOUT',

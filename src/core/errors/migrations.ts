@@ -1,84 +1,36 @@
-/** Errors of sqlx migrations: sqlx's own (with its exact messages), file names, transaction ids. */
+/**
+ * Errors of sqlx migrations, with sqlx's exact messages. MigrateError, MigrationFilenameError and
+ * MigrationXidError are branched on, so they are classes in error.ts; `migrateError` makes sqlx's errors.
+ */
 import { errorText } from '../format';
-import { OpsError } from './error';
+import { MigrateError } from './error';
 
-export type MigrateErrorKind =
-  | 'VersionMismatch'
-  | 'VersionMissing'
-  | 'Dirty'
-  | 'ExecuteMigration'
-  | 'VersionNotPresent'
-  | 'VersionTooOld'
-  | 'VersionTooNew'
-  | 'InvalidFile'
-  /** Two files of the folder share a version (sqlx would apply one, then fail on the other). */
-  | 'DuplicateVersion';
+export { MigrateError, MigrationFilenameError, MigrationXidError, type MigrateErrorKind } from './error';
 
-/** A migration error with sqlx's exact message. */
-export class MigrateError extends OpsError {
-  constructor(
-    /** sqlx's name for it. */
-    readonly sqlxKind: MigrateErrorKind,
-    message: string,
-    readonly version?: bigint,
-    /** For ExecuteMigration: where in the file the server reported the error (1-based). */
-    readonly position?: { file: string; line: number; column: number },
-    override readonly cause?: unknown,
-  ) {
-    super('migration', message, {
-      cause,
-      facts: position ? { file: position.file, line: position.line, column: position.column } : {},
-    });
-    this.name = 'MigrateError';
-  }
+type Position = { file: string; line: number; column: number };
 
-  static mismatch(v: bigint): MigrateError {
-    return new MigrateError('VersionMismatch', `migration ${v} was previously applied but has been modified`, v);
-  }
-  static missing(v: bigint): MigrateError {
-    return new MigrateError(
+/** sqlx's migration errors, each with its exact message. */
+export const migrateError = {
+  mismatch: (v: bigint) =>
+    new MigrateError('VersionMismatch', `migration ${v} was previously applied but has been modified`, v),
+  missing: (v: bigint) =>
+    new MigrateError(
       'VersionMissing',
       `migration ${v} was previously applied but is missing in the resolved migrations`,
       v,
-    );
-  }
-  static dirty(v: bigint): MigrateError {
-    return new MigrateError(
+    ),
+  dirty: (v: bigint) =>
+    new MigrateError(
       'Dirty',
       `migration ${v} is partially applied; fix and remove row from \`_sqlx_migrations\` table`,
       v,
-    );
-  }
-  static execute(v: bigint, e: unknown, position?: { file: string; line: number; column: number }): MigrateError {
-    const msg = errorText(e);
-    return new MigrateError('ExecuteMigration', `while executing migration ${v}: ${msg}`, v, position, e);
-  }
-  static notPresent(v: bigint): MigrateError {
-    return new MigrateError('VersionNotPresent', `migration ${v} is not present in the migration source`, v);
-  }
-  static tooOld(t: bigint, l: bigint): MigrateError {
-    return new MigrateError('VersionTooOld', `migration ${t} is older than the latest applied migration ${l}`, t);
-  }
-  static tooNew(t: bigint, l: bigint): MigrateError {
-    return new MigrateError('VersionTooNew', `migration ${t} is newer than the latest applied migration ${l}`, t);
-  }
-}
-
-export class MigrationFilenameError extends OpsError {
-  constructor(readonly fileName: string) {
-    super(
-      'migration',
-      `error parsing migration filename "${fileName}"; expected integer version prefix (e.g. \`01_foo.sql\`)`,
-      { facts: { file: fileName } },
-    );
-    this.name = 'MigrationFilenameError';
-  }
-}
-
-/** A migration's transaction id cannot be read (the Recovery Timeline's "restore before this migration"). */
-export class MigrationXidError extends OpsError {
-  constructor(message: string) {
-    super('migration', message);
-    this.name = 'MigrationXidError';
-  }
-}
+    ),
+  execute: (v: bigint, e: unknown, position?: Position) =>
+    new MigrateError('ExecuteMigration', `while executing migration ${v}: ${errorText(e)}`, v, position, e),
+  notPresent: (v: bigint) =>
+    new MigrateError('VersionNotPresent', `migration ${v} is not present in the migration source`, v),
+  tooOld: (t: bigint, l: bigint) =>
+    new MigrateError('VersionTooOld', `migration ${t} is older than the latest applied migration ${l}`, t),
+  tooNew: (t: bigint, l: bigint) =>
+    new MigrateError('VersionTooNew', `migration ${t} is newer than the latest applied migration ${l}`, t),
+};

@@ -7,7 +7,7 @@
  * with the way back (`DROP INDEX CONCURRENTLY`), which the user runs, then Run Pending again.
  */
 import type { Client } from 'pg';
-import { MigrateError } from './sqlx';
+import { migrateError } from '../errors/migrations';
 import type { LocalMigration } from './source';
 
 /** The index names a migration creates concurrently (`CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name`). */
@@ -37,7 +37,7 @@ export async function refuseOverInvalidIndex(client: Client, m: LocalMigration):
   );
   if (!r.rows.length) return;
   const drops = r.rows.map((x) => `DROP INDEX CONCURRENTLY ${quote(x.schema)}.${quote(x.name)};`);
-  throw MigrateError.execute(
+  throw migrateError.execute(
     m.version,
     new Error(
       `${r.rows.map((x) => `${x.schema}.${x.name}`).join(', ')} ${r.rows.length > 1 ? 'are' : 'is'} INVALID: ` +

@@ -8,6 +8,7 @@ import { advisoryLockId } from './checksum';
 import { folderError, loadMigrations, type LocalMigration } from './source';
 import { concurrentIndexNames, NO_TX_FAILED_NOTE, refuseOverInvalidIndex } from './invalid-index';
 import { computeStatus, summarize, type AppliedMigration, type MigrationStatus, type StatusSummary } from './status';
+import { migrateError } from '../errors/migrations';
 import { formatRustDuration, MigrateError, SQL } from './sqlx';
 
 export type ConnectFn = () => Promise<Client>;
@@ -97,12 +98,12 @@ export class Migrator {
     if (problem) throw problem;
     const ups = local.filter((m) => m.type !== 'down');
     if (opts.target !== undefined && !ups.some((m) => m.version === opts.target))
-      throw MigrateError.notPresent(opts.target);
+      throw migrateError.notPresent(opts.target);
 
     return this.locked(opts, async (client) => {
       await client.query(SQL.ensureTable);
       const dirty = await client.query(SQL.dirty);
-      if (dirty.rows.length) throw MigrateError.dirty(BigInt(dirty.rows[0].version));
+      if (dirty.rows.length) throw migrateError.dirty(BigInt(dirty.rows[0].version));
       const appliedRows = (await client.query(SQL.listApplied)).rows.map((r) => ({
         version: BigInt(r.version),
         checksum: r.checksum as Buffer,
@@ -110,11 +111,11 @@ export class Migrator {
       if (!opts.ignoreMissing) {
         const localVersions = new Set(ups.map((m) => m.version));
         const missing = appliedRows.find((a) => !localVersions.has(a.version));
-        if (missing) throw MigrateError.missing(missing.version);
+        if (missing) throw migrateError.missing(missing.version);
       }
       const latest = appliedRows.at(-1)?.version;
       if (opts.target !== undefined && latest !== undefined && opts.target < latest)
-        throw MigrateError.tooOld(opts.target, latest);
+        throw migrateError.tooOld(opts.target, latest);
 
       const applied = new Map(appliedRows.map((a) => [a.version, a.checksum]));
       const done: AppliedResult[] = [];
@@ -122,7 +123,7 @@ export class Migrator {
       for (const m of ups) {
         const checksum = applied.get(m.version);
         if (checksum) {
-          if (!m.checksum.equals(checksum)) throw MigrateError.mismatch(m.version);
+          if (!m.checksum.equals(checksum)) throw migrateError.mismatch(m.version);
           continue;
         }
         if (opts.target !== undefined && m.version > opts.target) {
@@ -154,16 +155,16 @@ export class Migrator {
     if (problem) throw problem;
     const downs = new Map(local.filter((m) => m.type === 'down').map((m) => [m.version, m]));
     if (opts.target !== undefined && opts.target !== 0n && !local.some((m) => m.version === opts.target))
-      throw MigrateError.notPresent(opts.target);
+      throw migrateError.notPresent(opts.target);
 
     return this.locked(opts, async (client) => {
       await client.query(SQL.ensureTable);
       const dirty = await client.query(SQL.dirty);
-      if (dirty.rows.length) throw MigrateError.dirty(BigInt(dirty.rows[0].version));
+      if (dirty.rows.length) throw migrateError.dirty(BigInt(dirty.rows[0].version));
       const appliedVersions = (await client.query(SQL.listApplied)).rows.map((r) => BigInt(r.version)).reverse();
       const latest = appliedVersions[0];
       if (opts.target !== undefined && latest !== undefined && opts.target > latest)
-        throw MigrateError.tooNew(opts.target, latest);
+        throw migrateError.tooNew(opts.target, latest);
       const reverted: AppliedResult[] = [];
       for (const version of appliedVersions) {
         const down = downs.get(version);
@@ -266,7 +267,7 @@ export class Migrator {
       if (!m.noTx) await client.query('ROLLBACK').catch(() => undefined);
       if (signal?.aborted) throw new CancelledError();
       const pos = Number((e as { position?: string }).position);
-      const err = MigrateError.execute(m.version, e, {
+      const err = migrateError.execute(m.version, e, {
         file: m.path,
         ...(Number.isFinite(pos) && pos > 0 ? positionIn(m.sql, pos) : { line: 1, column: 1 }),
       });

@@ -3,9 +3,9 @@
  * the stack's queue. A second operation either waits its turn (`mode: 'wait'`) or is refused at once
  * with a message naming the running one (`mode: 'refuse'`, what restores use).
  */
-import { OperationBusyError } from '../errors/misc';
+import { operationBusy } from '../errors/misc';
 import { cancel } from './cancel';
-export { OperationBusyError };
+export { operationBusy };
 
 export interface OperationContext {
   readonly signal: AbortSignal;
@@ -22,7 +22,7 @@ export interface OperationListener {
 
 export interface RunOperationOptions {
   signal?: AbortSignal;
-  /** 'wait' (default) queues behind the running operation; 'refuse' throws OperationBusyError. */
+  /** 'wait' (default) queues behind the running operation; 'refuse' throws operationBusy (kind 'busy'). */
   mode?: 'wait' | 'refuse';
   listener?: OperationListener;
   /**
@@ -63,10 +63,10 @@ export class OperationQueue {
   /**
    * Takes the queue's place for an operation that first prepares (reads the stack, asks, confirms) and runs
    * later with `{ claim }`: from this moment, synchronously, the queue is busy and a 'refuse' operation or
-   * another claim is refused (OperationBusyError naming `title`). Release it when the operation is not run.
+   * another claim is refused (operationBusy naming `title`). Release it when the operation is not run.
    */
   claim(title: string): OperationClaim {
-    if (this.busy) throw new OperationBusyError(this.running ?? 'another operation', title);
+    if (this.busy) throw operationBusy(this.running ?? 'another operation', title);
     const claim: OperationClaim = { title, release: () => void this.claims.delete(claim) };
     this.claims.add(claim);
     return claim;
@@ -86,7 +86,7 @@ export class OperationQueue {
   run<T>(title: string, work: (ctx: OperationContext) => Promise<T>, opts: RunOperationOptions = {}): Promise<T> {
     if (opts.mode === 'refuse' && this.busyBesides(opts.claim)) {
       opts.claim?.release();
-      return Promise.reject(new OperationBusyError(this.running ?? 'another operation', title));
+      return Promise.reject(operationBusy(this.running ?? 'another operation', title));
     }
     this.waiting++;
     opts.claim?.release();

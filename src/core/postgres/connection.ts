@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { Client } from 'pg';
 import { sourced, type Sourced, type StackConfig } from '../infra';
+import { isPgPasswordMissing, isPgTimeout } from '../errors/third-party';
 import {
   ConnectionConfigError,
   ConnectionError,
@@ -144,7 +145,7 @@ function explain(e: unknown, t: ConnectionTarget): ConnectionError {
       e,
     );
   }
-  if (/client password must be a string|password authentication failed/i.test(msg) && !t.password) {
+  if (isPgPasswordMissing(e) && !t.password) {
     return new ConnectionError(
       'passwordRequired',
       `The server at ${where} asks a password for user "${t.user}", and ${t.source} holds none.`,
@@ -160,7 +161,7 @@ function explain(e: unknown, t: ConnectionTarget): ConnectionError {
       e,
     );
   }
-  if (err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ETIMEDOUT' || /timeout/i.test(msg)) {
+  if (err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ETIMEDOUT' || isPgTimeout(e)) {
     return new ConnectionError('unreachable', `Cannot reach ${where} (from ${t.source}): ${msg}.`, t, e);
   }
   return new ConnectionError('other', `Cannot connect to ${describeTarget(t)}: ${msg}`, t, e);

@@ -12,17 +12,11 @@
  */
 import type Dockerode from 'dockerode';
 import { PassThrough, pipeline, type Duplex, type Readable, type Writable } from 'node:stream';
-import {
-  execInContainer,
-  ExecCancelledError,
-  ExecInputBrokenError,
-  ExecOutputClosedError,
-  lineSplitter,
-  pipelineEnds,
-} from '../docker/exec';
-import { ToolCancelledError, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError } from '../errors/process';
+import { execInContainer, lineSplitter, pipelineEnds } from '../docker/exec';
+import { isCancelled } from '../errors/error';
+import { toolCancelled, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError } from '../errors/process';
 
-export { ToolCancelledError, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError };
+export { toolCancelled, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError };
 
 export interface ToolRunOptions {
   /** Extra environment (PGPASSWORD…); never put secrets in argv. */
@@ -141,9 +135,10 @@ export class ContainerRuntime implements ToolRuntime {
         workingDir: opts.cwd,
       });
     } catch (e) {
-      if (e instanceof ExecCancelledError) throw new ToolCancelledError(argv);
-      if (e instanceof ExecOutputClosedError) throw new ToolOutputClosedError(argv, this.description);
-      if (e instanceof ExecInputBrokenError) throw new ToolInputBrokenError(argv, this.description);
+      // docker exec's errors, said again with where the program ran.
+      if (isCancelled(e)) throw toolCancelled(argv);
+      if (e instanceof ToolOutputClosedError) throw new ToolOutputClosedError(argv, this.description);
+      if (e instanceof ToolInputBrokenError) throw new ToolInputBrokenError(argv, this.description);
       throw e;
     }
   }
@@ -217,7 +212,7 @@ export class HostRuntime implements ToolRuntime {
     if (opts.stdout) child.stdout!.unpipe(opts.stdout);
     outLines.flush();
     errLines.flush();
-    if (r.isCanceled || opts.signal?.aborted) throw new ToolCancelledError(argv);
+    if (r.isCanceled || opts.signal?.aborted) throw toolCancelled(argv);
     if (endedEarly?.why === 'output-closed') throw new ToolOutputClosedError(argv, this.description);
     if (endedEarly?.why === 'input-broken') throw new ToolInputBrokenError(argv, this.description);
     if (r.failed && r.exitCode === undefined) {

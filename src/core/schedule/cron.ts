@@ -7,8 +7,7 @@
  * which; `ofeliaFiveFieldMode` guesses it from the Ofelia image tag.
  */
 import { Cron } from 'croner';
-import { ScheduleError } from '../errors/misc';
-export { ScheduleError };
+import { scheduleError } from '../errors/misc';
 
 export type FiveFieldMode = 'seconds-first' | 'standard';
 
@@ -84,7 +83,7 @@ function describePattern(p: string): string {
   return p;
 }
 
-/** Parses one Ofelia schedule. Throws ScheduleError naming the spec and what is wrong. */
+/** Parses one Ofelia schedule. Throws a scheduleError naming the spec and what is wrong. */
 export function parseOfeliaSchedule(
   spec: string,
   opts: { timezone?: string; fiveField?: FiveFieldMode } = {},
@@ -102,9 +101,9 @@ export function parseOfeliaSchedule(
     try {
       everyMs = parseGoDuration(d);
     } catch (e) {
-      throw new ScheduleError(spec, (e as Error).message);
+      throw scheduleError(spec, (e as Error).message);
     }
-    if (everyMs <= 0) throw new ScheduleError(spec, 'the interval must be positive');
+    if (everyMs <= 0) throw scheduleError(spec, 'the interval must be positive');
     return {
       spec,
       describe: `every ${d}`,
@@ -127,10 +126,7 @@ export function parseOfeliaSchedule(
   if (s.startsWith('@')) {
     const p = DESCRIPTORS[s.toLowerCase()];
     if (!p)
-      throw new ScheduleError(
-        spec,
-        `unknown descriptor (use ${Object.keys(DESCRIPTORS).join(', ')} or @every <duration>)`,
-      );
+      throw scheduleError(spec, `unknown descriptor (use ${Object.keys(DESCRIPTORS).join(', ')} or @every <duration>)`);
     pattern = p;
   } else {
     const fields = s.split(/\s+/);
@@ -138,7 +134,7 @@ export function parseOfeliaSchedule(
     else if (fields.length === 5)
       pattern = (opts.fiveField ?? 'standard') === 'seconds-first' ? `${fields.join(' ')} *` : `0 ${fields.join(' ')}`;
     else
-      throw new ScheduleError(
+      throw scheduleError(
         spec,
         `${fields.length} fields; Ofelia takes 6 (sec min hour day month weekday), 5, a descriptor like @daily or @every <duration>`,
       );
@@ -147,7 +143,7 @@ export function parseOfeliaSchedule(
   try {
     cron = new Cron(pattern, { timezone, paused: true });
   } catch (e) {
-    throw new ScheduleError(spec, (e as Error).message);
+    throw scheduleError(spec, (e as Error).message);
   }
   const next = (from: Date): Date | undefined => cron.nextRun(from) ?? undefined;
   const runs = cron.nextRuns(6, new Date(Date.UTC(2026, 0, 1)));

@@ -13,13 +13,12 @@ export interface SchedulerStartConfirmation {
   readonly button: string;
 }
 
-export { SchedulerNotStartableError } from '../errors/misc';
-import { SchedulerNotStartableError } from '../errors/misc';
+import type { OpsError } from '../errors/error';
+import { schedulerNotStartable } from '../errors/misc';
 
 /** Why the scheduler cannot be started by this action (already running, no service, state unknown …). */
-function notStartable(state: SchedulerState): SchedulerNotStartableError {
-  return new SchedulerNotStartableError(
-    state.status,
+function notStartable(state: SchedulerState): OpsError {
+  return schedulerNotStartable(
     state.status === 'running'
       ? `${state.headline}: nothing to start.`
       : `${state.headline}. ${state.detail.join(' ')}`.replace(/\.\./g, '.'),

@@ -9,15 +9,10 @@ import type Dockerode from 'dockerode';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import type { StackConfig } from '../infra';
-import {
-  composeEnv,
-  runCompose,
-  runStreamed,
-  ComposeCancelledError,
-  ComposeFailedError,
-  type ComposeCli,
-} from '../docker/compose-cli';
-import { execInContainer, ExecCancelledError } from '../docker/exec';
+import { composeEnv, runCompose, runStreamed, type ComposeCli } from '../docker/compose-cli';
+import { execInContainer } from '../docker/exec';
+import { composeFailed } from '../errors/docker';
+import { toolCancelled } from '../errors/process';
 import { runningServiceContainer } from '../docker/find';
 import type { StackContext } from './context';
 import { CONTAINER_BACKUPS_DIR, MANUAL_BACKUP_DIR, REPO_DIR } from './site';
@@ -103,8 +98,8 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
       `$ ${argv.join(' ')}   (in ${stack.infraDir}, COMPOSE_PROJECT_NAME=${stack.projectName}, ONLY_DATABASE=${env['ONLY_DATABASE']})`,
     );
     const r = await runStreamed(argv, { env, cwd: stack.infraDir, signal: opts.signal, onLine: line });
-    if (r.cancelled) throw new ComposeCancelledError(argv);
-    if (r.exitCode !== 0) throw new ComposeFailedError(argv, r.exitCode, r.tail);
+    if (r.cancelled) throw toolCancelled(argv);
+    if (r.exitCode !== 0) throw composeFailed(argv, r.exitCode, r.tail);
     return { mode: 'script', script, profile, createdFolders: [] };
   }
 
@@ -175,7 +170,7 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
           `did not accept connections within ${(opts.readyTimeoutMs ?? 120_000) / 1000} s: ` +
           `see its logs (TimescaleDB Ops: Show Logs).`,
       );
-    if (opts.signal?.aborted) throw new ExecCancelledError(['pg_isready']);
+    if (opts.signal?.aborted) throw toolCancelled(['pg_isready']);
     await new Promise((r2) => setTimeout(r2, 500));
   }
   line('PostgreSQL accepts connections');

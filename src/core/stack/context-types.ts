@@ -18,7 +18,7 @@ import type { ConnectionTarget } from '../postgres/connection';
 import type { RepositoryConfig } from './pgbackrest-conf';
 import type { RuntimeKind, Sourced, StackSettings } from './settings';
 import type { Site } from './site';
-import { PgBackRestConfigError } from '../errors/backups';
+import type { OpsError } from '../errors/error';
 
 /** What resolveStack needs besides the stack and its settings. */
 export interface StackDeps {
@@ -89,12 +89,10 @@ export interface PgBackRestConfigFacts {
   /** The text with every secret value replaced (for anything shown). */
   readonly shown?: string;
   /** Why the file could not be read: names the file, its source and the fix. */
-  readonly error?: PgBackRestConfigError;
+  readonly error?: OpsError;
   readonly stanza: Sourced<string>;
   readonly repositories: readonly RepositoryConfig[];
 }
-
-export { PgBackRestConfigError };
 
 export interface StackContext {
   readonly stack: StackConfig;
@@ -130,7 +128,7 @@ export interface StackContext {
   infraSite(): Promise<Site>;
   /** The pgBackRest config in effect (never throws for a missing file: see `error`). */
   pgbackrest(): Promise<PgBackRestConfigFacts>;
-  /** As pgbackrest(), but throws the PgBackRestConfigError when the file cannot be read. */
+  /** As pgbackrest(), but throws the pgBackRestConfigError (kind 'config', facts.file) when the file cannot be read. */
   requirePgBackRestConfig(): Promise<PgBackRestConfigFacts & { readonly text: string }>;
   /** Forget what was resolved through the engine (the container restarted, a setting changed). */
   refresh(): void;

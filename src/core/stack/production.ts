@@ -6,7 +6,7 @@
  * cluster-wide one. With args, `confirm` must be that string; `confirm: true` is refused there with a
  * message saying what to pass. Other stacks keep `confirm: true`.
  */
-import { ConfirmationError } from '../errors/misc';
+import { confirmationError } from '../errors/misc';
 
 export interface ProductionMatch {
   /** The glob that matched. */
@@ -71,7 +71,7 @@ export interface DestructiveGuard {
   readonly production?: ProductionMatch;
 }
 
-export { ConfirmationError };
+export { confirmationError };
 
 function what(g: DestructiveGuard): string {
   return g.scope === 'database' ? `the database name "${g.name}"` : `the stack (compose project) name "${g.name}"`;
@@ -80,16 +80,16 @@ function what(g: DestructiveGuard): string {
 /** Checks `confirm` of an args call: `true` for other stacks, the exact name for a production stack. */
 export function checkConfirmArg(confirm: unknown, g: DestructiveGuard): void {
   if (!g.production) {
-    if (confirm !== true) throw new ConfirmationError(`${g.command} changes data: pass { confirm: true }.`);
+    if (confirm !== true) throw confirmationError(`${g.command} changes data: pass { confirm: true }.`);
     return;
   }
   if (confirm === g.name) return;
   const why = `${g.command} on a production stack (tsdbOps.stacks.production "${g.production.glob}" matched ${g.production.matched})`;
   if (confirm === true)
-    throw new ConfirmationError(
+    throw confirmationError(
       `${why} is not confirmed by confirm: true: pass { confirm: ${JSON.stringify(g.name)} } (${what(g)}).`,
     );
-  throw new ConfirmationError(
+  throw confirmationError(
     `${why} needs { confirm: ${JSON.stringify(g.name)} } (${what(g)}); got ${JSON.stringify(confirm ?? null)}.`,
   );
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { ComposeService, StackConfig } from '../infra';
 import { sourced } from '../infra/sourced';
 import type { Engine } from '../docker/engines';
-import { projectContainers, ServiceNotCreatedError, ServiceNotRunningError } from '../docker/find';
+import { projectContainers, ServiceNotCreatedError, serviceNotRunning } from '../docker/find';
 import { ContainerRuntime, envRecord, HostRuntime, postgresIsPid1, type ToolRuntime } from '../runtime';
 import { resolveConnection, stackCredentials, type ConnectionTarget } from '../postgres/connection';
 import { maskConf, repositoriesInConf } from './pgbackrest-conf';
@@ -22,8 +22,9 @@ import {
   type Site,
   type SiteSource,
 } from './site';
+import { pgBackRestConfigError } from '../errors/backups';
+import type { OpsError } from '../errors/error';
 import {
-  PgBackRestConfigError,
   type DatabaseContainer,
   type PgBackRestConfigFacts,
   type StackContext,
@@ -135,7 +136,7 @@ export class StackResolver implements StackContext {
     if (db.running) return db;
     this.refresh();
     const again = await this.database();
-    if (!again.running) throw new ServiceNotRunningError(this.dbService!.name, this.dbState ?? 'stopped');
+    if (!again.running) throw serviceNotRunning(this.dbService!.name, this.dbState ?? 'stopped');
     return again;
   }
 
@@ -244,7 +245,7 @@ export class StackResolver implements StackContext {
     place: ToolPlace,
     path: string,
     rt: ToolRuntime | undefined,
-  ): Promise<PgBackRestConfigError> {
+  ): Promise<OpsError> {
     let exists: boolean | undefined;
     if (rt) exists = (await rt.run(['test', '-e', path]).catch(() => undefined))?.exitCode === 0;
     else {
@@ -260,17 +261,13 @@ export class StackResolver implements StackContext {
             `or change PGBACKREST_CONFIG there (or set tsdbOps.backups.pgbackrestConfig)`
           : `create it, or set tsdbOps.backups.pgbackrestConfig to the file pgBackRest reads`;
     if (exists === false || exists === undefined)
-      return new PgBackRestConfigError(
+      return pgBackRestConfigError(
         path,
-        file.from,
-        'missing',
         `The pgBackRest config ${path} (from ${file.from}) does not exist in ${where}` +
           `${exists === undefined ? ' (or cannot be checked while the container is stopped)' : ''}: ${fix}.`,
       );
-    return new PgBackRestConfigError(
+    return pgBackRestConfigError(
       path,
-      file.from,
-      'unreadable',
       `The pgBackRest config ${path} (from ${file.from}) cannot be read by OS user ${place.user.value} in ${where}: ` +
         `make it readable by that user (chmod 640 and the user's group), or ${fix}.`,
     );

@@ -28,7 +28,7 @@ import { CancelledByUser, confirmLive, type Args } from './register';
 import { COMMAND } from '../ids';
 import { errorText } from '../../core/format';
 import type { OperationQueue } from '../../core/operations/queue';
-import { runStackOperation } from '../operation';
+import { runStackOperation, type OperationOutput } from '../operation';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -132,6 +132,12 @@ async function runCommandRunner(
   return { mode: 'command' as const, exitCode: r.exitCode, summary: ctx.controller.get(stack)?.report?.summary };
 }
 
+/** Steps and lines of a migration operation go to the Migrations output. */
+const outputOf = (ctx: MigrationCommandContext): OperationOutput => ({
+  step: (_t, l) => ctx.output.appendLine(l),
+  line: (_t, l) => ctx.output.appendLine(l),
+});
+
 /**
  * Applies the pending migrations (or runs the command runner) in the stack's queue under the one cancellable
  * progress path (ui/operation.ts): each line in the notification and the Migrations output.
@@ -159,10 +165,7 @@ async function apply(
         })),
       };
     },
-    {
-      output: { step: (_t, l) => ctx.output.appendLine(l), line: (_t, l) => ctx.output.appendLine(l) },
-      secrets: [conn.password],
-    },
+    { output: outputOf(ctx), secrets: [conn.password] },
   );
 }
 
@@ -266,12 +269,21 @@ export async function revert(ctx: MigrationCommandContext, args: Args) {
   }
   ctx.output.appendLine(`\n[${new Date().toISOString()}] sqlx migrate revert (built in) on ${describeTarget(conn)}`);
   try {
-    const r = await ctx.controller.migrator(stack, conn).revert({ onLine: (l) => ctx.output.appendLine(l) });
-    await ctx.controller.refresh();
-    return { reverted: r.reverted.map((a) => ({ version: a.version.toString(), description: a.description })) };
+    // In the stack's queue under the one cancellable progress path, like Run Pending.
+    return await runStackOperation(
+      ctx.queueFor(stack),
+      'Reverting a migration',
+      async (op) => {
+        const r = await ctx.controller.migrator(stack, conn).revert({ signal: op.signal, onLine: op.step });
+        await ctx.controller.refresh();
+        return { reverted: r.reverted.map((a) => ({ version: a.version.toString(), description: a.description })) };
+      },
+      { output: outputOf(ctx), secrets: [conn.password] },
+    );
   } catch (e) {
     ctx.output.appendLine(`error: ${errorText(e)}`);
     await ctx.controller.refresh();
+    if (e instanceof CancelledError && !args) return undefined;
     throw e; // register shows it, with an Open File button at its position in the file
   }
 }

@@ -12,7 +12,7 @@ import { relative } from 'node:path';
 import { isCancelled } from '../../core/operations/cancel';
 import { errorText } from '../../core/format';
 import { OpsError } from '../../core/errors/error';
-import { ConfirmationError, checkConfirmArg, type DestructiveGuard } from '../../core/stack/production';
+import { confirmationError, checkConfirmArg, type DestructiveGuard } from '../../core/stack/production';
 import type { StackConfig } from '../../core/infra';
 import type { StackRegistry } from '../stacks';
 import { confirmDestructive, guardFor, productionOf } from '../production';
@@ -93,7 +93,7 @@ async function guardAutomation(spec: CommandSpec, args: Record<string, unknown>)
   if (!stack || !changesLive(spec, args, stack.dbService?.name)) return;
   const production = productionOf(stack, environment.contextOf?.(stack));
   const problem = confirmProblem(spec, args['confirm'], { projectName: stack.projectName, production });
-  if (problem) throw new ConfirmationError(problem);
+  if (problem) throw confirmationError(problem);
 }
 
 export function register<N = unknown>(

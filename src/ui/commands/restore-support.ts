@@ -7,7 +7,7 @@ import type { DestructiveGuard } from '../../core/stack/production';
 import { confirmDestructive } from '../production';
 import * as vscode from 'vscode';
 import type { StackConfig } from '../../core/infra';
-import { OperationBusyError, type OperationClaim } from '../../core/operations/queue';
+import { operationBusy, type OperationClaim } from '../../core/operations/queue';
 import { manualBackupHostDir } from '../../core/stack/site';
 import { pgbackrestInfo, type StanzaInfo } from '../../core/backups/pgbackrest';
 import { restorePhysical, type PhysicalRestoreResult, type PhysicalSource } from '../../core/backups/restore/physical';
@@ -137,7 +137,7 @@ export class Restores {
 
   /**
    * The stack, and its queue's place taken at once (before anything is read or asked): while this call
-   * prepares and runs, another restore on the stack is refused (OperationBusyError).
+   * prepares and runs, another restore on the stack is refused (an operationBusy error, kind 'busy').
    */
   async stackFor(args: Args, node: ViewNode | undefined): Promise<StackConfig> {
     const stack = await stackOf(this.ctx.registry, args, node);
@@ -177,7 +177,7 @@ export class Restores {
     this.claim = undefined;
     if (queue.busyBesides(claim)) {
       claim?.release();
-      throw new OperationBusyError(queue.running ?? 'another operation', title);
+      throw operationBusy(queue.running ?? 'another operation', title);
     }
     this.ctx.output.appendLine('');
     this.ctx.output.appendLine(`[${new Date().toISOString()}] ${title} (${stack.projectName})`);

@@ -15,7 +15,8 @@ import { DRILL_LABEL, DRILL_PROJECT_LABEL, runDrill } from '../../../src/core/ba
 import { drillTargetOf } from '../../../src/core/backups/drill-target';
 import { EngineRegistry } from '../../../src/core/docker/engines';
 import { readStack } from '../../../src/core/infra';
-import { PgBackRestConfigError, resolveStack } from '../../../src/core/stack/context';
+import { isKind } from '../../../src/core/errors/error';
+import { resolveStack } from '../../../src/core/stack/context';
 import { recordingContext } from '../restore-context';
 import type { Stack } from '../stack';
 
@@ -87,8 +88,9 @@ export async function contextChecks(stack: Stack): Promise<CheckResult[]> {
         { engines, processEnv: environment },
       );
       const pg = await sctx.pgbackrest();
-      assert.ok(pg.error instanceof PgBackRestConfigError);
-      assert.equal(pg.error.reason, 'missing');
+      assert.ok(isKind(pg.error, 'config'), String(pg.error));
+      assert.equal(pg.error.facts.file, '/etc/pgbackrest/nope.conf');
+      assert.match(pg.error.message, /does not exist/);
       await assert.rejects(drillTargetOf(sctx, { pgbackrest: true }), (e: Error) => {
         assert.match(e.message, /\/etc\/pgbackrest\/nope\.conf/);
         assert.match(e.message, /setting tsdbOps\.backups\.pgbackrestConfig/);
@@ -104,8 +106,8 @@ export async function contextChecks(stack: Stack): Promise<CheckResult[]> {
         { engines, processEnv: environment },
       );
       await assert.rejects(sctx.requirePgBackRestConfig(), (e: Error) => {
-        assert.ok(e instanceof PgBackRestConfigError);
-        assert.equal(e.reason, 'unreadable');
+        assert.ok(isKind(e, 'config'), String(e));
+        assert.equal(e.facts.file, '/etc/pgbackrest.conf');
         assert.match(e.message, /\/etc\/pgbackrest\.conf .*cannot be read by OS user postgres/);
         return true;
       });

@@ -3,6 +3,8 @@
  * Drills row in the Backups view and "verified … ago" in the backup status item; bad args of the drill
  * and of tsdbOps.restore.pgbackrest are refused naming the field; user checks from infra/drill-checks; a
  * stopped stanza shown with its start action; failing WAL archiving as a problem row and an error status item.
+ * On the same stack, the one-cancel cases (./cancel-cases.ts): a drill, a dump, a migration run, a revert and a
+ * restore cancelled while each waits end as Cancelled and leave nothing behind.
  */
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { run } from '../../support/proc';
 import { TIMESCALEDB_TEST_IMAGE } from '../../support/image';
 import { startStack, type Stack } from '../../support/stack';
 import { activate, waitFor, useInfra } from '../extension.js';
+import { describeOneCancel } from './cancel-cases';
 
 interface Row {
   depth: number;
@@ -267,4 +270,7 @@ describe('Restore drills: the command with args, the Drills row and the status i
       /set "latest" is not a pgBackRest backup label/,
     );
   });
+
+  // After this suite's own tests (mocha runs a suite's tests before its child suites), on the same stack.
+  describeOneCancel(() => stack);
 });

@@ -4,7 +4,7 @@
  */
 import type { ToolRunOptions, ToolRunResult, ToolRuntime } from '../../runtime';
 import { ToolFailedError } from '../../runtime';
-import { BackupVerifyError, RestoreError } from '../../errors/backups';
+import { backupInvalid, restoreFailed } from '../../errors/backups';
 import { maskSecrets } from '../../operations/queue';
 
 /** Where a restore reports: progress steps, output lines, cancellation. */
@@ -125,7 +125,7 @@ export async function psqlQuery(
   return r.stdoutLines;
 }
 
-export { BackupVerifyError, RestoreError };
+export { backupInvalid, restoreFailed };
 
 /** SQL string literal (standard_conforming_strings on). */
 export function sqlLiteral(s: string): string {

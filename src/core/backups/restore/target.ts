@@ -13,7 +13,7 @@
  */
 import { parseTimeTarget, TimeTargetError } from './pitr';
 import { parseRepoArg } from '../repositories';
-import { RestoreArgsError } from '../../errors/backups';
+import { restoreArgsError } from '../../errors/backups';
 
 export type RestoreTargetKind = 'latest' | 'set' | 'time' | 'xid';
 export const RESTORE_TARGET_KINDS: readonly RestoreTargetKind[] = ['latest', 'set', 'time', 'xid'];
@@ -30,22 +30,20 @@ export interface RestoreTarget {
   readonly repo?: number;
 }
 
-export { RestoreArgsError };
-
 const ID = 'tsdbOps.restore.pgbackrest';
 const shown = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v) ?? String(v)));
 
 function optString(args: Record<string, unknown>, key: string): string | undefined {
   const v = args[key];
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new RestoreArgsError(`${ID}: ${key} must be a string, not ${shown(v)}.`);
+  if (typeof v !== 'string') throw restoreArgsError(`${ID}: ${key} must be a string, not ${shown(v)}.`);
   return v.trim();
 }
 
 function optBool(args: Record<string, unknown>, key: string): boolean | undefined {
   const v = args[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw new RestoreArgsError(`${ID}: ${key} must be true or false, not ${shown(v)}.`);
+  if (typeof v !== 'boolean') throw restoreArgsError(`${ID}: ${key} must be true or false, not ${shown(v)}.`);
   return v;
 }
 
@@ -56,13 +54,13 @@ function optBool(args: Record<string, unknown>, key: string): boolean | undefine
 export function parseRestoreTarget(args: Record<string, unknown> = {}): RestoreTarget {
   const rawTarget = args['target'];
   if (rawTarget !== undefined && !RESTORE_TARGET_KINDS.includes(rawTarget as RestoreTargetKind)) {
-    throw new RestoreArgsError(
+    throw restoreArgsError(
       `${ID}: target must be one of ${RESTORE_TARGET_KINDS.map((k) => `'${k}'`).join(', ')}, not ${shown(rawTarget)}.`,
     );
   }
   const set = optString(args, 'set');
   if (set !== undefined && !/^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/.test(set)) {
-    throw new RestoreArgsError(
+    throw restoreArgsError(
       `${ID}: set "${set}" is not a pgBackRest backup label (e.g. "20261124-000001F" or "20261124-000001F_20261124-201500D").`,
     );
   }
@@ -72,7 +70,7 @@ export function parseRestoreTarget(args: Record<string, unknown> = {}): RestoreT
     try {
       time = parseTimeTarget(rawTime, 'time');
     } catch (e) {
-      throw new RestoreArgsError(`${ID}: ${e instanceof TimeTargetError ? e.message : String(e)}`);
+      throw restoreArgsError(`${ID}: ${e instanceof TimeTargetError ? e.message : String(e)}`);
     }
   }
   let xid: string | undefined;
@@ -80,7 +78,7 @@ export function parseRestoreTarget(args: Record<string, unknown> = {}): RestoreT
   if (rawXid !== undefined && rawXid !== null && rawXid !== '') {
     xid = typeof rawXid === 'number' && Number.isInteger(rawXid) ? String(rawXid) : optString(args, 'xid');
     if (!xid || !/^\d+$/.test(xid) || xid === '0')
-      throw new RestoreArgsError(`${ID}: xid must be a transaction id such as "1234", not ${shown(rawXid)}.`);
+      throw restoreArgsError(`${ID}: xid must be a transaction id such as "1234", not ${shown(rawXid)}.`);
   }
   const exclusive = optBool(args, 'exclusive');
   const replayWal = optBool(args, 'replayWal');
@@ -88,30 +86,28 @@ export function parseRestoreTarget(args: Record<string, unknown> = {}): RestoreT
   try {
     repo = parseRepoArg(args['repo'], ID);
   } catch (e) {
-    throw new RestoreArgsError((e as Error).message);
+    throw restoreArgsError((e as Error).message);
   }
 
   const target: RestoreTargetKind =
     (rawTarget as RestoreTargetKind | undefined) ??
     (time ? 'time' : xid ? 'xid' : set && replayWal !== true ? 'set' : 'latest');
 
-  if (time && xid) throw new RestoreArgsError(`${ID}: give either time or xid, not both.`);
+  if (time && xid) throw restoreArgsError(`${ID}: give either time or xid, not both.`);
   if (target === 'time' && !time)
-    throw new RestoreArgsError(
-      `${ID}: target 'time' needs time, e.g. { target: 'time', time: '2026-11-24T19:54:50Z' }.`,
-    );
+    throw restoreArgsError(`${ID}: target 'time' needs time, e.g. { target: 'time', time: '2026-11-24T19:54:50Z' }.`);
   if (target === 'xid' && !xid)
-    throw new RestoreArgsError(`${ID}: target 'xid' needs xid, e.g. { target: 'xid', xid: '1234' }.`);
+    throw restoreArgsError(`${ID}: target 'xid' needs xid, e.g. { target: 'xid', xid: '1234' }.`);
   if ((target === 'latest' || target === 'set') && (time || xid))
-    throw new RestoreArgsError(
+    throw restoreArgsError(
       `${ID}: target '${target}' takes no ${time ? 'time' : 'xid'}; use target '${time ? 'time' : 'xid'}'.`,
     );
   if (target === 'set' && replayWal === true)
-    throw new RestoreArgsError(
+    throw restoreArgsError(
       `${ID}: target 'set' restores exactly the set; replayWal: true means "plus every archived WAL": use target 'latest' with set.`,
     );
   if (exclusive !== undefined && target !== 'time' && target !== 'xid')
-    throw new RestoreArgsError(`${ID}: exclusive applies to target 'time' or 'xid' only (it is --target-exclusive).`);
+    throw restoreArgsError(`${ID}: exclusive applies to target 'time' or 'xid' only (it is --target-exclusive).`);
   return {
     target,
     ...(set ? { set } : {}),

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { CommandId } from '../../ids';
 import type { ProductionMatch } from '../../../core/stack/production';
 import type { CommandSpec, Live } from './types';
-import { ArgsError } from '../../../core/errors/misc';
+import { argsError } from '../../../core/errors/misc';
 import { GENERAL } from './general';
 import { CONTAINERS } from './containers';
 import { MIGRATIONS } from './migrations';
@@ -33,8 +33,6 @@ export function specOf(id: CommandId | string): CommandSpec {
   return s;
 }
 
-export { ArgsError };
-
 /** The keys a command accepts, for messages and docs. */
 export function acceptedKeys(spec: CommandSpec): string[] {
   return Object.keys(spec.args.shape);
@@ -56,7 +54,7 @@ function describeIssue(spec: CommandSpec, issue: z.core.$ZodIssue, raw: unknown)
 
 /**
  * An args call's object checked against the declaration: an unknown key, a wrong type or a bad value
- * is an ArgsError naming the key and what the command accepts. Nothing has run yet when it throws.
+ * is an argsError (kind 'config') naming the key and what the command accepts. Nothing has run yet when it throws.
  */
 export function parseArgs(spec: CommandSpec, raw: unknown): Record<string, unknown> {
   const r = spec.args.safeParse(raw);
@@ -65,7 +63,7 @@ export function parseArgs(spec: CommandSpec, raw: unknown): Record<string, unkno
   const issues = [...r.error.issues].sort(
     (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
   );
-  throw new ArgsError(`${spec.id}: ${issues.map((i) => describeIssue(spec, i, raw)).join('; ')}.`);
+  throw argsError(`${spec.id}: ${issues.map((i) => describeIssue(spec, i, raw)).join('; ')}.`);
 }
 
 /** Whether this call changes the live database or the stack (the declaration's `live`, with its `when`). */

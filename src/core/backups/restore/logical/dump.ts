@@ -9,10 +9,10 @@
  */
 import { errorText } from '../../../format';
 import { ToolFailedError } from '../../../runtime';
-import { BackupVerifyError, connEnv, psqlQuery, RestoreError, runLogged, sqlIdent, type RestoreContext } from '../run';
+import { backupInvalid, connEnv, psqlQuery, restoreFailed, runLogged, sqlIdent, type RestoreContext } from '../run';
 import { maskSecrets } from '../../../operations/queue';
 import { PhasesFailedError, runPhases, type Phase } from '../../../operations/phases';
-import { RestoreCancelledError } from '../../../errors/backups';
+import { restoreCancelled } from '../../../errors/backups';
 
 import {
   type DumpRestoreOptions,
@@ -51,14 +51,14 @@ const verify: Phase<DumpRun> = {
     const ts = await timescaleVersions(t, ctx, s.exists ? db : undefined);
     s.useTs = dump.hasTimescaledb || Boolean(ts.installed);
     if (dump.hasTimescaledb && !ts.available) {
-      throw new BackupVerifyError(
+      throw backupInvalid(
         `${o.file} uses the timescaledb extension, but this server has none (pg_available_extensions): ` +
           `restore it into a TimescaleDB server; nothing was changed.`,
       );
     }
     const missing = await missingExtensions(t.rt, ctx, { ...t.conn }, dump.extensions);
     if (missing.length) {
-      throw new BackupVerifyError(
+      throw backupInvalid(
         `${o.file} needs extensions this server does not have (pg_available_extensions): ${missing.join(', ')}. ` +
           `Restore it on a server that has them; nothing was changed.`,
       );
@@ -219,8 +219,8 @@ export async function restoreDump(
         : `${s.db} may hold part of the dump`;
     const message = `The restore of ${o.file} into ${s.db} ${what}; ${state}.`;
     // A cancel that left the database as it was is a cancel, not a failure.
-    if (e.cancelled && (s.created || single)) throw new RestoreCancelledError(message);
-    throw new RestoreError(message, s.created || single, e.cause);
+    if (e.cancelled && (s.created || single)) throw restoreCancelled(message);
+    throw restoreFailed(message, s.created || single, e.cause);
   }
   try {
     if (s.preRestored) {

@@ -2,7 +2,7 @@
 import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ToolRuntime } from '../../../runtime';
-import { BackupVerifyError, runLogged, type RestoreContext } from '../run';
+import { backupInvalid, runLogged, type RestoreContext } from '../run';
 import { DB_NAME_MAX } from './types';
 
 /** `"My DB"` → `My DB`; `shop` → `shop`. */
@@ -157,15 +157,15 @@ export interface DumpAllContents {
 
 export async function verifyDumpAll(rt: ToolRuntime, file: string, ctx: RestoreContext): Promise<DumpAllContents> {
   const head = await runLogged(rt, ctx, ['head', '-n', '5', file], { quietStdout: true });
-  if (head.exitCode !== 0) throw new BackupVerifyError(`Cannot read ${file}: ${head.stderrTail.join(' ')}`);
+  if (head.exitCode !== 0) throw backupInvalid(`Cannot read ${file}: ${head.stderrTail.join(' ')}`);
   if (!head.stdoutLines.some((l) => /PostgreSQL database cluster dump/.test(l))) {
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `${file} is not a pg_dumpall script (no "PostgreSQL database cluster dump" header); nothing was changed.`,
     );
   }
   const tail = await runLogged(rt, ctx, ['tail', '-n', '5', file], { quietStdout: true });
   if (!tail.stdoutLines.some((l) => /PostgreSQL database cluster dump complete/.test(l))) {
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `${file} is incomplete (no "PostgreSQL database cluster dump complete" at its end): the dump was cut short; nothing was changed.`,
     );
   }
@@ -182,7 +182,7 @@ export async function verifyDumpAll(rt: ToolRuntime, file: string, ctx: RestoreC
   // Catalog rows without CREATE EXTENSION (a data-only dump): pre_restore cannot be placed before them.
   const dataOnly = sections.filter((x) => x.timescaleCatalogData && !x.extensions.includes('timescaledb'));
   if (dataOnly.length) {
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `${file} loads TimescaleDB catalog data into ${dataOnly.map((x) => x.database).join(', ')} without creating the ` +
         `timescaledb extension there (a data-only pg_dumpall?): it cannot be replayed safely. Restore those databases ` +
         `one at a time from a pg_dump of each (Restore a pg_dump file), which runs timescaledb_pre_restore() and ` +

@@ -11,12 +11,12 @@
 import { errorText } from '../../../format';
 import { runPipeline } from '../../../runtime';
 import {
-  BackupVerifyError,
+  backupInvalid,
   connEnv,
   displayArgv,
   psqlArgv,
   psqlQuery,
-  RestoreError,
+  restoreFailed,
   sqlIdent,
   sqlLiteral,
   type RestoreContext,
@@ -24,7 +24,7 @@ import {
 } from '../run';
 import { maskSecrets } from '../../../operations/queue';
 import { PhasesFailedError, runPhases, type Phase } from '../../../operations/phases';
-import { RestoreCancelledError } from '../../../errors/backups';
+import { restoreCancelled } from '../../../errors/backups';
 
 import { type LogicalTarget } from './types';
 import { missingExtensions, restartTimescaleWorkers } from './server';
@@ -71,7 +71,7 @@ const verify: Phase<DumpAllRun> = {
     ctx.signal?.throwIfAborted();
     const missing = await missingExtensions(t.rt, ctx, conn, objects.extensions);
     if (missing.length) {
-      throw new BackupVerifyError(
+      throw backupInvalid(
         `${s.file} needs extensions this server does not have (pg_available_extensions): ${missing.join(', ')}. ` +
           `Restore it on a server that has them (the same TimescaleDB version for timescaledb); nothing was changed.`,
       );
@@ -226,7 +226,7 @@ async function rolledBack(s: DumpAllRun, f: PhasesFailedError, ctx: RestoreConte
   const what = f.cancelled ? 'was cancelled' : `failed (${errorText(f.cause)})`;
   const rb = f.undoFailures[0];
   if (rb)
-    return new RestoreError(
+    return restoreFailed(
       `The pg_dumpall restore ${what} and putting the databases back failed (${errorText(rb.error)}): ` +
         `the previous databases are kept as ${Object.values(s.keptAside).join(', ')}.`,
       false,
@@ -240,5 +240,5 @@ async function rolledBack(s: DumpAllRun, f: PhasesFailedError, ctx: RestoreConte
     `${s.existingRoles.length || objects.roles.length ? ' (roles the dump created remain)' : ''}.` +
     (workers.warnings.length ? ` ${workers.warnings.join(' ')}` : '');
   // A cancel that put everything back is a cancel, not a failure.
-  return f.cancelled ? new RestoreCancelledError(message) : new RestoreError(message, true, f.cause);
+  return f.cancelled ? restoreCancelled(message) : restoreFailed(message, true, f.cause);
 }

@@ -1,6 +1,6 @@
 /** Where a logical restore runs and what a pg_dump restore takes and returns; database names; the dump's contents. */
 import type { ToolRuntime } from '../../../runtime';
-import { BackupVerifyError, runLogged, type RestoreContext, type ServerConnection } from '../run';
+import { backupInvalid, runLogged, type RestoreContext, type ServerConnection } from '../run';
 
 export interface LogicalTarget {
   /** Where pg_restore and psql run (the database container, or this machine). */
@@ -50,7 +50,7 @@ export async function verifyDump(
 ): Promise<{ entries: number; hasTimescaledb: boolean; extensions: string[] }> {
   const r = await runLogged(rt, ctx, ['pg_restore', '-l', file], { quietStdout: true });
   if (r.exitCode !== 0) {
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `${file} is not a readable pg_dump archive (pg_restore -l exited ${r.exitCode}: ${r.stderrTail.slice(-3).join(' ')}); nothing was changed.`,
     );
   }

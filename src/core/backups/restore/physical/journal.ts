@@ -1,7 +1,7 @@
 /** The journal beside PGDATA, the way back (rollback), recovery of an interrupted restore, the restore tool. */
 import { hostname } from 'node:os';
 import { posix } from 'node:path';
-import { RestoreInProgressError } from '../../../errors/backups';
+import { restoreInProgress } from '../../../errors/backups';
 import { ToolFailedError } from '../../../runtime';
 import { errorText } from '../../../format';
 import { JournalError } from '../../../errors/backups';
@@ -168,7 +168,7 @@ export function refuseIfRunningElsewhere(t: PhysicalTarget, j: RestoreJournal): 
   const here = runningHere.has(runningKey(t));
   if (!here && !inProgressElsewhere(j)) return;
   const who = here ? 'in this process' : `in process ${j.owner!.pid} on this machine`;
-  throw new RestoreInProgressError(
+  throw restoreInProgress(
     `A restore of this data folder is in progress in another window (${who}, started ${j.started}, ${j.source}; ` +
       `journal ${journalPath(t.dataDir)}): nothing was changed. Wait for it to finish; Recover Interrupted Restore is ` +
       'for a restore whose window is gone.',
@@ -178,7 +178,7 @@ export function refuseIfRunningElsewhere(t: PhysicalTarget, j: RestoreJournal): 
 /**
  * Finds the journal of a restore that never finished (VS Code died, the container restarted …)
  * and rolls it back. Returns the journal it acted on, or undefined when there was none. A journal whose restore
- * still runs in another process of this machine is refused, untouched (RestoreInProgressError).
+ * still runs in another process of this machine is refused, untouched (restoreInProgress, kind 'busy').
  */
 export async function recoverInterruptedRestore(
   t: PhysicalTarget,

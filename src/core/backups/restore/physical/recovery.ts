@@ -15,7 +15,7 @@
  */
 import type { ToolRuntime } from '../../../runtime';
 import { errorText } from '../../../format';
-import { RecoveryIncompleteError } from '../../../errors/recovery';
+import { RecoveryIncompleteError } from '../../../errors/backups';
 import { checkRecoveryEnd } from '../recovery-proof';
 import {
   plainRestoreCommand,

@@ -16,8 +16,8 @@ import { posix } from 'node:path';
 import { PhasesFailedError, runPhases, uncancellable, type Phase } from '../../../operations/phases';
 import { errorText } from '../../../format';
 import { preRestoreName } from '../pre-restore';
-import { RestoreError, runLoggedChecked, type RestoreContext } from '../run';
-import { RestoreCancelledError } from '../../../errors/backups';
+import { restoreFailed, runLoggedChecked, type RestoreContext } from '../run';
+import { restoreCancelled } from '../../../errors/backups';
 import {
   describeSource,
   endRestoreTool,
@@ -324,7 +324,7 @@ function restoreFailure(s: PhysicalRun, f: PhasesFailedError): unknown {
   const what = f.cancelled ? 'was cancelled' : `failed (${errorText(e)})`;
   const rb = f.undoFailures[0];
   if (rb)
-    return new RestoreError(
+    return restoreFailed(
       `The restore ${what} and the rollback failed too (${errorText(rb.error)}). ` +
         `The previous data folder is kept at ${s.aside}; the journal ${journalPath(dataDir)} is still there: ` +
         `run "TimescaleDB Ops: Recover Interrupted Restore" or roll back by hand (README).`,
@@ -333,10 +333,10 @@ function restoreFailure(s: PhysicalRun, f: PhasesFailedError): unknown {
       s.aside,
     );
   if (f.cancelled)
-    return new RestoreCancelledError(
+    return restoreCancelled(
       `The restore was cancelled; the previous data is back in ${dataDir} and PostgreSQL runs on it.`,
     );
-  return new RestoreError(
+  return restoreFailed(
     e instanceof RecoveryIncompleteError
       ? `${e.message} Rolled back: the previous data is back in ${dataDir}.`
       : `The restore failed (${errorText(e)}); the previous data is back in ${dataDir}.`,

@@ -2,7 +2,7 @@
 import { posix } from 'node:path';
 import { ToolFailedError } from '../../../runtime';
 import { maskSecrets } from '../../../operations/queue';
-import { BackupVerifyError, connEnv, psqlArgv, runLogged, type RestoreContext } from '../run';
+import { backupInvalid, connEnv, psqlArgv, runLogged, type RestoreContext } from '../run';
 import type { PhysicalSource, PhysicalTarget } from './types';
 
 /** `pgbackrest … stop|start` for the source's stanza (no scheduled backup or expire while a restore runs). */
@@ -217,7 +217,7 @@ export function checkFreeSpace(
   const wanted = Math.ceil(need * 1.1) + (t.reserveBytes ?? 64 * 1024 * 1024);
   ctx.line(`Free space in ${parent}: ${mb(free)}; the restored data needs about ${mb(need)}.`);
   if (free < wanted) {
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `Not enough free space in ${parent}: the restore needs about ${mb(wanted)} ` +
         `(the data of the backup, while the current data folder is kept aside), ${mb(free)} are free. ` +
         `Free some space (e.g. delete an old pre-restore copy); nothing was changed.`,

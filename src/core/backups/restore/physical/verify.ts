@@ -7,7 +7,7 @@ import { errorText } from '../../../format';
 import { newestArchivedSegment } from '../recovery-proof';
 import { checkNotFuture, formatTimeTarget, setForTime, type RestorableSet } from '../pitr';
 import { restoreTypeOptions, targetOfSource } from '../target';
-import { BackupVerifyError, runLogged, type RestoreContext } from '../run';
+import { backupInvalid, runLogged, type RestoreContext } from '../run';
 import type { PhysicalSource } from './types';
 
 // ---------- Verifying the backup before touching anything ----------
@@ -38,14 +38,14 @@ export async function restorableSets(
     info = await pgbackrestInfo({ runtime: rt, stanza, configPath }, ctx.signal);
   } catch (e) {
     if (isCancelled(e)) throw e;
-    throw new BackupVerifyError(`pgBackRest info failed: ${errorText(e)}`);
+    throw backupInvalid(`pgBackRest info failed: ${errorText(e)}`);
   }
   let status = info.status;
   let usable = (_k: number | undefined) => true;
   if (repo !== undefined) {
     const r = info.repos.find((x) => x.key === repo);
     if (!r && (info.repos.length || repo !== 1))
-      throw new BackupVerifyError(
+      throw backupInvalid(
         `There is no repo${repo} in stanza "${stanza}" (repositories: ${info.repos.map((x) => `repo${x.key}`).join(', ') || 'repo1'}).`,
       );
     if (r) status = { code: r.code === 2 ? 0 : r.code, message: r.code === 0 ? 'ok' : `repo${repo}: ${r.message}` };
@@ -95,7 +95,7 @@ async function verifyPgBackRest(
 ): Promise<VerifiedSource> {
   const info = await restorableSets(rt, ctx, src.stanza, src.configPath, src.repo);
   if (info.status.code !== 0) {
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `pgBackRest stanza "${src.stanza}" is not restorable: ${info.status.message} (status ${info.status.code}).`,
     );
   }
@@ -104,11 +104,11 @@ async function verifyPgBackRest(
     return k !== undefined ? [`--repo=${k}`] : [];
   };
   if (info.lockHeld)
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `A pgBackRest backup of stanza "${src.stanza}" is running: wait for it to finish, then restore.`,
     );
   if (!info.sets.length)
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `Stanza "${src.stanza}" has no backup set${src.repo ? ` in repo${src.repo}` : ''}: take a full backup first.`,
     );
   const common = [
@@ -126,7 +126,7 @@ async function verifyPgBackRest(
     try {
       set = setForTime(info.sets, time, src.set);
     } catch (e) {
-      throw new BackupVerifyError(errorText(e));
+      throw backupInvalid(errorText(e));
     }
     const target = formatTimeTarget(time);
     ctx.line(`Backup set ${set.label} (${set.type}, ended ${set.stop.toISOString()}) is before ${target}.`);
@@ -139,7 +139,7 @@ async function verifyPgBackRest(
   }
   const set = src.set ? info.sets.find((s) => s.label === src.set) : info.sets[info.sets.length - 1];
   if (!set)
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `Backup set ${src.set} is not in stanza "${src.stanza}"${src.repo ? ` repo${src.repo}` : ''} (sets: ${info.sets.map((s) => s.label).join(', ')}).`,
     );
   ctx.line(
@@ -177,16 +177,16 @@ export async function verifyBaseBackup(
     { quietStdout: true },
   );
   if (r.exitCode !== 0)
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `Cannot read the base backup folder ${dir}: ${r.stderrTail.join(' ') || `find exited ${r.exitCode}`}.`,
     );
   const archives = r.stdoutLines.filter(Boolean).sort();
   const byName = (re: RegExp) => archives.find((a) => re.test(posix.basename(a)));
   const base = byName(/^base\.tar(\.(gz|bz2|lz4|zst|xz))?$/);
-  if (!base) throw new BackupVerifyError(`${dir} holds no base.tar[.gz]: it is not a pg_basebackup -F t folder.`);
+  if (!base) throw backupInvalid(`${dir} holds no base.tar[.gz]: it is not a pg_basebackup -F t folder.`);
   const tablespaces = archives.filter((a) => /^\d+\.tar/.test(posix.basename(a)));
   if (tablespaces.length) {
-    throw new BackupVerifyError(
+    throw backupInvalid(
       `${dir} holds tablespace archives (${tablespaces.map((a) => posix.basename(a)).join(', ')}); restoring tablespaces is not supported: restore it by hand.`,
     );
   }
@@ -211,7 +211,7 @@ export async function verifyBaseBackup(
       },
     });
     if (l.exitCode !== 0) {
-      throw new BackupVerifyError(
+      throw backupInvalid(
         `The archive ${a} does not list cleanly (tar exited ${l.exitCode}: ${l.stderrTail.slice(-3).join(' ')}): the backup is damaged; nothing was changed.`,
       );
     }
@@ -219,9 +219,9 @@ export async function verifyBaseBackup(
     total += bytes;
     if (a === base) {
       if (!hasVersion)
-        throw new BackupVerifyError(`${a} has no PG_VERSION: it is not a PostgreSQL base backup; nothing was changed.`);
+        throw backupInvalid(`${a} has no PG_VERSION: it is not a PostgreSQL base backup; nothing was changed.`);
       if (!hasControl)
-        throw new BackupVerifyError(
+        throw backupInvalid(
           `${a} has no global/pg_control: it is not a complete PostgreSQL base backup; nothing was changed.`,
         );
     }
@@ -229,7 +229,7 @@ export async function verifyBaseBackup(
   return { base, wal: byName(/^pg_wal\.tar(\.(gz|bz2|lz4|zst|xz))?$/), archives, sizeBytes: total };
 }
 
-/** Checks the backup (set in pgBackRest info / every archive lists cleanly); throws BackupVerifyError. */
+/** Checks the backup (set in pgBackRest info / every archive lists cleanly); throws a backupInvalid error (kind 'backup-invalid'). */
 export async function verifySource(rt: ToolRuntime, src: PhysicalSource, ctx: RestoreContext): Promise<VerifiedSource> {
   if (src.kind === 'pgbackrest') return verifyPgBackRest(rt, src, ctx);
   const b = await verifyBaseBackup(rt, src.dir, ctx);
