@@ -8,7 +8,7 @@
  *
  * Both refuse a journal whose restore still runs in another window (refuseIfRunningElsewhere).
  */
-import { RestoreError } from '../../../errors/backups';
+import { restoreFailed } from '../../../errors/backups';
 import { errorText } from '../../../format';
 import { plainRestoreCommand, sweepRecoveryLeftovers } from '../recovery-run';
 import { psqlQuery, runLoggedChecked, sqlLiteral, type RestoreContext } from '../run';
@@ -52,7 +52,7 @@ export interface FinishResult {
 
 /**
  * Completes an interrupted restore whose new data is complete. Undefined when there is no journal. Throws
- * RestoreError (nothing removed, the journal and the pre-restore copy kept, Roll back still possible) when the
+ * a restore-failed error (nothing removed, the journal and the pre-restore copy kept, Roll back still possible) when the
  * restore tool did not complete or the restored server does not start, leave recovery or pass the proof.
  */
 export async function finishInterruptedRestore(
@@ -65,7 +65,7 @@ export async function finishInterruptedRestore(
   refuseIfRunningElsewhere(t, j);
   const file = journalPath(t.dataDir);
   if (!j.restored)
-    throw new RestoreError(
+    throw restoreFailed(
       `The restore started ${j.started} (${j.source}) cannot be finished: its restore tool never completed, so ` +
         `${j.dataDir} is not a whole data folder. Nothing was changed; Roll back puts the previous data (${j.aside}) back.`,
       false,
@@ -82,7 +82,7 @@ export async function finishInterruptedRestore(
     } else databases = await startAndVerify(t, ctx);
     if (j.newestWal) await proveRecoveryEnd(t.rt, t.conn, ctx, j.newestWal);
   } catch (e) {
-    throw new RestoreError(
+    throw restoreFailed(
       `Could not finish the restore started ${j.started}: ${errorText(e)}. Nothing was deleted: the journal ${file} ` +
         `and the previous data (${j.aside}) are kept; Roll back puts the previous data back.`,
       false,
