@@ -16,6 +16,7 @@ import { resolveStack, type StackContext, type StackSettings } from '../core/sta
 import { readStackSettings } from '../core/stack/settings';
 import { type CliIo, UsageError } from './io';
 import { findStack, isNumber, isString, setting, type CliWorkspace } from './workspace';
+import { OpsError } from '../core/errors/error';
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const RUNTIMES = ['container', 'host'] as const;
@@ -109,7 +110,7 @@ async function ping(docker: Dockerode): Promise<void> {
     await Promise.race([
       docker.ping(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${PING_MS / 1000} s`)), PING_MS);
+        timer = setTimeout(() => reject(new OpsError('timeout', `no answer within ${PING_MS / 1000} s`)), PING_MS);
       }),
     ]);
   } finally {

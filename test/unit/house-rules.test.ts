@@ -91,6 +91,40 @@ describe('house rules: one errors module, rooms a newcomer can read', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('every error thrown or rejected in src is made by the errors module: no `new Error(`, `Error(` or `new TypeError(` … outside src/core/errors', () => {
+    // Comments and string contents are blanked first (template `${…}` code is kept), so a message that names
+    // Error( or a comment about it is not counted.
+    const offenders = src
+      .filter((f) => !f.startsWith('src/core/errors/'))
+      .flatMap((f) => builtInErrors(readFileSync(join(root, f), 'utf8')).map((line) => `${f}:${line}`));
+    assert.deepEqual(offenders, [], 'use new OpsError(kind, message, { cause }) or a factory of src/core/errors');
+    assert.ok(src.length > 50, 'src has files');
+  });
+
+  it('the built-in error check sees through comments and strings (and would catch each form)', () => {
+    const bad = [
+      "throw new Error('x');",
+      'reject(new Error(`x ${y}`));',
+      'throw Error("x");',
+      'throw new TypeError(x);',
+      'const e = new RangeError(x);',
+      'throw new SyntaxError(x);',
+      'throw `${f(new Error("in a template expression"))}`;',
+      'const r = /["\']/; throw new Error(r.source);',
+    ];
+    for (const b of bad) assert.deepEqual(builtInErrors(`const a = 1;\n${b}\n`), [2], b);
+    const fine = [
+      "throw new OpsError('config', 'new Error(x) in a message');",
+      '// throw new Error(x) in a comment',
+      '/* new TypeError( */ const e = x instanceof Error ? x : undefined;',
+      'class A extends Error {}',
+      'function f(): Error { return g(); }',
+      'const m = `Error(${x})`;',
+      'throw new UsageError(m); throw new ToolFailedError(m); const t = e.newError(x);',
+    ];
+    for (const g of fine) assert.deepEqual(builtInErrors(g), [], g);
+  });
+
   it('every abort gives its reason (a CancelledError, or the reason it forwards): no bare `.abort()` in src', () => {
     // A bare abort() makes a DOMException "This operation was aborted", which isCancelled does not know.
     const offenders = src.filter((f) => /\.abort\(\s*\)/.test(readFileSync(join(root, f), 'utf8')));
@@ -103,3 +137,97 @@ describe('house rules: one errors module, rooms a newcomer can read', () => {
     assert.deepEqual(over, [], 'files over 450 lines: split them by phase or part');
   });
 });
+
+const BUILT_IN_ERRORS = 'Error|TypeError|RangeError|SyntaxError|ReferenceError|EvalError|URIError|AggregateError';
+const BUILT_IN_ERROR_CALL = new RegExp(`(?<![\\w$.])(?:new\\s+)?(?:${BUILT_IN_ERRORS})\\s*\\(`, 'g');
+
+/** The 1-based lines of `text` that make a built-in error (`new Error(`, `Error(`, `new TypeError(` …), outside comments and strings. */
+function builtInErrors(text: string): number[] {
+  const code = codeOnly(text);
+  const lines = new Set<number>();
+  for (const m of code.matchAll(BUILT_IN_ERROR_CALL)) lines.add(code.slice(0, m.index).split('\n').length);
+  return [...lines];
+}
+
+/**
+ * The text with comments, string and template contents and regex literals blanked (newlines kept, so lines still
+ * count); the code inside a template's `${…}` is kept. A scanner, not a parser: good enough for this repository's style.
+ */
+function codeOnly(text: string): string {
+  let out = '';
+  let i = 0;
+  const braces: number[] = []; // for each open `${`, the brace depth at which its template resumes
+  let depth = 0;
+  const blank = (s: string) => s.replace(/[^\n]/g, ' ');
+  const prevCode = () => out.replace(/\s+$/, '').slice(-1);
+  const skipString = (quote: string): void => {
+    // i is just after the opening quote; stops after the closing one (or at `${` of a template)
+    let j = i;
+    while (j < text.length) {
+      const c = text[j]!;
+      if (c === '\\') j += 2;
+      else if (c === quote) {
+        j++;
+        break;
+      } else if (quote === '`' && c === '$' && text[j + 1] === '{') {
+        out += blank(text.slice(i, j)) + '${';
+        i = j + 2;
+        braces.push(depth);
+        depth++;
+        return;
+      } else if (quote !== '`' && c === '\n') break;
+      else j++;
+    }
+    out += blank(text.slice(i, j));
+    i = j;
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    const n = text[i + 1];
+    if (c === '/' && n === '/') {
+      const end = text.indexOf('\n', i);
+      const stop = end < 0 ? text.length : end;
+      out += blank(text.slice(i, stop));
+      i = stop;
+    } else if (c === '/' && n === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end < 0 ? text.length : end + 2;
+      out += blank(text.slice(i, stop));
+      i = stop;
+    } else if (c === '/' && (prevCode() === '' || '(,=:[!&|?{};+-*%<>~^'.includes(prevCode()))) {
+      // a regex literal
+      let j = i + 1;
+      let inClass = false;
+      while (j < text.length && text[j] !== '\n') {
+        const d = text[j]!;
+        if (d === '\\') j++;
+        else if (d === '[') inClass = true;
+        else if (d === ']') inClass = false;
+        else if (d === '/' && !inClass) break;
+        j++;
+      }
+      out += ' ' + blank(text.slice(i + 1, j)) + ' ';
+      i = j + 1;
+    } else if (c === "'" || c === '"' || c === '`') {
+      out += ' ';
+      i++;
+      skipString(c);
+    } else if (c === '{') {
+      depth++;
+      out += c;
+      i++;
+    } else if (c === '}') {
+      depth--;
+      out += c;
+      i++;
+      if (braces.length && braces[braces.length - 1] === depth) {
+        braces.pop();
+        skipString('`');
+      }
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}

@@ -14,6 +14,7 @@ import { type CliIo, EXIT_FINDINGS, EXIT_OK, UsageError } from '../io';
 import { isDir, loadWorkspace } from '../workspace';
 import { numberSetting, openStack, schedulerFactsOf, type CliStack } from '../stack';
 import { formatStatusText } from './text';
+import { OpsError } from '../../core/errors/error';
 
 export const STATUS_FORMATS = ['text', 'json', 'prometheus'] as const;
 
@@ -114,7 +115,7 @@ async function readMigrations(s: CliStack): Promise<StatusSummary | Error | unde
     const target = await s.ctx.connection();
     return (await new Migrator(dir, () => connect(target)).status()).summary;
   } catch (e) {
-    return e instanceof Error ? e : new Error(String(e));
+    return e instanceof Error ? e : new OpsError('internal', String(e));
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ToolRuntime } from '../runtime';
 import { psqlQuery, type RestoreContext, type ServerConnection } from './restore/run';
+import { OpsError } from '../errors/error';
 
 export interface ArchiverStatus {
   /** archive_mode is on (else nothing is archived and point-in-time recovery ends at the newest backup). */
@@ -32,7 +33,8 @@ export const ARCHIVER_SQL =
 /** One `psql -At` row of ARCHIVER_SQL (fields separated by `|`). */
 export function parseArchiverRow(row: string): ArchiverStatus {
   const f = row.split('|');
-  if (f.length < 8) throw new Error(`pg_stat_archiver answered an unexpected row: ${JSON.stringify(row)}`);
+  if (f.length < 8)
+    throw new OpsError('tool-failed', `pg_stat_archiver answered an unexpected row: ${JSON.stringify(row)}`);
   const date = (s: string | undefined) => (s ? new Date(s) : undefined);
   const lastArchivedTime = date(f[3]);
   const lastFailedTime = date(f[6]);
@@ -60,7 +62,7 @@ export async function readArchiverStatus(
   ctx: RestoreContext = { step: () => undefined, line: () => undefined },
 ): Promise<ArchiverStatus> {
   const [row] = await psqlQuery(rt, ctx, conn, ARCHIVER_SQL);
-  if (!row) throw new Error('pg_stat_archiver returned no row.');
+  if (!row) throw new OpsError('tool-failed', 'pg_stat_archiver returned no row.');
   return parseArchiverRow(row);
 }
 

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { OpsError } from '../errors/error';
 
 export async function drillCheckFiles(
   stack: { readonly infraDir: string; readonly workspaceFolder: string },
@@ -21,7 +22,8 @@ export async function drillCheckFiles(
       files.push(...names.map((n) => join(dir, n)));
     } else if (existsSync(p)) files.push(p);
     else if (setting.length)
-      throw new Error(
+      throw new OpsError(
+        'config',
         `tsdbOps.drill.checks: ${p0} does not exist (give SQL files, or a folder pattern such as infra/drill-checks/*.sql).`,
       );
   }

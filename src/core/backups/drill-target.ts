@@ -7,13 +7,17 @@
 import type { StackContext } from '../stack/context';
 import type { DrillTarget } from './drill';
 import { serverConnectionOf } from './restore/stack';
+import { OpsError } from '../errors/error';
 
 export async function drillTargetOf(
   ctx: StackContext,
   opts: { readonly pgbackrest: boolean; readonly checks?: DrillTarget['checks'] },
 ): Promise<DrillTarget> {
   if (ctx.runtimeKind.value === 'host')
-    throw new Error('Restore drills need Docker (a scratch container); tsdbOps.backups.runtime is "host".');
+    throw new OpsError(
+      'config',
+      'Restore drills need Docker (a scratch container); tsdbOps.backups.runtime is "host".',
+    );
   const db = await ctx.runningDatabase();
   const place = await ctx.tools();
   const site = await ctx.site();

@@ -11,6 +11,7 @@ import { join, posix } from 'node:path';
 import { once } from 'node:events';
 import { runChecked, toolCancelled, ToolFailedError, type ToolRuntime } from '../runtime';
 import { DUMP_TO, type DumpTo } from '../stack/dump-to';
+import { OpsError } from '../errors/error';
 
 export interface ManualBackupTarget {
   runtime: ToolRuntime;
@@ -162,7 +163,8 @@ async function writeInRuntime(
       await gate;
       if (!(await exists(hostPartial))) {
         await runChecked(t.runtime, ['mv', '-T', '--', rtPartial, rtFinal], { env: t.env });
-        throw new Error(
+        throw new OpsError(
+          'config',
           `${argv[0]} wrote ${rtFinal} in ${t.runtime.description}, but ${t.hostDir} on this machine does not show it: ` +
             `that is not the folder mounted there. Copy the file out, and set tsdbOps.backups.dumpTo to "auto" or "here".`,
         );
@@ -219,7 +221,7 @@ export async function dumpToFile(
 ): Promise<{ command: string[]; wroteIn: 'engine' | 'here' }> {
   const mode = t.dumpTo ?? 'auto';
   if (!DUMP_TO.includes(mode))
-    throw new Error(`tsdbOps.backups.dumpTo must be "auto", "engine" or "here", not "${String(mode)}".`);
+    throw new OpsError('config', `tsdbOps.backups.dumpTo must be "auto", "engine" or "here", not "${String(mode)}".`);
   const runtimeDir = t.runtimeDir ?? t.hostDir;
   const where = t.runtime.kind === 'container' ? t.runtime.description : 'this machine';
   let engine = mode === 'engine';

@@ -27,6 +27,7 @@ import { writeSidecar, type BackupSidecar } from './sidecar';
 import { dumpAllSections } from './restore/logical';
 import { diskFullOr } from './dump-disk';
 import { dumpToFile, runWritingPartial, type BackupRunContext, type ManualBackupTarget } from './dump-write';
+import { OpsError } from '../errors/error';
 
 /** Where pg_dump and pg_dumpall write: see the top of this file. */
 export { DUMP_TO, type DumpTo } from '../stack/dump-to';
@@ -64,7 +65,10 @@ export function baseBackupDirName(at: Date): string {
 
 function checkDatabaseName(db: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_$-]*$/.test(db)) {
-    throw new Error(`Database name "${db}" cannot be used in a backup file name (letters, digits, _ $ - only).`);
+    throw new OpsError(
+      'config',
+      `Database name "${db}" cannot be used in a backup file name (letters, digits, _ $ - only).`,
+    );
   }
 }
 
@@ -89,7 +93,8 @@ export async function serverVersions(
   );
   const line = rows.find((l) => l.includes('|')) ?? '';
   const [pg, ts] = line.split('|');
-  if (!pg) throw new Error(`Could not read the server version of ${database} (${t.runtime.description}).`);
+  if (!pg)
+    throw new OpsError('tool-failed', `Could not read the server version of ${database} (${t.runtime.description}).`);
   return { pgVersion: pg.trim(), timescaledbVersion: ts?.trim() || undefined };
 }
 

@@ -68,6 +68,7 @@ export async function readPgbackrestEnvironment(rt: ToolRuntime, signal?: AbortS
 
 export { stanzaOfCommand } from '../stack/pgbackrest-conf';
 import { stanzaOfCommand } from '../stack/pgbackrest-conf';
+import { OpsError } from '../errors/error';
 
 function versionAtLeast(v: string | undefined, major: number, minor: number): boolean {
   const m = /^(\d+)\.(\d+)/.exec(v ?? '');
@@ -261,7 +262,8 @@ export function addOfeliaUserLabel(composeText: string, job: string, service?: s
     const at = eol < 0 ? composeText.length : eol;
     return splice(at, at, `\n${added}`);
   }
-  throw new Error(
+  throw new OpsError(
+    'config',
     `No ofelia.job-exec.${job}.* label found${service ? ` on service ${service}` : ''} in the compose file: add the user label by hand.`,
   );
 }

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { toolCancelled, type ToolRuntime } from '../runtime';
 import { PgBackRestError, type PgBackRestErrorAction } from '../errors/backups';
 import { repoDiskFullOr } from './pgbackrest-disk';
+import { OpsError } from '../errors/error';
 
 export interface PgBackRestTarget {
   runtime: ToolRuntime;
@@ -150,12 +151,16 @@ export function parsePgBackRestInfo(json: string, now: Date = new Date()): Stanz
   try {
     raw = JSON.parse(quoteSystemIds(json));
   } catch (e) {
-    throw new Error(`pgbackrest info did not print JSON (${(e as Error).message}): ${json.slice(0, 200)}`);
+    throw new OpsError(
+      'tool-failed',
+      `pgbackrest info did not print JSON (${(e as Error).message}): ${json.slice(0, 200)}`,
+    );
   }
   const parsed = z.array(stanzaSchema).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(
+    throw new OpsError(
+      'tool-failed',
       `Unexpected pgbackrest info JSON at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? parsed.error.message}`,
     );
   }
@@ -225,7 +230,8 @@ export function groupBackupSets(backups: readonly BackupSet[]): { full: BackupSe
 
 function baseArgs(t: PgBackRestTarget): string[] {
   if (!/^[A-Za-z0-9_.-]+$/.test(t.stanza))
-    throw new Error(
+    throw new OpsError(
+      'config',
       `Invalid pgBackRest stanza name "${t.stanza}" (letters, digits, _ . - only): check the tsdbOps.backups.stanza setting.`,
     );
   return ['pgbackrest', ...(t.configPath ? [`--config=${t.configPath}`] : []), `--stanza=${t.stanza}`];
@@ -328,9 +334,12 @@ export async function pgbackrestBackup(
   } = {},
 ): Promise<{ label: string }> {
   if (!BACKUP_TYPES.includes(type))
-    throw new Error(`Unknown pgBackRest backup type "${String(type)}": use full, diff or incr.`);
+    throw new OpsError('config', `Unknown pgBackRest backup type "${String(type)}": use full, diff or incr.`);
   if (ctx.repo !== undefined && !(Number.isInteger(ctx.repo) && ctx.repo >= 1 && ctx.repo <= 256))
-    throw new Error(`pgBackRest repository must be a number from 1 to 256 (repo1, repo2 …), not ${String(ctx.repo)}.`);
+    throw new OpsError(
+      'config',
+      `pgBackRest repository must be a number from 1 to 256 (repo1, repo2 …), not ${String(ctx.repo)}.`,
+    );
   const annotations = Object.entries(ctx.annotations ?? {}).map(([k, v]) => `--annotation=${k}=${v}`);
   const repoArg = ctx.repo !== undefined ? [`--repo=${ctx.repo}`] : [];
   let label: string | undefined;
@@ -349,7 +358,7 @@ export async function pgbackrestBackup(
     const info = await pgbackrestInfo(t, ctx.signal);
     label = info.backups.filter((b) => ctx.repo === undefined || b.repoKey === ctx.repo).pop()?.label;
   }
-  if (!label) throw new Error('pgBackRest reported success but no backup label was found.');
+  if (!label) throw new OpsError('tool-failed', 'pgBackRest reported success but no backup label was found.');
   return { label };
 }
 

@@ -10,6 +10,7 @@ import { posix } from 'node:path';
 import type { ToolRuntime } from '../runtime';
 import { classifyManualBackup, type ManualBackup } from './manual';
 import { SIDECAR_SUFFIX, type BackupSidecar } from './sidecar';
+import { OpsError } from '../errors/error';
 
 interface FoundEntry {
   readonly type: string;
@@ -38,7 +39,8 @@ export async function listManualBackupsVia(
   const r = await rt.run(['find', dir, '-mindepth', '1', '-printf', '%y\\t%s\\t%T@\\t%P\\n'], { signal });
   if (r.exitCode !== 0) {
     if (r.stderrTail.some((l) => /No such file or directory/.test(l))) return [];
-    throw new Error(
+    throw new OpsError(
+      'tool-failed',
       `Listing ${dir} in ${rt.description} failed (exit ${r.exitCode}): ${r.stderrTail.slice(-2).join(' ')}`,
     );
   }
@@ -85,7 +87,10 @@ export async function readSidecarsVia(
     const files = chunk.map((p) => `${p}${SIDECAR_SUFFIX}`);
     const r = await rt.run(['sh', '-c', READ_SIDECARS, 'tsdbops', ...files], { signal });
     if (r.exitCode !== 0)
-      throw new Error(`Reading sidecars in ${rt.description} failed: ${r.stderrTail.slice(-1).join('')}`);
+      throw new OpsError(
+        'tool-failed',
+        `Reading sidecars in ${rt.description} failed: ${r.stderrTail.slice(-1).join('')}`,
+      );
     const texts = new Map<string, string[]>();
     let current: string[] | undefined;
     for (const l of r.stdoutLines) {
@@ -97,11 +102,15 @@ export async function readSidecarsVia(
       const lines = texts.get(file);
       const text = lines?.join('\n').trim() ?? '';
       if (!lines || text === '') return out.set(path, undefined);
-      if (lines.includes(UNREADABLE)) return out.set(path, new Error(`${file} in ${rt.description} is not readable`));
+      if (lines.includes(UNREADABLE))
+        return out.set(path, new OpsError('backup-invalid', `${file} in ${rt.description} is not readable`));
       try {
         out.set(path, JSON.parse(text) as BackupSidecar);
       } catch (e) {
-        out.set(path, new Error(`${file} (in ${rt.description}) is not valid JSON: ${(e as Error).message}`));
+        out.set(
+          path,
+          new OpsError('backup-invalid', `${file} (in ${rt.description}) is not valid JSON: ${(e as Error).message}`),
+        );
       }
     });
   }

@@ -10,6 +10,7 @@
  */
 import type { BackupSet, StanzaInfo } from './pgbackrest';
 import { repositoriesInConf, type RepositoryConfig } from '../stack/pgbackrest-conf';
+import { OpsError } from '../errors/error';
 
 export {
   DEFAULT_REPO_PATH,
@@ -132,11 +133,13 @@ export function parseRepoArg(value: unknown, command: string, known?: readonly n
         ? Number(value.trim().replace(/^repo/i, ''))
         : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 256)
-    throw new Error(
+    throw new OpsError(
+      'config',
       `${command}: repo must be a repository number such as 2 (for repo2), not ${JSON.stringify(value)}.`,
     );
   if (known && known.length && !known.includes(n))
-    throw new Error(
+    throw new OpsError(
+      'config',
       `${command}: there is no repo${n} in the pgBackRest config (repositories: ${known.map((k) => `repo${k}`).join(', ')}).`,
     );
   return n;

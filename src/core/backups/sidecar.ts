@@ -5,6 +5,7 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { OpsError } from '../errors/error';
 
 export const SIDECAR_SUFFIX = '.meta.json';
 
@@ -59,12 +60,12 @@ export async function readSidecar(backupPath: string): Promise<BackupSidecar | u
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path} is not JSON (${(e as Error).message}); delete it or fix it.`);
+    throw new OpsError('backup-invalid', `${path} is not JSON (${(e as Error).message}); delete it or fix it.`);
   }
   const r = sidecarSchema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new Error(`${path}: field "${i?.path.join('.') ?? '?'}" ${i?.message ?? 'is invalid'}.`);
+    throw new OpsError('backup-invalid', `${path}: field "${i?.path.join('.') ?? '?'}" ${i?.message ?? 'is invalid'}.`);
   }
   return r.data;
 }

@@ -21,6 +21,7 @@ import { formatTimeTarget } from './restore/pitr';
 import { migrationTransaction, MigrationXidError, rowXmin } from '../migrations/xid';
 import { connect, type ConnectionTarget } from '../postgres/connection';
 import type { StackContext } from '../stack/context';
+import { OpsError } from '../errors/error';
 
 /** What the webview posts (and `tsdbOps.backup.timeline { action }` takes). */
 export type TimelineAction =
@@ -116,7 +117,8 @@ export function restoreBeforeMigrationPlan(
       };
     }
     case 'timeBefore': {
-      if (m.restore.kind !== 'time') throw new Error(`Migration ${m.version} ran in a transaction: target it instead.`);
+      if (m.restore.kind !== 'time')
+        throw new OpsError('config', `Migration ${m.version} ran in a transaction: target it instead.`);
       return {
         restore: 'pgbackrest',
         args: { target: 'time', time: new Date(m.restore.time).toISOString() },
@@ -196,7 +198,11 @@ export async function planTimelineAction(
     }
     case 'restoreBeforeMigration': {
       const m = model.migrations.find((x) => x.version === a.version);
-      if (!m) throw new Error(`Migration ${a.version} is not on the timeline of ${project} (applied migrations only).`);
+      if (!m)
+        throw new OpsError(
+          'config',
+          `Migration ${a.version} is not on the timeline of ${project} (applied migrations only).`,
+        );
       const client = await open(await context.connection());
       try {
         return restoreBeforeMigrationPlan(project, m, await findMigrationTarget(client, model.migrations, m));

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { lineSplitter } from './exec';
 import { composeFailed, composeNotFound } from '../errors/docker';
 import { toolCancelled } from '../errors/process';
+import { OpsError } from '../errors/error';
 
 export interface ComposeCli {
   /** The program: `docker` or `docker-compose`. */
@@ -138,7 +139,7 @@ export async function runStreamed(
 ): Promise<StreamedRun> {
   const { execa } = await import('execa');
   const [file, ...args] = argv;
-  if (!file) throw new Error('empty command');
+  if (!file) throw new OpsError('internal', 'empty command');
   const tail: string[] = [];
   const onLine = (l: string) => {
     tail.push(l);
@@ -163,7 +164,7 @@ export async function runStreamed(
   out.flush();
   err.flush();
   if (r.code === 'ENOENT' || (r.failed && r.exitCode === undefined && !r.isCanceled)) {
-    throw new Error(`${file} could not be started: ${r.shortMessage ?? r.message}`);
+    throw new OpsError('tool-failed', `${file} could not be started: ${r.shortMessage ?? r.message}`);
   }
   return { exitCode: r.exitCode ?? -1, cancelled: Boolean(r.isCanceled), tail };
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { currentContextName, readContext, type DockerContext } from './contexts';
 import { parseSshHost, sshEngineFor, type SshAddress } from './ssh-engine';
 import { EngineConfigError, HostKeyError, SshConnectError } from '../errors/docker';
+import { OpsError } from '../errors/error';
 export { EngineConfigError };
 
 export interface EngineTarget {
@@ -101,7 +102,7 @@ function engineOptions(
   if (host.startsWith('/')) return { socketPath: host };
   let url: URL;
   try {
-    if (!host.includes('://')) throw new Error('no scheme');
+    if (!host.includes('://')) throw new OpsError('config', 'no scheme');
     url = new URL(host);
   } catch {
     throw new EngineConfigError(

@@ -13,6 +13,7 @@ import { buildStackModel, isOneOff, snapshotFromEngine, type ContainerSnapshot, 
 import { errorText } from '../format';
 import { EngineTimeoutError } from '../errors/docker';
 import { cancel } from '../operations/cancel';
+import { OpsError } from '../errors/error';
 
 /** Reads the project's containers (list, then inspect each) into snapshots. */
 export async function readProjectContainers(
@@ -306,7 +307,7 @@ export class StackMonitor {
     handle.body = body;
     if (this.stream !== handle) {
       (body as { destroy?: () => void }).destroy?.();
-      throw new Error('closed');
+      throw new OpsError('cancelled', 'closed');
     }
     const lines = lineSplitter((line) => {
       if (!line.trim()) return;

@@ -27,6 +27,7 @@ import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { checkHostKey, defaultKnownHostsFiles, hostKeyError, readKnownHosts, type HostKeyError } from './known-hosts';
 import { SshConnectError } from '../errors/docker';
 import { isSshChannelRefused, isSshHandshakeTimeout } from '../errors/third-party';
+import { OpsError } from '../errors/error';
 export { SshConnectError };
 
 export interface SshAddress {
@@ -57,9 +58,9 @@ export interface SshEngineOptions extends SshAddress {
 /** Reads `ssh://user@host[:port]`; the user defaults to the local one, the port to 22. */
 export function parseSshHost(host: string, env: NodeJS.ProcessEnv = process.env): SshAddress {
   const url = new URL(host);
-  if (url.protocol !== 'ssh:') throw new Error(`${host} is not an ssh:// address`);
+  if (url.protocol !== 'ssh:') throw new OpsError('config', `${host} is not an ssh:// address`);
   if (url.pathname && url.pathname !== '/' && url.pathname !== '')
-    throw new Error(`${host}: an ssh:// Docker host has no path; write ssh://user@host[:port]`);
+    throw new OpsError('config', `${host}: an ssh:// Docker host has no path; write ssh://user@host[:port]`);
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : 22,

@@ -35,7 +35,12 @@ export type ErrorKind =
   /** A restore failed; the message says whether the previous state is back. */
   | 'restore-failed'
   /** A phase of a multi-phase operation failed; what ran was undone. */
-  | 'phase-failed';
+  | 'phase-failed'
+  /**
+   * An internal invariant broke ("cannot happen"): a bug of TimescaleDB Ops, not of the stack or the user's input
+   * (also a thrown value that was not an Error, wrapped so it carries a kind).
+   */
+  | 'internal';
 
 /** What is known about a failure, for the message, the log and the UI. */
 export interface ErrorFacts {

@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readTail } from './follower';
+import { OpsError } from '../errors/error';
 
 export interface OfeliaRun {
   readonly job: string;
@@ -51,11 +52,12 @@ export async function readSavedRun(jsonPath: string): Promise<OfeliaRun> {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${jsonPath} is not JSON: ${(e as Error).message}`);
+    throw new OpsError('config', `${jsonPath} is not JSON: ${(e as Error).message}`);
   }
   const r = runSchema.safeParse(raw);
   if (!r.success)
-    throw new Error(
+    throw new OpsError(
+      'config',
       `${jsonPath} is not an Ofelia saved run: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`,
     );
   const name = /([^/]+)\.json$/.exec(jsonPath)![1]!;

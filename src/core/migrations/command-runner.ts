@@ -1,3 +1,4 @@
+import { OpsError } from '../errors/error';
 /**
  * The `command` runner mode: the user's own migration binary (default `cargo run --bin tables_migration`),
  * run without a shell, in the workspace, with DATABASE_URL in its environment only.
@@ -30,7 +31,7 @@ export function splitCommandLine(line: string): string[] {
       inArg = true;
     }
   }
-  if (quote) throw new Error(`Unclosed ${quote} in the command "${line}".`);
+  if (quote) throw new OpsError('config', `Unclosed ${quote} in the command "${line}".`);
   if (inArg) out.push(cur);
   return out;
 }
@@ -48,7 +49,8 @@ export interface CommandRunOptions {
 export async function runMigrationCommand(opts: CommandRunOptions): Promise<{ exitCode: number; cancelled: boolean }> {
   const [file, ...args] = opts.argv;
   if (!file)
-    throw new Error(
+    throw new OpsError(
+      'config',
       'tsdbOps.migrations.command is empty: set it to the command that applies your migrations, e.g. cargo run --bin tables_migration.',
     );
   const { execa } = await import('execa');
@@ -70,7 +72,7 @@ export async function runMigrationCommand(opts: CommandRunOptions): Promise<{ ex
   }
   const result = await child;
   if (result.failed && !result.isCanceled && result.exitCode === undefined) {
-    throw new Error(`Cannot run "${file}": ${result.shortMessage ?? result.message}`);
+    throw new OpsError('tool-failed', `Cannot run "${file}": ${result.shortMessage ?? result.message}`);
   }
   return { exitCode: result.exitCode ?? 1, cancelled: Boolean(result.isCanceled) };
 }

@@ -9,6 +9,7 @@
 import type { Client } from 'pg';
 import { migrateError } from '../errors/migrations';
 import type { LocalMigration } from './source';
+import { OpsError } from '../errors/error';
 
 /** The index names a migration creates concurrently (`CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name`). */
 export function concurrentIndexNames(sql: string): string[] {
@@ -39,7 +40,8 @@ export async function refuseOverInvalidIndex(client: Client, m: LocalMigration):
   const drops = r.rows.map((x) => `DROP INDEX CONCURRENTLY ${quote(x.schema)}.${quote(x.name)};`);
   throw migrateError.execute(
     m.version,
-    new Error(
+    new OpsError(
+      'migration',
       `${r.rows.map((x) => `${x.schema}.${x.name}`).join(', ')} ${r.rows.length > 1 ? 'are' : 'is'} INVALID: ` +
         `an earlier run of this -- no-transaction migration was interrupted after CREATE INDEX CONCURRENTLY had begun ` +
         `(without a transaction, what it did stays). Nothing was run now. The way back: ${drops.join(' ')} ` +

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { resolveMigrationFiles, type MigrationFile, type MigrationFilenameError } from './files';
 import { sha384 } from './checksum';
 import { MigrateError } from './sqlx';
+import { OpsError } from '../errors/error';
 
 export interface LocalMigration extends MigrationFile {
   /** The text as sent to the server: the file without a leading BOM (see `loadMigration`). */
@@ -125,8 +126,8 @@ export async function createMigration(
   opts: { now?: Date; reversible?: boolean; versioning?: Versioning } = {},
 ): Promise<{ files: string[]; version: string; versioning: Versioning; reversible: boolean }> {
   const desc = description.trim();
-  if (!desc) throw new Error('A migration needs a description, e.g. "create sensors".');
-  if (/[/\\]/.test(desc)) throw new Error(`"${desc}" cannot be part of a file name: remove / and \\.`);
+  if (!desc) throw new OpsError('config', 'A migration needs a description, e.g. "create sensors".');
+  if (/[/\\]/.test(desc)) throw new OpsError('config', `"${desc}" cannot be part of a file name: remove / and \\.`);
   await mkdir(dir, { recursive: true });
   const { files } = await resolveMigrationFiles(dir);
   const ups = files.filter((f) => f.type !== 'down');

@@ -8,6 +8,7 @@
  */
 import { Cron } from 'croner';
 import { scheduleError } from '../errors/misc';
+import { OpsError } from '../errors/error';
 
 export type FiveFieldMode = 'seconds-first' | 'standard';
 
@@ -50,7 +51,8 @@ export function parseGoDuration(s: string): number {
     total += Number(m[1]) * units[m[2]!]!;
     pos = re.lastIndex;
   }
-  if (pos !== s.length || pos === 0) throw new Error(`"${s}" is not a Go duration (like 15m, 1h30m, 90s)`);
+  if (pos !== s.length || pos === 0)
+    throw new OpsError('schedule', `"${s}" is not a Go duration (like 15m, 1h30m, 90s)`);
   return total;
 }
 

@@ -16,6 +16,7 @@ import { toolCancelled } from '../errors/process';
 import { runningServiceContainer } from '../docker/find';
 import type { StackContext } from './context';
 import { CONTAINER_BACKUPS_DIR, MANUAL_BACKUP_DIR, REPO_DIR } from './site';
+import { OpsError } from '../errors/error';
 
 export type StackProfile = 'database' | 'full';
 
@@ -105,7 +106,8 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
 
   const db = stack.dbService;
   if (!db)
-    throw new Error(
+    throw new OpsError(
+      'config',
       `${stack.composeFile} has no database service (a service running a timescaledb or postgres image): clean start has nothing to set up.`,
     );
   const compose = (args: string[]) => {
@@ -165,7 +167,8 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
     });
     if (r.exitCode === 0) break;
     if (Date.now() > deadline)
-      throw new Error(
+      throw new OpsError(
+        'timeout',
         `PostgreSQL in ${c.Names[0]?.replace(/^\//, '') ?? c.Id} ` +
           `did not accept connections within ${(opts.readyTimeoutMs ?? 120_000) / 1000} s: ` +
           `see its logs (TimescaleDB Ops: Show Logs).`,
@@ -194,7 +197,10 @@ export async function cleanStart(stack: StackConfig, opts: CleanStartOptions): P
       onStderrLine: line,
     });
     if (r.exitCode !== 0)
-      throw new Error(`${argv.join(' ')} exited with code ${r.exitCode}: ${r.stderrTail.slice(-3).join(' | ')}`);
+      throw new OpsError(
+        'tool-failed',
+        `${argv.join(' ')} exited with code ${r.exitCode}: ${r.stderrTail.slice(-3).join(' | ')}`,
+      );
   }
   return { mode: 'builtin', profile, createdFolders: created, stanza };
 }

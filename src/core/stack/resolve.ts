@@ -23,7 +23,7 @@ import {
   type SiteSource,
 } from './site';
 import { pgBackRestConfigError } from '../errors/backups';
-import type { OpsError } from '../errors/error';
+import { OpsError } from '../errors/error';
 import {
   type DatabaseContainer,
   type PgBackRestConfigFacts,
@@ -92,7 +92,7 @@ export class StackResolver implements StackContext {
 
   engine(): Engine {
     if (!this.deps.engines)
-      throw new Error('resolveStack was given no engine registry: this caller cannot reach Docker.');
+      throw new OpsError('internal', 'resolveStack was given no engine registry: this caller cannot reach Docker.');
     return this.deps.engines.engine(this.settings.docker);
   }
 
@@ -102,7 +102,8 @@ export class StackResolver implements StackContext {
 
   private requireService(): ComposeService {
     if (!this.dbService)
-      throw new Error(
+      throw new OpsError(
+        'config',
         `${this.stack.composeFile} has no database service (a service running a timescaledb or postgres image).`,
       );
     return this.dbService;
@@ -236,7 +237,8 @@ export class StackResolver implements StackContext {
 
   async requirePgBackRestConfig(): Promise<PgBackRestConfigFacts & { readonly text: string }> {
     const p = await this.pgbackrest();
-    if (p.text === undefined) throw p.error ?? new Error(`The pgBackRest config ${p.file.value} could not be read.`);
+    if (p.text === undefined)
+      throw p.error ?? new OpsError('config', `The pgBackRest config ${p.file.value} could not be read.`);
     return p as PgBackRestConfigFacts & { text: string };
   }
 

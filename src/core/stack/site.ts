@@ -28,6 +28,7 @@ import { envRecord, type ToolRuntime } from '../runtime';
 import { ofeliaJobs } from '../schedule/ofelia';
 import { confOption, stanzaOfCommand, stanzasInConf } from './pgbackrest-conf';
 import { readIncludes, withIncludes } from './pgbackrest-includes';
+import { OpsError } from '../errors/error';
 
 /** PGDATA of timescaledb-ha and the guide's stack. */
 export const DEFAULT_PGDATA = '/home/postgres/pgdata/data';
@@ -302,7 +303,8 @@ export function containerPath(volumes: readonly VolumeMount[], path: string): st
   }
   if (best) return best.rel ? posix.join(best.v.target, best.rel.split(sep).join('/')) : best.v.target;
   if (volumes.some((v) => path === v.target || path.startsWith(`${v.target.replace(/\/+$/, '')}/`))) return path;
-  throw new Error(
+  throw new OpsError(
+    'config',
     `${path} is not inside a folder the database container mounts ` +
       `(${binds.map((v) => `${v.source} → ${v.target}`).join(', ') || 'none'})` +
       `: copy the backup into the backups folder first.`,

@@ -7,6 +7,7 @@ import type { StackConfig } from '../../core/infra';
 import type { StackRegistry } from '../stacks';
 import { CancelledByUser } from './cancel';
 import type { Args } from './table';
+import { OpsError } from '../../core/errors/error';
 
 export type { Args } from './table';
 
@@ -14,7 +15,7 @@ export type { Args } from './table';
 export function str(args: Args, key: string): string | undefined {
   const v = args?.[key];
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new Error(`${key} must be a string, not ${JSON.stringify(v)}.`);
+  if (typeof v !== 'string') throw new OpsError('config', `${key} must be a string, not ${JSON.stringify(v)}.`);
   return v;
 }
 
@@ -22,7 +23,7 @@ export function str(args: Args, key: string): string | undefined {
 export function bool(args: Args, key: string): boolean | undefined {
   const v = args?.[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw new Error(`${key} must be true or false, not ${JSON.stringify(v)}.`);
+  if (typeof v !== 'boolean') throw new OpsError('config', `${key} must be true or false, not ${JSON.stringify(v)}.`);
   return v;
 }
 
@@ -53,18 +54,21 @@ export async function pickStack(registry: StackRegistry, args: Args): Promise<St
         vscode.workspace.getWorkspaceFolder(vscode.Uri.file(x.workspaceFolder))?.name === folder,
     );
     if (!s)
-      throw new Error(
+      throw new OpsError(
+        'config',
         `No stack in "${folder}": the stacks are ${stacks.map((x) => x.workspaceFolder).join(', ') || 'none'}.`,
       );
     return s;
   }
   if (stacks.length === 0)
-    throw new Error(
+    throw new OpsError(
+      'config',
       'No TimescaleDB infra found in this workspace: pick the infra folder first (TimescaleDB Ops: Pick Infra Folder…).',
     );
   if (stacks.length === 1) return stacks[0];
   if (args)
-    throw new Error(
+    throw new OpsError(
+      'config',
       `Several stacks are open: pass { folder } (one of ${stacks.map((x) => x.workspaceFolder).join(', ')}).`,
     );
   const picked = await vscode.window.showQuickPick(
@@ -77,7 +81,8 @@ export async function pickStack(registry: StackRegistry, args: Args): Promise<St
 /** Commands that execute workspace content or change the database need a trusted workspace. */
 export function requireTrust(what: string): void {
   if (!vscode.workspace.isTrusted)
-    throw new Error(
+    throw new OpsError(
+      'refused',
       `${what} needs a trusted workspace: it executes workspace content or changes the database. ` +
         `Trust this workspace first (Workspaces: Manage Workspace Trust).`,
     );

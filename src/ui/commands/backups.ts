@@ -7,8 +7,6 @@
 import * as vscode from 'vscode';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runResult, schedulerResult } from '../../core/schedule/scheduler-load';
-import { describeJobSchedule } from '../../core/schedule/scheduler-state';
 import type { StackConfig } from '../../core/infra';
 import {
   BACKUP_TYPES,
@@ -28,9 +26,7 @@ import {
   listDatabases,
   type ManualBackupResult,
 } from '../../core/backups/dump';
-import type { BackupsOverview } from '../../core/backups/overview';
-import type { StackStatus } from '../../core/status/model';
-import { parseRepoArg, repositoriesInConf, repositorySummary } from '../../core/backups/repositories';
+import { parseRepoArg, repositoriesInConf } from '../../core/backups/repositories';
 import { askRepository } from './repositories';
 import type { OperationContext } from '../../core/operations/queue';
 import type { StackRegistry } from '../stacks';
@@ -43,6 +39,9 @@ import { requireTrust, stackFor as stackOf, str, type Args } from './args';
 import { CancelledByUser, confirmLive, register } from './register';
 import { logOutput, runStackOperation } from '../operation';
 import { COMMAND } from '../ids';
+import { overviewResult } from './backups-result';
+import { OpsError } from '../../core/errors/error';
+import { argsError } from '../../core/errors/misc';
 
 export interface BackupCommandContext {
   readonly registry: StackRegistry;
@@ -78,72 +77,6 @@ function toResult(r: ManualBackupResult) {
     meta: r.meta,
     wroteIn: r.wroteIn,
     ...(r.restoreNote ? { restoreNote: r.restoreNote } : {}),
-  };
-}
-
-/** The overview as JSON for automation (tests, tasks); `status` is the one stack status (archiving, drills, level). */
-export function overviewResult(o: BackupsOverview, status?: StackStatus) {
-  return {
-    overall: status,
-    stack: o.stack.infraDir,
-    stanza: o.stanzaName,
-    status: o.stanza?.status,
-    error: o.stanzaError
-      ? {
-          message: o.stanzaError.message,
-          code: o.stanzaError instanceof PgBackRestError ? o.stanzaError.code : undefined,
-        }
-      : undefined,
-    lockHeld: o.stanza?.lockHeld,
-    systemId: o.stanza?.systemId?.toString(),
-    walMin: o.stanza?.walMin,
-    walMax: o.stanza?.walMax,
-    pitr: o.stanza?.pitr ? { from: o.stanza.pitr.from.toISOString(), to: o.stanza.pitr.to.toISOString() } : undefined,
-    backups: (o.stanza?.backups ?? []).map((b) => ({
-      label: b.label,
-      type: b.type,
-      prior: b.prior,
-      stop: b.stop.toISOString(),
-      sizeBytes: b.sizeBytes,
-      annotations: b.annotations,
-    })),
-    manual: o.manual.map((m) => ({ name: m.name, kind: m.kind, size: m.size, sidecar: m.sidecar })),
-    preRestore: o.preRestore.map((c) => ({ name: c.name, path: c.path, sizeBytes: c.sizeBytes })),
-    scheduler: schedulerResult(o.scheduler),
-    schedules: o.freshness.jobs.map((j) => ({
-      job: j.job.name,
-      kind: j.job.backupKind,
-      schedule: j.job.scheduleSpec,
-      describe: j.job.schedule?.describe,
-      /** "would run daily at 00:00 UTC" while nothing runs the job. */
-      plan: describeJobSchedule(j.job, o.jobs.length ? o.scheduler.scheduling : undefined),
-      /** The schedule's previous time: not a run. */
-      lastScheduled: j.lastScheduled?.toISOString(),
-      nextRun: o.scheduler.scheduling === 'yes' ? j.nextRun?.toISOString() : undefined,
-      /** The last run that happened (Ofelia's saved runs or its log); undefined: none recorded. */
-      lastRun: runResult(j.lastRun),
-      state: j.state,
-    })),
-    freshness: { level: o.freshness.level, newest: o.freshness.newest?.name, reasons: o.freshness.reasons },
-    environment: o.pgbackrestEnv ?? (o.pgbackrestEnvError ? { error: o.pgbackrestEnvError } : undefined),
-    environmentWarnings: o.pgbackrestEnvWarnings.map((w) => ({ code: w.code, title: w.title, message: w.message })),
-    // No option values beyond these: secret options are dropped in core (only their names are kept).
-    repositories: o.repositories.map((r) => ({
-      repo: r.key,
-      name: r.name,
-      type: r.config?.type,
-      location: r.location,
-      cipher: r.cipher,
-      retention: r.retention,
-      summary: repositorySummary(r),
-      status: r.status,
-      problem: r.problem,
-      backups: r.backups.map((b) => b.label),
-      walMin: r.walMin,
-      walMax: r.walMax,
-      pitr: r.pitr ? { from: r.pitr.from.toISOString(), to: r.pitr.to.toISOString() } : undefined,
-      secretOptionsSet: r.config?.secretOptions ?? [],
-    })),
   };
 }
 
@@ -201,7 +134,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     requireTrust('A pgBackRest backup');
     let type = (str(args, 'type') as BackupType | undefined) ?? presetType;
     if (type !== undefined && !BACKUP_TYPES.includes(type))
-      throw new Error(`type must be full, diff or incr, not "${type}".`);
+      throw argsError(`type must be full, diff or incr, not "${type}".`);
     if (!type) {
       if (args) type = 'incr';
       else {
@@ -242,7 +175,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     const t = targets.manual;
     let database = str(args, 'database');
     const format = str(args, 'format') ?? 'tar';
-    if (format !== 'tar' && format !== 'custom') throw new Error(`format must be "tar" or "custom", not "${format}".`);
+    if (format !== 'tar' && format !== 'custom') throw argsError(`format must be "tar" or "custom", not "${format}".`);
     if (kind === 'dump' && !database) {
       if (args) database = t.maintenanceDb;
       else {
@@ -276,9 +209,9 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     reg(COMMAND.backupNew, async (args, node) => {
       let kind = str(args, 'kind') as Kind | undefined;
       if (kind !== undefined && !KINDS.includes(kind))
-        throw new Error(`kind must be one of ${KINDS.join(', ')}, not "${kind}".`);
+        throw argsError(`kind must be one of ${KINDS.join(', ')}, not "${kind}".`);
       if (!kind) {
-        if (args) throw new Error(`Pass { kind } (one of ${KINDS.join(', ')}).`);
+        if (args) throw argsError(`Pass { kind } (one of ${KINDS.join(', ')}).`);
         const pick = await vscode.window.showQuickPick(KIND_PICKS, { title: 'New backup' });
         if (!pick) return undefined;
         kind = pick.backupKind;
@@ -326,7 +259,8 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       requireTrust('pgBackRest start');
       const journals = stack.dbService ? await findRestoreJournals(stack.dbService.volumes).catch(() => []) : [];
       if (journals.length)
-        throw new Error(
+        throw new OpsError(
+          'busy',
           `A restore of ${stack.projectName} is running or was interrupted (${journals[0]!.file}): its end starts the ` +
             'stanza again; for an interrupted one run "Recover Interrupted Restore" (tsdbOps.restore.recover).',
         );
@@ -372,8 +306,11 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (!file) {
         const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.log')).sort();
         if (!names.length)
-          throw new Error(`No pgBackRest log files in ${dir} yet (they appear after the first pgBackRest command).`);
-        if (args) throw new Error(`Pass { file } (one of ${names.join(', ')}).`);
+          throw new OpsError(
+            'config',
+            `No pgBackRest log files in ${dir} yet (they appear after the first pgBackRest command).`,
+          );
+        if (args) throw argsError(`Pass { file } (one of ${names.join(', ')}).`);
         const pick = await vscode.window.showQuickPick(names, { title: `pgBackRest logs in ${dir}` });
         if (!pick) return undefined;
         file = pick;
@@ -391,8 +328,11 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       if (!name) {
         if (candidates.length === 1) name = candidates[0]!.name;
         else if (!candidates.length)
-          throw new Error(`No Ofelia job in ${stack.composeFile} runs pgBackRest as root: nothing to fix.`);
-        else if (args) throw new Error(`Pass { job } (one of ${candidates.map((j) => j.name).join(', ')}).`);
+          throw new OpsError(
+            'config',
+            `No Ofelia job in ${stack.composeFile} runs pgBackRest as root: nothing to fix.`,
+          );
+        else if (args) throw argsError(`Pass { job } (one of ${candidates.map((j) => j.name).join(', ')}).`);
         else {
           const pick = await vscode.window.showQuickPick(
             candidates.map((j) => ({ label: j.name, description: j.command })),
@@ -404,7 +344,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       }
       const job = candidates.find((j) => j.name === name);
       if (!job)
-        throw new Error(
+        throw argsError(
           `job "${name}" is not an Ofelia job-exec running pgBackRest as root in ${stack.composeFile}` +
             (candidates.length ? ` (those are: ${candidates.map((j) => j.name).join(', ')}).` : ' (there is none).'),
         );
@@ -422,7 +362,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
       const edit = new vscode.WorkspaceEdit();
       edit.replace(doc.uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
       if (!(await vscode.workspace.applyEdit(edit)) || !(await doc.save()))
-        throw new Error(`Could not write ${stack.composeFile}.`);
+        throw new OpsError('tool-failed', `Could not write ${stack.composeFile}.`);
       // Re-read the compose file now (an infra folder outside the workspace has no file watcher).
       await ctx.registry.refresh();
       controller.scheduleRefresh();
@@ -435,7 +375,7 @@ export function registerBackupCommands(ctx: BackupCommandContext): vscode.Dispos
     reg(COMMAND.backupShowLog, async (args, node) => {
       const which = str(args, 'channel') ?? 'pgBackRest';
       if (which !== 'pgBackRest' && which !== 'Ofelia')
-        throw new Error(`channel must be "pgBackRest" or "Ofelia", not "${which}".`);
+        throw argsError(`channel must be "pgBackRest" or "Ofelia", not "${which}".`);
       if (which === 'pgBackRest') {
         ctx.pgbackrestChannel.channel.show(true);
         return { channel: which, lines: ctx.pgbackrestChannel.printed.slice(-1000) };

@@ -12,6 +12,7 @@ import { requireTrust, stackFor as stackOf, type Args } from './args';
 import { confirmLive } from './register';
 import { COMMAND, CONTEXT_KEY } from '../ids';
 import { cancelled, modal, operation, parseTail, pickService, services, type Cx } from './containers-support';
+import { OpsError } from '../../core/errors/error';
 
 /** tsdbOps.container.start / stop / restart */
 export async function lifecycle(cx: Cx, action: ContainerAction, args: Args, interactive: boolean) {
@@ -124,7 +125,8 @@ export async function containerShell(cx: Cx, args: Args, interactive: boolean) {
   const stack = await stackOf(cx.registry, args);
   const cli = findOnPath('docker');
   if (!cli)
-    throw new Error(
+    throw new OpsError(
+      'tool-missing',
       'Open Shell runs "docker exec -it" in a terminal, and no docker CLI is on PATH. ' +
         'Install the Docker CLI (the engine can stay remote: tsdbOps.docker.host is passed as DOCKER_HOST).',
     );

@@ -14,6 +14,7 @@ import type { StackRegistry } from '../stacks';
 import type { Args } from './args';
 import { CancelledByUser } from './register';
 import { logOutput, runStackOperation } from '../operation';
+import { OpsError } from '../../core/errors/error';
 
 export interface ContainerCommandContext {
   readonly registry: StackRegistry;
@@ -42,7 +43,8 @@ export function cancelled(e: unknown): false {
 export function parseProfile(v: unknown, name = 'profile'): StackProfile | undefined {
   if (v === undefined || v === null) return undefined;
   if (v === 'database' || v === 'full') return v;
-  throw new Error(
+  throw new OpsError(
+    'config',
     `${name} must be "database" (only the database) or "full" (every service, profile full), not ${JSON.stringify(v)}.`,
   );
 }
@@ -51,7 +53,7 @@ export function parseTail(v: unknown): number | 'all' | undefined {
   if (v === undefined || v === null) return undefined;
   if (v === 'all') return 'all';
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
-  throw new Error(`tail must be a number of lines (0 or more) or "all", not ${JSON.stringify(v)}.`);
+  throw new OpsError('config', `tail must be a number of lines (0 or more) or "all", not ${JSON.stringify(v)}.`);
 }
 
 /** The stack's services as the monitor sees them now (read again first). */
@@ -59,7 +61,8 @@ export async function services(cx: Cx, stack: StackConfig): Promise<ServiceStatu
   const state = await cx.engine.monitorFor(stack).refresh();
   if (state.kind === 'ready') return [...state.model.services];
   if (state.kind === 'unreachable')
-    throw new Error(
+    throw new OpsError(
+      'engine-unreachable',
       `Docker not reachable at ${cx.engine.describeHost(stack)}: ${state.error}. Start Docker, or set tsdbOps.docker.host.`,
     );
   return [];
@@ -79,14 +82,18 @@ export async function pickService(
     if (!known) {
       const list = (await services(cx, stack).catch(() => [])).map((s) => s.service);
       if (!list.includes(given))
-        throw new Error(
+        throw new OpsError(
+          'config',
           `No service "${given}" in ${stack.composeFile}: the services are ${(stack.compose?.services ?? []).map((s) => s.name).join(', ') || 'none'}.`,
         );
     }
     return given;
   }
   if (!interactive)
-    throw new Error(`${what} needs { service }, e.g. { service: "${stack.dbService?.name ?? 'timescaledb'}" }.`);
+    throw new OpsError(
+      'config',
+      `${what} needs { service }, e.g. { service: "${stack.dbService?.name ?? 'timescaledb'}" }.`,
+    );
   const all = await services(cx, stack);
   const items = all.filter(fits).map((s) => ({
     label: s.service,

@@ -12,6 +12,7 @@ import { currentContextName, listContexts, readContext } from '../../core/docker
 import type { DockerService } from '../docker-service';
 import { CancelledByUser, register } from './register';
 import { COMMAND } from '../ids';
+import { OpsError } from '../../core/errors/error';
 
 export function registerDockerContextCommand(ctx: {
   engine: DockerService;
@@ -21,7 +22,8 @@ export function registerDockerContextCommand(ctx: {
     let name: string;
     if (args) {
       if (typeof args['context'] !== 'string')
-        throw new Error(
+        throw new OpsError(
+          'config',
           'tsdbOps.docker.switchContext: pass { context: "<name>" } (a name from "docker context ls", or "" for ' +
             'the docker CLI’s current context).',
         );
@@ -56,7 +58,8 @@ export function registerDockerContextCommand(ctx: {
       const f = args['folder'];
       folder = vscode.workspace.workspaceFolders?.find((w) => w.uri.fsPath === f || w.name === f);
       if (!folder)
-        throw new Error(
+        throw new OpsError(
+          'config',
           `tsdbOps.docker.switchContext: target "folder" needs { folder } naming a workspace folder ` +
             `(${(vscode.workspace.workspaceFolders ?? []).map((w) => w.name).join(', ') || 'none open'}), not ${JSON.stringify(f)}.`,
         );

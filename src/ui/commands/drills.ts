@@ -18,6 +18,7 @@ import { CancelledByUser, register } from './register';
 import { COMMAND } from '../ids';
 import { runStackOperation } from '../operation';
 import { parseRepoArg } from '../../core/backups/repositories';
+import { OpsError } from '../../core/errors/error';
 
 export interface DrillCommandContext {
   readonly registry: StackRegistry;
@@ -51,23 +52,31 @@ function drillSource(args: Args, node: ViewNode | undefined, stack: DrillStack):
   if (kind === 'baseBackup') {
     const dir = str(args, 'dir') ?? node?.backup?.path;
     if (!dir)
-      throw new Error('tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.');
+      throw new OpsError(
+        'config',
+        'tsdbOps.backup.drill needs { dir } for source "baseBackup": a pg_basebackup -F t folder.',
+      );
     src = { kind: 'baseBackup', dir: containerPath(stack.dbService.volumes, dir) };
   } else if (kind === 'dump' || kind === 'dumpAll') {
     const file = str(args, 'file') ?? node?.backup?.path;
     if (!file)
-      throw new Error(
+      throw new OpsError(
+        'config',
         `tsdbOps.backup.drill needs { file } for source "${kind}": a ${kind === 'dump' ? 'pg_dump' : 'pg_dumpall'} file.`,
       );
     src = { kind, file: containerPath(stack.dbService.volumes, file), database: str(args, 'database') };
   } else if (kind === 'pgbackrest') {
     const target = str(args, 'target') ?? (node?.set ? 'set' : 'latest');
     if (target !== 'latest' && target !== 'set')
-      throw new Error(`tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`);
+      throw new OpsError(
+        'config',
+        `tsdbOps.backup.drill: target must be 'latest' or 'set', not ${JSON.stringify(target)}.`,
+      );
     const repo = parseRepoArg(args?.['repo'], COMMAND.backupDrill) ?? node?.repo;
     src = { kind: 'pgbackrest', set: str(args, 'set') ?? node?.set?.label, target, ...(repo ? { repo } : {}) };
   } else
-    throw new Error(
+    throw new OpsError(
+      'config',
       `tsdbOps.backup.drill: source must be 'pgbackrest', 'baseBackup', 'dump' or 'dumpAll', not ${JSON.stringify(kind)}.`,
     );
   return src;
@@ -87,7 +96,7 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
         try {
           return engine.docker(s); // one cached promise per distinct engine
         } catch (e) {
-          return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+          return Promise.reject(e instanceof Error ? e : new OpsError('internal', String(e)));
         }
       }),
     );
@@ -117,7 +126,8 @@ export function registerDrillCommands(ctx: DrillCommandContext): vscode.Disposab
       requireTrust('A restore drill');
       const stack = node?.stack ?? (await pickStack(ctx.registry, args));
       if (!stack) throw new CancelledByUser();
-      if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to drill.`);
+      if (!stack.dbService)
+        throw new OpsError('config', `${stack.composeFile} has no database service: nothing to drill.`);
       const stackCtx = engine.contextFor(stack);
       const src = drillSource(args, node, stack as DrillStack); // dbService checked above
 

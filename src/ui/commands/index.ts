@@ -12,6 +12,7 @@ import { serviceResult } from '../../core/docker/model';
 import { COMMAND } from '../ids';
 import { register } from './register';
 import { pickStack } from './args';
+import { OpsError } from '../../core/errors/error';
 
 export interface CommandContext {
   readonly registry: StackRegistry;
@@ -63,10 +64,12 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         if (!path) return undefined;
       }
       const folder = folderFor(path, args?.folder);
-      if (!folder) throw new Error('Open a workspace folder first: tsdbOps.infraPath is a workspace folder setting.');
+      if (!folder)
+        throw new OpsError('config', 'Open a workspace folder first: tsdbOps.infraPath is a workspace folder setting.');
       const abs = isAbsolute(path) ? path : join(folder.uri.fsPath, path);
       if (!COMPOSE_FILE_NAMES.some((n) => existsSync(join(abs, n)))) {
-        throw new Error(
+        throw new OpsError(
+          'config',
           `${abs} has no ${COMPOSE_FILE_NAMES.join(', ')}: pick the folder that holds the stack's compose file (e.g. connect/infra).`,
         );
       }

@@ -7,6 +7,7 @@ import type { LintService } from '../lint/service';
 import type { StackRegistry } from '../stacks';
 import { pickStack } from './args';
 import { COMMAND } from '../ids';
+import { OpsError } from '../../core/errors/error';
 
 export interface LintCommandContext {
   readonly registry: StackRegistry;
@@ -39,10 +40,11 @@ export function registerLintCommands(ctx: LintCommandContext): vscode.Disposable
       const stack = await pickStack(ctx.registry, args);
       if (!stack) return undefined;
       if (!stack.migrationsDir)
-        throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
+        throw new OpsError('config', `No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
       const files = args?.files;
       if (files !== undefined && !(Array.isArray(files) && files.every((f) => typeof f === 'string')))
-        throw new Error(
+        throw new OpsError(
+          'config',
           'tsdbOps.migrations.lint: files must be an array of paths (absolute or in the migrations folder).',
         );
       await ctx.controller.refresh();

@@ -29,6 +29,7 @@ import { COMMAND } from '../ids';
 import { errorText } from '../../core/format';
 import type { OperationQueue } from '../../core/operations/queue';
 import { runStackOperation, type OperationOutput } from '../operation';
+import { OpsError } from '../../core/errors/error';
 
 export interface MigrationCommandContext {
   readonly registry: StackRegistry;
@@ -93,7 +94,8 @@ async function checkLint(ctx: MigrationCommandContext, stack: StackConfig, pendi
   if (!lintErrors) return;
   const list = lintErrors.map((f) => `• ${relative(stack.migrationsDir ?? '', f.file)}: ${f.message}`).join('\n');
   if (args)
-    throw new Error(
+    throw new OpsError(
+      'refused',
       `Run Pending stopped: ${lintErrors.length} error-level lint finding(s) in the pending migrations ` +
         `(pass { force: true } to run anyway):\n${list}`,
     );
@@ -128,7 +130,10 @@ async function runCommandRunner(
   await ctx.controller.refresh();
   if (r.cancelled) throw new CancelledError();
   if (r.exitCode !== 0)
-    throw new Error(`"${line}" exited with code ${r.exitCode}: see the "TimescaleDB Ops: Migrations" output.`);
+    throw new OpsError(
+      'tool-failed',
+      `"${line}" exited with code ${r.exitCode}: see the "TimescaleDB Ops: Migrations" output.`,
+    );
   return { mode: 'command' as const, exitCode: r.exitCode, summary: ctx.controller.get(stack)?.report?.summary };
 }
 

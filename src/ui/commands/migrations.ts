@@ -11,6 +11,7 @@ import { pickStack } from './args';
 import type { Args } from './register';
 import { COMMAND } from '../ids';
 import { revert, runPending, type MigrationCommandContext } from './migrations-run';
+import { OpsError } from '../../core/errors/error';
 
 export type { MigrationCommandContext } from './migrations-run';
 
@@ -44,7 +45,8 @@ async function migrationsStatus(ctx: MigrationCommandContext, args: Args) {
   await ctx.controller.refresh();
   const s = ctx.controller.get(stack);
   if (s?.error) throw s.error;
-  if (!s?.report) throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
+  if (!s?.report)
+    throw new OpsError('config', `No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
   return {
     database: s.report.database,
     tableExists: s.report.tableExists,
@@ -59,10 +61,11 @@ async function migrationsCreate(ctx: MigrationCommandContext, args: Args) {
   const stack = await pickStack(ctx.registry, args);
   if (!stack) return undefined;
   if (!stack.migrationsDir)
-    throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
+    throw new OpsError('config', `No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
   let name = typeof args?.name === 'string' ? args.name : undefined;
   if (!name) {
-    if (args) throw new Error('tsdbOps.migrations.create needs { name }, e.g. { name: "add sensor kind" }.');
+    if (args)
+      throw new OpsError('config', 'tsdbOps.migrations.create needs { name }, e.g. { name: "add sensor kind" }.');
     name = await vscode.window.showInputBox({
       title: 'New migration',
       prompt: 'Description (sqlx turns spaces into _ in the file name)',
@@ -100,7 +103,7 @@ async function setPassword(ctx: MigrationCommandContext, args: Args) {
   const stack = await pickStack(ctx.registry, args);
   if (!stack) return undefined;
   const pw = typeof args?.password === 'string' ? args.password : undefined;
-  if (args && pw === undefined) throw new Error('tsdbOps.migrations.setPassword needs { password }.');
+  if (args && pw === undefined) throw new OpsError('config', 'tsdbOps.migrations.setPassword needs { password }.');
   const t = await ctx.controller.askPassword(stack, pw);
   await ctx.controller.refresh();
   return t ? { stored: true, target: describeTarget(t) } : undefined;

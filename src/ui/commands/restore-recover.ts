@@ -24,6 +24,7 @@ import type { StackConfig } from '../../core/infra';
 import { str, type Args } from './args';
 import { CancelledByUser } from './register';
 import type { Restores, RestoreCommandContext, ViewNode } from './restore-support';
+import { OpsError } from '../../core/errors/error';
 
 export type RecoverAction = 'finish' | 'rollback' | 'show';
 export const RECOVER_ACTIONS: readonly RecoverAction[] = ['finish', 'rollback', 'show'];
@@ -94,7 +95,7 @@ function actionOf(args: Args): RecoverAction | undefined {
   const a = str(args, 'action');
   if (a === undefined) return undefined;
   if (!(RECOVER_ACTIONS as readonly string[]).includes(a))
-    throw new Error(`tsdbOps.restore.recover: action "${a}" is not one of ${RECOVER_ACTIONS.join(', ')}.`);
+    throw new OpsError('config', `tsdbOps.restore.recover: action "${a}" is not one of ${RECOVER_ACTIONS.join(', ')}.`);
   return a as RecoverAction;
 }
 
@@ -118,7 +119,8 @@ export async function restoreRecover(
   }
   if (action === 'finish') {
     if (place.kind !== 'in-place')
-      throw new Error(
+      throw new OpsError(
+        'refused',
         'Finish runs where the tools see the data folder; this stack restores in a one-off container: use Roll back.',
       );
     const r = await restores.runOperation(stack, 'Finishing an interrupted restore', (rctx) =>

@@ -22,6 +22,7 @@ import { CancelledByUser, register } from './register';
 import { runStackOperation } from '../operation';
 import { COMMAND } from '../ids';
 import { errorText } from '../../core/format';
+import { OpsError } from '../../core/errors/error';
 
 export const RESTORE_CHANNEL = 'TimescaleDB Ops: Restore';
 
@@ -89,7 +90,10 @@ export async function backupPath(
   const given = str(args, key) ?? node?.backup?.path;
   if (given) return given;
   if (args)
-    throw new Error(`${id} needs { ${key} }: ${what} (host path under the backups folder, or its container path).`);
+    throw new OpsError(
+      'config',
+      `${id} needs { ${key} }: ${what} (host path under the backups folder, or its container path).`,
+    );
   const picked = await vscode.window.showOpenDialog({
     ...dialog,
     canSelectFolders: key === 'dir',
@@ -117,7 +121,10 @@ export async function confirm(
   if (guard?.production) return confirmDestructive(args as Record<string, unknown> | undefined, guard, modal);
   if (args) {
     if (args.confirm !== true)
-      throw new Error(`${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`);
+      throw new OpsError(
+        'refused',
+        `${id} replaces data: pass { confirm: true } (it asks nothing when called with args).`,
+      );
     return;
   }
   return modal();
@@ -141,7 +148,8 @@ export class Restores {
    */
   async stackFor(args: Args, node: ViewNode | undefined): Promise<StackConfig> {
     const stack = await stackOf(this.ctx.registry, args, node);
-    if (!stack.dbService) throw new Error(`${stack.composeFile} has no database service: nothing to restore into.`);
+    if (!stack.dbService)
+      throw new OpsError('config', `${stack.composeFile} has no database service: nothing to restore into.`);
     this.claim ??= this.ctx.engine.queueFor(stack).claim(this.what);
     return stack;
   }
@@ -249,7 +257,7 @@ export class Restores {
   async askTime(info: StanzaInfo): Promise<Date> {
     const from = info.pitr?.from ?? info.backups[0]?.stop;
     const to = info.pitr?.to ?? new Date();
-    if (!from) throw new Error(`Stanza ${info.name} has no backup: take a full backup first.`);
+    if (!from) throw new OpsError('config', `Stanza ${info.name} has no backup: take a full backup first.`);
     const earliest = new Date(Math.floor(from.getTime() / 1000) * 1000 + 1000);
     const value = await vscode.window.showInputBox({
       title: 'Restore to a point in time',

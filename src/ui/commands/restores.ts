@@ -36,6 +36,7 @@ import {
   type ViewNode,
 } from './restore-support';
 import type { StackConfig } from '../../core/infra';
+import { OpsError } from '../../core/errors/error';
 
 /** A logical restore's outcome: with warnings (errors ignored, workers not back …) never a plain success. */
 function announce(done: string, warnings: readonly string[]): void {
@@ -65,7 +66,7 @@ async function askTarget(
   if (node?.item.contextValue === ITEM.pitrWindow) t = withRepo({ target: 'time', time: await restores.askTime(info) });
   else if (!node?.set?.label) {
     const newest = info.backups[info.backups.length - 1];
-    if (!newest) throw new Error(`Stanza ${setup.stanza} has no backup set: take a full backup first.`);
+    if (!newest) throw new OpsError('config', `Stanza ${setup.stanza} has no backup set: take a full backup first.`);
     type Pick = vscode.QuickPickItem & { t?: RestoreTarget; pitr?: boolean };
     const items: Pick[] = [
       {
@@ -364,7 +365,8 @@ export function registerRestoreCommands(ctx: RestoreCommandContext): vscode.Disp
           size = picked.copy.sizeBytes;
         }
         if (!path)
-          throw new Error(
+          throw new OpsError(
+            'config',
             "tsdbOps.restore.deletePreRestoreCopy needs { path }: the copy's path in the container (see the Backups view).",
           );
         await confirm(

@@ -14,6 +14,7 @@ import type { StackFocus } from '../status/focus';
 import { COMMAND } from '../ids';
 import { str } from './args';
 import { CancelledByUser, register } from './register';
+import { OpsError } from '../../core/errors/error';
 
 function findStack(stacks: readonly StackConfig[], name: string): StackConfig | undefined {
   return stacks.find(
@@ -42,9 +43,9 @@ export function registerStatusPinCommands(ctx: {
       let stack: StackConfig | undefined;
       if (name) {
         stack = findStack(stacks, name);
-        if (!stack) throw new Error(`No stack "${name}" is open: pass { stack } as one of ${names}.`);
+        if (!stack) throw new OpsError('config', `No stack "${name}" is open: pass { stack } as one of ${names}.`);
       } else if (args) {
-        if (stacks.length !== 1) throw new Error(`Pass { stack }: one of ${names}.`);
+        if (stacks.length !== 1) throw new OpsError('config', `Pass { stack }: one of ${names}.`);
         stack = stacks[0];
       } else {
         const pick = await vscode.window.showQuickPick(

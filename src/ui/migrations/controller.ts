@@ -11,6 +11,7 @@ import { connect, ConnectionError, describeTarget, type ConnectionTarget } from 
 import type { StackRegistry } from '../stacks';
 import { resolveStack } from '../../core/stack/context';
 import { stackSettingsOf } from '../stack-settings';
+import { OpsError } from '../../core/errors/error';
 
 export interface StackMigrations {
   readonly stack: StackConfig;
@@ -128,7 +129,7 @@ export class MigrationsController implements vscode.Disposable {
       const report = await this.migrator(stack, target).status();
       return { stack, local, report, target };
     } catch (e) {
-      const error = e instanceof Error ? e : new Error(String(e));
+      const error = e instanceof Error ? e : new OpsError('internal', String(e));
       this.log.info(`Migration status of ${stack.projectName} not read: ${error.message}`);
       return { stack, local, error, target };
     }
@@ -144,7 +145,7 @@ export class MigrationsController implements vscode.Disposable {
 
   migrator(stack: StackConfig, target: ConnectionTarget): Migrator {
     if (!stack.migrationsDir)
-      throw new Error(`No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
+      throw new OpsError('config', `No migrations folder for ${stack.projectName}: set tsdbOps.migrations.path.`);
     return new Migrator(stack.migrationsDir, () => connect(target));
   }
 

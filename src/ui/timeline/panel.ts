@@ -18,6 +18,7 @@ import { pickStack, requireTrust } from '../commands/args';
 import { CancelledByUser, register } from '../commands/register';
 import { COMMAND } from '../ids';
 import type { WebviewMessage } from '../../webview/timeline';
+import { OpsError } from '../../core/errors/error';
 
 export interface TimelineContext {
   readonly registry: StackRegistry;
@@ -249,13 +250,15 @@ export function registerTimeline(ctx: TimelineContext): vscode.Disposable[] {
           return { model, plan: p.node ? { ...p, node: { backup: p.node.backup } } : p };
         }
         if (args?.confirm !== true)
-          throw new Error(
+          throw new OpsError(
+            'refused',
             'tsdbOps.backup.timeline with { action } restores: pass { confirm: true } to run it, or { dryRun: true } for its plan.',
           );
         // The plan (with its confirmation text) comes back with the restore command's result.
         const done = await perform(tp, action, async (p) => {
           if (p.node)
-            throw new Error(
+            throw new OpsError(
+              'config',
               `${p.command} from the timeline asks its options: call ${p.command} with its args instead.`,
             );
         });

@@ -13,6 +13,7 @@ import { runLogged } from '../restore/run';
 import type { DrillState, ScratchLayout } from './state';
 import { HEARTBEAT_EVERY_MS, HEARTBEAT_FILE, ours } from './sweep';
 import { DrillRefusedError } from './types';
+import { OpsError } from '../../errors/error';
 
 const mb = (n: number) => `${Math.ceil(n / 1024 / 1024)} MB`;
 
@@ -87,16 +88,17 @@ export async function prepareScratchFolders(s: DrillState): Promise<void> {
   const prep = await scratch.run(['sh', '-c', 'chown "$0" "$1" && chmod 0755 "$1"', `${s.user}:`, L.dataMountPoint], {
     user: 'root',
   });
-  if (prep.exitCode !== 0) throw new Error(`Cannot prepare ${L.dataMountPoint}: ${prep.stderrTail.join(' ')}`);
+  if (prep.exitCode !== 0)
+    throw new OpsError('tool-failed', `Cannot prepare ${L.dataMountPoint}: ${prep.stderrTail.join(' ')}`);
   const mk = await scratch.run(['mkdir', '-p', '-m', '0700', '--', s.dataDir, L.drillLog]);
-  if (mk.exitCode !== 0) throw new Error(`Cannot create ${s.dataDir}: ${mk.stderrTail.join(' ')}`);
+  if (mk.exitCode !== 0) throw new OpsError('tool-failed', `Cannot create ${s.dataDir}: ${mk.stderrTail.join(' ')}`);
   const conf = s.plan?.conf;
   if (conf !== undefined) {
     // Through stdin: the config may hold repository keys, which never go into an argv.
     const w = await scratch.run(['sh', '-c', 'umask 077 && cat > "$0"', L.drillConf], {
       stdin: Readable.from([`${conf}\n`]),
     });
-    if (w.exitCode !== 0) throw new Error(`Cannot write ${L.drillConf}: ${w.stderrTail.join(' ')}`);
+    if (w.exitCode !== 0) throw new OpsError('tool-failed', `Cannot write ${L.drillConf}: ${w.stderrTail.join(' ')}`);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   type RestoreJournal,
 } from './physical';
 import { type RestoreContext, type ServerConnection } from './run';
+import { OpsError } from '../../errors/error';
 
 export const ONEOFF_LABEL = 'tsdb-ops.restore-oneoff';
 
@@ -49,7 +50,8 @@ async function stopService(o: OneOffTarget, ctx: RestoreContext): Promise<void> 
     if (e.statusCode !== 304) throw e; // 304: already stopped
   });
   const after = await c.inspect();
-  if (after.State.Running) throw new Error(`The database container ${info.Name} is still running after docker stop.`);
+  if (after.State.Running)
+    throw new OpsError('tool-failed', `The database container ${info.Name} is still running after docker stop.`);
 }
 
 async function startService(o: OneOffTarget, ctx: RestoreContext): Promise<void> {

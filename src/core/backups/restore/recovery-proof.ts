@@ -7,6 +7,7 @@
  * after it is missing.
  */
 import type { StanzaInfo } from '../pgbackrest';
+import { OpsError } from '../../errors/error';
 
 export const DEFAULT_WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
 
@@ -77,8 +78,8 @@ export function checkRecoveryEnd(a: {
   const segBytes = a.segBytes ?? DEFAULT_WAL_SEGMENT_BYTES;
   const newest = parseWalSegment(a.newest, segBytes);
   const pos = parseLsn(a.replayLsn);
-  if (!newest) throw new Error(`"${a.newest}" is not a WAL segment name`);
-  if (pos === undefined) throw new Error(`"${a.replayLsn}" is not a WAL position (LSN)`);
+  if (!newest) throw new OpsError('tool-failed', `"${a.newest}" is not a WAL segment name`);
+  if (pos === undefined) throw new OpsError('tool-failed', `"${a.replayLsn}" is not a WAL position (LSN)`);
   const number = pos / BigInt(segBytes);
   const stopped = { timeline: a.timeline ?? newest.timeline, number };
   const stoppedAt = walSegmentName(stopped, segBytes);

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { COMMAND_TABLE, acceptedKeys, type CommandSpec } from './index';
+import { OpsError } from '../../../core/errors/error';
 
 export const BEGIN = '<!-- commands table: generated from src/ui/commands/table, do not edit by hand -->';
 export const END = '<!-- end of commands table -->';
@@ -79,7 +80,7 @@ export function renderCommandsTable(table: readonly CommandSpec[] = COMMAND_TABL
 export function withTable(doc: string): string {
   const i = doc.indexOf(BEGIN);
   const j = doc.indexOf(END);
-  if (i < 0 || j < 0) throw new Error(`docs/commands.md lacks the markers ${BEGIN} … ${END}.`);
+  if (i < 0 || j < 0) throw new OpsError('config', `docs/commands.md lacks the markers ${BEGIN} … ${END}.`);
   return doc.slice(0, i) + renderCommandsTable() + doc.slice(j + END.length);
 }
 

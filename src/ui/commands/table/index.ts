@@ -14,6 +14,7 @@ import { CONTAINERS } from './containers';
 import { MIGRATIONS } from './migrations';
 import { BACKUPS } from './backups';
 import { RESTORES } from './restores';
+import { OpsError } from '../../../core/errors/error';
 
 export type { CommandSpec, Live, Mode, Args } from './types';
 
@@ -29,7 +30,7 @@ const BY_ID = new Map<string, CommandSpec>(COMMAND_TABLE.map((s) => [s.id, s]));
 
 export function specOf(id: CommandId | string): CommandSpec {
   const s = BY_ID.get(id);
-  if (!s) throw new Error(`${id} has no declaration in src/ui/commands/table.`);
+  if (!s) throw new OpsError('internal', `${id} has no declaration in src/ui/commands/table.`);
   return s;
 }
 

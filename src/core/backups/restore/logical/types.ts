@@ -1,6 +1,7 @@
 /** Where a logical restore runs and what a pg_dump restore takes and returns; database names; the dump's contents. */
 import type { ToolRuntime } from '../../../runtime';
 import { backupInvalid, runLogged, type RestoreContext, type ServerConnection } from '../run';
+import { OpsError } from '../../../errors/error';
 
 export interface LogicalTarget {
   /** Where pg_restore and psql run (the database container, or this machine). */
@@ -36,9 +37,11 @@ export const DB_NAME_MAX = 63;
 
 export function checkDatabaseName(name: unknown, field = 'database'): string {
   if (typeof name !== 'string' || !name.trim())
-    throw new Error(`${field} must be a database name, not ${JSON.stringify(name)}.`);
-  if (Buffer.byteLength(name) > DB_NAME_MAX) throw new Error(`${field} "${name}" is longer than ${DB_NAME_MAX} bytes.`);
-  if (/[\0\n\r]/.test(name)) throw new Error(`${field} "${JSON.stringify(name)}" contains a control character.`);
+    throw new OpsError('config', `${field} must be a database name, not ${JSON.stringify(name)}.`);
+  if (Buffer.byteLength(name) > DB_NAME_MAX)
+    throw new OpsError('config', `${field} "${name}" is longer than ${DB_NAME_MAX} bytes.`);
+  if (/[\0\n\r]/.test(name))
+    throw new OpsError('config', `${field} "${JSON.stringify(name)}" contains a control character.`);
   return name;
 }
 

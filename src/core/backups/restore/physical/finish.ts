@@ -16,6 +16,7 @@ import { endRestoreTool, readJournal, refuseIfRunningElsewhere, removeDir, start
 import { proveRecoveryEnd } from './recovery';
 import { journalPath, runScript, serverState, startAndVerify, uncancellable, waitReady } from './server';
 import type { PhysicalTarget, RestoreJournal } from './types';
+import { OpsError } from '../../../errors/error';
 
 /** Marks the journal: the restore tool completed, the new data folder is whole (atomic rewrite beside PGDATA). */
 export async function markRestored(
@@ -39,7 +40,8 @@ export async function markRestored(
     { quiet: true },
   );
   // A plain error (not JournalError, which means nothing changed): the restore rolls back.
-  if (r.exitCode !== 0) throw new Error(`Could not update the restore journal ${journalPath(t.dataDir)}.`);
+  if (r.exitCode !== 0)
+    throw new OpsError('restore-failed', `Could not update the restore journal ${journalPath(t.dataDir)}.`);
   return next;
 }
 

@@ -21,6 +21,7 @@ import {
   stopServer,
   uncancellable,
 } from './server';
+import { OpsError } from '../../../errors/error';
 
 // ---------- Journal, rollback, recovery ----------
 
@@ -30,10 +31,11 @@ export async function readJournal(t: PhysicalTarget, ctx: RestoreContext): Promi
   if (r.exitCode !== 0) return undefined;
   try {
     const j = JSON.parse(r.stdoutLines.join('\n')) as RestoreJournal;
-    if (j.version !== 1 || !j.dataDir || !j.aside) throw new Error('unknown journal');
+    if (j.version !== 1 || !j.dataDir || !j.aside) throw new OpsError('restore-failed', 'unknown journal');
     return j;
   } catch (e) {
-    throw new Error(
+    throw new OpsError(
+      'restore-failed',
       `The restore journal ${file} cannot be read (${errorText(e)}): check ${posix.dirname(file)} by hand (see the README, "Rolling back by hand").`,
     );
   }
@@ -62,7 +64,8 @@ export async function endRestoreTool(t: PhysicalTarget, ctx: RestoreContext, pid
     for (let i = 1; await toolRunning(t, ctx, pid); i++) {
       if (i === 40) await runLogged(t.rt, ctx, killArgv('KILL', pid));
       if (i > 200)
-        throw new Error(
+        throw new OpsError(
+          'timeout',
           `The restore tool (pid ${pid}) does not end: stop it, then run Recover Interrupted Restore again.`,
         );
       await new Promise((res) => setTimeout(res, 250));
@@ -268,14 +271,16 @@ export async function deletePreRestoreCopy(t: PhysicalTarget, path: string, ctx:
     /\.pre-restore-\d{8}_\d{6}$/.test(p) &&
     posix.basename(p).startsWith(`${posix.basename(dataDir)}.pre-restore-`);
   if (!ok)
-    throw new Error(
+    throw new OpsError(
+      'config',
       `${path} is not a pre-restore copy of ${dataDir} (expected ${dataDir}.pre-restore-YYYYmmdd_HHMMSS).`,
     );
   const j = await readJournal(t, ctx);
   if (j?.aside === p)
-    throw new Error(
+    throw new OpsError(
+      'refused',
       `${p} is the way back of a restore that has not finished: recover it first (TimescaleDB Ops: Recover Interrupted Restore).`,
     );
-  if (!(await exists(t, ctx, p, '-d'))) throw new Error(`${p} does not exist.`);
+  if (!(await exists(t, ctx, p, '-d'))) throw new OpsError('config', `${p} does not exist.`);
   await runLoggedChecked(t.rt, ctx, ['rm', '-rf', '--', p]);
 }

@@ -52,6 +52,7 @@ import {
 import { verifySource, type VerifiedSource } from './verify';
 import { markRestored } from './finish';
 import { restoreDiskFullOr } from './disk-full';
+import { OpsError } from '../../../errors/error';
 
 /** What the phases of one physical restore share. */
 interface PhysicalRun {
@@ -96,7 +97,7 @@ const verify: Phase<PhysicalRun> = {
     s.v = verified.value;
     checkFreeSpace(t, ctx, probe.freeBytes, s.v.sizeBytes);
     ctx.signal?.throwIfAborted();
-    if (probe.asideExists) throw new Error(`${aside} already exists: wait a second and try again.`);
+    if (probe.asideExists) throw new OpsError('busy', `${aside} already exists: wait a second and try again.`);
     s.journal = {
       version: 1,
       dataDir: t.dataDir,
@@ -121,7 +122,10 @@ const takeDownPhase: Phase<PhysicalRun> = {
   },
   undo: async (s, ctx) => {
     if (s.toolStuck)
-      throw new Error(`the restore tool still runs, so ${s.t.dataDir} was not put back (the journal stays)`);
+      throw new OpsError(
+        'restore-failed',
+        `the restore tool still runs, so ${s.t.dataDir} was not put back (the journal stays)`,
+      );
     await putBack(s.t, ctx, s.journal!);
   },
   undoWhenFailed: true,

@@ -4,6 +4,7 @@ import { ToolFailedError } from '../../../runtime';
 import { maskSecrets } from '../../../operations/queue';
 import { backupInvalid, connEnv, psqlArgv, runLogged, type RestoreContext } from '../run';
 import type { PhysicalSource, PhysicalTarget } from './types';
+import { OpsError } from '../../../errors/error';
 
 /** `pgbackrest … stop|start` for the source's stanza (no scheduled backup or expire while a restore runs). */
 export function stanzaControlArgv(
@@ -124,7 +125,10 @@ export async function runScript(
 
 export function scriptFailed(t: PhysicalTarget, what: string, r: ScriptResult): Error {
   const tail = r.stderrTail.slice(-5).join(' ').trim();
-  return new Error(`${what} failed in ${t.rt.description} (exit ${r.exitCode})${tail ? `: ${tail}` : ''}`);
+  return new OpsError(
+    'tool-failed',
+    `${what} failed in ${t.rt.description} (exit ${r.exitCode})${tail ? `: ${tail}` : ''}`,
+  );
 }
 
 /** Where the started server logs: the container's own log (PID 1's stdout) when writable, else a file beside PGDATA. */
