@@ -238,7 +238,9 @@ async function runInBrowser(
   ]);
   try {
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    const results = await waitForResults(resultsFile, server.proc.output, opts.timeoutMs);
+    let serverGone = false;
+    void server.proc.exited.then(() => (serverGone = true));
+    const results = await waitForResults(resultsFile, server.proc.output, opts.timeoutMs, () => serverGone);
     return printResults(results);
   } catch (err) {
     console.log(`   FAIL ${run.name}: ${(err as Error).message}`);
@@ -256,12 +258,24 @@ async function runInBrowser(
   }
 }
 
-/** Waits for the runner's results file; fails early when the extension host exits without one. */
-async function waitForResults(file: string, serverOutput: () => string, timeoutMs: number): Promise<RunResults> {
+/**
+ * Waits for the runner's results file; fails early when the extension host exits without one, or when the VS Code
+ * server process itself is gone (a full run once waited its whole per-run limit on a server that had died).
+ */
+async function waitForResults(
+  file: string,
+  serverOutput: () => string,
+  timeoutMs: number,
+  serverGone: () => boolean,
+): Promise<RunResults> {
   const deadline = Date.now() + timeoutMs;
   let exitedAt: number | undefined;
+  let goneAt: number | undefined;
   while (Date.now() < deadline) {
     if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as RunResults;
+    if (goneAt === undefined && serverGone()) goneAt = Date.now();
+    if (goneAt !== undefined && Date.now() - goneAt > 2000)
+      throw new Error('the VS Code server process exited without results (its last output is below)');
     if (exitedAt === undefined && /Extension Host Process exited with code/.test(serverOutput())) exitedAt = Date.now();
     if (exitedAt !== undefined && Date.now() - exitedAt > 5000)
       throw new Error('the extension host exited without writing results (did the runner load?)');
