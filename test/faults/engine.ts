@@ -189,6 +189,16 @@ export function throwawayEngine(log: (m: string) => void): Promise<ThrowawayEngi
   return current;
 }
 
+/** A fixture stack on the throwaway engine whose fault is the engine's restart (cells that fire it at a step of their own). */
+export async function stackWithEngineRestart(log: (m: string) => void): Promise<{
+  stack: import('../support/stack').Stack;
+  stop(): Promise<void>;
+  fault(log: (m: string) => void): Promise<unknown>;
+}> {
+  const own = await stackOnThrowaway(log);
+  return { stack: own.stack, stop: own.stop, fault: (l) => own.engine.restart(l) };
+}
+
 /** A fixture stack on the throwaway engine; `stop()` takes it down (the engine stays for the next cell). */
 export async function stackOnThrowaway(
   log: (m: string) => void,
@@ -209,6 +219,11 @@ export async function restartEngineThenStart(
   log: (m: string) => void,
 ): Promise<void> {
   await engine.restart(log);
+  await startAgain(stack);
+}
+
+/** What the user does after the engine came back: Start (the Containers view's `up -d`), PostgreSQL waited for. */
+export async function startAgain(stack: import('../support/stack').Stack): Promise<void> {
   await stack.compose(['up', '-d']);
   await stack.waitForPostgres(180_000);
 }

@@ -10,7 +10,7 @@ import { pgbackrestBackup } from '../../../src/core/backups/pgbackrest';
 import type { Stack } from '../../support/stack';
 import { afterCheck, snapshot, writeChecksum, type AfterCheck } from '../check';
 import { broken, result, settle, type CellDef, type CellEnv, type Ended } from '../cell';
-import { stackOnThrowaway } from '../engine';
+import { stackWithEngineRestart, startAgain } from '../engine';
 import {
   fireOfeliaJob,
   killPostmaster,
@@ -283,12 +283,6 @@ export const fullBackupEngineRestarted = fullCell({
     'start archive = …” the engine is restarted (SIGTERM to dockerd, which stops its containers, then dockerd again); then ' +
     'the stack is started again (the user’s Start), a full backup is taken again, and the after-check runs',
   injected: 'the engine restarted at the backup’s line “backup start archive”',
-  async stack(env) {
-    const own = await stackOnThrowaway(env.log);
-    return { stack: own.stack, stop: own.stop, fault: (log) => own.engine.restart(log) };
-  },
-  async recover(stack) {
-    await stack.compose(['up', '-d']);
-    await stack.waitForPostgres(180_000);
-  },
+  stack: (env) => stackWithEngineRestart(env.log),
+  recover: startAgain,
 });

@@ -12,7 +12,7 @@ import { run, sleep } from '../../support/proc';
 import type { Stack } from '../../support/stack';
 import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef, type CellEnv, type Ended } from '../cell';
-import { stackOnThrowaway } from '../engine';
+import { stackWithEngineRestart, startAgain } from '../engine';
 import { fireOfeliaJob, ofeliaJobs, triggerAt, until } from '../inject';
 import { faultOps } from '../ops';
 import type { ColumnId, Outcome } from '../table';
@@ -293,12 +293,6 @@ export const drillEngineRestarted = drillCell({
     'then dockerd again); then the stack is started again (the user’s Start). The live container restarts with the engine ' +
     '(the engine’s doing, not the drill’s): its data, databases and backups are compared',
   injected: 'the engine restarted at the drill’s step “Restoring …”',
-  async stack(env) {
-    const own = await stackOnThrowaway(env.log);
-    return { stack: own.stack, stop: own.stop, fault: (log) => own.engine.restart(log) };
-  },
-  async recover(stack) {
-    await stack.compose(['up', '-d']);
-    await stack.waitForPostgres(180_000);
-  },
+  stack: (env) => stackWithEngineRestart(env.log),
+  recover: startAgain,
 });
