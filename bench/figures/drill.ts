@@ -31,7 +31,13 @@ export interface DrillPairs {
   reports: DrillReport[];
 }
 
-export async function drillPairs(ctx: BenchContext, p: Prepared, pairs: number, label: string): Promise<DrillPairs> {
+export async function drillPairs(
+  ctx: BenchContext,
+  p: Prepared,
+  pairs: number,
+  label: string,
+  opts: { afterPair?: () => Promise<void>; ends?: { ext: number[]; raw: number[] } } = {},
+): Promise<DrillPairs> {
   const docker = await connectEngine(resolveEngine(undefined, { DOCKER_HOST: p.stack.docker.host }));
   const target: DrillTarget = {
     docker,
@@ -153,7 +159,16 @@ export async function drillPairs(ctx: BenchContext, p: Prepared, pairs: number, 
   };
 
   // Pair 1 runs the drill first, which also gives the raw side the very same pgbackrest argv.
-  const r = await interleaved(pairs, ext, raw, { log: ctx.log, label });
+  let sides = 0;
+  const between = async () => {
+    if (++sides % 2 === 0) await opts.afterPair?.();
+  };
+  const r = await interleaved(
+    pairs,
+    () => ext().finally(() => opts.ends?.ext.push(Date.now())),
+    () => raw().finally(() => opts.ends?.raw.push(Date.now())),
+    { log: ctx.log, label, between },
+  );
   return { r, reports };
 }
 

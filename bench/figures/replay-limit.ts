@@ -22,12 +22,68 @@ const SCRATCH = '/home/postgres/pgdata/bench-limit';
 const REPO_ARCHIVE = '/var/lib/pgbackrest/archive/db';
 const MiB = 2 ** 20;
 
-let measured: Promise<Limit> | undefined;
+/**
+ * The limit measured beside the pairs (issue 28): the machine's speed moves with its load, so a limit measured
+ * once, before the pairs, is no limit for a pair run at another load. The series measures it before the first
+ * pair and again after every pair, and a run is compared with the mean of the measurements just before and just
+ * after it. The realistic restore and the realistic drill share one series (the drill's first "before" is the
+ * restore's last "after").
+ */
+export class LimitSeries {
+  private readonly points: { readonly at: number; readonly limit: Limit }[] = [];
+  constructor(
+    private readonly ctx: BenchContext,
+    private readonly sc: Scenario,
+  ) {}
 
-/** The limit, measured once per run: the realistic restore and the realistic drill share it. */
-export function limitOf(ctx: BenchContext, sc: Scenario): Promise<Limit> {
-  measured ??= measureLimit(ctx, sc);
-  return measured;
+  async measure(): Promise<void> {
+    const limit = await measureLimit(this.ctx, this.sc);
+    this.points.push({ at: Date.now(), limit });
+    this.ctx.log(`physical limit: ${fmt(limit.restoreAtLimitMs / 1000)} s (measurement ${this.points.length})`);
+  }
+
+  /** Measured at least once (the first figure to run takes the first measurement). */
+  async ready(): Promise<void> {
+    if (!this.points.length) await this.measure();
+  }
+
+  /** The limit (ms) for a run that ended at `at`: the mean of the measurements just before and just after it. */
+  near(at: number): number {
+    const before = [...this.points].reverse().find((p) => p.at <= at) ?? this.points[0]!;
+    const after = this.points.find((p) => p.at > at) ?? before;
+    return (before.limit.restoreAtLimitMs + after.limit.restoreAtLimitMs) / 2;
+  }
+
+  /** Each run's time over the limit beside it. */
+  fractions(runs: readonly { readonly ms: number; readonly at: number }[]): number[] {
+    return runs.map((r) => r.ms / this.near(r.at));
+  }
+
+  /** The measurements of a time range (`from` … `to`), every measurement when none falls in it. */
+  private between(from: number, to: number): Limit[] {
+    const xs = this.points.filter((p) => p.at >= from && p.at <= to).map((p) => p.limit);
+    return xs.length ? xs : this.points.map((p) => p.limit);
+  }
+
+  /** The limit's rows for the measurements taken from `from` to `to`: each component with every measurement. */
+  rows(from: number, to: number): Row[] {
+    const limits = this.between(from, to);
+    return limits[0]!.rows.map((row, i) => ({
+      ...row,
+      extension: limits.flatMap((l) => l.rows[i]?.extension ?? []),
+      note:
+        `${row.note}` +
+        (limits.length > 1 ? `; ${limits.length} measurements beside the pairs (this note: the first)` : ''),
+    }));
+  }
+}
+
+let series: LimitSeries | undefined;
+
+/** One series per run: the realistic restore and the realistic drill share it. */
+export function limitSeries(ctx: BenchContext, sc: Scenario): LimitSeries {
+  series ??= new LimitSeries(ctx, sc);
+  return series;
 }
 
 export async function measureLimit(ctx: BenchContext, sc: Scenario): Promise<Limit> {

@@ -27,7 +27,7 @@ import {
   type Row,
 } from '../lib';
 import { DATA, prepare, type Prepared } from './backups';
-import { limitOf, type Limit } from './replay-limit';
+import { limitSeries } from './replay-limit';
 
 const SEG = 16 * 1024 * 1024;
 
@@ -195,7 +195,11 @@ export const restoreReplayFigure: Figure = {
   async run(ctx) {
     const sc = await replayScenario(ctx);
     const p = sc.p;
-    const limit: Limit = await limitOf(ctx, sc);
+    const limits = limitSeries(ctx, sc);
+    const t0 = Date.now();
+    await limits.ready();
+    const extRuns: { ms: number; at: number }[] = [];
+    const rawRuns: { ms: number; at: number }[] = [];
     let extArgv: string[] | undefined;
     const asides: string[] = [];
     const extSteps = new StepTimes();
@@ -232,6 +236,7 @@ export const restoreReplayFigure: Figure = {
       // The restored server logs to the container's own output (PID 1's stdout).
       const logs = await run('docker', ['logs', '--since', String(since), p.containerId], { env: p.stack.dockerEnv });
       extPhases.push({ restoreMs, rec: serverRecovery(`${logs.stdout}\n${logs.stderr}`) });
+      extRuns.push({ ms, at: Date.now() });
       return ms;
     };
     let n = 0;
@@ -295,6 +300,7 @@ export const restoreReplayFigure: Figure = {
         env: p.stack.dockerEnv,
       });
       rawPhases.push({ restoreMs, rec: serverRecovery(text.stdout) });
+      rawRuns.push({ ms, at: Date.now() });
       return ms;
     };
     const cleanup = async () => {
@@ -305,17 +311,24 @@ export const restoreReplayFigure: Figure = {
       }
       await sleep(1100);
     };
+    // After each pair (both sides ran): the limit measured again, beside it.
+    let sides = 0;
+    const between = async () => {
+      await cleanup();
+      if (++sides % 2 === 0) await limits.measure();
+    };
     const r = await interleaved(ctx.pairs ?? pick(ctx.size, 1, 5), ext, raw, {
-      between: cleanup,
+      between,
       log: ctx.log,
       label: 'replay restore',
     });
     ctx.log('replay restore: timing the plain archive-get calls');
     const perGetMs = await timeArchiveGets(p, sc, Math.min(16, Math.round(sc.walBytes / SEG)));
     const rs = ratios(r.a, r.b);
-    const limitS = limit.restoreAtLimitMs / 1000;
-    const ofLimit = (xs: number[]) => fmt(median(xs) / limit.restoreAtLimitMs, 2);
-    const met = median(rs) <= 0.5 || median(r.a) <= 1.25 * limit.restoreAtLimitMs;
+    const extOfLimit = limits.fractions(extRuns);
+    const rawOfLimit = limits.fractions(rawRuns);
+    const limitS = median(extRuns.map((x) => limits.near(x.at))) / 1000;
+    const met = median(rs) <= 0.5 || median(extOfLimit) <= 1.25;
     const walMb = `${fmt(sc.walBytes / 2 ** 20, 0)} MB`;
     const rows: Row[] = [
       {
@@ -331,7 +344,9 @@ export const restoreReplayFigure: Figure = {
         met,
         note:
           `per phase (medians), extension: ${phaseNote(extPhases, perGetMs)}; raw: ${phaseNote(rawPhases, perGetMs)}; ` +
-          `extension ${ofLimit(r.a)}× and raw ${ofLimit(r.b)}× the physical limit (${fmt(limitS)} s, rows below)` +
+          `extension ${fmt(median(extOfLimit), 2)}× (${fmt(Math.min(...extOfLimit), 2)}–${fmt(Math.max(...extOfLimit), 2)}) ` +
+          `and raw ${fmt(median(rawOfLimit), 2)}× the physical limit measured beside each pair (median ${fmt(limitS)} s, ` +
+          `rows below; each run over the mean of the measurements just before and after it)` +
           (chosen.size
             ? `; the extension chose: ${[...chosen].join(' / ')}`
             : '; the extension passed no speed option') +
@@ -341,7 +356,7 @@ export const restoreReplayFigure: Figure = {
           : 'one process copies and decompresses the set, and PostgreSQL waits for one `pgbackrest archive-get` process per ' +
             'WAL segment (each opens the repository, decompresses 16 MB and exits) while replay stands still',
       },
-      ...limit.rows,
+      ...limits.rows(t0, Date.now()),
     ];
     return rows;
   },

@@ -8,6 +8,7 @@
  * produce on cue (the async queue failing one segment, a read failing once then working).
  */
 import { strict as assert } from 'node:assert';
+import { SCRIPT_PRELUDE, WAIT_READY } from '../../src/core/backups/restore/physical/server';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import {
   newestArchivedSegment,
   parseLsn,
   parseRecoveryLog,
+  replayProgressLine,
   parseWalSegment,
   walSegmentName,
 } from '../../src/core/backups/restore/recovery-proof';
@@ -230,5 +232,52 @@ describe('recovery wrapper: async first, then the plain way; only "not in the ar
     const r = run(SEG, [0], []);
     assert.equal(r.code, 0);
     assert.deepEqual(r.calls, [`--stanza=db --no-archive-async archive-get ${SEG} ${join(dir, 'out')}`]);
+  });
+});
+
+describe('replay progress while the server recovers', () => {
+  it('names the replayed position, its segment and how many segments are left to the newest', () => {
+    assert.equal(
+      replayProgressLine('1/A2000028', '0000000100000001000000F0'),
+      "Recovery: WAL replayed up to 1/A2000028 (segment …00000001000000A2); 78 segments to the archive's newest, 0000000100000001000000F0.",
+    );
+  });
+  it('says when replay reached the newest segment, and needs no newest to say where it is', () => {
+    assert.match(replayProgressLine('1/F0000100', '0000000100000001000000F0')!, /at the archive's newest/);
+    assert.equal(
+      replayProgressLine('0/3000060'),
+      'Recovery: WAL replayed up to 0/3000060 (segment …0000000000000003).',
+    );
+    assert.equal(replayProgressLine('not an lsn', '0000000100000001000000F0'), undefined);
+  });
+});
+
+describe('waiting for a restored server: the wait loop in the runtime', () => {
+  // A STAND-IN `psql` first on PATH answers from a list, one line per call (the real server's answers while it
+  // replays: refused, in recovery at two positions, then out of recovery): the loop's protocol, not PostgreSQL.
+  it('reports replay progress while the server is in recovery and ends with the databases once it left it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsdbops-wait-'));
+    try {
+      writeFileSync(
+        join(dir, 'answers'),
+        ['!could not connect', 't|app,postgres|0/3000060', 't|app,postgres|0/5000000', 'f|app,postgres'].join('\n'),
+      );
+      writeFileSync(
+        join(dir, 'psql'),
+        `#!/bin/sh\nn=$(cat "${dir}/n" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "${dir}/n"\n` +
+          `a=$(sed -n "\${n}p" "${dir}/answers"); case $a in '!'*) echo "\${a#!}" >&2; exit 2 ;; esac; echo "$a"\n`,
+      );
+      chmodSync(join(dir, 'psql'), 0o755);
+      const r = spawnSync('sh', ['-c', `${SCRIPT_PRELUDE}timeout=60\n${WAIT_READY}`, 'wait', 'psql'], {
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.deepEqual(lines, ['tsdbops:replayed 0/3000060', 'tsdbops:ready f|app,postgres']);
+      assert.equal(readFileSync(join(dir, 'n'), 'utf8').trim(), '4');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

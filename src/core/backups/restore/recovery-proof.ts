@@ -42,6 +42,26 @@ export function formatLsn(pos: bigint): string {
 }
 
 /**
+ * A line for the output while the server replays WAL: where replay stands and, when the archive's newest segment
+ * is known (a latest-state restore or drill), how many segments are left. Undefined for an LSN it cannot read.
+ */
+export function replayProgressLine(lsn: string, newestWal?: string): string | undefined {
+  const pos = parseLsn(lsn);
+  if (pos === undefined) return undefined;
+  const newest = newestWal ? parseWalSegment(newestWal) : undefined;
+  const at = pos / BigInt(DEFAULT_WAL_SEGMENT_BYTES);
+  const segment = walSegmentName({ timeline: newest?.timeline ?? 1, number: at });
+  if (!newest) return `Recovery: WAL replayed up to ${formatLsn(pos)} (segment …${segment.slice(8)}).`;
+  const left = newest.number - at;
+  return (
+    `Recovery: WAL replayed up to ${formatLsn(pos)} (segment …${segment.slice(8)}); ` +
+    (left > 0n
+      ? `${left} segment${left === 1n ? '' : 's'} to the archive's newest, ${newestWal}.`
+      : `at the archive's newest, ${newestWal}.`)
+  );
+}
+
+/**
  * The newest archived WAL segment of the stanza's current database (the highest `max` of its archives over
  * every repository), or undefined when nothing is archived.
  */

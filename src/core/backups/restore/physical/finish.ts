@@ -80,8 +80,8 @@ export async function finishInterruptedRestore(
   try {
     if ((await serverState(t, ctx)) === 'running') {
       ctx.step('Waiting until the restored PostgreSQL left recovery');
-      await waitReady(t, ctx);
-    } else databases = await startAndVerify(t, ctx);
+      await waitReady(t, ctx, j.newestWal);
+    } else databases = await startAndVerify(t, ctx, { newestWal: j.newestWal });
     if (j.newestWal) await proveRecoveryEnd(t.rt, t.conn, ctx, j.newestWal);
   } catch (e) {
     throw restoreFailed(

@@ -237,7 +237,7 @@ const start: Phase<PhysicalRun> = {
   name: 'start',
   run: async (s, ctx) => {
     try {
-      s.databases = await startAndVerify(s.t, ctx, { removePidFile: s.journal!.pidFile });
+      s.databases = await startAndVerify(s.t, ctx, { removePidFile: s.journal!.pidFile, newestWal: s.v?.newestWal });
     } catch (e) {
       throw (await recoveryStopped(s.recovery)) ?? e;
     }

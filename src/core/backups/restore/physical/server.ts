@@ -5,6 +5,7 @@ import { maskSecrets } from '../../../operations/queue';
 import { backupInvalid, connEnv, psqlArgv, runLogged, type RestoreContext } from '../run';
 import type { PhysicalSource, PhysicalTarget } from './types';
 import { OpsError } from '../../../errors/error';
+import { replayProgressLine } from '../recovery-proof';
 
 /** `pgbackrest … stop|start` for the source's stanza (no scheduled backup or expire while a restore runs). */
 export function stanzaControlArgv(
@@ -61,19 +62,31 @@ export async function stopServer(t: PhysicalTarget, ctx: RestoreContext): Promis
 // of the script text. A script reports on stdout: `tsdbops:step <title>` starts a progress step,
 // `$ <argv>` is a command it runs (the `run` function), other lines are the tools' output.
 
-const SCRIPT_PRELUDE = 'run() { printf "$ %s\\n" "$*"; "$@"; }\n';
+export const SCRIPT_PRELUDE = 'run() { printf "$ %s\\n" "$*"; "$@"; }\n';
 
-/** psql's loop until the server accepts connections and has left recovery: polls every 100 ms inside the runtime. */
-const WAIT_READY = `
+/**
+ * psql's loop until the server accepts connections and has left recovery. Polls every 100 ms for the first
+ * 2 s (a restart with little WAL is ready at once), then every 0.5 s, and from 10 s on every second: a long
+ * replay is one core applying WAL, and a psql every 100 ms for minutes takes CPU from it on a small machine.
+ * While the server replays it prints `tsdbops:replayed <lsn>` at most every 5 s when replay moved.
+ */
+export const WAIT_READY = `
 end=$(( $(date +%s) + timeout ))
 sql="SELECT CASE WHEN pg_is_in_recovery() THEN 't' ELSE 'f' END || '|' ||
-  coalesce((SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datallowconn), '')"
+  coalesce((SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datallowconn), '') ||
+  CASE WHEN pg_is_in_recovery() THEN '|' || coalesce(pg_last_wal_replay_lsn()::text, '') ELSE '' END"
+i=0 said=0 last=''
 while :; do
   r=$("$@" -c "$sql" 2>&1) && case $r in f\\|*) break ;; esac
+  case $r in t\\|*\\|?*)
+    lsn=\${r##*|}; now=$(date +%s)
+    if [ "$lsn" != "$last" ] && [ $((now - said)) -ge 5 ]; then echo "tsdbops:replayed $lsn"; said=$now last=$lsn; fi ;;
+  esac
   # The server stopped (a restore_command that failed fatally during recovery): no use waiting.
   if [ -n "\${d:-}" ] && ! pg_ctl -D "$d" status >/dev/null 2>&1; then echo "PostgreSQL stopped during recovery: $r" >&2; exit 98; fi
   if [ "$(date +%s)" -ge "$end" ]; then echo "PostgreSQL did not become ready in $timeout s: $r" >&2; exit 96; fi
-  sleep 0.1
+  i=$((i + 1))
+  if [ $i -le 20 ]; then sleep 0.1; elif [ $i -le 36 ]; then sleep 0.5; else sleep 1; fi
 done
 echo "tsdbops:ready $r"
 `;
@@ -105,7 +118,7 @@ export async function runScript(
   what: string,
   script: string,
   args: readonly string[],
-  opts: { env?: Record<string, string>; quiet?: boolean } = {},
+  opts: { env?: Record<string, string>; quiet?: boolean; newestWal?: string } = {},
 ): Promise<ScriptResult> {
   const mask = (l: string) => maskSecrets(l, [t.conn.password]);
   const marks = new Map<string, string>();
@@ -116,6 +129,7 @@ export async function runScript(
       const m = /^tsdbops:(\w+)(?: (.*))?$/.exec(l);
       if (!m) return ctx.line(mask(l));
       if (m[1] === 'step') ctx.step(m[2] ?? '');
+      else if (m[1] === 'replayed') ctx.line(replayProgressLine(m[2] ?? '', opts.newestWal) ?? l);
       else marks.set(m[1]!, m[2] ?? '');
     },
     onStderrLine: (l) => (opts.quiet ? undefined : ctx.line(mask(l))),
@@ -145,7 +159,7 @@ function serverLogArgs(t: PhysicalTarget): [string, string] {
 export async function startAndVerify(
   t: PhysicalTarget,
   ctx: RestoreContext,
-  opts: { removePidFile?: string; removeOnSuccess?: string } = {},
+  opts: { removePidFile?: string; removeOnSuccess?: string; newestWal?: string } = {},
 ): Promise<string[]> {
   const timeout = String(t.startTimeoutSec ?? 600);
   const [log, beside] = serverLogArgs(t);
@@ -168,7 +182,10 @@ ${WAIT_READY}
     opts.removeOnSuccess ?? '',
     ...psqlArgv(t.conn),
   ];
-  const r = await runScript(t, ctx, 'start-postgresql', script, args, { env: connEnv(t.conn) });
+  const r = await runScript(t, ctx, 'start-postgresql', script, args, {
+    env: connEnv(t.conn),
+    newestWal: opts.newestWal,
+  });
   if (r.exitCode !== 0) throw scriptFailed(t, 'Starting PostgreSQL', r);
   return databasesOf(r);
 }
@@ -182,12 +199,12 @@ export async function startServer(t: PhysicalTarget, ctx: RestoreContext): Promi
   await startAndVerify(t, ctx);
 }
 
-/** Waits until the server accepts connections and has left recovery (polled every 100 ms inside the runtime, one exec). */
-export async function waitReady(t: PhysicalTarget, ctx: RestoreContext): Promise<void> {
+/** Waits until the server accepts connections and has left recovery (WAIT_READY's polling, inside the runtime, one exec). */
+export async function waitReady(t: PhysicalTarget, ctx: RestoreContext, newestWal?: string): Promise<void> {
   const script = `timeout=$1; shift 1
 ${WAIT_READY}`;
   const args = [String(t.startTimeoutSec ?? 600), ...psqlArgv(t.conn)];
-  const r = await runScript(t, ctx, 'wait-ready', script, args, { env: connEnv(t.conn) });
+  const r = await runScript(t, ctx, 'wait-ready', script, args, { env: connEnv(t.conn), newestWal });
   if (r.exitCode !== 0) throw scriptFailed(t, 'Waiting for PostgreSQL', r);
 }
 
