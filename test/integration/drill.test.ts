@@ -190,6 +190,12 @@ describe('restore drills in a scratch container', function () {
     assert.equal(r.recoveryPointFrom, 'last replayed commit');
     assert.ok(r.recoveryPoint && !Number.isNaN(Date.parse(r.recoveryPoint)));
     assert.ok(lines.some((l) => l.includes('--network none') && l.includes('readonly')));
+    // The scratch server's replay memory: raised from this machine's memory (it has GBs free), said, and passed.
+    assert.ok(
+      lines.some((l) => /^replay memory: shared_buffers \d+ MB for the scratch server's replay/.test(l)),
+      lines.filter((l) => l.startsWith('replay memory')).join('\n') || 'no replay memory line',
+    );
+    assert.ok(lines.some((l) => /^\$ pg_ctl .* -c shared_buffers=\d+MB/.test(l)));
     // Nothing else changed.
     assert.deepEqual(await values(), liveBefore);
     assert.deepEqual(treeHashes(repo()), repoBefore, 'every repository file has the same hash');

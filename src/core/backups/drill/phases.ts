@@ -15,6 +15,7 @@ import { confOption } from '../pgbackrest';
 import { restoreTypeOptions } from '../restore/target';
 import { displayArgv, psqlQuery, runLogged } from '../restore/run';
 import { replayProgressLine } from '../restore/recovery-proof';
+import { REPLAY_MEMORY_PROBE, decideReplayMemory } from '../restore/replay-memory';
 import {
   finishRecovery,
   prepareRecovery,
@@ -168,8 +169,15 @@ const replayAndStart: Phase<DrillState> = {
     const { ctx, t } = s;
     const rt = s.rt!;
     const L = s.layout!;
+    // The scratch server is thrown away: its replay may use more memory than the restored config gives it.
+    const probe = await rt.run(['sh', '-c', REPLAY_MEMORY_PROBE, 'probe', s.dataDir]).catch(() => undefined);
+    const memory = decideReplayMemory(probe?.stdoutLines ?? []);
+    ctx.line(memory.said);
+    const startArgv = memory.sharedBuffers
+      ? L.startArgv.map((a, i) => (L.startArgv[i - 1] === '-o' ? `${a} -c shared_buffers=${memory.sharedBuffers}` : a))
+      : L.startArgv;
     ctx.step('Starting PostgreSQL in the scratch container (WAL replay)');
-    const r = await runLogged(rt, ctx, L.startArgv);
+    const r = await runLogged(rt, ctx, startArgv);
     const logTail = async () =>
       (await rt.run(['tail', '-n', '15', L.pgLog]).catch(() => undefined))?.stdoutLines.join('\n') ?? '';
     const fail = (error: string) => {
