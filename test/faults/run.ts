@@ -1,5 +1,8 @@
 /**
  * `npm run faults [-- --only <row|column|row:column>[,…]] [--results <file>]` (`row:column`: that one cell)
+ * `npm run faults -- --merge <file>[,…] [--results <file>]`: runs no cell; merges other runs' results files (each
+ * cell's newest result wins) into the results file and writes FAULTS.md from it (runs made in other checkouts
+ * or on other machines of the same kind).
  *
  * Runs the cells of the fault matrix (registry.ts) on the real parts of the test bench, prints each
  * outcome, merges them into the results file (test-results/faults.json: a later `--only` run adds its
@@ -7,7 +10,7 @@
  * FAILED (a product bug or a broken cell), else 0.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { runAllCleanups } from '../support/cleanup';
@@ -21,13 +24,17 @@ import { COLUMNS, ROWS, type CellResult } from './table';
 const ROOT = resolve(__dirname, '..', '..');
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run faults -- [--only <row|column|row:column>[,…]] [--results <file>]`);
+  console.error(
+    `${problem}\nusage: npm run faults -- [--only <row|column|row:column>[,…]] [--results <file>]\n` +
+      '       npm run faults -- --merge <results.json>[,…] [--results <file>]',
+  );
   console.error(`rows: ${ROWS.map((r) => r.id).join(', ')}\ncolumns: ${COLUMNS.map((c) => c.id).join(', ')}`);
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { only?: string[]; results: string } {
+function parseArgs(argv: string[]): { only?: string[]; merge?: string[]; results: string } {
   let only: string[] | undefined;
+  let merge: string[] | undefined;
   let results = resolve(ROOT, 'test-results', 'faults.json');
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -40,13 +47,20 @@ function parseArgs(argv: string[]): { only?: string[]; results: string } {
       const unknown = only.filter((o) => !o.split(':').every((p) => known.has(p)) || o.split(':').length > 2);
       if (unknown.length) usage(`--only: no row or column ${unknown.join(', ')}`);
       i++;
+    } else if (k === '--merge') {
+      if (!v) usage('--merge needs one or more results files');
+      merge = v.split(',').map((f) => resolve(f.trim()));
+      const missing = merge.filter((f) => !existsSync(f));
+      if (missing.length) usage(`--merge: no results file ${missing.join(', ')}`);
+      i++;
     } else if (k === '--results') {
       if (!v) usage('--results needs a file name');
       results = resolve(v);
       i++;
     } else usage(`unknown argument ${JSON.stringify(k)}`);
   }
-  return { only, results };
+  if (merge && only) usage('--merge runs no cell: it cannot be combined with --only');
+  return { only, merge, results };
 }
 
 const version = (file: string, args: string[], env?: NodeJS.ProcessEnv) => {
@@ -117,8 +131,33 @@ export async function runCells(
   return { results, machine: machine(dockerHost) };
 }
 
+/** Each cell's newest result (by when it ran) over the results file and the given ones. */
+function mergeFiles(results: string, files: readonly string[]): void {
+  let merged = readResults(results);
+  for (const f of files) {
+    const other = readResults(f);
+    const newer = other.cells.filter((c) => {
+      const mine = merged.cells.find((m) => m.row === c.row && m.column === c.column);
+      return !mine || Date.parse(c.ranAt) >= Date.parse(mine.ranAt);
+    });
+    merged = mergeResults(merged, newer, {});
+  }
+  writeResults(results, merged);
+  const command = 'npm run faults -- --only … (merged from the results of several --only runs)';
+  writeFileSync(resolve(ROOT, 'FAULTS.md'), markdown(merged, CELLS, IMPOSSIBLE, command));
+  const unknown = merged.cells.filter((c) => !CELLS.some((d) => d.row === c.row && d.column === c.column));
+  console.log(
+    `${merged.cells.length} cell result(s) in ${results}` +
+      (unknown.length
+        ? `; not in the registry (ignored by FAULTS.md): ${unknown.map((c) => `${c.row}:${c.column}`).join(', ')}`
+        : '') +
+      '. Written: FAULTS.md',
+  );
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.merge) return mergeFiles(args.results, args.merge);
   const chosen = CELLS.filter(
     (c) =>
       !args.only ||
