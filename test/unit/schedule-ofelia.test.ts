@@ -109,7 +109,11 @@ describe('Ofelia schedules', () => {
         }
       }
       if (!spec.startsWith('TZ=') && spec !== '0 */15 * * * *')
-        assert.notEqual(zone.next(from[0]!)?.toISOString(), nextInUtc(zone.pattern!, from[0]!), `${spec}: New York differs`);
+        assert.notEqual(
+          zone.next(from[0]!)?.toISOString(),
+          nextInUtc(zone.pattern!, from[0]!),
+          `${spec}: New York differs`,
+        );
     }
   });
 
