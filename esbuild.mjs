@@ -41,6 +41,30 @@ const noBuildKitSession = {
   },
 };
 
+/**
+ * docker-modem requires ssh2 (for ssh:// engines) and readable-stream (for attached streams) when it loads: about
+ * two thirds of dockerode's load, which lands on the first Docker request of a starting window. Each is bundled
+ * behind a stand-in that requires it on first call instead (the modules themselves are unchanged).
+ */
+const lazyDockerModemParts = {
+  name: 'lazy-docker-modem-parts',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/(ssh|http_duplex)$/ }, (args) =>
+      /[\\/]docker-modem[\\/]lib$/.test(args.resolveDir)
+        ? { path: `docker-modem/lib/${args.path.slice(2)}`, namespace: 'lazy', pluginData: args.resolveDir }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+      // ssh.js exports a function (options → agent), http_duplex.js a constructor: both are called through.
+      contents: args.path.endsWith('ssh')
+        ? "module.exports = function (opt) { return require('./ssh.js')(opt); };"
+        : "module.exports = function HttpDuplex(req, res) { var D = require('./http_duplex.js'); return new D(req, res); };",
+      loader: 'js',
+      resolveDir: args.pluginData,
+    }));
+  },
+};
+
 const options = {
   entryPoints: ['src/extension.ts'],
   outfile: 'dist/extension.js',
@@ -61,7 +85,7 @@ const options = {
   metafile: process.argv.includes('--metafile'),
   logLevel: 'warning',
   logOverride: { 'empty-import-meta': 'silent' },
-  plugins: [problemMatcher, noBuildKitSession],
+  plugins: [problemMatcher, noBuildKitSession, lazyDockerModemParts],
 };
 
 // The PostgreSQL parser's WebAssembly file: libpg-query loads it from the folder of the bundle (its __dirname),

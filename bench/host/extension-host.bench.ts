@@ -10,7 +10,8 @@
  * - first tree items: from the mark tsdbOps.activate.start to the moment every view (Containers,
  *   Migrations, Backups) returns its roots and their children (the stack's nodes, one level down; with
  *   several folders: every folder's stack; the Backups view: every row) showing what discovery, the engine
- *   and the files said, not a placeholder (polled every 5 ms through the extension's API).
+ *   and the files said, not a placeholder (polled every 5 ms through the extension's API) — measured by the
+ *   bench's runner (runner.ts, first-items.ts) before mocha and this suite load, handed over on globalThis.
  * - Backups view at scale: the real core loader (loadBackupsOverview: manual backups listed from disk with
  *   their sidecars, Ofelia jobs, freshness) plus parsePgBackRestInfo on a generated `pgbackrest info
  *   --output=json` of 500 sets (no pgBackRest repository of 500 sets can be made here in time), then the real
@@ -26,6 +27,7 @@ import { parsePgBackRestInfo } from '../../src/core/backups/pgbackrest';
 import { resolveStack } from '../../src/core/stack/context';
 import { BackupsProvider } from '../../src/ui/views/backups';
 import type { Node } from '../../src/ui/views/node';
+import { mark, probed } from './first-items';
 
 export interface HostInput {
   /** How many stacks the opened window holds (checked). */
@@ -38,7 +40,7 @@ export interface HostOutput {
   activationMs: number;
   activationMarksMs: number;
   firstRenderMs: number;
-  /** How long after activate() ended this suite started (the first-render figure cannot be below it). */
+  /** How long after activate() ended the first-items probe started (the first-render figure cannot be below it). */
   suiteStartAfterActivationMs: number;
   wasActive: boolean;
   rows: { containers: number; migrations: number; backups: number; sample: string[] };
@@ -52,14 +54,7 @@ export interface HostOutput {
   marksMs?: Record<string, number>;
 }
 
-const startedAt = performance.now();
 const input = JSON.parse(process.env['TSDB_OPS_BENCH'] ?? '{}') as HostInput;
-
-function mark(name: string): PerformanceEntry {
-  const e = performance.getEntriesByName(name).at(-1);
-  if (!e) throw new Error(`no performance mark ${name}: is dist/extension.js built from this tree (npm run build)?`);
-  return e;
-}
 
 async function backupsAtScale(b: NonNullable<HostInput['backups']>): Promise<HostOutput['backupsView']> {
   const d = await discoverInfra({ workspaceFolder: b.workspaceFolder });
@@ -111,42 +106,24 @@ describe('bench: the extension host', function () {
   this.timeout(300_000);
 
   it('activation, first tree items, the Backups view at scale', async () => {
+    // Measured by the bench's runner before mocha and this suite loaded (first-items.ts).
+    const first = probed();
+    assert.ok(first, 'no first-items probe: run this suite through the bench (bench/host/runner.ts)');
     const ext = vscode.extensions.getExtension<TsdbOpsApi>('tsdb-ops-team.tsdb-ops');
     assert.ok(ext, 'the extension is not installed in this window');
-    const wasActive = ext.isActive;
     const api = await ext.activate();
     const start = mark('tsdbOps.activate.start');
     const end = mark('tsdbOps.activate.end');
-    // Each view until it shows what was read, not its placeholder ("Connecting to Docker…", "Reading
-    // migrations…"; the Backups view has none: its getChildren waits for the overview).
-    const PLACEHOLDER = /^(Connecting to Docker…|Reading migrations…)$/;
-    const settled = async <T extends { label: string }>(
-      get: () => Promise<T[]>,
-    ): Promise<{ rows: T[]; ms: number }> => {
-      for (;;) {
-        const rows = await get();
-        if (!rows.some((r) => PLACEHOLDER.test(r.label))) return { rows, ms: performance.now() - start.startTime };
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    };
-    let readyMs = NaN;
-    const ready = api.ready.then(() => (readyMs = performance.now() - start.startTime));
-    const [c, m, b] = await Promise.all([
-      settled(() => api.containers!.items()),
-      settled(() => api.migrations!.items()),
-      settled(() => api.backups!.rows()),
-    ]);
-    const firstRenderMs = performance.now() - start.startTime;
-    await ready;
-    const [containers, migrations, backups] = [c.rows, m.rows, b.rows];
+    const { firstRenderMs } = first;
+    const { containers, migrations, backups } = first.rows;
     assert.equal(api.stacks().length, input.stacks, `stacks found: ${api.stacks().length}`);
     const out: HostOutput = {
       activationMs: api.activationTimeMs,
       activationMarksMs: end.startTime - start.startTime,
       firstRenderMs,
-      suiteStartAfterActivationMs: Math.max(0, startedAt - end.startTime),
-      wasActive,
-      viewsMs: { containers: c.ms, migrations: m.ms, backups: b.ms, discovery: readyMs },
+      suiteStartAfterActivationMs: first.startAfterActivationMs,
+      wasActive: first.wasActive,
+      viewsMs: first.viewsMs,
       rows: {
         containers: containers.length,
         migrations: migrations.length,

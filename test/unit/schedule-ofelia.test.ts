@@ -1,5 +1,6 @@
 /** Ofelia labels → schedules (croner), last/next runs and backup freshness with a fixed clock. */
 import { strict as assert } from 'node:assert';
+import { Cron } from 'croner';
 import { formatDuration } from '../../src/core/format';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,9 @@ import { computeFreshness, type BackupMoment } from '../../src/core/schedule/fre
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'infra', 'docker-compose.yaml');
 const at = (s: string) => new Date(s);
+/** croner's own answer in its named UTC time zone (through Intl): the reference for the fixed-offset path. */
+const nextInUtc = (pattern: string, from: Date) =>
+  new Cron(pattern, { timezone: 'UTC', paused: true }).nextRun(from)?.toISOString();
 
 describe('Ofelia schedules', () => {
   it('reads the job-exec labels of the fixture compose file', () => {
@@ -87,6 +91,30 @@ describe('Ofelia schedules', () => {
     );
     assert.equal(parseGoDuration('90s'), 90_000);
     assert.equal(parseGoDuration('1.5h'), 5_400_000);
+  });
+
+  it('UTC under any of its names runs at the times of the UTC time zone; another zone shifts them', () => {
+    // The UTC names take croner's fixed offset 0 (no Intl per step); the runs must be the zone's own.
+    const from = [at('2026-03-29T00:30:00Z'), at('2026-10-25T01:59:59Z'), at('2026-12-31T23:59:00Z')];
+    for (const spec of ['0 30 2 * * *', '0 */15 * * * *', '@weekly', 'TZ=Etc/UTC 0 0 3 1 * *']) {
+      const zone = parseOfeliaSchedule(spec, { timezone: 'America/New_York' });
+      for (const name of ['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Zulu']) {
+        const utc = parseOfeliaSchedule(spec.startsWith('TZ=') ? spec : `TZ=${name} ${spec}`);
+        const named = parseOfeliaSchedule(spec, { timezone: name });
+        for (const f of from) {
+          const expected = nextInUtc(utc.pattern!, f);
+          assert.equal(named.next(f)?.toISOString(), expected, `${spec} in ${name} after ${f.toISOString()}`);
+          assert.equal(utc.next(f)?.toISOString(), expected);
+          assert.equal(named.previous(f)?.toISOString(), utc.previous(f)?.toISOString());
+        }
+      }
+      if (!spec.startsWith('TZ=') && spec !== '0 */15 * * * *')
+        assert.notEqual(
+          zone.next(from[0]!)?.toISOString(),
+          nextInUtc(zone.pattern!, from[0]!),
+          `${spec}: New York differs`,
+        );
+    }
   });
 
   it('rejects bad schedules with the spec and the reason', () => {

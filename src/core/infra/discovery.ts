@@ -90,11 +90,18 @@ export async function discoverInfra(opts: DiscoverOptions): Promise<Discovery> {
     return { kind: 'found', stack: await readStack(opts, dir, composeFile, env) };
   }
 
-  const { candidates, searched } = await findComposeFiles(opts.workspaceFolder, opts.maxDepth ?? 4);
-  // Every candidate is read at once; the shallowest that uses a database image wins, as before.
-  const uses = await mapBounded(candidates, (file) => usesDatabaseImage(file, env));
-  const file = candidates.find((_, i) => uses[i]);
-  if (file) return { kind: 'found', stack: await readStack(opts, dirname(file), file, env) };
+  // A compose file is read (and its migrations folder looked for) as soon as the search sees it, while the search
+  // goes on below it: in a starting window every wait is a turn of a busy event loop. The shallowest that uses a
+  // database image wins, as before.
+  const reads = new Map<string, Promise<CandidateRead>>();
+  const { candidates, searched } = await findComposeFiles(opts.workspaceFolder, opts.maxDepth ?? 4, (file) =>
+    reads.set(file, readCandidate(opts, file, env)),
+  );
+  const read = await Promise.all(candidates.map((file) => reads.get(file)!));
+  const i = read.findIndex((r) => r.usesDatabaseImage);
+  // The winner's files were read and parsed once, here: readStack takes them as they are.
+  if (i >= 0)
+    return { kind: 'found', stack: await readStack(opts, dirname(candidates[i]!), candidates[i]!, env, read[i]) };
   return { kind: 'none', workspaceFolder: opts.workspaceFolder, searched };
 }
 
@@ -104,22 +111,17 @@ export async function readStack(
   infraDir: string,
   composeFile: string,
   environment: Readonly<Record<string, string | undefined>> = {},
+  /** The compose file and `.env` (and the migrations folder) as the search already read them (not read again). */
+  parsed?: StackFiles & { readonly migrationsDir?: Promise<string | undefined> },
 ): Promise<StackConfig> {
   const problems: InfraProblem[] = [];
   const envFile = join(infraDir, '.env');
   // The files and the migrations folder are read at once (each an I/O round trip; in a window that is starting
   // up, each await waits for a busy event loop).
-  const migrationsDir = findMigrationsDir(opts, infraDir);
-  const [envText, composeText] = await Promise.all([
-    readFile(envFile, 'utf8').catch(() => undefined),
-    readFile(composeFile, 'utf8'),
-  ]);
-  const { env, problems: envProblems } = parseInfraEnv(envText ?? '', envFile);
+  const migrationsDir = parsed?.migrationsDir ?? findMigrationsDir(opts, infraDir);
+  const { envText, env, envProblems, vars, rel, model, composeProblems } =
+    parsed ?? (await readStackFiles(opts, composeFile, envFile, environment, false));
   problems.push(...envProblems);
-
-  const vars = { ...env.raw, ...definedOnly(environment) };
-  const rel = relative(opts.workspaceFolder, envFile) || '.env';
-  const { model, problems: composeProblems } = parseCompose(composeText, composeFile, vars, rel);
 
   if (envText === undefined && model && model.variables.size > 0) {
     // One clear problem instead of one per variable.
@@ -207,7 +209,11 @@ async function mapBounded<T, R>(items: readonly T[], f: (x: T) => Promise<R>, li
 }
 
 /** Compose files below `root`, shallowest first (breadth-first), skipping dependency and build folders. */
-async function findComposeFiles(root: string, maxDepth: number): Promise<{ candidates: string[]; searched: number }> {
+async function findComposeFiles(
+  root: string,
+  maxDepth: number,
+  onFound: (file: string) => void,
+): Promise<{ candidates: string[]; searched: number }> {
   const candidates: string[] = [];
   let level = [root];
   let searched = 0;
@@ -217,6 +223,8 @@ async function findComposeFiles(root: string, maxDepth: number): Promise<{ candi
       const entries = (await readdir(dir, { withFileTypes: true }).catch(() => [])).sort((a, b) =>
         a.name.localeCompare(b.name),
       );
+      for (const e of entries)
+        if ((COMPOSE_FILE_NAMES as readonly string[]).includes(e.name)) onFound(join(dir, e.name));
       const subs = entries.filter((e) => !SKIP_DIRS.has(e.name) && !e.name.startsWith('.'));
       const isSub = await Promise.all(
         subs.map((e) => e.isDirectory() || (e.isSymbolicLink() && isDir(join(dir, e.name)))),
@@ -235,21 +243,63 @@ async function findComposeFiles(root: string, maxDepth: number): Promise<{ candi
   return { candidates, searched };
 }
 
-/** Whether a compose file has a service with a TimescaleDB/PostgreSQL image (after interpolation from its `.env`). */
-async function usesDatabaseImage(
+/** A stack's compose file and `.env`, read and parsed (with the variables Compose would use). */
+export interface StackFiles {
+  /** Undefined: no `.env`. */
+  readonly envText: string | undefined;
+  readonly env: InfraEnv;
+  readonly envProblems: readonly InfraProblem[];
+  readonly vars: Readonly<Record<string, string>>;
+  /** `.env` relative to the workspace folder, as problems name it. */
+  readonly rel: string;
+  readonly composeText: string;
+  readonly model: ComposeModel | undefined;
+  readonly composeProblems: readonly InfraProblem[];
+}
+
+/** Reads and parses a compose file and the `.env` beside it; `lenient`: an unreadable compose file reads as empty. */
+async function readStackFiles(
+  opts: DiscoverOptions,
+  composeFile: string,
+  envFile: string,
+  environment: Readonly<Record<string, string | undefined>>,
+  lenient: boolean,
+): Promise<StackFiles> {
+  const [envText, composeText] = await Promise.all([
+    readFile(envFile, 'utf8').catch(() => undefined),
+    lenient ? readFile(composeFile, 'utf8').catch(() => '') : readFile(composeFile, 'utf8'),
+  ]);
+  const { env, problems: envProblems } = parseInfraEnv(envText ?? '', envFile);
+  const vars = { ...env.raw, ...definedOnly(environment) };
+  const rel = relative(opts.workspaceFolder, envFile) || '.env';
+  const { model, problems: composeProblems } = parseCompose(composeText, composeFile, vars, rel);
+  return { envText, env, envProblems, vars, rel, composeText, model, composeProblems };
+}
+
+/**
+ * A candidate compose file, read and parsed once (the winner's reading becomes its stack), and whether it has a
+ * service with a TimescaleDB/PostgreSQL image (after interpolation from its `.env`).
+ */
+type CandidateRead = StackFiles & { usesDatabaseImage: boolean; migrationsDir: Promise<string | undefined> };
+
+async function readCandidate(
+  opts: DiscoverOptions,
   file: string,
   environment: Readonly<Record<string, string | undefined>>,
-): Promise<boolean> {
-  const [text, envText] = await Promise.all([
-    readFile(file, 'utf8').catch(() => ''),
-    readFile(join(dirname(file), '.env'), 'utf8').catch(() => ''),
-  ]);
-  const vars = { ...parseInfraEnv(envText, '.env').env.raw, ...definedOnly(environment) };
-  const { model } = parseCompose(text, file, vars);
-  if (model?.services.some((s) => DB_IMAGE.test(s.image ?? ''))) return true;
-  // Broken YAML, or an image from a variable that is not set: still the stack when the text names
-  // such an image (`image: ${TIMESCALEDB_IMAGE}`), so that its problems get shown.
-  return /^\s*image:\s*.*(timescale|postgres|postgis)/im.test(text);
+): Promise<CandidateRead> {
+  // Looked for now, with the files (findMigrationsDir never rejects): the winner's stack takes it.
+  const migrationsDir = findMigrationsDir(opts, dirname(file));
+  const files = await readStackFiles(opts, file, join(dirname(file), '.env'), environment, true);
+  const uses =
+    files.model?.services.some((s) => DB_IMAGE.test(s.image ?? '')) ||
+    // Broken YAML, or an image from a variable that is not set: still the stack when the text names
+    // such an image (`image: ${TIMESCALEDB_IMAGE}`), so that its problems get shown.
+    /^\s*image:\s*.*(timescale|postgres|postgis)/im.test(files.composeText);
+  return {
+    ...files,
+    usesDatabaseImage: Boolean(uses),
+    migrationsDir,
+  };
 }
 
 function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {

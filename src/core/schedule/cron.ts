@@ -30,6 +30,15 @@ export interface ParsedSchedule {
   readonly periodMs: number;
 }
 
+/**
+ * Names of UTC in the tz database. croner's `timezone` option formats a date through Intl on every step of
+ * every search (about 70 ms a schedule on a busy machine: seconds for 20 stacks' jobs while a window opens);
+ * UTC is a fixed offset of 0 and croner's `utcOffset: 0` gives the same runs without Intl.
+ */
+const UTC_ZONES = new Set(
+  ['UTC', 'UCT', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'Greenwich', 'Universal', 'Zulu'].flatMap((z) => [z, `Etc/${z}`]),
+);
+
 const DESCRIPTORS: Readonly<Record<string, string>> = {
   '@yearly': '0 0 0 1 1 *',
   '@annually': '0 0 0 1 1 *',
@@ -143,7 +152,7 @@ export function parseOfeliaSchedule(
   }
   let cron: Cron;
   try {
-    cron = new Cron(pattern, { timezone, paused: true });
+    cron = new Cron(pattern, UTC_ZONES.has(timezone) ? { utcOffset: 0, paused: true } : { timezone, paused: true });
   } catch (e) {
     throw scheduleError(spec, (e as Error).message);
   }

@@ -21,6 +21,10 @@ import { stackStatus, type StackStatus } from '../../core/status/model';
 import { schedulerFacts, schedulerKey, schedulerSetting } from './scheduler-facts';
 import { DrillsWatcher, type DrillReportChange } from './drills-watcher';
 import { withDrillReport, withoutDrillReport } from '../../core/backups/drill';
+import { LoadSlots } from './load-slots';
+
+/** Full loads at once (see LoadSlots). */
+const FULL_LOADS_AT_ONCE = 3;
 
 /** A pgBackRest log line saying a command that changes what `info` reports has ended. */
 const REPOSITORY_CHANGED = / (backup|expire|stanza-create|stanza-upgrade|restore) command end: /;
@@ -52,7 +56,8 @@ function dumpToSetting(v: string | undefined): DumpTo | undefined {
 
 export class BackupsController implements vscode.Disposable {
   private readonly overviews = new Map<string, BackupsOverview>();
-  private readonly loading = new Map<string, Promise<BackupsOverview>>();
+  /** The newest load of each stack, and whether it has begun reading (one still queued reads what is there then). */
+  private readonly loading = new Map<string, { readonly promise: Promise<BackupsOverview>; started: boolean }>();
   /** The first paint's overview of a stack whose first full load has not ended (see load()). */
   private readonly firstPaints = new Map<string, Promise<BackupsOverview>>();
   private readonly changed = new vscode.EventEmitter<void>();
@@ -71,6 +76,7 @@ export class BackupsController implements vscode.Disposable {
    */
   private drillChanges: { seq: number; infraDir: string; change: DrillReportChange }[] = [];
   private drillSeq = 0;
+  private readonly slots = new LoadSlots(FULL_LOADS_AT_ONCE);
 
   constructor(
     private readonly registry: StackRegistry,
@@ -197,7 +203,7 @@ export class BackupsController implements vscode.Disposable {
     const first = this.loadFiles(stack);
     this.firstPaints.set(key, first);
     // The full load starts once the folders are read: on a busy machine (20 stacks) it would hold up the paint.
-    const full = first.catch(() => undefined).then(() => this.loadOne(stack));
+    const full = first.catch(() => undefined).then(() => this.loadOne(stack, false, true));
     full.then(
       () => {
         if (this.firstPaints.delete(key)) this.changed.fire();
@@ -241,48 +247,59 @@ export class BackupsController implements vscode.Disposable {
   /**
    * Loads a stack's overview. A load already running is shared; with `fresh`, one that started before this
    * call is waited for and then a new one runs (a refresh after a change must not answer with what was read
-   * before it).
+   * before it); one still waiting for its turn is shared (it reads after the call). `urgent`: a view waits for it.
    */
-  private loadOne(stack: StackConfig, fresh = false): Promise<BackupsOverview> {
+  private loadOne(stack: StackConfig, fresh = false, urgent = false): Promise<BackupsOverview> {
     const running = this.loading.get(stack.infraDir);
-    if (running && !fresh) return running;
-    const p: Promise<BackupsOverview> = (running ?? Promise.resolve())
+    // A load still waiting for its turn reads after this call: it is fresh enough.
+    if (running && (!fresh || !running.started)) return running.promise;
+    const entry = { started: false } as { promise: Promise<BackupsOverview>; started: boolean };
+    const p: Promise<BackupsOverview> = (running?.promise ?? Promise.resolve())
       .catch(() => undefined)
-      .then(async () => {
-        performance.mark('tsdbOps.backups.load');
-        const cfg = this.config(stack);
-        const drillSeq = this.drillSeq;
-        // The engine's first answer comes while the stack's folders are read (not before they are).
-        const scheduler = schedulerFacts(this.engine, stack).finally(() =>
-          performance.mark('tsdbOps.backups.scheduler'),
-        );
-        const o = await loadBackupsOverview({
-          context: this.engine.contextFor(stack),
-          runtime: () => this.runtime(stack),
-          settings: cfg,
-          graceMs: cfg.graceMinutes * 60_000,
-          remoteFiles: cfg.runtime === 'container' && this.engine.isRemoteFor(stack),
-          scheduler,
-        });
-        // Reports that arrived while it loaded (it may have read the folder before them).
-        const late = this.drillChanges.filter((c) => c.seq > drillSeq && c.infraDir === stack.infraDir);
-        return late.length
-          ? withDrillChanges(
-              o,
-              late.map((c) => c.change),
-            )
-          : o;
-      })
+      // Every stack's first paint (its folders) before any full load; then a few at a time, a view's first.
+      .then(() => Promise.allSettled([...this.firstPaints.values()]))
+      .then(() =>
+        this.slots.run(urgent, () => {
+          entry.started = true;
+          return this.fullLoad(stack);
+        }),
+      )
       .then((o) => {
         performance.mark('tsdbOps.backups.overview');
         this.overviews.set(stack.infraDir, o);
         return o;
       })
       .finally(() => {
-        if (this.loading.get(stack.infraDir) === p) this.loading.delete(stack.infraDir);
+        if (this.loading.get(stack.infraDir) === entry) this.loading.delete(stack.infraDir);
       });
-    this.loading.set(stack.infraDir, p);
+    entry.promise = p;
+    this.loading.set(stack.infraDir, entry);
     return p;
+  }
+
+  /** One full load of a stack's overview: its folders, the engine's answer and pgBackRest's. */
+  private async fullLoad(stack: StackConfig): Promise<BackupsOverview> {
+    performance.mark('tsdbOps.backups.load');
+    const cfg = this.config(stack);
+    const drillSeq = this.drillSeq;
+    // The engine's first answer comes while the stack's folders are read (not before they are).
+    const scheduler = schedulerFacts(this.engine, stack).finally(() => performance.mark('tsdbOps.backups.scheduler'));
+    const o = await loadBackupsOverview({
+      context: this.engine.contextFor(stack),
+      runtime: () => this.runtime(stack),
+      settings: cfg,
+      graceMs: cfg.graceMinutes * 60_000,
+      remoteFiles: cfg.runtime === 'container' && this.engine.isRemoteFor(stack),
+      scheduler,
+    });
+    // Reports that arrived while it loaded (it may have read the folder before them).
+    const late = this.drillChanges.filter((c) => c.seq > drillSeq && c.infraDir === stack.infraDir);
+    return late.length
+      ? withDrillChanges(
+          o,
+          late.map((c) => c.change),
+        )
+      : o;
   }
 
   dispose(): void {

@@ -22,10 +22,10 @@ const common = {
   logLevel: 'warning' as const,
 };
 
-/** Bundles the runner; returns the path of out/test/vscode/index.js. */
-export async function bundleRunner(): Promise<string> {
-  const outfile = join(OUT_DIR, 'index.js');
-  await build({ ...common, entryPoints: [RUNNER_SOURCE], outfile });
+/** Bundles the runner; returns the path of out/test/vscode/index.js (another runner `source`: out/test/vscode/<name>.js). */
+export async function bundleRunner(source = RUNNER_SOURCE, name = 'index'): Promise<string> {
+  const outfile = join(OUT_DIR, `${name}.js`);
+  await build({ ...common, entryPoints: [source], outfile });
   return outfile;
 }
 
