@@ -242,7 +242,20 @@ export async function verdict(
   return { outcome, problems, bugs, expect: state === 'new state' ? p.fresh : p.old };
 }
 
-/** The after-check of a logical cell (the kept-aside copy allowed only when the new state came). */
-export function check(stack: Stack, before: Snapshot, expect: Checksum[], outcome: Outcome): Promise<AfterCheck> {
-  return afterCheck(stack, before, { expect, allowNew: outcome === 'new state' ? [KEPT_ASIDE] : [] });
+/**
+ * The after-check of a logical cell: in the new state the restore's own result is allowed (the new database of a
+ * restore into a new database; the copy a pg_dumpall restore keeps aside, the way back).
+ */
+export function check(
+  stack: Stack,
+  before: Snapshot,
+  p: Prepared,
+  expect: Checksum[],
+  outcome: Outcome,
+): Promise<AfterCheck> {
+  const restored =
+    p.row === 'restore-dump-new'
+      ? { pattern: new RegExp(`^database ${NEW_DB}$`), why: 'the restored new database' }
+      : KEPT_ASIDE;
+  return afterCheck(stack, before, { expect, allowNew: outcome === 'new state' ? [restored] : [] });
 }

@@ -120,7 +120,7 @@ function cell(row: LogicalRow, f: Fault): CellDef {
         const v = await verdict(stack, p, r.ended, message);
         if (f.column === 'disk-full-data' && r.ended.kind === 'error' && !/disk full|no space/i.test(message))
           v.bugs.push('the message does not say that the disk is full');
-        const c = await check(stack, r.before, v.expect, v.outcome);
+        const c = await check(stack, r.before, p, v.expect, v.outcome);
         return result({
           row,
           column: f.column,
@@ -176,7 +176,7 @@ function secondWindow(row: LogicalRow): CellDef {
         if (bEnded.kind === 'ok') v.problems.push('both windows restored at once');
         if (bEnded.kind === 'error' && !/runs now|running|in progress|wait/i.test(bEnded.message))
           v.bugs.push('window B’s error does not say that another restore runs');
-        const c = await check(stack, r.before, v.expect, v.outcome);
+        const c = await check(stack, r.before, p, v.expect, v.outcome);
         return result({
           row,
           column: 'second-window',
