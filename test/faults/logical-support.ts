@@ -161,7 +161,8 @@ export function loadingData(stack: Stack, database: string): Promise<void> {
         (
           await stack.sql<{ n: string }>(
             "SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'COPY%' AND pid <> pg_backend_pid()",
-            { params: [database] },
+            // From postgres: a pg_dumpall restore ends every session of the database it renames aside.
+            { params: [database], database: 'postgres' },
           )
         )[0]!.n,
       ) > 0,
