@@ -152,6 +152,18 @@ export async function prepare(stack: Stack, row: LogicalRow, rows = 200_000, pad
   };
 }
 
+/**
+ * Resolves once the server answers in the `postgres` database (the stack's own database may be the half-made one a
+ * pg_dumpall restore left, even invalid after an interrupted DROP, until the recovery puts the kept one back).
+ */
+export function serverAnswers(stack: Stack, timeoutMs = 180_000): Promise<void> {
+  return until(
+    'the server to answer',
+    async () => (await stack.sql('SELECT 1', { database: 'postgres' })).length > 0,
+    timeoutMs,
+  );
+}
+
 /** Resolves once a COPY runs in `database` (pg_restore's or psql's data load). */
 export function loadingData(stack: Stack, database: string): Promise<void> {
   return until(

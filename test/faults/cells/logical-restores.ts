@@ -7,7 +7,16 @@
 import { broken, result, settle, type CellDef, type CellEnv } from '../cell';
 import { startAgain, stackWithEngineRestart } from '../engine';
 import { fillDisk, freeBytes, killPostmaster, removeFiller, restartDatabaseService, stackWithMount } from '../inject';
-import { check, prepare, recoverAsTold, restoreWithFault, said, verdict, type LogicalRow } from '../logical-support';
+import {
+  check,
+  prepare,
+  recoverAsTold,
+  restoreWithFault,
+  said,
+  serverAnswers,
+  verdict,
+  type LogicalRow,
+} from '../logical-support';
 import type { Stack } from '../../support/stack';
 import type { ColumnId } from '../table';
 
@@ -82,12 +91,14 @@ const diskFull: Fault = {
         if (filler) removeFiller(filler);
         filler = undefined;
         if (
-          !(await own.stack.waitForPostgres(20_000).then(
+          !(await serverAnswers(own.stack, 20_000).then(
             () => true,
             () => false,
           ))
-        )
-          await restartDatabaseService(own.stack);
+        ) {
+          await own.stack.compose(['restart', '--timeout', '20', 'timescaledb']);
+          await serverAnswers(own.stack);
+        }
       },
       stop: async () => {
         if (filler) removeFiller(filler);
