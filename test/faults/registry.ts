@@ -41,6 +41,19 @@ import {
   restoreHostKilled,
   restorePostgresKilled,
 } from './cells/restores-killed';
+// f29log: the logical restore rows × engine restarted, disk full (data), second window; pg_dumpall × postgres killed.
+import {
+  logicalDumpNewEngineRestarted,
+  logicalDumpOverEngineRestarted,
+  logicalDumpAllEngineRestarted,
+  logicalDumpNewDiskFull,
+  logicalDumpOverDiskFull,
+  logicalDumpAllDiskFull,
+  logicalDumpAllPostgresKilled,
+  logicalDumpNewSecondWindow,
+  logicalDumpOverSecondWindow,
+  logicalDumpAllSecondWindow,
+} from './cells/logical-restores';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -74,6 +87,17 @@ export const CELLS: readonly CellDef[] = [
   restorePostgresKilled,
   baseBackupRestorePostgresKilled,
   baseBackupRestoreSecondWindow,
+  // f29log
+  logicalDumpNewEngineRestarted,
+  logicalDumpOverEngineRestarted,
+  logicalDumpAllEngineRestarted,
+  logicalDumpNewDiskFull,
+  logicalDumpOverDiskFull,
+  logicalDumpAllDiskFull,
+  logicalDumpAllPostgresKilled,
+  logicalDumpNewSecondWindow,
+  logicalDumpOverSecondWindow,
+  logicalDumpAllSecondWindow,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */

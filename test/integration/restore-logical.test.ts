@@ -6,11 +6,14 @@
  */
 import { isCancelled, isKind } from '../../src/core/errors/error';
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime, HostRuntime } from '../../src/core/runtime';
 import {
   restoreDump,
+  KEPT_ASIDE_MARK,
+  putBackKeptAsideDatabases,
   restoreDumpAll,
   timescaleVersions,
   type LogicalTarget,
@@ -311,6 +314,13 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
     );
   });
 
+  const keptAsideMarks = async () =>
+    (
+      await sql<{ d: string }>(
+        `SELECT datname AS d FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE '${KEPT_ASIDE_MARK}%'`,
+      )
+    ).map((r) => r.d);
+
   it('pg_dumpall through psql (ON_ERROR_STOP): the dump wins, the replaced databases are kept aside', async () => {
     await sql('CREATE DATABASE shop');
     await sql('CREATE TABLE orders (id int)', 'shop');
@@ -335,6 +345,7 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       '500',
       'connect_db came back from the dump',
     );
+    assert.deepEqual(await keptAsideMarks(), [], 'the kept copies are no longer marked as an interrupted restore');
   });
 
   it('a failing pg_dumpall restore puts the databases back', async () => {
@@ -355,6 +366,28 @@ describe('restore: logical (pg_restore, pg_dumpall) on the fixture stack', funct
       (await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', 'shop')).map((x) => x.id),
       [1, 2, 9],
     );
+    assert.deepEqual(await keptAsideMarks(), [], 'the rollback takes its kept-aside marks off');
+  });
+
+  it('a pg_dumpall restore that could not rename back (its process died) is put back by the next one', async () => {
+    // What a restore killed mid-psql leaves: shop kept aside under its mark (a dead process), a half-made shop.
+    const mark = {
+      db: 'shop',
+      started: 'then',
+      file: 'x.sql',
+      owner: { host: hostname(), pid: 2 ** 22 + 7 },
+      comment: null,
+    };
+    await sql(`COMMENT ON DATABASE shop IS '${KEPT_ASIDE_MARK}${JSON.stringify(mark)}'`);
+    await sql('ALTER DATABASE shop RENAME TO shop_pre_restore_20200101_000000');
+    await sql('CREATE DATABASE shop');
+    assert.deepEqual(await putBackKeptAsideDatabases(target, ctx()), ['shop']);
+    assert.deepEqual(
+      (await sql<{ id: number }>('SELECT id FROM orders ORDER BY id', 'shop')).map((x) => x.id),
+      [1, 2, 9],
+      'the kept database has its name back, the half-made one is gone',
+    );
+    assert.deepEqual(await keptAsideMarks(), []);
   });
 });
 

@@ -22,7 +22,13 @@ import {
   verifyDump,
 } from './types';
 import { databaseExists, missingExtensions, timescaleVersions } from './server';
-import { dropHalfRestoredDatabases, holdNewDatabase, markHalfRestored, clearHalfRestored } from './half-restored';
+import {
+  clearHalfRestored,
+  dropHalfRestoredDatabases,
+  holdNewDatabase,
+  liveHalfRestore,
+  markHalfRestored,
+} from './half-restored';
 
 /** What the phases of one pg_dump restore share. */
 interface DumpRun {
@@ -48,6 +54,13 @@ const verify: Phase<DumpRun> = {
     const dump = await verifyDump(t.rt, o.file, ctx);
     ctx.signal?.throwIfAborted();
     s.exists = await databaseExists(t, ctx, db);
+    // A second window restoring into the same new database: refused, nothing changed.
+    const live = s.exists ? await liveHalfRestore(t, ctx, db) : undefined;
+    if (live)
+      throw backupInvalid(
+        `A restore of ${live.file} into the new database ${db} runs now (started ${live.started} by process ` +
+          `${live.owner.pid} on ${live.owner.host}): wait until it ends; nothing was changed.`,
+      );
     const ts = await timescaleVersions(t, ctx, s.exists ? db : undefined);
     s.useTs = dump.hasTimescaledb || Boolean(ts.installed);
     if (dump.hasTimescaledb && !ts.available) {

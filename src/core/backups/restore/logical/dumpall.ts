@@ -29,6 +29,13 @@ import { restoreCancelled } from '../../../errors/backups';
 import { type LogicalTarget } from './types';
 import { missingExtensions, restartTimescaleWorkers } from './server';
 import { asideName, dumpAllFilter, verifyDumpAll, type DumpAllContents } from './dumpall-script';
+import {
+  markKeptAside,
+  putBackKeptAsideDatabases,
+  refuseWhileKeptAsideRunning,
+  unmarkKeptAside,
+  type KeptAsideMark,
+} from './kept-aside';
 export interface DumpAllRestoreResult {
   /** Databases the dump created. */
   readonly databases: string[];
@@ -57,6 +64,8 @@ interface DumpAllRun {
   readonly keptAside: Record<string, string>;
   /** Databases whose timescaledb_pre_restore() went to psql, with the extension's schema. */
   readonly preRestored: Map<string, string>;
+  /** The journal: each database kept aside is marked (kept-aside.ts); old name → its mark and this process's hold. */
+  readonly marks: Map<string, { mark: KeptAsideMark; release: () => void }>;
 }
 
 const quiet = (ctx: RestoreContext): RestoreContext => ({ step: ctx.step, line: ctx.line });
@@ -76,6 +85,8 @@ const verify: Phase<DumpAllRun> = {
           `Restore it on a server that has them (the same TimescaleDB version for timescaledb); nothing was changed.`,
       );
     }
+    // A second window's pg_dumpall restore still running on this server: refused, nothing changed.
+    await refuseWhileKeptAsideRunning(t, conn, ctx);
     s.dbs = new Set(await psqlQuery(t.rt, ctx, conn, 'SELECT datname FROM pg_database'));
     const roles = new Set(await psqlQuery(t.rt, ctx, conn, 'SELECT rolname FROM pg_roles'));
     s.existingRoles = objects.roles.filter((r) => roles.has(r));
@@ -101,6 +112,8 @@ const renameAside: Phase<DumpAllRun> = {
         conn,
         `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(db)} AND pid <> pg_backend_pid()`,
       );
+      // The journal first: a restore interrupted from here on is put back later (kept-aside.ts).
+      s.marks.set(db, await markKeptAside(t, conn, ctx, db, s.file));
       await psqlQuery(t.rt, ctx, conn, `ALTER DATABASE ${sqlIdent(db)} RENAME TO ${sqlIdent(aside)}`);
       s.keptAside[db] = aside;
     }
@@ -111,6 +124,7 @@ const renameAside: Phase<DumpAllRun> = {
         signal: null,
       });
     }
+    for (const [db, m] of s.marks) await unmarkKeptAside(s.t, s.conn, quiet(ctx), db, m.mark);
   },
   undoWhenFailed: true,
 };
@@ -184,7 +198,10 @@ export async function restoreDumpAll(
     existingRoles: [],
     keptAside: {},
     preRestored: new Map(),
+    marks: new Map(),
   };
+  // Databases an interrupted pg_dumpall restore kept aside and could not rename back: the server answers now.
+  await putBackKeptAsideDatabases(t, ctx).catch(() => []);
   try {
     await runPhases(DUMPALL_RESTORE_PHASES, s, ctx, {
       onFailure: (_e, { phase }) => {
@@ -195,7 +212,12 @@ export async function restoreDumpAll(
   } catch (e) {
     if (!(e instanceof PhasesFailedError)) throw e;
     throw e.undone ? await rolledBack(s, e, ctx) : e.cause;
+  } finally {
+    for (const m of s.marks.values()) m.release();
   }
+  // Restored: the copies stay kept aside (the way back), no longer marked as an interrupted restore.
+  for (const [db, aside] of Object.entries(s.keptAside))
+    await unmarkKeptAside(t, s.conn, ctx, aside, s.marks.get(db)!.mark);
   const objects = s.objects!;
   const useTs = objects.timescaleDatabases.length > 0;
   // post_restore restarted the workers of the restored TimescaleDB databases; check that they run.
@@ -228,7 +250,9 @@ async function rolledBack(s: DumpAllRun, f: PhasesFailedError, ctx: RestoreConte
   if (rb)
     return restoreFailed(
       `The pg_dumpall restore ${what} and putting the databases back failed (${errorText(rb.error)}): ` +
-        `the previous databases are kept as ${Object.values(s.keptAside).join(', ')}.`,
+        `the previous databases are kept as ${Object.values(s.keptAside).join(', ')}, marked: they get their names back ` +
+        `(and what this restore created under those names is dropped) once the server answers again, by ` +
+        `"TimescaleDB Ops: Recover Interrupted Restore" or by the next pg_dumpall restore.`,
       false,
       f.cause,
     );

@@ -64,6 +64,8 @@ export function holdNewDatabase(db: string): () => void {
   runningHere.add(db);
   return () => void runningHere.delete(db);
 }
+/** A restore of this process holds `db` now. */
+export const isHeld = (db: string): boolean => runningHere.has(db);
 
 /**
  * Drops every database marked half-restored whose restore is over (said in the output, one line each). Returns the
@@ -100,4 +102,26 @@ export async function dropHalfRestoredDatabases(t: LogicalTarget, ctx: RestoreCo
     }
   }
   return dropped;
+}
+
+/** The half-restored mark of `db` when a restore into it runs now (this process's, or a live one's on this machine). */
+export async function liveHalfRestore(
+  t: LogicalTarget,
+  ctx: RestoreContext,
+  db: string,
+): Promise<HalfRestoredMark | undefined> {
+  const [c] = await psqlQuery(
+    t.rt,
+    { ...ctx, line: () => undefined },
+    t.conn,
+    `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = ${sqlLiteral(db)}`,
+    { signal: null },
+  );
+  if (!c?.startsWith(HALF_RESTORED_MARK)) return undefined;
+  try {
+    const mark = JSON.parse(c.slice(HALF_RESTORED_MARK.length)) as HalfRestoredMark;
+    return runningHere.has(db) || !abandoned(mark) ? mark : undefined;
+  } catch {
+    return undefined;
+  }
 }
