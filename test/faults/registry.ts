@@ -41,6 +41,20 @@ import {
   restoreHostKilled,
   restorePostgresKilled,
 } from './cells/restores-killed';
+// f29pt: the point-in-time and xid restore rows, and latest × engine restarted.
+import {
+  latestEngineRestarted,
+  timeDataDiskFull,
+  timeEngineRestarted,
+  timeLockedByBackup,
+  timePostgresKilled,
+  timeSecondWindow,
+  xidDataDiskFull,
+  xidEngineRestarted,
+  xidLockedByBackup,
+  xidPostgresKilled,
+  xidSecondWindow,
+} from './cells/restores-target';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -74,6 +88,18 @@ export const CELLS: readonly CellDef[] = [
   restorePostgresKilled,
   baseBackupRestorePostgresKilled,
   baseBackupRestoreSecondWindow,
+  // f29pt
+  latestEngineRestarted,
+  timeEngineRestarted,
+  timeDataDiskFull,
+  timePostgresKilled,
+  timeLockedByBackup,
+  timeSecondWindow,
+  xidEngineRestarted,
+  xidDataDiskFull,
+  xidPostgresKilled,
+  xidLockedByBackup,
+  xidSecondWindow,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */
