@@ -11,9 +11,15 @@
  * restored data, and `fault_target` must hold exactly the rows before the target (more: the restore ended past
  * its target; fewer: short of it; both are FAILED).
  */
-import type { PhysicalRestoreResult, PhysicalSource, PhysicalTarget } from '../../src/core/backups/restore/physical';
+import type {
+  PhysicalRestoreResult,
+  PhysicalSource,
+  PhysicalTarget,
+  RestoreJournal,
+} from '../../src/core/backups/restore/physical';
+import { recoverInOneOff } from '../../src/core/backups/restore/oneoff';
 import type { RestoreContext } from '../../src/core/backups/restore/run';
-import { findRestoreJournals, restoreSiteOf } from '../../src/core/backups/restore/stack';
+import { findRestoreJournals, restoreSiteOf, serverConnectionOf } from '../../src/core/backups/restore/stack';
 import { writeChecksum, type Checksum } from './check';
 import { fireOfeliaJob, ofeliaJobs } from './inject';
 import { faultOps } from './ops';
@@ -193,6 +199,32 @@ export async function recoverTarget(
   const sc = await faultOps(stack).context();
   const site = await restoreSiteOf(sc);
   return { t: { rt: site.rt, dataDir: site.dataDir, conn: site.conn }, volumes: sc.stack.dbService?.volumes ?? [] };
+}
+
+/**
+ * Where tsdbOps.restore.recover runs (ui/commands/restore-recover.ts placeOf): in place when the tools see PGDATA
+ * in the running container, else in a one-off container on the service's volumes (the container is stopped, or
+ * PostgreSQL is its PID 1), which can only roll back. The journals as the Backups view finds them.
+ */
+export type RecoverPlace = { readonly volumes: Parameters<typeof findRestoreJournals>[0] } & (
+  | { readonly kind: 'in-place'; readonly t: PhysicalTarget }
+  | { readonly kind: 'one-off'; rollback(ctx: RestoreContext): Promise<RestoreJournal | undefined> }
+);
+
+export async function recoverPlace(stack: Stack): Promise<RecoverPlace> {
+  const sc = await faultOps(stack).context();
+  const volumes = sc.stack.dbService?.volumes ?? [];
+  const [place, site, db] = await Promise.all([sc.tools(), sc.site(), sc.database()]);
+  const conn = serverConnectionOf(sc);
+  if (place.restore.value === 'in-place' && place.tools)
+    return { kind: 'in-place', volumes, t: { rt: place.tools, dataDir: site.dataDir, conn } };
+  const docker = await sc.docker();
+  return {
+    kind: 'one-off',
+    volumes,
+    rollback: (ctx) =>
+      recoverInOneOff({ docker, containerId: db.id, dataDir: site.dataDir, conn, user: place.user.value }, ctx),
+  };
 }
 
 /** The pre-restore copy beside PGDATA is the product's way back, kept on purpose until the user deletes it. */

@@ -16,7 +16,7 @@ import {
   expectFor,
   prepareRestore,
   PRE_RESTORE,
-  recoverTarget,
+  recoverPlace,
   ROW_OF,
   runRestore,
   stateOf,
@@ -43,7 +43,8 @@ export const engineRestartedCell = (target: RestoreTarget): CellDef => ({
     'the restore’s step “Restoring …” (pgbackrest restore running in the container) the engine is restarted (SIGTERM to ' +
     'dockerd, which stops its containers, then dockerd again); then the user’s Start (`up -d`), and, as in a window ' +
     'opened again, the restore journal is looked for where the Backups view reads it and the choice it offers is run ' +
-    '(Finish when the journal says the restore tool completed, else Roll back); then the after-check',
+    '(Finish when the journal says the restore tool completed and the tools see PGDATA, else Roll back: in a one-off container ' +
+    'when the database container does not run); then the after-check',
   async run(env) {
     const t0 = Date.now();
     const injected = 'the engine restarted at the restore’s step “Restoring …”, then Start and the offered recovery';
@@ -64,15 +65,21 @@ export const engineRestartedCell = (target: RestoreTarget): CellDef => ({
         problems.push('the restore said done although the engine restarted during its restore tool');
       // The user's Start, then the window opened again.
       await stack.compose(['up', '-d']);
-      const { t, volumes } = await recoverTarget(stack);
+      const place = await recoverPlace(stack);
+      const { volumes } = place;
       const journals = await findRestoreJournals(volumes);
       let recovery: Ended<unknown> | undefined;
       let chose = 'nothing to recover';
       if (journals.length > 1) problems.push(`${journals.length} interrupted restores are shown for one stack`);
       if (journals.length) {
-        chose = journals[0]!.journal.restored ? 'Finish' : 'Roll back';
+        // What the command offers there: Finish only in place and when the restore tool completed.
+        chose = journals[0]!.journal.restored && place.kind === 'in-place' ? 'Finish' : 'Roll back';
         recovery = await settle<unknown>(
-          chose === 'Finish' ? finishInterruptedRestore(t, quiet) : recoverInterruptedRestore(t, quiet),
+          place.kind === 'one-off'
+            ? place.rollback(quiet)
+            : chose === 'Finish'
+              ? finishInterruptedRestore(place.t, quiet)
+              : recoverInterruptedRestore(place.t, quiet),
           Promise.resolve(Date.now()),
         );
         if (recovery.kind !== 'ok' || !recovery.value)
