@@ -24,7 +24,8 @@ export interface ThrowawayEngine {
   stop(): Promise<void>;
 }
 
-const dataRoot = () => join(cacheDir(), 'faults-docker');
+/** TSDBOPS_FAULTS_ENGINE_DIR: another throwaway engine's folder, for a second faults run at the same time (its own lock). */
+const dataRoot = () => process.env.TSDBOPS_FAULTS_ENGINE_DIR ?? join(cacheDir(), 'faults-docker');
 const pidFile = () => join(dataRoot(), 'dockerd.pid');
 
 let current: Promise<ThrowawayEngine> | undefined;

@@ -54,6 +54,20 @@ import {
   logicalDumpOverSecondWindow,
   logicalDumpAllSecondWindow,
 } from './cells/logical-restores';
+// f29pt: the point-in-time and xid restore rows, and latest × engine restarted.
+import {
+  latestEngineRestarted,
+  timeDataDiskFull,
+  timeEngineRestarted,
+  timeLockedByBackup,
+  timePostgresKilled,
+  timeSecondWindow,
+  xidDataDiskFull,
+  xidEngineRestarted,
+  xidLockedByBackup,
+  xidPostgresKilled,
+  xidSecondWindow,
+} from './cells/restores-target';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -98,6 +112,18 @@ export const CELLS: readonly CellDef[] = [
   logicalDumpNewSecondWindow,
   logicalDumpOverSecondWindow,
   logicalDumpAllSecondWindow,
+  // f29pt
+  latestEngineRestarted,
+  timeEngineRestarted,
+  timeDataDiskFull,
+  timePostgresKilled,
+  timeLockedByBackup,
+  timeSecondWindow,
+  xidEngineRestarted,
+  xidDataDiskFull,
+  xidPostgresKilled,
+  xidLockedByBackup,
+  xidSecondWindow,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */

@@ -13,34 +13,30 @@ import {
   finishInterruptedRestore,
   recoverInterruptedRestore,
   restorePhysical,
-  type PhysicalTarget,
 } from '../../../src/core/backups/restore/physical';
 import type { RestoreContext } from '../../../src/core/backups/restore/run';
 import { findRestoreJournals, restoreSiteOf } from '../../../src/core/backups/restore/stack';
 import { errorText } from '../../../src/core/format';
-import { afterCheck, snapshot, writeChecksum, type Checksum } from '../check';
+import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef } from '../cell';
-import { fireOfeliaJob, killPostmaster, ofeliaJobs, restartDatabaseService, triggerAt, until } from '../inject';
+import { killPostmaster, restartDatabaseService, triggerAt, until } from '../inject';
 import { faultOps } from '../ops';
+import {
+  expectFor,
+  prepareRestore,
+  PRE_RESTORE,
+  recoverTarget,
+  ROW_OF,
+  runRestore,
+  stateOf,
+  TARGET_WORDS,
+  writeMarker,
+  type Expectation,
+  type RestoredState,
+  type RestoreTarget,
+} from '../restore-target-support';
+import type { RowId } from '../table';
 import type { Stack } from '../../support/stack';
-
-async function backedUp(stack: Stack): Promise<Checksum> {
-  const sum = await writeChecksum(stack, { rows: 20_000 });
-  const full = ofeliaJobs(stack).find((j) => /--type=full/.test(j.command));
-  if (!full) throw new Error('no pgBackRest full backup job in the compose labels');
-  const b = await fireOfeliaJob(stack, full);
-  if (b.exitCode !== 0) throw new Error(`the full backup failed: ${b.output.split('\n').slice(-3).join(' / ')}`);
-  await stack.sql('DROP TABLE IF EXISTS fault_marker');
-  await stack.sql('CREATE UNLOGGED TABLE fault_marker AS SELECT 1 AS x');
-  return sum;
-}
-
-async function markerState(stack: Stack): Promise<'old state' | 'new state'> {
-  const [t] = await stack.sql<{ n: string | null }>("SELECT to_regclass('fault_marker')::text AS n");
-  if (!t?.n) return 'new state';
-  const [r] = await stack.sql<{ n: string }>('SELECT count(*)::text AS n FROM fault_marker');
-  return Number(r!.n) > 0 ? 'old state' : 'new state';
-}
 
 /** Phase 1: the restore in a child process, `kill -9` when a step matches `at`. Resolves once the child is gone (reaped). */
 function killedAt(stack: Stack, at: RegExp): Promise<{ killedAt?: number; said: string[] }> {
@@ -78,15 +74,6 @@ function killedAt(stack: Stack, at: RegExp): Promise<{ killedAt?: number; said: 
   );
 }
 
-/** Phase 2's way in: a fresh stack context (a window opened again), the restore site the command resolves. */
-async function target(
-  stack: Stack,
-): Promise<{ t: PhysicalTarget; volumes: Parameters<typeof findRestoreJournals>[0] }> {
-  const sc = await faultOps(stack).context();
-  const site = await restoreSiteOf(sc);
-  return { t: { rt: site.rt, dataDir: site.dataDir, conn: site.conn }, volumes: sc.stack.dbService?.volumes ?? [] };
-}
-
 const quiet = { step: () => undefined, line: () => undefined };
 
 export const restoreHostKilled: CellDef = {
@@ -104,20 +91,21 @@ export const restoreHostKilled: CellDef = {
       'kill -9 of the restoring process at “Restoring …”, then Roll back; again at the server start, then Finish';
     try {
       const stack = await env.sharedStack();
-      const sum = await backedUp(stack);
+      const p = await prepareRestore(stack, 'latest');
+      const sum = p.base;
       const before = await snapshot(stack);
       const problems: string[] = [];
       // Run 1: killed during pgbackrest restore → Roll back.
       const k1 = await killedAt(stack, /^step: Restoring /);
       if (k1.killedAt === undefined)
         throw new Error(`phase 1 never reached “Restoring”: ${k1.said.slice(-3).join(' / ')}`);
-      const { t, volumes } = await target(stack);
+      const { t, volumes } = await recoverTarget(stack);
       const seen1 = await findRestoreJournals(volumes);
       if (seen1.length !== 1)
         problems.push(`after the kill the Backups view would show ${seen1.length} interrupted restores`);
       const rb = await settle(recoverInterruptedRestore(t, quiet), Promise.resolve(k1.killedAt));
       await stack.waitForPostgres(120_000).catch(() => undefined);
-      const state1 = await markerState(stack).catch(() => undefined);
+      const state1 = await stateOf(stack, p, problems).catch(() => undefined);
       if (rb.kind !== 'ok' || !rb.value)
         problems.push(`Roll back did not roll back: ${rb.kind === 'error' ? rb.message : rb.kind}`);
       if (state1 !== 'old state') problems.push(`after Roll back the data is the ${state1 ?? 'unreadable'} one`);
@@ -133,7 +121,7 @@ export const restoreHostKilled: CellDef = {
         problems.push('after the kill at the server start the journal does not say the restore tool completed');
       const fin = await settle(finishInterruptedRestore(t, quiet), Promise.resolve(k2.killedAt));
       await stack.waitForPostgres(120_000).catch(() => undefined);
-      const state2 = await markerState(stack).catch(() => undefined);
+      const state2 = await stateOf(stack, p, problems).catch(() => undefined);
       if (fin.kind !== 'ok' || !fin.value)
         problems.push(`Finish did not finish: ${fin.kind === 'error' ? fin.message : fin.kind}`);
       if (state2 !== 'new state') problems.push(`after Finish the data is the ${state2 ?? 'unreadable'} one`);
@@ -168,33 +156,38 @@ export const restoreHostKilled: CellDef = {
   },
 };
 
-/** The source a postgres-killed cell restores: prepared after the checksum rows, before the marker row. */
-interface KilledSource {
-  readonly row: 'restore-pgbackrest-latest' | 'restore-basebackup';
+/** The source a postgres-killed cell restores, and the state it starts from (checksum rows, backup, marker row). */
+export interface KilledSource {
+  readonly row: RowId;
   readonly what: string;
-  /** Takes the backup; returns the restore to run (through the core the command handler calls) and a clean-up. */
-  prepare(stack: Stack): Promise<{ restore: (ctx: RestoreContext) => Promise<unknown>; cleanUp: () => void }>;
+  /** Writes the state and takes the backup; returns the restore to run (through the core the command handler calls). */
+  prepare(stack: Stack): Promise<{
+    restore: (ctx: RestoreContext) => Promise<unknown>;
+    cleanUp: () => void;
+    expect: Expectation;
+  }>;
 }
 
-const PGBACKREST_LATEST: KilledSource = {
-  row: 'restore-pgbackrest-latest',
-  what: 'pgBackRest restore (latest)',
+/** A pgBackRest restore to `target` (restore-target-support.ts prepares the rows before and after it). */
+export const pgbackrestSource = (target: RestoreTarget): KilledSource => ({
+  row: ROW_OF[target],
+  what: TARGET_WORDS[target],
   async prepare(stack) {
-    const full = ofeliaJobs(stack).find((j) => /--type=full/.test(j.command));
-    if (!full) throw new Error('no pgBackRest full backup job in the compose labels');
-    const b = await fireOfeliaJob(stack, full);
-    if (b.exitCode !== 0) throw new Error(`the full backup failed: ${b.output.split('\n').slice(-3).join(' / ')}`);
-    return { restore: (ctx) => faultOps(stack).restorePgbackrest({ target: 'latest' }, ctx), cleanUp: () => undefined };
+    const p = await prepareRestore(stack, target);
+    return { restore: (ctx) => runRestore(stack, p, ctx), cleanUp: () => undefined, expect: p };
   },
-};
+});
 
 const BASE_BACKUP: KilledSource = {
   row: 'restore-basebackup',
   what: 'pg_basebackup restore',
   async prepare(stack) {
+    const base = await writeChecksum(stack, { rows: 20_000 });
     const ops = faultOps(stack);
     const b = await ops.baseBackup({});
+    await writeMarker(stack);
     return {
+      expect: { base, label: 'the base backup' },
       // As ui/commands/restores.ts restoreBaseBackup: the folder as the tools see it, restorePhysical on the site.
       restore: async (ctx) => {
         const site = await restoreSiteOf(await ops.context());
@@ -212,7 +205,7 @@ const BASE_BACKUP: KilledSource = {
   },
 };
 
-function postgresKilledCell(src: KilledSource): CellDef {
+export function postgresKilledCell(src: KilledSource): CellDef {
   return {
     row: src.row,
     column: 'postgres-killed',
@@ -226,11 +219,8 @@ function postgresKilledCell(src: KilledSource): CellDef {
       let cleanUp: (() => void) | undefined;
       try {
         const stack = await env.sharedStack();
-        const sum = await writeChecksum(stack, { rows: 20_000 });
         const prepared = await src.prepare(stack);
         cleanUp = prepared.cleanUp;
-        await stack.sql('DROP TABLE IF EXISTS fault_marker');
-        await stack.sql('CREATE UNLOGGED TABLE fault_marker AS SELECT 1 AS x');
         const before = await snapshot(stack);
         let killedPid: string | undefined;
         const trig = triggerAt(/^step: Starting PostgreSQL/, async () => {
@@ -254,12 +244,13 @@ function postgresKilledCell(src: KilledSource): CellDef {
         const problems: string[] = [];
         const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored' : '';
         let outcome: 'old state' | 'new state' | 'FAILED' = 'FAILED';
+        let state: RestoredState | undefined;
         if (ended.kind === 'hung') problems.push('no message within 5 minutes of the kill');
         else {
           // A restore that answered before the kill landed: the user restarts the service (its data is the new one).
           if (ended.kind === 'ok') await restartDatabaseService(stack);
           await stack.waitForPostgres(120_000).catch(() => undefined);
-          const state = await markerState(stack).catch(() => undefined);
+          state = await stateOf(stack, prepared.expect, problems).catch(() => undefined);
           if (ended.kind === 'error' && state === 'old state') outcome = 'old state';
           else if (ended.kind === 'ok' && state === 'new state') outcome = 'new state';
           else
@@ -270,10 +261,8 @@ function postgresKilledCell(src: KilledSource): CellDef {
             problems.push('the message does not say the previous data is back');
         }
         const check = await afterCheck(stack, before, {
-          expect: [sum],
-          allowNew: [
-            { pattern: /\/data\.pre-restore-\d{8}_\d{6}$/, why: 'the pre-restore copy, kept as the way back' },
-          ],
+          expect: expectFor(prepared.expect, state),
+          allowNew: [PRE_RESTORE],
         });
         return result({
           row: src.row,
@@ -297,7 +286,7 @@ function postgresKilledCell(src: KilledSource): CellDef {
   };
 }
 
-export const restorePostgresKilled = postgresKilledCell(PGBACKREST_LATEST);
+export const restorePostgresKilled = postgresKilledCell(pgbackrestSource('latest'));
 export const baseBackupRestorePostgresKilled = postgresKilledCell(BASE_BACKUP);
 
 export const baseBackupRestoreSecondWindow: CellDef = {
@@ -312,11 +301,8 @@ export const baseBackupRestoreSecondWindow: CellDef = {
     let cleanUp: (() => void) | undefined;
     try {
       const stack = await env.sharedStack();
-      const sum = await writeChecksum(stack, { rows: 20_000 });
       const prepared = await BASE_BACKUP.prepare(stack);
       cleanUp = prepared.cleanUp;
-      await stack.sql('DROP TABLE IF EXISTS fault_marker');
-      await stack.sql('CREATE UNLOGGED TABLE fault_marker AS SELECT 1 AS x');
       const before = await snapshot(stack);
       let second: Promise<unknown> | undefined;
       const trig = triggerAt(/^step: Extracting /, async () => {
@@ -329,7 +315,7 @@ export const baseBackupRestoreSecondWindow: CellDef = {
       const b = await settle(second ?? Promise.reject(new Error('window B never started')), trig.fired);
       await stack.waitForPostgres(120_000).catch(() => undefined);
       const problems: string[] = [];
-      const state = await markerState(stack).catch(() => undefined);
+      const state = await stateOf(stack, prepared.expect, problems).catch(() => undefined);
       let outcome: 'new state' | 'old state' | 'FAILED' = 'FAILED';
       if (a.kind === 'hung' || b.kind === 'hung') problems.push('a window got no message within 5 minutes');
       else if (a.kind === 'ok' && b.kind === 'error' && state === 'new state') outcome = 'new state';
@@ -343,8 +329,8 @@ export const baseBackupRestoreSecondWindow: CellDef = {
         `A: ${a.kind === 'error' ? a.message : a.kind === 'ok' ? 'restored' : 'no message'} — ` +
         `B: ${b.kind === 'error' ? b.message : b.kind === 'ok' ? 'restored' : 'no message'}`;
       const check = await afterCheck(stack, before, {
-        expect: [sum],
-        allowNew: [{ pattern: /\/data\.pre-restore-\d{8}_\d{6}$/, why: 'the pre-restore copy, kept as the way back' }],
+        expect: expectFor(prepared.expect, state),
+        allowNew: [PRE_RESTORE],
       });
       return result({
         row: 'restore-basebackup',

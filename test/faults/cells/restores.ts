@@ -1,13 +1,14 @@
 /**
  * Cells of the restore rows: a pg_dump restore into a new database with the server killed midway; a
- * pgBackRest restore (latest) with a scheduled backup firing during it, with a second window starting
- * the same restore, and with the data volume filling midway.
+ * pgBackRest restore with a scheduled backup firing during it, with a second window starting the same
+ * restore, and with the data volume filling midway. The pgBackRest cells take the restore's target
+ * (latest here; a point in time and a transaction id in restores-target.ts): restore-target-support.ts.
  */
 import { rmSync } from 'node:fs';
 import { errorText } from '../../../src/core/format';
 import { dropHalfRestoredDatabases } from '../../../src/core/backups/restore/logical';
 import { restoreSiteOf } from '../../../src/core/backups/restore/stack';
-import { afterCheck, snapshot, writeChecksum, type Checksum } from '../check';
+import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef } from '../cell';
 import {
   fillDisk,
@@ -21,35 +22,19 @@ import {
   until,
 } from '../inject';
 import { faultOps } from '../ops';
+import {
+  expectFor,
+  prepareRestore,
+  PRE_RESTORE,
+  ROW_OF,
+  runRestore,
+  stateOf,
+  TARGET_WORDS,
+  type RestoredState,
+  type RestoreTarget,
+} from '../restore-target-support';
 import type { Stack } from '../../support/stack';
 import type { Outcome } from '../table';
-
-/** The pre-restore copy beside PGDATA is the product's way back, kept on purpose until the user deletes it. */
-const PRE_RESTORE = { pattern: /\/data\.pre-restore-\d{8}_\d{6}$/, why: 'the pre-restore copy, kept as the way back' };
-
-/**
- * The state a pgBackRest restore starts from: the checksum table, a full backup holding it (the scheduled
- * job's own command), and an UNLOGGED marker row written after it. A restore brings the marker back empty
- * (unlogged data is never in a backup); the old data, stopped cleanly and put back, still has its row.
- */
-async function backedUp(stack: Stack, rows = 20_000): Promise<Checksum> {
-  const sum = await writeChecksum(stack, { rows });
-  const full = ofeliaJobs(stack).find((j) => /--type=full/.test(j.command));
-  if (!full) throw new Error('no pgBackRest full backup job in the compose labels');
-  const b = await fireOfeliaJob(stack, full);
-  if (b.exitCode !== 0) throw new Error(`the full backup failed: ${b.output.split('\n').slice(-3).join(' / ')}`);
-  await stack.sql('DROP TABLE IF EXISTS fault_marker');
-  await stack.sql('CREATE UNLOGGED TABLE fault_marker AS SELECT 1 AS x');
-  return sum;
-}
-
-/** 'old state' when the marker row is still there (the old data), 'new state' when the restored data has none. */
-async function markerState(stack: Stack): Promise<'old state' | 'new state'> {
-  const [t] = await stack.sql<{ n: string | null }>("SELECT to_regclass('fault_marker')::text AS n");
-  if (!t?.n) return 'new state';
-  const [r] = await stack.sql<{ n: string }>('SELECT count(*)::text AS n FROM fault_marker');
-  return Number(r!.n) > 0 ? 'old state' : 'new state';
-}
 
 export const dumpRestoreKilled: CellDef = {
   row: 'restore-dump-new',
@@ -141,11 +126,12 @@ export const dumpRestoreKilled: CellDef = {
   },
 };
 
-export const restoreLockedByBackup: CellDef = {
-  row: 'restore-pgbackrest-latest',
+export const lockedByBackupCell = (target: RestoreTarget): CellDef => ({
+  row: ROW_OF[target],
   column: 'pgbackrest-lock',
-  ci: true,
+  ci: target === 'latest',
   injection:
+    `${TARGET_WORDS[target]}: ` +
     'when the restore reports its first step (“Verifying the backup”), the Ofelia full-backup job’s own command (from the ' +
     'compose labels, as its user) runs in the container, the way Ofelia’s job-exec fires it: it holds the backup lock ' +
     'while the restore verifies, stops the server and stops the stanza',
@@ -154,24 +140,32 @@ export const restoreLockedByBackup: CellDef = {
     const injected = 'the pgbackrest-full-backup job fired at the step “Verifying the backup”';
     try {
       const stack = await env.sharedStack();
-      const sum = await backedUp(stack);
+      const p = await prepareRestore(stack, target);
       const before = await snapshot(stack);
       const job = ofeliaJobs(stack).find((j) => /--type=full/.test(j.command))!;
       let backup: Promise<{ exitCode: number; output: string }> | undefined;
       const trig = triggerAt(/^step: Verifying the backup/, async () => (backup = fireOfeliaJob(stack, job)));
-      const ended = await settle(faultOps(stack).restorePgbackrest({ target: 'latest' }, trig.ctx), trig.fired);
+      const ended = await settle(runRestore(stack, p, trig.ctx), trig.fired);
       const faultAt = await trig.fired;
       const b = backup ? await backup : undefined;
       await stack.waitForPostgres(120_000).catch(() => undefined);
       const problems: string[] = [];
       let outcome: Outcome;
-      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored (latest)' : '';
+      let state: RestoredState | undefined;
+      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? `restored (${p.label})` : '';
       if (ended.kind === 'hung') {
         problems.push('no message within 5 minutes of the backup firing');
         outcome = 'FAILED';
       } else {
-        const state = await markerState(stack).catch(() => 'new state' as const);
-        outcome = ended.kind === 'ok' ? state : state === 'old state' ? 'old state' : 'FAILED';
+        state = await stateOf(stack, p, problems).catch(() => 'new state' as const);
+        outcome =
+          ended.kind === 'ok'
+            ? state === 'off target'
+              ? 'FAILED'
+              : state
+            : state === 'old state'
+              ? 'old state'
+              : 'FAILED';
         if (ended.kind === 'ok' && state !== 'new state')
           problems.push('the restore said done but the old data is live');
         if (ended.kind === 'error' && state !== 'old state')
@@ -182,9 +176,9 @@ export const restoreLockedByBackup: CellDef = {
       const note = b
         ? `the scheduled backup exited ${b.exitCode}: ${b.output.split('\n').filter(Boolean).slice(-1)[0] ?? ''}`
         : 'the backup never fired';
-      const check = await afterCheck(stack, before, { expect: [sum], allowNew: [PRE_RESTORE] });
+      const check = await afterCheck(stack, before, { expect: expectFor(p, state), allowNew: [PRE_RESTORE] });
       return result({
-        row: 'restore-pgbackrest-latest',
+        row: ROW_OF[target],
         column: 'pgbackrest-lock',
         outcome,
         message,
@@ -197,17 +191,19 @@ export const restoreLockedByBackup: CellDef = {
         note,
       });
     } catch (e) {
-      return broken('restore-pgbackrest-latest', 'pgbackrest-lock', injected, t0, e);
+      return broken(ROW_OF[target], 'pgbackrest-lock', injected, t0, e);
     }
   },
-};
+});
+export const restoreLockedByBackup = lockedByBackupCell('latest');
 
-export const restoreSecondWindow: CellDef = {
-  row: 'restore-pgbackrest-latest',
+export const secondWindowCell = (target: RestoreTarget): CellDef => ({
+  row: ROW_OF[target],
   column: 'second-window',
   // In CI: the guarantee a second window never rolls back a restore still in progress (its journal names its owner).
-  ci: true,
+  ci: target === 'latest',
   injection:
+    `${TARGET_WORDS[target]}: ` +
     'while window A’s restore runs its restore tool (the step “Restoring …”), window B (a second stack context with its own ' +
     'engine client and operation queue, as a second VS Code window has) starts the same pgBackRest restore on the same stack',
   async run(env) {
@@ -215,29 +211,26 @@ export const restoreSecondWindow: CellDef = {
     const injected = 'a second restore started at window A’s step “Restoring …”';
     try {
       const stack = await env.sharedStack();
-      const sum = await backedUp(stack);
+      const p = await prepareRestore(stack, target);
       const before = await snapshot(stack);
       let second: Promise<unknown> | undefined;
       const trig = triggerAt(/^step: Restoring /, async () => {
-        second = faultOps(stack).restorePgbackrest(
-          { target: 'latest' },
-          { step: () => undefined, line: () => undefined },
-        );
+        second = runRestore(stack, p, { step: () => undefined, line: () => undefined });
         second.catch(() => undefined);
         return second;
       });
-      const a = await settle(faultOps(stack).restorePgbackrest({ target: 'latest' }, trig.ctx), trig.fired);
+      const a = await settle(runRestore(stack, p, trig.ctx), trig.fired);
       const faultAt = await trig.fired;
       const b = await settle(second ?? Promise.reject(new Error('window B never started')), trig.fired);
       await stack.waitForPostgres(120_000).catch(() => undefined);
       const problems: string[] = [];
       const bugs: string[] = [];
-      const state = await markerState(stack).catch(() => 'new state' as const);
+      const state = await stateOf(stack, p, problems).catch(() => 'new state' as const);
       let outcome: Outcome = 'FAILED';
       if (a.kind === 'hung' || b.kind === 'hung') problems.push('a window got no message within 5 minutes');
       if (a.kind === 'ok' && b.kind === 'error') outcome = state === 'new state' ? 'new state' : 'FAILED';
       else if (a.kind === 'ok' && b.kind === 'ok') {
-        outcome = state;
+        outcome = state === 'off target' ? 'FAILED' : state;
         problems.push('both windows restored the same stack at once');
       } else if (a.kind === 'error')
         problems.push(
@@ -246,13 +239,13 @@ export const restoreSecondWindow: CellDef = {
         );
       if (a.kind === 'ok' && state !== 'new state') problems.push('window A said done but the old data is live');
       const message =
-        `A: ${a.kind === 'error' ? a.message : a.kind === 'ok' ? 'restored (latest)' : 'no message'} — ` +
-        `B: ${b.kind === 'error' ? b.message : b.kind === 'ok' ? 'restored (latest)' : 'no message'}`;
+        `A: ${a.kind === 'error' ? a.message : a.kind === 'ok' ? `restored (${p.label})` : 'no message'} — ` +
+        `B: ${b.kind === 'error' ? b.message : b.kind === 'ok' ? `restored (${p.label})` : 'no message'}`;
       if (b.kind === 'error' && !/restore|progress|running|busy|journal/i.test(b.message))
         bugs.push('window B’s error does not say that a restore is running');
-      const check = await afterCheck(stack, before, { expect: [sum], allowNew: [PRE_RESTORE] });
+      const check = await afterCheck(stack, before, { expect: expectFor(p, state), allowNew: [PRE_RESTORE] });
       return result({
-        row: 'restore-pgbackrest-latest',
+        row: ROW_OF[target],
         column: 'second-window',
         outcome,
         message,
@@ -265,18 +258,20 @@ export const restoreSecondWindow: CellDef = {
         bugs,
       });
     } catch (e) {
-      return broken('restore-pgbackrest-latest', 'second-window', injected, t0, errorText(e));
+      return broken(ROW_OF[target], 'second-window', injected, t0, errorText(e));
     }
   },
-};
+});
+export const restoreSecondWindow = secondWindowCell('latest');
 
 const DATA_MB = 320;
 
-export const restoreDataDiskFull: CellDef = {
-  row: 'restore-pgbackrest-latest',
+export const dataDiskFullCell = (target: RestoreTarget): CellDef => ({
+  row: ROW_OF[target],
   column: 'disk-full-data',
-  ci: true,
+  ci: target === 'latest',
   injection:
+    `${TARGET_WORDS[target]}: ` +
     `the stack’s data folder (PG_DATA, mounted at /home/postgres/pgdata) is a tmpfs of ${DATA_MB} MB mounted before the stack ` +
     'starts, so the restore’s free-space check passes; when the restore tool starts (the step “Restoring …”) another writer ' +
     'fills the disk to 2 MB free (fallocate); the filler is removed once the restore has answered, before the after-check',
@@ -286,23 +281,24 @@ export const restoreDataDiskFull: CellDef = {
     let own: Awaited<ReturnType<typeof stackWithMount>> | undefined;
     let filler: string | undefined;
     try {
-      env.log('restore-pgbackrest-latest × disk-full-data: a stack with a tmpfs data folder');
+      env.log(`${ROW_OF[target]} × disk-full-data: a stack with a tmpfs data folder`);
       own = await stackWithMount('pgdata', DATA_MB);
       const { stack, mount } = own;
-      const sum = await backedUp(stack, 100_000);
+      const p = await prepareRestore(stack, target, 100_000);
       const before = await snapshot(stack);
       const trig = triggerAt(/^step: Restoring /, async () => (filler = fillDisk(mount.dir, 2 * 2 ** 20)));
-      const ended = await settle(faultOps(stack).restorePgbackrest({ target: 'latest' }, trig.ctx), trig.fired);
+      const ended = await settle(runRestore(stack, p, trig.ctx), trig.fired);
       const faultAt = await Promise.race([trig.fired, Promise.resolve(undefined)]);
       if (filler) removeFiller(filler);
       await stack.waitForPostgres(120_000).catch(() => undefined);
       const problems: string[] = [];
       const bugs: string[] = [];
-      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? 'restored (latest)' : '';
+      const message = ended.kind === 'error' ? ended.message : ended.kind === 'ok' ? `restored (${p.label})` : '';
       let outcome: Outcome = 'FAILED';
+      let state: RestoredState | undefined;
       if (ended.kind === 'hung') problems.push('no message within 5 minutes of the disk filling');
       else {
-        const state = await markerState(stack).catch(() => undefined);
+        state = await stateOf(stack, p, problems).catch(() => undefined);
         if (ended.kind === 'error' && state === 'old state') outcome = 'old state';
         else if (ended.kind === 'ok' && state === 'new state') outcome = 'new state';
         else
@@ -314,9 +310,9 @@ export const restoreDataDiskFull: CellDef = {
         else if (ended.kind === 'error' && !/free there/i.test(message))
           bugs.push('the message says the disk is full but not the free space');
       }
-      const check = await afterCheck(stack, before, { expect: [sum], allowNew: [PRE_RESTORE] });
+      const check = await afterCheck(stack, before, { expect: expectFor(p, state), allowNew: [PRE_RESTORE] });
       return result({
-        row: 'restore-pgbackrest-latest',
+        row: ROW_OF[target],
         column: 'disk-full-data',
         outcome,
         message,
@@ -329,13 +325,14 @@ export const restoreDataDiskFull: CellDef = {
         bugs,
       });
     } catch (e) {
-      return broken('restore-pgbackrest-latest', 'disk-full-data', injected, t0, e);
+      return broken(ROW_OF[target], 'disk-full-data', injected, t0, e);
     } finally {
       if (filler) removeFiller(filler);
       await own?.stop();
     }
   },
-};
+});
+export const restoreDataDiskFull = dataDiskFullCell('latest');
 
 export const dumpRestoreOverKilled: CellDef = {
   row: 'restore-dump-over',

@@ -199,8 +199,13 @@ export async function recoverInterruptedRestore(
 export function describeSource(src: PhysicalSource): string {
   if (src.kind === 'baseBackup') return `pg_basebackup ${src.dir}`;
   const t = targetOfSource(src);
-  const at = src.time ? ` time ${formatTimeTarget(src.time)}` : src.xid ? ` xid ${src.xid}` : '';
-  return `pgBackRest stanza ${src.stanza}${src.repo ? ` repo${src.repo}` : ''} ${t.target}${src.set ? ` set ${src.set}` : ''}${at}`;
+  // The target's value after its kind (“time 2026-… +00”, “xid 1234”), the kind said once.
+  const at = src.time
+    ? `${t.target === 'time' ? '' : ' time'} ${formatTimeTarget(src.time)}`
+    : src.xid
+      ? `${t.target === 'xid' ? '' : ' xid'} ${src.xid}`
+      : '';
+  return `pgBackRest stanza ${src.stanza}${src.repo ? ` repo${src.repo}` : ''} ${t.target}${at}${src.set ? ` set ${src.set}` : ''}`;
 }
 
 /** Runs a restore tool with its pid recorded (a fixed wrapper; the tool's argv stays separate). */
