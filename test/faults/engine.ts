@@ -24,7 +24,8 @@ export interface ThrowawayEngine {
   stop(): Promise<void>;
 }
 
-const dataRoot = () => join(cacheDir(), 'faults-docker');
+/** TSDBOPS_FAULTS_ENGINE_DIR: a throwaway engine of another data-root, so two faults runs (two worktrees) can each have one. */
+const dataRoot = () => process.env.TSDBOPS_FAULTS_ENGINE_DIR || join(cacheDir(), 'faults-docker');
 const pidFile = () => join(dataRoot(), 'dockerd.pid');
 
 let current: Promise<ThrowawayEngine> | undefined;

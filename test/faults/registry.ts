@@ -42,6 +42,24 @@ import {
   restorePostgresKilled,
 } from './cells/restores-killed';
 import type { Impossible, RowId } from './table';
+// f29mb: migrations, pg_dumpall, data disk full, drill report disk full
+import {
+  dumpAllDataDiskFull,
+  dumpAllEngineRestarted,
+  dumpAllKilled,
+  dumpAllSecondWindow,
+  dumpDataDiskFull,
+  fullBackupDataDiskFull,
+} from './cells/backups-mb';
+import { drillReportDiskFull } from './cells/drill-mb';
+import {
+  migrateNoTxDataDiskFull,
+  migrateNoTxEngineRestarted,
+  migrateNoTxSecondWindow,
+  migrateTxDataDiskFull,
+  revertDataDiskFull,
+  revertEngineRestarted,
+} from './cells/migrations-mb';
 
 export const CELLS: readonly CellDef[] = [
   dumpDiskFull,
@@ -74,6 +92,20 @@ export const CELLS: readonly CellDef[] = [
   restorePostgresKilled,
   baseBackupRestorePostgresKilled,
   baseBackupRestoreSecondWindow,
+  // f29mb
+  migrateTxDataDiskFull,
+  migrateNoTxEngineRestarted,
+  migrateNoTxDataDiskFull,
+  migrateNoTxSecondWindow,
+  revertEngineRestarted,
+  revertDataDiskFull,
+  fullBackupDataDiskFull,
+  dumpDataDiskFull,
+  dumpAllEngineRestarted,
+  dumpAllDataDiskFull,
+  dumpAllKilled,
+  dumpAllSecondWindow,
+  drillReportDiskFull,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */
