@@ -204,7 +204,8 @@ export const dumpAllKilled = manualCell({
     'a pg_dumpall (200,000 rows with 512-byte pads in the checksum table) runs through Backups → pg_dumpall; once ' +
     'pg_stat_activity shows its COPY of the checksum table, `kill -9` of the postmaster; then the service is restarted ' +
     '(what the user does) and the after-check runs',
-  injected: 'kill -9 of the postmaster during pg_dumpall’s COPY',
+  injected:
+    'kill -9 of the postmaster once pg_dumpall’s COPY of the checksum table is seen (it lands while pg_dumpall runs)',
   checksum: { rows: 200_000, padBytes: 512 },
   says: /server closed|terminat|connection|PostgreSQL stopped/i,
   async setup(env) {
