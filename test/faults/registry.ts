@@ -69,6 +69,24 @@ import {
   xidSecondWindow,
 } from './cells/restores-target';
 import type { Impossible, RowId } from './table';
+// f29mb: migrations, pg_dumpall, data disk full, drill report disk full
+import {
+  dumpAllDataDiskFull,
+  dumpAllEngineRestarted,
+  dumpAllKilled,
+  dumpAllSecondWindow,
+  dumpDataDiskFull,
+  fullBackupDataDiskFull,
+} from './cells/backups-mb';
+import { drillReportDiskFull } from './cells/drill-mb';
+import {
+  migrateNoTxDataDiskFull,
+  migrateNoTxEngineRestarted,
+  migrateNoTxSecondWindow,
+  migrateTxDataDiskFull,
+  revertDataDiskFull,
+  revertEngineRestarted,
+} from './cells/migrations-mb';
 
 export const CELLS: readonly CellDef[] = [
   dumpDiskFull,
@@ -124,6 +142,20 @@ export const CELLS: readonly CellDef[] = [
   xidPostgresKilled,
   xidLockedByBackup,
   xidSecondWindow,
+  // f29mb
+  migrateTxDataDiskFull,
+  migrateNoTxEngineRestarted,
+  migrateNoTxDataDiskFull,
+  migrateNoTxSecondWindow,
+  revertEngineRestarted,
+  revertDataDiskFull,
+  fullBackupDataDiskFull,
+  dumpDataDiskFull,
+  dumpAllEngineRestarted,
+  dumpAllDataDiskFull,
+  dumpAllKilled,
+  dumpAllSecondWindow,
+  drillReportDiskFull,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { toolCancelled, type ToolRuntime } from '../runtime';
 import { PgBackRestError, type PgBackRestErrorAction } from '../errors/backups';
 import { repoDiskFullOr } from './pgbackrest-disk';
+import { postgresStoppedOr } from './pgbackrest-stopped';
 import { OpsError } from '../errors/error';
 
 export interface PgBackRestTarget {
@@ -351,7 +352,8 @@ export async function pgbackrestBackup(
       ctx.onLine?.(l);
     },
   }).catch(async (e: unknown) => {
-    throw await repoDiskFullOr(t, e, `pgBackRest ${type} backup`, ctx.repo);
+    const what = `pgBackRest ${type} backup`;
+    throw await postgresStoppedOr(t.runtime, await repoDiskFullOr(t, e, what, ctx.repo), what);
   });
   if (!label) {
     // Older versions log the label at detail level only: take the newest from info.

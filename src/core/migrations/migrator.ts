@@ -9,6 +9,7 @@ import { folderError, loadMigrations, type LocalMigration } from './source';
 import { concurrentIndexNames, NO_TX_FAILED_NOTE, refuseOverInvalidIndex } from './invalid-index';
 import { computeStatus, summarize, type AppliedMigration, type MigrationStatus, type StatusSummary } from './status';
 import { migrateError } from '../errors/migrations';
+import { isDiskFullText } from '../errors/third-party';
 import { formatRustDuration, MigrateError, SQL } from './sqlx';
 
 export type ConnectFn = () => Promise<Client>;
@@ -203,7 +204,7 @@ export class Migrator {
         opts.onLine?.(
           `Waiting for the migration lock ${id} on database "${db}": another runner is applying migrations…`,
         );
-        await client.query(SQL.lock, [id.toString()]);
+        await waitForLock(client, id, opts.signal);
       }
       lockId = id;
       if (opts.signal?.aborted) throw new CancelledError();
@@ -218,7 +219,10 @@ export class Migrator {
       throw e;
     } finally {
       opts.signal?.removeEventListener('abort', cancel);
-      if (lockId !== undefined) await client.query(SQL.unlock, [lockId.toString()]).catch(() => undefined);
+      if (lockId !== undefined) {
+        await client.query(SQL.unlock, [lockId.toString()]).catch(() => undefined);
+        await client.query('SELECT pg_notify($1, $2)', [LOCK_CHANNEL, lockId.toString()]).catch(() => undefined);
+      }
       await client.end().catch(() => undefined);
     }
   }
@@ -271,9 +275,53 @@ export class Migrator {
         file: m.path,
         ...(Number.isFinite(pos) && pos > 0 ? positionIn(m.sql, pos) : { line: 1, column: 1 }),
       });
+      if (isDiskFullText(e) || (e as { code?: string }).code === '53100') err.message += diskFullNote(m.noTx);
       if (m.noTx && concurrentIndexNames(m.sql).length) err.message += NO_TX_FAILED_NOTE;
       throw err;
     }
     return process.hrtime.bigint() - start;
+  }
+}
+
+/** A migration that ran out of disk on the database server: what happened to it, and what to do. */
+const diskFullNote = (noTx: boolean) =>
+  ' (Disk full: the database server’s data volume has no space left. ' +
+  (noTx ? '' : 'The migration ran in one transaction and was rolled back: nothing of it stays. ') +
+  'Free space on the data volume, or give it a bigger disk, then run it again.)';
+
+/** Where a runner of this extension says it released the migration lock (NOTIFY), for the ones waiting. */
+const LOCK_CHANNEL = 'tsdbops_migration_lock';
+/** A waiter tries again after this long without a NOTIFY (sqlx's own runners and a crashed session send none). */
+const LOCK_RETRY_MS = 2000;
+
+/**
+ * Waits for the migration lock without a query running while it waits. A blocking `pg_advisory_lock` holds a
+ * snapshot the whole time, and CREATE INDEX CONCURRENTLY (a `-- no-transaction` migration of the lock's holder)
+ * waits for every older snapshot to end before it completes: the holder waits for the waiter, the waiter for
+ * the holder, and PostgreSQL's deadlock check fails the index build, leaving it INVALID (found by the fault
+ * matrix: Run Pending (`-- no-transaction`) × second window). Here each try is a short `pg_try_advisory_lock`;
+ * between tries the session is idle, woken by the holder's NOTIFY or after LOCK_RETRY_MS.
+ */
+async function waitForLock(client: Client, id: bigint, signal?: AbortSignal): Promise<void> {
+  await client.query(`LISTEN ${LOCK_CHANNEL}`);
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new CancelledError();
+      const r = await client.query('SELECT pg_try_advisory_lock($1) AS ok', [id.toString()]);
+      if (r.rows[0].ok === true) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          client.off('notification', done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, LOCK_RETRY_MS);
+        client.on('notification', done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  } finally {
+    await client.query(`UNLISTEN ${LOCK_CHANNEL}`).catch(() => undefined);
   }
 }

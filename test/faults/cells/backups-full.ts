@@ -76,7 +76,7 @@ async function judge(
   return { outcome, message, note };
 }
 
-interface FullCell {
+export interface FullCell {
   column: ColumnId;
   injection: string;
   injected: string;
@@ -99,7 +99,7 @@ interface FullCell {
   rows?: { rows: number; padBytes: number };
 }
 
-function fullCell(c: FullCell): CellDef {
+export function fullCell(c: FullCell): CellDef {
   return {
     row: 'backup-full',
     column: c.column,

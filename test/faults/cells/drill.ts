@@ -19,14 +19,14 @@ import type { ColumnId, Outcome } from '../table';
 import { backupLabels } from './backups-full';
 
 /** As ui/commands/drills.ts: the target from the stack context, a drill of the newest set to the latest state. */
-async function drill(stack: Stack, ctx: RestoreContext): Promise<DrillReport> {
+export async function drill(stack: Stack, ctx: RestoreContext): Promise<DrillReport> {
   const sc = await faultOps(stack).context();
   const checks = await drillCheckFiles(sc.stack, [...(sc.settings.drill?.checks ?? [])]);
   return runDrill(await drillTargetOf(sc, { pgbackrest: true, checks }), { kind: 'pgbackrest', target: 'latest' }, ctx);
 }
 
 /** What the live system is: it must be the same after any drill. */
-async function liveState(stack: Stack): Promise<Record<string, string>> {
+export async function liveState(stack: Stack): Promise<Record<string, string>> {
   const id = await stack.containerId('timescaledb');
   const started = await run('docker', ['inspect', '--format', '{{.State.StartedAt}} {{.State.Status}}', id], {
     env: stack.dockerEnv,
@@ -43,7 +43,7 @@ async function liveState(stack: Stack): Promise<Record<string, string>> {
 }
 
 /** Containers, volumes and networks a drill made (its label) on the stack's engine. */
-async function drillThings(stack: Stack): Promise<string[]> {
+export async function drillThings(stack: Stack): Promise<string[]> {
   const out: string[] = [];
   for (const [kind, args] of [
     ['container', ['ps', '-a', '-q', '--filter', `label=${DRILL_LABEL}`]],
@@ -57,7 +57,7 @@ async function drillThings(stack: Stack): Promise<string[]> {
 }
 
 /** The full backup every drill cell drills (taken before the fault, after the checksum rows). */
-async function backedUp(stack: Stack) {
+export async function backedUp(stack: Stack) {
   const sum = await writeChecksum(stack, { rows: 20_000 });
   await stack.exec('timescaledb', ['pgbackrest', '--stanza=db', '--type=full', 'backup'], { timeoutMs: 600_000 });
   return sum;

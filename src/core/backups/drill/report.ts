@@ -1,4 +1,7 @@
 /** Drill reports: the Markdown a user reads, the JSON files in the drills folder, freshness. */
+import { OpsError } from '../../errors/error';
+import { formatBytes } from '../../format';
+import { isDiskFull } from '../dump-disk';
 import type { DrillReport } from './types';
 
 /** The Markdown a user reads. */
@@ -33,14 +36,42 @@ export function isDrillReportFile(name: string): boolean {
   return /^drill-.*\.json$/.test(name);
 }
 
-/** Writes `<stamp>-<source>.json` (for tools) and `.md` (for the user) into the drills folder; returns both paths. */
+/**
+ * Writes `<stamp>-<source>.json` (for tools) and `.md` (for the user) into the drills folder; returns both paths.
+ * Each file is written as `<name>.partial` and renamed when complete, so no half-written report is left; a full
+ * disk says so, with the free space there and the drill's own result (the drill itself ran).
+ */
 export async function writeDrillReport(dir: string, r: DrillReport): Promise<{ json: string; markdown: string }> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { mkdir, writeFile, rename, rm, statfs } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  await mkdir(dir, { recursive: true });
   const base = join(dir, drillReportBase(r));
-  await writeFile(`${base}.json`, `${JSON.stringify(r, null, 2)}\n`);
-  await writeFile(`${base}.md`, drillMarkdown(r));
+  const files: Array<[string, string]> = [
+    [`${base}.json`, `${JSON.stringify(r, null, 2)}\n`],
+    [`${base}.md`, drillMarkdown(r)],
+  ];
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const [file, text] of files) {
+      await writeFile(`${file}.partial`, text);
+      await rename(`${file}.partial`, file);
+    }
+  } catch (e) {
+    for (const [file] of files) await rm(`${file}.partial`, { force: true }).catch(() => undefined);
+    if (!isDiskFull(e)) throw e;
+    for (const [file] of files) await rm(file, { force: true }).catch(() => undefined);
+    const free = await statfs(dir).then(
+      (s) => formatBytes(Number(s.bavail) * Number(s.bsize)),
+      () => 'an unknown amount',
+    );
+    throw new OpsError(
+      'tool-failed',
+      `Disk full: the restore drill's report could not be written in ${dir}; ${free} free there now. ` +
+        `The drill itself ${r.passed ? `PASSED (RTO ${Math.round(r.rtoMs / 1000)} s)` : `FAILED${r.error ? ` (${r.error})` : ''}`}` +
+        '; the live system was not touched and no partial report was kept. Free some space in the backups folder, then ' +
+        'run the drill again to keep its report.',
+      { facts: { file: dir, hint: 'Free space in the backups folder, then run the drill again.' }, cause: e },
+    );
+  }
   return { json: `${base}.json`, markdown: `${base}.md` };
 }
 

@@ -17,6 +17,8 @@
  * function a benchmark times.
  */
 import { hostname } from 'node:os';
+import { isUnreachable } from '../../docker/engine-address';
+import { OpsError } from '../../errors/error';
 import { errorText } from '../../format';
 import { PhasesFailedError, runPhases, type PhaseTiming } from '../../operations/phases';
 import { CancelledError, isCancelled } from '../../operations/cancel';
@@ -54,7 +56,7 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
       // An unexpected error after the preflight is the drill's finding (said before the scratch container goes).
       onFailure: (e, info) => {
         if (info.phase === 'preflight' || e instanceof DrillRefusedError || info.cancelled) return;
-        s.error = errorText(e);
+        s.error = engineWentAway(e) ? engineGoneText(e) : errorText(e);
         check(s, 'drill', 'failed', s.error);
       },
     });
@@ -73,6 +75,22 @@ async function drill(t: DrillTarget, src: DrillSource, ctx: RestoreContext): Pro
   ctx.line(`Phases: ${timings.map((p) => `${p.name} ${(p.ms / 1000).toFixed(1)} s`).join(', ')}.`);
   return report;
 }
+
+/** The Docker engine went away mid-drill (stopped or restarted): its socket gone or refused, or an exec's stream cut. */
+function engineWentAway(e: unknown): boolean {
+  for (let x: unknown = e, i = 0; x && i < 8; x = (x as { cause?: unknown }).cause, i++) {
+    if (x instanceof OpsError && x.kind === 'connection-lost') return true;
+    const where = `${(x as { address?: string }).address ?? ''} ${(x as { message?: string }).message ?? ''}`;
+    if (isUnreachable(x) && /docker/i.test(where)) return true;
+  }
+  return false;
+}
+
+const engineGoneText = (e: unknown) =>
+  `The Docker engine went away during the drill (it stopped or restarted: ${errorText(e)}). The drill did not touch ` +
+  'the live system (it only reads its backups); the engine’s restart may have stopped the stack’s containers: start ' +
+  'the stack again once the engine answers, then run the drill again. What the drill made (a scratch container and ' +
+  'volume labelled tsdb-ops.drill) is removed by the drill when it reaches the engine, else by the next drill’s sweep.';
 
 function drillReport(s: DrillState, timings: readonly PhaseTiming[]): DrillReport {
   const reported = new Set<string>(REPORTED_PHASES);
