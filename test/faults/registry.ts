@@ -41,6 +41,23 @@ import {
   restoreHostKilled,
   restorePostgresKilled,
 } from './cells/restores-killed';
+import {
+  baseBackupRestoreHostKilled,
+  dumpNewHostKilled,
+  dumpOverHostKilled,
+  pitrTimeHostKilled,
+  pitrXidHostKilled,
+} from './cells/host-killed-restores';
+import {
+  baseBackupHostKilled,
+  drillHostKilled,
+  dumpAllHostKilled,
+  dumpHostKilled,
+  fullBackupHostKilled,
+  migrateNoTxHostKilled,
+  migrateTxHostKilled,
+  revertHostKilled,
+} from './cells/host-killed-more';
 import type { Impossible, RowId } from './table';
 
 export const CELLS: readonly CellDef[] = [
@@ -74,6 +91,20 @@ export const CELLS: readonly CellDef[] = [
   restorePostgresKilled,
   baseBackupRestorePostgresKilled,
   baseBackupRestoreSecondWindow,
+  // f29host: the "extension host killed" column (two-phase, host-killed-support.ts).
+  pitrTimeHostKilled,
+  pitrXidHostKilled,
+  baseBackupRestoreHostKilled,
+  dumpNewHostKilled,
+  dumpOverHostKilled,
+  migrateTxHostKilled,
+  migrateNoTxHostKilled,
+  revertHostKilled,
+  fullBackupHostKilled,
+  dumpHostKilled,
+  dumpAllHostKilled,
+  baseBackupHostKilled,
+  drillHostKilled,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */

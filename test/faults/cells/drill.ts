@@ -26,7 +26,7 @@ async function drill(stack: Stack, ctx: RestoreContext): Promise<DrillReport> {
 }
 
 /** What the live system is: it must be the same after any drill. */
-async function liveState(stack: Stack): Promise<Record<string, string>> {
+export async function liveState(stack: Stack): Promise<Record<string, string>> {
   const id = await stack.containerId('timescaledb');
   const started = await run('docker', ['inspect', '--format', '{{.State.StartedAt}} {{.State.Status}}', id], {
     env: stack.dockerEnv,
@@ -43,7 +43,7 @@ async function liveState(stack: Stack): Promise<Record<string, string>> {
 }
 
 /** Containers, volumes and networks a drill made (its label) on the stack's engine. */
-async function drillThings(stack: Stack): Promise<string[]> {
+export async function drillThings(stack: Stack): Promise<string[]> {
   const out: string[] = [];
   for (const [kind, args] of [
     ['container', ['ps', '-a', '-q', '--filter', `label=${DRILL_LABEL}`]],
