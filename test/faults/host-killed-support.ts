@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dropHalfRestoredDatabases } from '../../src/core/backups/restore/logical';
+import { dropHalfRestoredDatabases, rollBackKeptAside } from '../../src/core/backups/restore/logical';
 import { recoverInterruptedRestore, type PhysicalTarget } from '../../src/core/backups/restore/physical';
 import { findRestoreJournals, restoreSiteOf } from '../../src/core/backups/restore/stack';
 import { errorText } from '../../src/core/format';
@@ -97,7 +97,8 @@ export async function sessionRuns(stack: Stack, like: string, database?: string)
     "SELECT count(*)::text AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' " +
       'AND query LIKE $1' +
       (database ? ' AND datname = $2' : ''),
-    { params: database ? [like, database] : [like] },
+    // From the postgres database: a probe must never be a session in the database an operation renames or drops.
+    { params: database ? [like, database] : [like], database: 'postgres' },
   );
   return Number(r!.n) > 0;
 }
@@ -124,7 +125,8 @@ export async function rollBack(
     (async () => {
       const j = await recoverInterruptedRestore(t, quiet);
       const dropped = await dropHalfRestoredDatabases(t, quiet).catch(() => [] as string[]);
-      return { j, dropped };
+      const putBack = await rollBackKeptAside(t, quiet).catch(() => [] as string[]);
+      return { j, dropped, putBack };
     })(),
     Promise.resolve(killed),
   );
@@ -135,8 +137,9 @@ export async function rollBack(
     rb.kind === 'ok'
       ? rb.value.j
         ? `Roll back: rolled back the restore started ${rb.value.j.started}`
-        : rb.value.dropped.length
-          ? `Roll back: dropped the half-restored database(s) ${rb.value.dropped.join(', ')}`
+        : rb.value.dropped.length || rb.value.putBack.length
+          ? `Roll back: dropped the half-restored database(s) ${rb.value.dropped.join(', ') || 'none'}, ` +
+            `put back the database(s) kept aside ${rb.value.putBack.join(', ') || 'none'}`
           : 'Roll back: no interrupted restore found'
       : rb.kind === 'error'
         ? `Roll back failed: ${rb.message}`

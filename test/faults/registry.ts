@@ -43,6 +43,7 @@ import {
 } from './cells/restores-killed';
 import {
   baseBackupRestoreHostKilled,
+  dumpAllRestoreHostKilled,
   dumpNewHostKilled,
   dumpOverHostKilled,
   pitrTimeHostKilled,
@@ -97,6 +98,7 @@ export const CELLS: readonly CellDef[] = [
   baseBackupRestoreHostKilled,
   dumpNewHostKilled,
   dumpOverHostKilled,
+  dumpAllRestoreHostKilled,
   migrateTxHostKilled,
   migrateNoTxHostKilled,
   revertHostKilled,

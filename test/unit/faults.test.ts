@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { repoDiskFullOr } from '../../src/core/backups/pgbackrest-disk';
 import { PgBackRestError } from '../../src/core/errors/backups';
 import { dfAvailable, isDiskFull } from '../../src/core/backups/dump-disk';
-import { concurrentIndexNames } from '../../src/core/migrations/invalid-index';
+import { concurrentIndexes, concurrentIndexNames } from '../../src/core/migrations/invalid-index';
 import { HostRuntime, ToolFailedError } from '../../src/core/runtime';
 import { cellText, mergeResults } from '../faults/report';
 import type { CellResult } from '../faults/table';
@@ -45,6 +45,17 @@ describe('fault matrix: a -- no-transaction migration’s concurrent indexes', (
       ['readings_at', 'Mixed "Q"'],
     );
     assert.deepEqual(concurrentIndexNames('CREATE TABLE t (x int);'), []);
+  });
+  it('says which concurrent indexes are created IF NOT EXISTS (a valid one there refuses only the others)', () => {
+    assert.deepEqual(
+      concurrentIndexes(
+        'CREATE INDEX CONCURRENTLY a_idx ON t (a);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS b_idx ON t (b);',
+      ),
+      [
+        { name: 'a_idx', ifNotExists: false },
+        { name: 'b_idx', ifNotExists: true },
+      ],
+    );
   });
 });
 

@@ -17,7 +17,7 @@ import {
   type RestoreJournal,
 } from '../../core/backups/restore/physical';
 import { recoverInOneOff } from '../../core/backups/restore/oneoff';
-import { dropHalfRestoredDatabases } from '../../core/backups/restore/logical';
+import { dropHalfRestoredDatabases, rollBackKeptAside } from '../../core/backups/restore/logical';
 import { findRestoreJournals, serverConnectionOf } from '../../core/backups/restore/stack';
 import type { RestoreContext } from '../../core/backups/restore/run';
 import type { StackConfig } from '../../core/infra';
@@ -134,19 +134,33 @@ export async function restoreRecover(
       );
     return { finished: Boolean(r), journal: r?.journal, deleted: r?.deleted, databases: r?.databases };
   }
-  const { j, dropped } = await restores.runOperation(stack, 'Recovering an interrupted restore', async (rctx) => {
-    const journal = place.kind === 'in-place' ? await recoverInterruptedRestore(place.t, rctx) : await place.run(rctx);
-    // A pg_dump restore into a new database that failed while the server was down left it marked half-restored.
-    const gone = place.kind === 'in-place' ? await dropHalfRestoredDatabases(place.t, rctx).catch(() => []) : [];
-    return { j: journal, dropped: gone };
-  });
+  const { j, dropped, putBack } = await restores.runOperation(
+    stack,
+    'Recovering an interrupted restore',
+    async (rctx) => {
+      const journal =
+        place.kind === 'in-place' ? await recoverInterruptedRestore(place.t, rctx) : await place.run(rctx);
+      // A pg_dump restore into a new database that failed while the server was down left it marked half-restored;
+      // a pg_dumpall restore whose window died left the databases it kept aside marked (kept-aside.ts): put back.
+      const gone = place.kind === 'in-place' ? await dropHalfRestoredDatabases(place.t, rctx).catch(() => []) : [];
+      const back = place.kind === 'in-place' ? await rollBackKeptAside(place.t, rctx).catch(() => []) : [];
+      return { j: journal, dropped: gone, putBack: back };
+    },
+  );
   if (!args)
     void vscode.window.showInformationMessage(
       j
         ? `Rolled back the restore started ${j.started}: ${j.dataDir} holds the previous data again.`
-        : dropped.length
-          ? `Dropped the half-restored database(s) ${dropped.join(', ')}.`
+        : dropped.length || putBack.length
+          ? [
+              dropped.length ? `Dropped the half-restored database(s) ${dropped.join(', ')}.` : '',
+              putBack.length
+                ? `Put back the database(s) ${putBack.join(', ')} an interrupted pg_dumpall restore kept aside.`
+                : '',
+            ]
+              .filter(Boolean)
+              .join(' ')
           : 'No interrupted restore found.',
     );
-  return { recovered: Boolean(j) || dropped.length > 0, journal: j, dropped };
+  return { recovered: Boolean(j) || dropped.length > 0 || putBack.length > 0, journal: j, dropped, putBack };
 }

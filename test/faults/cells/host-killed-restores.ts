@@ -191,7 +191,7 @@ export const dumpOverHostKilled = hostKilledCell({
     const dump = await bigDump(stack);
     await stack.sql('DROP DATABASE IF EXISTS fault_hk_over WITH (FORCE)');
     await stack.sql('CREATE DATABASE fault_hk_over');
-    const sum = await writeChecksum(stack, { rows: 5_000, database: 'fault_hk_over' });
+    const sum = await writeChecksum(stack, { rows: 5_000, database: 'fault_hk_over', table: 'fault_over_sum' });
     return {
       params: { file: dump.path, database: 'fault_hk_over' },
       expect: [sum],
@@ -226,6 +226,48 @@ export const dumpOverHostKilled = hostKilledCell({
       at: rb.at,
       problems,
       note: `pg_restore ${ended ? 'ended' : 'did not end'} after the kill; its one transaction made the database whole either way`,
+    };
+  },
+});
+
+export const dumpAllRestoreHostKilled = hostKilledCell({
+  row: 'restore-dumpall',
+  injection:
+    'two-phase: a pg_dumpall of the stack (its database with a 200,000-row table) is restored in a node process of its ' +
+    'own, which renames the existing database aside (the way back) and replays the script through psql; `kill -9` once ' +
+    'pg_stat_activity shows the COPY of that table into the recreated database; phase 2, VS Code reopened: Roll back ' +
+    '(tsdbOps.restore.recover { action: "rollback" }: what the restore made under the old name dropped, the copy kept ' +
+    'aside renamed back, found by its mark); then the after-check (no database left aside)',
+  injected: 'kill -9 of the restoring process during psql’s COPY into the recreated database, then Roll back',
+  async prepare(stack) {
+    const sum = await writeChecksum(stack, { rows: 20_000 });
+    await stack.sql('DROP TABLE IF EXISTS fault_big');
+    await stack.sql(
+      'CREATE TABLE fault_big AS SELECT g AS id, repeat(md5(g::text), 8) AS pad FROM generate_series(1, 200000) g',
+    );
+    const dump = await faultOps(stack).dumpAll({});
+    await stack.sql('DROP TABLE IF EXISTS fault_big');
+    return { params: { file: dump.path }, expect: [sum], cleanUp: () => removeBackupFile(dump.path) };
+  },
+  at: (stack) => sessionRuns(stack, 'COPY public.fault_big%', stack.env.POSTGRES_DB!),
+  async reopen(stack, killed) {
+    const rb = await rollBack(stack, killed.killedAt);
+    const problems = [...rb.problems];
+    const db = stack.env.POSTGRES_DB!;
+    const [big] = await stack
+      .sql<{ n: string | null }>("SELECT to_regclass('fault_big')::text AS n")
+      .catch(() => [{ n: 'unreadable' }]);
+    const aside = await stack.sql<{ d: string }>(
+      "SELECT datname AS d FROM pg_database WHERE datname LIKE '%_pre_restore_%'",
+    );
+    if (big?.n) problems.push(`${db} is not the old one after Roll back (fault_big: ${big.n})`);
+    if (aside.length) problems.push(`kept aside after Roll back: ${aside.map((r) => r.d).join(', ')}`);
+    return {
+      outcome: 'old state',
+      message: rb.message,
+      at: rb.at,
+      problems,
+      note: 'roles that existed had their ALTER ROLE applied (the named partial case); the databases are the old ones',
     };
   },
 });

@@ -27,6 +27,8 @@ import { PhasesFailedError, runPhases, type Phase } from '../../../operations/ph
 import { restoreCancelled } from '../../../errors/backups';
 
 import { type LogicalTarget } from './types';
+import { holdNewDatabase } from './half-restored';
+import { clearKeptAside, markKeptAside } from './kept-aside';
 import { missingExtensions, restartTimescaleWorkers } from './server';
 import { asideName, dumpAllFilter, verifyDumpAll, type DumpAllContents } from './dumpall-script';
 export interface DumpAllRestoreResult {
@@ -57,6 +59,8 @@ interface DumpAllRun {
   readonly keptAside: Record<string, string>;
   /** Databases whose timescaledb_pre_restore() went to psql, with the extension's schema. */
   readonly preRestored: Map<string, string>;
+  /** Ends this process's holds on the marked databases (kept-aside.ts). */
+  readonly holds: Array<() => void>;
 }
 
 const quiet = (ctx: RestoreContext): RestoreContext => ({ step: ctx.step, line: ctx.line });
@@ -101,6 +105,9 @@ const renameAside: Phase<DumpAllRun> = {
         conn,
         `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${sqlLiteral(db)} AND pid <> pg_backend_pid()`,
       );
+      // The journal, on the database itself: a window that dies from here on leaves it for Roll back (kept-aside.ts).
+      s.holds.push(holdNewDatabase(db), holdNewDatabase(aside));
+      await markKeptAside(t, ctx, db, s.file);
       await psqlQuery(t.rt, ctx, conn, `ALTER DATABASE ${sqlIdent(db)} RENAME TO ${sqlIdent(aside)}`);
       s.keptAside[db] = aside;
     }
@@ -110,6 +117,7 @@ const renameAside: Phase<DumpAllRun> = {
       await psqlQuery(s.t.rt, quiet(ctx), s.conn, `ALTER DATABASE ${sqlIdent(aside)} RENAME TO ${sqlIdent(db)}`, {
         signal: null,
       });
+      await clearKeptAside(s.t, quiet(ctx), db).catch(() => undefined);
     }
   },
   undoWhenFailed: true,
@@ -184,6 +192,7 @@ export async function restoreDumpAll(
     existingRoles: [],
     keptAside: {},
     preRestored: new Map(),
+    holds: [],
   };
   try {
     await runPhases(DUMPALL_RESTORE_PHASES, s, ctx, {
@@ -192,9 +201,13 @@ export async function restoreDumpAll(
         ctx.step('Rolling back');
       },
     });
+    // Restored: the copies kept aside are the way back the user drops, no longer an interrupted restore's.
+    for (const aside of Object.values(s.keptAside)) await clearKeptAside(t, quiet(ctx), aside);
   } catch (e) {
     if (!(e instanceof PhasesFailedError)) throw e;
     throw e.undone ? await rolledBack(s, e, ctx) : e.cause;
+  } finally {
+    for (const release of s.holds) release();
   }
   const objects = s.objects!;
   const useTs = objects.timescaleDatabases.length > 0;

@@ -65,6 +65,9 @@ export function holdNewDatabase(db: string): () => void {
   return () => void runningHere.delete(db);
 }
 
+/** A restore of this process is working on `db` now (held with holdNewDatabase). */
+export const heldHere = (db: string): boolean => runningHere.has(db);
+
 /**
  * Drops every database marked half-restored whose restore is over (said in the output, one line each). Returns the
  * names dropped. Throws when the server cannot be asked.
