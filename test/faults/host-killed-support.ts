@@ -9,7 +9,11 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dropHalfRestoredDatabases, rollBackKeptAside } from '../../src/core/backups/restore/logical';
+import {
+  dropHalfRestoredDatabases,
+  interruptedLogicalRestores,
+  rollBackKeptAside,
+} from '../../src/core/backups/restore/logical';
 import { recoverInterruptedRestore, type PhysicalTarget } from '../../src/core/backups/restore/physical';
 import { findRestoreJournals, restoreSiteOf } from '../../src/core/backups/restore/stack';
 import { errorText } from '../../src/core/format';
@@ -117,9 +121,12 @@ export async function sessionEnded(stack: Stack, like: string, ms: number, datab
 export async function rollBack(
   stack: Stack,
   killed: number,
-): Promise<{ message: string; at?: number; problems: string[]; journals: number }> {
+): Promise<{ message: string; at?: number; problems: string[]; journals: number; logical: number }> {
   const { t, volumes } = await reopened(stack);
+  // What the activation finds: the journals beside PGDATA and the logical restores' marks in the server
+  // (ui/backups/interrupted-restores.ts shows both).
   const journals = (await findRestoreJournals(volumes)).length;
+  const logical = (await interruptedLogicalRestores(t, quiet)).length;
   const problems: string[] = [];
   const rb = await settle(
     (async () => {
@@ -132,6 +139,8 @@ export async function rollBack(
   );
   await stack.waitForPostgres(120_000).catch(() => undefined);
   if ((await findRestoreJournals(volumes)).length) problems.push('a restore journal is left after Roll back');
+  if ((await interruptedLogicalRestores(t, quiet)).length)
+    problems.push('a logical restore’s mark is left after Roll back');
   if (rb.kind === 'hung') problems.push('Roll back gave no answer within 5 minutes');
   const message =
     rb.kind === 'ok'
@@ -145,7 +154,7 @@ export async function rollBack(
         ? `Roll back failed: ${rb.message}`
         : 'Roll back: no answer';
   if (rb.kind === 'error') problems.push(message);
-  return { message, at: rb.at, problems, journals };
+  return { message, at: rb.at, problems, journals, logical };
 }
 
 export interface Prepared {

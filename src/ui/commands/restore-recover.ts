@@ -17,7 +17,12 @@ import {
   type RestoreJournal,
 } from '../../core/backups/restore/physical';
 import { recoverInOneOff } from '../../core/backups/restore/oneoff';
-import { dropHalfRestoredDatabases, rollBackKeptAside } from '../../core/backups/restore/logical';
+import {
+  describeLogical,
+  dropHalfRestoredDatabases,
+  interruptedLogicalRestores,
+  rollBackKeptAside,
+} from '../../core/backups/restore/logical';
 import { findRestoreJournals, serverConnectionOf } from '../../core/backups/restore/stack';
 import type { RestoreContext } from '../../core/backups/restore/run';
 import type { StackConfig } from '../../core/infra';
@@ -110,7 +115,20 @@ export async function restoreRecover(
   const found = await journalOf(stack, place).catch(() => undefined);
   const action = actionOf(args) ?? (args ? 'rollback' : await askAction(found));
   if (action === 'show') {
-    if (!found) return { journal: undefined, text: 'No interrupted restore found.' };
+    if (!found) {
+      // A logical restore whose window died keeps its journal in the server (the databases' marks).
+      const logical =
+        place.kind === 'in-place'
+          ? await interruptedLogicalRestores(place.t, { step: () => undefined, line: () => undefined }).catch(() => [])
+          : [];
+      const text = logical.length ? logical.map(describeLogical).join('\n') : 'No interrupted restore found.';
+      if (logical.length) {
+        ctx.output.appendLine('');
+        ctx.output.appendLine(text);
+        ctx.output.show(true);
+      }
+      return { journal: undefined, logical, text };
+    }
     const text = describeJournal(found.journal, found.file, inProgressElsewhere(found.journal));
     ctx.output.appendLine('');
     ctx.output.appendLine(text);

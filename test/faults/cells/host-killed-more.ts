@@ -71,7 +71,9 @@ export const migrateTxHostKilled = hostKilledCell({
       if (outcome === 'FAILED')
         problems.push(`half applied: table ${tbl?.n ?? 'absent'}, _sqlx_migrations row ${JSON.stringify(row)}`);
     }
-    const pending = JSON.stringify(status).includes(p.params['version']!);
+    const pending = JSON.stringify(status, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).includes(
+      p.params['version']!,
+    );
     if (!pending) problems.push('the Migrations view’s status does not list the killed migration');
     return {
       outcome,

@@ -157,14 +157,13 @@ export const dumpNewHostKilled = hostKilledCell({
   at: copyInto('fault_hk_new'),
   async reopen(stack, killed) {
     const problems: string[] = [];
-    const bugs: string[] = [];
     const leftAfterKill = await dbExists(stack, 'fault_hk_new');
     const rb = await rollBack(stack, killed.killedAt);
     problems.push(...rb.problems);
-    if (leftAfterKill && rb.journals === 0)
-      bugs.push(
-        'VS Code reopened shows nothing of the half-restored new database (no journal the Backups view or the ' +
-          'notification reads); only Recover Interrupted Restore, run by hand, drops it',
+    if (leftAfterKill && rb.logical !== 1)
+      problems.push(
+        `VS Code reopened finds ${rb.logical} interrupted logical restores (the notification and the status bar ` +
+          'read the half-restored mark), not the one half-restored new database',
       );
     const left = await dbExists(stack, 'fault_hk_new');
     if (left) problems.push('the half-restored new database fault_hk_new is left after Roll back');
@@ -173,8 +172,7 @@ export const dumpNewHostKilled = hostKilledCell({
       message: rb.message,
       at: rb.at,
       problems,
-      bugs,
-      note: `after the kill fault_hk_new ${leftAfterKill ? 'was there (half restored)' : 'was already gone'}`,
+      note: `the activation found ${rb.logical} interrupted logical restore(s); after the kill fault_hk_new ${leftAfterKill ? 'was there (half restored)' : 'was already gone'}`,
     };
   },
 });
@@ -253,6 +251,7 @@ export const dumpAllRestoreHostKilled = hostKilledCell({
   async reopen(stack, killed) {
     const rb = await rollBack(stack, killed.killedAt);
     const problems = [...rb.problems];
+    if (rb.logical < 1) problems.push('VS Code reopened finds no interrupted pg_dumpall restore (no kept-aside mark)');
     const db = stack.env.POSTGRES_DB!;
     const [big] = await stack
       .sql<{ n: string | null }>("SELECT to_regclass('fault_big')::text AS n")
@@ -267,7 +266,9 @@ export const dumpAllRestoreHostKilled = hostKilledCell({
       message: rb.message,
       at: rb.at,
       problems,
-      note: 'roles that existed had their ALTER ROLE applied (the named partial case); the databases are the old ones',
+      note:
+        `the activation found ${rb.logical} interrupted logical restore(s); roles that existed had their ALTER ROLE ` +
+        'applied (the named partial case); the databases are the old ones',
     };
   },
 });

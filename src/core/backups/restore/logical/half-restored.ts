@@ -73,25 +73,8 @@ export const heldHere = (db: string): boolean => runningHere.has(db);
  * names dropped. Throws when the server cannot be asked.
  */
 export async function dropHalfRestoredDatabases(t: LogicalTarget, ctx: RestoreContext): Promise<string[]> {
-  const rows = await psqlQuery(
-    t.rt,
-    { ...ctx, line: () => undefined },
-    t.conn,
-    "SELECT datname || '|' || shobj_description(oid, 'pg_database') FROM pg_database " +
-      `WHERE shobj_description(oid, 'pg_database') LIKE ${sqlLiteral(`${HALF_RESTORED_MARK}%`)}`,
-    { signal: null },
-  );
   const dropped: string[] = [];
-  for (const row of rows) {
-    const at = row.indexOf('|');
-    if (at < 0) continue;
-    const db = row.slice(0, at);
-    let mark: HalfRestoredMark;
-    try {
-      mark = JSON.parse(row.slice(at + 1 + HALF_RESTORED_MARK.length)) as HalfRestoredMark;
-    } catch {
-      continue;
-    }
+  for (const { db, mark } of await halfRestored(t, ctx)) {
     if (runningHere.has(db) || !abandoned(mark)) continue;
     ctx.step(`Dropping ${db}, half restored from ${mark.file} (restore started ${mark.started})`);
     try {
@@ -103,4 +86,33 @@ export async function dropHalfRestoredDatabases(t: LogicalTarget, ctx: RestoreCo
     }
   }
   return dropped;
+}
+
+/** Every database marked half-restored, with its mark. */
+export async function halfRestored(
+  t: LogicalTarget,
+  ctx: RestoreContext,
+): Promise<{ db: string; mark: HalfRestoredMark }[]> {
+  const rows = await psqlQuery(
+    t.rt,
+    { ...ctx, line: () => undefined },
+    t.conn,
+    "SELECT datname || '|' || shobj_description(oid, 'pg_database') FROM pg_database " +
+      `WHERE shobj_description(oid, 'pg_database') LIKE ${sqlLiteral(`${HALF_RESTORED_MARK}%`)}`,
+    { signal: null },
+  );
+  const out: { db: string; mark: HalfRestoredMark }[] = [];
+  for (const row of rows) {
+    const at = row.indexOf('|');
+    if (at < 0) continue;
+    try {
+      out.push({
+        db: row.slice(0, at),
+        mark: JSON.parse(row.slice(at + 1 + HALF_RESTORED_MARK.length)) as HalfRestoredMark,
+      });
+    } catch {
+      // Not ours after all.
+    }
+  }
+  return out;
 }

@@ -9,7 +9,7 @@
  */
 import { errorText } from '../../../format';
 import { psqlQuery, sqlIdent, sqlLiteral, type RestoreContext, type ServerConnection } from '../run';
-import { abandoned, heldHere, type HalfRestoredMark } from './half-restored';
+import { abandoned, halfRestored, heldHere, type HalfRestoredMark } from './half-restored';
 import type { LogicalTarget } from './types';
 import { hostname } from 'node:os';
 
@@ -116,4 +116,43 @@ export async function rollBackKeptAside(t: LogicalTarget, ctx: RestoreContext): 
     if (db === mark.original && !heldHere(db) && abandoned(mark))
       await clearKeptAside(t, ctx, db).catch(() => undefined);
   return back;
+}
+
+/** A logical restore whose window died, as the next activation finds it in the server (its marks). */
+export interface InterruptedLogicalRestore {
+  readonly kind: 'half-restored' | 'kept-aside';
+  /** The database that carries the mark (the half-restored new one, or the copy kept aside). */
+  readonly database: string;
+  readonly mark: HalfRestoredMark;
+  /** What Roll back does, in a sentence. */
+  readonly rollBack: string;
+}
+
+/** The marks of logical restores that are over (their process is gone) and were never finished nor rolled back. */
+export async function interruptedLogicalRestores(
+  t: LogicalTarget,
+  ctx: RestoreContext,
+): Promise<InterruptedLogicalRestore[]> {
+  const out: InterruptedLogicalRestore[] = [];
+  for (const { db, mark } of await halfRestored(t, ctx))
+    if (!heldHere(db) && abandoned(mark))
+      out.push({ kind: 'half-restored', database: db, mark, rollBack: `drop the half-restored database ${db}` });
+  for (const { db, mark } of await keptAside(t, ctx))
+    if (db !== mark.original && !heldHere(db) && abandoned(mark))
+      out.push({
+        kind: 'kept-aside',
+        database: db,
+        mark,
+        rollBack: `put ${mark.original} back from ${db} (what the pg_dumpall restore made under that name is dropped)`,
+      });
+  return out;
+}
+
+/** One line per interrupted logical restore (Show What Happened). */
+export function describeLogical(r: InterruptedLogicalRestore): string {
+  return r.kind === 'half-restored'
+    ? `A pg_dump restore of ${r.mark.file} into the new database ${r.database} started ${r.mark.started} did not finish ` +
+        `(its process ${r.mark.owner.pid} on ${r.mark.owner.host} is gone). Roll back: ${r.rollBack}.`
+    : `A pg_dumpall restore of ${r.mark.file} started ${r.mark.started} did not finish (its process ${r.mark.owner.pid} ` +
+        `on ${r.mark.owner.host} is gone); it kept the previous database aside as ${r.database}. Roll back: ${r.rollBack}.`;
 }
