@@ -172,7 +172,9 @@ export const dumpNewHostKilled = hostKilledCell({
       message: rb.message,
       at: rb.at,
       problems,
-      note: `the activation found ${rb.logical} interrupted logical restore(s); after the kill fault_hk_new ${leftAfterKill ? 'was there (half restored)' : 'was already gone'}`,
+      note:
+        `the activation found ${rb.logical} interrupted logical restore(s); after the kill fault_hk_new ` +
+        (leftAfterKill ? 'was there (half restored)' : 'was already gone'),
     };
   },
 });
