@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { sweepDrills } from '../../../src/core/backups/drill';
 import { listManualBackups } from '../../../src/core/backups/manual';
+import { sweepAbandonedPartials } from '../../../src/core/backups/dump-owner';
 import { errorText } from '../../../src/core/format';
 import { sleep } from '../../support/proc';
 import type { Stack } from '../../support/stack';
@@ -296,11 +297,19 @@ function manualBackupHostKilled(row: 'backup-dump' | 'backup-dumpall' | 'backup-
       };
     },
     at: copying,
-    async reopen(stack, _k, p): Promise<Reopened> {
+    async reopen(stack, k, p): Promise<Reopened> {
       const problems: string[] = [];
+      // VS Code reopened at once (the tool may still write): the Backups view's load sweeps abandoned partial files.
+      const swept = await settle(
+        faultOps(stack)
+          .targets()
+          .then((t) => sweepAbandonedPartials(t.manual)),
+        Promise.resolve(k.killedAt),
+      );
+      const at = swept.at;
+      if (swept.kind !== 'ok') problems.push(`the sweep: ${swept.kind === 'error' ? swept.message : 'no answer'}`);
       if (!(await toolEnded(stack, `^${tool} `, 300_000)))
         problems.push(`${tool} of the killed window still runs 5 minutes after the kill`);
-      const at = Date.now();
       const had = new Set(p.params['had']!.split('\n'));
       const folder = join(stack.infraDir, 'backups', 'manual_backup');
       const listed = (await listManualBackups(folder)).filter((b) => !had.has(b.name));
@@ -313,7 +322,9 @@ function manualBackupHostKilled(row: 'backup-dump' | 'backup-dumpall' | 'backup-
       else if (listed.length) problems.push(`new in manual_backup: ${listed.map((b) => b.name).join(', ')}`);
       return {
         outcome,
-        message: `Backups view: ${listed.length ? listed.map((b) => b.name).join(', ') : 'no new backup, no partial file'}`,
+        message:
+          `the activation's sweep removed ${swept.kind === 'ok' ? swept.value.join(', ') || 'nothing' : '?'}; ` +
+          `Backups view: ${listed.length ? listed.map((b) => b.name).join(', ') : 'no new backup, no partial file'}`,
         at,
         problems,
       };
