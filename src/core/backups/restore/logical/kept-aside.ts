@@ -11,6 +11,7 @@ import { errorText } from '../../../format';
 import { psqlQuery, sqlIdent, sqlLiteral, type RestoreContext, type ServerConnection } from '../run';
 import { abandoned, halfRestored, heldHere, type HalfRestoredMark } from './half-restored';
 import type { LogicalTarget } from './types';
+import { restartTimescaleWorkers } from './server';
 import { hostname } from 'node:os';
 
 export const KEPT_ASIDE_MARK = 'tsdbops:kept-aside ';
@@ -111,6 +112,11 @@ export async function rollBackKeptAside(t: LogicalTarget, ctx: RestoreContext): 
       ctx.line(`Could not put ${mark.original} back from ${db}: ${errorText(e)}`);
     }
   }
+  // The rename stopped their TimescaleDB workers (as the restore's own rollback does, restart them).
+  if (back.length)
+    for (const w of (await restartTimescaleWorkers(t.rt, ctx, onPostgres(t), back).catch(() => undefined))?.warnings ??
+      [])
+      ctx.line(w);
   // A mark left on a database that was never renamed (the process died between the mark and the rename).
   for (const { db, mark } of await keptAside(t, ctx))
     if (db === mark.original && !heldHere(db) && abandoned(mark))
