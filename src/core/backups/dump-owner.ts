@@ -19,6 +19,19 @@ interface Owner {
 
 const ownerName = (name: string) => `.${name}.partial.owner`;
 
+/**
+ * Where the tool runs: TERM to every process whose command line names the partial file (the path comes in the
+ * environment, so this shell's own command line does not), KILL after 10 s, then the file goes.
+ */
+const END_WRITERS_THEN_REMOVE = [
+  'f=$TSDBOPS_PARTIAL',
+  'hits() { for p in /proc/[0-9]*; do case "$({ tr "\\0" " " < "$p/cmdline"; } 2>/dev/null)" in *"$f"*) echo "${p#/proc/}";; esac; done; }',
+  'for q in $(hits); do kill -TERM "$q" 2>/dev/null; done',
+  'i=0; while [ -n "$(hits)" ] && [ $i -lt 20 ]; do sleep 0.5; i=$((i+1)); done',
+  'for q in $(hits); do kill -KILL "$q" 2>/dev/null; done',
+  'rm -rf -- "$f"',
+].join('\n');
+
 /** Records this process as the writer of `<name>.partial`; the returned function forgets it (call once it is gone). */
 export async function claimPartial(hostDir: string, name: string): Promise<() => Promise<void>> {
   const file = join(hostDir, ownerName(name));
@@ -55,7 +68,12 @@ export async function sweepAbandonedPartials(
     // Another machine's writer cannot be asked; this process's own are running now.
     if (owner.host !== hostname() || owner.pid === process.pid || alive(owner.pid)) continue;
     const partial = `${m[1]!}.partial`;
-    await t.runtime.run(['rm', '-rf', '--', posix.join(t.runtimeDir ?? t.hostDir, partial)]).catch(() => undefined);
+    // The tool it started may still write (pg_dumpall reopens its file for each database): ended first, then removed.
+    await t.runtime
+      .run(['sh', '-c', END_WRITERS_THEN_REMOVE], {
+        env: { TSDBOPS_PARTIAL: posix.join(t.runtimeDir ?? t.hostDir, partial) },
+      })
+      .catch(() => undefined);
     await rm(join(t.hostDir, partial), { recursive: true, force: true }).catch(() => undefined);
     await rm(join(t.hostDir, n), { force: true }).catch(() => undefined);
     removed.push(partial);

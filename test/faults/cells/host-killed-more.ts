@@ -316,9 +316,7 @@ function manualBackupHostKilled(row: 'backup-dump' | 'backup-dumpall' | 'backup-
       const half = listed.filter((b) => /\.partial$/.test(b.name));
       const outcome: Outcome = listed.length ? 'FAILED' : 'old state';
       if (half.length)
-        problems.push(
-          `the Backups view lists the half-written ${half.map((b) => b.name).join(', ')}: nothing removes it`,
-        );
+        problems.push(`the Backups view lists the half-written ${half.map((b) => b.name).join(', ')} after the sweep`);
       else if (listed.length) problems.push(`new in manual_backup: ${listed.map((b) => b.name).join(', ')}`);
       return {
         outcome,
