@@ -141,7 +141,8 @@ describe('fault matrix: a backup whose window died', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsdbops-manual-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const owner = (pid: number, host = hostname()) => JSON.stringify({ host, pid, started: '2026-12-07T00:00:00Z' });
-  it('the sweep removes the partial files whose writer is gone, and keeps a live writer’s and another machine’s', async () => {
+  it('the sweep removes the partial files whose writer is gone, and keeps a live writer’s and another machine’s', async function () {
+    this.timeout(120_000); // it scans this machine's processes for a writer still running: slow on a loaded machine
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     writeFileSync(join(dir, 'a_pg_dump_1.tar.partial'), 'half');
     writeFileSync(join(dir, '.a_pg_dump_1.tar.partial.owner'), owner(dead));

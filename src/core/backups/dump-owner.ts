@@ -25,7 +25,8 @@ const ownerName = (name: string) => `.${name}.partial.owner`;
  */
 const END_WRITERS_THEN_REMOVE = [
   'f=$TSDBOPS_PARTIAL',
-  'hits() { for p in /proc/[0-9]*; do case "$({ tr "\\0" " " < "$p/cmdline"; } 2>/dev/null)" in *"$f"*) echo "${p#/proc/}";; esac; done; }',
+  // One grep over every command line (the glob is expanded before grep starts: it never lists itself).
+  'hits() { grep -lsF -- "$f" /proc/[0-9]*/cmdline | sed "s#^/proc/##; s#/cmdline\\$##"; }',
   'for q in $(hits); do kill -TERM "$q" 2>/dev/null; done',
   'i=0; while [ -n "$(hits)" ] && [ $i -lt 20 ]; do sleep 0.5; i=$((i+1)); done',
   'for q in $(hits); do kill -KILL "$q" 2>/dev/null; done',
