@@ -111,7 +111,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       register: (id, h) => register({ log }, id, h),
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
-    new InterruptedRestoreWatcher(registry, log, restoreOutput),
+    new InterruptedRestoreWatcher(registry, log, restoreOutput, engine),
     ...registerDrillCommands({ registry, engine, log, output: restoreOutput }),
     registerNightlyDrillCommand({ registry, log }),
     new WalkthroughProgress(registry, engine, migrationsController, backupsController),

@@ -68,6 +68,24 @@ import {
   xidPostgresKilled,
   xidSecondWindow,
 } from './cells/restores-target';
+import {
+  baseBackupRestoreHostKilled,
+  dumpAllRestoreHostKilled,
+  dumpNewHostKilled,
+  dumpOverHostKilled,
+  pitrTimeHostKilled,
+  pitrXidHostKilled,
+} from './cells/host-killed-restores';
+import {
+  baseBackupHostKilled,
+  drillHostKilled,
+  dumpAllHostKilled,
+  dumpHostKilled,
+  fullBackupHostKilled,
+  migrateNoTxHostKilled,
+  migrateTxHostKilled,
+  revertHostKilled,
+} from './cells/host-killed-more';
 import type { Impossible, RowId } from './table';
 // f29mb: migrations, pg_dumpall, data disk full, drill report disk full
 import {
@@ -156,6 +174,21 @@ export const CELLS: readonly CellDef[] = [
   dumpAllKilled,
   dumpAllSecondWindow,
   drillReportDiskFull,
+  // f29host: the "extension host killed" column (two-phase, host-killed-support.ts).
+  pitrTimeHostKilled,
+  pitrXidHostKilled,
+  baseBackupRestoreHostKilled,
+  dumpNewHostKilled,
+  dumpOverHostKilled,
+  dumpAllRestoreHostKilled,
+  migrateTxHostKilled,
+  migrateNoTxHostKilled,
+  revertHostKilled,
+  fullBackupHostKilled,
+  dumpHostKilled,
+  dumpAllHostKilled,
+  baseBackupHostKilled,
+  drillHostKilled,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */

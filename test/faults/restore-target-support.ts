@@ -232,3 +232,19 @@ export const PRE_RESTORE = {
   pattern: /\/data\.pre-restore-\d{8}_\d{6}$/,
   why: 'the pre-restore copy, kept as the way back',
 };
+
+/** The state of a latest-state restore cell: the checksum rows, the newest full holding them, then the marker. */
+export async function backedUp(stack: Stack, rows = 20_000): Promise<Checksum> {
+  const sum = await writeChecksum(stack, { rows });
+  await takeFullBackup(stack);
+  await writeMarker(stack);
+  return sum;
+}
+
+/** 'old state' when the marker row is still there (the old data), 'new state' when the restored data has none. */
+export async function markerState(stack: Stack): Promise<'old state' | 'new state'> {
+  const [t] = await stack.sql<{ n: string | null }>("SELECT to_regclass('fault_marker')::text AS n");
+  if (!t?.n) return 'new state';
+  const [r] = await stack.sql<{ n: string }>('SELECT count(*)::text AS n FROM fault_marker');
+  return Number(r!.n) > 0 ? 'old state' : 'new state';
+}

@@ -1,12 +1,14 @@
 /** The fault matrix's pure parts (issue 29): a full disk named as such, the no-transaction way back, the results merge. */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoDiskFullOr } from '../../src/core/backups/pgbackrest-disk';
 import { PgBackRestError } from '../../src/core/errors/backups';
 import { dfAvailable, isDiskFull } from '../../src/core/backups/dump-disk';
-import { concurrentIndexNames } from '../../src/core/migrations/invalid-index';
+import { claimPartial, sweepAbandonedPartials } from '../../src/core/backups/dump-owner';
+import { concurrentIndexes, concurrentIndexNames } from '../../src/core/migrations/invalid-index';
 import { HostRuntime, ToolFailedError } from '../../src/core/runtime';
 import { cellText, mergeResults } from '../faults/report';
 import type { CellResult } from '../faults/table';
@@ -45,6 +47,17 @@ describe('fault matrix: a -- no-transaction migration’s concurrent indexes', (
       ['readings_at', 'Mixed "Q"'],
     );
     assert.deepEqual(concurrentIndexNames('CREATE TABLE t (x int);'), []);
+  });
+  it('says which concurrent indexes are created IF NOT EXISTS (a valid one there refuses only the others)', () => {
+    assert.deepEqual(
+      concurrentIndexes(
+        'CREATE INDEX CONCURRENTLY a_idx ON t (a);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS b_idx ON t (b);',
+      ),
+      [
+        { name: 'a_idx', ifNotExists: false },
+        { name: 'b_idx', ifNotExists: true },
+      ],
+    );
   });
 });
 
@@ -120,5 +133,39 @@ describe('fault matrix: a pgBackRest backup into a full repository', () => {
     assert.equal(await repoDiskFullOr(target, roomy, 'pgBackRest full backup'), roomy);
     const lock = new PgBackRestError(50, 'unable to acquire lock', [], 'backup', 'this machine');
     assert.equal(await repoDiskFullOr(target, lock, 'pgBackRest full backup'), lock);
+  });
+});
+
+describe('fault matrix: a backup whose window died', () => {
+  // Real files and a real dead process: the folder is a temp one, the runtime this machine.
+  const dir = mkdtempSync(join(tmpdir(), 'tsdbops-manual-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const owner = (pid: number, host = hostname()) => JSON.stringify({ host, pid, started: '2026-12-07T00:00:00Z' });
+  it('the sweep removes the partial files whose writer is gone, and keeps a live writer’s and another machine’s', async function () {
+    this.timeout(120_000); // it scans this machine's processes for a writer still running: slow on a loaded machine
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, 'a_pg_dump_1.tar.partial'), 'half');
+    writeFileSync(join(dir, '.a_pg_dump_1.tar.partial.owner'), owner(dead));
+    mkdirSync(join(dir, 'pg_basebackup_1.partial'));
+    writeFileSync(join(dir, 'pg_basebackup_1.partial', 'base.tar.gz'), 'half');
+    writeFileSync(join(dir, '.pg_basebackup_1.partial.owner'), owner(dead));
+    writeFileSync(join(dir, 'b_pg_dump_2.tar.partial'), 'running');
+    writeFileSync(join(dir, '.b_pg_dump_2.tar.partial.owner'), owner(process.pid));
+    writeFileSync(join(dir, 'c_pg_dump_3.tar.partial'), 'elsewhere');
+    writeFileSync(join(dir, '.c_pg_dump_3.tar.partial.owner'), owner(dead, 'another-machine'));
+    const removed = await sweepAbandonedPartials({ runtime: new HostRuntime(), hostDir: dir });
+    assert.deepEqual(removed.sort(), ['a_pg_dump_1.tar.partial', 'pg_basebackup_1.partial']);
+    assert.deepEqual(readdirSync(dir).sort(), [
+      '.b_pg_dump_2.tar.partial.owner',
+      '.c_pg_dump_3.tar.partial.owner',
+      'b_pg_dump_2.tar.partial',
+      'c_pg_dump_3.tar.partial',
+    ]);
+  });
+  it('a claim is forgotten once released', async () => {
+    const release = await claimPartial(dir, 'd_pg_dump_4.tar');
+    assert.ok(readdirSync(dir).includes('.d_pg_dump_4.tar.partial.owner'));
+    await release();
+    assert.ok(!readdirSync(dir).includes('.d_pg_dump_4.tar.partial.owner'));
   });
 });

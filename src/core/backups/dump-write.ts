@@ -4,6 +4,7 @@
  * to this machine (`here`), by the `tsdbOps.backups.dumpTo` rule.
  */
 import { diskFullOr } from './dump-disk';
+import { claimPartial, sweepAbandonedPartials } from './dump-owner';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
@@ -50,8 +51,12 @@ async function streamToFile(
   const partial = `${path}.partial`;
   await mkdir(t.hostDir, { recursive: true });
   // Large writes: fewer pauses of the exec stream (backpressure still holds memory at about 1 MiB).
+  const release = await claimPartial(t.hostDir, posix.basename(path));
   const out = createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 });
-  await once(out, 'open');
+  await once(out, 'open').catch(async (e: unknown) => {
+    await release();
+    throw e;
+  });
   let ok = false;
   try {
     ctx.onLine?.(`$ ${argv.join(' ')}`);
@@ -69,6 +74,7 @@ async function streamToFile(
       out.destroy();
       await rm(partial, { force: true });
     }
+    await release();
   }
 }
 
@@ -155,6 +161,7 @@ async function writeInRuntime(
   // The folder may have been deleted since the probe: create it where the tool runs (as the tool's user).
   if (!verified || !(await exists(t.hostDir)))
     await runChecked(t.runtime, ['mkdir', '-p', '--', runtimeDir], { signal: ctx.signal });
+  const release = await claimPartial(t.hostDir, name);
   await runWritingPartial(
     t,
     run,
@@ -172,7 +179,7 @@ async function writeInRuntime(
       await renameWritten(t, hostPartial, path, rtPartial, rtFinal);
     },
     () => removeWritten(t, hostPartial, rtPartial),
-  );
+  ).finally(release);
   return [...argv, '-f', rtFinal];
 }
 
@@ -224,6 +231,8 @@ export async function dumpToFile(
     throw new OpsError('config', `tsdbOps.backups.dumpTo must be "auto", "engine" or "here", not "${String(mode)}".`);
   const runtimeDir = t.runtimeDir ?? t.hostDir;
   const where = t.runtime.kind === 'container' ? t.runtime.description : 'this machine';
+  // A backup whose window died left its partial file: gone before the next one starts (dump-owner.ts).
+  await sweepAbandonedPartials(t, (l) => ctx.onLine?.(l));
   let engine = mode === 'engine';
   let why = mode === 'auto' ? '' : ` (tsdbOps.backups.dumpTo = ${mode})`;
   if (mode === 'auto') {

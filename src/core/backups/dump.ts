@@ -26,6 +26,7 @@ import { runChecked } from '../runtime';
 import { writeSidecar, type BackupSidecar } from './sidecar';
 import { dumpAllSections } from './restore/logical';
 import { diskFullOr } from './dump-disk';
+import { claimPartial, sweepAbandonedPartials } from './dump-owner';
 import { dumpToFile, runWritingPartial, type BackupRunContext, type ManualBackupTarget } from './dump-write';
 import { OpsError } from '../errors/error';
 
@@ -220,19 +221,23 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
   ];
   const run = [...argv.slice(0, argv.indexOf('-D') + 1), partial, ...argv.slice(argv.indexOf('-D') + 2)];
   await runChecked(t.runtime, ['mkdir', '-p', runtimeDir], { signal: ctx.signal });
+  await sweepAbandonedPartials(t, (l) => ctx.onLine?.(l));
+  const release = await claimPartial(t.hostDir, name);
   await runWritingPartial(
     t,
     run,
     ctx,
     async () => void (await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env })),
     () => t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined),
-  ).catch(async (e: unknown) => {
-    throw await diskFullOr(e, 'pg_basebackup', {
-      runtime: t.runtime,
-      dir: runtimeDir,
-      description: t.runtime.description,
+  )
+    .finally(release)
+    .catch(async (e: unknown) => {
+      throw await diskFullOr(e, 'pg_basebackup', {
+        runtime: t.runtime,
+        dir: runtimeDir,
+        description: t.runtime.description,
+      });
     });
-  });
   return finish(t, 'baseBackup', join(t.hostDir, name), argv, versions, created, {});
 }
 

@@ -11,39 +11,63 @@ import { migrateError } from '../errors/migrations';
 import type { LocalMigration } from './source';
 import { OpsError } from '../errors/error';
 
-/** The index names a migration creates concurrently (`CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name`). */
-export function concurrentIndexNames(sql: string): string[] {
+/** The indexes a migration creates concurrently (`CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name`). */
+export function concurrentIndexes(sql: string): { name: string; ifNotExists: boolean }[] {
   const re =
-    /\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/gi;
-  const out: string[] = [];
+    /\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(IF\s+NOT\s+EXISTS\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/gi;
+  const out: { name: string; ifNotExists: boolean }[] = [];
   for (const m of sql.matchAll(re)) {
-    const raw = m[1]!;
-    out.push(raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw.toLowerCase());
+    const raw = m[2]!;
+    out.push({
+      name: raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw.toLowerCase(),
+      ifNotExists: Boolean(m[1]),
+    });
   }
   return out;
 }
 
+/** The index names a migration creates concurrently. */
+export function concurrentIndexNames(sql: string): string[] {
+  return concurrentIndexes(sql).map((x) => x.name);
+}
+
 const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-/** Refuses a `-- no-transaction` migration whose concurrent index is already there and INVALID, naming the way back. */
+/**
+ * Refuses a `-- no-transaction` migration whose concurrent index is already there and INVALID, naming the way back.
+ * Also a VALID one the migration creates without IF NOT EXISTS: the build of an earlier run finished after its window
+ * died (the server ran the statement on; nothing recorded the migration), and the run would only fail with
+ * "already exists".
+ */
 export async function refuseOverInvalidIndex(client: Client, m: LocalMigration): Promise<void> {
   if (!m.noTx) return;
-  const names = concurrentIndexNames(m.sql);
-  if (!names.length) return;
-  const r = await client.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name FROM pg_index i
+  const created = concurrentIndexes(m.sql);
+  if (!created.length) return;
+  const strict = created.filter((x) => !x.ifNotExists).map((x) => x.name);
+  const r = await client.query<{ schema: string; name: string; valid: boolean }>(
+    `SELECT n.nspname AS schema, c.relname AS name, i.indisvalid AS valid FROM pg_index i
        JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE NOT i.indisvalid AND c.relname = ANY($1::text[]) AND n.nspname = ANY(current_schemas(false))`,
-    [names],
+      WHERE (NOT i.indisvalid OR c.relname = ANY($2::text[]))
+        AND c.relname = ANY($1::text[]) AND n.nspname = ANY(current_schemas(false))`,
+    [created.map((x) => x.name), strict],
   );
   if (!r.rows.length) return;
   const drops = r.rows.map((x) => `DROP INDEX CONCURRENTLY ${quote(x.schema)}.${quote(x.name)};`);
+  const invalid = r.rows.filter((x) => !x.valid).map((x) => `${x.schema}.${x.name}`);
+  const valid = r.rows.filter((x) => x.valid).map((x) => `${x.schema}.${x.name}`);
+  const what = [
+    invalid.length ? `${invalid.join(', ')} ${invalid.length > 1 ? 'are' : 'is'} INVALID` : '',
+    valid.length
+      ? `${valid.join(', ')} ${valid.length > 1 ? 'exist' : 'exists'} (valid) although this migration is not applied`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   throw migrateError.execute(
     m.version,
     new OpsError(
       'migration',
-      `${r.rows.map((x) => `${x.schema}.${x.name}`).join(', ')} ${r.rows.length > 1 ? 'are' : 'is'} INVALID: ` +
-        `an earlier run of this -- no-transaction migration was interrupted after CREATE INDEX CONCURRENTLY had begun ` +
+      `${what}: an earlier run of this -- no-transaction migration was interrupted after CREATE INDEX CONCURRENTLY had begun ` +
         `(without a transaction, what it did stays). Nothing was run now. The way back: ${drops.join(' ')} ` +
         `then Run Pending again.`,
     ),

@@ -13,6 +13,7 @@ import type { DumpTo } from '../../core/backups/dump';
 import { loadBackupsOverview, type BackupsOverview } from '../../core/backups/overview';
 import { targetsOf, type BackupSettings, type StackBackupTargets } from '../../core/backups/targets';
 import { manualBackupHostDir } from '../../core/stack/site';
+import { sweepAbandonedPartials } from '../../core/backups/dump-owner';
 import type { StackRegistry } from '../stacks';
 import type { DockerService } from '../docker-service';
 import { Debouncer } from '../debounce';
@@ -204,6 +205,11 @@ export class BackupsController implements vscode.Disposable {
     this.firstPaints.set(key, first);
     // The full load starts once the folders are read: on a busy machine (20 stacks) it would hold up the paint.
     const full = first.catch(() => undefined).then(() => this.loadOne(stack, false, true));
+    // A backup whose window died (killed, crashed) left its partial file: removed once its process is gone.
+    void full
+      .then(() => this.targets(stack))
+      .then((t) => sweepAbandonedPartials(t.manual))
+      .catch(() => undefined);
     full.then(
       () => {
         if (this.firstPaints.delete(key)) this.changed.fire();

@@ -6,7 +6,9 @@
  * problem row is views/backups-other.ts `interruptedRestoreNode`.
  */
 import * as vscode from 'vscode';
-import { findRestoreJournals } from '../../core/backups/restore/stack';
+import { findRestoreJournals, restoreSiteOf } from '../../core/backups/restore/stack';
+import { interruptedLogicalRestores, type InterruptedLogicalRestore } from '../../core/backups/restore/logical';
+import type { DockerService } from '../docker-service';
 import { inProgressElsewhere, type RestoreJournal } from '../../core/backups/restore/physical';
 import { errorText } from '../../core/format';
 import { COMMAND } from '../ids';
@@ -25,6 +27,8 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
     private readonly registry: StackRegistry,
     private readonly log: vscode.LogOutputChannel,
     private readonly output: vscode.OutputChannel,
+    /** To ask a running server for the marks of logical restores whose window died (kept-aside.ts). */
+    private readonly engine?: DockerService,
   ) {
     this.status = vscode.window.createStatusBarItem('tsdbOps.interruptedRestore', vscode.StatusBarAlignment.Left, 100);
     this.status.name = 'TimescaleDB Ops: Interrupted Restore';
@@ -51,6 +55,17 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
         this.notify(stack.projectName, stack.workspaceFolder, journal);
       }
     }
+    for (const stack of this.registry.stacks) {
+      for (const r of await this.logical(stack)) {
+        const key = `${stack.projectName}:${r.database}:${r.mark.started}`;
+        present.add(key);
+        stacks.push(stack.projectName);
+        if (this.warned.has(key)) continue;
+        this.warned.add(key);
+        this.log.warn(`An interrupted restore of ${stack.projectName} left ${r.database} (${r.kind}, ${r.mark.file}).`);
+        this.notifyLogical(stack.projectName, stack.workspaceFolder, r);
+      }
+    }
     for (const f of this.warned) if (!present.has(f)) this.warned.delete(f);
     if (stacks.length) {
       this.status.text = `$(error) Interrupted restore: ${stacks.join(', ')}`;
@@ -74,7 +89,41 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
       });
   }
 
-  private run(folder: string, action: Action, j: RestoreJournal): void {
+  /** Logical restores whose window died, from the running server's marks (none when it does not answer). */
+  private async logical(stack: StackRegistry['stacks'][number]): Promise<InterruptedLogicalRestore[]> {
+    if (!this.engine || !stack.dbService) return [];
+    const engine = this.engine;
+    const ask = async () => {
+      const site = await restoreSiteOf(engine.contextFor(stack));
+      return interruptedLogicalRestores(
+        { rt: site.rt, conn: site.conn },
+        { step: () => undefined, line: () => undefined },
+      );
+    };
+    // A hung engine must not hold back the physical journals' status: 15 s, then the next check asks again.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<InterruptedLogicalRestore[]>((r) => (timer = setTimeout(() => r([]), 15_000)));
+    try {
+      return await Promise.race([ask(), bound]);
+    } catch {
+      return [];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private notifyLogical(project: string, folder: string, r: InterruptedLogicalRestore): void {
+    const what =
+      r.kind === 'half-restored'
+        ? `A pg_dump restore into ${r.database} (${project}) started ${r.mark.started} did not finish: ${r.database} is half restored.`
+        : `A pg_dumpall restore of ${project} started ${r.mark.started} did not finish; the previous database is kept aside as ${r.database}.`;
+    void vscode.window.showErrorMessage(what, CHOICES.rollback, CHOICES.show).then((label) => {
+      if (label === CHOICES.rollback) this.run(folder, 'rollback');
+      else if (label === CHOICES.show) this.run(folder, 'show');
+    });
+  }
+
+  private run(folder: string, action: Action, j?: RestoreJournal): void {
     void Promise.resolve(
       vscode.commands.executeCommand<{ recovered?: boolean; finished?: boolean }>(COMMAND.restoreRecover, {
         folder,
@@ -88,8 +137,10 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
           !done
             ? 'Nothing was left to recover.'
             : action === 'finish'
-              ? `Finished: ${j.dataDir} holds the restored data; the pre-restore copy is deleted.`
-              : `Rolled back: ${j.dataDir} holds the data from before the restore again.`,
+              ? `Finished: ${j?.dataDir} holds the restored data; the pre-restore copy is deleted.`
+              : j
+                ? `Rolled back: ${j.dataDir} holds the data from before the restore again.`
+                : 'Rolled back: the databases are as before the restore.',
         );
         void vscode.commands.executeCommand(COMMAND.refresh);
       },

@@ -17,7 +17,12 @@ import {
   type RestoreJournal,
 } from '../../core/backups/restore/physical';
 import { recoverInOneOff } from '../../core/backups/restore/oneoff';
-import { dropHalfRestoredDatabases, putBackKeptAsideDatabases } from '../../core/backups/restore/logical';
+import {
+  describeLogical,
+  dropHalfRestoredDatabases,
+  interruptedLogicalRestores,
+  rollBackKeptAside,
+} from '../../core/backups/restore/logical';
 import { findRestoreJournals, serverConnectionOf } from '../../core/backups/restore/stack';
 import type { RestoreContext } from '../../core/backups/restore/run';
 import type { StackConfig } from '../../core/infra';
@@ -110,7 +115,20 @@ export async function restoreRecover(
   const found = await journalOf(stack, place).catch(() => undefined);
   const action = actionOf(args) ?? (args ? 'rollback' : await askAction(found));
   if (action === 'show') {
-    if (!found) return { journal: undefined, text: 'No interrupted restore found.' };
+    if (!found) {
+      // A logical restore whose window died keeps its journal in the server (the databases' marks).
+      const logical =
+        place.kind === 'in-place'
+          ? await interruptedLogicalRestores(place.t, { step: () => undefined, line: () => undefined }).catch(() => [])
+          : [];
+      const text = logical.length ? logical.map(describeLogical).join('\n') : 'No interrupted restore found.';
+      if (logical.length) {
+        ctx.output.appendLine('');
+        ctx.output.appendLine(text);
+        ctx.output.show(true);
+      }
+      return { journal: undefined, logical, text };
+    }
     const text = describeJournal(found.journal, found.file, inProgressElsewhere(found.journal));
     ctx.output.appendLine('');
     ctx.output.appendLine(text);
@@ -134,26 +152,33 @@ export async function restoreRecover(
       );
     return { finished: Boolean(r), journal: r?.journal, deleted: r?.deleted, databases: r?.databases };
   }
-  const { j, dropped, back } = await restores.runOperation(stack, 'Recovering an interrupted restore', async (rctx) => {
-    const journal = place.kind === 'in-place' ? await recoverInterruptedRestore(place.t, rctx) : await place.run(rctx);
-    // A pg_dump restore into a new database that failed while the server was down left it marked half-restored.
-    const gone = place.kind === 'in-place' ? await dropHalfRestoredDatabases(place.t, rctx).catch(() => []) : [];
-    // A pg_dumpall restore that could not rename its kept-aside databases back: they get their names back.
-    const back = place.kind === 'in-place' ? await putBackKeptAsideDatabases(place.t, rctx).catch(() => []) : [];
-    return { j: journal, dropped: gone, back };
-  });
+  const { j, dropped, putBack } = await restores.runOperation(
+    stack,
+    'Recovering an interrupted restore',
+    async (rctx) => {
+      const journal =
+        place.kind === 'in-place' ? await recoverInterruptedRestore(place.t, rctx) : await place.run(rctx);
+      // A pg_dump restore into a new database that failed while the server was down left it marked half-restored;
+      // a pg_dumpall restore whose window died left the databases it kept aside marked (kept-aside.ts): put back.
+      const gone = place.kind === 'in-place' ? await dropHalfRestoredDatabases(place.t, rctx).catch(() => []) : [];
+      const back = place.kind === 'in-place' ? await rollBackKeptAside(place.t, rctx).catch(() => []) : [];
+      return { j: journal, dropped: gone, putBack: back };
+    },
+  );
   if (!args)
     void vscode.window.showInformationMessage(
       j
         ? `Rolled back the restore started ${j.started}: ${j.dataDir} holds the previous data again.`
-        : dropped.length || back.length
+        : dropped.length || putBack.length
           ? [
               dropped.length ? `Dropped the half-restored database(s) ${dropped.join(', ')}.` : '',
-              back.length ? `Put back the database(s) ${back.join(', ')} a pg_dumpall restore had kept aside.` : '',
+              putBack.length
+                ? `Put back the database(s) ${putBack.join(', ')} an interrupted pg_dumpall restore kept aside.`
+                : '',
             ]
               .filter(Boolean)
               .join(' ')
           : 'No interrupted restore found.',
     );
-  return { recovered: Boolean(j) || dropped.length > 0 || back.length > 0, journal: j, dropped, putBack: back };
+  return { recovered: Boolean(j) || dropped.length > 0 || putBack.length > 0, journal: j, dropped, putBack };
 }

@@ -15,7 +15,11 @@ import type { Outcome } from '../table';
 import type { Migrator } from '../../../src/core/migrations/migrator';
 
 /** A migrations folder of its own in the stack (removed by the cell): version = now, so it is newer than any earlier one. */
-function migrationsFolder(stack: Stack, name: string, sql: string): { dir: string; version: string; remove(): void } {
+export function migrationsFolder(
+  stack: Stack,
+  name: string,
+  sql: string,
+): { dir: string; version: string; remove(): void } {
   const dir = `fault-migrations-${name}-${Date.now()}`;
   const version = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const abs = join(stack.infraDir, dir);
@@ -29,7 +33,7 @@ async function checksumOf(env: CellEnv): Promise<{ stack: Stack; sum: Checksum }
   return { stack, sum: await writeChecksum(stack, { rows: 20_000 }) };
 }
 
-const sqlxRow = async (stack: Stack, version: string) =>
+export const sqlxRow = async (stack: Stack, version: string) =>
   (
     await stack.sql<{ success: boolean }>('SELECT success FROM _sqlx_migrations WHERE version = $1', {
       params: [version],
@@ -309,7 +313,7 @@ export const migrateTxSecondWindow: CellDef = {
 };
 
 /** A migrations folder with one reversible migration (`.up.sql`, `.down.sql`), applied by Run Pending before the fault. */
-async function appliedReversible(
+export async function appliedReversible(
   stack: Stack,
   name: string,
   down: string,
@@ -328,7 +332,7 @@ async function appliedReversible(
 }
 
 /** Revert's old state: the table with its 1000 rows and a successful _sqlx_migrations row; new state: neither. */
-async function revertState(stack: Stack, table: string, version: string): Promise<Outcome | string> {
+export async function revertState(stack: Stack, table: string, version: string): Promise<Outcome | string> {
   const [t] = await stack.sql<{ n: string | null }>(`SELECT to_regclass('${table}')::text AS n`);
   const row = await sqlxRow(stack, version);
   if (!t?.n && !row) return 'new state';

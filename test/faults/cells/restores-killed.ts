@@ -1,14 +1,12 @@
 /**
  * pgBackRest restore (latest) × extension host killed, as a two-phase test: phase 1 runs the restore in a process of
- * its own (child-restore.ts) and `kill -9`s it at a named step; phase 2, in this process (a window opened again: a
+ * its own (child-op.ts, host-killed-support.ts) and `kill -9`s it at a named step; phase 2, in this process (a window opened again: a
  * fresh stack context), finds the journal where the Backups view and the notification read it and runs the outcome
  * the user picks through the core functions tsdbOps.restore.recover { action } calls. Two runs: killed during
  * `pgbackrest restore` → Roll back must give the old rows back; killed while the restored server starts → Finish must
  * leave the new data and no pre-restore copy, no journal.
  */
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   finishInterruptedRestore,
   recoverInterruptedRestore,
@@ -37,44 +35,7 @@ import {
 } from '../restore-target-support';
 import type { RowId } from '../table';
 import type { Stack } from '../../support/stack';
-
-/** Phase 1: the restore in a child process, `kill -9` when a step matches `at`. Resolves once the child is gone (reaped). */
-function killedAt(stack: Stack, at: RegExp): Promise<{ killedAt?: number; said: string[] }> {
-  const arg = JSON.stringify({
-    dir: stack.dir,
-    infraDir: stack.infraDir,
-    dockerHost: stack.docker.host,
-    env: stack.env,
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'child-restore.ts'), arg], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const said: string[] = [];
-  let killed: number | undefined;
-  let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      said.push(l);
-      if (killed === undefined && at.test(l)) {
-        killed = Date.now();
-        child.kill('SIGKILL');
-      }
-    }
-  });
-  child.stderr.on('data', (d: Buffer) => said.push(`stderr: ${d.toString().trim()}`));
-  const bound = setTimeout(() => child.kill('SIGKILL'), 600_000);
-  return new Promise((resolve) =>
-    child.on('exit', () => {
-      clearTimeout(bound);
-      resolve({ killedAt: killed, said });
-    }),
-  );
-}
-
-const quiet = { step: () => undefined, line: () => undefined };
+import { killedAt, quiet } from '../host-killed-support';
 
 export const restoreHostKilled: CellDef = {
   row: 'restore-pgbackrest-latest',
@@ -96,7 +57,7 @@ export const restoreHostKilled: CellDef = {
       const before = await snapshot(stack);
       const problems: string[] = [];
       // Run 1: killed during pgbackrest restore → Roll back.
-      const k1 = await killedAt(stack, /^step: Restoring /);
+      const k1 = await killedAt(stack, 'restore-pgbackrest-latest', {}, /^step: Restoring /);
       if (k1.killedAt === undefined)
         throw new Error(`phase 1 never reached “Restoring”: ${k1.said.slice(-3).join(' / ')}`);
       const { t, volumes } = await recoverTarget(stack);
@@ -113,7 +74,12 @@ export const restoreHostKilled: CellDef = {
       const check1 = await afterCheck(stack, before, { expect: [sum] });
       // Run 2: killed while the restored server starts (the restore tool completed) → Finish.
       const before2 = await snapshot(stack);
-      const k2 = await killedAt(stack, /^step: (Waiting until PostgreSQL accepts connections|Starting PostgreSQL)/);
+      const k2 = await killedAt(
+        stack,
+        'restore-pgbackrest-latest',
+        {},
+        /^step: (Waiting until PostgreSQL accepts connections|Starting PostgreSQL)/,
+      );
       if (k2.killedAt === undefined)
         throw new Error(`phase 1 never reached the server start: ${k2.said.slice(-3).join(' / ')}`);
       const seen2 = await findRestoreJournals(volumes);

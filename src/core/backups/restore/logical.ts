@@ -33,5 +33,12 @@ export {
 } from './logical/dumpall-script';
 export { restoreDump } from './logical/dump';
 export { dropHalfRestoredDatabases, HALF_RESTORED_MARK } from './logical/half-restored';
-export { putBackKeptAsideDatabases, KEPT_ASIDE_MARK } from './logical/kept-aside';
+export {
+  describeLogical,
+  interruptedLogicalRestores,
+  KEPT_ASIDE_MARK,
+  putBackKeptAsideDatabases,
+  rollBackKeptAside,
+  type InterruptedLogicalRestore,
+} from './logical/kept-aside';
 export { restoreDumpAll, type DumpAllRestoreResult } from './logical/dumpall';

@@ -67,30 +67,16 @@ export function holdNewDatabase(db: string): () => void {
 /** A restore of this process holds `db` now. */
 export const isHeld = (db: string): boolean => runningHere.has(db);
 
+/** A restore of this process is working on `db` now (held with holdNewDatabase). */
+export const heldHere = (db: string): boolean => runningHere.has(db);
+
 /**
  * Drops every database marked half-restored whose restore is over (said in the output, one line each). Returns the
  * names dropped. Throws when the server cannot be asked.
  */
 export async function dropHalfRestoredDatabases(t: LogicalTarget, ctx: RestoreContext): Promise<string[]> {
-  const rows = await psqlQuery(
-    t.rt,
-    { ...ctx, line: () => undefined },
-    t.conn,
-    "SELECT datname || '|' || shobj_description(oid, 'pg_database') FROM pg_database " +
-      `WHERE shobj_description(oid, 'pg_database') LIKE ${sqlLiteral(`${HALF_RESTORED_MARK}%`)}`,
-    { signal: null },
-  );
   const dropped: string[] = [];
-  for (const row of rows) {
-    const at = row.indexOf('|');
-    if (at < 0) continue;
-    const db = row.slice(0, at);
-    let mark: HalfRestoredMark;
-    try {
-      mark = JSON.parse(row.slice(at + 1 + HALF_RESTORED_MARK.length)) as HalfRestoredMark;
-    } catch {
-      continue;
-    }
+  for (const { db, mark } of await halfRestored(t, ctx)) {
     if (runningHere.has(db) || !abandoned(mark)) continue;
     ctx.step(`Dropping ${db}, half restored from ${mark.file} (restore started ${mark.started})`);
     try {
@@ -124,4 +110,33 @@ export async function liveHalfRestore(
   } catch {
     return undefined;
   }
+}
+
+/** Every database marked half-restored, with its mark. */
+export async function halfRestored(
+  t: LogicalTarget,
+  ctx: RestoreContext,
+): Promise<{ db: string; mark: HalfRestoredMark }[]> {
+  const rows = await psqlQuery(
+    t.rt,
+    { ...ctx, line: () => undefined },
+    t.conn,
+    "SELECT datname || '|' || shobj_description(oid, 'pg_database') FROM pg_database " +
+      `WHERE shobj_description(oid, 'pg_database') LIKE ${sqlLiteral(`${HALF_RESTORED_MARK}%`)}`,
+    { signal: null },
+  );
+  const out: { db: string; mark: HalfRestoredMark }[] = [];
+  for (const row of rows) {
+    const at = row.indexOf('|');
+    if (at < 0) continue;
+    try {
+      out.push({
+        db: row.slice(0, at),
+        mark: JSON.parse(row.slice(at + 1 + HALF_RESTORED_MARK.length)) as HalfRestoredMark,
+      });
+    } catch {
+      // Not ours after all.
+    }
+  }
+  return out;
 }

@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import { errorText } from '../../../format';
 import { backupInvalid, psqlQuery, sqlIdent, sqlLiteral, type RestoreContext, type ServerConnection } from '../run';
-import { abandoned, holdNewDatabase, isHeld } from './half-restored';
+import { abandoned, halfRestored, holdNewDatabase, isHeld, type HalfRestoredMark } from './half-restored';
 import { restartTimescaleWorkers } from './server';
 import type { LogicalTarget } from './types';
 
@@ -157,4 +157,46 @@ export async function putBackKeptAsideDatabases(t: LogicalTarget, ctx: RestoreCo
     }
   }
   return back;
+}
+
+/** Recover Interrupted Restore's Roll back of the pg_dumpall restores whose window died (putBackKeptAsideDatabases). */
+export const rollBackKeptAside = putBackKeptAsideDatabases;
+
+/** A logical restore whose window died, as the next activation finds it in the server (its marks). */
+export interface InterruptedLogicalRestore {
+  readonly kind: 'half-restored' | 'kept-aside';
+  /** The database that carries the mark (the half-restored new one, or the copy kept aside). */
+  readonly database: string;
+  readonly mark: HalfRestoredMark | KeptAsideMark;
+  /** What Roll back does, in a sentence. */
+  readonly rollBack: string;
+}
+
+/** The marks of logical restores that are over (their process is gone) and were never finished nor rolled back. */
+export async function interruptedLogicalRestores(
+  t: LogicalTarget,
+  ctx: RestoreContext,
+): Promise<InterruptedLogicalRestore[]> {
+  const out: InterruptedLogicalRestore[] = [];
+  for (const { db, mark } of await halfRestored(t, ctx))
+    if (!isHeld(db) && abandoned(mark))
+      out.push({ kind: 'half-restored', database: db, mark, rollBack: `drop the half-restored database ${db}` });
+  for (const { current, mark } of await marked(t, { ...t.conn, database: 'postgres' }, ctx))
+    if (current !== mark.db && !running(mark))
+      out.push({
+        kind: 'kept-aside',
+        database: current,
+        mark,
+        rollBack: `put ${mark.db} back from ${current} (what the pg_dumpall restore made under that name is dropped)`,
+      });
+  return out;
+}
+
+/** One line per interrupted logical restore (Show What Happened). */
+export function describeLogical(r: InterruptedLogicalRestore): string {
+  return r.kind === 'half-restored'
+    ? `A pg_dump restore of ${r.mark.file} into the new database ${r.database} started ${r.mark.started} did not finish ` +
+        `(its process ${r.mark.owner.pid} on ${r.mark.owner.host} is gone). Roll back: ${r.rollBack}.`
+    : `A pg_dumpall restore of ${r.mark.file} started ${r.mark.started} did not finish (its process ${r.mark.owner.pid} ` +
+        `on ${r.mark.owner.host} is gone); it kept the previous database aside as ${r.database}. Roll back: ${r.rollBack}.`;
 }
