@@ -220,6 +220,15 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
   ];
   const run = [...argv.slice(0, argv.indexOf('-D') + 1), partial, ...argv.slice(argv.indexOf('-D') + 2)];
   await runChecked(t.runtime, ['mkdir', '-p', runtimeDir], { signal: ctx.signal });
+  // The `.partial` folder is claimed first (mkdir fails when it exists): a second window starting in the same second
+  // is refused instead of writing into (and, failing, removing) the first one's folder.
+  const claim = await t.runtime.run(['mkdir', '-m', '0700', '--', partial], { signal: ctx.signal });
+  if (claim.exitCode !== 0)
+    throw new OpsError(
+      'busy',
+      `Another pg_basebackup is writing ${partial} (${t.runtime.description}; started in the same second, in another ` +
+        `window?): nothing was written. Wait for it to finish, then back up again.`,
+    );
   await runWritingPartial(
     t,
     run,

@@ -87,7 +87,7 @@ async function target(
   return { t: { rt: site.rt, dataDir: site.dataDir, conn: site.conn }, volumes: sc.stack.dbService?.volumes ?? [] };
 }
 
-const quiet = { step: () => undefined, line: () => undefined };
+export const quiet = { step: () => undefined, line: () => undefined };
 
 export const restoreHostKilled: CellDef = {
   row: 'restore-pgbackrest-latest',
@@ -169,14 +169,14 @@ export const restoreHostKilled: CellDef = {
 };
 
 /** The source a postgres-killed cell restores: prepared after the checksum rows, before the marker row. */
-interface KilledSource {
+export interface KilledSource {
   readonly row: 'restore-pgbackrest-latest' | 'restore-basebackup';
   readonly what: string;
   /** Takes the backup; returns the restore to run (through the core the command handler calls) and a clean-up. */
   prepare(stack: Stack): Promise<{ restore: (ctx: RestoreContext) => Promise<unknown>; cleanUp: () => void }>;
 }
 
-const PGBACKREST_LATEST: KilledSource = {
+export const PGBACKREST_LATEST: KilledSource = {
   row: 'restore-pgbackrest-latest',
   what: 'pgBackRest restore (latest)',
   async prepare(stack) {
@@ -188,7 +188,7 @@ const PGBACKREST_LATEST: KilledSource = {
   },
 };
 
-const BASE_BACKUP: KilledSource = {
+export const BASE_BACKUP: KilledSource = {
   row: 'restore-basebackup',
   what: 'pg_basebackup restore',
   async prepare(stack) {

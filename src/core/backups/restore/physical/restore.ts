@@ -52,6 +52,7 @@ import {
 import { verifySource, type VerifiedSource } from './verify';
 import { markRestored } from './finish';
 import { restoreDiskFullOr } from './disk-full';
+import { recoverOntoNewTimeline, resetRecoverySettings } from './new-timeline';
 import { OpsError } from '../../../errors/error';
 
 /** What the phases of one physical restore share. */
@@ -72,6 +73,8 @@ interface PhysicalRun {
   databases: string[];
   /** pgBackRest: this restore's recovery options and what they set up (physical/recovery.ts). */
   recovery?: RecoveryRun;
+  /** pg_basebackup: the restored server recovers onto a new timeline (physical/new-timeline.ts). */
+  newTimeline?: boolean;
 }
 
 const pgbackrest = (s: PhysicalRun) => s.src.kind === 'pgbackrest';
@@ -195,14 +198,20 @@ const restoreData: Phase<PhysicalRun> = {
       });
       return;
     }
-    ctx.step(`Extracting ${posix.basename(v!.base!)}`);
-    await runTool(t, ctx, pidFile, ['tar', '-xf', v!.base!, '-C', t.dataDir]);
-    if (v!.wal) {
-      ctx.step(`Extracting ${posix.basename(v!.wal)}`);
-      await runLoggedChecked(t.rt, ctx, ['mkdir', '-p', '-m', '0700', '--', posix.join(t.dataDir, 'pg_wal')]);
-      await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
+    // tar's own error names a full disk ("No space left on device"): said by name, with the free space (disk-full.ts).
+    try {
+      ctx.step(`Extracting ${posix.basename(v!.base!)}`);
+      await runTool(t, ctx, pidFile, ['tar', '-xf', v!.base!, '-C', t.dataDir]);
+      if (v!.wal) {
+        ctx.step(`Extracting ${posix.basename(v!.wal)}`);
+        await runLoggedChecked(t.rt, ctx, ['mkdir', '-p', '-m', '0700', '--', posix.join(t.dataDir, 'pg_wal')]);
+        await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
+      }
+    } catch (e) {
+      throw await restoreDiskFullOr(e, t, [], v!.sizeBytes);
     }
     await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', t.dataDir]);
+    s.newTimeline = await recoverOntoNewTimeline(t, ctx);
     s.journal = await markRestored(t, ctx, s.journal!, {});
   },
   undo: async (s, ctx) => {
@@ -241,6 +250,7 @@ const start: Phase<PhysicalRun> = {
     } catch (e) {
       throw (await recoveryStopped(s.recovery)) ?? e;
     }
+    if (s.newTimeline) await resetRecoverySettings(s.t, uncancellable(ctx));
     if (s.v?.newestWal) await proveRecoveryEnd(s.t.rt, s.t.conn, ctx, s.v.newestWal);
     await finishRecovery(s.recovery, uncancellable(ctx), s.t.conn);
     if (s.leaveRunning)
