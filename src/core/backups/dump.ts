@@ -20,7 +20,7 @@
  * Credentials: in the container, the local socket (trust) with `-U <POSTGRES_USER>`; on this machine
  * PGPASSWORD goes in the tool's environment. Never in argv.
  */
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { runChecked } from '../runtime';
 import { writeSidecar, type BackupSidecar } from './sidecar';
@@ -194,6 +194,16 @@ async function timescaleSectionsOf(path: string): Promise<string[]> {
     .map((x) => x.database);
 }
 
+/**
+ * Removes a failed pg_basebackup's `.partial` folder where it was written; when the runtime cannot (the engine
+ * restarted or went away meanwhile), on this machine when the folder shows here (the mounted backups folder).
+ */
+async function removePartialFolder(t: ManualBackupTarget, rtPartial: string, hostPartial: string): Promise<void> {
+  const r = await t.runtime.run(['rm', '-rf', '--', rtPartial]).catch(() => undefined);
+  if (r?.exitCode === 0) return;
+  await rm(hostPartial, { recursive: true, force: true }).catch(() => undefined);
+}
+
 /** pg_basebackup of the cluster: tar format, gzip, WAL streamed (`-Ft -z -X stream`), as the guide does. */
 export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunContext = {}): Promise<ManualBackupResult> {
   const created = ctx.now ?? new Date();
@@ -234,7 +244,7 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
     run,
     ctx,
     async () => void (await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env })),
-    () => t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined),
+    () => removePartialFolder(t, partial, join(t.hostDir, `${name}.partial`)),
   ).catch(async (e: unknown) => {
     throw await diskFullOr(e, 'pg_basebackup', {
       runtime: t.runtime,
