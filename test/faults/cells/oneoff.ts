@@ -7,13 +7,12 @@
  */
 import { startStack, type Stack } from '../../support/stack';
 import { settle, type CellEnv, type Ended } from '../cell';
-import { fireOfeliaJob, ofeliaJobs, until } from '../inject';
+import { fireOfeliaJob, ofeliaJobs } from '../inject';
 import { faultOps } from '../ops';
 import {
   dataDiskFullRun,
   killPostmasterInOneOff,
   makePid1,
-  oneOffsLeft,
   quietCtx,
   restoreCell,
   rollBackAsCommand,
@@ -21,7 +20,6 @@ import {
   type RestoreCellRun,
 } from '../physical-support';
 import { PGBACKREST_LATEST } from './restores-killed';
-import { run } from '../../support/proc';
 import type { ColumnId } from '../table';
 import { errorText } from '../../../src/core/format';
 
@@ -128,20 +126,6 @@ export const oneOffPostgresKilled = oneOffCell({
     return {
       stack,
       async fault() {
-        await until(
-          'the restored postmaster in the one-off container',
-          async () => {
-            const [c] = await oneOffsLeft(stack);
-            if (!c) return false;
-            const r = await run(
-              'docker',
-              ['exec', c.split(' ')[0]!, 'sh', '-c', 'kill -0 "$(head -1 /home/postgres/pgdata/data/postmaster.pid)"'],
-              { env: stack.dockerEnv, reject: false },
-            );
-            return r.exitCode === 0;
-          },
-          60_000,
-        );
         killed = await killPostmasterInOneOff(stack);
       },
       async judge(ended, problems) {
