@@ -63,7 +63,22 @@ export async function stackOnThrowawayWhenFree(
 
 /** One-off restore containers of the stack's database container still there (running or not). */
 export async function oneOffsLeft(stack: Stack): Promise<string[]> {
-  const id = await stack.containerId('timescaledb');
+  // The service's container by its compose labels, running or not (it is stopped while a one-off restores).
+  const svc = await run(
+    'docker',
+    [
+      'ps',
+      '-aq',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project=${stack.projectName}`,
+      '--filter',
+      'label=com.docker.compose.service=timescaledb',
+    ],
+    { env: stack.dockerEnv },
+  );
+  const id = svc.stdout.trim().split('\n')[0];
+  if (!id) throw new Error(`no timescaledb container in project ${stack.projectName}`);
   const r = await run(
     'docker',
     ['ps', '-a', '--no-trunc', '--filter', `label=${ONEOFF_LABEL}=${id}`, '--format', '{{.ID}} {{.Status}}'],
