@@ -52,7 +52,6 @@ import {
 import { verifySource, type VerifiedSource } from './verify';
 import { markRestored } from './finish';
 import { restoreDiskFullOr } from './disk-full';
-import { recoverOntoNewTimeline, resetRecoverySettings } from './new-timeline';
 import { OpsError } from '../../../errors/error';
 
 /** What the phases of one physical restore share. */
@@ -73,8 +72,6 @@ interface PhysicalRun {
   databases: string[];
   /** pgBackRest: this restore's recovery options and what they set up (physical/recovery.ts). */
   recovery?: RecoveryRun;
-  /** pg_basebackup: the restored server recovers onto a new timeline (physical/new-timeline.ts). */
-  newTimeline?: boolean;
 }
 
 const pgbackrest = (s: PhysicalRun) => s.src.kind === 'pgbackrest';
@@ -211,7 +208,6 @@ const restoreData: Phase<PhysicalRun> = {
       throw await restoreDiskFullOr(e, t, [], v!.sizeBytes);
     }
     await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', t.dataDir]);
-    s.newTimeline = await recoverOntoNewTimeline(t, ctx);
     s.journal = await markRestored(t, ctx, s.journal!, {});
   },
   undo: async (s, ctx) => {
@@ -250,7 +246,6 @@ const start: Phase<PhysicalRun> = {
     } catch (e) {
       throw (await recoveryStopped(s.recovery)) ?? e;
     }
-    if (s.newTimeline) await resetRecoverySettings(s.t, uncancellable(ctx));
     if (s.v?.newestWal) await proveRecoveryEnd(s.t.rt, s.t.conn, ctx, s.v.newestWal);
     await finishRecovery(s.recovery, uncancellable(ctx), s.t.conn);
     if (s.leaveRunning)
