@@ -105,6 +105,26 @@ import {
   revertDataDiskFull,
   revertEngineRestarted,
 } from './cells/migrations-mb';
+// f29bb: the one-off container restore, pg_basebackup restore and pg_basebackup backup cells.
+import {
+  oneOffDataDiskFull,
+  oneOffEngineRestarted,
+  oneOffLocked,
+  oneOffPostgresKilled,
+  oneOffSecondWindow,
+} from './cells/oneoff';
+import {
+  baseBackupRestoreDataDiskFull,
+  baseBackupRestoreEngineRestarted,
+  baseBackupRestoreLocked,
+} from './cells/basebackup-restore';
+import {
+  baseBackupDataDiskFull,
+  baseBackupEngineRestarted,
+  baseBackupLocked,
+  baseBackupPostgresKilled,
+  baseBackupSecondWindow,
+} from './cells/basebackup-backup';
 
 export const CELLS: readonly CellDef[] = [
   dumpDiskFull,
@@ -189,6 +209,20 @@ export const CELLS: readonly CellDef[] = [
   dumpAllHostKilled,
   baseBackupHostKilled,
   drillHostKilled,
+  // f29bb
+  oneOffEngineRestarted,
+  oneOffDataDiskFull,
+  oneOffPostgresKilled,
+  oneOffLocked,
+  oneOffSecondWindow,
+  baseBackupRestoreEngineRestarted,
+  baseBackupRestoreDataDiskFull,
+  baseBackupRestoreLocked,
+  baseBackupEngineRestarted,
+  baseBackupDataDiskFull,
+  baseBackupPostgresKilled,
+  baseBackupLocked,
+  baseBackupSecondWindow,
 ];
 
 /** Fault columns with cells but none in the CI subset, and why. */

@@ -20,7 +20,7 @@
  * Credentials: in the container, the local socket (trust) with `-U <POSTGRES_USER>`; on this machine
  * PGPASSWORD goes in the tool's environment. Never in argv.
  */
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { runChecked } from '../runtime';
 import { writeSidecar, type BackupSidecar } from './sidecar';
@@ -195,6 +195,16 @@ async function timescaleSectionsOf(path: string): Promise<string[]> {
     .map((x) => x.database);
 }
 
+/**
+ * Removes a failed pg_basebackup's `.partial` folder where it was written; when the runtime cannot (the engine
+ * restarted or went away meanwhile), on this machine when the folder shows here (the mounted backups folder).
+ */
+async function removePartialFolder(t: ManualBackupTarget, rtPartial: string, hostPartial: string): Promise<void> {
+  const r = await t.runtime.run(['rm', '-rf', '--', rtPartial]).catch(() => undefined);
+  if (r?.exitCode === 0) return;
+  await rm(hostPartial, { recursive: true, force: true }).catch(() => undefined);
+}
+
 /** pg_basebackup of the cluster: tar format, gzip, WAL streamed (`-Ft -z -X stream`), as the guide does. */
 export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunContext = {}): Promise<ManualBackupResult> {
   const created = ctx.now ?? new Date();
@@ -222,13 +232,23 @@ export async function createBaseBackup(t: ManualBackupTarget, ctx: BackupRunCont
   const run = [...argv.slice(0, argv.indexOf('-D') + 1), partial, ...argv.slice(argv.indexOf('-D') + 2)];
   await runChecked(t.runtime, ['mkdir', '-p', runtimeDir], { signal: ctx.signal });
   await sweepAbandonedPartials(t, (l) => ctx.onLine?.(l));
+  // The `.partial` folder is claimed first (mkdir fails when it exists): a second window starting in the same second
+  // is refused instead of writing into (and, failing, removing) the first one's folder.
+  const claim = await t.runtime.run(['mkdir', '-m', '0700', '--', partial], { signal: ctx.signal });
+  if (claim.exitCode !== 0)
+    throw new OpsError(
+      'busy',
+      `Another pg_basebackup is writing ${partial} (${t.runtime.description}; started in the same second, in another ` +
+        `window?): nothing was written. Wait for it to finish, then back up again.`,
+    );
+  // Then its owner (dump-owner.ts): a window that dies leaves a partial the next load sweeps once its process is gone.
   const release = await claimPartial(t.hostDir, name);
   await runWritingPartial(
     t,
     run,
     ctx,
     async () => void (await runChecked(t.runtime, ['mv', '-T', partial, target], { env: t.env })),
-    () => t.runtime.run(['rm', '-rf', '--', partial]).catch(() => undefined),
+    () => removePartialFolder(t, partial, join(t.hostDir, `${name}.partial`)),
   )
     .finally(release)
     .catch(async (e: unknown) => {

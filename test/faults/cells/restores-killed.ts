@@ -127,7 +127,10 @@ export interface KilledSource {
   readonly row: RowId;
   readonly what: string;
   /** Writes the state and takes the backup; returns the restore to run (through the core the command handler calls). */
-  prepare(stack: Stack): Promise<{
+  prepare(
+    stack: Stack,
+    rows?: number,
+  ): Promise<{
     restore: (ctx: RestoreContext) => Promise<unknown>;
     cleanUp: () => void;
     expect: Expectation;
@@ -138,17 +141,17 @@ export interface KilledSource {
 export const pgbackrestSource = (target: RestoreTarget): KilledSource => ({
   row: ROW_OF[target],
   what: TARGET_WORDS[target],
-  async prepare(stack) {
-    const p = await prepareRestore(stack, target);
+  async prepare(stack, rows) {
+    const p = await prepareRestore(stack, target, rows);
     return { restore: (ctx) => runRestore(stack, p, ctx), cleanUp: () => undefined, expect: p };
   },
 });
 
-const BASE_BACKUP: KilledSource = {
+export const BASE_BACKUP: KilledSource = {
   row: 'restore-basebackup',
   what: 'pg_basebackup restore',
-  async prepare(stack) {
-    const base = await writeChecksum(stack, { rows: 20_000 });
+  async prepare(stack, rows = 20_000) {
+    const base = await writeChecksum(stack, { rows });
     const ops = faultOps(stack);
     const b = await ops.baseBackup({});
     await writeMarker(stack);
@@ -252,7 +255,10 @@ export function postgresKilledCell(src: KilledSource): CellDef {
   };
 }
 
-export const restorePostgresKilled = postgresKilledCell(pgbackrestSource('latest'));
+/** The latest state (the one-off container cells restore it). */
+export const PGBACKREST_LATEST: KilledSource = pgbackrestSource('latest');
+
+export const restorePostgresKilled = postgresKilledCell(PGBACKREST_LATEST);
 export const baseBackupRestorePostgresKilled = postgresKilledCell(BASE_BACKUP);
 
 export const baseBackupRestoreSecondWindow: CellDef = {

@@ -12,7 +12,9 @@ import { ContainerRuntime, type ToolRuntime } from '../../runtime';
 import type { StackContext } from '../../stack/context';
 import type { StackConfig, VolumeMount } from '../../infra';
 import { readSite, type Site, type SiteSettings } from '../../stack/site';
-import { postgresIsPid1 } from './oneoff';
+import { ONEOFF_LABEL, postgresIsPid1 } from './oneoff';
+import { restoreInProgress } from '../../errors/backups';
+import { isKind } from '../../errors/error';
 import type { ServerConnection } from './run';
 import type { RestoreJournal } from './physical';
 
@@ -101,9 +103,29 @@ export function serverConnectionOf(ctx: StackContext): ServerConnection {
   };
 }
 
+/**
+ * The database container is stopped because another window restores in a one-off container on its data (PostgreSQL
+ * is PID 1): that is said, instead of "start it first", which would start PostgreSQL on the half-restored data.
+ */
+async function refuseWhileOneOffRestores(ctx: StackContext): Promise<void> {
+  const db = await ctx.database();
+  const docker = await ctx.docker();
+  const running = await docker.listContainers({ filters: { label: [`${ONEOFF_LABEL}=${db.id}`] } });
+  if (running.length)
+    throw restoreInProgress(
+      `A restore of ${db.name}'s data is in progress in another window (one-off restore container ` +
+        `${running[0]!.Id.slice(0, 12)}; ${db.name} is stopped meanwhile): nothing was changed. Wait for it to ` +
+        'finish; do not start the container before it has.',
+    );
+}
+
 /** Where a restore of the stack runs (the database container must be running, or the host runtime set). */
 export async function restoreSiteOf(ctx: StackContext): Promise<RestoreSite> {
-  if (ctx.runtimeKind.value === 'container') await ctx.runningDatabase();
+  if (ctx.runtimeKind.value === 'container')
+    await ctx.runningDatabase().catch(async (e: unknown) => {
+      if (isKind(e, 'not-running')) await refuseWhileOneOffRestores(ctx);
+      throw e;
+    });
   const place = await ctx.tools();
   const site = await ctx.site();
   const db = place.runtime === 'container' ? await ctx.database() : undefined;

@@ -33,12 +33,14 @@ export async function restoreDiskFullOr(
   const free = r?.exitCode === 0 ? parseDfAvailable(r.stdoutLines) : undefined;
   if (!said && !(free !== undefined && free < NEARLY_FULL)) return e;
   const line = [...e.stderrTail, ...output].reverse().find((l) => FULL.test(l) || /ERROR/.test(l));
+  // The tool's own line, prefixed with its name unless it already is (tar says "tar: …").
+  const quoted = line && (line.trim().startsWith(`${e.argv[0]}:`) ? line.trim() : `${e.argv[0]}: ${line.trim()}`);
   return new OpsError(
     'tool-failed',
     `Disk full: ${e.argv[0]} ran out of space in ${dir} (${t.rt.description}); ` +
       `${free === undefined ? 'the free space there could not be read' : `${formatBytes(free)} free there when it failed`}` +
       `${needed ? `, the restore needs about ${formatBytes(needed)}` : ''}` +
-      `${line ? ` (${e.argv[0]}: ${line.trim()})` : ` (exit code ${e.exitCode})`}`,
+      `${quoted ? ` (${quoted})` : ` (exit code ${e.exitCode})`}`,
     {
       facts: {
         tool: e.argv[0],

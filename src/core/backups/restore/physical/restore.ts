@@ -195,12 +195,17 @@ const restoreData: Phase<PhysicalRun> = {
       });
       return;
     }
-    ctx.step(`Extracting ${posix.basename(v!.base!)}`);
-    await runTool(t, ctx, pidFile, ['tar', '-xf', v!.base!, '-C', t.dataDir]);
-    if (v!.wal) {
-      ctx.step(`Extracting ${posix.basename(v!.wal)}`);
-      await runLoggedChecked(t.rt, ctx, ['mkdir', '-p', '-m', '0700', '--', posix.join(t.dataDir, 'pg_wal')]);
-      await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
+    // tar's own error names a full disk ("No space left on device"): said by name, with the free space (disk-full.ts).
+    try {
+      ctx.step(`Extracting ${posix.basename(v!.base!)}`);
+      await runTool(t, ctx, pidFile, ['tar', '-xf', v!.base!, '-C', t.dataDir]);
+      if (v!.wal) {
+        ctx.step(`Extracting ${posix.basename(v!.wal)}`);
+        await runLoggedChecked(t.rt, ctx, ['mkdir', '-p', '-m', '0700', '--', posix.join(t.dataDir, 'pg_wal')]);
+        await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
+      }
+    } catch (e) {
+      throw await restoreDiskFullOr(e, t, [], v!.sizeBytes);
     }
     await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', t.dataDir]);
     s.journal = await markRestored(t, ctx, s.journal!, {});
