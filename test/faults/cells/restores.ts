@@ -25,14 +25,17 @@ import type { Stack } from '../../support/stack';
 import type { Outcome } from '../table';
 
 /** The pre-restore copy beside PGDATA is the product's way back, kept on purpose until the user deletes it. */
-const PRE_RESTORE = { pattern: /\/data\.pre-restore-\d{8}_\d{6}$/, why: 'the pre-restore copy, kept as the way back' };
+export const PRE_RESTORE = {
+  pattern: /\/data\.pre-restore-\d{8}_\d{6}$/,
+  why: 'the pre-restore copy, kept as the way back',
+};
 
 /**
  * The state a pgBackRest restore starts from: the checksum table, a full backup holding it (the scheduled
  * job's own command), and an UNLOGGED marker row written after it. A restore brings the marker back empty
  * (unlogged data is never in a backup); the old data, stopped cleanly and put back, still has its row.
  */
-async function backedUp(stack: Stack, rows = 20_000): Promise<Checksum> {
+export async function backedUp(stack: Stack, rows = 20_000): Promise<Checksum> {
   const sum = await writeChecksum(stack, { rows });
   const full = ofeliaJobs(stack).find((j) => /--type=full/.test(j.command));
   if (!full) throw new Error('no pgBackRest full backup job in the compose labels');
@@ -44,7 +47,7 @@ async function backedUp(stack: Stack, rows = 20_000): Promise<Checksum> {
 }
 
 /** 'old state' when the marker row is still there (the old data), 'new state' when the restored data has none. */
-async function markerState(stack: Stack): Promise<'old state' | 'new state'> {
+export async function markerState(stack: Stack): Promise<'old state' | 'new state'> {
   const [t] = await stack.sql<{ n: string | null }>("SELECT to_regclass('fault_marker')::text AS n");
   if (!t?.n) return 'new state';
   const [r] = await stack.sql<{ n: string }>('SELECT count(*)::text AS n FROM fault_marker');
