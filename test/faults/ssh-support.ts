@@ -93,23 +93,30 @@ export async function reconnectAndRecover(ssh: OverSsh): Promise<string> {
   return j ? `rolled back the restore started ${j.started} (one-off container)` : '';
 }
 
-/** Whether a process whose command line matches `pattern` (pgrep -f) runs in the database container. */
-export async function toolRunning(stack: Stack, pattern: string): Promise<boolean> {
-  const r = await stack.exec('timescaledb', ['pgrep', '-f', pattern], { user: 'root', reject: false });
-  return r.exitCode === 0;
+/** The processes whose command line matches `pattern` (pgrep -af) in the database container: "pid argv" lines. */
+export async function toolProcesses(stack: Stack, pattern: string): Promise<string[]> {
+  const r = await stack.exec('timescaledb', ['pgrep', '-af', pattern], { user: 'root', reject: false });
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
 }
+
+export const toolRunning = async (stack: Stack, pattern: string): Promise<boolean> =>
+  (await toolProcesses(stack, pattern)).length > 0;
 
 /**
  * Waits (at most `ms`) until no process matching `pattern` runs in the database container: a tool the
- * product started there keeps running when the SSH connection drops. Returns the seconds it still ran.
+ * product started there keeps running when the SSH connection drops. Returns how long it still ran, and
+ * which processes those were.
  */
-export async function toolEnded(stack: Stack, pattern: string, ms = 300_000): Promise<number> {
+export async function toolEnded(stack: Stack, pattern: string, ms = 300_000): Promise<{ s: number; seen: string[] }> {
   const t0 = Date.now();
-  while (await toolRunning(stack, pattern).catch(() => false)) {
+  const seen = new Set<string>();
+  for (;;) {
+    const now = await toolProcesses(stack, pattern).catch(() => []);
+    if (!now.length) return { s: (Date.now() - t0) / 1000, seen: [...seen] };
+    for (const p of now) seen.add(p.slice(0, 160));
     if (Date.now() - t0 > ms) throw new Error(`"${pattern}" still runs in the container ${ms / 1000} s after the cut`);
     await sleep(500);
   }
-  return (Date.now() - t0) / 1000;
 }
 
 /** Switches to a new WAL segment and waits until pg_stat_archiver says it is archived. */

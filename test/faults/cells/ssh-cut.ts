@@ -107,7 +107,7 @@ function sshCutCell(r: SshCutRow): CellDef {
           problems.push(
             `Recover Interrupted Restore after reconnecting: ${rec.kind === 'error' ? rec.message : 'hung'}`,
           );
-        const ranOn = r.tool ? await toolEnded(stack, r.tool) : 0;
+        const ranOn = r.tool ? await toolEnded(stack, r.tool) : { s: 0, seen: [] };
         await stack.waitForPostgres(180_000).catch(() => undefined);
         const state = await prepared.state().catch(() => undefined);
         let outcome: Outcome = 'FAILED';
@@ -122,6 +122,14 @@ function sshCutCell(r: SshCutRow): CellDef {
           // A new state after an error is right only when the message said the result is unknown (what to check).
           if (state === 'new state' && !/result is unknown/i.test(message))
             problems.push(`the ${r.what} failed but its new state is there: the message says otherwise`);
+          // “Result unknown” and then a claim that nothing changed: the claim must hold.
+          else if (
+            state === 'new state' &&
+            /is unchanged \(|dropped again|previous data is back|nothing was changed/.test(message)
+          )
+            problems.push(
+              `the message says the old state is there, but the ${r.what}'s new state is (the tool ran on)`,
+            );
           if (!/connection|ssh|engine/i.test(message)) bugs.push('the message does not say the connection was lost');
           if (/unknown/i.test(message) && !/check/i.test(message)) bugs.push('“result unknown” without what to check');
         }
@@ -134,7 +142,9 @@ function sshCutCell(r: SshCutRow): CellDef {
           rec.kind === 'ok' && !rec.value ? 'after reconnecting there was nothing to recover' : '',
           r.tool
             ? `${r.tool} ${toolAtCut ? 'ran in the container at the cut' : 'had ended at the cut'}` +
-              (ranOn > 0.5 ? ` and ran on ${ranOn.toFixed(1)} s after the recovery` : '')
+              (ranOn.seen.length
+                ? ` and ran on ${ranOn.s.toFixed(1)} s after the recovery (${ranOn.seen.join('; ')})`
+                : '')
             : '',
         ].filter(Boolean);
         return result({
