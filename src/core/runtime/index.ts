@@ -104,9 +104,6 @@ export async function runPipeline(
     consumed = await rt.run(consumer, { ...opts, stdin: filter });
   } catch (e) {
     consumerError = e;
-    // As a shell's pipe: a consumer gone (failed, or its engine connection lost while it ran) reads no more, so its
-    // unread input goes and the producer ends; else the producer's output waits for a drain that never comes (a hang).
-    filter.destroy();
   }
   await feeding;
   if (consumerError instanceof ToolInputBrokenError && producerError) throw producerError;
