@@ -27,7 +27,7 @@ import { EngineRegistry } from '../../src/core/docker/engines';
 import { readStack } from '../../src/core/infra';
 import { Migrator } from '../../src/core/migrations/migrator';
 import { connect } from '../../src/core/postgres/connection';
-import { resolveStack, type StackContext } from '../../src/core/stack/context';
+import { resolveStack, type StackContext, type StackSettings } from '../../src/core/stack/context';
 import type { Stack } from '../support/stack';
 
 type PgbackrestSource = Extract<PhysicalSource, { kind: 'pgbackrest' }>;
@@ -51,8 +51,15 @@ export interface FaultOps {
   migrator(dir: string): Promise<Migrator>;
 }
 
-export function faultOps(stack: Stack): FaultOps {
-  const environment = { DOCKER_HOST: stack.docker.host };
+/**
+ * `engine`: how the user reaches the stack's engine, when not the bench's own socket (the ssh:// column:
+ * DOCKER_HOST=ssh://… in the environment, the key and known_hosts files in the settings).
+ */
+export function faultOps(
+  stack: Stack,
+  engine?: { readonly env: Record<string, string>; readonly docker?: StackSettings['docker'] },
+): FaultOps {
+  const environment = engine?.env ?? { DOCKER_HOST: stack.docker.host };
   const engines = new EngineRegistry(environment);
   const context = async (migrationsPath?: string): Promise<StackContext> => {
     const s = await readStack(
@@ -61,7 +68,7 @@ export function faultOps(stack: Stack): FaultOps {
       join(stack.infraDir, 'docker-compose.yaml'),
       environment,
     );
-    return resolveStack(s, {}, { engines, processEnv: environment });
+    return resolveStack(s, engine?.docker ? { docker: engine.docker } : {}, { engines, processEnv: environment });
   };
   /** As ui/backups/controller.ts: targetsOf(stack, the tools' runtime, the context's site, the settings). */
   const targets = async (sc?: StackContext) => {

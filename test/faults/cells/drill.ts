@@ -14,13 +14,13 @@ import { afterCheck, snapshot, writeChecksum } from '../check';
 import { broken, result, settle, type CellDef, type CellEnv, type Ended } from '../cell';
 import { stackWithEngineRestart, startAgain } from '../engine';
 import { fireOfeliaJob, ofeliaJobs, triggerAt, until } from '../inject';
-import { faultOps } from '../ops';
+import { faultOps, type FaultOps } from '../ops';
 import type { ColumnId, Outcome } from '../table';
 import { backupLabels } from './backups-full';
 
 /** As ui/commands/drills.ts: the target from the stack context, a drill of the newest set to the latest state. */
-export async function drill(stack: Stack, ctx: RestoreContext): Promise<DrillReport> {
-  const sc = await faultOps(stack).context();
+export async function drill(stack: Stack, ctx: RestoreContext, ops: FaultOps = faultOps(stack)): Promise<DrillReport> {
+  const sc = await ops.context();
   const checks = await drillCheckFiles(sc.stack, [...(sc.settings.drill?.checks ?? [])]);
   return runDrill(await drillTargetOf(sc, { pgbackrest: true, checks }), { kind: 'pgbackrest', target: 'latest' }, ctx);
 }
@@ -70,9 +70,13 @@ interface DrillCell {
   /** The step at which the fault fires. */
   at: RegExp;
   ci?: boolean;
-  stack(
-    env: CellEnv,
-  ): Promise<{ stack: Stack; stop?: () => Promise<void>; fault: (log: (m: string) => void) => Promise<unknown> }>;
+  stack(env: CellEnv): Promise<{
+    stack: Stack;
+    stop?: () => Promise<void>;
+    fault: (log: (m: string) => void) => Promise<unknown>;
+    /** The stack context the drill runs through (default the bench's engine; the ssh:// column's own). */
+    ops?: () => FaultOps;
+  }>;
   recover?(stack: Stack): Promise<void>;
   /** Judges what the fault itself did (a second drill's message, a scheduled job's result); may allow new backup sets. */
   extra?(stack: Stack, ended: Ended<DrillReport>, problems: string[]): Promise<{ note?: string; newSets?: boolean }>;
@@ -80,7 +84,7 @@ interface DrillCell {
   expectPass: boolean;
 }
 
-function drillCell(c: DrillCell): CellDef {
+export function drillCell(c: DrillCell): CellDef {
   return {
     row: 'drill',
     column: c.column,
@@ -100,7 +104,7 @@ function drillCell(c: DrillCell): CellDef {
         const things = await drillThings(stack);
         const before = await snapshot(stack);
         const trig = triggerAt(c.at, () => s.fault(env.log));
-        const op = drill(stack, trig.ctx);
+        const op = drill(stack, trig.ctx, s.ops?.());
         running = op.catch(() => undefined);
         const ended = await settle(op, trig.fired);
         const faultAt = await Promise.race([trig.fired, Promise.resolve(undefined)]);
@@ -173,7 +177,7 @@ function drillCell(c: DrillCell): CellDef {
   };
 }
 
-const RESTORING = /^step: Restoring .* into the scratch container/;
+export const RESTORING = /^step: Restoring .* into the scratch container/;
 const STARTING = /^step: Starting PostgreSQL in the scratch container/;
 
 /** `kill -9` of the oldest postgres process (the postmaster) in the drill's scratch container, once there is one. */

@@ -3,13 +3,24 @@
  *
  *   verify (read only) → create database (when missing; undo: drop it again)
  *   → pre-restore (TimescaleDB: timescaledb_pre_restore(); undo: timescaledb_post_restore())
- *   → restore (pg_restore; `--single-transaction` for an existing database: a failure changes nothing)
+ *   → restore (pg_restore; `--single-transaction` for an existing database: a failure changes nothing; undo: end
+ *     pg_restore's session when it still runs, as after a lost engine connection)
  *
  * then timescaledb_post_restore() once the restore succeeded.
  */
 import { errorText } from '../../../format';
 import { ToolFailedError } from '../../../runtime';
-import { backupInvalid, connEnv, psqlQuery, restoreFailed, runLogged, sqlIdent, type RestoreContext } from '../run';
+import {
+  backupInvalid,
+  connEnv,
+  psqlQuery,
+  restoreFailed,
+  runLogged,
+  sqlIdent,
+  sqlLiteral,
+  type RestoreContext,
+} from '../run';
+import { isKind } from '../../../errors/error';
 import { maskSecrets } from '../../../operations/queue';
 import { PhasesFailedError, runPhases, type Phase } from '../../../operations/phases';
 import { restoreCancelled } from '../../../errors/backups';
@@ -43,6 +54,8 @@ interface DumpRun {
   preRestored: boolean;
   /** Ends this process's hold on the new database's half-restored mark. */
   release?: () => void;
+  /** pg_restore sessions the restore's undo ended (it still ran after the engine connection was lost). */
+  sessionsEnded?: number;
 }
 
 /** The dump is readable, the server has its extensions; says whether TimescaleDB's pre/post_restore apply. */
@@ -185,7 +198,29 @@ const restore: Phase<DumpRun> = {
       );
     }
   },
+  // The engine connection lost mid-restore (docker exec's stream cut): pg_restore still runs in the container.
+  // Its session is ended, so what the failure says is true (one transaction: rolled back, nothing changed).
+  undo: async (s, ctx) => {
+    s.sessionsEnded = await endRestoreSessions(s, ctx).catch(() => undefined);
+  },
+  undoWhenFailed: true,
 };
+
+/** Ends pg_restore's sessions in the run's database (its application_name), waiting up to 10 s for each to end. */
+async function endRestoreSessions(s: DumpRun, ctx: RestoreContext): Promise<number> {
+  const [n] = await psqlQuery(
+    s.t.rt,
+    ctx,
+    s.t.conn,
+    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_stat_activity ` +
+      `WHERE datname = ${sqlLiteral(s.db)} AND application_name = 'pg_restore' AND pid <> pg_backend_pid()`,
+    { signal: null },
+  );
+  const ended = Number(n ?? 0);
+  if (ended > 0)
+    ctx.line(`pg_restore still ran in ${s.db} after the connection to it was lost: its session was ended.`);
+  return ended;
+}
 
 const singleTransaction = (s: DumpRun) => s.o.singleTransaction ?? s.exists;
 
@@ -221,6 +256,8 @@ export async function restoreDump(
     const what = e.cancelled ? 'was cancelled' : `failed (${errorText(e.cause)})`;
     const single = singleTransaction(s);
     const notDropped = e.undoFailures.find((f) => f.phase === 'create database');
+    // The result of a pg_restore whose engine connection was lost is known only when its session was found and ended.
+    const unknown = isKind(e.cause, 'connection-lost') && !s.sessionsEnded;
     const state = s.created
       ? notDropped
         ? `the new database ${s.db} is half restored and could not be dropped yet (${errorText(notDropped.error).split('\n')[0]}): ` +
@@ -228,12 +265,15 @@ export async function restoreDump(
           `by "TimescaleDB Ops: Recover Interrupted Restore"; nothing else changed`
         : `the new database ${s.db} was dropped again`
       : single
-        ? `${s.db} is unchanged (single transaction)`
+        ? unknown
+          ? `${s.db} is unchanged unless pg_restore committed before the connection was lost (no pg_restore session was ` +
+            `left in ${s.db}): check its tables`
+          : `${s.db} is unchanged (single transaction)`
         : `${s.db} may hold part of the dump`;
     const message = `The restore of ${o.file} into ${s.db} ${what}; ${state}.`;
     // A cancel that left the database as it was is a cancel, not a failure.
     if (e.cancelled && (s.created || single)) throw restoreCancelled(message);
-    throw restoreFailed(message, s.created || single, e.cause);
+    throw restoreFailed(message, s.created || (single && !unknown), e.cause);
   }
   try {
     if (s.preRestored) {
