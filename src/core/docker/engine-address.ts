@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { currentContextName, readContext, type DockerContext } from './contexts';
 import { parseSshHost, sshEngineFor, type SshAddress } from './ssh-engine';
-import { EngineConfigError, HostKeyError, SshConnectError } from '../errors/docker';
+import { EngineConfigError } from '../errors/docker';
 import { OpsError } from '../errors/error';
 export { EngineConfigError };
 
@@ -207,11 +207,4 @@ export function engineLabel(target: EngineTarget): string {
   return target.host;
 }
 
-/** True when an error means "the engine is not there" (socket missing, refused, timed out), not a bad request. */
-export function isUnreachable(e: unknown): boolean {
-  const code = (e as { code?: string } | undefined)?.code;
-  if (e instanceof HostKeyError || e instanceof SshConnectError) return true;
-  return ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', 'ENOTFOUND'].includes(
-    code ?? '',
-  );
-}
+export { isUnreachable } from './unreachable';

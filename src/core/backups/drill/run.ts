@@ -17,7 +17,7 @@
  * function a benchmark times.
  */
 import { hostname } from 'node:os';
-import { isUnreachable } from '../../docker/engine-address';
+import { isUnreachable } from '../../docker/unreachable';
 import { OpsError } from '../../errors/error';
 import { errorText } from '../../format';
 import { PhasesFailedError, runPhases, type PhaseTiming } from '../../operations/phases';
