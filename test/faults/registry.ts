@@ -1,260 +1,76 @@
 /**
  * Every cell of the fault matrix that runs, and every cell that cannot happen (with why). A cell in
- * neither list is not written yet (FAULTS.md says so). To add one: write a CellDef in cells/*.ts (see
- * cell.ts) and list it here.
+ * neither list is not written yet (FAULTS.md says so). To add one: export a CellDef from a module of cells/*.ts
+ * (see cell.ts) listed in MODULES.
  */
 import type { CellDef } from './cell';
-import {
-  baseBackupDiskFull,
-  dumpAllDiskFull,
-  dumpDiskFull,
-  dumpEngineRestarted,
-  dumpKilled,
-  dumpSecondWindow,
-} from './cells/backups';
-import {
-  fullBackupDiskFull,
-  fullBackupEngineRestarted,
-  fullBackupKilled,
-  fullBackupLocked,
-  fullBackupSecondWindow,
-} from './cells/backups-full';
-import { drillEngineRestarted, drillKilled, drillLocked, drillSecondWindow } from './cells/drill';
-import {
-  migrateNoTxKilled,
-  migrateTxEngineRestarted,
-  migrateTxKilled,
-  migrateTxSecondWindow,
-  revertKilled,
-  revertSecondWindow,
-} from './cells/migrations';
-import {
-  dumpRestoreKilled,
-  dumpRestoreOverKilled,
-  restoreDataDiskFull,
-  restoreLockedByBackup,
-  restoreSecondWindow,
-} from './cells/restores';
-import {
-  baseBackupRestorePostgresKilled,
-  baseBackupRestoreSecondWindow,
-  restoreHostKilled,
-  restorePostgresKilled,
-} from './cells/restores-killed';
-// f29log: the logical restore rows × engine restarted, disk full (data), second window; pg_dumpall × postgres killed.
-import {
-  logicalDumpNewEngineRestarted,
-  logicalDumpOverEngineRestarted,
-  logicalDumpAllEngineRestarted,
-  logicalDumpNewDiskFull,
-  logicalDumpOverDiskFull,
-  logicalDumpAllDiskFull,
-  logicalDumpAllPostgresKilled,
-  logicalDumpNewSecondWindow,
-  logicalDumpOverSecondWindow,
-  logicalDumpAllSecondWindow,
-} from './cells/logical-restores';
-// f29pt: the point-in-time and xid restore rows, and latest × engine restarted.
-import {
-  latestEngineRestarted,
-  timeDataDiskFull,
-  timeEngineRestarted,
-  timeLockedByBackup,
-  timePostgresKilled,
-  timeSecondWindow,
-  xidDataDiskFull,
-  xidEngineRestarted,
-  xidLockedByBackup,
-  xidPostgresKilled,
-  xidSecondWindow,
-} from './cells/restores-target';
-import {
-  baseBackupRestoreHostKilled,
-  dumpAllRestoreHostKilled,
-  dumpNewHostKilled,
-  dumpOverHostKilled,
-  pitrTimeHostKilled,
-  pitrXidHostKilled,
-} from './cells/host-killed-restores';
-import {
-  baseBackupHostKilled,
-  drillHostKilled,
-  dumpAllHostKilled,
-  dumpHostKilled,
-  fullBackupHostKilled,
-  migrateNoTxHostKilled,
-  migrateTxHostKilled,
-  revertHostKilled,
-} from './cells/host-killed-more';
-import {
-  baseBackupRestoreSshCut,
-  baseBackupSshCut,
-  drillSshCut,
-  dumpAllRestoreSshCut,
-  dumpAllSshCut,
-  dumpRestoreNewSshCut,
-  dumpRestoreOverSshCut,
-  dumpSshCut,
-  fullBackupSshCut,
-  oneOffRestoreSshCut,
-  restoreLatestSshCut,
-  restoreTimeSshCut,
-  restoreXidSshCut,
-} from './cells/ssh-cut';
-import type { Impossible, RowId } from './table';
-// f29mb: migrations, pg_dumpall, data disk full, drill report disk full
-import {
-  dumpAllDataDiskFull,
-  dumpAllEngineRestarted,
-  dumpAllKilled,
-  dumpAllSecondWindow,
-  dumpDataDiskFull,
-  fullBackupDataDiskFull,
-} from './cells/backups-mb';
-import { drillReportDiskFull } from './cells/drill-mb';
-import {
-  migrateNoTxDataDiskFull,
-  migrateNoTxEngineRestarted,
-  migrateNoTxSecondWindow,
-  migrateTxDataDiskFull,
-  revertDataDiskFull,
-  revertEngineRestarted,
-} from './cells/migrations-mb';
-// f29bb: the one-off container restore, pg_basebackup restore and pg_basebackup backup cells.
-import {
-  oneOffDataDiskFull,
-  oneOffEngineRestarted,
-  oneOffLocked,
-  oneOffPostgresKilled,
-  oneOffSecondWindow,
-} from './cells/oneoff';
-import {
-  baseBackupRestoreDataDiskFull,
-  baseBackupRestoreEngineRestarted,
-  baseBackupRestoreLocked,
-} from './cells/basebackup-restore';
-import {
-  baseBackupDataDiskFull,
-  baseBackupEngineRestarted,
-  baseBackupLocked,
-  baseBackupPostgresKilled,
-  baseBackupSecondWindow,
-} from './cells/basebackup-backup';
+import * as backupsCells from './cells/backups';
+import * as backupsFullCells from './cells/backups-full';
+import * as backupsMbCells from './cells/backups-mb';
+import * as basebackupBackupCells from './cells/basebackup-backup';
+import * as basebackupRestoreCells from './cells/basebackup-restore';
+import * as drillCells from './cells/drill';
+import * as drillMbCells from './cells/drill-mb';
+import * as hostKilledMoreCells from './cells/host-killed-more';
+import * as hostKilledRestoresCells from './cells/host-killed-restores';
+import * as logicalRestoresCells from './cells/logical-restores';
+import * as migrationsCells from './cells/migrations';
+import * as migrationsMbCells from './cells/migrations-mb';
+import * as oneoffCells from './cells/oneoff';
+import * as restoresCells from './cells/restores';
+import * as restoresKilledCells from './cells/restores-killed';
+import * as restoresTargetCells from './cells/restores-target';
+import * as sshCutCells from './cells/ssh-cut';
+import { COLUMNS, ROWS, type Impossible, type RowId } from './table';
 
-export const CELLS: readonly CellDef[] = [
-  dumpDiskFull,
-  dumpAllDiskFull,
-  baseBackupDiskFull,
-  dumpEngineRestarted,
-  dumpKilled,
-  dumpSecondWindow,
-  fullBackupKilled,
-  fullBackupLocked,
-  fullBackupSecondWindow,
-  fullBackupDiskFull,
-  fullBackupEngineRestarted,
-  drillKilled,
-  drillLocked,
-  drillSecondWindow,
-  drillEngineRestarted,
-  migrateTxKilled,
-  migrateNoTxKilled,
-  migrateTxSecondWindow,
-  migrateTxEngineRestarted,
-  revertKilled,
-  revertSecondWindow,
-  dumpRestoreKilled,
-  dumpRestoreOverKilled,
-  restoreLockedByBackup,
-  restoreSecondWindow,
-  restoreDataDiskFull,
-  restoreHostKilled,
-  restorePostgresKilled,
-  baseBackupRestorePostgresKilled,
-  baseBackupRestoreSecondWindow,
-  // f29log
-  logicalDumpNewEngineRestarted,
-  logicalDumpOverEngineRestarted,
-  logicalDumpAllEngineRestarted,
-  logicalDumpNewDiskFull,
-  logicalDumpOverDiskFull,
-  logicalDumpAllDiskFull,
-  logicalDumpAllPostgresKilled,
-  logicalDumpNewSecondWindow,
-  logicalDumpOverSecondWindow,
-  logicalDumpAllSecondWindow,
-  // f29pt
-  latestEngineRestarted,
-  timeEngineRestarted,
-  timeDataDiskFull,
-  timePostgresKilled,
-  timeLockedByBackup,
-  timeSecondWindow,
-  xidEngineRestarted,
-  xidDataDiskFull,
-  xidPostgresKilled,
-  xidLockedByBackup,
-  xidSecondWindow,
-  // f29mb
-  migrateTxDataDiskFull,
-  migrateNoTxEngineRestarted,
-  migrateNoTxDataDiskFull,
-  migrateNoTxSecondWindow,
-  revertEngineRestarted,
-  revertDataDiskFull,
-  fullBackupDataDiskFull,
-  dumpDataDiskFull,
-  dumpAllEngineRestarted,
-  dumpAllDataDiskFull,
-  dumpAllKilled,
-  dumpAllSecondWindow,
-  drillReportDiskFull,
-  // f29host: the "extension host killed" column (two-phase, host-killed-support.ts).
-  pitrTimeHostKilled,
-  pitrXidHostKilled,
-  baseBackupRestoreHostKilled,
-  dumpNewHostKilled,
-  dumpOverHostKilled,
-  dumpAllRestoreHostKilled,
-  // In the CI subset: the cheapest cell of its column (the kill lands inside the migration's transaction).
-  { ...migrateTxHostKilled, ci: true },
-  migrateNoTxHostKilled,
-  revertHostKilled,
-  fullBackupHostKilled,
-  dumpHostKilled,
-  dumpAllHostKilled,
-  baseBackupHostKilled,
-  drillHostKilled,
-  // f29bb
-  oneOffEngineRestarted,
-  oneOffDataDiskFull,
-  oneOffPostgresKilled,
-  oneOffLocked,
-  oneOffSecondWindow,
-  baseBackupRestoreEngineRestarted,
-  baseBackupRestoreDataDiskFull,
-  baseBackupRestoreLocked,
-  baseBackupEngineRestarted,
-  baseBackupDataDiskFull,
-  baseBackupPostgresKilled,
-  baseBackupLocked,
-  baseBackupSecondWindow,
-  // ssh:// connection cut (cells/ssh-cut.ts)
-  restoreLatestSshCut,
-  restoreTimeSshCut,
-  restoreXidSshCut,
-  baseBackupRestoreSshCut,
-  // In the CI subset: the cheapest cell of its column (the cut lands while pg_restore runs in the container).
-  { ...dumpRestoreNewSshCut, ci: true },
-  dumpRestoreOverSshCut,
-  dumpAllRestoreSshCut,
-  oneOffRestoreSshCut,
-  fullBackupSshCut,
-  dumpSshCut,
-  dumpAllSshCut,
-  baseBackupSshCut,
-  drillSshCut,
+/** Every module of cells: each CellDef it exports is a cell of the matrix. */
+const MODULES: readonly Record<string, unknown>[] = [
+  backupsCells,
+  backupsFullCells,
+  backupsMbCells,
+  basebackupBackupCells,
+  basebackupRestoreCells,
+  drillCells,
+  drillMbCells,
+  hostKilledMoreCells,
+  hostKilledRestoresCells,
+  logicalRestoresCells,
+  migrationsCells,
+  migrationsMbCells,
+  oneoffCells,
+  restoresCells,
+  restoresKilledCells,
+  restoresTargetCells,
+  sshCutCells,
 ];
+
+const isCell = (x: unknown): x is CellDef =>
+  typeof x === 'object' &&
+  x !== null &&
+  typeof (x as CellDef).row === 'string' &&
+  typeof (x as CellDef).column === 'string' &&
+  typeof (x as CellDef).run === 'function';
+
+/**
+ * Cells in the CI subset besides those their module marks `ci`: the cheapest of their column (Run Pending killed
+ * inside its migration's transaction; the ssh:// cut while pg_restore runs in the container).
+ */
+const ALSO_IN_CI = new Set(['migrate-tx:host-killed', 'restore-dump-new:ssh-cut']);
+
+const order = (c: CellDef) =>
+  ROWS.findIndex((r) => r.id === c.row) * COLUMNS.length + COLUMNS.findIndex((k) => k.id === c.column);
+
+/** Every cell, in the table's order (rows, then columns); two cells of one row and column are a mistake. */
+export const CELLS: readonly CellDef[] = MODULES.flatMap((m) => Object.values(m).filter(isCell))
+  .map((c) => (ALSO_IN_CI.has(`${c.row}:${c.column}`) ? { ...c, ci: true } : c))
+  .sort((a, b) => order(a) - order(b));
+
+const seen = new Set<string>();
+for (const c of CELLS) {
+  const key = `${c.row}:${c.column}`;
+  if (seen.has(key)) throw new Error(`fault matrix: two cells for ${key} (test/faults/cells)`);
+  seen.add(key);
+}
 
 /** Fault columns with cells but none in the CI subset, and why (none: every column has a cell there). */
 export const CI_EXCLUDED: ReadonlyArray<{ readonly column: Impossible['column']; readonly why: string }> = [];
