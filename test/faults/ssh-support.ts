@@ -9,7 +9,7 @@
  */
 import type { PhysicalRestoreResult } from '../../src/core/backups/restore/physical';
 import { recoverInterruptedRestore, restorePhysical } from '../../src/core/backups/restore/physical';
-import { dropHalfRestoredDatabases, restoreDumpAll } from '../../src/core/backups/restore/logical';
+import { dropHalfRestoredDatabases, restoreDumpAll, rollBackKeptAside } from '../../src/core/backups/restore/logical';
 import type { DumpAllRestoreResult } from '../../src/core/backups/restore/logical';
 import { recoverInOneOff } from '../../src/core/backups/restore/oneoff';
 import type { RestoreContext } from '../../src/core/backups/restore/run';
@@ -68,7 +68,8 @@ export async function restoreDumpAllFile(
 /**
  * The user's next step after the cut: the window opened again (the SSH connections of this process closed,
  * a fresh stack context), then Recover Interrupted Restore as tsdbOps.restore.recover { action: 'rollback' }
- * runs it. Returns what it did, in a line ('' when there was nothing to recover).
+ * runs it (the journal beside PGDATA, the half-restored databases, the databases kept aside). Returns what it did,
+ * in a line ('' when there was nothing to recover).
  */
 export async function reconnectAndRecover(ssh: OverSsh): Promise<string> {
   disposeSshEngines();
@@ -79,9 +80,12 @@ export async function reconnectAndRecover(ssh: OverSsh): Promise<string> {
     const t = { rt: place.tools, dataDir: site.dataDir, conn };
     const j = await recoverInterruptedRestore(t, quiet);
     const dropped = await dropHalfRestoredDatabases(t, quiet).catch(() => []);
+    // As tsdbOps.restore.recover's Roll back: the databases an interrupted pg_dumpall restore kept aside go back too.
+    const back = await rollBackKeptAside(t, quiet).catch(() => []);
     return [
       j ? `rolled back the restore started ${j.started}` : '',
       dropped.length ? `dropped the half-restored ${dropped.join(', ')}` : '',
+      back.length ? `put back the kept-aside ${back.join(', ')}` : '',
     ]
       .filter(Boolean)
       .join('; ');

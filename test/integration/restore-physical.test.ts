@@ -308,6 +308,37 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     assert.equal(await recoverInterruptedRestore(target, ctx()), undefined, 'nothing left to recover');
   });
 
+  it('a container restarted while pgbackrest restore runs comes back on the previous data (never an initdb); Roll back cleans up', async () => {
+    const expected = await values();
+    const id = await stack!.containerId('timescaledb');
+    let restarted: Promise<unknown> | undefined;
+    // The restart at the restore tool's first line: the entrypoint runs again, as after an engine restart.
+    const e = await restorePhysical(
+      target,
+      { kind: 'pgbackrest', stanza: 'db' },
+      ctx(undefined, (l) => {
+        if (!restarted && l.startsWith('$ pgbackrest') && l.endsWith(' restore'))
+          restarted = client.getContainer(id).restart({ t: 0 });
+      }),
+    ).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    assert.ok(restarted, 'the container was restarted during the restore');
+    await restarted;
+    assert.ok(e instanceof Error, 'the restore did not say done');
+    await stack!.waitForPostgres(180_000);
+    assert.deepEqual(await values(), expected, 'the container started the previous data');
+    await recoverInterruptedRestore(target, ctx());
+    const left = await stack!.exec('timescaledb', ['sh', '-c', 'ls -d "$0".restoring-* 2>/dev/null', DATA], {
+      reject: false,
+    });
+    assert.equal(left.stdout.trim(), '', 'the staging folder is gone');
+    await noJournal();
+    assert.equal(await serverState(target, ctx()), 'running');
+    assert.deepEqual(await values(), expected);
+  });
+
   describe('pg_basebackup', () => {
     const MB = '/var/lib/pgbackrest/manual_backup';
     before(async () => {
@@ -373,17 +404,41 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       await noJournal();
     });
 
-    it('restores a pg_basebackup folder (base.tar.gz + pg_wal.tar.gz)', async () => {
+    it('restores a pg_basebackup folder (base.tar.gz + pg_wal.tar.gz) onto a new timeline, and archiving goes on', async () => {
+      const timeline = async () =>
+        Number((await sql<{ t: number }>('SELECT timeline_id AS t FROM pg_control_checkpoint()'))[0]!.t);
+      const before = await timeline();
+      // The stack restored to a point in time before: recovery_target_time is still in postgresql.auto.conf.
+      const restoreCommand = async () =>
+        (await sql<{ v: string }>("SELECT current_setting('restore_command') AS v"))[0]!.v;
+      const previous = await restoreCommand();
       const r = await restorePhysical(target, { kind: 'baseBackup', dir: `${MB}/pg_basebackup_good` }, ctx());
       assert.deepEqual(await values(), [100]);
       assert.ok(r.preRestoreCopy);
+      // Extracted beside PGDATA, put in place once complete (a container restarted meanwhile starts the old data).
       assert.ok(
         lines.some((l) =>
           l.startsWith(
-            '$ tar -xf /var/lib/pgbackrest/manual_backup/pg_basebackup_good/base.tar.gz -C /home/postgres/pgdata/data',
+            `$ tar -xf /var/lib/pgbackrest/manual_backup/pg_basebackup_good/base.tar.gz -C ${DATA}.restoring-`,
           ),
         ),
       );
+      const exists = await stack!.exec('timescaledb', ['sh', '-c', 'ls -d "$0".restoring-* 2>/dev/null', DATA], {
+        reject: false,
+      });
+      assert.equal(exists.stdout.trim(), '', 'no staging folder is left');
+      // The stack archives to pgBackRest: the restored server took a new timeline, so its WAL never has the name of a
+      // segment the archive already holds ([045] stopped archiving, and the next backup failed [082]).
+      assert.ok((await timeline()) > before, `timeline ${await timeline()} after ${before}`);
+      // postgresql.auto.conf as PostgreSQL reads it now (the recovery targets are read at the next start).
+      const fileSettings = await sql<{ name: string; setting: string }>(
+        "SELECT name, setting FROM pg_file_settings WHERE name LIKE 'recovery_target%' AND setting <> ''",
+      );
+      assert.deepEqual(fileSettings, [], 'the recovery settings are reset');
+      assert.equal(await restoreCommand(), previous, 'the restore_command the backup had is set again');
+      await sql('INSERT INTO t VALUES (102)');
+      await archiveNow();
+      await pgbackrest(['check']);
     });
   });
 });

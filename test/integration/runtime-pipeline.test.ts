@@ -112,6 +112,25 @@ function behaves(name: string, make: () => ToolRuntime) {
       assert.deepEqual(await stillRunning(m), [], 'the producer no longer runs');
     });
 
+    it('runPipeline: a producer that already ended, its output still in buffers, when the consumer stops → the consumer’s failure, no hang', async () => {
+      // The producer writes less than the buffers on the way hold and exits; the consumer never reads and exits later
+      // (as psql whose connection was cut): what the producer wrote is dropped, not waited for.
+      const r = await withinGuard(
+        'runPipeline',
+        settle(
+          runPipeline(
+            make(),
+            ['head', '-c', '600000', '/dev/zero'],
+            new PassThrough(),
+            ['sh', '-c', 'sleep 2; exit 3'],
+            {},
+          ),
+        ),
+      );
+      assert.ok('error' in r && r.error instanceof ToolFailedError, String('error' in r ? r.error : r.ok));
+      assert.equal(r.error.exitCode, 3);
+    });
+
     it('runPipeline: a producer that fails ends the consumer and its failure is reported', async () => {
       const m = marker();
       const r = await withinGuard(

@@ -233,7 +233,7 @@ export async function execInContainer(
       out.destroy();
     } else out.end();
     err.end();
-    await outDone;
+    await outputDrained(out, outDone, opts.stdout);
     errLines.flush();
   }
   if (cancelled) throw toolCancelled(argv, argv[0] ?? '');
@@ -253,6 +253,28 @@ export async function execInContainer(
   if (streamError) throw streamError;
   // The output stream ended while the tool still runs: the connection to the engine dropped (e.g. SSH).
   throw connectionLost(argv, 'the tool is still running in the container');
+}
+
+/**
+ * Waits until the process's buffered output went to its reader. A reader that goes away after the process ended (the
+ * other end of a pipeline died with the connection: psql's exec closed, so `cat`'s reader was destroyed) will never
+ * read the rest: it is dropped rather than waited for, which would hang the pipeline for good.
+ */
+async function outputDrained(out: PassThrough, outDone: Promise<void>, target: Writable | undefined): Promise<void> {
+  if (!target) return outDone;
+  const drop = () => {
+    out.unpipe(target);
+    out.destroy();
+  };
+  if (target.destroyed) drop();
+  target.once('close', drop);
+  target.once('error', drop);
+  try {
+    await outDone;
+  } finally {
+    target.off('close', drop);
+    target.off('error', drop);
+  }
 }
 
 /** Ends a process inside the container (the Engine has no "kill exec"; its inspect Pid is the host's). */

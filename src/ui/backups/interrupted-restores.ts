@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { findRestoreJournals, restoreSiteOf } from '../../core/backups/restore/stack';
 import { interruptedLogicalRestores, type InterruptedLogicalRestore } from '../../core/backups/restore/logical';
 import type { DockerService } from '../docker-service';
-import { inProgressElsewhere, type RestoreJournal } from '../../core/backups/restore/physical';
+import { inProgressElsewhere, previousDataWhere, type RestoreJournal } from '../../core/backups/restore/physical';
 import { errorText } from '../../core/format';
 import { COMMAND } from '../ids';
 import type { StackRegistry } from '../stacks';
@@ -80,7 +80,7 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
     void vscode.window
       .showErrorMessage(
         `A restore of ${project} started ${j.started} did not finish${j.restored ? ' (its data was restored; it was not yet checked)' : ''}. ` +
-          `The data from before it is kept at ${j.aside}.`,
+          `The data from before it is in ${previousDataWhere(j)}.`,
         ...choices.map((c) => CHOICES[c]),
       )
       .then((label) => {

@@ -11,6 +11,7 @@ import {
   finishInterruptedRestore,
   inProgressElsewhere,
   journalPath,
+  previousDataWhere,
   readJournal,
   recoverInterruptedRestore,
   type PhysicalTarget,
@@ -87,7 +88,11 @@ async function askAction(j: { journal: RestoreJournal } | undefined): Promise<Re
             },
           ]
         : []),
-      { label: 'Roll back', detail: `Put the previous data (${j.journal.aside}) back`, a: 'rollback' as const },
+      {
+        label: 'Roll back',
+        detail: `Keep the previous data (${previousDataWhere(j.journal)}), remove what the restore wrote`,
+        a: 'rollback' as const,
+      },
       { label: 'Show what happened', detail: 'The restore journal as text', a: 'show' as const },
     ],
     { title: `A restore started ${j.journal.started} did not finish` },

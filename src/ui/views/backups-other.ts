@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { COMMAND, ITEM } from '../ids';
 import type { StackConfig } from '../../core/infra';
-import type { RestoreJournal } from '../../core/backups/restore/physical';
+import { previousDataWhere, type RestoreJournal } from '../../core/backups/restore/physical';
 import type { BackupsOverview } from '../../core/backups/overview';
 import { drillFreshness, drillReportBase, latestPerSource, type DrillReport } from '../../core/backups/drill';
 import { drillsHostDir } from '../../core/stack/site';
@@ -197,7 +197,7 @@ export function interruptedRestoreNode(stack: StackConfig, file: string, j: Rest
     j.restored
       ? `Its restore tool completed (${j.restored}): **Finish** starts and checks the restored data.`
       : 'Its restore tool did not complete: only **Roll back** applies.',
-    `**Roll back** moves the previous data back from ${j.aside}. Journal: ${file}`,
+    `**Roll back** removes what the restore wrote and keeps the previous data, now in ${previousDataWhere(j)}. Journal: ${file}`,
   ]);
   const node: BackupNode = { ...leaf(i), stack };
   i.command = { command: COMMAND.restoreRecover, title: 'Recover Interrupted Restore', arguments: [node] };

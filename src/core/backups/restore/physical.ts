@@ -40,4 +40,4 @@ export {
   refuseIfRunningElsewhere,
 } from './physical/journal';
 export { restorePhysical } from './physical/restore';
-export { describeJournal, finishInterruptedRestore, type FinishResult } from './physical/finish';
+export { describeJournal, finishInterruptedRestore, previousDataWhere, type FinishResult } from './physical/finish';

@@ -29,6 +29,15 @@ export function preRestoreName(dataDir: string, at: Date): string {
   return `${dataDir.replace(/\/+$/, '')}${PRE_RESTORE_INFIX}${stamp}`;
 }
 
+/**
+ * The folder a physical restore writes into, beside PGDATA (`<PGDATA>.restoring-<stamp>`, the stamp of its pre-restore
+ * copy): PGDATA keeps the old data until the restore tool completed, so a container that restarts meanwhile starts
+ * the old data instead of initdb'ing a half-restored folder.
+ */
+export function stagingName(aside: string): string {
+  return aside.replace(PRE_RESTORE_INFIX, '.restoring-');
+}
+
 /** Lists the moved-aside copies next to `dataDir`, with their size (du, in the runtime). */
 export async function listPreRestoreCopies(
   rt: ToolRuntime,

@@ -12,7 +12,7 @@ import { restoreFailed } from '../../../errors/backups';
 import { errorText } from '../../../format';
 import { plainRestoreCommand, sweepRecoveryLeftovers } from '../recovery-run';
 import { psqlQuery, runLoggedChecked, sqlLiteral, type RestoreContext } from '../run';
-import { endRestoreTool, readJournal, refuseIfRunningElsewhere, removeDir, startStanzaAgain } from './journal';
+import { endRestoreTool, readJournal, refuseIfRunningElsewhere, removeDir, startStanzaAgain, swapIn } from './journal';
 import { proveRecoveryEnd } from './recovery';
 import { journalPath, runScript, serverState, startAndVerify, uncancellable, waitReady } from './server';
 import type { PhysicalTarget, RestoreJournal } from './types';
@@ -69,7 +69,10 @@ export async function finishInterruptedRestore(
   if (!j.restored)
     throw restoreFailed(
       `The restore started ${j.started} (${j.source}) cannot be finished: its restore tool never completed, so ` +
-        `${j.dataDir} is not a whole data folder. Nothing was changed; Roll back puts the previous data (${j.aside}) back.`,
+        (j.staging
+          ? `${j.staging} is not a whole data folder (${j.dataDir} still holds the previous data). Nothing was changed; ` +
+            'Roll back removes the unfinished copy.'
+          : `${j.dataDir} is not a whole data folder. Nothing was changed; Roll back puts the previous data (${j.aside}) back.`),
       false,
     );
   ctx.step('Finishing an interrupted restore');
@@ -78,6 +81,8 @@ export async function finishInterruptedRestore(
   if (j.stanzaStart) await startStanzaAgain(t, ctx, j.stanzaStart);
   let databases: string[] = [];
   try {
+    // A restore cut between its tool's end and the swap: the restored folder takes PGDATA's place now.
+    if (j.staging) await swapIn(t, ctx, j);
     if ((await serverState(t, ctx)) === 'running') {
       ctx.step('Waiting until the restored PostgreSQL left recovery');
       await waitReady(t, ctx, j.newestWal);
@@ -123,6 +128,9 @@ export function describeJournal(j: RestoreJournal, file: string, running: boolea
     `  source:         ${j.source}`,
     `  data folder:    ${j.dataDir}`,
     `  previous data:  ${j.aside} (the pre-restore copy: the way back)`,
+    ...(j.staging
+      ? [`  restored into:  ${j.staging} (takes ${j.dataDir}'s place once the restore tool completed)`]
+      : []),
     `  PostgreSQL ran before it: ${j.wasRunning ? 'yes' : 'no'}`,
     `  started by:     ${j.owner ? `process ${j.owner.pid} on ${j.owner.host}` : 'unknown'}` +
       (running ? ' (STILL RUNNING: a restore in progress, not an interrupted one)' : ''),
@@ -133,10 +141,24 @@ export function describeJournal(j: RestoreJournal, file: string, running: boolea
       ? 'Finish: start the restored server, wait until it left recovery, check it reached the end of the archive, ' +
         'then delete the pre-restore copy and this journal.'
       : 'Finish: not possible (the restore tool never completed).',
-    `Roll back: end the restore tool if it still runs, start the stanza again, remove ${j.dataDir} and move ${j.aside} back.`,
+    j.staging
+      ? `Roll back: end the restore tool if it still runs, start the stanza again, remove ${j.staging}; if ${j.aside} ` +
+        `exists (the restored data was put in place), remove ${j.dataDir} and move ${j.aside} back.`
+      : `Roll back: end the restore tool if it still runs, start the stanza again, remove ${j.dataDir} and move ${j.aside} back.`,
     '',
     'The journal:',
     JSON.stringify(j, null, 2),
   ];
   return lines.join('\n');
+}
+
+/**
+ * Where the data from before an interrupted restore is, for a person: PGDATA itself until the restored copy was put
+ * in place (a journal with a staging folder), the pre-restore copy after that.
+ */
+export function previousDataWhere(j: RestoreJournal): string {
+  if (!j.staging) return j.aside;
+  return j.restored
+    ? `${j.aside} (or still ${j.dataDir}, if the restored copy was not yet put in place)`
+    : `${j.dataDir} (the restore wrote into ${j.staging}, never put in place)`;
 }

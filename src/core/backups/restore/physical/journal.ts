@@ -108,11 +108,16 @@ export async function startStanzaAgain(t: PhysicalTarget, ctx: RestoreContext, a
 }
 
 /**
- * Stops a server running on the half-restored folder, removes it, moves the old one back, starts
- * PostgreSQL (when it ran before and the target leaves it running), and drops the journal. The
- * restore tool must have ended.
+ * The way back: the staging folder the restore wrote into goes (the new data never became PGDATA); when the old
+ * folder was moved aside (the swap ran, or a journal of the releases that restored into PGDATA itself), a server on
+ * the restored folder is stopped, that folder removed and the old one moved back. Then PostgreSQL starts (when it ran
+ * before and the target leaves it running) and the journal goes. The restore tool must have ended.
  */
 export async function putBack(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<void> {
+  if (j.staging && (await exists(t, ctx, j.staging, '-e'))) {
+    ctx.step(`Removing the unfinished restore ${posix.basename(j.staging)}`);
+    await removeDir(t, ctx, j.staging);
+  }
   if (await exists(t, ctx, j.aside, '-d')) {
     if ((await serverState(t, ctx).catch(() => 'stopped' as const)) === 'running') {
       ctx.step('Stopping the restored PostgreSQL');
@@ -128,6 +133,46 @@ export async function putBack(t: PhysicalTarget, ctx: RestoreContext, j: Restore
   }
   await runLoggedChecked(t.rt, ctx, ['rm', '-f', '--', journalPath(t.dataDir)]);
   ctx.line(`Rolled back: ${j.dataDir} holds the data from before the restore again.`);
+}
+
+/** Exit code of the swap when the pre-restore name is taken: nothing was moved. */
+const ASIDE_TAKEN = 88;
+
+/**
+ * Puts the completed restore in place, in one exec: stops a server running on the old data (a container that
+ * restarted during the restore starts it), rewrites pgBackRest's restore_command in the restored
+ * postgresql.auto.conf from the staging path to PGDATA (pgBackRest copies the restore's `--pg1-path` into it), moves
+ * PGDATA aside and the staging folder to PGDATA. Idempotent: a swap cut between its two renames is completed (Finish)
+ * or undone (putBack). Says whether it moved the old folder aside (false when there was no PGDATA).
+ */
+export async function swapIn(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<{ moved: boolean }> {
+  const staging = j.staging;
+  if (!staging) return { moved: false };
+  const script = `d=$1 aside=$2 staging=$3
+[ -d "$staging" ] || exit 0
+if [ -d "$d" ] && pg_ctl -D "$d" status >/dev/null 2>&1; then
+  echo "tsdbops:step Stopping PostgreSQL on the previous data"
+  ${STOP}
+fi
+f=$staging/postgresql.auto.conf
+if [ -f "$f" ] && grep -qF -- "--pg1-path=$staging" "$f"; then
+  awk -v from="--pg1-path=$staging" -v to="--pg1-path=$d" '{
+    out = ""; s = $0
+    while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + length(from)) }
+    print out s
+  }' "$f" > "$f.tsdbops" && mv -- "$f.tsdbops" "$f" || exit 93
+fi
+echo "tsdbops:step Putting the restored data in place"
+if [ -d "$d" ]; then
+  [ -e "$aside" ] && { echo "$aside already exists: nothing was moved." >&2; exit ${ASIDE_TAKEN}; }
+  run mv -- "$d" "$aside" || exit 93
+  echo "tsdbops:moved"
+fi
+run mv -- "$staging" "$d" || exit 94
+`;
+  const r = await runScript(t, uncancellable(ctx), 'swap', script, [t.dataDir, j.aside, staging]);
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Putting the restored data in place', r);
+  return { moved: r.marks.has('moved') || (await exists(t, ctx, j.aside, '-d')) };
 }
 
 /** The process writing a journal: this machine and this process (the extension host, or the command line). */
@@ -227,13 +272,22 @@ export async function runTool(
 /** Exit code of the take-down script when the journal could not be written: nothing was changed. */
 const JOURNAL_FAILED = 90;
 
+/** Exit code of the take-down script when PGDATA is a mount point (it cannot be moved aside): nothing was changed. */
+const DATA_IS_MOUNT = 89;
+
 /**
- * Writes the journal, stops PostgreSQL (fast, else immediate), checks it stopped, moves PGDATA aside
- * and creates the empty one, in one exec (not cancellable: a half-done shutdown is no state to roll
- * back from; a cancel acts right after). Says whether the old folder was moved aside.
+ * Writes the journal, stops PostgreSQL (fast, else immediate), checks it stopped and creates the empty staging
+ * folder the restore tool writes into, in one exec (not cancellable: a half-done shutdown is no state to roll back
+ * from; a cancel acts right after). PGDATA keeps the old data until the tool completed (swapIn). A journal without
+ * a staging folder (none of this release) moved PGDATA aside here instead.
  */
 export async function takeDown(t: PhysicalTarget, ctx: RestoreContext, j: RestoreJournal): Promise<{ moved: boolean }> {
-  const script = `d=$1 aside=$2 journal=$3 json=$4 running=$5
+  const script = `d=$1 aside=$2 journal=$3 json=$4 running=$5 staging=$6
+if [ -d "$d" ] && [ -r /proc/self/mountinfo ] && awk -v d="$d" '$5 == d { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+  echo "$d is a mount point, so it cannot be moved aside for the restore: mount the volume at its parent folder" \
+    "(as timescaledb-ha does: /home/postgres/pgdata, PGDATA /home/postgres/pgdata/data). Nothing was changed." >&2
+  exit ${DATA_IS_MOUNT}
+fi
 { printf "%s\\n" "$json" > "$journal.tmp" && mv "$journal.tmp" "$journal"; } || exit ${JOURNAL_FAILED}
 if [ "$running" = 1 ]; then
   echo "tsdbops:step Stopping PostgreSQL"
@@ -242,6 +296,11 @@ else
   echo "tsdbops:step Checking PostgreSQL stopped"
   run pg_ctl -D "$d" status
   if [ $? = 0 ]; then echo "PostgreSQL in $d is running: nothing was changed." >&2; exit 92; fi
+fi
+if [ -n "$staging" ]; then
+  echo "tsdbops:step Creating \${staging##*/} for the restored data (\${d##*/} stays until the restore completed)"
+  run mkdir -m 0700 -- "$staging" || exit 94
+  exit 0
 fi
 if [ -d "$d" ]; then
   echo "tsdbops:step Moving \${d##*/} aside to \${aside##*/}"
@@ -256,12 +315,14 @@ run mkdir -m 0700 -- "$d" || exit 94
     journalPath(t.dataDir),
     JSON.stringify(j),
     j.wasRunning ? '1' : '0',
+    j.staging ?? '',
   ]);
   if (r.exitCode === JOURNAL_FAILED)
     throw new JournalError(
       `Could not write the restore journal ${journalPath(t.dataDir)} (${r.stderrTail.join(' ')}): nothing was changed.`,
     );
-  if (r.exitCode !== 0) throw scriptFailed(t, 'Stopping PostgreSQL and moving the data folder aside', r);
+  if (r.exitCode === DATA_IS_MOUNT) throw new JournalError(r.stderrTail.join(' '));
+  if (r.exitCode !== 0) throw scriptFailed(t, 'Stopping PostgreSQL and preparing the restore', r);
   return { moved: r.marks.has('moved') };
 }
 

@@ -1,21 +1,23 @@
 /**
  * A physical restore as a pipeline of named phases, each undo next to its phase:
  *
- *   verify (read only) → take down (journal, stop, move PGDATA aside; undo: put the previous data back)
- *   → stop stanza (pgBackRest; undo: start it again) → recovery options (pgBackRest: this restore's
- *   options from the machine, the spool and the restore_command wrapper; removed at the end, whatever
- *   happened) → restore (the tool; undo: end it) → start stanza (pgBackRest)
+ *   verify (read only) → take down (journal, stop, an empty staging folder beside PGDATA; undo: the staging folder
+ *   goes, the previous data back if it was moved) → stop stanza (pgBackRest; undo: start it again) → recovery
+ *   options (pgBackRest: this restore's options from the machine, the spool and the restore_command wrapper; removed
+ *   at the end, whatever happened) → restore (the tool writes into the staging folder; once it completed, PGDATA
+ *   moves aside and the staging folder takes its place; undo: end the tool) → start stanza (pgBackRest)
  *   → start (start, wait, verify, prove a latest-state recovery reached the newest archived WAL segment;
  *   stop again in a one-off container)
  *
  * On a failure or cancel the phases that ran are undone newest first: the tool ends, the stanza starts,
  * the half-restored folder goes and the pre-restore copy moves back; that is `rollBack` of the journal,
- * step by step. A failing undo keeps the journal and the copy (Recover Interrupted Restore finishes it).
+ * step by step. PGDATA holds the old data until the tool completed: a container (or engine) restarted mid-restore
+ * starts the old data, never an initdb over a half-restored folder. A failing undo keeps the journal and the copy (Recover Interrupted Restore finishes it).
  */
 import { posix } from 'node:path';
 import { PhasesFailedError, runPhases, uncancellable, type Phase } from '../../../operations/phases';
 import { errorText } from '../../../format';
-import { preRestoreName } from '../pre-restore';
+import { preRestoreName, stagingName } from '../pre-restore';
 import { restoreFailed, runLoggedChecked, type RestoreContext } from '../run';
 import { restoreCancelled } from '../../../errors/backups';
 import {
@@ -28,6 +30,7 @@ import {
   recoverInterruptedRestore,
   runTool,
   startStanzaAgain,
+  swapIn,
   takeDown,
 } from './journal';
 import {
@@ -52,6 +55,7 @@ import {
 import { verifySource, type VerifiedSource } from './verify';
 import { markRestored } from './finish';
 import { restoreDiskFullOr } from './disk-full';
+import { recoverOntoNewTimeline, resetRecoverySettings, type NewTimeline } from './new-timeline';
 import { OpsError } from '../../../errors/error';
 
 /** What the phases of one physical restore share. */
@@ -62,6 +66,8 @@ interface PhysicalRun {
   readonly src: PhysicalSource;
   readonly leaveRunning: boolean;
   readonly aside: string;
+  /** Where the restore tool writes (beside PGDATA); moved into place once it completed (swapIn). */
+  readonly staging: string;
   v?: VerifiedSource;
   earlier?: RestoreJournal;
   journal?: RestoreJournal;
@@ -72,6 +78,8 @@ interface PhysicalRun {
   databases: string[];
   /** pgBackRest: this restore's recovery options and what they set up (physical/recovery.ts). */
   recovery?: RecoveryRun;
+  /** pg_basebackup: the restored server recovers onto a new timeline (physical/new-timeline.ts). */
+  newTimeline?: NewTimeline;
 }
 
 const pgbackrest = (s: PhysicalRun) => s.src.kind === 'pgbackrest';
@@ -102,6 +110,7 @@ const verify: Phase<PhysicalRun> = {
       version: 1,
       dataDir: t.dataDir,
       aside,
+      staging: s.staging,
       wasRunning: probe.state === 'running',
       leaveRunning: s.leaveRunning,
       started: new Date().toISOString(),
@@ -173,11 +182,29 @@ const recoveryOptions: Phase<PhysicalRun> = {
   },
 };
 
-/** pgBackRest restore, or the base backup's archives extracted; its undo ends the tool (by its recorded pid). */
+/** The restore's argv writing into `dir` (`--pg1-path`, before the command word `restore`). */
+function into(argv: readonly string[], dir: string): string[] {
+  return [...argv.slice(0, -1), `--pg1-path=${dir}`, argv[argv.length - 1]!];
+}
+
+/** The tool completed: the journal says so, then the restored folder takes PGDATA's place (the old one aside). */
+async function completed(
+  s: PhysicalRun,
+  ctx: RestoreContext,
+  extra: Parameters<typeof markRestored>[3],
+): Promise<void> {
+  s.journal = await markRestored(s.t, ctx, s.journal!, extra);
+  s.moved = (await swapIn(s.t, ctx, s.journal)).moved;
+}
+
+/**
+ * pgBackRest restore, or the base backup's archives extracted, into the staging folder; once complete it takes
+ * PGDATA's place. Its undo ends the tool (by its recorded pid).
+ */
 const restoreData: Phase<PhysicalRun> = {
   name: 'restore',
   run: async (s, ctx) => {
-    const { t, v } = s;
+    const { t, v, staging } = s;
     const pidFile = s.journal!.pidFile;
     if (s.src.kind === 'pgbackrest') {
       ctx.step(v!.target ? `Restoring ${v!.from} to ${v!.target}` : `Restoring ${v!.from}`);
@@ -185,11 +212,11 @@ const restoreData: Phase<PhysicalRun> = {
       const tail: string[] = [];
       const c: RestoreContext = { ...ctx, line: (l) => (tail.push(l) > 40 && tail.shift(), ctx.line(l)) };
       try {
-        await runTool(t, c, pidFile, withRecoveryOptions(v!.restoreArgv!, s.recovery));
+        await runTool(t, c, pidFile, into(withRecoveryOptions(v!.restoreArgv!, s.recovery), staging));
       } catch (e) {
         throw await restoreDiskFullOr(e, t, tail, v!.sizeBytes);
       }
-      s.journal = await markRestored(t, ctx, s.journal!, {
+      await completed(s, ctx, {
         newestWal: v!.newestWal,
         baseArgs: s.recovery?.speed.wrapperPath ? s.recovery.baseArgs : undefined,
       });
@@ -198,17 +225,18 @@ const restoreData: Phase<PhysicalRun> = {
     // tar's own error names a full disk ("No space left on device"): said by name, with the free space (disk-full.ts).
     try {
       ctx.step(`Extracting ${posix.basename(v!.base!)}`);
-      await runTool(t, ctx, pidFile, ['tar', '-xf', v!.base!, '-C', t.dataDir]);
+      await runTool(t, ctx, pidFile, ['tar', '-xf', v!.base!, '-C', staging]);
       if (v!.wal) {
         ctx.step(`Extracting ${posix.basename(v!.wal)}`);
-        await runLoggedChecked(t.rt, ctx, ['mkdir', '-p', '-m', '0700', '--', posix.join(t.dataDir, 'pg_wal')]);
-        await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(t.dataDir, 'pg_wal')]);
+        await runLoggedChecked(t.rt, ctx, ['mkdir', '-p', '-m', '0700', '--', posix.join(staging, 'pg_wal')]);
+        await runTool(t, ctx, pidFile, ['tar', '-xf', v!.wal, '-C', posix.join(staging, 'pg_wal')]);
       }
     } catch (e) {
       throw await restoreDiskFullOr(e, t, [], v!.sizeBytes);
     }
-    await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', t.dataDir]);
-    s.journal = await markRestored(t, ctx, s.journal!, {});
+    await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', staging]);
+    s.newTimeline = await recoverOntoNewTimeline(t, ctx, staging);
+    await completed(s, ctx, {});
   },
   undo: async (s, ctx) => {
     try {
@@ -246,6 +274,7 @@ const start: Phase<PhysicalRun> = {
     } catch (e) {
       throw (await recoveryStopped(s.recovery)) ?? e;
     }
+    if (s.newTimeline) await resetRecoverySettings(s.t, uncancellable(ctx), s.newTimeline);
     if (s.v?.newestWal) await proveRecoveryEnd(s.t.rt, s.t.conn, ctx, s.v.newestWal);
     await finishRecovery(s.recovery, uncancellable(ctx), s.t.conn);
     if (s.leaveRunning)
@@ -275,11 +304,13 @@ export async function restorePhysical(
 ): Promise<PhysicalRestoreResult> {
   const t0 = Date.now();
   const dataDir = t.dataDir.replace(/\/+$/, '');
+  const aside = preRestoreName(dataDir, new Date());
   const s: PhysicalRun = {
     t: { ...t, dataDir },
     src,
     leaveRunning: t.leaveRunning ?? true,
-    aside: preRestoreName(dataDir, new Date()),
+    aside,
+    staging: stagingName(aside),
     moved: false,
     stanzaStopped: false,
     toolStuck: false,

@@ -74,6 +74,11 @@ export interface RestoreJournal {
   readonly version: 1;
   readonly dataDir: string;
   readonly aside: string;
+  /**
+   * The folder the restore tool writes into, beside PGDATA; moved into place (PGDATA aside first) only once the tool
+   * completed. Absent in journals of the releases that restored into PGDATA itself.
+   */
+  readonly staging?: string;
   readonly wasRunning: boolean;
   readonly leaveRunning: boolean;
   readonly started: string;
