@@ -69,6 +69,8 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
   };
   const backupsController = new BackupsController(registry, engine);
   const backups = new BackupsProvider(registry, backupsController);
+  const interrupted = new InterruptedRestoreWatcher(registry, log, restoreOutput, engine);
+  backups.showInterruptedLogical(interrupted);
   const pgbackrestChannel = new PgBackRestChannel(registry, backupsController);
   const ofeliaChannel = new OfeliaChannel(registry, engine);
   const backupStatus = new BackupStatus(backupsController, undefined, focus);
@@ -111,7 +113,7 @@ export function activate(context: vscode.ExtensionContext): TsdbOpsApi {
       register: (id, h) => register({ log }, id, h),
     }),
     ...registerRestoreCommands({ registry, engine, log, output: restoreOutput }),
-    new InterruptedRestoreWatcher(registry, log, restoreOutput, engine),
+    interrupted,
     ...registerDrillCommands({ registry, engine, log, output: restoreOutput }),
     registerNightlyDrillCommand({ registry, log }),
     new WalkthroughProgress(registry, engine, migrationsController, backupsController),

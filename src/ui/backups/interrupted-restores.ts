@@ -3,7 +3,8 @@
  * beside PGDATA. Whenever the stacks are (re)discovered, this says so where the user looks: a notification once per
  * journal with the choices (Finish when the restore tool completed, Roll Back, Show What Happened: each runs
  * tsdbOps.restore.recover { action } for that stack), and a status bar error while any is left. The Backups view's
- * problem row is views/backups-other.ts `interruptedRestoreNode`.
+ * problem rows are views/backups-other.ts `interruptedRestoreNode` (the journal, read by the view itself) and
+ * `interruptedLogicalNode` (the server's marks, which this watcher asks for and hands to the view: `logicalOf`).
  */
 import * as vscode from 'vscode';
 import { findRestoreJournals, restoreSiteOf } from '../../core/backups/restore/stack';
@@ -22,6 +23,11 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
   private readonly warned = new Set<string>();
   private readonly sub: vscode.Disposable;
   private readonly status: vscode.StatusBarItem;
+  /** The logical restores found at the last check, per stack (infra folder). */
+  private readonly logicalNow = new Map<string, InterruptedLogicalRestore[]>();
+  private readonly logicalChanged = new vscode.EventEmitter<void>();
+  /** Fires when the interrupted logical restores found change (the Backups view shows them). */
+  readonly onDidChangeLogical = this.logicalChanged.event;
 
   constructor(
     private readonly registry: StackRegistry,
@@ -55,8 +61,12 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
         this.notify(stack.projectName, stack.workspaceFolder, journal);
       }
     }
+    const before = JSON.stringify([...this.logicalNow]);
+    this.logicalNow.clear();
     for (const stack of this.registry.stacks) {
-      for (const r of await this.logical(stack)) {
+      const found = await this.logical(stack);
+      if (found.length) this.logicalNow.set(stack.infraDir, found);
+      for (const r of found) {
         const key = `${stack.projectName}:${r.database}:${r.mark.started}`;
         present.add(key);
         stacks.push(stack.projectName);
@@ -67,6 +77,7 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
       }
     }
     for (const f of this.warned) if (!present.has(f)) this.warned.delete(f);
+    if (JSON.stringify([...this.logicalNow]) !== before) this.logicalChanged.fire();
     if (stacks.length) {
       this.status.text = `$(error) Interrupted restore: ${stacks.join(', ')}`;
       this.status.tooltip = 'A restore did not finish: Finish, Roll Back or Show What Happened (Backups view)';
@@ -87,6 +98,11 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
         const action = choices.find((c) => CHOICES[c] === label);
         if (action) this.run(folder, action, j);
       });
+  }
+
+  /** The interrupted logical restores of a stack found at the last check. */
+  logicalOf(stack: { readonly infraDir: string }): readonly InterruptedLogicalRestore[] {
+    return this.logicalNow.get(stack.infraDir) ?? [];
   }
 
   /** Logical restores whose window died, from the running server's marks (none when it does not answer). */
@@ -153,6 +169,7 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
 
   dispose(): void {
     this.sub.dispose();
+    this.logicalChanged.dispose();
     this.status.dispose();
   }
 }

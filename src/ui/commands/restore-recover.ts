@@ -23,6 +23,7 @@ import {
   dropHalfRestoredDatabases,
   interruptedLogicalRestores,
   rollBackKeptAside,
+  type InterruptedLogicalRestore,
 } from '../../core/backups/restore/logical';
 import { findRestoreJournals, serverConnectionOf } from '../../core/backups/restore/stack';
 import type { RestoreContext } from '../../core/backups/restore/run';
@@ -75,7 +76,27 @@ async function journalOf(
   return (await findRestoreJournals(stack.dbService?.volumes ?? []))[0];
 }
 
-async function askAction(j: { journal: RestoreJournal } | undefined): Promise<RecoverAction> {
+/** The logical restores whose window died, as the server's marks say (in place only; none when it does not answer). */
+async function logicalOf(place: RecoveryPlace): Promise<InterruptedLogicalRestore[]> {
+  if (place.kind !== 'in-place') return [];
+  return interruptedLogicalRestores(place.t, { step: () => undefined, line: () => undefined }).catch(() => []);
+}
+
+async function askAction(
+  j: { journal: RestoreJournal } | undefined,
+  logical: readonly InterruptedLogicalRestore[],
+): Promise<RecoverAction> {
+  if (!j && logical.length) {
+    const picked = await vscode.window.showQuickPick(
+      [
+        { label: 'Roll back', detail: logical.map((r) => r.rollBack).join('; '), a: 'rollback' as const },
+        { label: 'Show what happened', detail: 'What each restore left, as text', a: 'show' as const },
+      ],
+      { title: `${logical.length === 1 ? 'A logical restore' : `${logical.length} logical restores`} did not finish` },
+    );
+    if (!picked) throw new CancelledByUser();
+    return picked.a;
+  }
   if (!j) return 'rollback';
   const picked = await vscode.window.showQuickPick(
     [
@@ -118,14 +139,11 @@ export async function restoreRecover(
   const stack = await restores.stackFor(args, node);
   const place = await placeOf(ctx, restores, stack, node);
   const found = await journalOf(stack, place).catch(() => undefined);
-  const action = actionOf(args) ?? (args ? 'rollback' : await askAction(found));
+  const action = actionOf(args) ?? (args ? 'rollback' : await askAction(found, found ? [] : await logicalOf(place)));
   if (action === 'show') {
     if (!found) {
       // A logical restore whose window died keeps its journal in the server (the databases' marks).
-      const logical =
-        place.kind === 'in-place'
-          ? await interruptedLogicalRestores(place.t, { step: () => undefined, line: () => undefined }).catch(() => [])
-          : [];
+      const logical = await logicalOf(place);
       const text = logical.length ? logical.map(describeLogical).join('\n') : 'No interrupted restore found.';
       if (logical.length) {
         ctx.output.appendLine('');

@@ -1,8 +1,9 @@
-/** The Backups view's other parts: manual backups, pre-restore copies, restore drills, Ofelia schedules. */
+/** The Backups view's other parts: manual backups, pre-restore copies, restore drills, interrupted restores. */
 import * as vscode from 'vscode';
 import { COMMAND, ITEM } from '../ids';
 import type { StackConfig } from '../../core/infra';
 import { previousDataWhere, type RestoreJournal } from '../../core/backups/restore/physical';
+import { describeLogical, type InterruptedLogicalRestore } from '../../core/backups/restore/logical';
 import type { BackupsOverview } from '../../core/backups/overview';
 import { drillFreshness, drillReportBase, latestPerSource, type DrillReport } from '../../core/backups/drill';
 import { drillsHostDir } from '../../core/stack/site';
@@ -199,6 +200,24 @@ export function interruptedRestoreNode(stack: StackConfig, file: string, j: Rest
       : 'Its restore tool did not complete: only **Roll back** applies.',
     `**Roll back** removes what the restore wrote and keeps the previous data, now in ${previousDataWhere(j)}. Journal: ${file}`,
   ]);
+  const node: BackupNode = { ...leaf(i), stack };
+  i.command = { command: COMMAND.restoreRecover, title: 'Recover Interrupted Restore', arguments: [node] };
+  return node;
+}
+
+/**
+ * The problem row of a logical restore whose window died (its mark in the server: a half-restored new database, or a
+ * database a pg_dumpall restore kept aside): a click or its menu runs Recover Interrupted Restore (Roll back, Show what
+ * happened).
+ */
+export function interruptedLogicalNode(stack: StackConfig, r: InterruptedLogicalRestore): BackupNode {
+  const i = new vscode.TreeItem('Interrupted restore: roll back');
+  i.id = `${stack.infraDir}#interrupted-logical#${r.database}#${r.mark.started}`;
+  const what = r.kind === 'half-restored' ? `pg_dump into ${r.database}` : `pg_dumpall, kept aside as ${r.database}`;
+  i.description = `${what} · started ${when(new Date(r.mark.started))}`;
+  i.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  i.contextValue = ITEM.interruptedRestore;
+  i.tooltip = md([describeLogical(r), `**Roll back**: ${r.rollBack}.`]);
   const node: BackupNode = { ...leaf(i), stack };
   i.command = { command: COMMAND.restoreRecover, title: 'Recover Interrupted Restore', arguments: [node] };
   return node;

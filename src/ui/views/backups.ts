@@ -22,15 +22,30 @@ import type { StackRegistry } from '../stacks';
 import { StackTreeProvider, type Node } from './node';
 import type { BackupNode, BackupRow } from './backup-node';
 import { stanzaNode } from './backups-stanza';
-import { drillsNode, interruptedRestoreNode, manualNode, preRestoreNode } from './backups-other';
+import {
+  drillsNode,
+  interruptedLogicalNode,
+  interruptedRestoreNode,
+  manualNode,
+  preRestoreNode,
+} from './backups-other';
+import type { InterruptedLogicalRestore } from '../../core/backups/restore/logical';
 import { findRestoreJournals } from '../../core/backups/restore/stack';
 import { inProgressElsewhere } from '../../core/backups/restore/physical';
 import { schedulesNode } from './backups-schedules';
 
 export type { BackupNode, BackupRow } from './backup-node';
 
+/** Who knows the interrupted logical restores of a stack (ui/backups/interrupted-restores.ts asks the servers). */
+export interface InterruptedLogicalSource {
+  logicalOf(stack: StackConfig): readonly InterruptedLogicalRestore[];
+  readonly onDidChangeLogical: vscode.Event<void>;
+}
+
 export class BackupsProvider extends StackTreeProvider {
   private readonly modelSub: vscode.Disposable;
+  private logicalSub: vscode.Disposable | undefined;
+  private logical: InterruptedLogicalSource | undefined;
 
   constructor(
     registry: StackRegistry,
@@ -42,6 +57,13 @@ export class BackupsProvider extends StackTreeProvider {
 
   protected override invalidChildren(): Node[] {
     return [];
+  }
+
+  /** Shows the interrupted logical restores `source` finds as problem rows. */
+  showInterruptedLogical(source: InterruptedLogicalSource): void {
+    this.logical = source;
+    this.logicalSub?.dispose();
+    this.logicalSub = source.onDidChangeLogical(() => this.changed.fire(undefined));
   }
 
   /** Also reloads the model (the refresh command calls this). */
@@ -58,6 +80,7 @@ export class BackupsProvider extends StackTreeProvider {
     const nodes: BackupNode[] = journals
       .filter(({ journal }) => !inProgressElsewhere(journal))
       .map(({ file, journal }) => interruptedRestoreNode(stack, file, journal));
+    for (const r of this.logical?.logicalOf(stack) ?? []) nodes.push(interruptedLogicalNode(stack, r));
     nodes.push(stanzaNode(o), manualNode(o));
     if (o.preRestore.length) nodes.push(preRestoreNode(o));
     nodes.push(drillsNode(o));
@@ -87,6 +110,7 @@ export class BackupsProvider extends StackTreeProvider {
 
   override dispose(): void {
     this.modelSub.dispose();
+    this.logicalSub?.dispose();
     super.dispose();
   }
 }

@@ -14,6 +14,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { activate, extensionLogFiles, waitFor, useInfra } from '../extension.js';
 import { COMMAND_TABLE } from '../../../src/ui/commands/table';
+import { HALF_RESTORED_MARK } from '../../../src/core/backups/restore/logical/half-restored';
 
 interface PhysicalResult {
   kind: string;
@@ -252,6 +253,45 @@ describe('Restores: commands on a real compose stack', function () {
       async () => !(await backups.rows()).some((row) => row.contextValue === 'interruptedRestore'),
       30_000,
       'the interrupted restore row gone after Roll back',
+    );
+  });
+
+  it('a logical restore whose window died (a half-restored database, marked in the server) is a Backups view problem row; Roll back drops it', async () => {
+    // What a window killed during a pg_dump restore into a new database leaves: the database, its mark, no process.
+    const mark = {
+      started: '2026-01-02T00:00:00.000Z',
+      file: '/var/lib/pgbackrest/manual_backup/in-host-test.dump',
+      owner: { host: 'a-machine-that-is-gone', pid: 1 },
+    };
+    await sql('DROP DATABASE IF EXISTS half_made');
+    await sql('CREATE DATABASE half_made');
+    await sql(`COMMENT ON DATABASE half_made IS '${HALF_RESTORED_MARK}${JSON.stringify(mark)}'`);
+    await vscode.commands.executeCommand('tsdbOps.refresh');
+    const { api } = await activate();
+    const backups = (
+      api as unknown as {
+        backups: { rows(): Promise<Array<{ label: string; description?: string; contextValue?: string }>> };
+      }
+    ).backups;
+    const row = await waitFor(
+      async () =>
+        (await backups.rows()).find(
+          (r) => r.contextValue === 'interruptedRestore' && (r.description ?? '').includes('half_made'),
+        ),
+      60_000,
+      'the interrupted logical restore row in the Backups view',
+    );
+    assert.match(row.label, /Interrupted restore/);
+    const shown = await run<{ text: string }>('tsdbOps.restore.recover', { action: 'show' });
+    assert.match(shown.text, /into the new database half_made .* did not finish/);
+    const r = await run<{ dropped: string[] }>('tsdbOps.restore.recover', { action: 'rollback' });
+    assert.deepEqual(r.dropped, ['half_made']);
+    assert.deepEqual(await sql("SELECT datname FROM pg_database WHERE datname = 'half_made'"), []);
+    await vscode.commands.executeCommand('tsdbOps.refresh');
+    await waitFor(
+      async () => !(await backups.rows()).some((r) => (r.description ?? '').includes('half_made')),
+      60_000,
+      'the logical interrupted restore row gone after Roll back',
     );
   });
 
