@@ -75,11 +75,12 @@ async function journalOf(
   return (await findRestoreJournals(stack.dbService?.volumes ?? []))[0];
 }
 
-async function askAction(j: { journal: RestoreJournal } | undefined): Promise<RecoverAction> {
+/** The pick: Finish only when the restore tool completed and Finish runs here (in place, not in a one-off container). */
+async function askAction(j: { journal: RestoreJournal } | undefined, finishHere: boolean): Promise<RecoverAction> {
   if (!j) return 'rollback';
   const picked = await vscode.window.showQuickPick(
     [
-      ...(j.journal.restored
+      ...(j.journal.restored && finishHere
         ? [
             {
               label: 'Finish',
@@ -118,7 +119,7 @@ export async function restoreRecover(
   const stack = await restores.stackFor(args, node);
   const place = await placeOf(ctx, restores, stack, node);
   const found = await journalOf(stack, place).catch(() => undefined);
-  const action = actionOf(args) ?? (args ? 'rollback' : await askAction(found));
+  const action = actionOf(args) ?? (args ? 'rollback' : await askAction(found, place.kind === 'in-place'));
   if (action === 'show') {
     if (!found) {
       // A logical restore whose window died keeps its journal in the server (the databases' marks).
@@ -134,7 +135,12 @@ export async function restoreRecover(
       }
       return { journal: undefined, logical, text };
     }
-    const text = describeJournal(found.journal, found.file, inProgressElsewhere(found.journal));
+    const text = describeJournal(
+      found.journal,
+      found.file,
+      inProgressElsewhere(found.journal),
+      place.kind === 'in-place',
+    );
     ctx.output.appendLine('');
     ctx.output.appendLine(text);
     ctx.output.show(true);
