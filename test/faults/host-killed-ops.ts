@@ -32,6 +32,8 @@ export const ROW_OPS: Partial<Record<RowId, RowOp>> = {
   'restore-pgbackrest-time': (ops, p, ctx) =>
     ops.restorePgbackrest({ target: 'time', time: new Date(need(p, 'time')) }, ctx),
   'restore-pgbackrest-xid': (ops, p, ctx) => ops.restorePgbackrest({ target: 'xid', xid: need(p, 'xid') }, ctx),
+  // PostgreSQL is PID 1: ops.ts decides the one-off container (restoreInOneOff), as ui/commands/restores.ts does.
+  'restore-oneoff': (ops, _p, ctx) => ops.restorePgbackrest({ target: 'latest' }, ctx),
   // As ui/commands/restores.ts restoreBaseBackup: the folder as the tools see it, restorePhysical on the site.
   'restore-basebackup': async (ops, p, ctx) => {
     const site = await restoreSiteOf(await ops.context());

@@ -20,7 +20,7 @@ import { errorText } from '../../src/core/format';
 import type { Stack } from '../support/stack';
 import { sleep } from '../support/proc';
 import { afterCheck, snapshot, type AfterCheckOptions, type Checksum } from './check';
-import { broken, result, settle, type CellDef } from './cell';
+import { broken, result, settle, type CellDef, type CellEnv } from './cell';
 import type { OpParams } from './host-killed-ops';
 import { faultOps } from './ops';
 import type { Outcome, RowId } from './table';
@@ -184,6 +184,8 @@ export interface HostKilledSpec<P extends Prepared> {
   readonly injection: string;
   /** The step in a line. */
   readonly injected: string;
+  /** The stack the cell runs on (default: the shared fixture stack). */
+  stack?(env: CellEnv): Promise<Stack>;
   /** Before the fault: the checksum rows and what the operation needs. Runs before the snapshot of the stack. */
   prepare(stack: Stack): Promise<P>;
   readonly at: KillAt;
@@ -200,7 +202,7 @@ export function hostKilledCell<P extends Prepared>(s: HostKilledSpec<P>): CellDe
       const t0 = Date.now();
       let p: P | undefined;
       try {
-        const stack = await env.sharedStack();
+        const stack = s.stack ? await s.stack(env) : await env.sharedStack();
         p = await s.prepare(stack);
         const before = await snapshot(stack);
         const k = await killedAt(stack, s.row, p.params, s.at);

@@ -17,6 +17,7 @@ import * as logicalRestoresCells from './cells/logical-restores';
 import * as migrationsCells from './cells/migrations';
 import * as migrationsMbCells from './cells/migrations-mb';
 import * as oneoffCells from './cells/oneoff';
+import * as oneoffHostKilledCells from './cells/oneoff-host-killed';
 import * as restoresCells from './cells/restores';
 import * as restoresKilledCells from './cells/restores-killed';
 import * as restoresTargetCells from './cells/restores-target';
@@ -38,6 +39,7 @@ const MODULES: readonly Record<string, unknown>[] = [
   migrationsCells,
   migrationsMbCells,
   oneoffCells,
+  oneoffHostKilledCells,
   restoresCells,
   restoresKilledCells,
   restoresTargetCells,

@@ -35,6 +35,13 @@ describe('Recover Interrupted Restore: what Show says and when Finish applies', 
     assert.match(t, /Finish: start the restored server/);
     assert.match(t, /STILL RUNNING/);
   });
+
+  it('a journal marked restored on a stack that restores in a one-off container: Show says Finish is not here', () => {
+    const t = describeJournal({ ...journal, restored: '2026-12-07T03:01:00.000Z' }, 'j.json', false, false);
+    assert.match(t, /Finish: not here \(this stack restores in a one-off container/);
+    assert.doesNotMatch(t, /Finish: start the restored server/);
+    assert.match(t, /Roll back: end the restore tool/);
+  });
 });
 
 describe('pg_dump restore into a new database: the half-restored mark', () => {

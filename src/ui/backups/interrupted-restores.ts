@@ -7,7 +7,7 @@
  * `interruptedLogicalNode` (the server's marks, which this watcher asks for and hands to the view: `logicalOf`).
  */
 import * as vscode from 'vscode';
-import { findRestoreJournals, restoreSiteOf } from '../../core/backups/restore/stack';
+import { findRestoreJournals, finishApplies, restoreSiteOf } from '../../core/backups/restore/stack';
 import { interruptedLogicalRestores, type InterruptedLogicalRestore } from '../../core/backups/restore/logical';
 import type { DockerService } from '../docker-service';
 import { inProgressElsewhere, previousDataWhere, type RestoreJournal } from '../../core/backups/restore/physical';
@@ -58,7 +58,12 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
         this.log.warn(
           `An interrupted restore of ${stack.projectName} left ${file} (started ${journal.started}, ${journal.source}).`,
         );
-        this.notify(stack.projectName, stack.workspaceFolder, journal);
+        this.notify(
+          stack.projectName,
+          stack.workspaceFolder,
+          journal,
+          journal.restored ? await this.finishHere(stack) : false,
+        );
       }
     }
     const before = JSON.stringify([...this.logicalNow]);
@@ -86,8 +91,14 @@ export class InterruptedRestoreWatcher implements vscode.Disposable {
     } else this.status.hide();
   }
 
-  private notify(project: string, folder: string, j: RestoreJournal): void {
-    const choices: Action[] = [...(j.restored ? (['finish'] as const) : []), 'rollback', 'show'];
+  /** Finish runs for the stack (not in a one-off container); unknown (no engine answer): offered, the command says. */
+  private async finishHere(stack: StackRegistry['stacks'][number]): Promise<boolean> {
+    if (!this.engine) return true;
+    return finishApplies(this.engine.contextFor(stack)).catch(() => true);
+  }
+
+  private notify(project: string, folder: string, j: RestoreJournal, finishHere: boolean): void {
+    const choices: Action[] = [...(j.restored && finishHere ? (['finish'] as const) : []), 'rollback', 'show'];
     void vscode.window
       .showErrorMessage(
         `A restore of ${project} started ${j.started} did not finish${j.restored ? ' (its data was restored; it was not yet checked)' : ''}. ` +

@@ -82,8 +82,13 @@ async function logicalOf(place: RecoveryPlace): Promise<InterruptedLogicalRestor
   return interruptedLogicalRestores(place.t, { step: () => undefined, line: () => undefined }).catch(() => []);
 }
 
+/**
+ * The pick: Finish only when the restore tool completed and Finish runs here (in place, not in a one-off container);
+ * without a journal, the logical restores' Roll back or Show.
+ */
 async function askAction(
   j: { journal: RestoreJournal } | undefined,
+  finishHere: boolean,
   logical: readonly InterruptedLogicalRestore[],
 ): Promise<RecoverAction> {
   if (!j && logical.length) {
@@ -100,7 +105,7 @@ async function askAction(
   if (!j) return 'rollback';
   const picked = await vscode.window.showQuickPick(
     [
-      ...(j.journal.restored
+      ...(j.journal.restored && finishHere
         ? [
             {
               label: 'Finish',
@@ -139,7 +144,9 @@ export async function restoreRecover(
   const stack = await restores.stackFor(args, node);
   const place = await placeOf(ctx, restores, stack, node);
   const found = await journalOf(stack, place).catch(() => undefined);
-  const action = actionOf(args) ?? (args ? 'rollback' : await askAction(found, found ? [] : await logicalOf(place)));
+  const action =
+    actionOf(args) ??
+    (args ? 'rollback' : await askAction(found, place.kind === 'in-place', found ? [] : await logicalOf(place)));
   if (action === 'show') {
     if (!found) {
       // A logical restore whose window died keeps its journal in the server (the databases' marks).
@@ -152,7 +159,12 @@ export async function restoreRecover(
       }
       return { journal: undefined, logical, text };
     }
-    const text = describeJournal(found.journal, found.file, inProgressElsewhere(found.journal));
+    const text = describeJournal(
+      found.journal,
+      found.file,
+      inProgressElsewhere(found.journal),
+      place.kind === 'in-place',
+    );
     ctx.output.appendLine('');
     ctx.output.appendLine(text);
     ctx.output.show(true);

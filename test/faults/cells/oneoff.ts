@@ -23,9 +23,9 @@ import { PGBACKREST_LATEST } from './restores-killed';
 import type { ColumnId } from '../table';
 import { errorText } from '../../../src/core/format';
 
-/** One PID-1 stack for the cells that leave it healthy (started on first use, stopped with the process). */
+/** One PID-1 stack for the cells that leave it healthy (started on first use, stopped with the process; oneoff-host-killed.ts too). */
 let pid1: Promise<Stack> | undefined;
-function sharedPid1Stack(env: CellEnv): Promise<Stack> {
+export function sharedPid1Stack(env: CellEnv): Promise<Stack> {
   pid1 ??= (async () => {
     env.log('restore-oneoff: a stack whose PostgreSQL is PID 1');
     const s = await startStack();

@@ -146,6 +146,17 @@ export async function restoreSiteOf(ctx: StackContext): Promise<RestoreSite> {
 }
 
 /**
+ * Whether Finish of an interrupted physical restore runs for the stack (tsdbOps.restore.recover): only where the tools
+ * see the data folder in place (this machine, or a running container whose main process is not PostgreSQL). A stack
+ * that restores in a one-off container (PostgreSQL is PID 1, or the container is stopped) has Roll back only.
+ */
+export async function finishApplies(ctx: StackContext): Promise<boolean> {
+  if (ctx.runtimeKind.value === 'host') return true;
+  const place = await ctx.tools();
+  return place.restore.value === 'in-place' && Boolean(place.tools);
+}
+
+/**
  * Journals of unfinished physical restores, read on this machine from the service's bind-mounted
  * folders (PGDATA's parent is one: `${PG_DATA}` → /home/postgres/pgdata). No Docker needed, so it can
  * run when the extension starts, even while the database container is stopped.

@@ -121,7 +121,7 @@ async function putRestoreCommandBack(t: PhysicalTarget, ctx: RestoreContext, cmd
 }
 
 /** The journal as text for a person: what ran, how far it got, and what each choice does. */
-export function describeJournal(j: RestoreJournal, file: string, running: boolean): string {
+export function describeJournal(j: RestoreJournal, file: string, running: boolean, finishHere = true): string {
   const lines = [
     `Interrupted restore: ${file}`,
     `  started:        ${j.started}`,
@@ -137,10 +137,13 @@ export function describeJournal(j: RestoreJournal, file: string, running: boolea
     `  restore tool:   ${j.restored ? `completed at ${j.restored}` : 'did not complete (the new data folder is partial)'}`,
     ...(j.newestWal ? [`  recovery must reach WAL segment ${j.newestWal}`] : []),
     '',
-    j.restored
-      ? 'Finish: start the restored server, wait until it left recovery, check it reached the end of the archive, ' +
-        'then delete the pre-restore copy and this journal.'
-      : 'Finish: not possible (the restore tool never completed).',
+    !j.restored
+      ? 'Finish: not possible (the restore tool never completed).'
+      : finishHere
+        ? 'Finish: start the restored server, wait until it left recovery, check it reached the end of the archive, ' +
+          'then delete the pre-restore copy and this journal.'
+        : 'Finish: not here (this stack restores in a one-off container, PostgreSQL being PID 1 or the container ' +
+          'stopped; there Roll back is the way out).',
     j.staging
       ? `Roll back: end the restore tool if it still runs, start the stanza again, remove ${j.staging}; if ${j.aside} ` +
         `exists (the restored data was put in place), remove ${j.dataDir} and move ${j.aside} back.`
