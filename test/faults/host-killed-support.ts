@@ -126,7 +126,8 @@ export async function rollBack(
   // What the activation finds: the journals beside PGDATA and the logical restores' marks in the server
   // (ui/backups/interrupted-restores.ts shows both).
   const journals = (await findRestoreJournals(volumes)).length;
-  const logical = (await interruptedLogicalRestores(t, quiet)).length;
+  // The server is down after a physical restore's take-down: the watcher then finds no marks (it asks again later).
+  const logical = (await interruptedLogicalRestores(t, quiet).catch(() => [])).length;
   const problems: string[] = [];
   const rb = await settle(
     (async () => {

@@ -8,10 +8,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recoverInOneOff, ONEOFF_LABEL } from '../../src/core/backups/restore/oneoff';
+import { ONEOFF_LABEL } from '../../src/core/backups/restore/oneoff';
 import { recoverInterruptedRestore, type RestoreJournal } from '../../src/core/backups/restore/physical';
 import type { RestoreContext } from '../../src/core/backups/restore/run';
-import { restoreSiteOf } from '../../src/core/backups/restore/stack';
 import { errorText } from '../../src/core/format';
 import { run, sleep } from '../support/proc';
 import { startStack, type Stack } from '../support/stack';
@@ -19,8 +18,7 @@ import { afterCheck, snapshot } from './check';
 import { broken, result, settle, type CellDef, type CellEnv, type Ended } from './cell';
 import { stackOnThrowaway, type ThrowawayEngine } from './engine';
 import { fillDisk, mountTmpfs, removeFiller, triggerAt, type Mount } from './inject';
-import { faultOps } from './ops';
-import { markerState, PRE_RESTORE } from './restore-target-support';
+import { markerState, PRE_RESTORE, recoverPlace } from './restore-target-support';
 import type { KilledSource } from './cells/restores-killed';
 import type { ColumnId, Outcome, RowId } from './table';
 
@@ -122,20 +120,10 @@ export async function killPostmasterInOneOff(stack: Stack, timeoutS = 60): Promi
  * the data folder, else in a one-off container (the server is PID 1). The journal it acted on, if any.
  */
 export async function rollBackAsCommand(stack: Stack): Promise<RestoreJournal | undefined> {
-  const sc = await faultOps(stack).context();
-  const site = await restoreSiteOf(sc);
-  if (site.postgresIsPid1 && site.containerId)
-    return recoverInOneOff(
-      {
-        docker: await sc.docker(),
-        containerId: site.containerId,
-        dataDir: site.dataDir,
-        conn: site.conn,
-        user: site.toolUser,
-      },
-      quietCtx,
-    );
-  return recoverInterruptedRestore({ rt: site.rt, dataDir: site.dataDir, conn: site.conn }, quietCtx);
+  // Where the command runs it (restore-recover.ts placeOf): in place, or in a one-off container, also when the database
+  // container is stopped (after an engine restart), which restoreSiteOf refuses.
+  const place = await recoverPlace(stack);
+  return place.kind === 'one-off' ? place.rollback(quietCtx) : recoverInterruptedRestore(place.t, quietCtx);
 }
 
 /**

@@ -131,6 +131,18 @@ function behaves(name: string, make: () => ToolRuntime) {
       assert.equal(r.error.exitCode, 3);
     });
 
+    it('runPipeline: a consumer that ends well on a cut-off input (its producer stopped before the end) is not a success', async () => {
+      // What a dropped docker exec connection does to psql -f -: its stdin closes, which reads as a normal end.
+      const m = marker();
+      const r = await withinGuard(
+        'runPipeline',
+        settle(runPipeline(make(), ['yes', m], new PassThrough(), ['sh', '-c', 'head -c 100000 >/dev/null'], {})),
+      );
+      assert.ok('error' in r && r.error instanceof Error, String('error' in r ? r.error : r.ok));
+      assert.match(r.error.message, /ended on a cut-off input: yes was stopped before it finished/);
+      assert.deepEqual(await stillRunning(m), [], 'the producer no longer runs');
+    });
+
     it('runPipeline: a producer that fails ends the consumer and its failure is reported', async () => {
       const m = marker();
       const r = await withinGuard(

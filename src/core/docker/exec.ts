@@ -197,13 +197,19 @@ export async function execInContainer(
   // Ending the process early (cancel, stdout's reader gone, stdin broken): signal it inside the
   // container (once its pid is known), then drop the stream, which may be paused and never end itself.
   let stopping = false;
+  /** Ends the wait for the stream below: a dropped stream whose connection died may never say 'close' itself. */
+  let streamGone: () => void = () => undefined;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    const kill = () =>
-      void killInContainer(docker, containerId, pid).finally(() =>
-        (stream as unknown as { destroy?: () => void }).destroy?.(),
-      );
+    // The stream goes once the signal was sent, or after KILL_WAIT_MS at most: over a connection that just died (an
+    // ssh:// engine cut) the kill's own request may never answer, and the pipeline must still end.
+    const kill = () => {
+      void settledWithin(killInContainer(docker, containerId, pid), KILL_WAIT_MS).finally(() => {
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+        streamGone();
+      });
+    };
     if (pid !== undefined) kill();
     else pidKnown = kill;
   };
@@ -218,6 +224,7 @@ export async function execInContainer(
   let endedEarly: ReturnType<typeof ends.processEnded>;
   try {
     await new Promise<void>((resolve) => {
+      streamGone = resolve;
       stream.on('end', resolve);
       stream.on('close', resolve);
       // A write to stdin after the process exited fails (EPIPE): the exit code below tells what happened.
@@ -275,6 +282,21 @@ async function outputDrained(out: PassThrough, outDone: Promise<void>, target: W
     target.off('close', drop);
     target.off('error', drop);
   }
+}
+
+/** How long stopping a process waits for its kill request before dropping the stream anyway. */
+const KILL_WAIT_MS = 10_000;
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => (timer = setTimeout(r, ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Ends a process inside the container (the Engine has no "kill exec"; its inspect Pid is the host's). */

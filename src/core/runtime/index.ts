@@ -13,7 +13,7 @@
 import type Dockerode from 'dockerode';
 import { PassThrough, pipeline, type Duplex, type Readable, type Writable } from 'node:stream';
 import { execInContainer, lineSplitter, pipelineEnds } from '../docker/exec';
-import { isCancelled } from '../errors/error';
+import { isCancelled, OpsError } from '../errors/error';
 import { toolCancelled, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError } from '../errors/process';
 
 export { toolCancelled, ToolFailedError, ToolInputBrokenError, ToolOutputClosedError };
@@ -110,6 +110,16 @@ export async function runPipeline(
   if (consumerError) throw consumerError;
   if (consumed && consumed.exitCode !== 0)
     throw new ToolFailedError(consumer, consumed.exitCode, consumed.stderrTail, rt.description);
+  // The consumer ended well although its producer was stopped before it finished: its input ended early (a `docker
+  // exec` whose connection dropped closes the tool's stdin, which reads as a normal end). Not a success.
+  if (producerError instanceof ToolOutputClosedError)
+    throw new OpsError(
+      'pipe-broken',
+      `${consumer[0] ?? ''} in ${rt.description} ended on a cut-off input: ${producer[0] ?? ''} was stopped before it ` +
+        'finished (the connection to the Docker engine may have dropped). What it read before the cut was applied; ' +
+        'the rest was not.',
+      { facts: { tool: consumer[0], argv: [...consumer] } },
+    );
   if (producerError && !(producerError instanceof ToolOutputClosedError)) throw producerError;
 }
 

@@ -9,7 +9,7 @@
  * and killed once the tool completed and the restored server runs there (the journal says the tool completed).
  */
 import { inProgressElsewhere } from '../../../src/core/backups/restore/physical';
-import { findRestoreJournals, finishApplies } from '../../../src/core/backups/restore/stack';
+import { findRestoreJournals, finishApplies, restoreSiteOf } from '../../../src/core/backups/restore/stack';
 import { run } from '../../support/proc';
 import type { Stack } from '../../support/stack';
 import { settle } from '../cell';
@@ -82,6 +82,13 @@ async function reopenAndRollBack(
   const restored = journals.some((j) => j.journal.restored);
   const offersFinish = restored && (await finishApplies(await faultOps(stack).context()));
   if (offersFinish) problems.push('the notification offers Finish, which the command refuses in a one-off container');
+  // A new restore before Recover: refused, and told to recover (not to wait for a window that is gone).
+  const again = await restoreSiteOf(await faultOps(stack).context()).then(
+    () => 'not refused',
+    (e: unknown) => String(e instanceof Error ? e.message : e),
+  );
+  if (!/did not finish: its process .* no longer runs here.*Recover Interrupted Restore/.test(again))
+    problems.push(`a restore started before Recover is not told to recover first: ${again}`);
   const rb = await settle(
     place.kind === 'one-off' ? place.rollback(quiet) : Promise.reject(new Error('not a one-off place')),
     Promise.resolve(killed),

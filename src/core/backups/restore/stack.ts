@@ -6,6 +6,7 @@
  * folder map into the container.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { ContainerRuntime, type ToolRuntime } from '../../runtime';
@@ -16,7 +17,7 @@ import { ONEOFF_LABEL, postgresIsPid1 } from './oneoff';
 import { restoreInProgress } from '../../errors/backups';
 import { isKind } from '../../errors/error';
 import type { ServerConnection } from './run';
-import type { RestoreJournal } from './physical';
+import { inProgressElsewhere, type RestoreJournal } from './physical';
 
 export { containerPath, hostPath } from '../../stack/site';
 
@@ -111,12 +112,26 @@ async function refuseWhileOneOffRestores(ctx: StackContext): Promise<void> {
   const db = await ctx.database();
   const docker = await ctx.docker();
   const running = await docker.listContainers({ filters: { label: [`${ONEOFF_LABEL}=${db.id}`] } });
-  if (running.length)
+  if (!running.length) return;
+  const id = running[0]!.Id.slice(0, 12);
+  // The window that started it may be gone (its one-off container outlives it): then waiting would never end.
+  const j = (await findRestoreJournals(ctx.dbService?.volumes ?? []).catch(() => []))[0]?.journal;
+  // Gone: a process of this machine, not this one, no longer alive (another machine's cannot be asked: still waited for).
+  const gone = j?.owner && j.owner.host === hostname() && j.owner.pid !== process.pid && !inProgressElsewhere(j);
+  if (j && gone) {
+    const who = j.owner ? `${j.owner.pid} on ${j.owner.host}` : 'unknown';
     throw restoreInProgress(
-      `A restore of ${db.name}'s data is in progress in another window (one-off restore container ` +
-        `${running[0]!.Id.slice(0, 12)}; ${db.name} is stopped meanwhile): nothing was changed. Wait for it to ` +
-        'finish; do not start the container before it has.',
+      `A restore of ${db.name}'s data started ${j.started} (${j.source}) did not finish: its process (${who}) ` +
+        'no longer runs here, ' +
+        `its one-off restore container ${id} is still there and ${db.name} is stopped. Nothing was changed. Run ` +
+        '"TimescaleDB Ops: Recover Interrupted Restore" (Roll back) first; do not start the container before it.',
     );
+  }
+  throw restoreInProgress(
+    `A restore of ${db.name}'s data is in progress in another window (one-off restore container ` +
+      `${id}; ${db.name} is stopped meanwhile): nothing was changed. Wait for it to ` +
+      'finish; do not start the container before it has.',
+  );
 }
 
 /** Where a restore of the stack runs (the database container must be running, or the host runtime set). */
