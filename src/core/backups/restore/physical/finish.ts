@@ -81,7 +81,7 @@ export async function finishInterruptedRestore(
   if (j.stanzaStart) await startStanzaAgain(t, ctx, j.stanzaStart);
   let databases: string[] = [];
   try {
-    // A restore cut between its tool's end and the swap: the restored folder takes PGDATA's place now.
+    // The journal says restored only after the swap; a staging folder still there is completed here (idempotent).
     if (j.staging) await swapIn(t, ctx, j);
     if ((await serverState(t, ctx)) === 'running') {
       ctx.step('Waiting until the restored PostgreSQL left recovery');

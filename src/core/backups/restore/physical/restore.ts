@@ -187,14 +187,18 @@ function into(argv: readonly string[], dir: string): string[] {
   return [...argv.slice(0, -1), `--pg1-path=${dir}`, argv[argv.length - 1]!];
 }
 
-/** The tool completed: the journal says so, then the restored folder takes PGDATA's place (the old one aside). */
+/**
+ * The tool completed: the restored folder takes PGDATA's place (the old one aside), then the journal says so. In that
+ * order: a restore cut before the swap offers Roll back only, never a Finish that would set aside whatever a restarted
+ * container wrote meanwhile into the old data (Finish deletes the pre-restore copy).
+ */
 async function completed(
   s: PhysicalRun,
   ctx: RestoreContext,
   extra: Parameters<typeof markRestored>[3],
 ): Promise<void> {
+  s.moved = (await swapIn(s.t, ctx, s.journal!)).moved;
   s.journal = await markRestored(s.t, ctx, s.journal!, extra);
-  s.moved = (await swapIn(s.t, ctx, s.journal)).moved;
 }
 
 /**
