@@ -3,14 +3,14 @@
  * (host-killed-ops.ts) through the fault matrix's way into the product (ops.ts: the core functions the command
  * handlers call), printing each step (`step: …`) and line on stdout, so the harness can `kill -9` it at a named
  * step the way a crashed or force-closed window ends.
- * argv[2]: JSON { dir, infraDir, dockerHost, env, row, params }.
+ * $TSDBOPS_CHILD_OP: JSON { dir, infraDir, dockerHost, env, row, params } (the environment, not argv: env holds the password).
  */
 import { faultOps } from './ops';
 import { ROW_OPS, type OpParams } from './host-killed-ops';
 import type { RowId } from './table';
 import type { Stack } from '../support/stack';
 
-const a = JSON.parse(process.argv[2]!) as {
+const a = JSON.parse(process.env['TSDBOPS_CHILD_OP'] ?? '{}') as {
   dir: string;
   infraDir: string;
   dockerHost: string;

@@ -47,8 +47,10 @@ export function killedAt(stack: Stack, row: RowId, params: OpParams, at: KillAt)
     row,
     params,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child-op.ts'), arg], {
+  // Through the child's environment, not argv: the stack's env holds the database password.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child-op.ts')], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TSDBOPS_CHILD_OP: arg },
   });
   const said: string[] = [];
   let killed: number | undefined;
