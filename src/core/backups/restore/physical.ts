@@ -35,6 +35,7 @@ export {
 export {
   deletePreRestoreCopy,
   inProgressElsewhere,
+  ownerGone,
   readJournal,
   recoverInterruptedRestore,
   refuseIfRunningElsewhere,

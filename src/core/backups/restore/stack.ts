@@ -6,7 +6,6 @@
  * folder map into the container.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { ContainerRuntime, type ToolRuntime } from '../../runtime';
@@ -17,7 +16,7 @@ import { ONEOFF_LABEL, postgresIsPid1 } from './oneoff';
 import { restoreInProgress } from '../../errors/backups';
 import { isKind } from '../../errors/error';
 import type { ServerConnection } from './run';
-import { inProgressElsewhere, type RestoreJournal } from './physical';
+import { ownerGone, type RestoreJournal } from './physical';
 
 export { containerPath, hostPath } from '../../stack/site';
 
@@ -116,9 +115,8 @@ async function refuseWhileOneOffRestores(ctx: StackContext): Promise<void> {
   const id = running[0]!.Id.slice(0, 12);
   // The window that started it may be gone (its one-off container outlives it): then waiting would never end.
   const j = (await findRestoreJournals(ctx.dbService?.volumes ?? []).catch(() => []))[0]?.journal;
-  // Gone: a process of this machine, not this one, no longer alive (another machine's cannot be asked: still waited for).
-  const gone = j?.owner && j.owner.host === hostname() && j.owner.pid !== process.pid && !inProgressElsewhere(j);
-  if (j && gone) {
+  // Another machine's process cannot be asked: that one is still waited for.
+  if (j && ownerGone(j)) {
     const who = j.owner ? `${j.owner.pid} on ${j.owner.host}` : 'unknown';
     throw restoreInProgress(
       `A restore of ${db.name}'s data started ${j.started} (${j.source}) did not finish: its process (${who}) ` +

@@ -207,6 +207,12 @@ export function inProgressElsewhere(j: RestoreJournal): boolean {
   return !!o && o.host === hostname() && o.pid !== process.pid && processAlive(o.pid);
 }
 
+/** The journal's restore ran in a process of this machine, not this one, that is gone (its window died). */
+export function ownerGone(j: RestoreJournal): boolean {
+  const o = j.owner;
+  return !!o && o.host === hostname() && o.pid !== process.pid && !processAlive(o.pid);
+}
+
 /**
  * Refuses to treat a journal as interrupted while the process that wrote it still runs on this machine (another
  * window's restore in progress: rolling it back would end its tool and move its data mid-way). A journal of this
