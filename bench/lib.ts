@@ -96,7 +96,9 @@ export function guideRestoreArgv(line: string): string[] {
     .replace(/^\$ /, '')
     .replace(/'--recovery-option=restore_command=[^']*' /, '')
     .split(' ')
-    .filter((a) => !/^--(process-max|archive-async|spool-path|archive-get-queue-max)\b/.test(a));
+    // --pg1-path: the extension restores into a staging folder beside PGDATA and swaps it in; the guide restores
+    // into the emptied PGDATA itself.
+    .filter((a) => !/^--(process-max|archive-async|spool-path|archive-get-queue-max|pg1-path)\b/.test(a));
 }
 
 export function median(xs: readonly number[]): number {
