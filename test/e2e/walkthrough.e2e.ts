@@ -36,6 +36,25 @@ function drillPassedOnDisk(stack: Stack): boolean {
     .some((n) => (JSON.parse(readFileSync(join(dir, n), 'utf8')) as { passed?: boolean }).passed === true);
 }
 
+/**
+ * Picks a quick pick item by typing `filter` and Enter once the list is down to the one row showing `rowText`. A click
+ * on the row waited for it to be "stable" and timed out once in CI while the quick pick was still settling.
+ */
+async function pickByTyping(page: Page, filter: string, rowText: string): Promise<void> {
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: rowText }).first().waitFor({ timeout: 15_000 });
+  await page.locator('.quick-input-widget input.input').fill(filter);
+  await page.waitForFunction(
+    (text) => {
+      const rows = Array.from(document.querySelectorAll('.quick-input-widget .monaco-list-row'));
+      return rows.length === 1 && (rows[0]?.textContent ?? '').includes(text);
+    },
+    rowText,
+    { timeout: 15_000 },
+  );
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
 /** Each step's checkbox state in the walkthrough editor (`aria-checked` of its `data-done-step-id` checkbox). */
 async function stepStates(page: Page): Promise<Record<string, boolean | undefined>> {
   const out: Record<string, boolean | undefined> = {};
@@ -90,9 +109,7 @@ export function walkthroughE2eTests(
             .first()
             .waitFor({ timeout: 10_000 });
           await page.keyboard.press('Enter');
-          const entry = page.locator('.quick-input-widget .monaco-list-row', { hasText: TITLE }).first();
-          await entry.waitFor({ timeout: 15_000 });
-          await entry.click();
+          await pickByTyping(page, TITLE, TITLE);
           await page.locator('.gettingStartedContainer').first().waitFor({ timeout: 30_000 });
           const titles = (await page.locator('.getting-started-step h3.step-title').allInnerTexts()).map((t) =>
             t.trim(),
@@ -118,21 +135,7 @@ export function walkthroughE2eTests(
           });
           await button.first().waitFor({ timeout: 10_000 });
           await button.first().click();
-          // Picked by keyboard: a click on the row waited for it to be "stable" and timed out once in CI while the
-          // quick pick was still settling over the walkthrough page. Typing filters the list down to the one row.
-          const cron = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'cron' }).first();
-          await cron.waitFor({ timeout: 15_000 });
-          await page.locator('.quick-input-widget input.input').fill('cron');
-          await page.waitForFunction(
-            () => {
-              const rows = Array.from(document.querySelectorAll('.quick-input-widget .monaco-list-row'));
-              return rows.length === 1 && (rows[0]?.textContent ?? '').includes('one crontab line');
-            },
-            undefined,
-            { timeout: 15_000 },
-          );
-          await page.keyboard.press('Enter');
-          await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
+          await pickByTyping(page, 'cron', 'one crontab line');
           await waitForStates(page, 'the nightly step done after its command', (s) => s['nightly'] === true, 30_000);
           const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'one crontab line' });
           await toast.first().waitFor({ timeout: 15_000 });
