@@ -92,12 +92,12 @@ export async function interleaved(
  * adds for speed (its restore_command is one quoted word with spaces, dropped before the split).
  */
 export function guideRestoreArgv(line: string): string[] {
+  // --pg1-path: the extension restores into a staging folder beside PGDATA and swaps it in; the guide restores into
+  // the emptied PGDATA itself.
   return line
     .replace(/^\$ /, '')
     .replace(/'--recovery-option=restore_command=[^']*' /, '')
     .split(' ')
-    // --pg1-path: the extension restores into a staging folder beside PGDATA and swaps it in; the guide restores
-    // into the emptied PGDATA itself.
     .filter((a) => !/^--(process-max|archive-async|spool-path|archive-get-queue-max|pg1-path)\b/.test(a));
 }
 
