@@ -102,7 +102,7 @@ export async function measureLimit(ctx: BenchContext, sc: Scenario): Promise<Lim
   const cores = Number((await exec(['nproc'])).trim()) || 1;
 
   // Disk bandwidth on the volume that holds PGDATA (and the restore's output).
-  const ddMiB = pick(ctx.size, 256, 1024);
+  const ddMiB = pick(ctx.size, 64, 1024);
   const ddFile = '/home/postgres/pgdata/bench-limit-dd';
   ctx.log(`physical limit: disk write and read (${ddMiB} MiB)`);
   const writeMs = await timed(() =>

@@ -37,7 +37,7 @@ export const restoreReplayPreviewFigure: Figure = {
         "INSERT INTO m SELECT now() + g * interval '1 s', g % 1000, random(), 'ok' FROM generate_series(1, 200000) g",
       );
       await c.pgbackrest(['--type=full', 'backup']);
-      const want = pick(ctx.size, 200, 1100) * 2 ** 20;
+      const want = pick(ctx.size, 64, 1100) * 2 ** 20;
       const start = await c.psql('SELECT pg_current_wal_lsn()');
       for (let k = 0; ; k++) {
         await c.psql(

@@ -7,7 +7,7 @@
  * engine's disk write and read bandwidth, single-core gzip decompression and single-core WAL apply (the same WAL
  * replayed from a local pg_wal, no restore_command), and the restore time those give.
  *
- * Runs alone with `npm run bench -- --only restore-replay` (`--size small`: 200 MB of WAL, 1 pair).
+ * Runs alone with `npm run bench -- --only restore-replay` (`--size small`: 64 MB of WAL, 1 pair: it only proves the figure runs end to end).
  */
 import { parsePgBackRestInfo, type BackupSet } from '../../src/core/backups/pgbackrest';
 import { deletePreRestoreCopy, restorePhysical } from '../../src/core/backups/restore/physical';
@@ -64,7 +64,7 @@ async function waitArchived(ctx: BenchContext, p: Prepared): Promise<void> {
   }
 }
 
-/** The newest full, then ≥ 1 GB (small: 200 MB) of WAL from inserts and updates, every segment archived. */
+/** The newest full, then ≥ 1 GB (small: 64 MB) of WAL from inserts and updates, every segment archived. */
 export function replayScenario(ctx: BenchContext): Promise<Scenario> {
   scenario ??= (async () => {
     const p = await prepare(ctx);
@@ -75,7 +75,7 @@ export function replayScenario(ctx: BenchContext): Promise<Scenario> {
       ['pgbackrest', '--stanza=db', '--type=full', '--archive-timeout=600', '--log-level-console=warn', 'backup'],
       { timeoutMs: 3_600_000 },
     );
-    const want = pick(ctx.size, 200, 1100) * 1024 * 1024;
+    const want = pick(ctx.size, 64, 1100) * 1024 * 1024;
     await sql(
       p,
       'CREATE TABLE bench_metrics (time timestamptz NOT NULL, device_id int NOT NULL, value double precision, status text)',
