@@ -10,7 +10,10 @@ import { ROW_OPS, type OpParams } from './host-killed-ops';
 import type { RowId } from './table';
 import type { Stack } from '../support/stack';
 
-const a = JSON.parse(process.env['TSDBOPS_CHILD_OP'] ?? '{}') as {
+const given = process.env['TSDBOPS_CHILD_OP'];
+if (!given)
+  throw new Error('child-op.ts: TSDBOPS_CHILD_OP is not set (host-killed-support.ts sets it to the JSON of the op)');
+const a = JSON.parse(given) as {
   dir: string;
   infraDir: string;
   dockerHost: string;

@@ -12,6 +12,7 @@ import {
   holdJournal,
   inProgressElsewhere,
   journalOwner,
+  ownerGone,
   refuseIfRunningElsewhere,
 } from '../../src/core/backups/restore/physical/journal';
 import type { PhysicalTarget, RestoreJournal } from '../../src/core/backups/restore/physical/types';
@@ -35,6 +36,7 @@ describe('restore journal owner: a restore in progress is never recovered by a s
     try {
       const j = journal({ host: hostname(), pid: other.pid! });
       assert.equal(inProgressElsewhere(j), true);
+      assert.equal(ownerGone(j), false);
       assert.throws(
         () => refuseIfRunningElsewhere(target, j),
         (e: unknown) =>
@@ -48,6 +50,7 @@ describe('restore journal owner: a restore in progress is never recovered by a s
     const ended = spawnSync('true');
     const gone = journal({ host: hostname(), pid: ended.pid });
     assert.equal(inProgressElsewhere(gone), false);
+    assert.equal(ownerGone(gone), true, 'a process of this machine that ended is gone');
     assert.doesNotThrow(() => refuseIfRunningElsewhere(target, gone));
   });
 
@@ -55,6 +58,10 @@ describe('restore journal owner: a restore in progress is never recovered by a s
     assert.equal(inProgressElsewhere(journal(journalOwner())), false);
     assert.equal(inProgressElsewhere(journal({ host: `${hostname()}-elsewhere`, pid: 1 })), false);
     assert.equal(inProgressElsewhere(journal()), false);
+    // Gone is only said of another process of this machine: this one is not gone, another machine's cannot be asked.
+    assert.equal(ownerGone(journal(journalOwner())), false);
+    assert.equal(ownerGone(journal({ host: `${hostname()}-elsewhere`, pid: 1 })), false);
+    assert.equal(ownerGone(journal()), false);
   });
 
   it('a restore of this process holds its journal: a second context here is refused until it ends', () => {

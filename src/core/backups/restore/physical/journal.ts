@@ -201,16 +201,22 @@ export function holdJournal(t: PhysicalTarget): () => void {
   return () => void runningHere.delete(key);
 }
 
+/** The pid of the journal's owner when that is another process of this machine (another machine's cannot be asked). */
+function otherLocalOwner(j: RestoreJournal): number | undefined {
+  const o = j.owner;
+  return o && o.host === hostname() && o.pid !== process.pid ? o.pid : undefined;
+}
+
 /** The journal's restore still runs in another process of this machine (another window, the command line). */
 export function inProgressElsewhere(j: RestoreJournal): boolean {
-  const o = j.owner;
-  return !!o && o.host === hostname() && o.pid !== process.pid && processAlive(o.pid);
+  const pid = otherLocalOwner(j);
+  return pid !== undefined && processAlive(pid);
 }
 
 /** The journal's restore ran in a process of this machine, not this one, that is gone (its window died). */
 export function ownerGone(j: RestoreJournal): boolean {
-  const o = j.owner;
-  return !!o && o.host === hostname() && o.pid !== process.pid && !processAlive(o.pid);
+  const pid = otherLocalOwner(j);
+  return pid !== undefined && !processAlive(pid);
 }
 
 /**
