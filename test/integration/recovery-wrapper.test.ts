@@ -84,7 +84,7 @@ describe('recovery wrapper against a real pgBackRest repository (host cluster)',
 
   let n = 0;
   /** The decision's wrapper and restore_command, the queue empty; runs it for `segment` as PostgreSQL would. */
-  async function wrapperRun(segment: string, during?: (logFile: string) => Promise<void>) {
+  async function wrapperRun(segment: string, during?: (logFile: string) => Promise<void>, keepQueue = false) {
     const runId = `t${++n}`;
     for (const t0 = Date.now(); asyncRunning() && Date.now() - t0 < 120_000;) await sleep(100);
     const conf = readFileSync(c.pgbackrestConf, 'utf8');
@@ -100,7 +100,7 @@ describe('recovery wrapper against a real pgBackRest repository (host cluster)',
       runId,
     });
     assert.equal(speed.archiveGet.mode, 'async', speed.archiveGet.why);
-    if (speed.spoolQueueDir) rmSync(speed.spoolQueueDir, { recursive: true, force: true });
+    if (speed.spoolQueueDir && !keepQueue) rmSync(speed.spoolQueueDir, { recursive: true, force: true });
     writeFileSync(speed.wrapperPath!, RECOVERY_WRAPPER_SCRIPT, { mode: 0o755 });
     const pg = statSync(c.dataDir);
     chownSync(speed.wrapperPath!, pg.uid, pg.gid);
@@ -131,6 +131,21 @@ describe('recovery wrapper against a real pgBackRest repository (host cluster)',
     assert.equal(r.code, 0, r.stderr);
     assert.equal(statSync(r.target).size, 16 * 1024 * 1024);
     assert.equal(r.log, '');
+  });
+
+  it("segments pgBackRest's async worker fetched ahead are moved from its queue, whole, with no pgBackRest start", async () => {
+    const first = await wrapperRun(name(segments[0]!));
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(parseWrapperLog(first.log).fromQueue, 0, 'the first segment: the queue was empty');
+    // wrapperRun waits for the worker (started by that first call) to end before the next call.
+    const r = await wrapperRun(name(segments[1]!), undefined, true);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(parseWrapperLog(r.log).fromQueue, 1, r.log);
+    const archived = execFileSync('sh', ['-c', 'gzip -dc "$1" | sha1sum', 'sha', join(archiveDir, segments[1]!)], {
+      encoding: 'utf8',
+    });
+    const moved = execFileSync('sha1sum', [r.target], { encoding: 'utf8' });
+    assert.equal(moved.split(' ')[0], archived.split(' ')[0], 'the same bytes as the archived segment');
   });
 
   it('a segment past the end of the archive: exit 1, a true "not in the archive"', async () => {

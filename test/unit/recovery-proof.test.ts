@@ -10,7 +10,7 @@
 import { strict as assert } from 'node:assert';
 import { SCRIPT_PRELUDE, WAIT_READY } from '../../src/core/backups/restore/physical/server';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -145,7 +145,7 @@ describe('recovery wrapper: async first, then the plain way; only "not in the ar
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  function run(file: string, plan: number[], asyncArgs = ['--archive-async', '--process-max=2']) {
+  function run(file: string, plan: number[], asyncArgs = ['--archive-async', '--process-max=2'], queue = '-') {
     writeFileSync(join(dir, 'plan'), plan.join('\n') + '\n');
     writeFileSync(join(dir, 'calls'), '');
     const r = spawnSync(
@@ -155,6 +155,7 @@ describe('recovery wrapper: async first, then the plain way; only "not in the ar
         file,
         join(dir, 'out'),
         join(dir, 'log'),
+        queue,
         '--stanza=db',
         RECOVERY_WRAPPER_ASYNC_MARK,
         ...asyncArgs,
@@ -226,6 +227,37 @@ describe('recovery wrapper: async first, then the plain way; only "not in the ar
     const r = run('00000002.history', [1]);
     assert.equal(r.code, 1);
     assert.deepEqual(r.calls, [`--stanza=db --no-archive-async archive-get 00000002.history ${join(dir, 'out')}`]);
+  });
+
+  it('a segment the async worker already queued is moved into place: no pgBackRest call, logged as from the queue', () => {
+    const q = join(dir, 'queue');
+    mkdirSync(q);
+    writeFileSync(join(q, SEG), 'wal bytes');
+    writeFileSync(join(q, `${SEG}.pgbackrest.tmp`), 'half');
+    const r = run(SEG, [0], undefined, q);
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.calls, [], 'no pgBackRest process for a queued segment');
+    assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'wal bytes');
+    assert.ok(!existsSync(join(q, SEG)), 'moved, not copied');
+    assert.equal(parseWrapperLog(r.log).fromQueue, 1);
+    assert.equal(describeWrapperLog(parseWrapperLog(r.log)), undefined, 'a queued segment is no miss');
+    // The next one is only half written (pgBackRest's temporary name): not taken, pgBackRest's async call is.
+    const next = '000000010000000000000043';
+    const r2 = run(next, [0], undefined, q);
+    assert.deepEqual(r2.calls, [`--stanza=db --archive-async --process-max=2 archive-get ${next} ${join(dir, 'out')}`]);
+    assert.equal(parseWrapperLog(r2.log).fromQueue, 1, 'still the one line of the first call');
+  });
+
+  it('a queued segment is not taken without async options, nor for a history file', () => {
+    const q = join(dir, 'queue');
+    mkdirSync(q);
+    writeFileSync(join(q, SEG), 'wal bytes');
+    writeFileSync(join(q, '00000002.history'), 'history');
+    assert.deepEqual(run(SEG, [0], [], q).calls, [
+      `--stanza=db --no-archive-async archive-get ${SEG} ${join(dir, 'out')}`,
+    ]);
+    assert.equal(run('00000002.history', [0], undefined, q).calls.length, 1);
+    assert.ok(existsSync(join(q, SEG)) && existsSync(join(q, '00000002.history')));
   });
 
   it('without async options the wrapper is the plain archive-get with the retry', () => {

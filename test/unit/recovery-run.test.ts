@@ -73,12 +73,16 @@ describe('recovery speed around a restore: probe, set up, tear down', () => {
     assert.equal(readFileSync(s.wrapperPath!, 'utf8'), RECOVERY_WRAPPER_SCRIPT);
     assert.equal(statSync(s.wrapperPath!).mode & 0o777, 0o700);
     assert.ok(statSync(s.spoolDir!).isDirectory());
-    writeFileSync(s.wrapperLogPath!, 'async 000000010000000000000042 45\nplain 000000010000000000000042 ok\n');
-    const said = await tearDownRecoverySpeed(rt, s);
-    assert.equal(
-      said,
-      'archive-get: the async queue could not give 1 segment (first 000000010000000000000042): fetched the plain way.',
+    writeFileSync(
+      s.wrapperLogPath!,
+      'queue 000000010000000000000041\nasync 000000010000000000000042 45\nplain 000000010000000000000042 ok\n' +
+        'queue 000000010000000000000043\n',
     );
+    const said = await tearDownRecoverySpeed(rt, s);
+    assert.deepEqual(said, [
+      'WAL replay: 2 segments moved straight from the async queue (no pgBackRest start for them).',
+      'archive-get: the async queue could not give 1 segment (first 000000010000000000000042): fetched the plain way.',
+    ]);
     for (const p of [s.wrapperPath!, s.wrapperLogPath!, s.spoolDir!]) assert.ok(!existsSync(p), `${p} removed`);
   });
 
@@ -109,7 +113,7 @@ describe('recovery speed around a restore: probe, set up, tear down', () => {
   it('tear down of nothing left behind is quiet', async () => {
     const s = await setUpRecoverySpeed(rt, input());
     rmSync(s.spoolDir!, { recursive: true });
-    assert.equal(await tearDownRecoverySpeed(rt, s), undefined);
+    assert.deepEqual(await tearDownRecoverySpeed(rt, s), []);
     assert.ok(!existsSync(s.wrapperPath!));
   });
 

@@ -43,12 +43,14 @@ describe('recovery speed: the options of one restore', () => {
     assert.equal(r.archiveGet.processes, 2);
     assert.equal(r.spoolDir, '/home/postgres/pgdata/.tsdbops-spool-20261206-203000');
     const words = restoreCommand(r);
-    assert.deepEqual(words.slice(0, 5), [
+    assert.deepEqual(words.slice(0, 6), [
       '/bin/sh',
       '/home/postgres/pgdata/.tsdbops-restore-command-20261206-203000.sh',
       '%f',
       '"%p"',
       '/home/postgres/pgdata/.tsdbops-restore-command-20261206-203000.log',
+      // The async worker's queue of this restore's spool: the wrapper moves what it prefetched from there.
+      '/home/postgres/pgdata/.tsdbops-spool-20261206-203000/archive/db/in',
     ]);
     assert.ok(words.includes('--stanza=db') && words.includes('--config=/etc/pgbackrest/pgbackrest.conf'));
     assert.deepEqual(asyncPart(words), [
@@ -208,6 +210,11 @@ describe('recovery speed: the options of one restore', () => {
     assert.equal(r.archiveGet.mode, 'async');
     assert.equal(r.spoolDir, undefined);
     assert.equal(r.spoolQueueDir, '/data/spool/archive/db/in');
+    assert.equal(
+      restoreCommand(r)[5],
+      '/data/spool/archive/db/in',
+      "the wrapper moves queued segments from the user's spool",
+    );
     const a = asyncPart(restoreCommand(r));
     assert.ok(!a.some((w) => w.startsWith('--spool-path')), 'the config gives the spool path');
     assert.ok(a.includes(`--archive-get-queue-max=${512 * MB}`));

@@ -14,7 +14,7 @@ import {
   type RecoverySpeed,
   type RecoverySpeedInput,
 } from './recovery-speed';
-import { RECOVERY_WRAPPER_SCRIPT, describeWrapperLog, parseWrapperLog } from './recovery-wrapper';
+import { RECOVERY_WRAPPER_SCRIPT, describeQueueUse, describeWrapperLog, parseWrapperLog } from './recovery-wrapper';
 
 /** Folders a spool may live in, best first: the PGDATA volume's folder, pgBackRest's default spool, /tmp. */
 export function spoolCandidates(dataDir: string): string[] {
@@ -99,15 +99,19 @@ const REMOVE_SCRIPT =
   '[ -n "$gone" ] && exit 0; i=$((i + 1)); [ $i -ge 20 ] && exit 1; done';
 
 /**
- * Reads the wrapper's log (its one line for the output, when the async queue missed a segment) and removes the
- * wrapper, its log, this restore's spool, or the queue inside the user's own spool. Never throws.
+ * Reads the wrapper's log (its lines for the output: the segments moved from the async queue, and what the queue
+ * could not give) and removes the wrapper, its log, this restore's spool, or the queue inside the user's own
+ * spool. Never throws.
  */
-export async function tearDownRecoverySpeed(rt: ToolRuntime, speed: RecoverySpeed): Promise<string | undefined> {
-  let said: string | undefined;
+export async function tearDownRecoverySpeed(rt: ToolRuntime, speed: RecoverySpeed): Promise<string[]> {
+  const said: string[] = [];
   try {
     if (speed.wrapperLogPath) {
       const r = await rt.run(['sh', '-c', '[ ! -f "$1" ] || cat "$1"', 'read', speed.wrapperLogPath]);
-      if (r.exitCode === 0) said = describeWrapperLog(parseWrapperLog(r.stdoutLines.join('\n')));
+      if (r.exitCode === 0) {
+        const log = parseWrapperLog(r.stdoutLines.join('\n'));
+        for (const l of [describeQueueUse(log), describeWrapperLog(log)]) if (l) said.push(l);
+      }
     }
     const paths = [speed.wrapperPath, speed.wrapperLogPath, speed.spoolDir, speed.spoolQueueDir].filter(
       (p): p is string => Boolean(p),

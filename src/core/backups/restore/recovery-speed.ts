@@ -282,12 +282,15 @@ export function decideRecoverySpeed(i: RecoverySpeedInput): RecoverySpeed {
   const dir = i.workDir.replace(/\/+$/, '');
   const wrapperPath = `${dir}/.tsdbops-restore-command-${i.runId}.sh`;
   const wrapperLogPath = `${dir}/.tsdbops-restore-command-${i.runId}.log`;
+  // Where pgBackRest's async worker leaves the segments it fetched ahead: the wrapper moves them from there.
+  const queueDir = spoolQueueDir ?? `${spoolDir}/archive/${i.stanza}/in`;
   const restoreCommand = [
     '/bin/sh',
     wrapperPath,
     '%f',
     '"%p"',
     wrapperLogPath,
+    queueDir,
     ...i.baseArgs,
     RECOVERY_WRAPPER_ASYNC_MARK,
     ...asyncArgs,

@@ -193,8 +193,7 @@ export async function finishRecovery(
 ): Promise<void> {
   if (!run || run.finished) return;
   run.finished = true;
-  const said = await tearDownRecoverySpeed(run.place.rt, run.speed);
-  if (said) ctx.line(said);
+  for (const l of await tearDownRecoverySpeed(run.place.rt, run.speed)) ctx.line(l);
   if (!conn || !run.speed.wrapperPath) return;
   const cmd = plainRestoreCommand(run.baseArgs);
   try {
