@@ -1,13 +1,14 @@
 /**
  * The restore_command wrapper (recovery-wrapper.ts) against a real pgBackRest repository: a throwaway PostgreSQL
  * 15 cluster on this machine archives a few WAL segments, then the wrapper the recovery-speed decision writes
- * is run as PostgreSQL runs it (as the postgres OS user, `/bin/sh <wrapper> <segment> <path> <log> <options…>`),
- * with asynchronous archive-get, a spool and 2 processes.
+ * is run as PostgreSQL runs it (as the postgres OS user, `/bin/sh <wrapper> <segment> <path> <log> <queue>
+ * <options…>`), with asynchronous archive-get and a spool.
  *
  * Proven: a segment in the archive is fetched through the async queue (exit 0, the file written); a segment
  * past the archive's end is a true "not in the archive" (exit 1, so recovery may end there); a segment made
  * unreadable (permissions) is never reported as missing: after the async call and 3 plain tries the wrapper
- * exits 255 (PostgreSQL stops instead of promoting); a segment unreadable for one try is fetched on the next.
+ * exits 255 (PostgreSQL stops instead of promoting); a segment unreadable for one try is fetched on the next; a
+ * segment the async worker fetched ahead is moved from its queue by the wrapper itself, the archived bytes.
  */
 import { strict as assert } from 'node:assert';
 import {

@@ -36,11 +36,11 @@ function restoreCommand(r: ReturnType<typeof decideRecoverySpeed>): string[] {
 const asyncPart = (words: string[]) => words.slice(words.indexOf(RECOVERY_WRAPPER_ASYNC_MARK) + 1);
 
 describe('recovery speed: the options of one restore', () => {
-  it('a 2-core host with room: restore 2 processes, async archive-get with 2 processes and its own spool, said in one line', () => {
+  it('a 2-core host with room: restore 2 processes, async archive-get with 1 process (the other core replays) and its own spool, said in one line', () => {
     const r = decideRecoverySpeed(input());
     assert.deepEqual(r.restoreArgs, ['--process-max=2']);
     assert.equal(r.archiveGet.mode, 'async');
-    assert.equal(r.archiveGet.processes, 2);
+    assert.equal(r.archiveGet.processes, 1);
     assert.equal(r.spoolDir, '/home/postgres/pgdata/.tsdbops-spool-20261206-203000');
     const words = restoreCommand(r);
     assert.deepEqual(words.slice(0, 6), [
@@ -56,13 +56,13 @@ describe('recovery speed: the options of one restore', () => {
     assert.deepEqual(asyncPart(words), [
       '--archive-async',
       `--spool-path=${r.spoolDir}`,
-      `--archive-get-queue-max=${1024 * MB}`,
-      '--process-max=2',
+      `--archive-get-queue-max=${4096 * MB}`,
+      '--process-max=1',
     ]);
     assert.match(r.explanation.join('\n'), /^restore: 2 processes \(the engine host has 2 cores\)$/m);
     assert.ok(
       r.explanation.includes(
-        'archive-get: async, 2 processes, queue 1 GB (spool /home/postgres/pgdata/.tsdbops-spool-20261206-203000, ' +
+        'archive-get: async, 1 process, queue 4 GB (spool /home/postgres/pgdata/.tsdbops-spool-20261206-203000, ' +
           '20 GB free; 2 cores; a segment the queue cannot give is fetched again the plain way)',
       ),
       r.explanation.join('\n'),
@@ -75,6 +75,10 @@ describe('recovery speed: the options of one restore', () => {
     );
     assert.deepEqual(big.restoreArgs, ['--process-max=4']);
     assert.ok(asyncPart(restoreCommand(big)).includes('--process-max=4'));
+    const four = decideRecoverySpeed(
+      input({ machine: { cores: 4, spoolCandidates: [{ path: '/s', freeBytes: GB * 8 }] } }),
+    );
+    assert.ok(asyncPart(restoreCommand(four)).includes('--process-max=3'), 'cores - 1: one core stays with the replay');
     const one = decideRecoverySpeed(
       input({ machine: { cores: 1, spoolCandidates: [{ path: '/s', freeBytes: GB * 8 }] } }),
     );
@@ -85,7 +89,9 @@ describe('recovery speed: the options of one restore', () => {
   });
 
   it('the queue: a quarter of the free space at most, the smallest size that holds the WAL to replay', () => {
-    assert.equal(pickQueue(20 * GB, undefined, 16 * MB), 1024 * MB);
+    assert.equal(pickQueue(20 * GB, undefined, 16 * MB), 4096 * MB);
+    assert.equal(pickQueue(20 * GB, 1232 * MB, 16 * MB), 2048 * MB, 'a day of WAL held whole: one run of the worker');
+    assert.equal(pickQueue(6 * GB, 3 * GB, 16 * MB), 1024 * MB, 'a quarter of the free space at most');
     assert.equal(pickQueue(1.5 * GB, undefined, 16 * MB), 256 * MB);
     assert.equal(pickQueue(20 * GB, 300 * MB, 16 * MB), 512 * MB);
     assert.equal(pickQueue(20 * GB, 10 * MB, 16 * MB), 128 * MB);
@@ -106,7 +112,7 @@ describe('recovery speed: the options of one restore', () => {
       }),
     );
     assert.equal(r.spoolDir, '/var/spool/pgbackrest/.tsdbops-spool-20261206-203000');
-    assert.equal(r.archiveGet.queueBytes, 1024 * MB);
+    assert.equal(r.archiveGet.queueBytes, 1024 * MB, 'a quarter of its 4 GB free');
     const none = decideRecoverySpeed(
       input({
         machine: {

@@ -79,8 +79,12 @@ export interface RecoverySpeed {
 }
 
 const MiB = 1024 * 1024;
-/** Queue sizes tried, largest first. */
-const QUEUES = [1024, 512, 256, 128].map((m) => m * MiB);
+/**
+ * Queue sizes tried, largest first. A queue that holds the whole WAL to replay is filled by one run of
+ * pgBackRest's async worker; a smaller one makes the worker stop when it is full and start again (a new process,
+ * its lock and the repository's archive list) each time replay has drained it.
+ */
+const QUEUES = [4096, 2048, 1024, 512, 256, 128].map((m) => m * MiB);
 /** Most processes used for either command (more only contends on 2–8 core hosts). */
 const MAX_PROCESSES = 4;
 
@@ -189,7 +193,8 @@ export function pickQueue(
  *   restore_command (mode 'user' / 'plain'). Else async, with each of spool-path, archive-get-queue-max and
  *   process-max the user's where set (left out of the command line, so archive-get reads it), else ours: a
  *   spool folder of this restore in the first candidate with room for the queue, the queue a quarter of that
- *   free space at most (1 GB, 512, 256 or 128 MB), min(cores, 4) processes. No candidate with room, or a path
+ *   free space at most (4, 2 or 1 GB, 512, 256 or 128 MB), min(cores - 1, 4) processes, at least 1 (one core
+ *   stays with the replay). No candidate with room, or a path
  *   or option a restore_command cannot carry safely → plain archive-get, and the reason is said.
  */
 export function decideRecoverySpeed(i: RecoverySpeedInput): RecoverySpeed {
@@ -227,7 +232,9 @@ export function decideRecoverySpeed(i: RecoverySpeedInput): RecoverySpeed {
   if (unsafe !== undefined) return plain(`${JSON.stringify(unsafe)} cannot be carried safely in a restore_command`);
 
   const userProcs = at('process-max', ['archive-get']);
-  const procs = userProcs ? undefined : Math.max(1, Math.min(MAX_PROCESSES, Math.floor(i.machine.cores)));
+  // One core is left to PostgreSQL's replay, which is one process and the restore's critical path: on the bench
+  // machine (2 cores) one archive-get process kept ahead of replay, and two slowed it down (BENCHMARKS.md).
+  const procs = userProcs ? undefined : Math.max(1, Math.min(MAX_PROCESSES, Math.floor(i.machine.cores) - 1));
   const userSpool = at('spool-path', ARCHIVE_GET_SECTIONS);
   const userQueue = at('archive-get-queue-max', ARCHIVE_GET_SECTIONS);
   const userQueueBytes = userQueue ? parsePgBackRestSize(userQueue.value) : undefined;
