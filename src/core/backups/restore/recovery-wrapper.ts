@@ -18,7 +18,7 @@
  * one past the queue, a history file, a queue that cannot be read) goes the way described above: pgBackRest's
  * async archive-get, which starts its worker again to fill the queue from that segment on, then the plain way.
  *
- * The script is a constant (written as is into the container): `%f "%p" <log> <queue folder or ->`, then the
+ * The script is a constant (written as is into the container): `%f "%p" <log> <queue folder>`, then the
  * pgBackRest options; those before RECOVERY_WRAPPER_ASYNC_MARK are for every call, those after only for the
  * async one. Its log: "queue <file>" for a segment moved from the queue; "async <file> <code>" for a segment
  * the async queue could not give, then how the plain way ended ("plain <file> ok" / "plain <file> <code> try
@@ -46,7 +46,7 @@ done
 case "$f" in
   *.history|*.partial|*.backup) async='' ;;
 esac
-if [ -n "$async" ] && [ "$q" != - ] && [ -f "$q/$f" ] && mv -f "$q/$f" "$p" 2>/dev/null; then
+if [ -n "$async" ] && [ -f "$q/$f" ] && mv -f "$q/$f" "$p" 2>/dev/null; then
   echo "queue $f" >> "$log"
   exit 0
 fi
