@@ -311,14 +311,24 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
   it('a container restarted while pgbackrest restore runs comes back on the previous data (never an initdb); Roll back cleans up', async () => {
     const expected = await values();
     const id = await stack!.containerId('timescaledb');
+    const pidFile = journalPath(DATA).replace(/\.json$/, '.pid');
+    await stack!.exec('timescaledb', ['rm', '-f', '--', pidFile]);
     let restarted: Promise<unknown> | undefined;
-    // The restart at the restore tool's first line: the entrypoint runs again, as after an engine restart.
+    // The restart while the restore tool surely runs: a watcher in the container, started once the restore says
+    // its options (before the tool starts), freezes the tool as soon as it wrote its pid; then the container
+    // restarts and the entrypoint runs again, as after an engine restart. (A restart sent at the tool's first line
+    // could complete before the tool's exec began: the restore then ran in the restarted container and completed,
+    // which is right, but not this case.)
+    const freezeTool =
+      'i=0; while [ ! -s "$0" ]; do i=$((i + 1)); [ $i -gt 6000 ] && exit 1; sleep 0.01; done; kill -STOP "$(cat "$0")"';
     const e = await restorePhysical(
       target,
       { kind: 'pgbackrest', stanza: 'db' },
       ctx(undefined, (l) => {
-        if (!restarted && l.startsWith('$ pgbackrest') && l.endsWith(' restore'))
-          restarted = client.getContainer(id).restart({ t: 0 });
+        if (!restarted && l.startsWith('restore: '))
+          restarted = stack!
+            .exec('timescaledb', ['sh', '-c', freezeTool, pidFile])
+            .then(() => client.getContainer(id).restart({ t: 0 }));
       }),
     ).then(
       () => undefined,
