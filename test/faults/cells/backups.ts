@@ -44,7 +44,15 @@ const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
       const ops = faultOps(stack);
       // The fault is the disk itself: it fires when the tool starts writing (its command line on the output).
       const trig = triggerAt(new RegExp(`^\\$ ${TOOL[row]} `), async () => undefined);
-      const c = { onLine: (l: string) => trig.ctx.line(l) };
+      // The tool's own lines: its "No space left on device" is the proof it ran out of room midway, even when the
+      // 20 ms sampler below misses the moment (a fast tool fills 8 MB and the product removes the partial in less).
+      const toolLines: string[] = [];
+      const c = {
+        onLine: (l: string) => {
+          toolLines.push(l);
+          trig.ctx.line(l);
+        },
+      };
       const op =
         row === 'backup-dump'
           ? ops.dump(stack.env.POSTGRES_DB!, c)
@@ -61,7 +69,8 @@ const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
       const ended = await settle(op, trig.fired).finally(() => clearInterval(sampler));
       const faultAt = await Promise.race([trig.fired, Promise.resolve(undefined)]);
       const problems: string[] = [];
-      if (leastFree > 1 << 20)
+      const toolSawFull = toolLines.some((l) => /No space left on device|ENOSPC/i.test(l));
+      if (leastFree > 1 << 20 && !toolSawFull)
         problems.push(
           `not midway: the tool never filled the disk (${(leastFree / 2 ** 20).toFixed(1)} MB free at least)`,
         );
@@ -101,7 +110,7 @@ const diskFullCell = (row: Kind, ci: boolean): CellDef => ({
         problems,
         note:
           `the tool wrote ${((TMPFS_MB * 2 ** 20 - leastFree) / 2 ** 20).toFixed(1)} MB before the disk was full ` +
-          `(least free seen: ${Math.round(leastFree / 1024)} kB)`,
+          `(least free seen: ${Math.round(leastFree / 1024)} kB${toolSawFull ? '; the tool said "No space left on device"' : ''})`,
       });
     } catch (e) {
       return broken(row, 'disk-full-backups', injected, t0, e);
