@@ -162,6 +162,11 @@ export function formatBytes(n: number): string {
 
 // ---------- The decision ----------
 
+/** Where pgBackRest's async archive-get keeps the segments it fetched ahead, in a spool: `<spool>/archive/<stanza>/in`. */
+function asyncQueueDir(spool: string, stanza: string): string {
+  return `${spool.replace(/\/+$/, '')}/archive/${stanza}/in`;
+}
+
 function restoreProcesses(cores: number, user: UserSetting | undefined): RecoverySpeed['restoreProcesses'] {
   if (user) return { why: `restore: process-max=${user.value} as ${user.where} sets it` };
   const n = Math.max(1, Math.min(MAX_PROCESSES, Math.floor(cores)));
@@ -259,7 +264,7 @@ export function decideRecoverySpeed(i: RecoverySpeedInput): RecoverySpeed {
           : `spool-path ${userSpool.value} (${userSpool.where}) has ${formatBytes(free)} free, too little for a queue`,
       );
     }
-    spoolQueueDir = `${userSpool.value.replace(/\/+$/, '')}/archive/${i.stanza}/in`;
+    spoolQueueDir = asyncQueueDir(userSpool.value, i.stanza);
     where = `your spool-path ${userSpool.value}`;
   } else {
     const need = userQueueBytes;
@@ -290,7 +295,7 @@ export function decideRecoverySpeed(i: RecoverySpeedInput): RecoverySpeed {
   const wrapperPath = `${dir}/.tsdbops-restore-command-${i.runId}.sh`;
   const wrapperLogPath = `${dir}/.tsdbops-restore-command-${i.runId}.log`;
   // Where pgBackRest's async worker leaves the segments it fetched ahead: the wrapper moves them from there.
-  const queueDir = spoolQueueDir ?? `${spoolDir}/archive/${i.stanza}/in`;
+  const queueDir = spoolQueueDir ?? asyncQueueDir(spoolDir!, i.stanza);
   const restoreCommand = [
     '/bin/sh',
     wrapperPath,
