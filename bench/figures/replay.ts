@@ -100,6 +100,16 @@ export function replayScenario(ctx: BenchContext): Promise<Scenario> {
       ctx.log(`replay scenario: ${fmt(Number(d!.b) / 1e6, 0)} MB of WAL after the backup`);
       if (Number(d!.b) >= want) break;
     }
+    // The day's maintenance: the vacuum autovacuum would run on the new rows, done now and waited for, so that no
+    // WAL of it comes after the scenario's newest segment (restores would replay it and the limit would not).
+    await sql(p, 'VACUUM (ANALYZE) bench_metrics');
+    for (const t0 = Date.now(); Date.now() - t0 < 300_000; await sleep(1000)) {
+      const [a] = await sql<{ n: string }>(
+        p,
+        "SELECT count(*)::text AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
+      );
+      if (a?.n === '0') break;
+    }
     await waitArchived(ctx, p);
     const r = await p.stack.exec('timescaledb', ['pgbackrest', '--stanza=db', '--output=json', 'info']);
     const info = parsePgBackRestInfo(r.stdout)[0]!;

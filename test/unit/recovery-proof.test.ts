@@ -9,7 +9,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { SCRIPT_PRELUDE, WAIT_READY } from '../../src/core/backups/restore/physical/server';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -308,6 +308,45 @@ describe('waiting for a restored server: the wait loop in the runtime', () => {
       const lines = r.stdout.trim().split('\n');
       assert.deepEqual(lines, ['tsdbops:replayed 0/3000060', 'tsdbops:ready f|app,postgres']);
       assert.equal(readFileSync(join(dir, 'n'), 'utf8').trim(), '4');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  // The same stand-in psql (and a pg_ctl that says "running"): the loop's protocol around recovery.signal.
+  it('while recovery.signal is there it asks the server about once a second, and at once when the file goes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsdbops-wait-'));
+    try {
+      const data = join(dir, 'data');
+      mkdirSync(data);
+      writeFileSync(join(data, 'recovery.signal'), '');
+      writeFileSync(
+        join(dir, 'psql'),
+        `#!/bin/sh\nif [ -e "${data}/recovery.signal" ]; then echo x >> "${dir}/during"; echo 't|app|0/3000060'; ` +
+          `else echo x >> "${dir}/after"; echo 'f|app'; fi\n`,
+      );
+      writeFileSync(join(dir, 'pg_ctl'), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(dir, 'psql'), 0o755);
+      chmodSync(join(dir, 'pg_ctl'), 0o755);
+      const child = spawn(
+        'sh',
+        ['-c', `${SCRIPT_PRELUDE}d=$1 timeout=60; shift\n${WAIT_READY}`, 'wait', data, 'psql'],
+        {
+          env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((res) => child.on('exit', res));
+      // Redo runs for 3 s, then PostgreSQL removes the file (the end of archive recovery).
+      await new Promise((r) => setTimeout(r, 3000));
+      rmSync(join(data, 'recovery.signal'));
+      assert.equal(await exited, 0);
+      const count = (f: string) =>
+        existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8').split('\n').length - 1 : 0;
+      // Without the file watch it asked every 100 ms: some 25 times in those 3 s.
+      assert.ok(count('during') >= 1 && count('during') <= 5, `psql during redo: ${count('during')} times`);
+      assert.equal(count('after'), 1, 'one question once the file went: the server is out of recovery');
+      assert.match(out, /tsdbops:ready f\|app\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -45,6 +45,7 @@ export async function runChecks(
   conn: ServerConnection,
   ctx: RestoreContext,
   check: (name: string, status: DrillCheckStatus, message: string) => void,
+  opts: { cores?: number } = {},
 ): Promise<void> {
   const quiet = { ...ctx, line: () => undefined };
   const env: CheckEnv = {
@@ -58,7 +59,7 @@ export async function runChecks(
       psqlQuery(live, quiet, { ...t.conn, host: undefined, port: undefined }, sql, { database }),
   };
   const dbs = await checkConnections(env);
-  await checkAmcheck(env);
+  await checkAmcheck(env, opts.cores ?? 1);
   for (const db of dbs) await checkTimescale(env, db);
   const db = t.conn.database ?? 'postgres';
   await checkSqlxHistory(env, db);
@@ -68,14 +69,17 @@ export async function runChecks(
 /** Every database accepts a connection; returns them. */
 async function checkConnections({ q, check }: CheckEnv): Promise<string[]> {
   const dbs = await q("SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'template1' ORDER BY 1");
-  const failedConnect: string[] = [];
-  for (const db of dbs) {
-    try {
-      await q('SELECT 1', db);
-    } catch (e) {
-      failedConnect.push(`${db}: ${errorText(e)}`);
-    }
-  }
+  // One connection per database, all at once (each is a psql of its own).
+  const failedConnect = (
+    await Promise.all(
+      dbs.map((db) =>
+        q('SELECT 1', db).then(
+          () => undefined,
+          (e: unknown) => `${db}: ${errorText(e)}`,
+        ),
+      ),
+    )
+  ).filter((x): x is string => x !== undefined);
   check(
     'every database accepts a connection',
     failedConnect.length ? 'failed' : 'passed',
@@ -84,12 +88,25 @@ async function checkConnections({ q, check }: CheckEnv): Promise<string[]> {
   return dbs;
 }
 
-async function checkAmcheck({ rt, ctx, conn, check }: CheckEnv): Promise<void> {
-  // pg_amcheck: heap and B-tree of every database; amcheck is created in the scratch copy only.
+async function checkAmcheck({ rt, ctx, conn, check }: CheckEnv, cores: number): Promise<void> {
+  // pg_amcheck: heap and B-tree of every database; amcheck is created in the scratch copy only. One connection
+  // per core of the engine's host (at most 4): the relations are checked side by side.
+  const jobs = Math.max(1, Math.min(4, Math.floor(cores)));
   const am = await runLogged(
     rt,
     ctx,
-    ['pg_amcheck', '-h', conn.host!, '-p', String(conn.port), '-U', conn.user, '--all', '--install-missing'],
+    [
+      'pg_amcheck',
+      '-h',
+      conn.host!,
+      '-p',
+      String(conn.port),
+      '-U',
+      conn.user,
+      '--all',
+      '--install-missing',
+      ...(jobs > 1 ? [`--jobs=${jobs}`] : []),
+    ],
     {
       env: connEnv(conn),
       secrets: [conn.password],

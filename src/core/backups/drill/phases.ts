@@ -14,7 +14,7 @@ import type { Phase } from '../../operations/phases';
 import { confOption } from '../pgbackrest';
 import { restoreTypeOptions } from '../restore/target';
 import { displayArgv, psqlQuery, runLogged } from '../restore/run';
-import { replayProgressLine } from '../restore/recovery-proof';
+import { waitLeftRecovery } from '../restore/physical/server';
 import { REPLAY_MEMORY_PROBE, decideReplayMemory } from '../restore/replay-memory';
 import {
   finishRecovery,
@@ -187,34 +187,21 @@ const replayAndStart: Phase<DrillState> = {
     const stopped = async () => (await recoveryStopped(s.recovery))?.message;
     if (r.exitCode !== 0)
       return fail((await stopped()) ?? `PostgreSQL did not start on the restored data: ${await logTail()}`);
-    const deadline = Date.now() + (t.startTimeoutSec ?? 600) * 1000;
-    // Polled every 250 ms for 2 s, then every 0.5 s, and from 6 s on every second (a long replay is one core
-    // applying WAL: an exec every 250 ms for minutes takes CPU from it); replay progress at most every 5 s.
-    let saidAt = 0;
-    let lastLsn = '';
-    for (let i = 1; ; i++) {
-      ctx.signal?.throwIfAborted();
-      const [row] = await psqlQuery(
-        rt,
-        { ...ctx, line: () => undefined },
-        L.scratchConn,
-        "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_replay_lsn()::text, '') ELSE '' END",
-      ).catch(() => ['']);
-      const [v, lsn] = (row ?? '').split('|');
-      if (v === 'f') break;
-      if (v === 't' && lsn && lsn !== lastLsn && Date.now() - saidAt >= 5000) {
-        const said = replayProgressLine(lsn, s.plan?.newestWal);
-        if (said) ctx.line(said);
-        saidAt = Date.now();
-        lastLsn = lsn;
-      }
+    // One exec in the scratch container waits (WAIT_READY: the end of redo seen at once, progress every 5 s).
+    const timeoutSec = t.startTimeoutSec ?? 600;
+    const w = await waitLeftRecovery({ rt, conn: L.scratchConn }, ctx, {
+      dataDir: s.dataDir,
+      timeoutSec,
+      newestWal: s.plan?.newestWal,
+    });
+    if (w.exitCode === 98)
       // The server stopped during recovery (a segment the wrapper could not read): no use waiting.
-      if (v !== 't' && (await rt.run(['pg_ctl', '-D', s.dataDir, 'status']).catch(() => undefined))?.exitCode === 3)
-        return fail((await stopped()) ?? `PostgreSQL stopped during recovery: ${await logTail()}`);
-      if (Date.now() > deadline)
-        return fail(`PostgreSQL did not leave recovery in ${t.startTimeoutSec ?? 600} s: ${await logTail()}`);
-      await new Promise((res) => setTimeout(res, i <= 8 ? 250 : i <= 16 ? 500 : 1000));
-    }
+      return fail((await stopped()) ?? `PostgreSQL stopped during recovery: ${await logTail()}`);
+    if (w.exitCode === 96) return fail(`PostgreSQL did not leave recovery in ${timeoutSec} s: ${await logTail()}`);
+    if (w.exitCode !== 0)
+      return fail(
+        `Waiting for PostgreSQL to leave recovery failed (exit ${w.exitCode}): ${w.stderrTail.join(' ') || (await logTail())}`,
+      );
     if (s.plan?.newestWal) {
       try {
         await proveRecoveryEnd(rt, L.scratchConn, ctx, s.plan.newestWal);
@@ -224,7 +211,8 @@ const replayAndStart: Phase<DrillState> = {
     }
     check(s, 'PostgreSQL starts and leaves recovery', 'passed', 'started, recovery finished, promoted');
     s.up = true;
-    await finishRecovery(s.recovery, ctx);
+    // The wrapper and spool lie in the scratch volume, which the teardown removes whole.
+    await finishRecovery(s.recovery, ctx, undefined, { filesGoWith: L.dataMountPoint });
   },
 };
 
@@ -249,8 +237,14 @@ const checks: Phase<DrillState> = {
       s.recoveryPoint = s.plan!.setStop.toISOString();
       s.recoveryPointFrom = 'backup stop time';
     }
-    await runChecks(s.t, s.live!, s.rt!, L.scratchConn, ctx, (name, status, message) =>
-      check(s, name, status, message),
+    await runChecks(
+      s.t,
+      s.live!,
+      s.rt!,
+      L.scratchConn,
+      ctx,
+      (name, status, message) => check(s, name, status, message),
+      { cores: s.recovery?.machine.cores },
     );
   },
 };

@@ -101,9 +101,13 @@ const REMOVE_SCRIPT =
 /**
  * Reads the wrapper's log (its lines for the output: the segments moved from the async queue, and what the queue
  * could not give) and removes the wrapper, its log, this restore's spool, or the queue inside the user's own
- * spool. Never throws.
+ * spool (`keepFiles`: not, they go with the folder that holds them). Never throws.
  */
-export async function tearDownRecoverySpeed(rt: ToolRuntime, speed: RecoverySpeed): Promise<string[]> {
+export async function tearDownRecoverySpeed(
+  rt: ToolRuntime,
+  speed: RecoverySpeed,
+  opts: { keepFiles?: boolean } = {},
+): Promise<string[]> {
   const said: string[] = [];
   try {
     if (speed.wrapperLogPath) {
@@ -117,7 +121,7 @@ export async function tearDownRecoverySpeed(rt: ToolRuntime, speed: RecoverySpee
       (p): p is string => Boolean(p),
     );
     // Retried: a background archive-get of the async queue may still write a segment or two for a moment.
-    if (paths.length) await rt.run(['sh', '-c', REMOVE_SCRIPT, 'remove', ...paths]);
+    if (paths.length && !opts.keepFiles) await rt.run(['sh', '-c', REMOVE_SCRIPT, 'remove', ...paths]);
   } catch {
     // Best effort: a failed clean-up leaves files named .tsdbops-* beside PGDATA, swept by the next restore.
   }

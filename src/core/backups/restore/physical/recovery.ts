@@ -25,9 +25,17 @@ import {
   sweepRecoveryLeftovers,
   tearDownRecoverySpeed,
 } from '../recovery-run';
-import { userSpoolPath, type RecoverySpeed } from '../recovery-speed';
+import { userSpoolPath, type RecoveryMachine, type RecoverySpeed } from '../recovery-speed';
 import { parseWrapperLog } from '../recovery-wrapper';
-import { psqlQuery, sqlLiteral, type RestoreContext, type ServerConnection } from '../run';
+import {
+  connEnv,
+  psqlArgv,
+  psqlQuery,
+  runLoggedChecked,
+  sqlLiteral,
+  type RestoreContext,
+  type ServerConnection,
+} from '../run';
 
 export { RecoveryIncompleteError };
 
@@ -69,6 +77,8 @@ export interface RecoveryPlace {
 export interface RecoveryRun {
   readonly place: RecoveryPlace;
   readonly speed: RecoverySpeed;
+  /** What was measured of the machine (cores, spool candidates): a drill sizes its checks from it too. */
+  readonly machine: RecoveryMachine;
   readonly baseArgs: string[];
   finished: boolean;
 }
@@ -129,7 +139,7 @@ export async function prepareRecovery(place: RecoveryPlace, ctx: RestoreContext)
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const speed = await setUpRecoverySpeed(rt, { machine, conf, env, stanza, baseArgs, workDir, runId }, ctx.signal);
   for (const l of speed.explanation) ctx.line(l);
-  return { place, speed, baseArgs, finished: false };
+  return { place, speed, machine, baseArgs, finished: false };
 }
 
 /** The restore's argv with this restore's options (before the command word `restore`). */
@@ -184,29 +194,52 @@ export async function proveRecoveryEnd(
 /**
  * Removes the wrapper, its log and the spool (what the async queue could not give is said first). With `conn`
  * (a verified, running server) pgBackRest's own restore_command goes back into postgresql.auto.conf, since the
- * wrapper it named is gone. Never throws; runs once.
+ * wrapper it named is gone; the two run side by side (the server is out of recovery: nothing calls the
+ * wrapper any more). With `filesGoWith` (a folder about to be removed whole, a drill's scratch volume) files that all
+ * lie inside it are left to go with it. Never throws; runs once.
  */
 export async function finishRecovery(
   run: RecoveryRun | undefined,
   ctx: RestoreContext,
   conn?: ServerConnection,
+  opts: { filesGoWith?: string } = {},
 ): Promise<void> {
   if (!run || run.finished) return;
   run.finished = true;
-  for (const l of await tearDownRecoverySpeed(run.place.rt, run.speed)) ctx.line(l);
-  if (!conn || !run.speed.wrapperPath) return;
+  const { filesGoWith } = opts;
+  const paths = [run.speed.wrapperPath, run.speed.wrapperLogPath, run.speed.spoolDir, run.speed.spoolQueueDir];
+  const keepFiles =
+    filesGoWith !== undefined && paths.every((p) => !p || p.startsWith(`${filesGoWith.replace(/\/+$/, '')}/`));
+  const [said, back] = await Promise.all([
+    tearDownRecoverySpeed(run.place.rt, run.speed, { keepFiles }),
+    conn && run.speed.wrapperPath ? restoreCommandBack(run, ctx, conn) : undefined,
+  ]);
+  for (const l of said) ctx.line(l);
+  if (back) ctx.line(back);
+}
+
+/** ALTER SYSTEM SET restore_command to pgBackRest's own and a reload, in one psql; returns the line to say. */
+async function restoreCommandBack(run: RecoveryRun, ctx: RestoreContext, conn: ServerConnection): Promise<string> {
   const cmd = plainRestoreCommand(run.baseArgs);
   try {
-    const quiet = { ...ctx, line: () => undefined };
-    await psqlQuery(run.place.rt, quiet, conn, `ALTER SYSTEM SET restore_command = ${sqlLiteral(cmd)}`, {
-      signal: null,
-    });
-    await psqlQuery(run.place.rt, quiet, conn, 'SELECT pg_reload_conf()', { signal: null });
-    ctx.line(`restore_command is pgBackRest's own again: ${cmd}`);
+    // Two -c: ALTER SYSTEM cannot run inside the one transaction a single multi-statement -c would be.
+    await runLoggedChecked(
+      run.place.rt,
+      { step: ctx.step, line: () => undefined },
+      [
+        ...psqlArgv(conn),
+        '-c',
+        `ALTER SYSTEM SET restore_command = ${sqlLiteral(cmd)}`,
+        '-c',
+        'SELECT pg_reload_conf()',
+      ],
+      { env: connEnv(conn), secrets: [conn.password], quietStdout: true },
+    );
+    return `restore_command is pgBackRest's own again: ${cmd}`;
   } catch (e) {
-    ctx.line(
+    return (
       `Could not set restore_command back to pgBackRest's own (${errorText(e)}): ` +
-        `run ALTER SYSTEM SET restore_command = '${cmd}' before using this data folder as a standby.`,
+      `run ALTER SYSTEM SET restore_command = '${cmd}' before using this data folder as a standby.`
     );
   }
 }

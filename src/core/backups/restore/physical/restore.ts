@@ -280,9 +280,13 @@ const start: Phase<PhysicalRun> = {
     }
     if (s.newTimeline) await resetRecoverySettings(s.t, uncancellable(ctx), s.newTimeline);
     if (s.v?.newestWal) await proveRecoveryEnd(s.t.rt, s.t.conn, ctx, s.v.newestWal);
-    await finishRecovery(s.recovery, uncancellable(ctx), s.t.conn);
-    if (s.leaveRunning)
-      await runLoggedChecked(s.t.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(s.t.dataDir)]);
+    // Verified: the recovery set-up goes and (the server stays) the journal, side by side.
+    await Promise.all([
+      finishRecovery(s.recovery, uncancellable(ctx), s.t.conn),
+      s.leaveRunning
+        ? runLoggedChecked(s.t.rt, uncancellable(ctx), ['rm', '-f', '--', journalPath(s.t.dataDir)])
+        : undefined,
+    ]);
     ctx.line(`Databases: ${s.databases.join(', ')}`);
     if (!s.leaveRunning) {
       ctx.step('Stopping the restored PostgreSQL (the service starts it)');

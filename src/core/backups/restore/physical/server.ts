@@ -68,6 +68,10 @@ export const SCRIPT_PRELUDE = 'run() { printf "$ %s\\n" "$*"; "$@"; }\n';
  * psql's loop until the server accepts connections and has left recovery. Polls every 100 ms for the first
  * 2 s (a restart with little WAL is ready at once), then every 0.5 s, and from 10 s on every second: a long
  * replay is one core applying WAL, and a psql every 100 ms for minutes takes CPU from it on a small machine.
+ * With `$d` (PGDATA) set and its recovery.signal there, archive recovery still runs: only the file is looked at
+ * (a shell test every 100 ms, no psql) with one full check a second; PostgreSQL removes the file when redo is
+ * done, before its end-of-recovery checkpoint, and from then on the server is asked every 100 ms again, so the
+ * end of a long replay is seen within about 100 ms of the server's ready, not up to a second later.
  * While the server replays it prints `tsdbops:replayed <lsn>` at most every 5 s when replay moved.
  */
 export const WAIT_READY = `
@@ -75,8 +79,14 @@ end=$(( $(date +%s) + timeout ))
 sql="SELECT CASE WHEN pg_is_in_recovery() THEN 't' ELSE 'f' END || '|' ||
   coalesce((SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datallowconn), '') ||
   CASE WHEN pg_is_in_recovery() THEN '|' || coalesce(pg_last_wal_replay_lsn()::text, '') ELSE '' END"
-i=0 said=0 last=''
+i=0 said=0 last='' w=0 sig=
 while :; do
+  if [ -n "\${d:-}" ] && [ -e "$d/recovery.signal" ]; then
+    sig=1
+    if [ $w -lt 10 ]; then w=$((w + 1)); sleep 0.1; continue; fi
+  elif [ -n "$sig" ]; then sig= i=0
+  fi
+  w=0
   r=$("$@" -c "$sql" 2>&1) && case $r in f\\|*) break ;; esac
   case $r in t\\|*\\|?*)
     lsn=\${r##*|}; now=$(date +%s)
@@ -86,6 +96,7 @@ while :; do
   if [ -n "\${d:-}" ] && ! pg_ctl -D "$d" status >/dev/null 2>&1; then echo "PostgreSQL stopped during recovery: $r" >&2; exit 98; fi
   if [ "$(date +%s)" -ge "$end" ]; then echo "PostgreSQL did not become ready in $timeout s: $r" >&2; exit 96; fi
   i=$((i + 1))
+  [ -n "$sig" ] && continue
   if [ $i -le 20 ]; then sleep 0.1; elif [ $i -le 36 ]; then sleep 0.5; else sleep 1; fi
 done
 echo "tsdbops:ready $r"
@@ -104,6 +115,9 @@ run pg_ctl -D "$d" status
 if [ $? = 0 ]; then echo "PostgreSQL in $d is still running after pg_ctl stop." >&2; exit 92; fi
 `;
 
+/** Where a script runs and the server it may ask (its password is masked in what the script prints). */
+export type ScriptPlace = Pick<PhysicalTarget, 'rt' | 'conn'>;
+
 export interface ScriptResult {
   readonly exitCode: number;
   readonly stderrTail: string[];
@@ -113,7 +127,7 @@ export interface ScriptResult {
 
 /** Runs a fixed script (`sh -c`) with positional arguments; its steps and lines go to the context, secrets masked. */
 export async function runScript(
-  t: PhysicalTarget,
+  t: ScriptPlace,
   ctx: RestoreContext,
   what: string,
   script: string,
@@ -137,7 +151,7 @@ export async function runScript(
   return { exitCode: r.exitCode, stderrTail: r.stderrTail.map(mask), marks };
 }
 
-export function scriptFailed(t: PhysicalTarget, what: string, r: ScriptResult): Error {
+export function scriptFailed(t: ScriptPlace, what: string, r: ScriptResult): Error {
   const tail = r.stderrTail.slice(-5).join(' ').trim();
   return new OpsError(
     'tool-failed',
@@ -197,6 +211,26 @@ function databasesOf(r: ScriptResult): string[] {
 
 export async function startServer(t: PhysicalTarget, ctx: RestoreContext): Promise<void> {
   await startAndVerify(t, ctx);
+}
+
+/**
+ * Waits, in one exec, until a server this process started on `dataDir` accepts connections and has left recovery
+ * (WAIT_READY with PGDATA known: the end of redo seen at once, a server that stopped ends the wait with exit 98, no
+ * readiness in `timeoutSec` with exit 96). For a server of our own (a drill's scratch copy).
+ */
+export function waitLeftRecovery(
+  place: ScriptPlace,
+  ctx: RestoreContext,
+  opts: { dataDir: string; timeoutSec: number; newestWal?: string },
+): Promise<ScriptResult> {
+  const script = `d=$1 timeout=$2; shift 2
+${WAIT_READY}`;
+  const args = [opts.dataDir, String(opts.timeoutSec), ...psqlArgv(place.conn)];
+  return runScript(place, ctx, 'wait-ready', script, args, {
+    env: connEnv(place.conn),
+    newestWal: opts.newestWal,
+    quiet: true,
+  });
 }
 
 /** Waits until the server accepts connections and has left recovery (WAIT_READY's polling, inside the runtime, one exec). */
