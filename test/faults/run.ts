@@ -18,7 +18,7 @@ import { startStack, type Stack } from '../support/stack';
 import type { CellDef, CellEnv } from './cell';
 import { stopThrowawayEngine } from './engine';
 import { CELLS, IMPOSSIBLE } from './registry';
-import { markdown, mergeResults, readResults, writeResults } from './report';
+import { markdown, mergeResults, readResults, writeResults, type ResultsFile } from './report';
 import { COLUMNS, ROWS, type CellResult } from './table';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -32,10 +32,12 @@ function usage(problem: string): never {
   process.exit(2);
 }
 
+const DEFAULT_RESULTS = resolve(ROOT, 'test-results', 'faults.json');
+
 function parseArgs(argv: string[]): { only?: string[]; merge?: string[]; results: string } {
   let only: string[] | undefined;
   let merge: string[] | undefined;
-  let results = resolve(ROOT, 'test-results', 'faults.json');
+  let results = DEFAULT_RESULTS;
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = argv[i + 1];
@@ -144,15 +146,26 @@ function mergeFiles(results: string, files: readonly string[]): void {
   }
   writeResults(results, merged);
   const command = 'npm run faults -- --only … (merged from the results of several --only runs)';
-  writeFileSync(resolve(ROOT, 'FAULTS.md'), markdown(merged, CELLS, IMPOSSIBLE, command));
+  const written = writeFaultsMd(results, merged, command);
   const unknown = merged.cells.filter((c) => !CELLS.some((d) => d.row === c.row && d.column === c.column));
   console.log(
     `${merged.cells.length} cell result(s) in ${results}` +
       (unknown.length
         ? `; not in the registry (ignored by FAULTS.md): ${unknown.map((c) => `${c.row}:${c.column}`).join(', ')}`
         : '') +
-      '. Written: FAULTS.md',
+      `. Written: ${written}`,
   );
+}
+
+/**
+ * FAULTS.md stands for the project's own results file (test-results/faults.json): it is written only from that
+ * one. A run with a results file of its own (`--results`) leaves FAULTS.md as it is (before, FAULTS.md was
+ * rewritten from that file alone and lost every other cell); merge such a file in with `--merge`.
+ */
+function writeFaultsMd(results: string, merged: ResultsFile, command: string): string {
+  if (results !== DEFAULT_RESULTS) return `${results} (FAULTS.md left as it is: merge this file with --merge)`;
+  writeFileSync(resolve(ROOT, 'FAULTS.md'), markdown(merged, CELLS, IMPOSSIBLE, command));
+  return `FAULTS.md, ${results}`;
 }
 
 async function main(): Promise<void> {
@@ -182,10 +195,10 @@ async function main(): Promise<void> {
   const merged = mergeResults(readResults(args.results), fresh, info);
   writeResults(args.results, merged);
   const command = `npm run faults${args.only ? ` -- --only ${args.only.join(',')}` : ''}`;
-  writeFileSync(resolve(ROOT, 'FAULTS.md'), markdown(merged, CELLS, IMPOSSIBLE, command));
+  const written = writeFaultsMd(args.results, merged, command);
   const failed = fresh.filter((c) => c.outcome === 'FAILED');
   console.log(
-    `${fresh.length} cell(s) in ${((Date.now() - t0) / 60_000).toFixed(1)} min; FAILED: ${failed.length}. Written: FAULTS.md, ${args.results}`,
+    `${fresh.length} cell(s) in ${((Date.now() - t0) / 60_000).toFixed(1)} min; FAILED: ${failed.length}. Written: ${written}`,
   );
   if (failed.length) process.exitCode = 1;
 }
