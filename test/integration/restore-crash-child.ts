@@ -2,7 +2,8 @@
  * Runs a pgBackRest restore of the fixture stack and prints every line: the parent test kills this
  * process midway (the way VS Code dies), then checks that the journal lets the next run roll back.
  * Env: DOCKER_HOST, CONTAINER (the database container id), PGUSER_ (POSTGRES_USER), MODE (`oneoff`
- * for a PostgreSQL-as-PID-1 container, else in place).
+ * for a PostgreSQL-as-PID-1 container, else in place), BASE_BACKUP (a pg_basebackup folder to restore instead of
+ * pgBackRest's newest set).
  */
 import { connectEngine, resolveEngine } from '../../src/core/docker/engine-address';
 import { ContainerRuntime } from '../../src/core/runtime';
@@ -35,7 +36,14 @@ async function main(): Promise<void> {
       { kind: 'pgbackrest', stanza: 'db' },
       ctx,
     );
-  else await restorePhysical({ rt, dataDir, conn }, { kind: 'pgbackrest', stanza: 'db' }, ctx);
+  else
+    await restorePhysical(
+      { rt, dataDir, conn },
+      process.env.BASE_BACKUP
+        ? { kind: 'baseBackup', dir: process.env.BASE_BACKUP }
+        : { kind: 'pgbackrest', stanza: 'db' },
+      ctx,
+    );
 }
 
 main().then(

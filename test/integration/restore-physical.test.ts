@@ -14,7 +14,9 @@ import { ContainerRuntime } from '../../src/core/runtime';
 import { listPreRestoreCopies } from '../../src/core/backups/restore/pre-restore';
 import {
   deletePreRestoreCopy,
+  finishInterruptedRestore,
   journalPath,
+  readJournal,
   recoverInterruptedRestore,
   restorePhysical,
   serverState,
@@ -43,6 +45,36 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
   const noJournal = async () => {
     const r = await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)], { reject: false });
     assert.notEqual(r.exitCode, 0, 'the journal is gone');
+  };
+  /**
+   * Runs a restore in a child process (restore-crash-child.ts, `env` added) and kills it with SIGKILL, the way VS
+   * Code dies, at its first output that matches `at`; returns what it printed.
+   */
+  const crashChildAt = async (env: Record<string, string>, at: RegExp, what: string): Promise<string> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'restore-crash-child.ts')], {
+      env: {
+        ...process.env,
+        DOCKER_HOST: stack!.docker.host,
+        CONTAINER: await stack!.containerId('timescaledb'),
+        PGUSER_: stack!.env.POSTGRES_USER,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the child never reached ${what}:\n${out}`)), 180_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (at.test(out)) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the child ended before ${what}:\n${out}`)));
+    });
+    return out;
   };
 
   before(async function () {
@@ -267,28 +299,7 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
     await sql('INSERT INTO t VALUES (50)');
     const expected = await values();
     const copiesBefore = (await listPreRestoreCopies(target.rt, DATA)).length;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'restore-crash-child.ts')], {
-      env: {
-        ...process.env,
-        DOCKER_HOST: stack!.docker.host,
-        CONTAINER: await stack!.containerId('timescaledb'),
-        PGUSER_: stack!.env.POSTGRES_USER,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the child never reached the restore:\n${out}`)), 120_000);
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (/restore command begin/.test(out)) {
-          clearTimeout(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      });
-      child.on('exit', () => reject(new Error(`the child ended before the restore began:\n${out}`)));
-    });
+    await crashChildAt({}, /restore command begin/, 'the restore');
     // VS Code died midway: PostgreSQL is down, the data folder half-restored, the journal still there,
     // and pgbackrest still runs in the container: freeze it (a hung tool) so it is surely alive.
     await stack!.exec('timescaledb', ['test', '-e', journalPath(DATA)]);
@@ -447,6 +458,32 @@ describe('restore: physical (pgBackRest, pg_basebackup) on the fixture stack', f
       assert.deepEqual(fileSettings, [], 'the recovery settings are reset');
       assert.equal(await restoreCommand(), previous, 'the restore_command the backup had is set again');
       await sql('INSERT INTO t VALUES (102)');
+      await archiveNow();
+      await pgbackrest(['check']);
+    });
+
+    it('a pg_basebackup restore onto a new timeline whose process died once the data was in place: Finish resets its recovery settings too', async () => {
+      const restoreCommand = async () =>
+        (await sql<{ v: string }>("SELECT current_setting('restore_command') AS v"))[0]!.v;
+      const previous = await restoreCommand();
+      // Killed once the restored data is in place and the journal says restored.
+      const out = await crashChildAt(
+        { BASE_BACKUP: `${MB}/pg_basebackup_good` },
+        /^step: Starting PostgreSQL$/m,
+        'the start',
+      );
+      assert.match(out, /it recovers to the backup's end and takes a new timeline/);
+      const j = await readJournal(target, ctx());
+      assert.ok(j?.restored && j.newTimeline, `the journal says restored, onto a new timeline: ${JSON.stringify(j)}`);
+      const done = await finishInterruptedRestore(target, ctx());
+      assert.ok(done, 'Finish found the journal');
+      assert.deepEqual(await values(), [100]);
+      const fileSettings = await sql<{ name: string; setting: string }>(
+        "SELECT name, setting FROM pg_file_settings WHERE name LIKE 'recovery_target%' AND setting <> ''",
+      );
+      assert.deepEqual(fileSettings, [], 'the recovery settings are reset by Finish');
+      assert.equal(await restoreCommand(), previous, 'the restore_command the backup had is set again');
+      await noJournal();
       await archiveNow();
       await pgbackrest(['check']);
     });

@@ -10,7 +10,7 @@
 import { strict as assert } from 'node:assert';
 import { SCRIPT_PRELUDE, WAIT_READY } from '../../src/core/backups/restore/physical/server';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -229,7 +229,7 @@ describe('recovery wrapper: async first, then the plain way; only "not in the ar
     assert.deepEqual(r.calls, [`--stanza=db --no-archive-async archive-get 00000002.history ${join(dir, 'out')}`]);
   });
 
-  it('a segment the async worker already queued is moved into place: no pgBackRest call, logged as from the queue', () => {
+  it('a segment the async worker already queued is linked into place: no pgBackRest call, logged as from the queue', () => {
     const q = join(dir, 'queue');
     mkdirSync(q);
     writeFileSync(join(q, SEG), 'wal bytes');
@@ -238,14 +238,35 @@ describe('recovery wrapper: async first, then the plain way; only "not in the ar
     assert.equal(r.code, 0);
     assert.deepEqual(r.calls, [], 'no pgBackRest process for a queued segment');
     assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'wal bytes');
-    assert.ok(!existsSync(join(q, SEG)), 'moved, not copied');
+    // A hard link, not a copy: the queue keeps the name (PostgreSQL asks again for the last segment at the end).
+    assert.equal(statSync(join(q, SEG)).ino, statSync(join(dir, 'out')).ino, 'linked, not copied');
     assert.equal(parseWrapperLog(r.log).fromQueue, 1);
+    // Asked again (the end of the archive): answered from the queue again, counted once.
+    const again = run(SEG, [0], undefined, q);
+    assert.deepEqual(again.calls, [], 'no pgBackRest process for a segment asked again');
+    assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'wal bytes');
+    assert.equal(parseWrapperLog(again.log).fromQueue, 1, 'the same segment counts once');
     assert.equal(describeWrapperLog(parseWrapperLog(r.log)), undefined, 'a queued segment is no miss');
     // The next one is only half written (pgBackRest's temporary name): not taken, pgBackRest's async call is.
     const next = '000000010000000000000043';
     const r2 = run(next, [0], undefined, q);
     assert.deepEqual(r2.calls, [`--stanza=db --archive-async --process-max=2 archive-get ${next} ${join(dir, 'out')}`]);
     assert.equal(parseWrapperLog(r2.log).fromQueue, 1, 'still the one line of the first call');
+  });
+
+  // A STAND-IN `ln` that fails, as a link across filesystems does (a spool not on PGDATA's volume).
+  it('where no link can be made the queued segment is moved into place, still no pgBackRest call', () => {
+    const q = join(dir, 'queue');
+    mkdirSync(q);
+    writeFileSync(join(q, SEG), 'wal bytes');
+    writeFileSync(join(dir, 'ln'), '#!/bin/sh\necho "ln: Invalid cross-device link" >&2\nexit 1\n');
+    chmodSync(join(dir, 'ln'), 0o755);
+    const r = run(SEG, [0], undefined, q);
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.calls, []);
+    assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'wal bytes');
+    assert.ok(!existsSync(join(q, SEG)), 'moved');
+    assert.equal(parseWrapperLog(r.log).fromQueue, 1);
   });
 
   it('a queued segment is not taken without async options, nor for a history file', () => {

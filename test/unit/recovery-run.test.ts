@@ -80,7 +80,7 @@ describe('recovery speed around a restore: probe, set up, tear down', () => {
     );
     const said = await tearDownRecoverySpeed(rt, s);
     assert.deepEqual(said, [
-      'WAL replay: 2 segments moved straight from the async queue (no pgBackRest start for them).',
+      'WAL replay: 2 segments taken straight from the async queue (no pgBackRest start for them).',
       'archive-get: the async queue could not give 1 segment (first 000000010000000000000042): fetched the plain way.',
     ]);
     for (const p of [s.wrapperPath!, s.wrapperLogPath!, s.spoolDir!]) assert.ok(!existsSync(p), `${p} removed`);

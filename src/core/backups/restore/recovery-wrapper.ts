@@ -11,8 +11,15 @@
  *
  * Speed (issue 28): a segment pgBackRest's async worker has already fetched, checked and decompressed into the
  * queue (`<spool>/archive/<stanza>/in/<segment>`, written there under a temporary name and renamed when whole)
- * is moved into place by the wrapper itself: a plain `mv` (a rename: the spool lives on PGDATA's volume when
- * there is room), without starting a pgBackRest process per segment. That is what pgBackRest's own async
+ * is put into place by the wrapper itself: a hard link (`ln`: the spool lives on PGDATA's volume when there is
+ * room), without starting a pgBackRest process per segment. The queue keeps its name for it: at the end of the
+ * archive PostgreSQL asks twice more for the last segment (after the next one is not found, and when it makes the
+ * new timeline's first segment), and those asks are answered from the queue too instead of by a pgBackRest
+ * start each (about 0.2 s apiece at the very end of the restore). The queue never grows by it: its files are the
+ * worker's window (archive-get-queue-max from the segment asked), the consumed ones included, and pgBackRest's
+ * next async call removes what is behind. PostgreSQL only reads a restored segment (it renames it into pg_wal;
+ * a restartpoint may recycle it under a future name, written only after promotion, when the queue is gone).
+ * Where no link can be made (the spool on another filesystem) the segment is moved (`mv`), as before. That is what pgBackRest's own async
  * archive-get does with a queued segment, minus its process start and config load (about 110 ms a segment on
  * the bench machine, more than the replay of the segment itself). Anything not in the queue (the first segment,
  * one past the queue, a history file, a queue that cannot be read) goes the way described above: pgBackRest's
@@ -20,7 +27,7 @@
  *
  * The script is a constant (written as is into the container): `%f "%p" <log> <queue folder>`, then the
  * pgBackRest options; those before RECOVERY_WRAPPER_ASYNC_MARK are for every call, those after only for the
- * async one. Its log: "queue <file>" for a segment moved from the queue; "async <file> <code>" for a segment
+ * async one. Its log: "queue <file>" for a segment taken from the queue; "async <file> <code>" for a segment
  * the async queue could not give, then how the plain way ended ("plain <file> ok" / "plain <file> <code> try
  * <n>").
  */
@@ -33,8 +40,8 @@ export function isShellSafe(word: string): boolean {
 }
 
 export const RECOVERY_WRAPPER_SCRIPT = `#!/bin/sh
-# tsdb-ops: restore_command of one restore (removed after it). A segment already in the async queue is moved
-# into place; else async archive-get; a segment it could not give is fetched again the plain way; only a plain
+# tsdb-ops: restore_command of one restore (removed after it). A segment already in the async queue is linked
+# into place (moved when no link can be made); else async archive-get; a segment it could not give is fetched again the plain way; only a plain
 # "not in the archive" (exit 1) ends recovery, any other failure exits 255 so PostgreSQL stops instead of
 # promoting early.
 f=$1; p=$2; log=$3; q=$4; shift 4
@@ -46,7 +53,7 @@ done
 case "$f" in
   *.history|*.partial|*.backup) async='' ;;
 esac
-if [ -n "$async" ] && [ -f "$q/$f" ] && mv -f "$q/$f" "$p" 2>/dev/null; then
+if [ -n "$async" ] && [ -f "$q/$f" ] && { ln -f "$q/$f" "$p" 2>/dev/null || mv -f "$q/$f" "$p" 2>/dev/null; }; then
   echo "queue $f" >> "$log"
   exit 0
 fi
@@ -74,7 +81,7 @@ done
 `;
 
 export interface WrapperLog {
-  /** Segments moved straight from the async queue (no pgBackRest process started for them). */
+  /** Segments taken straight from the async queue (no pgBackRest process started for them), each counted once. */
   readonly fromQueue: number;
   /** Segments the async queue could not give (in order, no repeats). */
   readonly asyncMissed: string[];
@@ -92,10 +99,10 @@ export function parseWrapperLog(text: string): WrapperLog {
   const fetchedPlain: string[] = [];
   const failed: { file: string; code: number }[] = [];
   let retries = 0;
-  let fromQueue = 0;
+  const fromQueue = new Set<string>();
   for (const line of text.split(/\r?\n/)) {
     const w = line.trim().split(/\s+/);
-    if (w[0] === 'queue' && w[1]) fromQueue++;
+    if (w[0] === 'queue' && w[1]) fromQueue.add(w[1]);
     else if (w[0] === 'async' && w[1] && !asyncMissed.includes(w[1])) asyncMissed.push(w[1]);
     else if (w[0] === 'plain' && w[1] && w[2] === 'ok' && !fetchedPlain.includes(w[1])) fetchedPlain.push(w[1]);
     else if (w[0] === 'plain' && w[1] && w[3] === 'try') {
@@ -103,7 +110,7 @@ export function parseWrapperLog(text: string): WrapperLog {
       if (Number(w[4]) >= 3) failed.push({ file: w[1], code: Number(w[2]) });
     }
   }
-  return { fromQueue, asyncMissed, fetchedPlain, failed, retries };
+  return { fromQueue: fromQueue.size, asyncMissed, fetchedPlain, failed, retries };
 }
 
 /**
@@ -131,9 +138,9 @@ export function describeWrapperLog(log: WrapperLog): string | undefined {
   return `archive-get: ${parts.join('; ')}.`;
 }
 
-/** The restore's line about the segments moved straight from the async queue, or undefined when there were none. */
+/** The restore's line about the segments taken straight from the async queue, or undefined when there were none. */
 export function describeQueueUse(log: WrapperLog): string | undefined {
   if (!log.fromQueue) return undefined;
   const n = log.fromQueue;
-  return `WAL replay: ${n} segment${n === 1 ? '' : 's'} moved straight from the async queue (no pgBackRest start for ${n === 1 ? 'it' : 'them'}).`;
+  return `WAL replay: ${n} segment${n === 1 ? '' : 's'} taken straight from the async queue (no pgBackRest start for ${n === 1 ? 'it' : 'them'}).`;
 }

@@ -3,7 +3,8 @@
  *
  * - **Finish**: only when the journal says the restore tool completed (`restored`): start the restored server (or
  *   wait for the one still starting), wait until it left recovery, run the recovery proof again, put pgBackRest's
- *   own restore_command back, then drop the journal and the pre-restore copy. The journal goes only after that check.
+ *   own restore_command back (a pg_basebackup onto a new timeline: its recovery settings reset), then drop the
+ *   journal and the pre-restore copy. The journal goes only after that check.
  * - **Show what happened**: the journal as text, with what Finish and Roll back would do.
  *
  * Both refuse a journal whose restore still runs in another window (refuseIfRunningElsewhere).
@@ -13,6 +14,7 @@ import { errorText } from '../../../format';
 import { plainRestoreCommand, sweepRecoveryLeftovers } from '../recovery-run';
 import { psqlQuery, runLoggedChecked, sqlLiteral, type RestoreContext } from '../run';
 import { endRestoreTool, readJournal, refuseIfRunningElsewhere, removeDir, startStanzaAgain, swapIn } from './journal';
+import { resetRecoverySettings, type NewTimeline } from './new-timeline';
 import { proveRecoveryEnd } from './recovery';
 import { journalPath, runScript, serverState, startAndVerify, uncancellable, waitReady } from './server';
 import type { PhysicalTarget, RestoreJournal } from './types';
@@ -23,13 +25,14 @@ export async function markRestored(
   t: PhysicalTarget,
   ctx: RestoreContext,
   j: RestoreJournal,
-  extra: { newestWal?: string; baseArgs?: readonly string[] },
+  extra: { newestWal?: string; baseArgs?: readonly string[]; newTimeline?: NewTimeline },
 ): Promise<RestoreJournal> {
   const next: RestoreJournal = {
     ...j,
     restored: new Date().toISOString(),
     ...(extra.newestWal ? { newestWal: extra.newestWal } : {}),
     ...(extra.baseArgs ? { restoreCommand: plainRestoreCommand(extra.baseArgs) } : {}),
+    ...(extra.newTimeline ? { newTimeline: extra.newTimeline } : {}),
   };
   const r = await runScript(
     t,
@@ -88,6 +91,8 @@ export async function finishInterruptedRestore(
       await waitReady(t, ctx, j.newestWal);
     } else databases = await startAndVerify(t, ctx, { newestWal: j.newestWal });
     if (j.newestWal) await proveRecoveryEnd(t.rt, t.conn, ctx, j.newestWal);
+    // pg_basebackup onto a new timeline: its recovery settings go now, as the restore itself does once the server is up.
+    if (j.newTimeline) await resetRecoverySettings(t, ctx, j.newTimeline);
   } catch (e) {
     throw restoreFailed(
       `Could not finish the restore started ${j.started}: ${errorText(e)}. Nothing was deleted: the journal ${file} ` +

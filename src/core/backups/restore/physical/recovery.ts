@@ -121,10 +121,12 @@ async function readToolSettings(
 export async function prepareRecovery(place: RecoveryPlace, ctx: RestoreContext): Promise<RecoveryRun> {
   const { rt, dataDir, stanza } = place;
   ctx.step('Choosing the recovery options of this restore');
-  const swept = await sweepRecoveryLeftovers(rt, dataDir);
+  // Two reads side by side (one exec each): the leftovers swept, the tools' settings.
+  const [swept, read] = await Promise.all([
+    sweepRecoveryLeftovers(rt, dataDir),
+    place.conf !== undefined && place.env ? { env: {}, conf: undefined } : readToolSettings(place, ctx.signal),
+  ]);
   if (swept.length) ctx.line(`Removed what an interrupted restore left: ${swept.join(', ')}.`);
-  const read =
-    place.conf !== undefined && place.env ? { env: {}, conf: undefined } : await readToolSettings(place, ctx.signal);
   const conf = place.conf ?? read.conf;
   const env = place.env ?? read.env;
   const spool = userSpoolPath(conf, env, stanza);

@@ -240,7 +240,8 @@ const restoreData: Phase<PhysicalRun> = {
     }
     await runLoggedChecked(t.rt, ctx, ['chmod', '0700', '--', staging]);
     s.newTimeline = await recoverOntoNewTimeline(t, ctx, staging);
-    await completed(s, ctx, {});
+    // In the journal too: a Finish after an interruption resets these settings as the start phase does.
+    await completed(s, ctx, s.newTimeline ? { newTimeline: s.newTimeline } : {});
   },
   undo: async (s, ctx) => {
     try {

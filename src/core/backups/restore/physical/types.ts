@@ -104,4 +104,9 @@ export interface RestoreJournal {
   readonly newestWal?: string;
   /** pgBackRest's own restore_command, to put back once the wrapper this restore used is removed. */
   readonly restoreCommand?: string;
+  /**
+   * pg_basebackup onto a new timeline (new-timeline.ts): the recovery settings it wrote into postgresql.auto.conf go
+   * once the server is up, by the restore or, after an interruption, by Finish; this is the restore_command to set again.
+   */
+  readonly newTimeline?: { readonly previousRestoreCommand: string };
 }
