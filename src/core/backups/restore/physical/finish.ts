@@ -12,10 +12,10 @@
 import { restoreFailed } from '../../../errors/backups';
 import { errorText } from '../../../format';
 import { plainRestoreCommand, sweepRecoveryLeftovers } from '../recovery-run';
-import { psqlQuery, runLoggedChecked, sqlLiteral, type RestoreContext } from '../run';
+import { runLoggedChecked, type RestoreContext } from '../run';
 import { endRestoreTool, readJournal, refuseIfRunningElsewhere, removeDir, startStanzaAgain, swapIn } from './journal';
 import { resetRecoverySettings, type NewTimeline } from './new-timeline';
-import { proveRecoveryEnd } from './recovery';
+import { proveRecoveryEnd, putRestoreCommandBack } from './recovery';
 import { journalPath, runScript, serverState, startAndVerify, uncancellable, waitReady } from './server';
 import type { PhysicalTarget, RestoreJournal } from './types';
 import { OpsError } from '../../../errors/error';
@@ -102,7 +102,7 @@ export async function finishInterruptedRestore(
       j.aside,
     );
   }
-  if (j.restoreCommand) await putRestoreCommandBack(t, ctx, j.restoreCommand);
+  if (j.restoreCommand) ctx.line(await putRestoreCommandBack(t.rt, ctx, t.conn, j.restoreCommand));
   for (const f of await sweepRecoveryLeftovers(t.rt, t.dataDir)) ctx.line(`Removed ${f}`);
   // Verified: the journal goes first (a copy it no longer names is an ordinary pre-restore copy), then the copy.
   await runLoggedChecked(t.rt, ctx, ['rm', '-f', '--', file]);
@@ -110,19 +110,6 @@ export async function finishInterruptedRestore(
   await removeDir(t, ctx, j.aside);
   ctx.line(`Finished: ${j.dataDir} holds the restored data (${j.source}); the pre-restore copy is deleted.`);
   return { journal: j, databases, deleted: j.aside };
-}
-
-async function putRestoreCommandBack(t: PhysicalTarget, ctx: RestoreContext, cmd: string): Promise<void> {
-  const quiet = { ...ctx, line: () => undefined };
-  try {
-    await psqlQuery(t.rt, quiet, t.conn, `ALTER SYSTEM SET restore_command = ${sqlLiteral(cmd)}`, { signal: null });
-    await psqlQuery(t.rt, quiet, t.conn, 'SELECT pg_reload_conf()', { signal: null });
-    ctx.line(`restore_command is pgBackRest's own again: ${cmd}`);
-  } catch (e) {
-    ctx.line(
-      `Could not set restore_command back to pgBackRest's own (${errorText(e)}): run ALTER SYSTEM SET restore_command = '${cmd}'.`,
-    );
-  }
 }
 
 /** The journal as text for a person: what ran, how far it got, and what each choice does. */

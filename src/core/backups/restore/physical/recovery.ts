@@ -214,19 +214,28 @@ export async function finishRecovery(
     filesGoWith !== undefined && paths.every((p) => !p || p.startsWith(`${filesGoWith.replace(/\/+$/, '')}/`));
   const [said, back] = await Promise.all([
     tearDownRecoverySpeed(run.place.rt, run.speed, { keepFiles }),
-    conn && run.speed.wrapperPath ? restoreCommandBack(run, ctx, conn) : undefined,
+    conn && run.speed.wrapperPath
+      ? putRestoreCommandBack(run.place.rt, ctx, conn, plainRestoreCommand(run.baseArgs))
+      : undefined,
   ]);
   for (const l of said) ctx.line(l);
   if (back) ctx.line(back);
 }
 
-/** ALTER SYSTEM SET restore_command to pgBackRest's own and a reload, in one psql; returns the line to say. */
-async function restoreCommandBack(run: RecoveryRun, ctx: RestoreContext, conn: ServerConnection): Promise<string> {
-  const cmd = plainRestoreCommand(run.baseArgs);
+/**
+ * ALTER SYSTEM SET restore_command to pgBackRest's own (`cmd`) and a reload, in one psql (two -c: ALTER SYSTEM
+ * cannot run inside the one transaction a single multi-statement -c would be). Never throws: returns the line to
+ * say, what was done or what to run by hand.
+ */
+export async function putRestoreCommandBack(
+  rt: ToolRuntime,
+  ctx: RestoreContext,
+  conn: ServerConnection,
+  cmd: string,
+): Promise<string> {
   try {
-    // Two -c: ALTER SYSTEM cannot run inside the one transaction a single multi-statement -c would be.
     await runLoggedChecked(
-      run.place.rt,
+      rt,
       { step: ctx.step, line: () => undefined },
       [
         ...psqlArgv(conn),
