@@ -86,6 +86,19 @@ describe('recovery speed around a restore: probe, set up, tear down', () => {
     for (const p of [s.wrapperPath!, s.wrapperLogPath!, s.spoolDir!]) assert.ok(!existsSync(p), `${p} removed`);
   });
 
+  it("tear down inside a folder about to go whole (a drill's scratch volume) says the log and leaves the files to it", async () => {
+    const s = await setUpRecoverySpeed(rt, input());
+    writeFileSync(s.wrapperLogPath!, 'queue 000000010000000000000041\n');
+    assert.deepEqual(await tearDownRecoverySpeed(rt, s, { filesGoWith: `${dir}/` }), [
+      'WAL replay: 1 segment taken straight from the async queue (no pgBackRest start for it).',
+    ]);
+    for (const p of [s.wrapperPath!, s.wrapperLogPath!, s.spoolDir!])
+      assert.ok(existsSync(p), `${p} left to go with ${dir}`);
+    // A file outside that folder: everything is removed as usual.
+    await tearDownRecoverySpeed(rt, s, { filesGoWith: join(dir, 'elsewhere') });
+    for (const p of [s.wrapperPath!, s.wrapperLogPath!, s.spoolDir!]) assert.ok(!existsSync(p), `${p} removed`);
+  });
+
   it('a spool that cannot be created: plain archive-get, and the reason says which folder and why', async () => {
     const missing = join(dir, 'no-such-folder');
     const s = await setUpRecoverySpeed(

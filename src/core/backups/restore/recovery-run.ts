@@ -101,12 +101,13 @@ const REMOVE_SCRIPT =
 /**
  * Reads the wrapper's log (its lines for the output: the segments moved from the async queue, and what the queue
  * could not give) and removes the wrapper, its log, this restore's spool, or the queue inside the user's own
- * spool (`keepFiles`: not, they go with the folder that holds them). Never throws.
+ * spool (with `filesGoWith`, a folder about to be removed whole, files that all lie inside it are left to go with
+ * it). Never throws.
  */
 export async function tearDownRecoverySpeed(
   rt: ToolRuntime,
   speed: RecoverySpeed,
-  opts: { keepFiles?: boolean } = {},
+  opts: { filesGoWith?: string } = {},
 ): Promise<string[]> {
   const said: string[] = [];
   try {
@@ -121,7 +122,9 @@ export async function tearDownRecoverySpeed(
       (p): p is string => Boolean(p),
     );
     // Retried: a background archive-get of the async queue may still write a segment or two for a moment.
-    if (paths.length && !opts.keepFiles) await rt.run(['sh', '-c', REMOVE_SCRIPT, 'remove', ...paths]);
+    const under = opts.filesGoWith ? `${opts.filesGoWith.replace(/\/+$/, '')}/` : undefined;
+    const goWith = under !== undefined && paths.every((p) => p.startsWith(under));
+    if (paths.length && !goWith) await rt.run(['sh', '-c', REMOVE_SCRIPT, 'remove', ...paths]);
   } catch {
     // Best effort: a failed clean-up leaves files named .tsdbops-* beside PGDATA, swept by the next restore.
   }

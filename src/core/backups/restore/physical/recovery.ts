@@ -208,12 +208,8 @@ export async function finishRecovery(
 ): Promise<void> {
   if (!run || run.finished) return;
   run.finished = true;
-  const { filesGoWith } = opts;
-  const paths = [run.speed.wrapperPath, run.speed.wrapperLogPath, run.speed.spoolDir, run.speed.spoolQueueDir];
-  const keepFiles =
-    filesGoWith !== undefined && paths.every((p) => !p || p.startsWith(`${filesGoWith.replace(/\/+$/, '')}/`));
   const [said, back] = await Promise.all([
-    tearDownRecoverySpeed(run.place.rt, run.speed, { keepFiles }),
+    tearDownRecoverySpeed(run.place.rt, run.speed, opts),
     conn && run.speed.wrapperPath
       ? putRestoreCommandBack(run.place.rt, ctx, conn, plainRestoreCommand(run.baseArgs))
       : undefined,
