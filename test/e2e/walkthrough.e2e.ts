@@ -96,6 +96,7 @@ export function walkthroughE2eTests(
         const page = await stackPage.context().newPage();
         try {
           await h.openStackWorkbench(page, server, stack);
+          await page.bringToFront();
           await page
             .locator('.monaco-workbench')
             .click({ position: { x: 1000, y: 450 } })
@@ -129,6 +130,9 @@ export function walkthroughE2eTests(
           if (states['nightly'] !== false) throw new Error(`the nightly step is done before its command ran`);
 
           // The nightly step: its button asks systemd or cron, copies it, and the step completes on that command.
+          // This window to the front first: a quick pick closes when its window loses focus, and the stack's other
+          // window (the suite's page) is open beside it (a CI run saw the pick's rows hidden for 15 s).
+          await page.bringToFront();
           await page.locator('.getting-started-step h3.step-title', { hasText: 'Set up the nightly drill' }).click();
           const button = page.locator('.getting-started-step .monaco-button', {
             hasText: 'Copy the Nightly Drill Schedule',
