@@ -193,6 +193,7 @@ const replayAndStart: Phase<DrillState> = {
       dataDir: s.dataDir,
       timeoutSec,
       newestWal: s.plan?.newestWal,
+      quiet: true,
     });
     if (w.exitCode === 98)
       // The server stopped during recovery (a segment the wrapper could not read): no use waiting.

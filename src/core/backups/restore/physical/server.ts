@@ -214,31 +214,29 @@ export async function startServer(t: PhysicalTarget, ctx: RestoreContext): Promi
 }
 
 /**
- * Waits, in one exec, until a server this process started on `dataDir` accepts connections and has left recovery
- * (WAIT_READY with PGDATA known: the end of redo seen at once, a server that stopped ends the wait with exit 98, no
- * readiness in `timeoutSec` with exit 96). For a server of our own (a drill's scratch copy).
+ * Waits, in one exec, until the server accepts connections and has left recovery (WAIT_READY). With `dataDir` (a
+ * server this process started: a drill's scratch copy) the end of redo is seen at once and a server that stopped
+ * ends the wait with exit 98; no readiness in `timeoutSec` ends it with exit 96. `quiet`: the script's stderr is
+ * not said (the caller words the failure).
  */
 export function waitLeftRecovery(
   place: ScriptPlace,
   ctx: RestoreContext,
-  opts: { dataDir: string; timeoutSec: number; newestWal?: string },
+  opts: { dataDir?: string; timeoutSec: number; newestWal?: string; quiet?: boolean },
 ): Promise<ScriptResult> {
   const script = `d=$1 timeout=$2; shift 2
 ${WAIT_READY}`;
-  const args = [opts.dataDir, String(opts.timeoutSec), ...psqlArgv(place.conn)];
+  const args = [opts.dataDir ?? '', String(opts.timeoutSec), ...psqlArgv(place.conn)];
   return runScript(place, ctx, 'wait-ready', script, args, {
     env: connEnv(place.conn),
     newestWal: opts.newestWal,
-    quiet: true,
+    quiet: opts.quiet,
   });
 }
 
 /** Waits until the server accepts connections and has left recovery (WAIT_READY's polling, inside the runtime, one exec). */
 export async function waitReady(t: PhysicalTarget, ctx: RestoreContext, newestWal?: string): Promise<void> {
-  const script = `timeout=$1; shift 1
-${WAIT_READY}`;
-  const args = [String(t.startTimeoutSec ?? 600), ...psqlArgv(t.conn)];
-  const r = await runScript(t, ctx, 'wait-ready', script, args, { env: connEnv(t.conn), newestWal });
+  const r = await waitLeftRecovery(t, ctx, { timeoutSec: t.startTimeoutSec ?? 600, newestWal });
   if (r.exitCode !== 0) throw scriptFailed(t, 'Waiting for PostgreSQL', r);
 }
 
